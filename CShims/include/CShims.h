@@ -1,0 +1,227 @@
+// CShims: the only C in Nook.
+//
+// Two kinds of code live here:
+//  1. The container child: everything that runs between clone() and execve().
+//     After clone() in a (possibly multi-threaded) Swift process, only
+//     async-signal-safe work is allowed: no malloc, no stdio, no locks.
+//     So Swift decides everything beforehand and hands down `struct nook_launch`,
+//     plain data only; the child makes syscalls and reports each step over a socket.
+//  2. Thin wrappers for calls Swift cannot import (variadic syscall(2), ioctl,
+//     prctl, libseccomp's macros).
+#ifndef NOOK_CSHIMS_H
+#define NOOK_CSHIMS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/mount.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---- The launch plan, as plain data -------------------------------------
+
+// Namespace flags for clone3 (sched.h hides them behind _GNU_SOURCE, which
+// Swift's importer does not set).
+enum {
+    NOOK_CLONE_NEWNS = 0x00020000,
+    NOOK_CLONE_NEWCGROUP = 0x02000000,
+    NOOK_CLONE_NEWUTS = 0x04000000,
+    NOOK_CLONE_NEWIPC = 0x08000000,
+    NOOK_CLONE_NEWUSER = 0x10000000,
+    NOOK_CLONE_NEWPID = 0x20000000,
+    NOOK_CLONE_NEWNET = 0x40000000
+};
+
+enum nook_mount_kind {
+    NOOK_MOUNT_FS = 1,      // a fresh filesystem: mount(source, target, fstype, flags, data)
+    NOOK_MOUNT_BIND = 2,    // open_tree(source) + mount_setattr(attr_set) + move_mount(target)
+    NOOK_MOUNT_SYMLINK = 3, // symlinkat(source, target); an existing entry is left alone
+    NOOK_MOUNT_MASK = 4,    // hide target: /dev/null over a file, an empty read-only tmpfs over a directory
+    NOOK_MOUNT_READONLY = 5 // bind target onto itself, read-only
+};
+
+enum nook_target_kind { NOOK_TARGET_DIR = 0, NOOK_TARGET_FILE = 1 };
+
+struct nook_mount {
+    int kind;            // enum nook_mount_kind
+    int target_kind;     // what to create when the target is missing (enum nook_target_kind)
+    int optional;        // a failure is reported as skipped, not fatal
+    int recursive;       // BIND: AT_RECURSIVE
+    const char *source;  // FS: device name; BIND: absolute host path; SYMLINK: link text
+    const char *target;  // absolute path inside the container, resolved under the rootfs
+    const char *fstype;  // FS only
+    unsigned long flags; // FS: MS_* flags
+    const char *data;    // FS: filesystem options
+    uint64_t attr_set;   // BIND/READONLY: MOUNT_ATTR_* flags
+};
+
+struct nook_rlimit {
+    int resource;
+    uint64_t soft, hard;
+};
+
+struct nook_launch {
+    unsigned long clone_flags;  // CLONE_NEW* given to clone3
+    int unshare_cgroupns;       // unshare(CLONE_NEWCGROUP) once the parent has placed us in our cgroup
+    int sync_fd;                // child's end of the SOCK_SEQPACKET pair
+    int trace;                  // report every step, not only failures
+    int setup_rootfs;           // 0: stay in the caller's root (never with a mount namespace plan)
+    const char *rootfs;         // absolute host path
+    const struct nook_mount *mounts;
+    size_t n_mounts;
+    int readonly_rootfs;
+    int loopback_up;
+    const char *hostname;       // NULL: keep
+    const char *cwd;
+    const char *const *argv;    // NULL-terminated
+    const char *const *envp;    // NULL-terminated
+    const char *const *exec_candidates; // absolute paths to try for argv[0], NULL-terminated
+    uid_t uid;
+    gid_t gid;
+    int set_groups;             // 0 when setgroups is denied in this user namespace
+    const gid_t *groups;
+    size_t n_groups;
+    int set_caps;
+    uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+    int cap_last;               // highest capability number the kernel knows
+    int no_new_privs;
+    const void *seccomp_filter; // struct sock_filter[], built in the parent
+    size_t seccomp_len;         // number of sock_filter instructions
+    const struct nook_rlimit *rlimits;
+    size_t n_rlimits;
+    int preserve_fds;           // fds 3 .. 3+n-1 are passed to the container
+    int start_fifo_fd;          // >= 0: block opening it for writing until `start` reads it
+    int console_fd;             // >= 0: become session leader, make this the controlling tty and stdio
+    int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
+    int init_mode;              // run a minimal init as PID 1 that forks the command
+};
+
+// ---- Child -> parent protocol -------------------------------------------
+// Fixed-size records over a SOCK_SEQPACKET socket. The parent knows the plan,
+// so the child only names the step (and the index into plan arrays); the
+// parent turns that into words. EOF without NOOK_MSG_FAIL means execve worked.
+
+enum nook_msg_type {
+    NOOK_MSG_STEP = 1,  // a step completed (only when tracing)
+    NOOK_MSG_SKIP = 2,  // an optional step failed; err says why
+    NOOK_MSG_FAIL = 3,  // a step failed; the child exits
+    NOOK_MSG_READY = 4, // all set up; waiting for `start` (create) or about to exec
+    NOOK_MSG_EXEC = 5,  // trying exec_candidates[index]
+    NOOK_MSG_PID = 6    // init mode: the command's pid (value), as seen by the container
+};
+
+enum nook_step {
+    NOOK_STEP_WAIT_MAPS = 1,
+    NOOK_STEP_CGROUPNS,
+    NOOK_STEP_MOUNT_PRIVATE,
+    NOOK_STEP_BIND_ROOTFS,
+    NOOK_STEP_MOUNT,          // index: mounts[index]
+    NOOK_STEP_READONLY_ROOT,
+    NOOK_STEP_PIVOT_ROOT,
+    NOOK_STEP_DETACH_OLDROOT,
+    NOOK_STEP_HOSTNAME,
+    NOOK_STEP_LOOPBACK,
+    NOOK_STEP_CHDIR,
+    NOOK_STEP_RLIMIT,         // index: rlimits[index]
+    NOOK_STEP_SETGROUPS,
+    NOOK_STEP_SETGID,
+    NOOK_STEP_SETUID,
+    NOOK_STEP_CAPS,
+    NOOK_STEP_NO_NEW_PRIVS,
+    NOOK_STEP_SECCOMP,
+    NOOK_STEP_CLOSE_FDS,
+    NOOK_STEP_CONSOLE,
+    NOOK_STEP_WAIT_START,
+    NOOK_STEP_INIT_FORK,
+    NOOK_STEP_EXEC            // index: exec_candidates[index]
+};
+
+struct nook_msg {
+    int32_t type;
+    int32_t step;
+    int32_t index;
+    int32_t err;   // errno, 0 on success
+    int32_t value;
+};
+
+// Exit codes of a child that failed before execve (podman's convention).
+#define NOOK_EXIT_SETUP_FAILED 125
+#define NOOK_EXIT_CANNOT_EXEC 126
+#define NOOK_EXIT_NOT_FOUND 127
+
+/// Clone a child into new namespaces and run the launch plan in it.
+/// Returns the child's pid (in the caller's PID namespace) or -errno.
+/// *pidfd receives a pidfd for the child (CLONE_PIDFD). cgroup_fd >= 0 places
+/// the child in that cgroup atomically (CLONE_INTO_CGROUP).
+/// Blocks all signals around the clone; the child resets every handler.
+pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
+
+// ---- Wrappers for calls Swift cannot import ------------------------------
+
+int nook_pidfd_open(pid_t pid);
+int nook_pidfd_send_signal(int pidfd, int sig);
+/// openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode);
+int nook_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
+int nook_set_winsize(int fd, unsigned short rows, unsigned short cols);
+int nook_set_ctty(int fd);
+int nook_set_child_subreaper(void);
+int nook_set_pdeathsig(int sig);
+int nook_open_pty(int *master, char *name, size_t name_len);
+int nook_fcntl_setfd(int fd, int flags);
+int nook_fcntl_getfl(int fd);
+int nook_fcntl_setfl(int fd, int flags);
+int nook_dupfd_cloexec(int fd, int minfd);
+int nook_setns(int fd, int nstype);
+int nook_pipe_cloexec(int fds[2]);
+/// signalfd for the given signals (close-on-exec); they must be blocked.
+int nook_signalfd(const int *signals, size_t n);
+/// Reads one signal from a signalfd; returns its number, or -1.
+int nook_signalfd_read(int fd);
+
+// ---- Seccomp: compiled in the parent with libseccomp ---------------------
+
+struct nook_seccomp_arg {
+    unsigned int index; // 0..5
+    int op;             // enum nook_seccomp_op
+    uint64_t value;
+    uint64_t value_two;
+};
+
+enum nook_seccomp_op {
+    NOOK_SCMP_NE = 1, NOOK_SCMP_LT, NOOK_SCMP_LE, NOOK_SCMP_EQ, NOOK_SCMP_GE, NOOK_SCMP_GT, NOOK_SCMP_MASKED_EQ
+};
+
+enum nook_seccomp_action_kind {
+    NOOK_SCMP_ACT_ALLOW = 1, NOOK_SCMP_ACT_ERRNO, NOOK_SCMP_ACT_KILL_THREAD, NOOK_SCMP_ACT_KILL_PROCESS,
+    NOOK_SCMP_ACT_TRAP, NOOK_SCMP_ACT_TRACE, NOOK_SCMP_ACT_LOG
+};
+
+/// Returns the syscall number for a name on the native architecture, or a negative value.
+int nook_seccomp_syscall_number(const char *name);
+/// Returns 0 when libseccomp knows the architecture name (libseccomp's spelling: "x86_64", "x86", "x32").
+int nook_seccomp_arch_known(const char *name);
+
+struct nook_seccomp_rule {
+    const char *syscall;
+    int action;     // nook_seccomp_action_kind
+    int errno_ret;
+    const struct nook_seccomp_arg *args;
+    size_t n_args;
+};
+
+/// Build a filter and export it as BPF. Returns the number of bytes written
+/// to out (allocated with malloc; caller frees) or -errno; *bad_rule gets the
+/// index of a rule libseccomp refused.
+long nook_seccomp_compile(int default_action, int default_errno,
+                          const char *const *arches, size_t n_arches,
+                          const struct nook_seccomp_rule *rules, size_t n_rules,
+                          void **out, long *bad_rule);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

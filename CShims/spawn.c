@@ -1,0 +1,541 @@
+// The container child: everything between clone3() and execve().
+//
+// Rules (see Docs/architecture.md, "The clone boundary"):
+//  - async-signal-safe only: raw syscalls, no malloc, no stdio, no libseccomp/libcap;
+//  - every decision was made in Swift; this file follows `struct nook_launch`;
+//  - each step is reported to the parent as a fixed-size record, so a failure
+//    reaches the user as "mount proc on /proc: permission denied", not "exit 1".
+#include "CShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/limits.h>
+#include <linux/mount.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <sched.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+// ---- reporting ------------------------------------------------------------
+
+static void report(const struct nook_launch *l, int type, int step, int index, int err, int value) {
+    struct nook_msg m = {type, step, index, err, value};
+    ssize_t r;
+    do {
+        r = send(l->sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+    } while (r < 0 && errno == EINTR);
+}
+
+static void step_done(const struct nook_launch *l, int step, int index) {
+    if (l->trace) report(l, NOOK_MSG_STEP, step, index, 0, 0);
+}
+
+__attribute__((noreturn)) static void fail(const struct nook_launch *l, int step, int index, int err) {
+    report(l, NOOK_MSG_FAIL, step, index, err, 0);
+    _exit(NOOK_EXIT_SETUP_FAILED);
+}
+
+// ---- paths resolved inside the rootfs ------------------------------------
+
+struct open_how_compat {
+    uint64_t flags, mode, resolve;
+};
+#define NOOK_RESOLVE_NO_MAGICLINKS 0x02
+#define NOOK_RESOLVE_IN_ROOT 0x10
+
+static int open_in_root(int rootfd, const char *path, int flags) {
+    struct open_how_compat how = {(uint64_t)(flags | O_CLOEXEC), 0,
+                                  NOOK_RESOLVE_IN_ROOT | NOOK_RESOLVE_NO_MAGICLINKS};
+    int fd;
+    do {
+        fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return fd;
+}
+
+// Open `path` (absolute, inside the rootfs) as O_PATH, creating missing
+// components as directories (and the last one as a file when as_file).
+// Symlinks are followed, but never out of the rootfs (RESOLVE_IN_ROOT), so a
+// destination like `/data -> /` or `../..` lands inside the container (CVE-2021-30465).
+static int open_or_create_in_root(int rootfd, const char *path, int as_file) {
+    int fd = open_in_root(rootfd, path, O_PATH);
+    if (fd >= 0 || errno != ENOENT) return fd;
+
+    char buf[PATH_MAX];
+    size_t len = strlen(path);
+    if (len >= sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    int parent = open_in_root(rootfd, "/", O_PATH | O_DIRECTORY);
+    if (parent < 0) return -1;
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && buf[i] == '/') i++;
+        if (i >= len) break;
+        size_t start = i;
+        while (i < len && buf[i] != '/') i++;
+        int last = (i >= len) || (buf[i] == '/' && i + 1 >= len);
+        char saved = buf[i];
+        buf[i] = '\0';
+        int next = open_in_root(rootfd, buf, O_PATH);
+        if (next < 0 && errno == ENOENT) {
+            const char *name = buf + start;
+            if (last && as_file) {
+                int f = openat(parent, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f < 0 && errno != EEXIST) goto fail;
+                if (f >= 0) close(f);
+            } else if (mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
+                goto fail;
+            }
+            next = open_in_root(rootfd, buf, O_PATH);
+        }
+        if (next < 0) goto fail;
+        buf[i] = saved;
+        close(parent);
+        parent = next;
+        continue;
+    fail:
+        {
+            int e = errno;
+            close(parent);
+            errno = e;
+            return -1;
+        }
+    }
+    return parent;
+}
+
+static void fd_path(char *out, int fd) {
+    // "/proc/self/fd/<fd>" without snprintf (not async-signal-safe)
+    const char *prefix = "/proc/self/fd/";
+    size_t n = strlen(prefix);
+    memcpy(out, prefix, n);
+    char digits[16];
+    int d = 0;
+    unsigned v = (unsigned)fd;
+    do {
+        digits[d++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (d) out[n++] = digits[--d];
+    out[n] = '\0';
+}
+
+static int do_mount_attr(int fd, uint64_t attr_set, int recursive) {
+    if (!attr_set) return 0;
+    struct mount_attr attr = {0};
+    attr.attr_set = attr_set;
+    return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
+                        sizeof attr);
+}
+
+// Attach a detached mount tree (from open_tree/fsmount) onto an O_PATH target fd.
+static int attach(int tree, int target) {
+    return (int)syscall(SYS_move_mount, tree, "", target, "",
+                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int is_dev_null(int fd) {
+    struct stat st;
+    if (fstat(fd, &st) < 0) return 0;
+    return S_ISCHR(st.st_mode) && major(st.st_rdev) == 1 && minor(st.st_rdev) == 3;
+}
+
+static int mount_one(int rootfd, const struct nook_mount *m) {
+    if (m->kind == NOOK_MOUNT_SYMLINK) {
+        // Resolve the parent inside the root, then create the link there.
+        char dir[PATH_MAX];
+        size_t len = strlen(m->target);
+        if (len >= sizeof dir) return -ENAMETOOLONG;
+        memcpy(dir, m->target, len + 1);
+        char *slash = strrchr(dir, '/');
+        if (!slash) return -EINVAL;
+        const char *base = m->target + (slash - dir) + 1;
+        if (slash == dir) dir[1] = '\0'; else *slash = '\0';
+        int parent = open_or_create_in_root(rootfd, dir, 0);
+        if (parent < 0) return -errno;
+        int r = symlinkat(m->source, parent, base);
+        int e = errno;
+        close(parent);
+        return (r < 0 && e != EEXIST) ? -e : 0;
+    }
+
+    int target;
+    if (m->kind == NOOK_MOUNT_MASK || m->kind == NOOK_MOUNT_READONLY) {
+        target = open_in_root(rootfd, m->target, O_PATH);
+        if (target < 0) return errno == ENOENT ? 0 : -errno; // nothing to hide
+    } else {
+        target = open_or_create_in_root(rootfd, m->target, m->target_kind == NOOK_TARGET_FILE);
+        if (target < 0) return -errno;
+    }
+
+    int r = 0, e = 0;
+    char where[32];
+    fd_path(where, target);
+    switch (m->kind) {
+    case NOOK_MOUNT_FS:
+        r = mount(m->source, where, m->fstype, m->flags, m->data);
+        break;
+    case NOOK_MOUNT_BIND: {
+        int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+                                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
+        if (tree < 0) { r = -1; break; }
+        r = do_mount_attr(tree, m->attr_set, m->recursive);
+        if (r == 0) r = attach(tree, target);
+        e = errno;
+        close(tree);
+        errno = e;
+        break;
+    }
+    case NOOK_MOUNT_READONLY: {
+        int tree = (int)syscall(SYS_open_tree, target, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+        if (tree < 0) { r = -1; break; }
+        r = do_mount_attr(tree, MOUNT_ATTR_RDONLY | m->attr_set, 1);
+        if (r == 0) r = attach(tree, target);
+        e = errno;
+        close(tree);
+        errno = e;
+        break;
+    }
+    case NOOK_MOUNT_MASK: {
+        struct stat st;
+        if (fstat(target, &st) < 0) { r = -1; break; }
+        if (S_ISDIR(st.st_mode)) {
+            r = mount("tmpfs", where, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
+        } else {
+            // Bind the real /dev/null, and check that it is one: a container
+            // that swapped /dev/null for a symlink must not redirect the mask (CVE-2025-31133).
+            int tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+            if (tree < 0) { r = -1; break; }
+            if (!is_dev_null(tree)) { close(tree); errno = EPERM; r = -1; break; }
+            r = do_mount_attr(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0);
+            if (r == 0) r = attach(tree, target);
+            e = errno;
+            close(tree);
+            errno = e;
+        }
+        break;
+    }
+    default:
+        errno = EINVAL;
+        r = -1;
+    }
+    e = errno;
+    close(target);
+    return r < 0 ? -e : 0;
+}
+
+// ---- the steps ------------------------------------------------------------
+
+static void setup_rootfs(const struct nook_launch *l) {
+    // Nothing we mount may propagate back to the host.
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(l, NOOK_STEP_MOUNT_PRIVATE, 0, errno);
+    step_done(l, NOOK_STEP_MOUNT_PRIVATE, 0);
+
+    // pivot_root needs the new root to be a mount point.
+    if (mount(l->rootfs, l->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) fail(l, NOOK_STEP_BIND_ROOTFS, 0, errno);
+    step_done(l, NOOK_STEP_BIND_ROOTFS, 0);
+
+    int rootfd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) fail(l, NOOK_STEP_BIND_ROOTFS, 0, errno);
+
+    for (size_t i = 0; i < l->n_mounts; i++) {
+        int r = mount_one(rootfd, &l->mounts[i]);
+        if (r < 0) {
+            if (l->mounts[i].optional) report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, -r, 0);
+            else fail(l, NOOK_STEP_MOUNT, (int)i, -r);
+        } else {
+            step_done(l, NOOK_STEP_MOUNT, (int)i);
+        }
+    }
+
+    if (l->readonly_rootfs) {
+        // Only the root mount itself: the mounts on top keep their own flags.
+        struct mount_attr attr = {0};
+        attr.attr_set = MOUNT_ATTR_RDONLY;
+        int dir = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (dir < 0 || syscall(SYS_mount_setattr, dir, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+            fail(l, NOOK_STEP_READONLY_ROOT, 0, errno);
+        close(dir);
+        step_done(l, NOOK_STEP_READONLY_ROOT, 0);
+    }
+
+    // pivot_root(".", ".") stacks the old root under the new one; detaching
+    // it leaves no path back to the host's filesystem.
+    if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0) fail(l, NOOK_STEP_PIVOT_ROOT, 0, errno);
+    step_done(l, NOOK_STEP_PIVOT_ROOT, 0);
+    if (umount2(".", MNT_DETACH) < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
+    if (chdir("/") < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
+    step_done(l, NOOK_STEP_DETACH_OLDROOT, 0);
+    close(rootfd);
+}
+
+static void loopback_up(const struct nook_launch *l) {
+    int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s < 0) fail(l, NOOK_STEP_LOOPBACK, 0, errno);
+    struct ifreq ifr;
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, "lo", 3);
+    if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0) fail(l, NOOK_STEP_LOOPBACK, 0, errno);
+    ifr.ifr_flags |= IFF_UP;
+    if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0) fail(l, NOOK_STEP_LOOPBACK, 0, errno);
+    close(s);
+    step_done(l, NOOK_STEP_LOOPBACK, 0);
+}
+
+static int load_seccomp(const struct nook_launch *l) {
+    struct sock_fprog prog = {(unsigned short)l->seccomp_len, (struct sock_filter *)l->seccomp_filter};
+    return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+}
+
+static void apply_seccomp(const struct nook_launch *l) {
+    if (!l->seccomp_filter || !l->seccomp_len) return;
+    if (load_seccomp(l) < 0) fail(l, NOOK_STEP_SECCOMP, 0, errno);
+    step_done(l, NOOK_STEP_SECCOMP, 0);
+}
+
+static void apply_identity_and_caps(const struct nook_launch *l) {
+    if (l->set_caps) {
+        // Bounding set first: dropping from it needs CAP_SETPCAP, which we still have.
+        for (int cap = 0; cap <= l->cap_last; cap++) {
+            if (!(l->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                fail(l, NOOK_STEP_CAPS, cap, errno);
+        }
+        // Keep permitted caps across the uid change below.
+        if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) fail(l, NOOK_STEP_CAPS, -1, errno);
+    }
+    if (l->set_groups) {
+        if (syscall(SYS_setgroups, l->n_groups, l->groups) < 0) fail(l, NOOK_STEP_SETGROUPS, 0, errno);
+        step_done(l, NOOK_STEP_SETGROUPS, 0);
+    }
+    // Raw syscalls: glibc's wrappers would signal the parent's other threads,
+    // which do not exist in this child.
+    if (syscall(SYS_setresgid, l->gid, l->gid, l->gid) < 0) fail(l, NOOK_STEP_SETGID, 0, errno);
+    step_done(l, NOOK_STEP_SETGID, 0);
+    if (syscall(SYS_setresuid, l->uid, l->uid, l->uid) < 0) fail(l, NOOK_STEP_SETUID, 0, errno);
+    step_done(l, NOOK_STEP_SETUID, 0);
+    if (l->set_caps) {
+        struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+        struct __user_cap_data_struct data[2];
+        data[0].effective = (uint32_t)l->cap_effective;
+        data[1].effective = (uint32_t)(l->cap_effective >> 32);
+        data[0].permitted = (uint32_t)l->cap_permitted;
+        data[1].permitted = (uint32_t)(l->cap_permitted >> 32);
+        data[0].inheritable = (uint32_t)l->cap_inheritable;
+        data[1].inheritable = (uint32_t)(l->cap_inheritable >> 32);
+        if (syscall(SYS_capset, &hdr, data) < 0) fail(l, NOOK_STEP_CAPS, -1, errno);
+        prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        for (int cap = 0; cap <= l->cap_last; cap++) {
+            if ((l->cap_ambient & (1ULL << cap)) &&
+                prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+                fail(l, NOOK_STEP_CAPS, cap, errno);
+        }
+        prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+        step_done(l, NOOK_STEP_CAPS, -1);
+    }
+}
+
+static int forward_signals_as_init(const struct nook_launch *l, pid_t child);
+
+static void exec_command(const struct nook_launch *l) {
+    int saw_eacces = 0;
+    for (int i = 0; l->exec_candidates[i]; i++) {
+        report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, i, 0, 0);
+        execve(l->exec_candidates[i], (char *const *)l->argv, (char *const *)l->envp);
+        int e = errno;
+        if (e == EACCES) {
+            saw_eacces = 1;
+            continue;
+        }
+        if (e == ENOENT || e == ENOTDIR) continue;
+        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, i, e, 0);
+        _exit(NOOK_EXIT_CANNOT_EXEC);
+    }
+    report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, -1, saw_eacces ? EACCES : ENOENT, 0);
+    _exit(saw_eacces ? NOOK_EXIT_CANNOT_EXEC : NOOK_EXIT_NOT_FOUND);
+}
+
+static void wait_for_start(const struct nook_launch *l) {
+    if (l->start_fifo_fd < 0) return;
+    // Opening a FIFO for writing blocks until `nook start` opens it for reading.
+    char path[32];
+    fd_path(path, l->start_fifo_fd);
+    int fd;
+    do {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    if (fd < 0) fail(l, NOOK_STEP_WAIT_START, 0, errno);
+    char zero = '0';
+    if (write(fd, &zero, 1) < 0) fail(l, NOOK_STEP_WAIT_START, 0, errno);
+    close(fd);
+    close(l->start_fifo_fd);
+}
+
+static int child_main(const struct nook_launch *l) {
+    // If the supervisor dies, so do we (and with PID 1 gone, the whole PID namespace).
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+
+    // Wait until the parent has written our uid/gid maps (and placed us in a cgroup).
+    // EOF means the parent is gone: stop here.
+    char go = 0;
+    ssize_t r;
+    do {
+        r = read(l->sync_fd, &go, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
+    step_done(l, NOOK_STEP_WAIT_MAPS, 0);
+
+    if (l->unshare_cgroupns) {
+        // Now that we are in our own cgroup, a new cgroup namespace is rooted there.
+        if (unshare(CLONE_NEWCGROUP) < 0) fail(l, NOOK_STEP_CGROUPNS, 0, errno);
+        step_done(l, NOOK_STEP_CGROUPNS, 0);
+    }
+
+    if (l->setup_rootfs) setup_rootfs(l);
+
+    if (l->hostname) {
+        if (sethostname(l->hostname, strlen(l->hostname)) < 0) fail(l, NOOK_STEP_HOSTNAME, 0, errno);
+        step_done(l, NOOK_STEP_HOSTNAME, 0);
+    }
+    if (l->loopback_up) loopback_up(l);
+
+    for (size_t i = 0; i < l->n_rlimits; i++) {
+        struct rlimit rl = {l->rlimits[i].soft, l->rlimits[i].hard};
+        if (setrlimit(l->rlimits[i].resource, &rl) < 0) fail(l, NOOK_STEP_RLIMIT, (int)i, errno);
+        step_done(l, NOOK_STEP_RLIMIT, (int)i);
+    }
+
+    for (int fd = 0; fd < 3; fd++) {
+        if (l->stdio_fds[fd] >= 0 && l->stdio_fds[fd] != fd && dup2(l->stdio_fds[fd], fd) < 0)
+            fail(l, NOOK_STEP_CONSOLE, fd, errno);
+    }
+    if (l->console_fd >= 0) {
+        if (setsid() < 0 || ioctl(l->console_fd, TIOCSCTTY, 0) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+        for (int fd = 0; fd < 3; fd++)
+            if (dup2(l->console_fd, fd) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+        if (l->console_fd > 2) close(l->console_fd);
+        step_done(l, NOOK_STEP_CONSOLE, 0);
+    }
+
+    if (chdir(l->cwd) < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
+    step_done(l, NOOK_STEP_CHDIR, 0);
+
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it.
+    if (!l->no_new_privs) apply_seccomp(l);
+    apply_identity_and_caps(l);
+    if (l->no_new_privs) {
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(l, NOOK_STEP_NO_NEW_PRIVS, 0, errno);
+        step_done(l, NOOK_STEP_NO_NEW_PRIVS, 0);
+        apply_seccomp(l);
+    }
+
+    // No host fd may reach the container (CVE-2024-21626): everything above
+    // 0-2 and the preserved fds closes on exec, the sync socket included,
+    // which is how the parent learns that execve worked.
+    unsigned int first = 3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0);
+    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
+    for (int fd = 3; fd < (int)first; fd++) fcntl(fd, F_SETFD, 0);
+    step_done(l, NOOK_STEP_CLOSE_FDS, 0);
+
+    report(l, NOOK_MSG_READY, 0, 0, 0, 0);
+    wait_for_start(l);
+
+    sigset_t none;
+    sigemptyset(&none);
+    if (l->init_mode) {
+        pid_t child = fork();
+        if (child < 0) fail(l, NOOK_STEP_INIT_FORK, 0, errno);
+        if (child == 0) {
+            sigprocmask(SIG_SETMASK, &none, NULL);
+            exec_command(l);
+        }
+        report(l, NOOK_MSG_PID, NOOK_STEP_INIT_FORK, 0, 0, child);
+        close(l->sync_fd);
+        _exit(forward_signals_as_init(l, child));
+    }
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    exec_command(l);
+    return NOOK_EXIT_SETUP_FAILED;
+}
+
+// PID 1 with --init: forward signals to the command, reap every zombie, and
+// exit with the command's status. It never returns to Swift and never execs
+// anything else; it is non-dumpable, so the container cannot open /proc/1/exe.
+static int forward_signals_as_init(const struct nook_launch *l, pid_t child) {
+    (void)l;
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    sigset_t all;
+    sigfillset(&all);
+    for (;;) {
+        siginfo_t info;
+        int sig = sigwaitinfo(&all, &info);
+        if (sig < 0) continue;
+        if (sig != SIGCHLD) {
+            kill(child, sig);
+            continue;
+        }
+        for (;;) {
+            int status;
+            pid_t p = waitpid(-1, &status, WNOHANG);
+            if (p <= 0) break;
+            if (p == child) {
+                if (WIFEXITED(status)) return WEXITSTATUS(status);
+                if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+            }
+        }
+    }
+}
+
+pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd) {
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+
+    int pfd = -1;
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = plan->clone_flags | CLONE_PIDFD;
+    args.pidfd = (uint64_t)(uintptr_t)&pfd;
+    args.exit_signal = SIGCHLD;
+    if (cgroup_fd >= 0) {
+        args.flags |= CLONE_INTO_CGROUP;
+        args.cgroup = (uint64_t)cgroup_fd;
+    }
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid == 0) {
+        // Child. Reset every handler (Swift installs its own) before anything
+        // can deliver a signal; the mask stays full until execve.
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (int sig = 1; sig < 65; sig++) sigaction(sig, &dfl, NULL);
+        _exit(child_main(plan));
+    }
+    int e = errno;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (pid < 0) return -e;
+    *pidfd = pfd;
+    return (pid_t)pid;
+}

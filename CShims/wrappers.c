@@ -1,0 +1,83 @@
+// Thin wrappers for calls Swift cannot import: the variadic syscall(2),
+// ioctl(2), prctl(2) and fcntl(2).
+#include "CShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+int nook_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int nook_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode) {
+    struct {
+        unsigned long long flags, mode, resolve;
+    } how = {(unsigned long long)(flags | O_CLOEXEC), (unsigned long long)mode, 0x10 | 0x02};
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+int nook_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) < 0) return -1;
+    *rows = ws.ws_row;
+    *cols = ws.ws_col;
+    return 0;
+}
+
+int nook_set_winsize(int fd, unsigned short rows, unsigned short cols) {
+    struct winsize ws = {rows, cols, 0, 0};
+    return ioctl(fd, TIOCSWINSZ, &ws);
+}
+
+int nook_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
+
+int nook_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int nook_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
+
+int nook_open_pty(int *master, char *name, size_t name_len) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, name_len) != 0) {
+        int e = errno;
+        close(m);
+        errno = e;
+        return -1;
+    }
+    *master = m;
+    return 0;
+}
+
+int nook_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
+int nook_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
+int nook_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
+int nook_dupfd_cloexec(int fd, int minfd) { return fcntl(fd, F_DUPFD_CLOEXEC, minfd); }
+int nook_setns(int fd, int nstype) { return setns(fd, nstype); }
+int nook_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int nook_signalfd(const int *signals, size_t n) {
+    sigset_t set;
+    sigemptyset(&set);
+    for (size_t i = 0; i < n; i++) sigaddset(&set, signals[i]);
+    return signalfd(-1, &set, SFD_CLOEXEC);
+}
+
+int nook_signalfd_read(int fd) {
+    struct signalfd_siginfo info;
+    ssize_t n;
+    do {
+        n = read(fd, &info, sizeof info);
+    } while (n < 0 && errno == EINTR);
+    return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
+}

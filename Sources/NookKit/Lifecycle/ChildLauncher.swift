@@ -1,0 +1,110 @@
+import CShims
+import Glibc
+
+/// Copies a `LaunchPlan` into C memory as `struct nook_launch` and calls
+/// `nook_spawn`. It decides nothing: every value comes from the plan.
+/// The memory lives until after clone3 returns; the child has its own copy.
+final class ChildLauncher {
+    private var allocations: [UnsafeMutableRawPointer] = []
+
+    deinit { for p in allocations { free(p) } }
+
+    private func cString(_ s: String) -> UnsafePointer<CChar> {
+        let p = strdup(s)!
+        allocations.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    private func optionalCString(_ s: String?) -> UnsafePointer<CChar>? {
+        s.map(cString)
+    }
+
+    /// NULL-terminated array of C strings.
+    private func cStringArray(_ list: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
+        let p = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: list.count + 1)
+        for (i, s) in list.enumerated() { p[i] = cString(s) }
+        p[list.count] = nil
+        allocations.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    private func array<T>(_ list: [T]) -> UnsafePointer<T>? {
+        if list.isEmpty { return nil }
+        let p = UnsafeMutablePointer<T>.allocate(capacity: list.count)
+        p.initialize(from: list, count: list.count)
+        allocations.append(UnsafeMutableRawPointer(p))
+        return UnsafePointer(p)
+    }
+
+    struct Options {
+        var syncFD: Int32
+        var trace: Bool
+        var cgroupFD: Int32 = -1
+        var startFifoFD: Int32 = -1
+        var consoleFD: Int32 = -1
+        var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+    }
+
+    func spawn(_ plan: LaunchPlan, options: Options) throws -> (pid: pid_t, pidfd: Int32) {
+        var launch = nook_launch()
+        launch.clone_flags = plan.cloneFlags
+        launch.unshare_cgroupns = plan.unshareCgroupNamespace ? 1 : 0
+        launch.sync_fd = options.syncFD
+        launch.trace = options.trace ? 1 : 0
+        launch.setup_rootfs = 1
+        launch.rootfs = cString(plan.rootfs)
+        let mounts = plan.mounts.map { op in
+            nook_mount(kind: op.kind.rawValue, target_kind: op.targetIsFile ? 1 : 0, optional: op.optional ? 1 : 0,
+                       recursive: op.recursive ? 1 : 0, source: cString(op.source), target: cString(op.target),
+                       fstype: cString(op.fstype), flags: op.flags,
+                       data: op.data.isEmpty ? nil : cString(op.data), attr_set: op.attrs)
+        }
+        launch.mounts = array(mounts)
+        launch.n_mounts = mounts.count
+        launch.readonly_rootfs = plan.readonlyRootfs ? 1 : 0
+        launch.loopback_up = plan.loopbackUp ? 1 : 0
+        launch.hostname = optionalCString(plan.hostname)
+        launch.cwd = cString(plan.cwd)
+        launch.argv = cStringArray(plan.argv)
+        launch.envp = cStringArray(plan.env)
+        launch.exec_candidates = cStringArray(plan.execCandidates)
+        launch.uid = plan.uid
+        launch.gid = plan.gid
+        launch.set_groups = plan.identity.setgroupsAllowed ? 1 : 0
+        launch.groups = array(plan.additionalGids)
+        launch.n_groups = plan.additionalGids.count
+        if let caps = plan.capabilities {
+            launch.set_caps = 1
+            launch.cap_bounding = caps.bounding
+            launch.cap_effective = caps.effective
+            launch.cap_permitted = caps.permitted
+            launch.cap_inheritable = caps.inheritable
+            launch.cap_ambient = caps.ambient
+            launch.cap_last = Int32(Capability.lastCap())
+        }
+        launch.no_new_privs = plan.noNewPrivileges ? 1 : 0
+        if !plan.seccompFilter.isEmpty {
+            let bytes = array(plan.seccompFilter)
+            launch.seccomp_filter = UnsafeRawPointer(bytes)
+            launch.seccomp_len = plan.seccompFilter.count / 8 // sizeof(struct sock_filter)
+        }
+        let limits = plan.rlimits.map { nook_rlimit(resource: $0.resource, soft: $0.soft, hard: $0.hard) }
+        launch.rlimits = array(limits)
+        launch.n_rlimits = limits.count
+        launch.preserve_fds = plan.preserveFDs
+        launch.start_fifo_fd = options.startFifoFD
+        launch.console_fd = options.consoleFD
+        launch.stdio_fds = options.stdio
+        launch.init_mode = plan.initProcess ? 1 : 0
+
+        var pidfd: Int32 = -1
+        let pid = nook_spawn(&launch, options.cgroupFD, &pidfd)
+        if pid < 0 {
+            throw NookError.sys("clone3(\(plan.namespaces.map(\.cloneFlagName).joined(separator: "|")))", errno: -pid,
+                                hint: -pid == EPERM || -pid == ENOSPC
+                                    ? "unprivileged user namespaces may be disabled: check /proc/sys/user/max_user_namespaces and kernel.unprivileged_userns_clone"
+                                    : nil)
+        }
+        return (pid, pidfd)
+    }
+}

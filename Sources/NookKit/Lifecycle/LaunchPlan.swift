@@ -1,0 +1,196 @@
+import CShims
+import Glibc
+
+/// Everything the child needs, resolved in Swift before clone(): absolute
+/// paths, id maps, the mount list, capability masks, rlimits, env and argv.
+/// `ChildLauncher` copies it into `struct nook_launch` without deciding anything.
+public struct LaunchPlan: Sendable {
+    public var containerID: String
+    public var spec: Spec
+    public var bundle: String
+    public var rootfs: String
+    public var namespaces: [NamespaceKind]
+    /// Namespaces to join by path (OCI `linux.namespaces[].path`).
+    public var joinNamespaces: [NamespaceKind: String]
+    public var mounts: [MountOp]
+    public var readonlyRootfs: Bool
+    public var hostname: String?
+    public var loopbackUp: Bool
+    public var cwd: String
+    public var argv: [String]
+    public var env: [String]
+    public var execCandidates: [String]
+    public var uid: UInt32
+    public var gid: UInt32
+    public var additionalGids: [UInt32]
+    public var identity: IDMapping
+    public var capabilities: CapabilitySets?
+    public var noNewPrivileges: Bool
+    public var rlimits: [ResourceLimit]
+    public var terminal: Bool
+    public var initProcess: Bool = false
+    public var preserveFDs: Int32 = 0
+    public var seccompFilter: [UInt8] = []
+    public var seccompDescription: String = "none"
+
+    /// clone3 flags for the namespaces created at clone time. The cgroup
+    /// namespace is unshared later, once the child sits in its own cgroup.
+    public var cloneFlags: UInt {
+        var flags: UInt = 0
+        for ns in namespaces where ns != .cgroup { flags |= ns.cloneFlag }
+        return flags
+    }
+
+    public var unshareCgroupNamespace: Bool { namespaces.contains(.cgroup) }
+
+    /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
+    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping) throws -> LaunchPlan {
+        guard let process = spec.process else {
+            throw NookError("config.json has no \"process\"", hint: "the process to run is required")
+        }
+        guard let args = process.args, let first = args.first, !first.isEmpty else {
+            throw NookError("no command to run: process.args is empty")
+        }
+        guard let root = spec.root else { throw NookError("config.json has no \"root\"") }
+        let rootfs = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
+        var st = stat()
+        if stat(rootfs, &st) != 0 {
+            throw NookError("rootfs '\(rootfs)' does not exist",
+                            hint: "make one with: nook rootfs busybox \(rootfs)")
+        }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw NookError("rootfs '\(rootfs)' is not a directory",
+                            hint: "--rootfs takes an unpacked root filesystem directory, not an image file")
+        }
+        guard process.cwd.hasPrefix("/") else {
+            throw NookError("process.cwd '\(process.cwd)' must be an absolute path")
+        }
+
+        var namespaces: [NamespaceKind] = []
+        var joins: [NamespaceKind: String] = [:]
+        for ns in spec.linux?.namespaces ?? [] {
+            guard let kind = NamespaceKind(ociName: ns.type) else {
+                throw NookError("unknown namespace type '\(ns.type)' in linux.namespaces",
+                                hint: "types are user, mount, pid, network, uts, ipc, cgroup")
+            }
+            if let path = ns.path { joins[kind] = path } else { namespaces.append(kind) }
+        }
+        if !joins.isEmpty {
+            throw NookError("joining namespaces by path (\(joins.keys.map(\.ociName).sorted().joined(separator: ", "))) is not supported yet")
+        }
+        guard namespaces.contains(.user) else {
+            throw NookError("linux.namespaces has no user namespace",
+                            hint: "a rootless container needs one; add {\"type\": \"user\"}")
+        }
+        guard namespaces.contains(.mount) else {
+            throw NookError("linux.namespaces has no mount namespace", hint: "add {\"type\": \"mount\"}")
+        }
+
+        let user = process.user
+        guard IDMapping.maps(user.uid, in: identity.uidMappings) else {
+            throw NookError("user \(user.uid) has no mapping in this container's user namespace",
+                            hint: "only ids in the uid map exist inside; \(identity.reason)")
+        }
+        guard IDMapping.maps(user.gid, in: identity.gidMappings) else {
+            throw NookError("group \(user.gid) has no mapping in this container's user namespace")
+        }
+        let env = process.env ?? []
+        let mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network),
+                                           newCgroupNamespace: namespaces.contains(.cgroup),
+                                           gidMappings: identity.gidMappings)
+        return LaunchPlan(
+            containerID: containerID, spec: spec, bundle: bundle, rootfs: rootfs, namespaces: namespaces,
+            joinNamespaces: joins, mounts: mounts, readonlyRootfs: root.readonly ?? false,
+            hostname: namespaces.contains(.uts) ? spec.hostname : nil,
+            loopbackUp: namespaces.contains(.network),
+            cwd: process.cwd, argv: args, env: env,
+            execCandidates: execCandidates(for: first, env: env),
+            uid: user.uid, gid: user.gid, additionalGids: user.additionalGids ?? [],
+            identity: identity,
+            capabilities: try process.capabilities.map(CapabilitySets.init),
+            noNewPrivileges: process.noNewPrivileges ?? false,
+            rlimits: try (process.rlimits ?? []).map(ResourceLimit.init),
+            terminal: process.terminal ?? false
+        )
+    }
+
+    /// Where execve will look for argv[0], decided here from the container's
+    /// PATH so the child only tries paths in order (no string work after clone).
+    public static func execCandidates(for command: String, env: [String]) -> [String] {
+        if command.contains("/") { return [command] }
+        let pathValue = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) } ?? SpecDefaults.path
+        return pathValue.split(separator: ":").map { dir in
+            dir.hasSuffix("/") ? "\(dir)\(command)" : "\(dir)/\(command)"
+        }
+    }
+}
+
+public enum NamespaceKind: String, Sendable, CaseIterable, Hashable {
+    case user, mount, pid, network, uts, ipc, cgroup
+
+    public init?(ociName: String) { self.init(rawValue: ociName) }
+    public var ociName: String { rawValue }
+
+    public var cloneFlag: UInt {
+        switch self {
+        case .user: UInt(NOOK_CLONE_NEWUSER)
+        case .mount: UInt(NOOK_CLONE_NEWNS)
+        case .pid: UInt(NOOK_CLONE_NEWPID)
+        case .network: UInt(NOOK_CLONE_NEWNET)
+        case .uts: UInt(NOOK_CLONE_NEWUTS)
+        case .ipc: UInt(NOOK_CLONE_NEWIPC)
+        case .cgroup: UInt(NOOK_CLONE_NEWCGROUP)
+        }
+    }
+
+    public var cloneFlagName: String {
+        switch self {
+        case .user: "CLONE_NEWUSER"
+        case .mount: "CLONE_NEWNS"
+        case .pid: "CLONE_NEWPID"
+        case .network: "CLONE_NEWNET"
+        case .uts: "CLONE_NEWUTS"
+        case .ipc: "CLONE_NEWIPC"
+        case .cgroup: "CLONE_NEWCGROUP"
+        }
+    }
+
+    /// The /proc/PID/ns entry.
+    public var procName: String {
+        switch self {
+        case .mount: "mnt"
+        case .network: "net"
+        default: rawValue
+        }
+    }
+}
+
+/// One rlimit (`RLIMIT_NOFILE` etc.).
+public struct ResourceLimit: Sendable, Equatable {
+    public var resource: Int32
+    public var name: String
+    public var soft: UInt64
+    public var hard: UInt64
+
+    static let table: [String: Int32] = [
+        "RLIMIT_CPU": 0, "RLIMIT_FSIZE": 1, "RLIMIT_DATA": 2, "RLIMIT_STACK": 3, "RLIMIT_CORE": 4,
+        "RLIMIT_RSS": 5, "RLIMIT_NPROC": 6, "RLIMIT_NOFILE": 7, "RLIMIT_MEMLOCK": 8, "RLIMIT_AS": 9,
+        "RLIMIT_LOCKS": 10, "RLIMIT_SIGPENDING": 11, "RLIMIT_MSGQUEUE": 12, "RLIMIT_NICE": 13,
+        "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
+    ]
+
+    public init(_ r: Spec.Rlimit) throws {
+        var name = r.type.uppercased()
+        if !name.hasPrefix("RLIMIT_") { name = "RLIMIT_" + name }
+        guard let n = Self.table[name] else {
+            throw NookError("unknown rlimit '\(r.type)'", hint: "names look like RLIMIT_NOFILE; see setrlimit(2)")
+        }
+        guard r.soft <= r.hard else {
+            throw NookError("rlimit \(name): soft limit \(r.soft) is above hard limit \(r.hard)")
+        }
+        resource = n
+        self.name = name
+        soft = r.soft
+        hard = r.hard
+    }
+}

@@ -1,0 +1,108 @@
+import Glibc
+
+/// The runtime as a library: what the `nook` CLI and test harnesses call.
+///
+///     let runtime = try Runtime()
+///     let status = try runtime.run(spec, id: "web")   // foreground: waits, cleans up
+public final class Runtime {
+    public let store: StateStore
+    public let kernel: KernelInterface
+    public let environment: [String: String]
+
+    public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
+                kernel: KernelInterface = LiveKernel()) throws {
+        self.environment = environment
+        self.kernel = kernel
+        store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment))
+    }
+
+    /// Options of one run beyond the spec.
+    public struct RunSettings: Sendable {
+        public var trace = false
+        public var bundle: String = HostPath.currentDirectory()
+        /// The container's stdio (-1: this process's own).
+        public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+        /// Signals forwarded from this process to the container while it runs.
+        public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        public init() {}
+    }
+
+    /// A fresh container id: 12 hex digits.
+    public static func generateID() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<6).map { _ in
+            let b = UInt8.random(in: 0...255, using: &rng)
+            return String(b, radix: 16).count == 1 ? "0" + String(b, radix: 16) : String(b, radix: 16)
+        }.joined()
+    }
+
+    /// The id mapping for this caller and spec.
+    public func identity(for spec: Spec) -> IDMapping {
+        IdentityResolver(environment: environment).resolve(spec: spec)
+    }
+
+    /// Runs a container in the foreground: this process supervises it, forwards
+    /// signals, waits, and removes every trace of it at the end. Returns how the
+    /// container's process ended. Throws `NookError` for anything that failed
+    /// before the command ran (exit code 125, or 126/127 for exec failures).
+    public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
+        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        store.reconcile()
+        let identity = identity(for: spec)
+        let plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        let lock = try store.reserve(id)
+        defer {
+            store.remove(id)
+            lock.release()
+        }
+        tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
+
+        // Signals to forward are blocked from now on, so none is lost or kills
+        // us between the clone and the wait; the child unblocks them before exec.
+        var set = sigset_t()
+        var old = sigset_t()
+        sigemptyset(&set)
+        for s in settings.forwardSignals { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, &old)
+        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+
+        var options = SpawnOptions()
+        options.stdio = settings.stdio
+        let supervisor = Supervisor(kernel: kernel, tracer: tracer)
+        let launched = try supervisor.launch(plan, options: options) { process in
+            let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
+            var state = ContainerState(id: id, status: .running, pid: process.pid, startTime: start,
+                                       bundle: settings.bundle, rootfs: plan.rootfs, mode: .foreground,
+                                       created: Self.timestamp())
+            state.annotations = spec.annotations
+            try store.write(state)
+        }
+        defer { kernel.close(launched.process.pidfd) }
+        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals)
+        tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
+        return status
+    }
+
+    static func timestamp() -> String {
+        var t = time(nil)
+        var tmv = tm()
+        gmtime_r(&t, &tmv)
+        var buf = [CChar](repeating: 0, count: 32)
+        strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+        return String(cString: buf)
+    }
+}
+
+public enum ProcessEnvironment {
+    public static func current() -> [String: String] {
+        var result: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") { result[String(s[..<eq])] = String(s[s.index(after: eq)...]) }
+            p += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,124 @@
+import Glibc
+
+/// Takes a child from clone to execve: writes its id maps, releases it,
+/// relays its progress to --trace, and turns a failed step into one clear error.
+/// All kernel access goes through `KernelInterface`.
+public final class Supervisor {
+    public let kernel: KernelInterface
+    public let tracer: Tracer
+
+    public init(kernel: KernelInterface, tracer: Tracer) {
+        self.kernel = kernel
+        self.tracer = tracer
+    }
+
+    public struct Launched: Sendable {
+        public var process: SpawnedProcess
+        /// With --init: the command's pid inside the container.
+        public var commandPID: Int32?
+    }
+
+    /// - Parameters:
+    ///   - beforeRelease: runs after the id maps are written, before the child
+    ///     continues (join a cgroup, record state). A throw kills the child.
+    ///   - stopAtReady: return as soon as setup is done (OCI create: the child
+    ///     then waits for `start`); otherwise follow it through execve.
+    public func launch(_ plan: LaunchPlan, options: SpawnOptions, stopAtReady: Bool = false,
+                       beforeRelease: (SpawnedProcess) throws -> Void = { _ in }) throws -> Launched {
+        let (parentEnd, childEnd) = try kernel.socketPair()
+        defer { kernel.close(parentEnd) }
+        var opts = options
+        opts.trace = tracer.enabled
+        let process: SpawnedProcess
+        do {
+            process = try kernel.spawn(plan, syncFD: childEnd, options: opts)
+        } catch {
+            kernel.close(childEnd)
+            throw error
+        }
+        kernel.close(childEnd)
+        let flags = plan.namespaces.filter { $0 != .cgroup }.map(\.cloneFlagName).joined(separator: "|")
+        tracer.emit("clone", "clone3(\(flags)|CLONE_PIDFD) = pid \(process.pid)",
+                    "new namespaces: \(plan.namespaces.filter { $0 != .cgroup }.map(\.rawValue).joined(separator: ", "))")
+
+        do {
+            try writeIDMaps(plan.identity, pid: process.pid)
+            try beforeRelease(process)
+            try kernel.sendGo(parentEnd)
+        } catch {
+            try? kernel.signal(process, SIGKILL)
+            _ = try? kernel.wait(process, forwarding: [])
+            throw error
+        }
+
+        var failure: ChildMessage?
+        var exec: ChildMessage?
+        var commandPID: Int32?
+        while let message = try kernel.receive(parentEnd) {
+            switch message.kind {
+            case .step, .skip: tracer.emit(message, plan: plan)
+            case .fail: failure = message
+            case .exec: exec = message
+            case .pid: commandPID = message.value
+            case .ready:
+                if stopAtReady { return Launched(process: process, commandPID: nil) }
+            }
+        }
+        if let failure {
+            _ = try? kernel.wait(process, forwarding: [])
+            throw Self.error(for: failure, plan: plan)
+        }
+        guard let exec else {
+            let status = try? kernel.wait(process, forwarding: [])
+            throw NookError("container setup ended without a report (\(status.map { "status \($0.code)" } ?? "unknown status"))",
+                            hint: "the setup process was killed from outside")
+        }
+        tracer.emit(exec, plan: plan)
+        return Launched(process: process, commandPID: commandPID)
+    }
+
+    /// Writes /proc/PID/{setgroups,uid_map,gid_map}, or has the setuid helpers do it.
+    func writeIDMaps(_ identity: IDMapping, pid: pid_t) throws {
+        switch identity.writer {
+        case .direct:
+            if !identity.setgroupsAllowed {
+                try kernel.writeFile("/proc/\(pid)/setgroups", "deny")
+                tracer.emit("id maps", "write /proc/\(pid)/setgroups \"deny\"",
+                            "an unprivileged writer may map gids only after giving up setgroups")
+            }
+            try writeMap("/proc/\(pid)/uid_map", identity.uidMappings, "uid", identity)
+            try writeMap("/proc/\(pid)/gid_map", identity.gidMappings, "gid", identity)
+        case .helpers:
+            for (helper, maps, kind) in [("newuidmap", identity.uidMappings, "uid"), ("newgidmap", identity.gidMappings, "gid")] {
+                let args = [helper, "\(pid)"] + maps.flatMap { ["\($0.containerID)", "\($0.hostID)", "\($0.size)"] }
+                let result = try kernel.runHelper(args)
+                guard result.status == 0 else {
+                    throw NookError("\(helper) failed for pid \(pid): \(result.errorOutput.trimmingCharacters(in: " \n"))",
+                                    hint: "check /etc/sub\(kind) and that \(helper) is installed setuid (Debian package uidmap)")
+                }
+                tracer.emit("id maps", args.joined(separator: " "), "the setuid helper maps a sub-\(kind) range: \(identity.reason)")
+            }
+        }
+    }
+
+    private func writeMap(_ path: String, _ maps: [Spec.IDMap], _ kind: String, _ identity: IDMapping) throws {
+        let text = IDMapping.text(maps)
+        do { try kernel.writeFile(path, text) } catch let e as NookError {
+            throw NookError("write \(kind) map: \(e.message)", hint: "an unprivileged user can map only its own \(kind)")
+        }
+        tracer.emit("id maps", "write \(path) \"\(text.trimmingCharacters(in: "\n").replacingNewlines())\" (by nook)",
+                    identity.reason)
+    }
+
+    /// The user's one line for a failed child step, with podman's exit codes.
+    public static func error(for message: ChildMessage, plan: LaunchPlan) -> NookError {
+        let d = StepDescription(message, plan: plan)
+        var code: Int32 = 125
+        if message.step == .exec { code = message.errno == ENOENT && message.index < 0 ? 127 : 126 }
+        return NookError("\(d.failure): \(errnoDescription(message.errno))", hint: d.hint, exitCode: code)
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String { split(separator: "\n").joined(separator: "; ") }
+}

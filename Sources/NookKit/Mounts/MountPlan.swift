@@ -1,0 +1,115 @@
+import CShims
+import Glibc
+
+/// One mount step the child performs, in order, before pivot_root.
+/// Mirrors `struct nook_mount` in CShims.h.
+public struct MountOp: Sendable, Equatable {
+    public enum Kind: Int32, Sendable {
+        case filesystem = 1, bind = 2, symlink = 3, mask = 4, readonly = 5
+    }
+    public var kind: Kind
+    public var source: String
+    /// Absolute path inside the container; resolved under the rootfs with RESOLVE_IN_ROOT.
+    public var target: String
+    public var fstype: String = ""
+    public var flags: UInt = 0
+    public var data: String = ""
+    public var attrs: UInt64 = 0
+    public var recursive = false
+    public var targetIsFile = false
+    public var optional = false
+    /// Why this mount exists, for --trace.
+    public var why: String = ""
+}
+
+/// Turns the spec's mounts (plus masked and read-only paths, devices and the
+/// /dev links) into the ordered list of steps the child runs.
+public enum MountPlanner {
+    /// Device nodes bound from the host into the container's /dev tmpfs (runc's default set).
+    public static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+
+    public static let links: [(String, String)] = [
+        ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"), ("pts/ptmx", "/dev/ptmx"),
+    ]
+
+    public static func plan(spec: Spec, newNetworkNamespace: Bool, newCgroupNamespace: Bool,
+                            gidMappings: [Spec.IDMap]) throws -> [MountOp] {
+        var ops: [MountOp] = []
+        var devIsTmpfs = false
+        for mount in spec.mounts ?? [] {
+            guard mount.destination.hasPrefix("/") else {
+                throw NookError("mount destination '\(mount.destination)' must be an absolute path")
+            }
+            let options = MountOptions(mount.options ?? [])
+            let type = mount.type ?? (options.isBind ? "bind" : "")
+            if type == "bind" || options.isBind {
+                guard let source = mount.source, source.hasPrefix("/") else {
+                    throw NookError("bind mount to '\(mount.destination)' needs an absolute source path")
+                }
+                guard HostPath.exists(source) else {
+                    throw NookError("bind mount source '\(source)' does not exist")
+                }
+                ops.append(MountOp(kind: .bind, source: source, target: mount.destination,
+                                   attrs: options.attrs, recursive: options.recursive,
+                                   targetIsFile: !HostPath.isDirectory(source),
+                                   why: "a host path the user asked to share"))
+                continue
+            }
+            if mount.destination == "/dev" && type == "tmpfs" { devIsTmpfs = true }
+            var data = options.data
+            var fstype = type
+            var optional = false
+            var why = ""
+            switch type {
+            case "proc": why = "a /proc that shows only this PID namespace"
+            case "sysfs":
+                why = "kernel objects, read-only"
+                if !newNetworkNamespace {
+                    // sysfs can only be mounted by the owner of the network namespace:
+                    // share the host's instead, read-only.
+                    ops.append(MountOp(kind: .bind, source: "/sys", target: mount.destination,
+                                       attrs: options.attrs | UInt64(MOUNT_ATTR_RDONLY), recursive: true,
+                                       why: "the host's /sys (no network namespace of our own), read-only"))
+                    continue
+                }
+            case "cgroup", "cgroup2":
+                fstype = "cgroup2"
+                optional = true
+                why = "this container's own cgroup namespace, read-only"
+                if !newCgroupNamespace { continue }
+            case "devpts":
+                why = "a private pty instance"
+                // gid=5 (tty) only works when gid 5 exists in the container.
+                if !IDMapping.maps(5, in: gidMappings) { data.removeAll { $0.hasPrefix("gid=") } }
+            case "tmpfs": why = mount.destination == "/dev" ? "an empty /dev: only the devices we bind appear" : "memory-backed scratch space"
+            case "mqueue": why = "POSIX message queues of this IPC namespace"
+            default: why = "a \(type) filesystem"
+            }
+            guard !fstype.isEmpty else {
+                throw NookError("mount at '\(mount.destination)' has no type", hint: "set \"type\" (bind, tmpfs, proc...)")
+            }
+            ops.append(MountOp(kind: .filesystem, source: mount.source ?? fstype, target: mount.destination,
+                               fstype: fstype, flags: options.flags, data: data.joined(separator: ","),
+                               optional: optional, why: why))
+        }
+        if devIsTmpfs {
+            for device in devices {
+                ops.append(MountOp(kind: .bind, source: "/dev/\(device)", target: "/dev/\(device)",
+                                   attrs: UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC), targetIsFile: true,
+                                   why: "a harmless host device"))
+            }
+            for (source, target) in links {
+                ops.append(MountOp(kind: .symlink, source: source, target: target, why: "standard /dev link"))
+            }
+        }
+        for path in spec.linux?.maskedPaths ?? [] {
+            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, why: "masked: hides host kernel information"))
+        }
+        for path in spec.linux?.readonlyPaths ?? [] {
+            ops.append(MountOp(kind: .readonly, source: path, target: path, attrs: UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),
+                               why: "read-only: kernel settings the container must not change"))
+        }
+        return ops
+    }
+}

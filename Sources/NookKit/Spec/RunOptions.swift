@@ -1,0 +1,106 @@
+import SystemPackage
+
+/// The friendly form of `nook run --rootfs DIR ... -- CMD`: sugar that becomes
+/// an OCI `Spec` in memory. After `makeSpec()` there is one path for every container.
+public struct RunOptions: Sendable {
+    public var rootfs: String
+    public var command: [String]
+    public var name: String?
+    public var volumes: [VolumeSpec] = []
+    public var tmpfs: [TmpfsSpec] = []
+    /// `KEY=VALUE`, or `KEY` to copy the caller's value.
+    public var env: [String] = []
+    public var envFiles: [String] = []
+    public var workdir: String?
+    public var hostname: String?
+    public var readOnly = false
+
+    public init(rootfs: String, command: [String]) {
+        self.rootfs = rootfs
+        self.command = command
+    }
+
+    /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
+    public func makeSpec(containerID: String, callerEnvironment: [String: String] = [:]) throws -> Spec {
+        guard !command.isEmpty else {
+            throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh")
+        }
+        let root = try HostPath.absolute(rootfs)
+        var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
+        spec.root?.readonly = readOnly
+
+        var environment = spec.process?.env ?? []
+        for file in envFiles {
+            environment = EnvironmentList.merge(environment, try EnvironmentList.readFile(file))
+        }
+        environment = EnvironmentList.merge(environment, try EnvironmentList.parse(env, caller: callerEnvironment))
+        spec.process?.env = environment
+
+        if let workdir {
+            guard workdir.hasPrefix("/") else {
+                throw NookError("invalid workdir '\(workdir)': it must be an absolute path inside the container")
+            }
+            spec.process?.cwd = workdir
+        }
+        for volume in volumes {
+            let source = try HostPath.absolute(volume.source)
+            guard HostPath.exists(source) else {
+                throw NookError("bind mount source '\(source)' does not exist",
+                                hint: "create it first, or check the spelling of -v \(volume.source):\(volume.destination)")
+            }
+            spec.mounts?.append(volume.ociMount(absoluteSource: source))
+        }
+        spec.mounts?.append(contentsOf: tmpfs.map(\.ociMount))
+        return spec
+    }
+}
+
+/// `KEY=VALUE` lists: later entries replace earlier ones with the same key.
+public enum EnvironmentList {
+    public static func merge(_ base: [String], _ overrides: [String]) -> [String] {
+        var result = base
+        for entry in overrides {
+            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
+            result.removeAll { $0 == key || $0.hasPrefix(key + "=") }
+            result.append(entry)
+        }
+        return result
+    }
+
+    public static func parse(_ entries: [String], caller: [String: String]) throws -> [String] {
+        try entries.compactMap { entry in
+            if entry.isEmpty || entry.hasPrefix("=") {
+                throw NookError("invalid environment variable '\(entry)': expected KEY=VALUE or KEY")
+            }
+            if entry.contains("=") { return entry }
+            return caller[entry].map { "\(entry)=\($0)" }
+        }
+    }
+
+    /// An env file: one KEY=VALUE a line; blank lines and `#` comments skipped.
+    public static func readFile(_ path: String) throws -> [String] {
+        let text: String
+        do { text = try HostPath.readText(path) } catch let error as NookError {
+            throw NookError("cannot read env file '\(path)': \(error.message)")
+        }
+        var result: [String] = []
+        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = String(raw).trimmingCharacters(in: " \t\r")
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard !line.hasPrefix("=") else {
+                throw NookError("env file '\(path)' line \(number + 1): expected KEY=VALUE, found '\(line)'")
+            }
+            result.append(line)
+        }
+        return result
+    }
+}
+
+extension String {
+    func trimmingCharacters(in set: String) -> String {
+        var s = Substring(self)
+        while let c = s.first, set.contains(c) { s.removeFirst() }
+        while let c = s.last, set.contains(c) { s.removeLast() }
+        return String(s)
+    }
+}

@@ -1,0 +1,61 @@
+import Glibc
+import SystemPackage
+
+/// Small, honest helpers for host paths (no Foundation on the start path).
+public enum HostPath {
+    public static func currentDirectory() -> String {
+        var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        guard getcwd(&buf, buf.count) != nil else { return "/" }
+        return String(cString: buf)
+    }
+
+    /// Makes `path` absolute against the current directory, without following symlinks.
+    public static func absolute(_ path: String) throws -> String {
+        let full = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
+        return FilePath(full).lexicallyNormalized().string
+    }
+
+    public static func exists(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    public static func readText(_ path: String) throws -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    public static func readBytes(_ path: String) throws -> [UInt8] {
+        do {
+            let fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
+            defer { try? fd.close() }
+            var result: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
+                if n == 0 { break }
+                result.append(contentsOf: chunk[0..<n])
+            }
+            return result
+        } catch let errno as Errno {
+            throw NookError.sys("open '\(path)'", errno: errno.rawValue)
+        }
+    }
+
+    /// Writes a whole file at once (id maps and cgroup files must be one write).
+    public static func writeText(_ path: String, _ text: String, create: Bool = false, mode: mode_t = 0o644) throws {
+        do {
+            let options: FileDescriptor.OpenOptions = create ? [.closeOnExec, .create, .truncate] : [.closeOnExec]
+            let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: options,
+                                             permissions: create ? FilePermissions(rawValue: mode) : nil)
+            defer { try? fd.close() }
+            _ = try fd.writeAll(Array(text.utf8))
+        } catch let errno as Errno {
+            throw NookError.sys("write '\(path)'", errno: errno.rawValue)
+        }
+    }
+}

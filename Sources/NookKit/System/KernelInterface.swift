@@ -1,0 +1,138 @@
+import CShims
+import Glibc
+
+/// A child the kernel gave us: its pid in our PID namespace and a pidfd.
+public struct SpawnedProcess: Sendable, Equatable {
+    public var pid: pid_t
+    public var pidfd: Int32
+    public init(pid: pid_t, pidfd: Int32) {
+        self.pid = pid
+        self.pidfd = pidfd
+    }
+}
+
+/// How a process ended.
+public enum ExitStatus: Sendable, Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The shell's convention: the code, or 128+N for signal N.
+    public var code: Int32 {
+        switch self {
+        case .exited(let c): c
+        case .signaled(let s): 128 + s
+        }
+    }
+
+    public init(waitStatus status: Int32) {
+        if status & 0x7f == 0 { self = .exited((status >> 8) & 0xff) } else { self = .signaled(status & 0x7f) }
+    }
+}
+
+/// Extra fds the child is launched with.
+public struct SpawnOptions: Sendable {
+    public var trace = false
+    public var cgroupFD: Int32 = -1
+    public var startFifoFD: Int32 = -1
+    public var consoleFD: Int32 = -1
+    /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
+    public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+    public init() {}
+}
+
+/// The seam between Nook's logic and the kernel. Everything the supervisor
+/// asks of the kernel goes through here, so its logic (the order of the id
+/// maps, the sync protocol, errors and cleanup) is unit-tested with a
+/// recording fake, and runs for real through `LiveKernel`.
+public protocol KernelInterface: AnyObject {
+    func socketPair() throws -> (parent: Int32, child: Int32)
+    func spawn(_ plan: LaunchPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess
+    func writeFile(_ path: String, _ contents: String) throws
+    /// Runs a helper program (newuidmap) and returns its exit code and stderr.
+    func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String)
+    func sendGo(_ fd: Int32) throws
+    /// The next message from the child; nil at EOF.
+    func receive(_ fd: Int32) throws -> ChildMessage?
+    /// Waits for the process to end, forwarding the given signals to it meanwhile.
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus
+    func signal(_ process: SpawnedProcess, _ sig: Int32) throws
+    func close(_ fd: Int32)
+}
+
+/// The real kernel.
+public final class LiveKernel: KernelInterface {
+    public init() {}
+
+    public func socketPair() throws -> (parent: Int32, child: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw NookError.sys("socketpair", errno: errno)
+        }
+        return (fds[0], fds[1])
+    }
+
+    public func spawn(_ plan: LaunchPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+        let launcher = ChildLauncher()
+        let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, trace: options.trace, cgroupFD: options.cgroupFD,
+                                                        startFifoFD: options.startFifoFD, consoleFD: options.consoleFD,
+                                                        stdio: options.stdio))
+        return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
+    }
+
+    public func writeFile(_ path: String, _ contents: String) throws {
+        try HostPath.writeText(path, contents)
+    }
+
+    public func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
+        try HelperProcess.run(argv)
+    }
+
+    public func sendGo(_ fd: Int32) throws {
+        var go: UInt8 = 1
+        guard Glibc.send(fd, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else { throw NookError.sys("send to the container's setup", errno: errno) }
+    }
+
+    public func receive(_ fd: Int32) throws -> ChildMessage? {
+        var raw = nook_msg()
+        while true {
+            let n = recv(fd, &raw, MemoryLayout<nook_msg>.size, 0)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw NookError.sys("read from the container's setup", errno: errno) }
+            if n == 0 { return nil }
+            return ChildMessage(raw)
+        }
+    }
+
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+        let sigfd = signals.isEmpty ? -1 : nook_signalfd(signals, signals.count)
+        defer { if sigfd >= 0 { Glibc.close(sigfd) } }
+        while true {
+            var fds = [pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0)]
+            if sigfd >= 0 { fds.append(pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)) }
+            let r = poll(&fds, nfds_t(fds.count), -1)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { throw NookError.sys("poll", errno: errno) }
+            if fds.count > 1 && fds[1].revents & Int16(POLLIN) != 0 {
+                let sig = nook_signalfd_read(sigfd)
+                if sig > 0 { _ = nook_pidfd_send_signal(process.pidfd, sig) }
+            }
+            if fds[0].revents != 0 {
+                var status: Int32 = 0
+                while waitpid(process.pid, &status, 0) < 0 {
+                    if errno != EINTR { throw NookError.sys("waitpid \(process.pid)", errno: errno) }
+                }
+                return ExitStatus(waitStatus: status)
+            }
+        }
+    }
+
+    public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
+        if nook_pidfd_send_signal(process.pidfd, sig) < 0 && errno != ESRCH {
+            throw NookError.sys("kill \(process.pid)", errno: errno)
+        }
+    }
+
+    public func close(_ fd: Int32) {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+}

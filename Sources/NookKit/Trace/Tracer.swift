@@ -1,0 +1,146 @@
+import Glibc
+
+/// `--trace`: one line a step, in the order the steps happen, on stderr.
+///
+/// Format (fixed; tests and Docs/walkthrough.md rely on it):
+///     trace: <step>: <system call and arguments> -- <why>
+/// The child cannot use stdio, so it reports each step over the sync socket
+/// and the parent formats and prints it here.
+public struct Tracer: Sendable {
+    public var enabled: Bool
+    public var sink: @Sendable (String) -> Void
+
+    public init(enabled: Bool, sink: @escaping @Sendable (String) -> Void = Tracer.standardError) {
+        self.enabled = enabled
+        self.sink = sink
+    }
+
+    public static let standardError: @Sendable (String) -> Void = { line in
+        let text = line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
+    }
+
+    public static func format(step: String, call: String, why: String) -> String {
+        "trace: \(step): \(call) -- \(why)"
+    }
+
+    public func emit(_ step: String, _ call: String, _ why: String) {
+        if enabled { sink(Self.format(step: step, call: call, why: why)) }
+    }
+
+    /// A child step, described from the plan.
+    public func emit(_ message: ChildMessage, plan: LaunchPlan) {
+        guard enabled else { return }
+        let d = StepDescription(message, plan: plan)
+        if message.kind == .skip {
+            sink(Self.format(step: d.step, call: d.call + " failed: \(errnoName(message.errno))", why: "optional, skipped: " + d.why))
+        } else {
+            sink(Self.format(step: d.step, call: d.call, why: d.why))
+        }
+    }
+}
+
+/// Words for a child step: its trace line, and the error a user reads when it fails.
+public struct StepDescription: Sendable {
+    public var step: String
+    public var call: String
+    public var why: String
+    /// "mount proc on /proc" — prefixed to the errno text on failure.
+    public var failure: String
+    public var hint: String?
+
+    static func quote(_ s: String) -> String { "\"\(s)\"" }
+
+    public init(_ m: ChildMessage, plan: LaunchPlan) {
+        hint = nil
+        switch m.step {
+        case .none:
+            (step, call, why, failure) = ("?", "?", "?", "setup")
+        case .waitMaps:
+            (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
+        case .cgroupNamespace:
+            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)", "a cgroup namespace rooted at the container's own cgroup", "unshare cgroup namespace")
+        case .mountPrivate:
+            (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
+        case .bindRootfs:
+            (step, call, why, failure) = ("mount", "mount(\(Self.quote(plan.rootfs)), \(Self.quote(plan.rootfs)), MS_BIND|MS_REC)", "pivot_root needs the new root to be a mount point", "bind rootfs '\(plan.rootfs)' onto itself")
+        case .mount:
+            let i = Int(m.index)
+            guard i >= 0 && i < plan.mounts.count else { (step, call, why, failure) = ("mount", "?", "?", "mount"); return }
+            let op = plan.mounts[i]
+            why = op.why
+            step = "mount"
+            switch op.kind {
+            case .filesystem:
+                call = "mount(\(Self.quote(op.source)), \(Self.quote(op.target)), \(Self.quote(op.fstype)), \(MountOptions.describe(flags: op.flags)), \(Self.quote(op.data)))"
+                failure = "mount \(op.fstype) on \(op.target)"
+                if op.fstype == "proc" && m.errno == EPERM {
+                    hint = "the kernel allows a new /proc in a user namespace only if the host's /proc is fully visible (not over-mounted)"
+                }
+            case .bind:
+                call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE\(op.recursive ? "|AT_RECURSIVE" : "")) + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.quote(op.target)) resolved in root)"
+                failure = "bind mount \(op.source) on \(op.target)"
+            case .symlink:
+                call = "symlinkat(\(Self.quote(op.source)), \(Self.quote(op.target)))"
+                failure = "symlink \(op.target) -> \(op.source)"
+            case .mask:
+                step = "mask"
+                call = "mount /dev/null or an empty read-only tmpfs over \(Self.quote(op.target))"
+                failure = "mask \(op.target)"
+            case .readonly:
+                step = "readonly"
+                call = "open_tree(\(Self.quote(op.target)), OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_RDONLY) + move_mount"
+                failure = "make \(op.target) read-only"
+            }
+        case .readonlyRoot:
+            (step, call, why, failure) = ("readonly", "mount_setattr(\(Self.quote(plan.rootfs)), MOUNT_ATTR_RDONLY)", "--read-only: the root filesystem cannot be changed", "make the rootfs read-only")
+        case .pivotRoot:
+            (step, call, why, failure) = ("pivot_root", "chdir(\(Self.quote(plan.rootfs))); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
+        case .detachOldRoot:
+            (step, call, why, failure) = ("pivot_root", "umount2(\".\", MNT_DETACH)", "detach the old root: no path leads back to the host's files", "detach the old root")
+        case .hostname:
+            (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
+        case .loopback:
+            (step, call, why, failure) = ("network", "ioctl(SIOCSIFFLAGS, lo, IFF_UP)", "the new network namespace has only lo; bring it up", "bring up lo")
+        case .chdir:
+            (step, call, why, failure) = ("chdir", "chdir(\(Self.quote(plan.cwd)))", "the working directory inside the container", "chdir to working directory '\(plan.cwd)'")
+            if m.errno == ENOENT { hint = "the directory does not exist in the rootfs; create it or mount something there" }
+        case .rlimit:
+            let i = Int(m.index)
+            let r = i >= 0 && i < plan.rlimits.count ? plan.rlimits[i] : nil
+            (step, call, why, failure) = ("rlimit", "setrlimit(\(r?.name ?? "?"), \(r?.soft ?? 0), \(r?.hard ?? 0))", "resource limit of the process", "setrlimit \(r?.name ?? "")")
+        case .setgroups:
+            (step, call, why, failure) = ("identity", "setgroups(\(plan.additionalGids))", "supplementary groups", "setgroups")
+        case .setgid:
+            (step, call, why, failure) = ("identity", "setresgid(\(plan.gid), \(plan.gid), \(plan.gid))", "the container process's group", "setresgid \(plan.gid)")
+        case .setuid:
+            (step, call, why, failure) = ("identity", "setresuid(\(plan.uid), \(plan.uid), \(plan.uid))", "the container process's user", "setresuid \(plan.uid)")
+        case .capabilities:
+            let eff = plan.capabilities.map { Capability.names(in: $0.effective).map { String($0.dropFirst(4)) }.joined(separator: ",") } ?? ""
+            (step, call, why, failure) = ("capabilities", "prctl(PR_CAPBSET_DROP...) + capset(effective=\(eff.isEmpty ? "none" : eff))", "keep only the capabilities the process needs", "set capabilities")
+        case .noNewPrivs:
+            (step, call, why, failure) = ("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS, 1)", "setuid binaries and file capabilities grant nothing from here on", "set no_new_privs")
+        case .seccomp:
+            (step, call, why, failure) = ("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER, \(plan.seccompFilter.count / 8) instructions)", "system call filter: \(plan.seccompDescription)", "load the seccomp filter")
+        case .closeFDs:
+            (step, call, why, failure) = ("fds", "close_range(\(3 + plan.preserveFDs), ~0, CLOSE_RANGE_CLOEXEC)", "no host file descriptor reaches the container (CVE-2024-21626)", "mark fds close-on-exec")
+        case .console:
+            (step, call, why, failure) = ("console", "setsid(); ioctl(TIOCSCTTY); dup2(pty, 0/1/2)", "the pty becomes the container's terminal", "set up the console")
+        case .waitStart:
+            (step, call, why, failure) = ("start", "open(exec.fifo, O_WRONLY)", "wait until `nook start`", "wait for start")
+        case .initFork:
+            (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
+        case .exec:
+            let i = Int(m.index)
+            let path = i >= 0 && i < plan.execCandidates.count ? plan.execCandidates[i] : (plan.argv.first ?? "?")
+            let args = plan.argv.map { Self.quote($0) }.joined(separator: ", ")
+            (step, call, why, failure) = ("exec", "execve(\(Self.quote(path)), [\(args)])", "the container's command replaces the setup code", "exec '\(plan.argv.first ?? "")'")
+            if i < 0 && m.errno == ENOENT {
+                failure = "exec '\(plan.argv.first ?? "")': not found in the container"
+                hint = plan.argv.first?.contains("/") == true ? "no such file in the rootfs" : "looked in PATH=\(plan.env.last(where: { $0.hasPrefix("PATH=") })?.dropFirst(5) ?? "")"
+            } else if m.errno == EACCES {
+                hint = "the file is not executable, or a directory on its path is not searchable"
+            }
+        }
+    }
+}

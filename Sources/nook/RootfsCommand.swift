@@ -1,0 +1,22 @@
+import ArgumentParser
+import NookKit
+
+struct RootfsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rootfs",
+        abstract: "Make a minimal root filesystem.",
+        usage: "nook rootfs busybox DIR"
+    )
+
+    @Argument(help: "Kind of root filesystem: busybox.") var kind: String
+    @Argument(help: "Directory to create.") var directory: String
+    @Option(help: "The static busybox binary to use.") var busybox: String = "/bin/busybox"
+
+    func run() throws {
+        guard kind == "busybox" else {
+            throw NookError("unknown rootfs kind '\(kind)'", hint: "the only kind is busybox")
+        }
+        let count = try RootfsBuilder.busybox(at: try HostPath.absolute(directory), busybox: busybox)
+        print("created \(directory): busybox with \(count) applets")
+    }
+}

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Glibc
+import NookKit
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a command in a new container.",
+        usage: """
+        nook run --rootfs DIR [OPTIONS] -- COMMAND [ARG...]
+        nook run --bundle DIR ID
+        """
+    )
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Unpacked root filesystem to run in.") var rootfs: String?
+    @Option(help: "OCI bundle directory (with config.json).") var bundle: String?
+    @Option(help: "Name of the container (default: a generated id).") var name: String?
+    @Option(name: [.short, .customLong("volume")], help: "Bind mount SRC:DST[:ro].") var volume: [String] = []
+    @Option(help: "Mount a tmpfs at DST[:OPTIONS].") var tmpfs: [String] = []
+    @Option(name: [.short, .customLong("env")], help: "Set KEY=VALUE (or copy KEY from your environment).") var env: [String] = []
+    @Option(name: .customLong("env-file"), help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
+    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
+    @Option(help: "Hostname inside the container (default: the container id).") var hostname: String?
+    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
+    @Flag(help: "Print every isolation step, with its system call and why, to stderr.") var trace = false
+
+    @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
+    var arguments: [String] = []
+
+    func run() throws {
+        var rest = arguments
+        if rest.first == "--" { rest.removeFirst() }
+        let environment = ProcessEnvironment.current()
+        let runtime = try Runtime(stateRoot: global.root, environment: environment)
+        var settings = Runtime.RunSettings()
+        settings.trace = trace
+
+        let spec: Spec
+        let id: String
+        switch (rootfs, bundle) {
+        case (let rootfs?, nil):
+            id = name ?? Runtime.generateID()
+            try StateStore.validate(id: id)
+            var options = RunOptions(rootfs: rootfs, command: rest)
+            options.name = name
+            options.volumes = try volume.map(VolumeSpec.parse)
+            options.tmpfs = try tmpfs.map(TmpfsSpec.parse)
+            options.env = env
+            options.envFiles = envFile
+            options.workdir = workdir
+            options.hostname = hostname
+            options.readOnly = readOnly
+            spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
+        case (nil, let bundle?):
+            guard rest.count == 1 else {
+                throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
+            }
+            id = rest[0]
+            let bundlePath = try HostPath.absolute(bundle)
+            spec = try BundleLoader.load(bundle: bundlePath)
+            settings.bundle = bundlePath
+        case (nil, nil):
+            throw NookError("nook run needs --rootfs DIR or --bundle DIR", hint: "nook run --rootfs ./rootfs -- sh")
+        case (_?, _?):
+            throw NookError("--rootfs and --bundle cannot be used together")
+        }
+        let status = try runtime.run(spec, id: id, settings: settings)
+        Glibc.exit(status.code)
+    }
+}
