@@ -271,6 +271,11 @@ static void setup_rootfs(const struct nook_launch *l) {
         }
     }
 
+    // Like runc and podman, a missing working directory is created (inside the rootfs).
+    int cwd = open_or_create_in_root(rootfd, l->cwd, 0);
+    if (cwd < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
+    close(cwd);
+
     if (l->readonly_rootfs) {
         // Only the root mount itself: the mounts on top keep their own flags.
         struct mount_attr attr = {0};

@@ -31,7 +31,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         var rest = arguments
-        if rest.first == "--" { rest.removeFirst() }
+        if rest.first == "--" {
+            rest.removeFirst()
+        } else if let first = rest.first, first.hasPrefix("-") {
+            throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --")
+        }
         let environment = ProcessEnvironment.current()
         let runtime = try Runtime(stateRoot: global.root, environment: environment)
         var settings = Runtime.RunSettings()
