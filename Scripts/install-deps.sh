@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Nook builds, tests and benchmarks with (root; idempotent).
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root (sudo $0)" >&2; exit 1; }
+packages=(
+  libseccomp-dev libcap-dev          # linked by the C shim
+  busybox-static                     # the default rootfs
+  uidmap                             # setuid newuidmap/newgidmap for sub-id ranges
+  util-linux procps iproute2 strace jq python3
+  qemu-system-x86 linux-image-amd64  # the cgroup v2 test guest (Tests/vm)
+  crun runc bubblewrap hyperfine     # side-by-side references and benchmarks
+  passt slirp4netns                  # user-mode networking
+  podman conmon catatonit            # a real OCI client
+  gcc libc6-dev                      # the test probe (static C)
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+echo "install-deps: all packages present"

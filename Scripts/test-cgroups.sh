@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs the cgroup v2 tests where cgroup v2 controllers are delegated: directly
+# on such a host, otherwise inside the qemu guest of Tests/vm (one boot for the batch).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${1:-$(swift build --show-bin-path)}
+tests="$bin/NookPackageTests.xctest"
+filter="IntegrationTests.CgroupTests"
+if ! grep -rqs "class CgroupTests" Tests/IntegrationTests; then
+  echo "SKIP: no cgroup tests yet"
+  exit 0
+fi
+# Build on the host: compiling is ~50x slower under emulation.
+Tests/probe/build.sh "$bin" >/dev/null
+export NOOK_PROBE="$bin/probe"
+if [ "${NOOK_IN_VM:-}" = 1 ] || grep -qw memory /sys/fs/cgroup/cgroup.controllers 2>/dev/null; then
+  exec "$tests" "$filter"
+fi
+set +e
+Tests/vm/run.sh --share "$bin" -- env NOOK_BINARY="$bin/nook" NOOK_PROBE="$bin/probe" "$tests" "$filter"
+rc=$?
+set -e
+if [ $rc = 77 ]; then
+  echo "SKIP: the cgroup v2 guest cannot start here (see the message above)"
+  exit 0
+fi
+exit $rc

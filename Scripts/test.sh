@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, integration tests (real containers run as
+# an unprivileged user), the cgroup v2 tests in a qemu guest, and the examples.
+# As root (CI), it creates the test users first; `nook` itself always runs unprivileged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" = 0 ]; then
+  Scripts/test-users.sh
+fi
+
+echo "== build"
+timeout 1200 swift build --build-tests
+bin=$(swift build --show-bin-path)
+
+echo "== unit and integration tests"
+timeout 1200 swift test --skip-build
+
+echo "== cgroup v2 tests (qemu guest)"
+if [ -x Tests/vm/run.sh ]; then
+  timeout 900 Scripts/test-cgroups.sh "$bin"
+else
+  echo "SKIP: Tests/vm/run.sh missing"
+fi
+
+echo "== examples"
+NOOK="$bin/nook" timeout 600 Examples/run-all.sh

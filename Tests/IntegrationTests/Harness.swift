@@ -1,0 +1,235 @@
+import Foundation
+import XCTest
+
+/// Runs the real `nook` binary as a genuinely unprivileged user.
+///
+/// When the tests run as root (CI does), every `nook` is started as one of the
+/// test users created by Scripts/test-users.sh, through `setpriv`:
+///   nooktest  (uid 2000, with an /etc/subuid range)
+///   nooknosub (uid 2001, no range)
+/// When they run as an ordinary user, `nook` runs as that user.
+/// The binary, the busybox rootfs and the probe are copied into a 0755
+/// directory owned by the user: a binary the user cannot read fails at the id maps.
+final class Harness: @unchecked Sendable {
+    struct User: Sendable {
+        var name: String
+        var uid: UInt32
+        var gid: UInt32
+    }
+
+    static let withRange = User(name: "nooktest", uid: 2000, gid: 2000)
+    static let withoutRange = User(name: "nooknosub", uid: 2001, gid: 2001)
+
+    static let shared: Harness = {
+        do { return try Harness() } catch { fatalError("integration harness: \(error)") }
+    }()
+
+    let isRoot = getuid() == 0
+    let work: String
+    let nook: String
+    let rootfs: String
+    /// The user nook runs as by default.
+    let user: User
+
+    private init() throws {
+        user = getuid() == 0 ? Harness.withRange : User(name: "self", uid: getuid(), gid: getgid())
+        work = "/tmp/nook-it-\(getpid())"
+        try? FileManager.default.removeItem(atPath: work)
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        chmod(work, 0o755)
+        nook = work + "/nook"
+        try FileManager.default.copyItem(atPath: Harness.builtBinary(), toPath: nook)
+        chmod(nook, 0o755)
+        rootfs = work + "/rootfs"
+        if isRoot {
+            guard getpwnam("nooktest") != nil, getpwnam("nooknosub") != nil else {
+                throw NSError(domain: "harness", code: 1, userInfo: [NSLocalizedDescriptionKey:
+                    "test users missing: run Scripts/test-users.sh as root first"])
+            }
+            chown(work, user.uid, user.gid)
+            chown(nook, user.uid, user.gid)
+        }
+        let made = try run(["rootfs", "busybox", rootfs])
+        guard made.status == 0 else { throw NSError(domain: "harness", code: 2, userInfo: [NSLocalizedDescriptionKey: made.stderr]) }
+        try installProbe()
+    }
+
+    /// .build/<triple>/debug/nook next to the test bundle, unless NOOK_BINARY says otherwise.
+    static func builtBinary() -> String {
+        if let path = ProcessInfo.processInfo.environment["NOOK_BINARY"] { return path }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" {
+            let candidate = dir.appendingPathComponent("nook").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return ".build/debug/nook"
+    }
+
+    /// The static C probe from Tests/probe, copied into the rootfs as /bin/probe.
+    private func installProbe() throws {
+        var probe = ProcessInfo.processInfo.environment["NOOK_PROBE"] ?? ""
+        if probe.isEmpty {
+            let out = work + "/probe-build"
+            let built = try Harness.shell(["/bin/bash", Harness.repoRoot() + "/Tests/probe/build.sh", out])
+            guard built.status == 0 else { throw NSError(domain: "harness", code: 3, userInfo: [NSLocalizedDescriptionKey: "probe build: " + built.stderr]) }
+            probe = out + "/probe"
+        }
+        try? FileManager.default.removeItem(atPath: rootfs + "/bin/probe")
+        try FileManager.default.copyItem(atPath: probe, toPath: rootfs + "/bin/probe")
+        chmod(rootfs + "/bin/probe", 0o755)
+        if isRoot { chown(rootfs + "/bin/probe", user.uid, user.gid) }
+    }
+
+    static func repoRoot() -> String {
+        var dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while dir.path != "/" {
+            if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) { return dir.path }
+            dir = dir.deletingLastPathComponent()
+        }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// The command line that starts `nook ARGS` as the test user, with a clean environment.
+    func commandLine(_ args: [String], as who: User? = nil, env: [String: String] = [:]) -> [String] {
+        let u = who ?? user
+        var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work, "LANG": "C"]
+        for (k, v) in env { environment[k] = v }
+        let envArgs = ["/usr/bin/env", "-i"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        if isRoot {
+            return ["/usr/bin/setpriv", "--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups"] + envArgs + [nook] + args
+        }
+        return envArgs + [nook] + args
+    }
+
+    /// Runs `nook ARGS` to completion.
+    @discardableResult
+    func run(_ args: [String], as who: User? = nil, stdin: Data? = nil, env: [String: String] = [:],
+             timeout: TimeInterval = 60) throws -> Result {
+        try Harness.shell(commandLine(args, as: who, env: env), stdin: stdin, timeout: timeout)
+    }
+
+    /// Runs a host command as the test user (for checks from outside the container).
+    func runAsUser(_ argv: [String], as who: User? = nil) throws -> Result {
+        let u = who ?? user
+        if isRoot {
+            return try Harness.shell(["/usr/bin/setpriv", "--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups"] + argv)
+        }
+        return try Harness.shell(argv)
+    }
+
+    static func shell(_ argv: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> Result {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: argv[0])
+        p.arguments = Array(argv.dropFirst())
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        let input = Pipe()
+        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
+        try p.run()
+        if let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try? input.fileHandleForWriting.close()
+        }
+        // Read both pipes concurrently so a chatty child never blocks.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data(), errData = Data()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            kill(p.processIdentifier, SIGKILL)
+            group.wait()
+            p.waitUntilExit()
+            return Result(status: -1, stdout: String(decoding: outData, as: UTF8.self),
+                          stderr: "timed out after \(timeout) s\n" + String(decoding: errData, as: UTF8.self))
+        }
+        p.waitUntilExit()
+        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
+        return Result(status: status, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// A `nook` started in the background; killed by pid at the end of the test.
+    final class Background: @unchecked Sendable {
+        let process = Process()
+        let out = Pipe()
+        let err = Pipe()
+        var pid: Int32 { process.processIdentifier }
+
+        func wait(timeout: TimeInterval = 30) -> Int32 {
+            let deadline = Date().addingTimeInterval(timeout)
+            while process.isRunning && Date() < deadline { usleep(20_000) }
+            if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
+            return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        }
+
+        var stderrText: String { String(decoding: err.fileHandleForReading.availableData, as: UTF8.self) }
+
+        deinit { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
+    }
+
+    func start(_ args: [String], as who: User? = nil) throws -> Background {
+        let bg = Background()
+        let argv = commandLine(args, as: who)
+        bg.process.executableURL = URL(fileURLWithPath: argv[0])
+        bg.process.arguments = Array(argv.dropFirst())
+        bg.process.standardOutput = bg.out
+        bg.process.standardError = bg.err
+        bg.process.standardInput = FileHandle.nullDevice
+        try bg.process.run()
+        return bg
+    }
+
+    /// The user's state directory (no XDG_RUNTIME_DIR in the tests' environment).
+    func stateDir(_ who: User? = nil) -> String { "/tmp/nook-\((who ?? user).uid)" }
+
+    /// Waits until `condition` holds, polling.
+    static func eventually(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(20_000)
+        }
+        return condition()
+    }
+
+    /// A unique container name for a test.
+    static func name(_ base: String) -> String { "\(base)-\(getpid())-\(Int.random(in: 0..<1_000_000))" }
+
+    /// A scratch directory owned by the test user.
+    func scratch(_ name: String) throws -> String {
+        let dir = work + "/" + name + "-\(Int.random(in: 0..<1_000_000))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        chmod(dir, 0o755)
+        if isRoot { chown(dir, user.uid, user.gid) }
+        return dir
+    }
+
+    /// Pids of all processes whose parent is `pid` (from /proc).
+    static func children(of pid: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap(Int32.init).filter { p in
+            guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            return fields.count > 1 && Int32(fields[1]) == pid
+        }
+    }
+
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].split(separator: " ").first
+        return state != "Z" && state != "X"
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import XCTest
+
+/// `nook run`, the foundation: real containers, run as an unprivileged user,
+/// checked by what the kernel and the user see.
+final class RunTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    func run(_ args: [String], stdin: Data? = nil) throws -> Harness.Result {
+        try h.run(["run", "--rootfs", h.rootfs] + args, stdin: stdin)
+    }
+
+    func testRootInsideIsTheCallerOutside() throws {
+        let data = try h.scratch("owner")
+        let r = try run(["-v", "\(data):/data", "--", "sh", "-c", "id -u; cat /proc/self/uid_map; touch /data/made-inside"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(lines.first, "0", "uid 0 inside")
+        XCTAssertEqual(lines.dropFirst().first?.split(separator: " ", omittingEmptySubsequences: true).map(String.init),
+                       ["0", "\(h.user.uid)", "1"], "one mapping: container 0 -> the caller")
+        var st = stat()
+        XCTAssertEqual(stat(data + "/made-inside", &st), 0)
+        XCTAssertEqual(st.st_uid, h.user.uid, "a file made by container root belongs to the caller on the host")
+        XCTAssertNotEqual(st.st_uid, 0)
+    }
+
+    func testCommandIsPID1AndOnlyContainerProcessesAreVisible() throws {
+        let r = try run(["--", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/1/cmdline | tr '\\0' ' '"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(lines[0], "1", "the command is PID 1")
+        let count = Int(lines[1]) ?? 999
+        XCTAssertLessThanOrEqual(count, 4, "only the container's few processes are visible, not the host's")
+        XCTAssertTrue(lines[2].hasPrefix("sh -c"), lines[2])
+    }
+
+    func testHostnameDefaultsToIDAndCanBeSet() throws {
+        let name = Harness.name("host")
+        let r1 = try run(["--name", name, "--", "hostname"])
+        XCTAssertEqual(r1.stdout.trimmingCharacters(in: .whitespacesAndNewlines), name)
+        let r2 = try run(["--hostname", "box", "--", "hostname"])
+        XCTAssertEqual(r2.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "box")
+        var buf = [CChar](repeating: 0, count: 256)
+        gethostname(&buf, 255)
+        XCTAssertNotEqual(String(cString: buf), "box", "the host's hostname is untouched")
+    }
+
+    func testOnlyLoopbackAndItIsUp() throws {
+        let r = try run(["--", "sh", "-c", "ls /sys/class/net; ip -o link; cat /proc/net/route | wc -l"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.first, "lo")
+        XCTAssertEqual(lines.filter { $0.contains(": ") && $0.contains("<") }.count, 1, "one interface: \(lines)")
+        XCTAssertTrue(r.stdout.contains("<LOOPBACK,UP"), r.stdout)
+        XCTAssertEqual(lines.last, "1", "no routes (only the header line)")
+    }
+
+    func testHostPathsOutsideTheRootfsAreInvisible() throws {
+        let marker = try h.scratch("marker") + "/host-only"
+        FileManager.default.createFile(atPath: marker, contents: Data("x".utf8))
+        let r = try run(["--", "sh", "-c", "test -e \(marker) && echo visible; test -e \(h.work) && echo visible; ls /; cat /proc/self/mountinfo"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.contains("visible"), r.stdout)
+        // Field 5 of mountinfo is where a mount is attached: nothing outside the rootfs is left.
+        let mountPoints = r.stdout.split(separator: "\n").compactMap { line -> String? in
+            let f = line.split(separator: " ")
+            return f.count > 5 && Int(f[0]) != nil ? String(f[4]) : nil
+        }
+        XCTAssertFalse(mountPoints.isEmpty)
+        XCTAssertFalse(mountPoints.contains { $0.hasPrefix(h.work) || $0 == "/tmp/nook-it" }, "the old root is detached: \(mountPoints)")
+        XCTAssertEqual(mountPoints.first, "/")
+    }
+
+    func testReadOnlyVolumeAndReadOnlyRootfs() throws {
+        let data = try h.scratch("ro")
+        let r = try run(["-v", "\(data):/ro:ro", "--", "sh", "-c", "touch /ro/x 2>&1; echo rc=$?"])
+        XCTAssertTrue(r.stdout.contains("Read-only file system"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("rc=1"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/x"))
+
+        let r2 = try run(["--read-only", "--tmpfs", "/scratch", "--", "sh", "-c",
+                          "touch /new 2>&1; echo rc=$?; touch /scratch/ok && echo tmpfs-writable; grep ' /scratch ' /proc/mounts"])
+        XCTAssertTrue(r2.stdout.contains("Read-only file system"), r2.stdout)
+        XCTAssertTrue(r2.stdout.contains("tmpfs-writable"), r2.stdout)
+        XCTAssertTrue(r2.stdout.contains("tmpfs /scratch tmpfs"), r2.stdout)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.rootfs + "/new"))
+    }
+
+    func testSymlinkedDestinationsStayInsideTheRootfs() throws {
+        let data = try h.scratch("sym")
+        FileManager.default.createFile(atPath: data + "/payload", contents: Data("p".utf8))
+        // A hostile image: mount destinations that are symlinks to / and to ../../..
+        let links = try h.scratch("symroot")
+        try FileManager.default.copyItem(atPath: h.rootfs, toPath: links + "/rootfs")
+        let root = links + "/rootfs"
+        try FileManager.default.createSymbolicLink(atPath: root + "/to-root", withDestinationPath: "/")
+        try FileManager.default.createSymbolicLink(atPath: root + "/to-up", withDestinationPath: "../../../../..")
+        if h.isRoot { _ = try Harness.shell(["/bin/chown", "-R", "\(h.user.uid):\(h.user.gid)", links]) }
+        let target = "escape-\(getpid())"
+        let r = try h.run(["run", "--rootfs", root, "-v", "\(data):/to-root/\(target)", "-v", "\(data):/to-up/\(target)-2",
+                           "--", "sh", "-c", "cat /\(target)/payload /\(target)-2/payload"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "pp")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/\(target)"), "nothing was created at the host's /")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: "/\(target)-2"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/\(target)"), "the mount point was made inside the rootfs")
+    }
+
+    func testEnvironmentWorkdirAndEnvFile() throws {
+        let dir = try h.scratch("env")
+        try "# comment\n\nFROMFILE=yes\nFOO=file\n".write(toFile: dir + "/env", atomically: true, encoding: .utf8)
+        let r = try run(["--env-file", dir + "/env", "-e", "FOO=1", "-e", "BAR=two words", "-w", "/work/here", "--",
+                         "sh", "-c", "echo $FOO; echo $BAR; echo $FROMFILE; pwd; echo $PATH; echo $HOME"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init),
+                       ["1", "two words", "yes", "/work/here", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "/root"])
+    }
+
+    func testExitCodes() throws {
+        XCTAssertEqual(try run(["--", "true"]).status, 0)
+        XCTAssertEqual(try run(["--", "sh", "-c", "exit 7"]).status, 7)
+        let notFound = try run(["--", "no-such-command"])
+        XCTAssertEqual(notFound.status, 127)
+        XCTAssertTrue(notFound.stderr.contains("exec 'no-such-command': not found"), notFound.stderr)
+        let cannot = try run(["--", "/etc/passwd"])
+        XCTAssertEqual(cannot.status, 126)
+        XCTAssertTrue(cannot.stderr.contains("permission denied"), cannot.stderr)
+        XCTAssertEqual(try h.run(["run", "--rootfs", "/nonexistent-rootfs", "--", "true"]).status, 125)
+        XCTAssertEqual(try h.run(["run", "--no-such-flag"]).status, 125, "a bad flag is 125, not argument-parser's 64")
+    }
+
+    func testDeathBySignalIs128PlusN() throws {
+        let name = Harness.name("sig")
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "30"])
+        let stateFile = h.stateDir() + "/\(name)/state.json"
+        XCTAssertTrue(Harness.eventually { FileManager.default.fileExists(atPath: stateFile) }, "state appears while running")
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: stateFile))) as? [String: Any]
+        let pid = try XCTUnwrap(state?["pid"] as? Int)
+        XCTAssertTrue(Harness.eventually { (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.hasPrefix("sleep") == true })
+        // SIGKILL from the host (an ancestor PID namespace) always reaches the container's PID 1.
+        XCTAssertEqual(kill(Int32(pid), SIGKILL), 0)
+        XCTAssertEqual(bg.wait(), 128 + SIGKILL)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"), "state is gone after the run")
+    }
+
+    func testErrorMessagesNameTheProblem() throws {
+        let missing = try h.run(["run", "--rootfs", "/nonexistent-rootfs", "--", "true"])
+        XCTAssertEqual(missing.stderr, "nook: rootfs '/nonexistent-rootfs' does not exist (hint: make one with: nook rootfs busybox /nonexistent-rootfs)\n")
+        let file = try h.run(["run", "--rootfs", h.nook, "--", "true"])
+        XCTAssertEqual(file.status, 125)
+        XCTAssertTrue(file.stderr.hasPrefix("nook: rootfs '\(h.nook)' is not a directory"), file.stderr)
+        let badVolume = try run(["-v", "nocolon", "--", "true"])
+        XCTAssertEqual(badVolume.status, 125)
+        XCTAssertTrue(badVolume.stderr.hasPrefix("nook: invalid volume 'nocolon': expected SRC:DST"), badVolume.stderr)
+        let relative = try run(["-v", "/tmp:relative", "--", "true"])
+        XCTAssertTrue(relative.stderr.contains("destination 'relative' must be an absolute path"), relative.stderr)
+        let noSource = try run(["-v", "/nonexistent-src:/x", "--", "true"])
+        XCTAssertTrue(noSource.stderr.contains("bind mount source '/nonexistent-src' does not exist"), noSource.stderr)
+        let noCommand = try run([])
+        XCTAssertTrue(noCommand.stderr.contains("no command given"), noCommand.stderr)
+        XCTAssertEqual(noCommand.status, 125)
+        for r in [missing, file, badVolume, relative, noSource, noCommand] {
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
+        }
+        XCTAssertEqual(leftovers(), [], "a failed run leaves no state behind")
+    }
+
+    func testSetupFailureInTheChildIsReportedWithStepPathAndErrno() throws {
+        // A bind mount onto a path below a regular file cannot be created: the
+        // child fails before execve and the parent reports the step and errno.
+        let r = try run(["-v", "/tmp:/etc/passwd/sub", "--", "true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertEqual(r.stderr, "nook: bind mount /tmp on /etc/passwd/sub: not a directory\n")
+        XCTAssertEqual(leftovers(), [])
+    }
+
+    func testTraceListsTheStepsInOrder() throws {
+        let r = try run(["--trace", "--", "true"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "", "trace goes to stderr only")
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        let pattern = try NSRegularExpression(pattern: "^trace: [a-z_ ]+: .+ -- .+$")
+        for line in lines {
+            XCTAssertNotNil(pattern.firstMatch(in: line, range: NSRange(line.startIndex..., in: line)), "format: \(line)")
+        }
+        func index(_ needle: String) -> Int {
+            lines.firstIndex { $0.contains(needle) } ?? { XCTFail("no trace line with \(needle)"); return -1 }()
+        }
+        let order = [index("clone3(CLONE_NEWUSER"), index("/setgroups \"deny\""), index("uid_map \"0 \(h.user.uid) 1\""),
+                     index("gid_map"), index("unshare(CLONE_NEWCGROUP)"), index("MS_REC|MS_PRIVATE"),
+                     index("mount(\"proc\", \"/proc\""), index("\"/dev\", \"tmpfs\""), index("pivot_root(\".\", \".\")"),
+                     index("umount2(\".\", MNT_DETACH)"), index("sethostname"), index("IFF_UP"), index("chdir(\"/\")"),
+                     index("capset"), index("PR_SET_NO_NEW_PRIVS"), index("close_range"), index("execve(\"/bin/true\"")]
+        XCTAssertEqual(order, order.sorted(), "steps appear in the order they happen")
+        XCTAssertTrue(lines.first { $0.contains("clone3") }!.contains("CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC"))
+    }
+
+    func testStateIsPresentWhileRunningAndGoneAfter() throws {
+        let name = Harness.name("state")
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "1"])
+        let dir = h.stateDir() + "/\(name)"
+        XCTAssertTrue(Harness.eventually { FileManager.default.fileExists(atPath: dir + "/state.json") })
+        var st = stat()
+        XCTAssertEqual(stat(h.stateDir(), &st), 0)
+        XCTAssertEqual(st.st_mode & 0o777, 0o700, "the state directory is private")
+        XCTAssertEqual(st.st_uid, h.user.uid)
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/state.json"))) as? [String: Any]
+        XCTAssertEqual(state?["status"] as? String, "running")
+        XCTAssertEqual(state?["id"] as? String, name)
+        let dup = try run(["--name", name, "--", "true"])
+        XCTAssertEqual(dup.status, 125)
+        XCTAssertTrue(dup.stderr.contains("a container named '\(name)' already exists"), dup.stderr)
+        XCTAssertEqual(bg.wait(), 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
+    func testKilledNookTakesItsContainerAlongAndTheNextCommandCleansUp() throws {
+        let name = Harness.name("orphan")
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "60"])
+        let dir = h.stateDir() + "/\(name)"
+        XCTAssertTrue(Harness.eventually { FileManager.default.fileExists(atPath: dir + "/state.json") })
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/state.json"))) as? [String: Any]
+        let pid = Int32(try XCTUnwrap(state?["pid"] as? Int))
+        // nook runs under setpriv, which execs: the background process is nook itself.
+        XCTAssertEqual(kill(bg.pid, SIGKILL), 0)
+        _ = bg.wait()
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(pid) }, "the container died with its supervisor")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir), "nobody was left to clean the state")
+        XCTAssertEqual(try run(["--", "true"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "the next nook command reconciled the stale state")
+    }
+
+    func testNoHostFileDescriptorReachesTheContainer() throws {
+        let r = try run(["--", "probe", "fds"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines), "fds result=ok detail=0,1,2 targets=")
+    }
+
+    func testStdioIsBinarySafeThroughPipes() throws {
+        var bytes = Data((0..<65536).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) })
+        bytes.append(contentsOf: [0, 255, 10, 13, 0])
+        let raw = try Harness.shell(h.commandLine(["run", "--rootfs", h.rootfs, "--", "sh", "-c", "cat | md5sum"]), stdin: bytes)
+        let expected = try Harness.shell(["/usr/bin/md5sum"], stdin: bytes)
+        XCTAssertEqual(raw.status, 0, raw.stderr)
+        XCTAssertEqual(raw.stdout.split(separator: " ").first, expected.stdout.split(separator: " ").first,
+                       "64 KiB of arbitrary bytes pass through unchanged")
+    }
+
+    /// Containers of the test user still recorded on disk (other tests' running ones excluded by name).
+    func leftovers() -> [String] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []
+        return entries.filter { !$0.hasPrefix(".") && !$0.contains("-\(getpid())-") }
+    }
+}
