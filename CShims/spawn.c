@@ -412,6 +412,13 @@ static int child_main(const struct nook_launch *l) {
     if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
     step_done(l, NOOK_STEP_WAIT_MAPS, 0);
 
+    // Real root's own ids are not in the map (root maps to a sub-range), so
+    // files we create would be EOVERFLOW: become the namespace's root first.
+    if (l->setup_gid >= 0 && syscall(SYS_setresgid, (gid_t)l->setup_gid, (gid_t)l->setup_gid, (gid_t)l->setup_gid) < 0)
+        fail(l, NOOK_STEP_SETGID, 0, errno);
+    if (l->setup_uid >= 0 && syscall(SYS_setresuid, (uid_t)l->setup_uid, (uid_t)l->setup_uid, (uid_t)l->setup_uid) < 0)
+        fail(l, NOOK_STEP_SETUID, 0, errno);
+
     if (l->unshare_cgroupns) {
         // Now that we are in our own cgroup, a new cgroup namespace is rooted there.
         if (unshare(CLONE_NEWCGROUP) < 0) fail(l, NOOK_STEP_CGROUPNS, 0, errno);

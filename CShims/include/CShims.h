@@ -78,6 +78,8 @@ struct nook_launch {
     const char *const *argv;    // NULL-terminated
     const char *const *envp;    // NULL-terminated
     const char *const *exec_candidates; // absolute paths to try for argv[0], NULL-terminated
+    int64_t setup_uid;          // >= 0: become this id right after the maps (our host id is unmapped)
+    int64_t setup_gid;
     uid_t uid;
     gid_t gid;
     int set_groups;             // 0 when setgroups is denied in this user namespace

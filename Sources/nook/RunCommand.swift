@@ -25,6 +25,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Hostname inside the container (default: the container id).") var hostname: String?
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Flag(help: "Print every isolation step, with its system call and why, to stderr.") var trace = false
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the container a pseudo-terminal.") var tty = false
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open (connected to the container).") var interactive = false
+    @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
+    @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
+    @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
@@ -40,6 +45,9 @@ struct RunCommand: ParsableCommand {
         let runtime = try Runtime(stateRoot: global.root, environment: environment)
         var settings = Runtime.RunSettings()
         settings.trace = trace
+        settings.interactive = interactive
+        settings.initProcess = self.`init`
+        settings.userns = try UserNamespaceMode.parse(userns)
 
         let spec: Spec
         let id: String
@@ -56,12 +64,16 @@ struct RunCommand: ParsableCommand {
             options.workdir = workdir
             options.hostname = hostname
             options.readOnly = readOnly
+            options.user = user
+            options.userns = settings.userns
+            options.terminal = tty
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
         case (nil, let bundle?):
             guard rest.count == 1 else {
                 throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
             }
             id = rest[0]
+            settings.interactive = true
             let bundlePath = try HostPath.absolute(bundle)
             spec = try BundleLoader.load(bundle: bundlePath)
             settings.bundle = bundlePath

@@ -13,12 +13,16 @@ public struct IDMapping: Sendable, Equatable {
     public var writer: Writer
     /// Why this mapping was chosen (shown under --trace).
     public var reason: String
+    /// `--userns keep-id`: the process runs as the caller's own ids.
+    public var keepID = false
 
     public enum Writer: String, Sendable, Equatable {
         /// The caller writes /proc/PID/{uid,gid}_map itself.
         case direct
         /// The setuid helpers newuidmap/newgidmap write them (sub-id ranges).
         case helpers
+        /// No user namespace at all (`--userns host`, real root only).
+        case none
     }
 
     public static func single(uid: UInt32, gid: UInt32) -> IDMapping {
@@ -26,6 +30,14 @@ public struct IDMapping: Sendable, Equatable {
                   gidMappings: [.init(containerID: 0, hostID: gid, size: 1)],
                   setgroupsAllowed: false, writer: .direct,
                   reason: "container 0 -> host \(uid), a single id: needs no setup")
+    }
+
+    public init(uidMappings: [Spec.IDMap], gidMappings: [Spec.IDMap], setgroupsAllowed: Bool, writer: Writer, reason: String) {
+        self.uidMappings = uidMappings
+        self.gidMappings = gidMappings
+        self.setgroupsAllowed = setgroupsAllowed
+        self.writer = writer
+        self.reason = reason
     }
 
     /// True when `id` in the container has a host id under these maps.

@@ -68,6 +68,8 @@ final class ChildLauncher {
         launch.argv = cStringArray(plan.argv)
         launch.envp = cStringArray(plan.env)
         launch.exec_candidates = cStringArray(plan.execCandidates)
+        launch.setup_uid = plan.setupIDs.map { Int64($0.uid) } ?? -1
+        launch.setup_gid = plan.setupIDs.map { Int64($0.gid) } ?? -1
         launch.uid = plan.uid
         launch.gid = plan.gid
         launch.set_groups = plan.identity.setgroupsAllowed ? 1 : 0

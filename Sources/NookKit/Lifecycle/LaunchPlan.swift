@@ -33,6 +33,15 @@ public struct LaunchPlan: Sendable {
     public var seccompFilter: [UInt8] = []
     public var seccompDescription: String = "none"
 
+    /// Ids the child takes right after its maps are written, when the caller's
+    /// own ids are not mapped (real root mapped to a sub-range); nil otherwise.
+    public var setupIDs: (uid: UInt32, gid: UInt32)? {
+        guard identity.writer != .none else { return nil }
+        let uidMapped = identity.uidMappings.contains { $0.hostID <= getuid() && UInt64(getuid()) < UInt64($0.hostID) + UInt64($0.size) }
+        let gidMapped = identity.gidMappings.contains { $0.hostID <= getgid() && UInt64(getgid()) < UInt64($0.hostID) + UInt64($0.size) }
+        return uidMapped && gidMapped ? nil : (0, 0)
+    }
+
     /// clone3 flags for the namespaces created at clone time. The cgroup
     /// namespace is unshared later, once the child sits in its own cgroup.
     public var cloneFlags: UInt {
@@ -78,7 +87,9 @@ public struct LaunchPlan: Sendable {
         if !joins.isEmpty {
             throw NookError("joining namespaces by path (\(joins.keys.map(\.ociName).sorted().joined(separator: ", "))) is not supported yet")
         }
-        guard namespaces.contains(.user) else {
+        if identity.writer == .none {
+            namespaces.removeAll { $0 == .user }
+        } else if !namespaces.contains(.user) {
             throw NookError("linux.namespaces has no user namespace",
                             hint: "a rootless container needs one; add {\"type\": \"user\"}")
         }

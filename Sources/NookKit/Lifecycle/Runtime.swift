@@ -25,6 +25,12 @@ public final class Runtime {
         /// Signals forwarded from this process to the container while it runs.
         public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
         public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        /// How ids are mapped (`--userns`).
+        public var userns: UserNamespaceMode = .auto
+        /// `-i`: the container reads our stdin; otherwise its stdin is /dev/null.
+        public var interactive = true
+        /// `--init`: a minimal init is PID 1 and runs the command as its child.
+        public var initProcess = false
         public init() {}
     }
 
@@ -38,8 +44,8 @@ public final class Runtime {
     }
 
     /// The id mapping for this caller and spec.
-    public func identity(for spec: Spec) -> IDMapping {
-        IdentityResolver(environment: environment).resolve(spec: spec)
+    public func identity(for spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
+        try IdentityResolver().resolve(spec: spec, mode: mode)
     }
 
     /// Runs a container in the foreground: this process supervises it, forwards
@@ -49,8 +55,9 @@ public final class Runtime {
     public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         store.reconcile()
-        let identity = identity(for: spec)
-        let plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        let identity = try identity(for: spec, mode: settings.userns)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        plan.initProcess = settings.initProcess
         let lock = try store.reserve(id)
         defer {
             store.remove(id)
@@ -69,6 +76,14 @@ public final class Runtime {
 
         var options = SpawnOptions()
         options.stdio = settings.stdio
+        var devNull: Int32 = -1
+        defer { if devNull >= 0 { close(devNull) } }
+        if !settings.interactive && options.stdio.0 < 0 {
+            devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            options.stdio.0 = devNull
+        }
+        let terminal = plan.terminal ? try TerminalRelay(forwardInput: settings.interactive) : nil
+        if let terminal { options.consoleFD = terminal.slave }
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
@@ -79,7 +94,10 @@ public final class Runtime {
             try store.write(state)
         }
         defer { kernel.close(launched.process.pidfd) }
-        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals)
+        terminal?.closeSlave()
+        terminal?.enterRawMode()
+        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal)
+        terminal?.restore()
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
         return status
     }

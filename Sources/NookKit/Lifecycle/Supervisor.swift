@@ -80,6 +80,8 @@ public final class Supervisor {
     /// Writes /proc/PID/{setgroups,uid_map,gid_map}, or has the setuid helpers do it.
     func writeIDMaps(_ identity: IDMapping, pid: pid_t) throws {
         switch identity.writer {
+        case .none:
+            tracer.emit("id maps", "(none)", identity.reason)
         case .direct:
             if !identity.setgroupsAllowed {
                 try kernel.writeFile("/proc/\(pid)/setgroups", "deny")

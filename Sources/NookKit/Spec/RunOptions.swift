@@ -1,3 +1,4 @@
+import Glibc
 import SystemPackage
 
 /// The friendly form of `nook run --rootfs DIR ... -- CMD`: sugar that becomes
@@ -14,6 +15,12 @@ public struct RunOptions: Sendable {
     public var workdir: String?
     public var hostname: String?
     public var readOnly = false
+    /// `--user UID[:GID]` or names from the rootfs's /etc/passwd and /etc/group.
+    public var user: String?
+    /// `--userns keep-id`: run as the caller's own uid and gid.
+    public var userns: UserNamespaceMode = .auto
+    /// `-t`: give the container a pty.
+    public var terminal = false
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -28,6 +35,31 @@ public struct RunOptions: Sendable {
         let root = try HostPath.absolute(rootfs)
         var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
         spec.root?.readonly = readOnly
+        spec.process?.terminal = terminal
+        if terminal { spec.process?.env?.append("TERM=xterm") }
+
+        var home = "/root"
+        if let user {
+            let resolved = try UserLookup(rootfs: root).resolve(user)
+            spec.process?.user = Spec.User(uid: resolved.uid, gid: resolved.gid,
+                                           additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
+            home = resolved.home
+        } else if userns == .keepID {
+            let uid = getuid(), gid = getgid()
+            let resolved = try? UserLookup(rootfs: root).resolve("\(uid)")
+            spec.process?.user = Spec.User(uid: uid, gid: gid)
+            home = resolved?.home ?? "/"
+        }
+        if spec.process?.user.uid != 0 {
+            // podman's choice: a non-root user starts with no effective or
+            // permitted capabilities; the bounding set still limits what
+            // setuid binaries could regain (and no_new_privs stops those).
+            spec.process?.capabilities?.effective = []
+            spec.process?.capabilities?.permitted = []
+            spec.process?.capabilities?.ambient = []
+        }
+        let baseEnv = spec.process?.env ?? []
+        spec.process?.env = EnvironmentList.merge(baseEnv, ["HOME=\(home)"])
 
         var environment = spec.process?.env ?? []
         for file in envFiles {

@@ -55,8 +55,16 @@ public protocol KernelInterface: AnyObject {
     func receive(_ fd: Int32) throws -> ChildMessage?
     /// Waits for the process to end, forwarding the given signals to it meanwhile.
     func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus
+    /// The same, relaying a pty between our stdio and the container (`-t`).
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus
     func signal(_ process: SpawnedProcess, _ sig: Int32) throws
     func close(_ fd: Int32)
+}
+
+extension KernelInterface {
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals)
+    }
 }
 
 /// The real kernel.
@@ -104,25 +112,69 @@ public final class LiveKernel: KernelInterface {
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: nil)
+    }
+
+    /// One poll loop: the child's pidfd, a signalfd for the signals we forward,
+    /// and with a terminal our stdin and the pty master.
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
         let sigfd = signals.isEmpty ? -1 : nook_signalfd(signals, signals.count)
         defer { if sigfd >= 0 { Glibc.close(sigfd) } }
+        var stdinOpen = terminal?.forwardInput ?? false
+        var masterOpen = terminal != nil
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        func drainMaster() {
+            guard let terminal, masterOpen else { return }
+            let flags = nook_fcntl_getfl(terminal.master)
+            _ = nook_fcntl_setfl(terminal.master, flags | O_NONBLOCK)
+            while true {
+                let n = read(terminal.master, &buffer, buffer.count)
+                if n <= 0 { break }
+                Self.writeAll(1, buffer, n)
+            }
+            masterOpen = false
+        }
         while true {
-            var fds = [pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0)]
-            if sigfd >= 0 { fds.append(pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0)) }
+            var fds = [pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: masterOpen ? terminal!.master : -1, events: Int16(POLLIN), revents: 0)]
             let r = poll(&fds, nfds_t(fds.count), -1)
             if r < 0 && errno == EINTR { continue }
             if r < 0 { throw NookError.sys("poll", errno: errno) }
-            if fds.count > 1 && fds[1].revents & Int16(POLLIN) != 0 {
+            if fds[1].revents & Int16(POLLIN) != 0 {
                 let sig = nook_signalfd_read(sigfd)
-                if sig > 0 { _ = nook_pidfd_send_signal(process.pidfd, sig) }
+                if sig == SIGWINCH, let terminal {
+                    terminal.copyWindowSize()
+                } else if sig > 0 {
+                    _ = nook_pidfd_send_signal(process.pidfd, sig)
+                }
+            }
+            if fds[2].revents != 0, let terminal {
+                let n = read(0, &buffer, buffer.count)
+                if n > 0 { Self.writeAll(terminal.master, buffer, n) } else if n == 0 || errno != EINTR { stdinOpen = false }
+            }
+            if fds[3].revents != 0, let terminal {
+                let n = read(terminal.master, &buffer, buffer.count)
+                if n > 0 { Self.writeAll(1, buffer, n) } else if n == 0 || errno != EINTR { masterOpen = false }
             }
             if fds[0].revents != 0 {
+                drainMaster()
                 var status: Int32 = 0
                 while waitpid(process.pid, &status, 0) < 0 {
                     if errno != EINTR { throw NookError.sys("waitpid \(process.pid)", errno: errno) }
                 }
                 return ExitStatus(waitStatus: status)
             }
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) {
+        var offset = 0
+        while offset < count {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, count - offset) }
+            if n < 0 { if errno == EINTR { continue }; return }
+            offset += n
         }
     }
 
