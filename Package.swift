@@ -35,7 +35,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "NookKitTests", dependencies: ["NookKit"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookKit"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["NookKit", "CShims"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -398,6 +399,48 @@ static void wait_for_start(const struct nook_launch *l) {
     close(l->start_fifo_fd);
 }
 
+// -t: the pty comes from the container's own devpts instance (so `tty` and
+// ttyname() work inside); its master goes to the parent over the sync socket.
+static int open_console(const struct nook_launch *l) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+
+    struct nook_msg m = {NOOK_MSG_CONSOLE, NOOK_STEP_CONSOLE, 0, 0, 0};
+    struct iovec iov = {&m, sizeof m};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(l->sync_fd, &msg, MSG_NOSIGNAL) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    close(master);
+    step_done(l, NOOK_STEP_CONSOLE, 0);
+    return slave;
+}
+
+// Become a session leader with the pty as controlling terminal and stdio.
+static void take_console(const struct nook_launch *l, int slave) {
+    if (setsid() < 0 || ioctl(slave, TIOCSCTTY, 0) < 0) fail(l, NOOK_STEP_CONSOLE, 1, errno);
+    for (int fd = 0; fd < 3; fd++)
+        if (dup2(slave, fd) < 0) fail(l, NOOK_STEP_CONSOLE, 1, errno);
+    if (slave > 2) close(slave);
+}
+
 static int child_main(const struct nook_launch *l) {
     // If the supervisor dies, so do we (and with PID 1 gone, the whole PID namespace).
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -443,13 +486,7 @@ static int child_main(const struct nook_launch *l) {
         if (l->stdio_fds[fd] >= 0 && l->stdio_fds[fd] != fd && dup2(l->stdio_fds[fd], fd) < 0)
             fail(l, NOOK_STEP_CONSOLE, fd, errno);
     }
-    if (l->console_fd >= 0) {
-        if (setsid() < 0 || ioctl(l->console_fd, TIOCSCTTY, 0) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
-        for (int fd = 0; fd < 3; fd++)
-            if (dup2(l->console_fd, fd) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
-        if (l->console_fd > 2) close(l->console_fd);
-        step_done(l, NOOK_STEP_CONSOLE, 0);
-    }
+    int console = l->create_console ? open_console(l) : -1;
 
     if (chdir(l->cwd) < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
     step_done(l, NOOK_STEP_CHDIR, 0);
@@ -480,13 +517,19 @@ static int child_main(const struct nook_launch *l) {
         pid_t child = fork();
         if (child < 0) fail(l, NOOK_STEP_INIT_FORK, 0, errno);
         if (child == 0) {
+            if (console >= 0) take_console(l, console);
             sigprocmask(SIG_SETMASK, &none, NULL);
             exec_command(l);
         }
+        if (console >= 0) close(console);
+        // The init holds no stdio of the container's: its command does.
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); }
         report(l, NOOK_MSG_PID, NOOK_STEP_INIT_FORK, 0, 0, child);
         close(l->sync_fd);
         _exit(forward_signals_as_init(l, child));
     }
+    if (console >= 0) take_console(l, console);
     sigprocmask(SIG_SETMASK, &none, NULL);
     exec_command(l);
     return NOOK_EXIT_SETUP_FAILED;

@@ -12,6 +12,8 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
@@ -80,4 +82,28 @@ int nook_signalfd_read(int fd) {
         n = read(fd, &info, sizeof info);
     } while (n < 0 && errno == EINTR);
     return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
+}
+
+long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
+    *fd = -1;
+    struct iovec iov = {m, sizeof *m};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    ssize_t n;
+    do {
+        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) return n;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
+    }
+    return n;
 }

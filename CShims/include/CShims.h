@@ -95,7 +95,7 @@ struct nook_launch {
     size_t n_rlimits;
     int preserve_fds;           // fds 3 .. 3+n-1 are passed to the container
     int start_fifo_fd;          // >= 0: block opening it for writing until `start` reads it
-    int console_fd;             // >= 0: become session leader, make this the controlling tty and stdio
+    int create_console;         // -t: open a pty in the container's devpts, send its master to the parent
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command
 };
@@ -111,7 +111,8 @@ enum nook_msg_type {
     NOOK_MSG_FAIL = 3,  // a step failed; the child exits
     NOOK_MSG_READY = 4, // all set up; waiting for `start` (create) or about to exec
     NOOK_MSG_EXEC = 5,  // trying exec_candidates[index]
-    NOOK_MSG_PID = 6    // init mode: the command's pid (value), as seen by the container
+    NOOK_MSG_PID = 6,   // init mode: the command's pid (value), as seen by the container
+    NOOK_MSG_CONSOLE = 7 // carries the pty master as SCM_RIGHTS
 };
 
 enum nook_step {
@@ -178,6 +179,9 @@ int nook_fcntl_setfl(int fd, int flags);
 int nook_dupfd_cloexec(int fd, int minfd);
 int nook_setns(int fd, int nstype);
 int nook_pipe_cloexec(int fds[2]);
+/// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
+/// Returns the bytes read (0 at EOF) or -1.
+long nook_recv_msg(int sock, struct nook_msg *m, int *fd);
 /// signalfd for the given signals (close-on-exec); they must be blocked.
 int nook_signalfd(const int *signals, size_t n);
 /// Reads one signal from a signalfd; returns its number, or -1.

@@ -32,6 +32,7 @@ final class Harness: @unchecked Sendable {
     let user: User
 
     private init() throws {
+        signal(SIGPIPE, SIG_IGN) // a container that ignores its stdin must not kill the test run
         user = getuid() == 0 ? Harness.withRange : User(name: "self", uid: getuid(), gid: getgid())
         work = "/tmp/nook-it-\(getpid())"
         try? FileManager.default.removeItem(atPath: work)
@@ -52,6 +53,12 @@ final class Harness: @unchecked Sendable {
         let made = try run(["rootfs", "busybox", rootfs])
         guard made.status == 0 else { throw NSError(domain: "harness", code: 2, userInfo: [NSLocalizedDescriptionKey: made.stderr]) }
         try installProbe()
+        // Users of the image itself, for --user tests: alice (1000, also in
+        // group staff) and the busybox rootfs's own root and nobody.
+        let passwd = try String(contentsOfFile: rootfs + "/etc/passwd", encoding: .utf8)
+        try (passwd + "alice:x:1000:1000:alice:/home/alice:/bin/sh\n").write(toFile: rootfs + "/etc/passwd", atomically: false, encoding: .utf8)
+        let group = try String(contentsOfFile: rootfs + "/etc/group", encoding: .utf8)
+        try (group + "alice:x:1000:\nstaff:x:50:alice\n").write(toFile: rootfs + "/etc/group", atomically: false, encoding: .utf8)
     }
 
     /// .build/<triple>/debug/nook next to the test bundle, unless NOOK_BINARY says otherwise.
@@ -136,8 +143,11 @@ final class Harness: @unchecked Sendable {
         p.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try p.run()
         if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try? input.fileHandleForWriting.close()
+            let writer = input.fileHandleForWriting
+            DispatchQueue.global().async {
+                try? writer.write(contentsOf: stdin)
+                try? writer.close()
+            }
         }
         // Read both pipes concurrently so a chatty child never blocks.
         let group = DispatchGroup()

@@ -70,7 +70,8 @@ public struct UserLookup {
                 gid = n
             }
         }
-        var extra: [UInt32] = []
+        // Like initgroups(3): the primary group, then every group listing the user.
+        var extra: [UInt32] = [gid ?? 0]
         if let name {
             for e in groups where e.count >= 4 {
                 let members = e[3].split(separator: ",")

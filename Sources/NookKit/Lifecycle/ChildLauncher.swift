@@ -41,7 +41,7 @@ final class ChildLauncher {
         var trace: Bool
         var cgroupFD: Int32 = -1
         var startFifoFD: Int32 = -1
-        var consoleFD: Int32 = -1
+        var createConsole = false
         var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
     }
 
@@ -95,7 +95,7 @@ final class ChildLauncher {
         launch.n_rlimits = limits.count
         launch.preserve_fds = plan.preserveFDs
         launch.start_fifo_fd = options.startFifoFD
-        launch.console_fd = options.consoleFD
+        launch.create_console = options.createConsole ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
 

@@ -82,8 +82,7 @@ public final class Runtime {
             devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
             options.stdio.0 = devNull
         }
-        let terminal = plan.terminal ? try TerminalRelay(forwardInput: settings.interactive) : nil
-        if let terminal { options.consoleFD = terminal.slave }
+        options.createConsole = plan.terminal
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
@@ -94,7 +93,8 @@ public final class Runtime {
             try store.write(state)
         }
         defer { kernel.close(launched.process.pidfd) }
-        terminal?.closeSlave()
+        let terminal = launched.consoleMaster >= 0
+            ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
         let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal)
         terminal?.restore()

@@ -16,6 +16,8 @@ public final class Supervisor {
         public var process: SpawnedProcess
         /// With --init: the command's pid inside the container.
         public var commandPID: Int32?
+        /// With -t: the master side of the container's pty.
+        public var consoleMaster: Int32 = -1
     }
 
     /// - Parameters:
@@ -54,17 +56,20 @@ public final class Supervisor {
         var failure: ChildMessage?
         var exec: ChildMessage?
         var commandPID: Int32?
+        var console: Int32 = -1
         while let message = try kernel.receive(parentEnd) {
             switch message.kind {
             case .step, .skip: tracer.emit(message, plan: plan)
             case .fail: failure = message
             case .exec: exec = message
             case .pid: commandPID = message.value
+            case .console: console = message.fd
             case .ready:
-                if stopAtReady { return Launched(process: process, commandPID: nil) }
+                if stopAtReady { return Launched(process: process, commandPID: nil, consoleMaster: console) }
             }
         }
         if let failure {
+            kernel.close(console)
             _ = try? kernel.wait(process, forwarding: [])
             throw Self.error(for: failure, plan: plan)
         }
@@ -74,7 +79,7 @@ public final class Supervisor {
                             hint: "the setup process was killed from outside")
         }
         tracer.emit(exec, plan: plan)
-        return Launched(process: process, commandPID: commandPID)
+        return Launched(process: process, commandPID: commandPID, consoleMaster: console)
     }
 
     /// Writes /proc/PID/{setgroups,uid_map,gid_map}, or has the setuid helpers do it.

@@ -7,23 +7,13 @@ import Glibc
 /// signal to Nook. The mode is restored on every way out of `finish()`.
 public final class TerminalRelay: @unchecked Sendable {
     public let master: Int32
-    public let slave: Int32
     /// `-i`: our stdin is copied into the pty.
     public let forwardInput: Bool
     private var saved: termios?
 
-    public init(forwardInput: Bool) throws {
-        var m: Int32 = -1
-        var name = [CChar](repeating: 0, count: 128)
-        guard nook_open_pty(&m, &name, name.count) == 0 else { throw NookError.sys("open a pty (/dev/ptmx)", errno: errno) }
-        master = m
-        let path = String(cString: name)
-        slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC)
-        guard slave >= 0 else {
-            let e = errno
-            close(m)
-            throw NookError.sys("open pty '\(path)'", errno: e)
-        }
+    /// - Parameter master: the pty master the container sent us.
+    public init(master: Int32, forwardInput: Bool) {
+        self.master = master
         self.forwardInput = forwardInput
         copyWindowSize()
     }
@@ -55,9 +45,6 @@ public final class TerminalRelay: @unchecked Sendable {
             saved = nil
         }
     }
-
-    /// The container side is no longer ours once the child has it.
-    public func closeSlave() { close(slave) }
 
     deinit {
         restore()

@@ -34,7 +34,8 @@ public struct SpawnOptions: Sendable {
     public var trace = false
     public var cgroupFD: Int32 = -1
     public var startFifoFD: Int32 = -1
-    public var consoleFD: Int32 = -1
+    /// `-t`: the child opens a pty in its own devpts and sends us the master.
+    public var createConsole = false
     /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
     public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
     public init() {}
@@ -82,7 +83,7 @@ public final class LiveKernel: KernelInterface {
     public func spawn(_ plan: LaunchPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
         let launcher = ChildLauncher()
         let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, trace: options.trace, cgroupFD: options.cgroupFD,
-                                                        startFifoFD: options.startFifoFD, consoleFD: options.consoleFD,
+                                                        startFifoFD: options.startFifoFD, createConsole: options.createConsole,
                                                         stdio: options.stdio))
         return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
     }
@@ -102,13 +103,11 @@ public final class LiveKernel: KernelInterface {
 
     public func receive(_ fd: Int32) throws -> ChildMessage? {
         var raw = nook_msg()
-        while true {
-            let n = recv(fd, &raw, MemoryLayout<nook_msg>.size, 0)
-            if n < 0 && errno == EINTR { continue }
-            if n < 0 { throw NookError.sys("read from the container's setup", errno: errno) }
-            if n == 0 { return nil }
-            return ChildMessage(raw)
-        }
+        var passed: Int32 = -1
+        let n = nook_recv_msg(fd, &raw, &passed)
+        if n < 0 { throw NookError.sys("read from the container's setup", errno: errno) }
+        if n == 0 { return nil }
+        return ChildMessage(raw, fd: passed)
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
