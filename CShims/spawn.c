@@ -28,6 +28,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -45,6 +47,18 @@ static void report(const struct nook_launch *l, int type, int step, int index, i
     do {
         r = send(l->sync_fd, &m, sizeof m, MSG_NOSIGNAL);
     } while (r < 0 && errno == EINTR);
+}
+
+// Under --trace, wait until the parent printed what we reported, so trace
+// lines never interleave with the command's own output.
+static void wait_ack(const struct nook_launch *l) {
+    if (!l->trace) return;
+    char ack;
+    ssize_t r;
+    do {
+        r = read(l->sync_fd, &ack, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
 }
 
 static void step_done(const struct nook_launch *l, int step, int index) {
@@ -144,10 +158,14 @@ static void fd_path(char *out, int fd) {
     out[n] = '\0';
 }
 
+#define NOOK_MOUNT_ABSENT 1 // mount_one: the path to mask does not exist here
+
 static int do_mount_attr(int fd, uint64_t attr_set, int recursive) {
     if (!attr_set) return 0;
     struct mount_attr attr = {0};
     attr.attr_set = attr_set;
+    // The atime mode is one value, not a bit: changing it needs the whole field cleared.
+    if (attr_set & MOUNT_ATTR__ATIME) attr.attr_clr = MOUNT_ATTR__ATIME;
     return (int)syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr,
                         sizeof attr);
 }
@@ -186,7 +204,16 @@ static int mount_one(int rootfd, const struct nook_mount *m) {
     int target;
     if (m->kind == NOOK_MOUNT_MASK || m->kind == NOOK_MOUNT_READONLY) {
         target = open_in_root(rootfd, m->target, O_PATH);
-        if (target < 0) return errno == ENOENT ? 0 : -errno; // nothing to hide
+        if (target < 0) return errno == ENOENT ? NOOK_MOUNT_ABSENT : -errno; // nothing to hide
+        // Masks under /proc must land on the procfs we mounted, not on
+        // something the image put there (CVE-2019-16884).
+        if (strncmp(m->target, "/proc/", 6) == 0) {
+            struct statfs sfs;
+            if (fstatfs(target, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+                close(target);
+                return -EXDEV;
+            }
+        }
     } else {
         target = open_or_create_in_root(rootfd, m->target, m->target_kind == NOOK_TARGET_FILE);
         if (target < 0) return -errno;
@@ -264,7 +291,9 @@ static void setup_rootfs(const struct nook_launch *l) {
 
     for (size_t i = 0; i < l->n_mounts; i++) {
         int r = mount_one(rootfd, &l->mounts[i]);
-        if (r < 0) {
+        if (r == NOOK_MOUNT_ABSENT) {
+            if (l->trace) report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, ENOENT, 0);
+        } else if (r < 0) {
             if (l->mounts[i].optional) report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, -r, 0);
             else fail(l, NOOK_STEP_MOUNT, (int)i, -r);
         } else {
@@ -368,7 +397,12 @@ static int forward_signals_as_init(const struct nook_launch *l, pid_t child);
 static void exec_command(const struct nook_launch *l) {
     int saw_eacces = 0;
     for (int i = 0; l->exec_candidates[i]; i++) {
+        // Skip PATH entries that do not have the file (execve would look the
+        // same way), so --trace shows only the exec that matters.
+        if (l->exec_candidates[i + 1] && faccessat(AT_FDCWD, l->exec_candidates[i], F_OK, 0) < 0 && errno == ENOENT)
+            continue;
         report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, i, 0, 0);
+        wait_ack(l);
         execve(l->exec_candidates[i], (char *const *)l->argv, (char *const *)l->envp);
         int e = errno;
         if (e == EACCES) {
@@ -442,6 +476,9 @@ static void take_console(const struct nook_launch *l, int slave) {
 }
 
 static int child_main(const struct nook_launch *l) {
+    // clone3 copied the parent's end of the socket: without closing it, the
+    // read below could never see EOF if the parent died.
+    close(l->parent_sync_fd);
     // If the supervisor dies, so do we (and with PID 1 gone, the whole PID namespace).
     prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
@@ -509,6 +546,7 @@ static int child_main(const struct nook_launch *l) {
     step_done(l, NOOK_STEP_CLOSE_FDS, 0);
 
     report(l, NOOK_MSG_READY, 0, 0, 0, 0);
+    wait_ack(l);
     wait_for_start(l);
 
     sigset_t none;

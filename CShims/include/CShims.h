@@ -66,7 +66,8 @@ struct nook_launch {
     unsigned long clone_flags;  // CLONE_NEW* given to clone3
     int unshare_cgroupns;       // unshare(CLONE_NEWCGROUP) once the parent has placed us in our cgroup
     int sync_fd;                // child's end of the SOCK_SEQPACKET pair
-    int trace;                  // report every step, not only failures
+    int parent_sync_fd;         // the parent's end: closed first thing in the child, so EOF means the parent died
+    int trace;                  // report every step, not only failures; wait for an ack after READY and EXEC
     int setup_rootfs;           // 0: stay in the caller's root (never with a mount namespace plan)
     const char *rootfs;         // absolute host path
     const struct nook_mount *mounts;

@@ -30,6 +30,12 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
     @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
     @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
+    @Option(name: .customLong("cap-add"), help: "Add a capability (NET_RAW, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
+    @Option(name: .customLong("cap-drop"), help: "Drop a capability (or ALL).") var capDrop: [String] = []
+    @Option(name: .customLong("seccomp-profile"), help: "Seccomp profile file (OCI or Docker JSON).") var seccompProfile: String?
+    @Option(help: "Seccomp: 'unconfined' turns the filter off.") var seccomp: String?
+    @Option(name: .customLong("security-opt"), help: "no-new-privileges[=false], seccomp=unconfined|FILE.") var securityOpt: [String] = []
+    @Option(help: "Resource limit NAME=SOFT[:HARD] (nofile, nproc, core...).") var ulimit: [String] = []
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
@@ -67,6 +73,18 @@ struct RunCommand: ParsableCommand {
             options.user = user
             options.userns = settings.userns
             options.terminal = tty
+            var security = SecurityOptions()
+            security.capAdd = capAdd
+            security.capDrop = capDrop
+            for opt in securityOpt { try security.apply(securityOpt: opt) }
+            if let seccompProfile { security.seccomp = .file(seccompProfile) }
+            switch seccomp {
+            case nil: break
+            case "unconfined"?: security.seccomp = .unconfined
+            case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE")
+            }
+            security.ulimits = ulimit
+            options.security = security
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
         case (nil, let bundle?):
             guard rest.count == 1 else {

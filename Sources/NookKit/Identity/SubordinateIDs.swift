@@ -8,7 +8,7 @@ public struct SubordinateRange: Sendable, Equatable {
 
     /// The first range for `user` (matched by name or by numeric id).
     public static func find(in text: String, user: String, id: UInt32) -> SubordinateRange? {
-        for line in text.split(separator: "\n") {
+        for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0] == user || fields[0] == "\(id)",
                   let start = UInt32(fields[1]), let count = UInt32(fields[2]), count > 0 else { continue }

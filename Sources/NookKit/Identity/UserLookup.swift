@@ -36,7 +36,7 @@ public struct UserLookup {
 
     /// Entries of a colon-separated database.
     func entries(_ path: String) -> [[Substring]] {
-        read(path).split(separator: "\n").map { $0.split(separator: ":", omittingEmptySubsequences: false) }
+        read(path).split(whereSeparator: \.isNewline).map { $0.split(separator: ":", omittingEmptySubsequences: false) }
     }
 
     public func resolve(_ spec: String) throws -> Resolved {

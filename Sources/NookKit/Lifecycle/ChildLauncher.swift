@@ -38,6 +38,7 @@ final class ChildLauncher {
 
     struct Options {
         var syncFD: Int32
+        var parentSyncFD: Int32 = -1
         var trace: Bool
         var cgroupFD: Int32 = -1
         var startFifoFD: Int32 = -1
@@ -50,6 +51,7 @@ final class ChildLauncher {
         launch.clone_flags = plan.cloneFlags
         launch.unshare_cgroupns = plan.unshareCgroupNamespace ? 1 : 0
         launch.sync_fd = options.syncFD
+        launch.parent_sync_fd = options.parentSyncFD
         launch.trace = options.trace ? 1 : 0
         launch.setup_rootfs = 1
         launch.rootfs = cString(plan.rootfs)

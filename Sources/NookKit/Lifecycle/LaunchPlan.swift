@@ -106,6 +106,13 @@ public struct LaunchPlan: Sendable {
             throw NookError("group \(user.gid) has no mapping in this container's user namespace")
         }
         let env = process.env ?? []
+        var seccompFilter: [UInt8] = []
+        var seccompDescription = "none"
+        if let seccomp = spec.linux?.seccomp {
+            let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
+            seccompFilter = try SeccompCache.compile(profile)
+            seccompDescription = "\(profile.rules.reduce(0) { $0 + $1.names.count }) rules, default \(seccomp.defaultAction)"
+        }
         let mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network),
                                            newCgroupNamespace: namespaces.contains(.cgroup),
                                            gidMappings: identity.gidMappings)
@@ -121,7 +128,8 @@ public struct LaunchPlan: Sendable {
             capabilities: try process.capabilities.map(CapabilitySets.init),
             noNewPrivileges: process.noNewPrivileges ?? false,
             rlimits: try (process.rlimits ?? []).map(ResourceLimit.init),
-            terminal: process.terminal ?? false
+            terminal: process.terminal ?? false,
+            seccompFilter: seccompFilter, seccompDescription: seccompDescription
         )
     }
 

@@ -31,6 +31,7 @@ public final class Supervisor {
         defer { kernel.close(parentEnd) }
         var opts = options
         opts.trace = tracer.enabled
+        opts.parentSyncFD = parentEnd
         let process: SpawnedProcess
         do {
             process = try kernel.spawn(plan, syncFD: childEnd, options: opts)
@@ -43,42 +44,59 @@ public final class Supervisor {
         tracer.emit("clone", "clone3(\(flags)|CLONE_PIDFD) = pid \(process.pid)",
                     "new namespaces: \(plan.namespaces.filter { $0 != .cgroup }.map(\.rawValue).joined(separator: ", "))")
 
+        var console: Int32 = -1
+        /// Every way out before the container runs: kill it, reap it, close what we hold.
+        func abandon() {
+            try? kernel.signal(process, SIGKILL)
+            _ = try? kernel.wait(process, forwarding: [])
+            kernel.close(console)
+            kernel.close(process.pidfd)
+        }
+
         do {
             try writeIDMaps(plan.identity, pid: process.pid)
             try beforeRelease(process)
             try kernel.sendGo(parentEnd)
         } catch {
-            try? kernel.signal(process, SIGKILL)
-            _ = try? kernel.wait(process, forwarding: [])
+            abandon()
             throw error
         }
 
         var failure: ChildMessage?
-        var exec: ChildMessage?
+        var execed = false
         var commandPID: Int32?
-        var console: Int32 = -1
-        while let message = try kernel.receive(parentEnd) {
-            switch message.kind {
-            case .step, .skip: tracer.emit(message, plan: plan)
-            case .fail: failure = message
-            case .exec: exec = message
-            case .pid: commandPID = message.value
-            case .console: console = message.fd
-            case .ready:
-                if stopAtReady { return Launched(process: process, commandPID: nil, consoleMaster: console) }
+        do {
+            while let message = try kernel.receive(parentEnd) {
+                switch message.kind {
+                case .step, .skip: tracer.emit(message, plan: plan)
+                case .fail: failure = message
+                case .exec:
+                    execed = true
+                    if tracer.enabled {
+                        tracer.emit(message, plan: plan)
+                        try kernel.sendGo(parentEnd) // ack: the trace line is out before the command runs
+                    }
+                case .pid: commandPID = message.value
+                case .console: console = message.fd
+                case .ready:
+                    if tracer.enabled { try kernel.sendGo(parentEnd) }
+                    if stopAtReady { return Launched(process: process, commandPID: nil, consoleMaster: console) }
+                }
             }
+        } catch {
+            abandon()
+            throw error
         }
         if let failure {
-            kernel.close(console)
-            _ = try? kernel.wait(process, forwarding: [])
+            abandon()
             throw Self.error(for: failure, plan: plan)
         }
-        guard let exec else {
+        guard execed else {
             let status = try? kernel.wait(process, forwarding: [])
+            abandon()
             throw NookError("container setup ended without a report (\(status.map { "status \($0.code)" } ?? "unknown status"))",
                             hint: "the setup process was killed from outside")
         }
-        tracer.emit(exec, plan: plan)
         return Launched(process: process, commandPID: commandPID, consoleMaster: console)
     }
 

@@ -70,16 +70,19 @@ public enum ELF {
     /// True when the file has no PT_INTERP program header (no dynamic loader).
     public static func isStatic(_ path: String) throws -> Bool {
         let bytes = try HostPath.readBytes(path)
+        let invalid = NookError("'\(path)' is not a valid 64-bit ELF executable")
         guard bytes.count > 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46, bytes[4] == 2 else {
-            throw NookError("'\(path)' is not a 64-bit ELF executable")
+            throw invalid
         }
-        func u16(_ o: Int) -> Int { Int(bytes[o]) | Int(bytes[o + 1]) << 8 }
-        func u32(_ o: Int) -> Int { u16(o) | u16(o + 2) << 16 }
-        func u64(_ o: Int) -> Int { u32(o) | u32(o + 4) << 32 }
+        func u16(_ o: Int) -> UInt64 { UInt64(bytes[o]) | UInt64(bytes[o + 1]) << 8 }
+        func u32(_ o: Int) -> UInt64 { u16(o) | u16(o + 2) << 16 }
+        func u64(_ o: Int) -> UInt64 { u32(o) | u32(o + 4) << 32 }
         let phoff = u64(0x20), phentsize = u16(0x36), phnum = u16(0x38)
+        let size = UInt64(bytes.count)
+        // Checked arithmetic: a crafted header must not crash us.
+        guard phentsize >= 56, phoff < size, phnum * phentsize <= size - phoff else { throw invalid }
         for i in 0..<phnum {
-            let o = phoff + i * phentsize
-            guard o + 4 <= bytes.count else { break }
+            let o = Int(phoff + i * phentsize)
             if u32(o) == 3 { return false } // PT_INTERP
         }
         return true

@@ -21,6 +21,8 @@ public struct RunOptions: Sendable {
     public var userns: UserNamespaceMode = .auto
     /// `-t`: give the container a pty.
     public var terminal = false
+    /// Capabilities, no_new_privs, seccomp, rlimits.
+    public var security = SecurityOptions()
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -50,14 +52,9 @@ public struct RunOptions: Sendable {
             spec.process?.user = Spec.User(uid: uid, gid: gid)
             home = resolved?.home ?? "/"
         }
-        if spec.process?.user.uid != 0 {
-            // podman's choice: a non-root user starts with no effective or
-            // permitted capabilities; the bounding set still limits what
-            // setuid binaries could regain (and no_new_privs stops those).
-            spec.process?.capabilities?.effective = []
-            spec.process?.capabilities?.permitted = []
-            spec.process?.capabilities?.ambient = []
-        }
+        // podman's choice: a non-root user starts with no effective or permitted
+        // capabilities; the bounding set still limits what could be regained.
+        try security.apply(to: &spec)
         let baseEnv = spec.process?.env ?? []
         spec.process?.env = EnvironmentList.merge(baseEnv, ["HOME=\(home)"])
 
@@ -116,10 +113,10 @@ public enum EnvironmentList {
             throw NookError("cannot read env file '\(path)': \(error.message)")
         }
         var result: [String] = []
-        for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
             let line = String(raw).trimmingCharacters(in: " \t\r")
             if line.isEmpty || line.hasPrefix("#") { continue }
-            guard !line.hasPrefix("=") else {
+            guard !line.hasPrefix("="), line.contains("=") else {
                 throw NookError("env file '\(path)' line \(number + 1): expected KEY=VALUE, found '\(line)'")
             }
             result.append(line)

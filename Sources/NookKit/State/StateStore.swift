@@ -151,7 +151,10 @@ public final class StateStore: @unchecked Sendable {
             guard let lock = ContainerLock(path: directory(id) + "/lock", wait: false) else { continue }
             defer { lock.release() }
             guard let state = try? read(id) else {
-                // No state.json and nobody holds the lock: a creation that died half-way.
+                // No state.json and nobody holds the lock: a creation that died
+                // half-way, unless it is just being made (between mkdir and flock).
+                var st = stat()
+                if stat(directory(id), &st) == 0 && time(nil) - st.st_mtim.tv_sec < 30 { continue }
                 remove(id)
                 cleaned.append(id)
                 continue

@@ -36,6 +36,8 @@ public struct SpawnOptions: Sendable {
     public var startFifoFD: Int32 = -1
     /// `-t`: the child opens a pty in its own devpts and sends us the master.
     public var createConsole = false
+    /// Our end of the sync socket, which the child closes.
+    public var parentSyncFD: Int32 = -1
     /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
     public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
     public init() {}
@@ -82,7 +84,7 @@ public final class LiveKernel: KernelInterface {
 
     public func spawn(_ plan: LaunchPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
         let launcher = ChildLauncher()
-        let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, trace: options.trace, cgroupFD: options.cgroupFD,
+        let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, parentSyncFD: options.parentSyncFD, trace: options.trace, cgroupFD: options.cgroupFD,
                                                         startFifoFD: options.startFifoFD, createConsole: options.createConsole,
                                                         stdio: options.stdio))
         return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
@@ -107,7 +109,10 @@ public final class LiveKernel: KernelInterface {
         let n = nook_recv_msg(fd, &raw, &passed)
         if n < 0 { throw NookError.sys("read from the container's setup", errno: errno) }
         if n == 0 { return nil }
-        return ChildMessage(raw, fd: passed)
+        guard n == MemoryLayout<nook_msg>.size, let message = ChildMessage(raw, fd: passed) else {
+            throw NookError("protocol error: the container's setup sent a malformed record (\(n) bytes, type \(raw.type))")
+        }
+        return message
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {

@@ -33,7 +33,9 @@ public struct Tracer: Sendable {
         guard enabled else { return }
         let d = StepDescription(message, plan: plan)
         if message.kind == .skip {
-            sink(Self.format(step: d.step, call: d.call + " failed: \(errnoName(message.errno))", why: "optional, skipped: " + d.why))
+            let what = message.errno == ENOENT && (d.step == "mask" || d.step == "readonly")
+                ? "not present here, nothing to do" : "failed: \(errnoName(message.errno))"
+            sink(Self.format(step: d.step, call: d.call + " " + what, why: "skipped: " + d.why))
         } else {
             sink(Self.format(step: d.step, call: d.call, why: d.why))
         }
@@ -89,13 +91,13 @@ public struct StepDescription: Sendable {
                 failure = "mask \(op.target)"
             case .readonly:
                 step = "readonly"
-                call = "open_tree(\(Self.quote(op.target)), OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_RDONLY) + move_mount"
+                call = "open_tree(\(Self.quote(op.target)) resolved in root, OPEN_TREE_CLONE|AT_RECURSIVE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs | UInt64(MOUNT_ATTR_RDONLY)))) + move_mount onto itself"
                 failure = "make \(op.target) read-only"
             }
         case .readonlyRoot:
             (step, call, why, failure) = ("readonly", "mount_setattr(\(Self.quote(plan.rootfs)), MOUNT_ATTR_RDONLY)", "--read-only: the root filesystem cannot be changed", "make the rootfs read-only")
         case .pivotRoot:
-            (step, call, why, failure) = ("pivot_root", "chdir(\(Self.quote(plan.rootfs))); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
+            (step, call, why, failure) = ("pivot_root", "fchdir(rootfs fd); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
         case .detachOldRoot:
             (step, call, why, failure) = ("pivot_root", "umount2(\".\", MNT_DETACH)", "detach the old root: no path leads back to the host's files", "detach the old root")
         case .hostname:

@@ -1,0 +1,169 @@
+import XCTest
+@testable import NookKit
+
+final class BundleLoaderTests: XCTestCase {
+    func decode(_ json: String) throws -> Spec {
+        try BundleLoader.decode(Array(json.utf8), source: "bundle/config.json")
+    }
+
+    func testMissingOciVersion() {
+        assertNookError(try decode(#"{"process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": ["sh"]}}"#)) { e in
+            XCTAssertEqual(e.message, "invalid bundle/config.json: missing field 'ociVersion'")
+        }
+    }
+
+    func testEmptyOciVersion() {
+        assertNookError(try decode(#"{"ociVersion": ""}"#)) { e in
+            XCTAssertEqual(e.message, "invalid bundle/config.json: ociVersion is empty")
+        }
+    }
+
+    func testWrongTypeNamesTheField() {
+        let json = #"{"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": "sh"}}"#
+        assertNookError(try decode(json)) { e in
+            assertContains(e.message, "invalid bundle/config.json: field 'process.args' has the wrong type")
+        }
+    }
+
+    func testOnlyArgsInProcessNamesTheFirstMissingRequiredField() {
+        // process.user is REQUIRED by the OCI spec and is read before args.
+        assertNookError(try decode(#"{"ociVersion": "1.0.2", "process": {"args": "sh"}}"#)) { e in
+            assertContains(e.message, "invalid bundle/config.json: ")
+            assertContains(e.message, "'process.")
+        }
+    }
+
+    func testWrongTypeInsideAnArrayNamesTheIndex() {
+        let json = #"{"ociVersion": "1.0.2", "mounts": [{"destination": "/proc"}, {"destination": 5}]}"#
+        assertNookError(try decode(json)) { e in
+            assertContains(e.message, "field 'mounts[1].destination' has the wrong type")
+        }
+    }
+
+    func testNestedMissingField() {
+        let json = #"{"ociVersion": "1.0.2", "linux": {"uidMappings": [{"containerID": 0, "size": 1}]}}"#
+        assertNookError(try decode(json)) { e in
+            assertContains(e.message, "missing field 'linux.uidMappings[0].hostID'")
+        }
+    }
+
+    func testNullForARequiredValue() {
+        assertNookError(try decode(#"{"ociVersion": null}"#)) { e in
+            assertContains(e.message, "ociVersion")
+        }
+    }
+
+    func testBadJSON() {
+        for bad in ["{", "", "{\"ociVersion\": \"1.0.2\",}x", "[1, 2]"] {
+            assertNookError(try decode(bad)) { e in
+                assertContains(e.message, "invalid bundle/config.json: ")
+            }
+        }
+        assertNookError(try decode("{ociVersion: 1}")) { e in
+            assertContains(e.message, "not valid JSON")
+        }
+    }
+
+    /// `runc spec --rootless`, as runc 1.1 writes it, with a few fields Nook does not model.
+    static let runcRootless = #"""
+    {
+    	"ociVersion": "1.0.2-dev",
+    	"process": {
+    		"terminal": true,
+    		"consoleSize": {"height": 24, "width": 80},
+    		"user": {"uid": 0, "gid": 0},
+    		"args": ["sh"],
+    		"env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
+    		"cwd": "/",
+    		"capabilities": {
+    			"bounding": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    			"effective": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    			"permitted": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"],
+    			"ambient": ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+    		},
+    		"rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}],
+    		"noNewPrivileges": true,
+    		"apparmorProfile": "",
+    		"oomScoreAdj": 0
+    	},
+    	"root": {"path": "rootfs", "readonly": true},
+    	"hostname": "runc",
+    	"mounts": [
+    		{"destination": "/proc", "type": "proc", "source": "proc"},
+    		{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+    		{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
+    		{"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    		{"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+    		{"destination": "/sys", "type": "none", "source": "/sys", "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
+    	],
+    	"hooks": {"prestart": [{"path": "/usr/bin/true", "args": ["true"], "timeout": 5}]},
+    	"annotations": {"org.example.key": "value"},
+    	"linux": {
+    		"uidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+    		"gidMappings": [{"containerID": 0, "hostID": 1000, "size": 1}],
+    		"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "cgroup"}, {"type": "user"}],
+    		"resources": {"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 100}},
+    		"maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    			"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
+    		"readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+    		"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+    			"syscalls": [{"names": ["kexec_load"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+    	}
+    }
+    """#
+
+    func testRealisticRuncConfigDecodes() throws {
+        let spec = try decode(Self.runcRootless)
+        XCTAssertEqual(spec.ociVersion, "1.0.2-dev")
+        XCTAssertEqual(spec.process?.args, ["sh"])
+        XCTAssertEqual(spec.process?.terminal, true)
+        XCTAssertEqual(spec.process?.capabilities?.ambient?.count, 3)
+        XCTAssertNil(spec.process?.capabilities?.inheritable)
+        XCTAssertEqual(spec.process?.rlimits, [Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 1024, soft: 1024)])
+        XCTAssertEqual(spec.root, Spec.Root(path: "rootfs", readonly: true))
+        XCTAssertEqual(spec.hostname, "runc")
+        XCTAssertEqual(spec.mounts?.count, 6)
+        XCTAssertEqual(spec.mounts?.last?.options, ["rbind", "nosuid", "noexec", "nodev", "ro"])
+        XCTAssertEqual(spec.hooks?.prestart?.first?.path, "/usr/bin/true")
+        XCTAssertEqual(spec.annotations, ["org.example.key": "value"])
+        XCTAssertEqual(spec.linux?.uidMappings, [Spec.IDMap(containerID: 0, hostID: 1000, size: 1)])
+        XCTAssertEqual(spec.linux?.namespaces?.map(\.type), ["pid", "ipc", "uts", "mount", "cgroup", "user"])
+        XCTAssertEqual(spec.linux?.resources?.pids?.limit, 100)
+        XCTAssertEqual(spec.linux?.seccomp?.syscalls?.first?.errnoRet, 1)
+        XCTAssertEqual(spec.linux?.maskedPaths?.count, 10)
+    }
+
+    func testRuncConfigBecomesALaunchPlan() throws {
+        let tmp = try TempDir("nook-bundle")
+        defer { tmp.remove() }
+        _ = try tmp.dir("rootfs")
+        _ = try tmp.file("config.json", Self.runcRootless)
+        let spec = try BundleLoader.load(bundle: tmp.path)
+        let identity = try IdentityResolver(uid: 1000, gid: 1000).resolve(spec: spec)
+        XCTAssertEqual(identity.writer, .direct, "the config maps only the caller")
+        XCTAssertFalse(identity.setgroupsAllowed)
+        let plan = try LaunchPlan.make(spec: spec, containerID: "runc", bundle: tmp.path, identity: identity)
+        XCTAssertEqual(plan.rootfs, tmp.path + "/rootfs")
+        XCTAssertTrue(plan.readonlyRootfs)
+        XCTAssertFalse(plan.namespaces.contains(.network))
+        let sys = try XCTUnwrap(plan.mounts.first { $0.target == "/sys" })
+        XCTAssertEqual(sys.kind, .bind)
+        XCTAssertEqual(sys.source, "/sys")
+        XCTAssertEqual(plan.capabilities?.ambient, try Capability.mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], field: "x"))
+    }
+
+    func testLoadErrors() throws {
+        let tmp = try TempDir("nook-bundle")
+        defer { tmp.remove() }
+        assertNookError(try BundleLoader.load(bundle: tmp.path + "/missing")) { e in
+            assertContains(e.message, "is not a directory")
+        }
+        assertNookError(try BundleLoader.load(bundle: tmp.path)) { e in
+            XCTAssertEqual(e.message, "bundle '\(tmp.path)' has no config.json")
+        }
+        _ = try tmp.file("config.json", "{}")
+        assertNookError(try BundleLoader.load(bundle: tmp.path)) { e in
+            XCTAssertEqual(e.message, "invalid \(tmp.path)/config.json: missing field 'ociVersion'")
+        }
+    }
+}

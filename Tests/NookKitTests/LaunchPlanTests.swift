@@ -1,0 +1,188 @@
+import XCTest
+import Glibc
+@testable import NookKit
+
+final class LaunchPlanTests: XCTestCase {
+    var tmp: TempDir!
+    var rootfs: String!
+    let me = IDMapping.single(uid: 1000, gid: 1000)
+
+    override func setUpWithError() throws {
+        tmp = try TempDir("nook-plan")
+        rootfs = try tmp.dir("rootfs")
+    }
+    override func tearDown() { tmp.remove() }
+
+    func make(_ spec: Spec, identity: IDMapping? = nil) throws -> LaunchPlan {
+        try LaunchPlan.make(spec: spec, containerID: "c1", bundle: tmp.path, identity: identity ?? me)
+    }
+
+    func testDefaultPlan() throws {
+        let plan = try make(defaultSpec(rootfs: rootfs, args: ["sh", "-c", "id"], hostname: "box"))
+        XCTAssertEqual(plan.containerID, "c1")
+        XCTAssertEqual(plan.rootfs, rootfs)
+        XCTAssertEqual(plan.argv, ["sh", "-c", "id"])
+        XCTAssertEqual(plan.cwd, "/")
+        XCTAssertEqual(plan.uid, 0)
+        XCTAssertEqual(plan.gid, 0)
+        XCTAssertEqual(plan.hostname, "box")
+        XCTAssertTrue(plan.loopbackUp, "a new network namespace gets lo up")
+        XCTAssertTrue(plan.noNewPrivileges)
+        XCTAssertFalse(plan.readonlyRootfs)
+        XCTAssertEqual(Set(plan.namespaces), Set(NamespaceKind.allCases))
+        XCTAssertEqual(plan.execCandidates, ["/usr/local/sbin/sh", "/usr/local/bin/sh", "/usr/sbin/sh",
+                                             "/usr/bin/sh", "/sbin/sh", "/bin/sh"])
+        // capabilities: the default set, and nothing else
+        let caps = try XCTUnwrap(plan.capabilities)
+        XCTAssertEqual(Capability.names(in: caps.bounding).sorted(), SpecDefaults.capabilities.sorted())
+        XCTAssertEqual(caps.inheritable, 0)
+        XCTAssertEqual(caps.ambient, 0)
+    }
+
+    func testCloneFlagsExcludeTheCgroupNamespace() throws {
+        let plan = try make(defaultSpec(rootfs: rootfs))
+        XCTAssertEqual(plan.cloneFlags, ABI.CLONE_NEWUSER | ABI.CLONE_NEWNS | ABI.CLONE_NEWPID | ABI.CLONE_NEWNET
+                                        | ABI.CLONE_NEWUTS | ABI.CLONE_NEWIPC)
+        XCTAssertEqual(plan.cloneFlags & ABI.CLONE_NEWCGROUP, 0)
+        XCTAssertTrue(plan.unshareCgroupNamespace)
+    }
+
+    func testWithoutCgroupOrNetworkOrUTSNamespace() throws {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces = ["user", "mount", "pid"].map { Spec.Namespace(type: $0) }
+        let plan = try make(spec)
+        XCTAssertFalse(plan.unshareCgroupNamespace)
+        XCTAssertEqual(plan.cloneFlags, ABI.CLONE_NEWUSER | ABI.CLONE_NEWNS | ABI.CLONE_NEWPID)
+        XCTAssertNil(plan.hostname, "without a UTS namespace the host's name must not be changed")
+        XCTAssertFalse(plan.loopbackUp)
+    }
+
+    func testExecCandidatesFollowTheContainerPATH() {
+        XCTAssertEqual(LaunchPlan.execCandidates(for: "app", env: ["PATH=/opt/bin:/x/", "HOME=/"]),
+                       ["/opt/bin/app", "/x/app"])
+        XCTAssertEqual(LaunchPlan.execCandidates(for: "app", env: ["PATH=/first", "PATH=/second"]), ["/second/app"],
+                       "the last PATH is the one execve sees after merging")
+        XCTAssertEqual(LaunchPlan.execCandidates(for: "app", env: []).last, "/bin/app", "no PATH: the default one")
+    }
+
+    func testAbsoluteCommandIsTheOnlyCandidate() throws {
+        var spec = defaultSpec(rootfs: rootfs, args: ["/bin/busybox", "true"])
+        spec.process?.env = ["PATH=/nowhere"]
+        XCTAssertEqual(try make(spec).execCandidates, ["/bin/busybox"])
+    }
+
+    func testRelativeRootIsUnderTheBundle() throws {
+        let spec = defaultSpec(rootfs: "rootfs")
+        XCTAssertEqual(try make(spec).rootfs, tmp.path + "/rootfs")
+    }
+
+    func testProcessFields() throws {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.cwd = "/srv"
+        spec.process?.terminal = true
+        spec.process?.rlimits = [Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 1024, soft: 512)]
+        spec.root?.readonly = true
+        let plan = try make(spec)
+        XCTAssertEqual(plan.cwd, "/srv")
+        XCTAssertTrue(plan.terminal)
+        XCTAssertTrue(plan.readonlyRootfs)
+        XCTAssertEqual(plan.rlimits, [try ResourceLimit(Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 1024, soft: 512))])
+    }
+
+    // MARK: errors
+
+    func testMissingRootfs() {
+        assertNookError(try make(defaultSpec(rootfs: tmp.path + "/nope"))) { e in
+            XCTAssertEqual(e.message, "rootfs '\(self.tmp.path)/nope' does not exist")
+            assertContains(e.hint ?? "", "nook rootfs busybox")
+        }
+    }
+
+    func testRootfsThatIsAFile() throws {
+        let file = try tmp.file("image.tar", "not a directory")
+        assertNookError(try make(defaultSpec(rootfs: file))) { e in
+            XCTAssertEqual(e.message, "rootfs '\(file)' is not a directory")
+        }
+    }
+
+    func testNoUserNamespace() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces = ["mount", "pid"].map { Spec.Namespace(type: $0) }
+        assertNookError(try make(spec)) { e in
+            assertContains(e.message, "no user namespace")
+            assertContains(e.hint ?? "", "\"type\": \"user\"")
+        }
+    }
+
+    func testNoMountNamespace() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces = [Spec.Namespace(type: "user")]
+        assertNookError(try make(spec)) { e in assertContains(e.message, "no mount namespace") }
+    }
+
+    func testUnknownNamespaceType() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces?.append(Spec.Namespace(type: "time"))
+        assertNookError(try make(spec)) { e in assertContains(e.message, "unknown namespace type 'time'") }
+    }
+
+    func testJoiningANamespaceByPathIsRefused() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces?.append(Spec.Namespace(type: "network", path: "/proc/1/ns/net"))
+        assertNookError(try make(spec)) { e in
+            assertContains(e.message, "joining namespaces by path (network) is not supported")
+        }
+    }
+
+    func testUnmappedUser() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.user = Spec.User(uid: 1000, gid: 0)
+        assertNookError(try make(spec)) { e in
+            assertContains(e.message, "user 1000 has no mapping")
+            assertContains(e.hint ?? "", "a single id")
+        }
+    }
+
+    func testUnmappedGroup() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.user = Spec.User(uid: 0, gid: 5)
+        assertNookError(try make(spec)) { e in assertContains(e.message, "group 5 has no mapping") }
+    }
+
+    func testUserInASubIDRangeIsMapped() throws {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.user = Spec.User(uid: 1000, gid: 1000)
+        let ranges = IDMapping(uidMappings: [.init(containerID: 0, hostID: 1000, size: 1), .init(containerID: 1, hostID: 100_000, size: 65536)],
+                               gidMappings: [.init(containerID: 0, hostID: 1000, size: 1), .init(containerID: 1, hostID: 100_000, size: 65536)],
+                               setgroupsAllowed: true, writer: .helpers, reason: "test")
+        let plan = try make(spec, identity: ranges)
+        XCTAssertEqual(plan.uid, 1000)
+        XCTAssertEqual(plan.gid, 1000)
+    }
+
+    func testRelativeCwd() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.cwd = "srv"
+        assertNookError(try make(spec)) { e in assertContains(e.message, "process.cwd 'srv' must be an absolute path") }
+    }
+
+    func testNoProcessAndEmptyArgs() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process = nil
+        assertNookError(try make(spec)) { e in assertContains(e.message, "no \"process\"") }
+        for args in [[], [""]] as [[String]] {
+            var s = defaultSpec(rootfs: rootfs)
+            s.process?.args = args
+            assertNookError(try make(s)) { e in assertContains(e.message, "process.args is empty") }
+        }
+    }
+
+    func testUnknownCapabilityAndBadRlimitFailThePlan() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.capabilities?.effective = ["CAP_FLY"]
+        assertNookError(try make(spec)) { e in assertContains(e.message, "unknown capability 'CAP_FLY' in capabilities.effective") }
+        var spec2 = defaultSpec(rootfs: rootfs)
+        spec2.process?.rlimits = [Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 1, soft: 2)]
+        assertNookError(try make(spec2)) { e in assertContains(e.message, "soft limit 2 is above hard limit 1") }
+    }
+}
