@@ -36,6 +36,7 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seccomp: 'unconfined' turns the filter off.") var seccomp: String?
     @Option(name: .customLong("security-opt"), help: "no-new-privileges[=false], seccomp=unconfined|FILE.") var securityOpt: [String] = []
     @Option(help: "Resource limit NAME=SOFT[:HARD] (nofile, nproc, core...).") var ulimit: [String] = []
+    @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
@@ -54,6 +55,7 @@ struct RunCommand: ParsableCommand {
         settings.interactive = interactive
         settings.initProcess = self.`init`
         settings.userns = try UserNamespaceMode.parse(userns)
+        settings.preserveFDs = preserveFDs
 
         let spec: Spec
         let id: String

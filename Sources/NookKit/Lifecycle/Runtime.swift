@@ -31,6 +31,8 @@ public final class Runtime {
         public var interactive = true
         /// `--init`: a minimal init is PID 1 and runs the command as its child.
         public var initProcess = false
+        /// `--preserve-fds N`: our fds 3 .. 3+N-1 are passed to the container.
+        public var preserveFDs: Int32 = 0
         public init() {}
     }
 
@@ -58,6 +60,7 @@ public final class Runtime {
         let identity = try identity(for: spec, mode: settings.userns)
         var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
         plan.initProcess = settings.initProcess
+        plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
         let lock = try store.reserve(id)
         defer {
             store.remove(id)
@@ -100,6 +103,15 @@ public final class Runtime {
         terminal?.restore()
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
         return status
+    }
+
+    /// Every preserved fd must be open: then nothing Nook opens lands among them.
+    static func checkPreservedFDs(_ n: Int32) throws -> Int32 {
+        guard n >= 0 && n < 1024 else { throw NookError("invalid --preserve-fds \(n)") }
+        for fd in 3..<(3 + n) where fcntl(fd, F_GETFD) < 0 {
+            throw NookError("--preserve-fds \(n): fd \(fd) is not open", hint: "pass fds 3 .. \(2 + n) to nook")
+        }
+        return n
     }
 
     static func timestamp() -> String {
