@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -199,6 +200,20 @@ static int mount_one(int rootfd, const struct nook_mount *m) {
         int e = errno;
         close(parent);
         return (r < 0 && e != EEXIST) ? -e : 0;
+    }
+
+    if (m->kind == NOOK_MOUNT_SYSCTL) {
+        int fd = open_in_root(rootfd, m->target, O_WRONLY);
+        if (fd < 0) return -errno;
+        struct statfs sfs;
+        if (fstatfs(fd, &sfs) < 0 || sfs.f_type != PROC_SUPER_MAGIC) {
+            close(fd);
+            return -EXDEV;
+        }
+        ssize_t n = write(fd, m->data, strlen(m->data));
+        int e = errno;
+        close(fd);
+        return n < 0 ? -e : 0;
     }
 
     int target;
@@ -417,8 +432,25 @@ static void exec_command(const struct nook_launch *l) {
     _exit(saw_eacces ? NOOK_EXIT_CANNOT_EXEC : NOOK_EXIT_NOT_FOUND);
 }
 
-static void wait_for_start(const struct nook_launch *l) {
+// Close every fd from `first` up, except those in keep[] (unsorted, -1 ignored).
+static void close_all_but(unsigned int first, const int *keep, int n) {
+    unsigned int from = first;
+    for (;;) {
+        int next = -1; // the smallest kept fd >= from
+        for (int i = 0; i < n; i++)
+            if (keep[i] >= (int)from && (next < 0 || keep[i] < next)) next = keep[i];
+        if (next < 0) { syscall(SYS_close_range, from, ~0U, 0); return; }
+        if ((unsigned int)next > from) syscall(SYS_close_range, from, (unsigned int)next - 1, 0);
+        from = (unsigned int)next + 1;
+    }
+}
+
+static void wait_for_start(const struct nook_launch *l, int console) {
     if (l->start_fifo_fd < 0) return;
+    // We may wait here long after `nook create` is gone: hold nothing of its
+    // (the state lock above all, or `nook start` would wait for us forever).
+    int keep[3] = {l->sync_fd, l->start_fifo_fd, console};
+    close_all_but(3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0), keep, 3);
     // Opening a FIFO for writing blocks until `nook start` opens it for reading.
     char path[32];
     fd_path(path, l->start_fifo_fd);
@@ -475,12 +507,25 @@ static void take_console(const struct nook_launch *l, int slave) {
     if (slave > 2) close(slave);
 }
 
+static int finish_and_exec(const struct nook_launch *l);
+static pid_t spawn_with(const struct nook_launch *plan, int cgroup_fd, int *pidfd,
+                        int (*body)(const struct nook_launch *));
+static int joined_main(const struct nook_launch *l);
+
+static void join_namespaces(const struct nook_launch *l) {
+    for (size_t i = 0; i < l->n_join; i++) {
+        if (setns(l->join_fds[i], l->join_types[i]) < 0) fail(l, NOOK_STEP_SETNS, (int)i, errno);
+        close(l->join_fds[i]);
+        step_done(l, NOOK_STEP_SETNS, (int)i);
+    }
+}
+
 static int child_main(const struct nook_launch *l) {
     // clone3 copied the parent's end of the socket: without closing it, the
     // read below could never see EOF if the parent died.
     close(l->parent_sync_fd);
     // If the supervisor dies, so do we (and with PID 1 gone, the whole PID namespace).
-    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (l->pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     // Wait until the parent has written our uid/gid maps (and placed us in a cgroup).
     // EOF means the parent is gone: stop here.
@@ -499,6 +544,8 @@ static int child_main(const struct nook_launch *l) {
     if (l->setup_uid >= 0 && syscall(SYS_setresuid, (uid_t)l->setup_uid, (uid_t)l->setup_uid, (uid_t)l->setup_uid) < 0)
         fail(l, NOOK_STEP_SETUID, 0, errno);
 
+    join_namespaces(l);
+
     if (l->unshare_cgroupns) {
         // Now that we are in our own cgroup, a new cgroup namespace is rooted there.
         if (unshare(CLONE_NEWCGROUP) < 0) fail(l, NOOK_STEP_CGROUPNS, 0, errno);
@@ -512,7 +559,12 @@ static int child_main(const struct nook_launch *l) {
         step_done(l, NOOK_STEP_HOSTNAME, 0);
     }
     if (l->loopback_up) loopback_up(l);
+    return finish_and_exec(l);
+}
 
+// The common end of a container's process and of one started by `exec`:
+// limits, stdio, working directory, privileges, then execve.
+static int finish_and_exec(const struct nook_launch *l) {
     for (size_t i = 0; i < l->n_rlimits; i++) {
         struct rlimit rl = {l->rlimits[i].soft, l->rlimits[i].hard};
         if (setrlimit(l->rlimits[i].resource, &rl) < 0) fail(l, NOOK_STEP_RLIMIT, (int)i, errno);
@@ -525,7 +577,14 @@ static int child_main(const struct nook_launch *l) {
     }
     int console = l->create_console ? open_console(l) : -1;
 
-    if (chdir(l->cwd) < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
+    // Resolved without magic links, so a cwd like /proc/self/fd/N cannot lead
+    // through a leaked fd out of the container (CVE-2024-21626).
+    int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (root < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
+    int cwd = open_in_root(root, l->cwd, O_PATH | O_DIRECTORY);
+    if (cwd < 0 || fchdir(cwd) < 0) fail(l, NOOK_STEP_CHDIR, 0, errno);
+    close(cwd);
+    close(root);
     step_done(l, NOOK_STEP_CHDIR, 0);
 
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it.
@@ -547,7 +606,7 @@ static int child_main(const struct nook_launch *l) {
 
     report(l, NOOK_MSG_READY, 0, 0, 0, 0);
     wait_ack(l);
-    wait_for_start(l);
+    wait_for_start(l, console);
 
     sigset_t none;
     sigemptyset(&none);
@@ -602,6 +661,36 @@ static int forward_signals_as_init(const struct nook_launch *l, pid_t child) {
 }
 
 pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd) {
+    return spawn_with(plan, cgroup_fd, pidfd, child_main);
+}
+
+// The helper of `exec`: enter the container's namespaces (setns into a user
+// namespace needs a single-threaded process: this fresh child is one), then
+// create the real process as a sibling, so the caller can wait for it.
+static int joined_main(const struct nook_launch *l) {
+    close(l->parent_sync_fd);
+    // While it is the nook binary inside the container's namespaces, nobody
+    // there may open /proc/PID/exe of it (CVE-2019-5736).
+    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    char go = 0;
+    ssize_t r;
+    do {
+        r = read(l->sync_fd, &go, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
+    join_namespaces(l);
+
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_PARENT;
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) fail(l, NOOK_STEP_FORK, 0, errno);
+    if (pid == 0) _exit(finish_and_exec(l));
+    report(l, NOOK_MSG_PID, NOOK_STEP_FORK, 0, 0, (int)pid);
+    return 0;
+}
+
+static pid_t spawn_with(const struct nook_launch *plan, int cgroup_fd, int *pidfd, int (*body)(const struct nook_launch *)) {
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -624,11 +713,47 @@ pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd) {
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         for (int sig = 1; sig < 65; sig++) sigaction(sig, &dfl, NULL);
-        _exit(child_main(plan));
+        _exit(body(plan));
     }
     int e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pid < 0) return -e;
     *pidfd = pfd;
     return (pid_t)pid;
+}
+
+pid_t nook_spawn_joined(const struct nook_launch *plan, int cgroup_fd, int *pidfd) {
+    return spawn_with(plan, cgroup_fd, pidfd, joined_main);
+}
+
+int nook_send_fd_to_socket(const char *path, int fd) {
+    int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s < 0) return -errno;
+    struct sockaddr_un addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof addr.sun_path) { close(s); return -ENAMETOOLONG; }
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(s); return -e; }
+    char byte = 0;
+    struct iovec iov = {&byte, 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    int r = sendmsg(s, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+    close(s);
+    return r;
 }

@@ -107,3 +107,5 @@ long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
     }
     return n;
 }
+
+int nook_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }

@@ -39,7 +39,8 @@ enum nook_mount_kind {
     NOOK_MOUNT_BIND = 2,    // open_tree(source) + mount_setattr(attr_set) + move_mount(target)
     NOOK_MOUNT_SYMLINK = 3, // symlinkat(source, target); an existing entry is left alone
     NOOK_MOUNT_MASK = 4,    // hide target: /dev/null over a file, an empty read-only tmpfs over a directory
-    NOOK_MOUNT_READONLY = 5 // bind target onto itself, read-only
+    NOOK_MOUNT_READONLY = 5, // bind target onto itself, read-only
+    NOOK_MOUNT_SYSCTL = 6    // write data into the /proc/sys file at target (a namespaced sysctl)
 };
 
 enum nook_target_kind { NOOK_TARGET_DIR = 0, NOOK_TARGET_FILE = 1 };
@@ -67,6 +68,10 @@ struct nook_launch {
     int unshare_cgroupns;       // unshare(CLONE_NEWCGROUP) once the parent has placed us in our cgroup
     int sync_fd;                // child's end of the SOCK_SEQPACKET pair
     int parent_sync_fd;         // the parent's end: closed first thing in the child, so EOF means the parent died
+    int pdeathsig;              // die with the parent (foreground run); not for OCI create, whose caller supervises
+    const int *join_fds;        // namespaces to enter with setns(), in order (user first)
+    const int *join_types;      // their CLONE_NEW* types
+    size_t n_join;
     int trace;                  // report every step, not only failures; wait for an ack after READY and EXEC
     int setup_rootfs;           // 0: stay in the caller's root (never with a mount namespace plan)
     const char *rootfs;         // absolute host path
@@ -139,7 +144,9 @@ enum nook_step {
     NOOK_STEP_CONSOLE,
     NOOK_STEP_WAIT_START,
     NOOK_STEP_INIT_FORK,
-    NOOK_STEP_EXEC            // index: exec_candidates[index]
+    NOOK_STEP_EXEC,           // index: exec_candidates[index]
+    NOOK_STEP_SETNS,          // index: join_fds[index]
+    NOOK_STEP_FORK            // exec: the process in the joined namespaces
 };
 
 struct nook_msg {
@@ -162,6 +169,16 @@ struct nook_msg {
 /// Blocks all signals around the clone; the child resets every handler.
 pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
 
+/// `exec` into a running container: a single-threaded helper child enters the
+/// namespaces in plan->join_fds, then clone3(CLONE_PARENT)s the process that
+/// runs plan's command there, so that process is the caller's child. The
+/// helper reports its pid (NOOK_MSG_PID, in the caller's PID namespace) and exits.
+/// Returns the helper's pid or -errno.
+pid_t nook_spawn_joined(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
+
+/// Sends fd over the unix socket at path (a --console-socket). Returns 0 or -errno.
+int nook_send_fd_to_socket(const char *path, int fd);
+
 // ---- Wrappers for calls Swift cannot import ------------------------------
 
 int nook_pidfd_open(pid_t pid);
@@ -180,6 +197,8 @@ int nook_fcntl_setfl(int fd, int flags);
 int nook_dupfd_cloexec(int fd, int minfd);
 int nook_setns(int fd, int nstype);
 int nook_pipe_cloexec(int fds[2]);
+/// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
+int nook_open_path(const char *path);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

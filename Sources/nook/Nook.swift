@@ -11,13 +11,17 @@ struct Nook: ParsableCommand {
         Runs containers as an ordinary user, with no daemon and no setuid binary of its own. \
         State lives under $XDG_RUNTIME_DIR/nook (or /tmp/nook-$UID).
         """,
-        subcommands: [RunCommand.self, RootfsCommand.self]
+        subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
+                      DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
+                      RootfsCommand.self]
     )
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.
     static func main() {
+        let arguments = GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst()))
+        GlobalOptions.logDestination = GlobalOptions.logSettings(arguments)
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(arguments)
             try command.run()
         } catch let error as NookError {
             fail(error)
@@ -30,12 +34,14 @@ struct Nook: ParsableCommand {
             if error is CleanExit { Glibc.exit(code.rawValue) }
             let message = fullMessage(for: error)
             writeStandardError("nook: \(message)\n")
+            GlobalOptions.log(message)
             Glibc.exit(125)
         }
     }
 
     static func fail(_ error: NookError) -> Never {
         writeStandardError("nook: \(error)\n")
+        GlobalOptions.log(error.description)
         Glibc.exit(error.exitCode)
     }
 }
@@ -44,8 +50,88 @@ func writeStandardError(_ text: String) {
     _ = text.withCString { write(2, $0, strlen($0)) }
 }
 
-/// Options every command accepts (runc's global flags).
+/// Options every command accepts (runc's global flags; conmon and containerd
+/// pass them before the subcommand's name, so `hoist` moves them after it).
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Directory for container state (default: $XDG_RUNTIME_DIR/nook or /tmp/nook-$UID).")
     var root: String?
+    @Option(name: .long, help: "Also write errors to this file.") var log: String?
+    @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String = "text"
+    @Flag(name: .customLong("systemd-cgroup"), help: "Accepted for compatibility; Nook manages cgroupfs itself.") var systemdCgroup = false
+    @Flag(name: .long, help: .hidden) var debug = false
+
+    func runtime() throws -> Runtime {
+        if systemdCgroup {
+            writeStandardError("nook: warning: --systemd-cgroup is not supported (no systemd cgroup manager); using cgroupfs\n")
+        }
+        return try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
+    }
+
+    static let valued: Set<String> = ["--root", "--log", "--log-format", "--rootless", "--criu"]
+    static let flags: Set<String> = ["--systemd-cgroup", "--debug"]
+
+    /// `nook --root X create ...` -> `nook create --root X ...`.
+    static func hoist(_ args: [String]) -> [String] {
+        var leading: [String] = []
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
+            if valued.contains(name) {
+                if name == "--rootless" || name == "--criu" { i += a.contains("=") ? 1 : 2; continue } // accepted, ignored
+                leading.append(a)
+                if !a.contains("=") && i + 1 < args.count { leading.append(args[i + 1]); i += 1 }
+                i += 1
+            } else if flags.contains(a) {
+                leading.append(a)
+                i += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, i < args.count else { return args }
+        let sub = args[i]
+        if ["rootfs", "spec"].contains(sub) { return [sub] + Array(args[(i + 1)...]) }
+        return [sub] + leading + Array(args[(i + 1)...])
+    }
+
+    nonisolated(unsafe) static var logDestination: (path: String, json: Bool)?
+
+    static func logSettings(_ args: [String]) -> (path: String, json: Bool)? {
+        var path: String?
+        var json = false
+        for (i, a) in args.enumerated() {
+            if a == "--log", i + 1 < args.count { path = args[i + 1] }
+            if a.hasPrefix("--log=") { path = String(a.dropFirst(6)) }
+            if a == "--log-format", i + 1 < args.count { json = args[i + 1] == "json" }
+            if a == "--log-format=json" { json = true }
+        }
+        return path.map { ($0, json) }
+    }
+
+    /// conmon reads the runtime's errors from --log (json: {"level","msg","time"}).
+    static func log(_ message: String) {
+        guard let dest = logDestination else { return }
+        let line: String
+        if dest.json {
+            let escaped = message.unicodeScalars.map { c -> String in
+                switch c {
+                case "\"": return "\\\""
+                case "\\": return "\\\\"
+                case "\n": return "\\n"
+                default:
+                    guard c.value < 0x20 else { return String(c) }
+                    let hex = String(c.value, radix: 16)
+                    return "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                }
+            }.joined()
+            line = "{\"level\":\"error\",\"msg\":\"\(escaped)\"}\n"
+        } else {
+            line = "nook: \(message)\n"
+        }
+        let fd = open(dest.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+        close(fd)
+    }
 }

@@ -43,6 +43,18 @@ public struct IdentityResolver {
     }
 
     public func resolve(spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
+        // A config.json without a user namespace: only root can do without one,
+        // e.g. nook as uid 0 inside rootless podman's own user namespace.
+        if let namespaces = spec.linux?.namespaces, !namespaces.contains(where: { $0.type == "user" }) {
+            guard uid == 0 else {
+                throw NookError("linux.namespaces has no user namespace",
+                                hint: "a rootless container needs one; add {\"type\": \"user\"}")
+            }
+            return IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
+                             gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
+                             setgroupsAllowed: true, writer: .none,
+                             reason: "config.json has no user namespace: ids are those of the namespace nook runs in")
+        }
         if let uids = spec.linux?.uidMappings, let gids = spec.linux?.gidMappings, !uids.isEmpty, !gids.isEmpty {
             let onlySelf = uids.count == 1 && uids[0].hostID == uid && uids[0].size == 1
                 && gids.count == 1 && gids[0].hostID == gid && gids[0].size == 1

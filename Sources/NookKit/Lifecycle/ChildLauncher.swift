@@ -53,7 +53,8 @@ final class ChildLauncher {
         launch.sync_fd = options.syncFD
         launch.parent_sync_fd = options.parentSyncFD
         launch.trace = options.trace ? 1 : 0
-        launch.setup_rootfs = 1
+        launch.setup_rootfs = plan.setupRootfs ? 1 : 0
+        launch.pdeathsig = plan.pdeathsig ? 1 : 0
         launch.rootfs = cString(plan.rootfs)
         let mounts = plan.mounts.map { op in
             nook_mount(kind: op.kind.rawValue, target_kind: op.targetIsFile ? 1 : 0, optional: op.optional ? 1 : 0,
@@ -101,8 +102,23 @@ final class ChildLauncher {
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
 
+        // Namespaces to enter, opened here and closed once the child has its copies.
+        var joinFDs: [Int32] = []
+        defer { for fd in joinFDs { close(fd) } }
+        var joinTypes: [Int32] = []
+        for (ns, path) in plan.joinOrder {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw NookError.sys("open namespace '\(path)'", errno: errno) }
+            joinFDs.append(fd)
+            joinTypes.append(Int32(bitPattern: UInt32(ns.cloneFlag)))
+        }
+        launch.join_fds = array(joinFDs)
+        launch.join_types = array(joinTypes)
+        launch.n_join = joinFDs.count
+
         var pidfd: Int32 = -1
-        let pid = nook_spawn(&launch, options.cgroupFD, &pidfd)
+        let pid = plan.joinExisting ? nook_spawn_joined(&launch, options.cgroupFD, &pidfd)
+                                    : nook_spawn(&launch, options.cgroupFD, &pidfd)
         if pid < 0 {
             throw NookError.sys("clone3(\(plan.namespaces.map(\.cloneFlagName).joined(separator: "|")))", errno: -pid,
                                 hint: -pid == EPERM || -pid == ENOSPC

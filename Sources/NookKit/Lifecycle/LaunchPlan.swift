@@ -32,6 +32,13 @@ public struct LaunchPlan: Sendable {
     public var preserveFDs: Int32 = 0
     public var seccompFilter: [UInt8] = []
     public var seccompDescription: String = "none"
+    /// The container dies with the nook that started it (foreground run), or
+    /// outlives it (OCI create: the caller supervises).
+    public var pdeathsig = true
+    /// Build a root filesystem (a new container) or enter an existing one (`exec`).
+    public var setupRootfs = true
+    /// `exec`: spawn through a helper that enters `joinNamespaces` and forks.
+    public var joinExisting = false
 
     /// Ids the child takes right after its maps are written, when the caller's
     /// own ids are not mapped (real root mapped to a sub-range); nil otherwise.
@@ -84,8 +91,8 @@ public struct LaunchPlan: Sendable {
             }
             if let path = ns.path { joins[kind] = path } else { namespaces.append(kind) }
         }
-        if !joins.isEmpty {
-            throw NookError("joining namespaces by path (\(joins.keys.map(\.ociName).sorted().joined(separator: ", "))) is not supported yet")
+        if joins[.user] != nil {
+            throw NookError("joining a user namespace by path is not supported", hint: "leave the user namespace to Nook, or run nook inside it")
         }
         if identity.writer == .none {
             namespaces.removeAll { $0 == .user }
@@ -113,9 +120,10 @@ public struct LaunchPlan: Sendable {
             seccompFilter = try SeccompCache.compile(profile)
             seccompDescription = "\(profile.rules.reduce(0) { $0 + $1.names.count }) rules, default \(seccomp.defaultAction)"
         }
-        let mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network),
+        var mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup),
                                            gidMappings: identity.gidMappings)
+        try MountPlanner.addSysctls(spec.linux?.sysctl ?? [:], to: &mounts)
         return LaunchPlan(
             containerID: containerID, spec: spec, bundle: bundle, rootfs: rootfs, namespaces: namespaces,
             joinNamespaces: joins, mounts: mounts, readonlyRootfs: root.readonly ?? false,
@@ -131,6 +139,57 @@ public struct LaunchPlan: Sendable {
             terminal: process.terminal ?? false,
             seccompFilter: seccompFilter, seccompDescription: seccompDescription
         )
+    }
+
+    /// A plan for `exec`: a new process in the namespaces of the container whose
+    /// init is `pid`, with the container's identity rules but its own process spec.
+    public static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32) throws -> LaunchPlan {
+        guard let args = process.args, let first = args.first, !first.isEmpty else {
+            throw NookError("no command to run in the container")
+        }
+        guard process.cwd.hasPrefix("/") else { throw NookError("working directory '\(process.cwd)' must be absolute") }
+        // Enter each namespace the container has and we do not share; user first,
+        // so the others are entered with the capabilities it grants, mount last.
+        let order: [NamespaceKind] = [.user, .cgroup, .ipc, .uts, .network, .pid, .mount]
+        var joins: [NamespaceKind: String] = [:]
+        for ns in order {
+            let theirs = "/proc/\(pid)/ns/\(ns.procName)"
+            let ours = "/proc/self/ns/\(ns.procName)"
+            var a = stat(), b = stat()
+            guard stat(theirs, &a) == 0 else { throw NookError.sys("stat '\(theirs)'", errno: errno, hint: "is the container still running?") }
+            if stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev { continue }
+            joins[ns] = theirs
+        }
+        let identity = IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
+                                 gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
+                                 setgroupsAllowed: joins[.user] == nil || true, writer: .none,
+                                 reason: "exec joins the container's user namespace: its maps are already written")
+        var seccompFilter: [UInt8] = []
+        var seccompDescription = "none"
+        if let seccomp = containerSpec.linux?.seccomp {
+            let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
+            seccompFilter = try SeccompCache.compile(profile)
+            seccompDescription = "the container's filter"
+        }
+        let env = process.env ?? []
+        var plan = LaunchPlan(
+            containerID: containerID, spec: containerSpec, bundle: "", rootfs: "", namespaces: [],
+            joinNamespaces: joins, mounts: [], readonlyRootfs: false, hostname: nil, loopbackUp: false,
+            cwd: process.cwd, argv: args, env: env, execCandidates: execCandidates(for: first, env: env),
+            uid: process.user.uid, gid: process.user.gid, additionalGids: process.user.additionalGids ?? [],
+            identity: identity, capabilities: try process.capabilities.map(CapabilitySets.init),
+            noNewPrivileges: process.noNewPrivileges ?? false,
+            rlimits: try (process.rlimits ?? []).map(ResourceLimit.init), terminal: process.terminal ?? false,
+            seccompFilter: seccompFilter, seccompDescription: seccompDescription)
+        plan.setupRootfs = false
+        plan.joinExisting = true
+        return plan
+    }
+
+    /// Order in which namespaces are entered with setns.
+    public var joinOrder: [(NamespaceKind, String)] {
+        let order: [NamespaceKind] = [.user, .cgroup, .ipc, .uts, .network, .pid, .mount]
+        return order.compactMap { ns in joinNamespaces[ns].map { (ns, $0) } }
     }
 
     /// Where execve will look for argv[0], decided here from the container's

@@ -5,7 +5,7 @@ import Glibc
 /// Mirrors `struct nook_mount` in CShims.h.
 public struct MountOp: Sendable, Equatable {
     public enum Kind: Int32, Sendable {
-        case filesystem = 1, bind = 2, symlink = 3, mask = 4, readonly = 5
+        case filesystem = 1, bind = 2, symlink = 3, mask = 4, readonly = 5, sysctl = 6
     }
     public var kind: Kind
     public var source: String
@@ -32,6 +32,26 @@ public enum MountPlanner {
         ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
         ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"), ("pts/ptmx", "/dev/ptmx"),
     ]
+
+    /// Namespaced sysctls (`linux.sysctl`) are written through the container's
+    /// own /proc, after it is mounted and before /proc/sys turns read-only.
+    public static func addSysctls(_ sysctls: [String: String], to ops: inout [MountOp]) throws {
+        guard !sysctls.isEmpty else { return }
+        guard let proc = ops.firstIndex(where: { $0.kind == .filesystem && $0.fstype == "proc" }) else {
+            throw NookError("linux.sysctl needs a proc mount at /proc")
+        }
+        let allowedPrefixes = ["net.", "kernel.msg", "kernel.sem", "kernel.shm", "fs.mqueue.", "kernel.domainname", "kernel.hostname"]
+        var insert: [MountOp] = []
+        for (key, value) in sysctls.sorted(by: { $0.key < $1.key }) {
+            guard allowedPrefixes.contains(where: key.hasPrefix), !key.contains("/"), !key.contains("..") else {
+                throw NookError("sysctl '\(key)' is not namespaced: a container may not set it",
+                                hint: "namespaced sysctls are net.*, kernel.msg*, kernel.sem, kernel.shm*, fs.mqueue.*")
+            }
+            insert.append(MountOp(kind: .sysctl, source: "", target: "/proc/sys/" + String(key.map { $0 == "." ? "/" : $0 }),
+                                  data: value, why: "sysctl \(key)=\(value) (namespaced)"))
+        }
+        ops.insert(contentsOf: insert, at: proc + 1)
+    }
 
     public static func plan(spec: Spec, newNetworkNamespace: Bool, newCgroupNamespace: Bool,
                             gidMappings: [Spec.IDMap]) throws -> [MountOp] {

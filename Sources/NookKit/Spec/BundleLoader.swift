@@ -36,7 +36,7 @@ public enum BundleLoader {
         return joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
     }
 
-    static func describe(_ error: DecodingError) -> String {
+    public static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let ctx):
             let at = path(ctx.codingPath + [key])

@@ -89,6 +89,10 @@ public struct StepDescription: Sendable {
                 step = "mask"
                 call = "mount /dev/null or an empty read-only tmpfs over \(Self.quote(op.target))"
                 failure = "mask \(op.target)"
+            case .sysctl:
+                step = "sysctl"
+                call = "write(\(Self.quote(op.target)), \(Self.quote(op.data)))"
+                failure = "set \(op.why)"
             case .readonly:
                 step = "readonly"
                 call = "open_tree(\(Self.quote(op.target)) resolved in root, OPEN_TREE_CLONE|AT_RECURSIVE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs | UInt64(MOUNT_ATTR_RDONLY)))) + move_mount onto itself"
@@ -132,6 +136,14 @@ public struct StepDescription: Sendable {
             (step, call, why, failure) = ("start", "open(exec.fifo, O_WRONLY)", "wait until `nook start`", "wait for start")
         case .initFork:
             (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
+        case .setns:
+            let i = Int(m.index)
+            let joins = plan.joinOrder
+            let entry = i >= 0 && i < joins.count ? joins[i] : nil
+            (step, call, why, failure) = ("setns", "setns(open(\(Self.quote(entry?.1 ?? "?"))), \(entry?.0.cloneFlagName ?? "?"))",
+                                          "enter the \(entry?.0.rawValue ?? "") namespace given by path", "enter namespace \(entry?.1 ?? "")")
+        case .fork:
+            (step, call, why, failure) = ("exec", "clone3(CLONE_PARENT)", "a process inside the joined namespaces (a new PID namespace member must be a child)", "fork into the container")
         case .exec:
             let i = Int(m.index)
             let path = i >= 0 && i < plan.execCandidates.count ? plan.execCandidates[i] : (plan.argv.first ?? "?")

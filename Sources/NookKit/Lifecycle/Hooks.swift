@@ -1,0 +1,89 @@
+import CShims
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// OCI hooks: programs run at points of the lifecycle with the container's
+/// state JSON on stdin. A hook that fails or times out fails the operation
+/// (except poststart and poststop, which are reported and ignored, as the spec says).
+public enum HookRunner {
+    public enum Point: String, Sendable {
+        case prestart, createRuntime, createContainer, startContainer, poststart, poststop
+        var fatal: Bool { self != .poststart && self != .poststop }
+    }
+
+    public static func hooks(_ spec: Spec, _ point: Point) -> [Spec.Hook] {
+        guard let h = spec.hooks else { return [] }
+        switch point {
+        case .prestart: return h.prestart ?? []
+        case .createRuntime: return h.createRuntime ?? []
+        case .createContainer: return h.createContainer ?? []
+        case .startContainer: return h.startContainer ?? []
+        case .poststart: return h.poststart ?? []
+        case .poststop: return h.poststop ?? []
+        }
+    }
+
+    public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer) throws {
+        let list = hooks(spec, point)
+        guard !list.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let input = Array(try encoder.encode(state))
+        for (i, hook) in list.enumerated() {
+            tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path)", "an OCI hook, with the state JSON on stdin")
+            do {
+                try runOne(hook, input: input)
+            } catch let error as NookError {
+                let wrapped = NookError("\(point.rawValue) hook \(i) (\(hook.path)): \(error.message)", hint: error.hint)
+                if point.fatal { throw wrapped }
+                Tracer.standardError("nook: warning: \(wrapped)")
+            }
+        }
+    }
+
+    static func runOne(_ hook: Spec.Hook, input: [UInt8]) throws {
+        var inPipe: [Int32] = [-1, -1]
+        guard nook_pipe_cloexec(&inPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        let args = (hook.args?.isEmpty == false ? hook.args! : [hook.path]).map { strdup($0) } + [nil]
+        let env = (hook.env ?? []).map { strdup($0) } + [nil]
+        defer { for p in args + env { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, hook.path, &actions, nil, args, env)
+        close(inPipe[0])
+        if rc != 0 { close(inPipe[1]); throw NookError.sys("run", errno: rc) }
+        input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }
+        close(inPipe[1])
+        let pidfd = nook_pidfd_open(pid)
+        defer { if pidfd >= 0 { close(pidfd) } }
+        var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
+        let timeout = hook.timeout.map { Int32($0 * 1000) } ?? -1
+        if pidfd >= 0 && poll(&fds, 1, timeout) == 0 {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+            throw NookError("timed out after \(hook.timeout ?? 0) s")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let exit = ExitStatus(waitStatus: status)
+        if exit != .exited(0) { throw NookError("exited with status \(exit.code)") }
+    }
+}
+
+/// The state the OCI runtime spec defines (what `nook state` prints and hooks read).
+public struct OCIState: Codable, Sendable, Equatable {
+    public var ociVersion: String
+    public var id: String
+    public var status: String
+    public var pid: Int32
+    public var bundle: String
+    public var annotations: [String: String]?
+}

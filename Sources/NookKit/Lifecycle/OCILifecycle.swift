@@ -1,0 +1,222 @@
+import CShims
+import Glibc
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The OCI runtime interface (create, start, state, kill, delete, exec),
+/// with no daemon: every step reads and writes the container's state files.
+///
+/// After `create`, the container's process has done all its setup and waits,
+/// blocked opening `exec.fifo` for writing; `start` opens it for reading, and
+/// the process goes on to execve. No Nook process stays in between.
+extension Runtime {
+    public struct CreateSettings: Sendable {
+        public var bundle: String
+        public var pidFile: String?
+        public var consoleSocket: String?
+        public var preserveFDs: Int32 = 0
+        public var trace = false
+        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        public init(bundle: String) { self.bundle = bundle }
+    }
+
+    static let fifoName = "exec.fifo"
+    static let specName = "config.json"
+
+    /// `nook create`: sets the container up; its process waits for `start`.
+    public func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
+        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        store.reconcile()
+        let identity = try identity(for: spec)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
+        plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
+        if plan.terminal && settings.consoleSocket == nil {
+            throw NookError("process.terminal is true but no --console-socket was given",
+                            hint: "pass --console-socket SOCK, or set \"terminal\": false in config.json")
+        }
+        let lock = try store.reserve(id)
+        defer { lock.release() }
+        var launchedPID: SpawnedProcess?
+        do {
+            let dir = store.directory(id)
+            try Self.writeJSON(spec, to: dir + "/" + Self.specName)
+            let fifo = dir + "/" + Self.fifoName
+            guard mkfifo(fifo, 0o600) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
+            // O_PATH: a handle, not a reader, so the child's open for writing blocks until `start`.
+            let fifoFD = nook_open_path(fifo)
+            guard fifoFD >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
+            defer { close(fifoFD) }
+
+            var options = SpawnOptions()
+            options.startFifoFD = fifoFD
+            options.createConsole = plan.terminal
+            var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
+                                       rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
+            state.annotations = spec.annotations
+            let supervisor = Supervisor(kernel: kernel, tracer: tracer)
+            let launched = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
+                launchedPID = process
+                state.pid = process.pid
+                state.startTime = ProcessIdentity.startTime(pid: process.pid) ?? 0
+                try store.write(state)
+                try HookRunner.run(spec, .createRuntime, state: self.ociState(state), tracer: tracer)
+                try HookRunner.run(spec, .prestart, state: self.ociState(state), tracer: tracer)
+            }
+            defer { kernel.close(launched.process.pidfd) }
+            if launched.consoleMaster >= 0 {
+                defer { close(launched.consoleMaster) }
+                let r = nook_send_fd_to_socket(settings.consoleSocket!, launched.consoleMaster)
+                if r < 0 { throw NookError.sys("send the console to '\(settings.consoleSocket!)'", errno: -r) }
+            }
+            state.status = .created
+            try store.write(state)
+            try HookRunner.run(spec, .createContainer, state: ociState(state), tracer: tracer)
+            if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: launched.process.pid) }
+        } catch {
+            if let p = launchedPID { try? kernel.signal(p, SIGKILL); _ = try? kernel.wait(p, forwarding: []) }
+            store.remove(id)
+            throw error
+        }
+    }
+
+    /// `nook start`: lets a created container's process exec its command.
+    public func start(id: String) throws {
+        let lock = try store.lock(id)
+        defer { lock.release() }
+        var state = try store.read(id)
+        let spec = try loadSpec(id)
+        guard status(of: state) == "created" else {
+            throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started")
+        }
+        let fifo = store.directory(id) + "/" + Self.fifoName
+        let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
+        defer { close(fd) }
+        // The writer (the container) is blocked in open(); we are the reader now.
+        // Wait for its byte, checking that it is still alive.
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        var byte: UInt8 = 0
+        while true {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&p, 1, 100)
+            let n = read(fd, &byte, 1)
+            if n == 1 { break }
+            if !identity.isAlive { throw NookError("container '\(id)' died before it could start") }
+        }
+        unlink(fifo)
+        try HookRunner.run(spec, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
+        state.status = .running
+        try store.write(state)
+        try HookRunner.run(spec, .poststart, state: ociState(state), tracer: Tracer(enabled: false))
+    }
+
+    /// The OCI status: creating, created, running or stopped, from the state file and the process table.
+    public func status(of state: ContainerState) -> String {
+        if state.status == .creating { return "creating" }
+        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
+        if !alive { return "stopped" }
+        if state.mode == .oci && HostPath.exists(store.directory(state.id) + "/" + Self.fifoName) { return "created" }
+        return "running"
+    }
+
+    public func ociState(_ state: ContainerState) -> OCIState {
+        let s = status(of: state)
+        return OCIState(ociVersion: Spec.version, id: state.id, status: s, pid: s == "stopped" ? 0 : state.pid,
+                        bundle: state.bundle, annotations: state.annotations)
+    }
+
+    public func state(id: String) throws -> OCIState {
+        store.reconcile()
+        return ociState(try store.read(id))
+    }
+
+    public func list() -> [OCIState] {
+        store.reconcile()
+        return store.ids().compactMap { try? store.read($0) }.map(ociState)
+    }
+
+    /// `nook kill`: a signal to the container's init (or, with `all`, to every process in it).
+    public func kill(id: String, signal: Int32, all: Bool = false) throws {
+        let state = try store.read(id)
+        guard status(of: state) != "stopped" else {
+            throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
+        }
+        let targets = all ? processes(of: state) : [state.pid]
+        for pid in targets {
+            // Through a pidfd whose start time we checked: never a reused pid.
+            let fd = nook_pidfd_open(pid)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            if pid == state.pid && ProcessIdentity.startTime(pid: pid) != state.startTime { continue }
+            if nook_pidfd_send_signal(fd, signal) < 0 && errno != ESRCH {
+                throw NookError.sys("kill \(pid)", errno: errno)
+            }
+        }
+    }
+
+    /// Host pids of every process in the container's PID namespace.
+    public func processes(of state: ContainerState) -> [Int32] {
+        var ns = stat()
+        guard ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive,
+              stat("/proc/\(state.pid)/ns/pid", &ns) == 0 else { return [] }
+        var result: [Int32] = []
+        guard let d = opendir("/proc") else { return [] }
+        defer { closedir(d) }
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            guard let pid = Int32(name) else { continue }
+            var st = stat()
+            if stat("/proc/\(pid)/ns/pid", &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev { result.append(pid) }
+        }
+        return result.sorted()
+    }
+
+    /// `nook delete`: removes a stopped container; `force` kills a live one first.
+    public func delete(id: String, force: Bool) throws {
+        let lock = try store.lock(id)
+        defer { lock.release() }
+        let state = try store.read(id)
+        let spec = try? loadSpec(id)
+        let current = status(of: state)
+        if current != "stopped" {
+            guard force else {
+                throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use 'nook delete --force \(id)'")
+            }
+            for pid in processes(of: state) {
+                let fd = nook_pidfd_open(pid)
+                if fd >= 0 { _ = nook_pidfd_send_signal(fd, SIGKILL); close(fd) }
+            }
+            let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+            var waited = 0
+            while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
+            if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
+        }
+        store.remove(id)
+        if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
+    }
+
+    /// The spec a container was created with (kept in its state directory).
+    public func loadSpec(_ id: String) throws -> Spec {
+        let path = store.directory(id) + "/" + Self.specName
+        guard HostPath.exists(path) else { throw NookError("container '\(id)' has no recorded config") }
+        return try BundleLoader.decode(try HostPath.readBytes(path), source: path)
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        try HostPath.writeText(path, String(decoding: data, as: UTF8.self), create: true, mode: 0o600)
+    }
+
+    /// Atomic, like runc: conmon reads it as soon as create returns.
+    static func writePIDFile(_ path: String, pid: Int32) throws {
+        let tmp = path + ".nook-tmp"
+        try HostPath.writeText(tmp, "\(pid)", create: true)
+        guard rename(tmp, path) == 0 else { throw NookError.sys("rename '\(tmp)'", errno: errno) }
+    }
+}

@@ -1,0 +1,57 @@
+import ArgumentParser
+import Glibc
+import NookKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+struct ExecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec", abstract: "Run a process in a running container.",
+        usage: "nook exec [OPTIONS] ID -- COMMAND [ARG...]\n  nook exec --process process.json ID")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .customLong("process")], help: "OCI process JSON instead of a command.") var processFile: String?
+    @Flag(name: [.short, .long], help: "Do not wait for the process.") var detach = false
+    @Option(name: .customLong("pid-file"), help: "Write the new process's pid here.") var pidFile: String?
+    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the process a pseudo-terminal.") var tty = false
+    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open.") var interactive = false
+    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
+    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE.") var env: [String] = []
+    @Option(name: .customLong("cwd"), help: "Working directory inside the container.") var cwd: String?
+    @Option(name: [.short, .customLong("user")], help: "UID[:GID] or NAME[:GROUP].") var user: String?
+    @Flag(help: "Print every step to stderr.") var trace = false
+    @Argument(parsing: .captureForPassthrough, help: "ID, then -- COMMAND [ARG...].") var arguments: [String] = []
+
+    func run() throws {
+        var rest = arguments
+        guard !rest.isEmpty, !rest[0].hasPrefix("-") else {
+            throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND")
+        }
+        let id = rest.removeFirst()
+        if rest.first == "--" { rest.removeFirst() }
+        let runtime = try global.runtime()
+        let process: Spec.Process
+        if let processFile {
+            do {
+                process = try JSONDecoder().decode(Spec.Process.self, from: Data(try HostPath.readBytes(processFile)))
+            } catch let error as DecodingError {
+                throw NookError("invalid process file \(processFile): \(BundleLoader.describe(error))")
+            }
+        } else {
+            guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }
+            process = try runtime.execProcess(id: id, args: rest, env: env, cwd: cwd, user: user, terminal: tty)
+        }
+        var settings = Runtime.ExecSettings()
+        settings.detach = detach
+        settings.pidFile = try pidFile.map(HostPath.absolute)
+        settings.consoleSocket = consoleSocket
+        // OCI callers (conmon) hand us the stdio they want the process to have.
+        settings.interactive = interactive || processFile != nil || detach
+        settings.trace = trace
+        if let status = try runtime.exec(id: id, process: process, settings: settings) {
+            Glibc.exit(status.code)
+        }
+    }
+}

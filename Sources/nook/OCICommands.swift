@@ -1,0 +1,167 @@
+import ArgumentParser
+import Glibc
+import NookKit
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+// The OCI runtime interface, in runc's syntax, so podman (conmon), containerd
+// or CRI-O can drive Nook. Each command is a thin call into NookKit.
+
+struct CreateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an OCI bundle; it waits for 'start'.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .long], help: "Bundle directory (default: the current directory).") var bundle: String = "."
+    @Option(name: .customLong("pid-file"), help: "Write the container's pid here.") var pidFile: String?
+    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master (terminal: true).") var consoleSocket: String?
+    @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
+    @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
+    @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
+    @Flag(help: "Print every isolation step to stderr.") var trace = false
+    @Argument(help: "Container ID.") var id: String
+
+    func run() throws {
+        let runtime = try global.runtime()
+        let bundlePath = try HostPath.absolute(bundle)
+        let spec = try BundleLoader.load(bundle: bundlePath)
+        var settings = Runtime.CreateSettings(bundle: bundlePath)
+        settings.pidFile = try pidFile.map(HostPath.absolute)
+        settings.consoleSocket = consoleSocket
+        settings.preserveFDs = preserveFDs
+        settings.trace = trace
+        try runtime.create(spec, id: id, settings: settings)
+    }
+}
+
+struct StartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container ID.") var id: String
+    func run() throws { try global.runtime().start(id: id) }
+}
+
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container ID.") var id: String
+    func run() throws {
+        let state = try global.runtime().state(id: id)
+        print(try JSONText.encode(state, pretty: true))
+    }
+}
+
+struct KillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container (default TERM).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
+    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Signal: a name (TERM, SIGKILL) or a number.") var signal: String = "TERM"
+    func run() throws {
+        try global.runtime().kill(id: id, signal: try Signals.parse(signal), all: all)
+    }
+}
+
+struct DeleteCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a stopped container (--force: kill it first).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .long], help: "Kill the container if it is running.") var force = false
+    @Argument(help: "Container ID.") var id: String
+    func run() throws {
+        let runtime = try global.runtime()
+        do { try runtime.delete(id: id, force: force) } catch let e as NookError {
+            // runc: deleting a container that does not exist with --force is not an error.
+            if force && e.message.hasSuffix("does not exist") { return }
+            throw e
+        }
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .customLong("quiet")], help: "Only IDs.") var quiet = false
+    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
+    func run() throws {
+        let states = try global.runtime().list()
+        if quiet { states.forEach { print($0.id) }; return }
+        switch format {
+        case "json": print(try JSONText.encode(states, pretty: false))
+        case "table":
+            print(Table.render([["ID", "PID", "STATUS", "BUNDLE"]] + states.map { [$0.id, "\($0.pid)", $0.status, $0.bundle] }))
+        default: throw NookError("unknown --format '\(format)'", hint: "use table or json")
+        }
+    }
+}
+
+struct PSCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes of a container.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
+    @Argument(help: "Container ID.") var id: String
+    func run() throws {
+        let runtime = try global.runtime()
+        let pids = runtime.processes(of: try runtime.store.read(id))
+        if format == "json" { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
+        var rows = [["PID", "CMD"]]
+        for pid in pids {
+            let cmd = (try? HostPath.readText("/proc/\(pid)/cmdline"))?.split(separator: "\0").joined(separator: " ") ?? ""
+            rows.append(["\(pid)", cmd])
+        }
+        print(Table.render(rows))
+    }
+}
+
+struct SpecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "spec", abstract: "Write a config.json for a rootless bundle.")
+    @Option(name: [.short, .long], help: "Bundle directory (default: the current directory).") var bundle: String = "."
+    @Flag(help: "Rootless (the default; accepted for runc compatibility).") var rootless = false
+    func run() throws {
+        let path = try HostPath.absolute(bundle) + "/config.json"
+        guard !HostPath.exists(path) else { throw NookError("'\(path)' already exists", hint: "remove it first") }
+        var spec = SpecDefaults.spec(rootfs: "rootfs", args: ["sh"], hostname: "nook")
+        spec.process?.terminal = false
+        spec.linux?.seccomp = DefaultSeccompProfile.profile(capabilities: Set(SpecDefaults.capabilities)).oci
+        try HostPath.writeText(path, try JSONText.encode(spec, pretty: true) + "\n", create: true)
+    }
+}
+
+enum JSONText {
+    static func encode<T: Encodable>(_ value: T, pretty: Bool) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(value), as: UTF8.self)
+    }
+}
+
+enum Table {
+    static func render(_ rows: [[String]]) -> String {
+        guard let first = rows.first else { return "" }
+        var widths = [Int](repeating: 0, count: first.count)
+        for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }
+        return rows.map { row in
+            row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[i] - cell.count + 3) }.joined()
+        }.joined(separator: "\n")
+    }
+}
+
+enum Signals {
+    static let names: [String: Int32] = [
+        "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT, "BUS": SIGBUS,
+        "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2, "PIPE": SIGPIPE,
+        "ALRM": SIGALRM, "TERM": SIGTERM, "CHLD": SIGCHLD, "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP,
+        "TTIN": SIGTTIN, "TTOU": SIGTTOU, "URG": SIGURG, "XCPU": SIGXCPU, "XFSZ": SIGXFSZ, "VTALRM": SIGVTALRM,
+        "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
+    ]
+
+    static func parse(_ text: String) throws -> Int32 {
+        if let n = Int32(text), n > 0, n < 65 { return n }
+        var name = text.uppercased()
+        if name.hasPrefix("SIG") { name.removeFirst(3) }
+        guard let n = names[name] else {
+            throw NookError("unknown signal '\(text)'", hint: "use a name like TERM or SIGKILL, or a number")
+        }
+        return n
+    }
+}
