@@ -604,6 +604,16 @@ static int finish_and_exec(const struct nook_launch *l) {
     for (int fd = 3; fd < (int)first; fd++) fcntl(fd, F_SETFD, 0);
     step_done(l, NOOK_STEP_CLOSE_FDS, 0);
 
+    // With a terminal, the container's stdio is the pty from here on: let go
+    // of the caller's before waiting for `start` (its pipes would never see EOF).
+    if (console >= 0 && !l->init_mode) {
+        take_console(l, console);
+        console = -1;
+    } else if (console >= 0) {
+        int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); close(devnull); }
+    }
+
     report(l, NOOK_MSG_READY, 0, 0, 0, 0);
     wait_ack(l);
     wait_for_start(l, console);

@@ -132,16 +132,29 @@ final class Harness: @unchecked Sendable {
         return try Harness.shell(argv)
     }
 
+    /// Runs argv to completion. Output goes through files, not pipes: a
+    /// container created by `nook create` keeps create's stdio (as the OCI
+    /// spec says), and must not keep the test waiting for EOF.
     static func shell(_ argv: [String], stdin: Data? = nil, timeout: TimeInterval = 60) throws -> Result {
+        let base = NSTemporaryDirectory() + "nook-out-\(getpid())-\(UUID().uuidString)"
+        FileManager.default.createFile(atPath: base + ".out", contents: nil)
+        FileManager.default.createFile(atPath: base + ".err", contents: nil)
+        defer {
+            try? FileManager.default.removeItem(atPath: base + ".out")
+            try? FileManager.default.removeItem(atPath: base + ".err")
+        }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: argv[0])
         p.arguments = Array(argv.dropFirst())
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
+        let outFile = FileHandle(forWritingAtPath: base + ".out")!
+        let errFile = FileHandle(forWritingAtPath: base + ".err")!
+        p.standardOutput = outFile
+        p.standardError = errFile
         let input = Pipe()
         p.standardInput = stdin == nil ? FileHandle.nullDevice : input
         try p.run()
+        try? outFile.close()
+        try? errFile.close()
         if let stdin {
             let writer = input.fileHandleForWriting
             DispatchQueue.global().async {
@@ -149,24 +162,19 @@ final class Harness: @unchecked Sendable {
                 try? writer.close()
             }
         }
-        // Read both pipes concurrently so a chatty child never blocks.
-        let group = DispatchGroup()
-        nonisolated(unsafe) var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        group.enter()
-        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        if group.wait(timeout: .now() + timeout) == .timedOut {
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(5_000) }
+        var timedOut = false
+        if p.isRunning {
+            timedOut = true
             kill(p.processIdentifier, SIGKILL)
-            group.wait()
             p.waitUntilExit()
-            return Result(status: -1, stdout: String(decoding: outData, as: UTF8.self),
-                          stderr: "timed out after \(timeout) s\n" + String(decoding: errData, as: UTF8.self))
         }
-        p.waitUntilExit()
-        let status = p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus
-        return Result(status: status, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+        let out = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
+        let err = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
+        let status = timedOut ? -1 : (p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus)
+        return Result(status: status, stdout: String(decoding: out, as: UTF8.self),
+                      stderr: (timedOut ? "timed out after \(timeout) s\n" : "") + String(decoding: err, as: UTF8.self))
     }
 
     /// A `nook` started in the background; killed by pid at the end of the test.

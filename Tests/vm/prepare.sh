@@ -33,7 +33,7 @@ command -v qemu-system-x86_64 >/dev/null || missing qemu-system-x86_64 qemu-syst
 busybox=/bin/busybox
 [ -x "$busybox" ] || missing "a static $busybox" busybox-static
 # The dynamic busybox package also ships /bin/busybox; the initramfs has no libc.
-if ! LC_ALL=C ldd "$busybox" 2>&1 | grep -q 'not a dynamic executable'; then
+if [[ $(LC_ALL=C ldd "$busybox" 2>&1) != *'not a dynamic executable'* ]]; then
   missing "a static $busybox (this one is dynamic)" busybox-static
 fi
 
@@ -50,14 +50,16 @@ fi
 [ -n "$kver" ] || missing "a kernel in /boot with modules in /lib/modules" linux-image-amd64
 vmlinuz=/boot/vmlinuz-$kver
 moddir=/lib/modules/$kver
-[ -f "$vmlinuz" ] && [ -f "$moddir/modules.dep" ] || missing "$vmlinuz or $moddir" linux-image-amd64
+if [ ! -f "$vmlinuz" ] || [ ! -f "$moddir/modules.dep" ]; then
+  missing "$vmlinuz or $moddir" linux-image-amd64
+fi
 
 guest_files=("$here/guest/init.sh" "$here/guest/stage2.sh")
 key=$(
   {
     echo "$kver"
     stat -L -c '%n %s %Y' "$vmlinuz" "$moddir/modules.dep" "$busybox"
-    sha256sum "${BASH_SOURCE[0]}" "${guest_files[@]}"
+    cat "${BASH_SOURCE[0]}" "${guest_files[@]}" | sha256sum
   } | sha256sum | cut -d' ' -f1
 )
 out=$cache/$kver
@@ -89,6 +91,18 @@ decompress() { # file.ko[.xz|.zst|.gz] -> stdout
   esac
 }
 
+# Debian signs its modules; checking a signature (SHA-256 + RSA) costs real time under TCG,
+# and unsigned modules load fine (no MODULE_SIG_FORCE, no lockdown in the guest). Layout:
+# ... module, signature (sig_len bytes), struct module_signature (12 bytes, big-endian
+# sig_len in its last 4), "~Module signature appended~\n" (28 bytes).
+strip_sig() { # file.ko
+  local f=$1 size b
+  size=$(stat -c %s "$f")
+  [ "$(tail -c 28 "$f")" = "~Module signature appended~" ] || return 0
+  read -r -a b < <(od -An -tu1 -j $((size - 32)) -N 4 "$f")
+  truncate -s $((size - 40 - (b[0] << 24 | b[1] << 16 | b[2] << 8 | b[3]))) "$f"
+}
+
 # vmlinux: the bzImage header says where the compressed payload is (boot protocol >= 2.08):
 # setup_sects at 0x1f1, payload_offset at 0x248 (from the protected-mode code), payload_length.
 u() { od -An -tu"$1" -j "$2" -N "$1" "$vmlinuz" | tr -d ' '; }
@@ -96,17 +110,18 @@ setup_sects=$(u 1 $((0x1f1))); [ "$setup_sects" = 0 ] && setup_sects=4
 pl_off=$(( (setup_sects + 1) * 512 + $(u 4 $((0x248))) ))
 pl_len=$(u 4 $((0x24c)))
 payload() { tail -c +$((pl_off + 1)) "$vmlinuz" | head -c "$pl_len"; }
-magic=$(payload | head -c 6 | od -An -tx1 | tr -d ' \n')
+magic=$(od -An -tx1 -j "$pl_off" -N 6 "$vmlinuz" | tr -d ' \n')
 # The build appends the 4-byte uncompressed size after the stream: tolerate trailing data.
 case $magic in
   fd377a585a00)
-    if command -v xz >/dev/null; then payload | xz -dc --single-stream >"$build/vmlinux" || true
-    else payload | "$busybox" xzcat >"$build/vmlinux" 2>/dev/null || true; fi ;;
+    # (busybox's unxz lacks the x86 BCJ filter the kernel build uses)
+    command -v xz >/dev/null || missing "xz (the kernel is xz-compressed)" xz-utils
+    payload | xz -dc --single-stream >"$build/vmlinux" || true ;;
   28b52ffd*)
     command -v zstd >/dev/null || missing "zstd (kernel is zstd-compressed)" zstd
     payload | zstd -dcq >"$build/vmlinux" 2>/dev/null || true ;;
   1f8b*) payload | "$busybox" zcat >"$build/vmlinux" 2>/dev/null || true ;;
-  7f454c46*) payload >"$build/vmlinux" ;;  # an uncompressed payload
+  7f454c46*) payload >"$build/vmlinux" || true ;;  # an uncompressed payload
   *) say "unsupported kernel compression in $vmlinuz (magic $magic)"; exit 1 ;;
 esac
 if [ "$(head -c 4 "$build/vmlinux" | od -An -tx1 | tr -d ' \n')" != 7f454c46 ]; then
@@ -115,7 +130,7 @@ fi
 
 # initramfs tree.
 root=$build/root
-mkdir -p "$root"/{bin,dev,proc,sys,newroot,modules}
+mkdir -p "$root"/{bin,dev,proc,sys,newroot}
 cp "$busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
 cp "$here/guest/init.sh" "$root/init"
@@ -125,35 +140,43 @@ chmod 0755 "$root/init" "$root/stage2"
 # /init falls back to devtmpfs's console).
 mknod -m 600 "$root/dev/console" c 5 1 2>/dev/null || true
 
-# Modules: the wanted ones and their dependencies (modules.dep lists the full closure),
-# dependencies first; built-in ones are skipped.
+# Modules: the wanted ones and their dependencies, decompressed, with a modules.dep for
+# just them, so that one `modprobe -a` loads them all (each exec costs ~30 ms under TCG).
 wanted=(virtio_pci 9pnet_virtio 9p overlay virtio_console virtio_blk)
+kmod=$root/lib/modules/$kver
+mkdir -p "$kmod"
 declare -A added=()
-order=()
-add_mod() { # relative path in modules.dep
-  local rel=$1 name
+load=()
+add_mod() { # modules.dep line
+  local rel=${1%%:*} deps=() d out=
+  rel=${rel%.ko*}.ko
   [ -n "${added[$rel]:-}" ] && return 0
   added[$rel]=1
-  name=$(basename "$rel"); name=${name%%.ko*}
-  decompress "$moddir/$rel" >"$root/modules/$name.ko"
-  order+=("$name.ko")
+  read -r -a deps <<<"${1#*:}"
+  for d in "${deps[@]}"; do out+=" ${d%.ko*}.ko"; done
+  mkdir -p "$kmod/$(dirname "$rel")"
+  decompress "$moddir/${1%%:*}" >"$kmod/$rel"
+  strip_sig "$kmod/$rel"
+  echo "$rel:$out" >>"$kmod/modules.dep"
 }
+dep_line() { grep -E "(^|/)${1}\.ko(\.[a-z]+)?:" "$moddir/modules.dep" || true; }
 for m in "${wanted[@]}"; do
-  line=$(grep -E "(^|/)${m}\.ko(\.[a-z]+)?:" "$moddir/modules.dep" || true)
+  line=$(dep_line "$m")
   if [ -z "$line" ]; then
     if grep -qE "(^|/)${m}\.ko\$" "$moddir/modules.builtin" 2>/dev/null; then continue; fi
     say "kernel $kver has no module $m"; exit 1
   fi
   read -r -a deps <<<"${line#*:}"
-  # modules.dep lists dependencies so that loading them in reverse order works.
-  for ((i = ${#deps[@]} - 1; i >= 0; i--)); do add_mod "${deps[i]}"; done
-  add_mod "${line%%:*}"
+  for d in "${deps[@]}"; do add_mod "$(grep -E "^${d}:" "$moddir/modules.dep")"; done
+  add_mod "$line"
+  load+=("$m")
 done
-printf '%s\n' "${order[@]}" >"$root/modules/order"
+echo "${load[*]}" >"$root/modules.list"
 
 # Uncompressed: the kernel would spend time unpacking it under TCG; it is only a few MB.
 (cd "$root" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc -R 0:0 2>/dev/null) \
   >"$build/initramfs.cpio"
+rm -rf "$root"
 echo "$kver" >"$build/kver"
 echo "$key" >"$build/key"
 
@@ -163,6 +186,10 @@ if [ -d "$out" ]; then mv "$out" "$out.old"; fi
 mv "$build" "$out"
 chmod 0755 "$out"
 rm -rf "$out.old"
-find "$cache" -mindepth 1 -maxdepth 1 -type d ! -name "$kver" ! -name '.build.*' -exec rm -rf {} +
-say "done: $(du -sh "$out/vmlinux" | cut -f1) vmlinux, $(du -sh "$out/initramfs.cpio" | cut -f1) initramfs, modules: ${order[*]}"
+for d in "$cache"/*/; do  # only our own artefact directories, whatever NOOK_VM_CACHE is
+  if [ "$d" != "$out/" ] && [ -f "$d/key" ] && [ -f "$d/vmlinux" ]; then rm -rf "$d"; fi
+done
+mods=("${!added[@]}")
+mods=("${mods[@]##*/}")
+say "done: $(du -sh "$out/vmlinux" | cut -f1) vmlinux, $(du -sh "$out/initramfs.cpio" | cut -f1) initramfs, modules: ${mods[*]%.ko}"
 done_msg
