@@ -24,6 +24,7 @@ final class Harness: @unchecked Sendable {
         do { return try Harness() } catch { fatalError("integration harness: \(error)") }
     }()
 
+    nonisolated(unsafe) static var workToRemove: String?
     let isRoot = getuid() == 0
     let work: String
     let nook: String
@@ -35,6 +36,8 @@ final class Harness: @unchecked Sendable {
         signal(SIGPIPE, SIG_IGN) // a container that ignores its stdin must not kill the test run
         user = getuid() == 0 ? Harness.withRange : User(name: "self", uid: getuid(), gid: getgid())
         work = "/tmp/nook-it-\(getpid())"
+        Harness.workToRemove = work
+        atexit { if let w = Harness.workToRemove { _ = try? FileManager.default.removeItem(atPath: w) } }
         try? FileManager.default.removeItem(atPath: work)
         try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
         chmod(work, 0o755)
@@ -143,37 +146,51 @@ final class Harness: @unchecked Sendable {
             try? FileManager.default.removeItem(atPath: base + ".out")
             try? FileManager.default.removeItem(atPath: base + ".err")
         }
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: argv[0])
-        p.arguments = Array(argv.dropFirst())
-        let outFile = FileHandle(forWritingAtPath: base + ".out")!
-        let errFile = FileHandle(forWritingAtPath: base + ".err")!
-        p.standardOutput = outFile
-        p.standardError = errFile
-        let input = Pipe()
-        p.standardInput = stdin == nil ? FileHandle.nullDevice : input
-        try p.run()
-        try? outFile.close()
-        try? errFile.close()
-        if let stdin {
-            let writer = input.fileHandleForWriting
-            DispatchQueue.global().async {
-                try? writer.write(contentsOf: stdin)
-                try? writer.close()
-            }
-        }
+        // posix_spawn and waitpid, not Foundation's Process: Process decides a
+        // child ended when a socket it leaks into the child closes, and a child
+        // that leaves a daemon behind (podman's conmon) keeps that socket open.
+        FileManager.default.createFile(atPath: base + ".in", contents: stdin ?? Data())
+        defer { try? FileManager.default.removeItem(atPath: base + ".in") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, base + ".in", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_TRUNC, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_TRUNC, 0)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
+        guard rc == 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(rc)) }
         let deadline = Date().addingTimeInterval(timeout)
-        while p.isRunning && Date() < deadline { usleep(5_000) }
+        var status: Int32 = 0
         var timedOut = false
-        if p.isRunning {
-            timedOut = true
-            kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+        while true {
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid { break }
+            if Date() >= deadline {
+                timedOut = true
+                kill(pid, SIGKILL)
+                waitpid(pid, &status, 0)
+                break
+            }
+            usleep(2_000)
         }
         let out = (try? Data(contentsOf: URL(fileURLWithPath: base + ".out"))) ?? Data()
         let err = (try? Data(contentsOf: URL(fileURLWithPath: base + ".err"))) ?? Data()
-        let status = timedOut ? -1 : (p.terminationReason == .uncaughtSignal ? 128 + p.terminationStatus : p.terminationStatus)
-        return Result(status: status, stdout: String(decoding: out, as: UTF8.self),
+        let code: Int32 = timedOut ? -1 : (status & 0x7f == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f))
+        return Result(status: code, stdout: String(decoding: out, as: UTF8.self),
                       stderr: (timedOut ? "timed out after \(timeout) s\n" : "") + String(decoding: err, as: UTF8.self))
     }
 

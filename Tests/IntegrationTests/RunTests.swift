@@ -144,6 +144,7 @@ final class RunTests: XCTestCase {
     }
 
     func testErrorMessagesNameTheProblem() throws {
+        let before = leftovers()
         let missing = try h.run(["run", "--rootfs", "/nonexistent-rootfs", "--", "true"])
         XCTAssertEqual(missing.stderr, "nook: rootfs '/nonexistent-rootfs' does not exist (hint: make one with: nook rootfs busybox /nonexistent-rootfs)\n")
         let file = try h.run(["run", "--rootfs", h.nook, "--", "true"])
@@ -162,16 +163,17 @@ final class RunTests: XCTestCase {
         for r in [missing, file, badVolume, relative, noSource, noCommand] {
             XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line: \(r.stderr)")
         }
-        XCTAssertEqual(leftovers(), [], "a failed run leaves no state behind")
+        XCTAssertEqual(leftovers(), before, "a failed run leaves no state behind")
     }
 
     func testSetupFailureInTheChildIsReportedWithStepPathAndErrno() throws {
         // A bind mount onto a path below a regular file cannot be created: the
         // child fails before execve and the parent reports the step and errno.
+        let before = leftovers()
         let r = try run(["-v", "/tmp:/etc/passwd/sub", "--", "true"])
         XCTAssertEqual(r.status, 125)
         XCTAssertEqual(r.stderr, "nook: bind mount /tmp on /etc/passwd/sub: not a directory\n")
-        XCTAssertEqual(leftovers(), [])
+        XCTAssertEqual(leftovers(), before)
     }
 
     func testTraceListsTheStepsInOrder() throws {
