@@ -576,6 +576,10 @@ static int finish_and_exec(const struct nook_launch *l) {
             fail(l, NOOK_STEP_CONSOLE, fd, errno);
     }
     int console = l->create_console ? open_console(l) : -1;
+    // Without a pty of its own, the container still leaves the caller's
+    // session: /dev/tty then opens nothing, and the kernel refuses TIOCSTI
+    // on a terminal that is not our controlling one (CVE-2017-5226).
+    if (console < 0 && l->new_session) setsid();
 
     // Resolved without magic links, so a cwd like /proc/self/fd/N cannot lead
     // through a leaked fd out of the container (CVE-2024-21626).

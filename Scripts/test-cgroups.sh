@@ -17,7 +17,7 @@ if [ "${NOOK_IN_VM:-}" = 1 ] || grep -qw memory /sys/fs/cgroup/cgroup.controller
   exec "$tests" "$filter"
 fi
 set +e
-Tests/vm/run.sh --share "$bin" -- env NOOK_BINARY="$bin/nook" NOOK_PROBE="$bin/probe" "$tests" "$filter"
+Tests/vm/run.sh --timeout 800 -- env NOOK_BINARY="$bin/nook" NOOK_PROBE="$bin/probe" "$tests" "$filter"
 rc=$?
 set -e
 if [ $rc = 77 ]; then

@@ -134,7 +134,7 @@ rc=$?
 set -e
 
 say "== What the runtime did (a few lines of --trace)"
-grep -E '^trace: (id maps: write [^ ]*/uid_map|mount: open_tree\("(/etc|[^"]*/workspace)")' "$work/trace" | sed 's/^/  /' || true
+grep -E '^trace: (id maps: (write [^ ]*/uid_map|newuidmap)|mount: open_tree\("(/etc|[^"]*/workspace)")' "$work/trace" | sed 's/^/  /' || true
 say ""
 say "== What the container printed"
 grep -v '^RESULT ' "$work/out" | sed 's/^/  /' || true

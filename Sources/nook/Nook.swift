@@ -13,7 +13,7 @@ struct Nook: ParsableCommand {
         """,
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
                       DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
-                      RootfsCommand.self]
+                      StatsCommand.self, PauseCommand.self, ResumeCommand.self, RootfsCommand.self]
     )
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.

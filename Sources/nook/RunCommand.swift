@@ -37,12 +37,23 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("security-opt"), help: "no-new-privileges[=false], seccomp=unconfined|FILE.") var securityOpt: [String] = []
     @Option(help: "Resource limit NAME=SOFT[:HARD] (nofile, nproc, core...).") var ulimit: [String] = []
     @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
+    @Option(name: [.short, .customLong("memory")], help: "Memory limit (64M, 1g).") var memory: String?
+    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited).") var memorySwap: String?
+    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (memory.low).") var memoryReservation: String?
+    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes.") var pidsLimit: Int64?
+    @Option(help: "CPUs (cpu.max), e.g. 0.5.") var cpus: String?
+    @Option(name: .customLong("cpu-shares"), help: "Relative CPU weight (v1 shares, converted to cpu.weight).") var cpuShares: UInt64?
+    @Option(name: .customLong("cpuset-cpus"), help: "CPUs allowed, e.g. 0-1.") var cpusetCPUs: String?
+    @Option(name: .customLong("blkio-weight"), help: "Relative IO weight 10-1000 (io.weight).") var blkioWeight: UInt16?
+    @Option(name: .customLong("device-read-bps"), help: "Read rate limit DEVICE:RATE.") var deviceReadBps: [String] = []
+    @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
 
     func run() throws {
         var rest = arguments
+        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
         if rest.first == "--" {
             rest.removeFirst()
         } else if let first = rest.first, first.hasPrefix("-") {
@@ -87,6 +98,18 @@ struct RunCommand: ParsableCommand {
             }
             security.ulimits = ulimit
             options.security = security
+            var resources = ResourceFlags()
+            resources.memory = memory
+            resources.memorySwap = memorySwap
+            resources.memoryReservation = memoryReservation
+            resources.pidsLimit = pidsLimit
+            resources.cpus = cpus
+            resources.cpuShares = cpuShares
+            resources.cpusetCPUs = cpusetCPUs
+            resources.blkioWeight = blkioWeight
+            resources.deviceReadBps = deviceReadBps
+            resources.deviceWriteBps = deviceWriteBps
+            options.resources = resources
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
         case (nil, let bundle?):
             guard rest.count == 1 else {

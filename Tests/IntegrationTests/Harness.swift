@@ -151,28 +151,7 @@ final class Harness: @unchecked Sendable {
         // that leaves a daemon behind (podman's conmon) keeps that socket open.
         FileManager.default.createFile(atPath: base + ".in", contents: stdin ?? Data())
         defer { try? FileManager.default.removeItem(atPath: base + ".in") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, base + ".in", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, base + ".out", O_WRONLY | O_TRUNC, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, base + ".err", O_WRONLY | O_TRUNC, 0)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
-        guard rc == 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(rc)) }
+        let pid = try spawn(argv, stdin: base + ".in", stdout: base + ".out", stderr: base + ".err")
         let deadline = Date().addingTimeInterval(timeout)
         var status: Int32 = 0
         var timedOut = false
@@ -196,33 +175,68 @@ final class Harness: @unchecked Sendable {
 
     /// A `nook` started in the background; killed by pid at the end of the test.
     final class Background: @unchecked Sendable {
-        let process = Process()
-        let out = Pipe()
-        let err = Pipe()
-        var pid: Int32 { process.processIdentifier }
+        let pid: Int32
+        let errPath: String
+        private var status: Int32?
 
-        func wait(timeout: TimeInterval = 30) -> Int32 {
-            let deadline = Date().addingTimeInterval(timeout)
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() }
-            return process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
+        init(pid: Int32, errPath: String) {
+            self.pid = pid
+            self.errPath = errPath
         }
 
-        var stderrText: String { String(decoding: err.fileHandleForReading.availableData, as: UTF8.self) }
+        /// Exit code (128+N for a signal); kills it after the timeout.
+        func wait(timeout: TimeInterval = 30) -> Int32 {
+            if let status { return status }
+            let deadline = Date().addingTimeInterval(timeout)
+            var raw: Int32 = 0
+            while waitpid(pid, &raw, WNOHANG) != pid {
+                if Date() >= deadline { kill(pid, SIGKILL); waitpid(pid, &raw, 0); break }
+                usleep(10_000)
+            }
+            let code = raw & 0x7f == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
+            status = code
+            return code
+        }
 
-        deinit { if process.isRunning { kill(pid, SIGKILL); process.waitUntilExit() } }
+        var stderrText: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+        deinit {
+            if status == nil { kill(pid, SIGKILL); _ = wait(timeout: 5) }
+            unlink(errPath)
+        }
+    }
+
+    /// posix_spawn with stdio from/to files; signal mask and SIGPIPE reset.
+    static func spawn(_ argv: [String], stdin: String, stdout: String, stderr: String) throws -> Int32 {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_addopen(&actions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setsigdefault(&attr, &defaults)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, argv[0], &actions, &attr, cArgs, environ)
+        guard rc == 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(rc)) }
+        return pid
     }
 
     func start(_ args: [String], as who: User? = nil) throws -> Background {
-        let bg = Background()
-        let argv = commandLine(args, as: who)
-        bg.process.executableURL = URL(fileURLWithPath: argv[0])
-        bg.process.arguments = Array(argv.dropFirst())
-        bg.process.standardOutput = bg.out
-        bg.process.standardError = bg.err
-        bg.process.standardInput = FileHandle.nullDevice
-        try bg.process.run()
-        return bg
+        let err = NSTemporaryDirectory() + "nook-bg-\(getpid())-\(UUID().uuidString).err"
+        let pid = try Harness.spawn(commandLine(args, as: who), stdin: "/dev/null", stdout: "/dev/null", stderr: err)
+        return Background(pid: pid, errPath: err)
     }
 
     /// The user's state directory (no XDG_RUNTIME_DIR in the tests' environment).

@@ -61,6 +61,15 @@ final class PodmanTests: XCTestCase {
         return podman
     }
 
+    /// Rootless podman leaves a pause process (catatonit) holding its user
+    /// namespace; stop it by the pid podman recorded, never by name.
+    override class func tearDown() {
+        guard case .success(let p) = shared,
+              let text = try? String(contentsOfFile: p.dir + "/run/libpod/tmp/pause.pid", encoding: .utf8),
+              let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { return }
+        kill(pid, SIGKILL)
+    }
+
     func podman() throws -> Podman {
         try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: "/usr/bin/podman"),
                           "podman is not installed (Debian: apt-get install podman conmon catatonit)")

@@ -126,11 +126,23 @@ final class LaunchPlanTests: XCTestCase {
         assertNookError(try make(spec)) { e in assertContains(e.message, "unknown namespace type 'time'") }
     }
 
-    func testJoiningANamespaceByPathIsRefused() {
+    func testANamespaceGivenByPathIsJoined() throws {
         var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces?.removeAll { $0.type == "network" }
         spec.linux?.namespaces?.append(Spec.Namespace(type: "network", path: "/proc/1/ns/net"))
+        let plan = try make(spec)
+        XCTAssertEqual(plan.joinNamespaces, [.network: "/proc/1/ns/net"])
+        XCTAssertFalse(plan.namespaces.contains(.network), "joined, not created")
+        XCTAssertFalse(plan.loopbackUp, "a joined network namespace is left as it is")
+        XCTAssertEqual(plan.joinOrder.map(\.0), [.network])
+    }
+
+    func testJoiningAUserNamespaceByPathIsRefused() {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces?.removeAll { $0.type == "user" }
+        spec.linux?.namespaces?.append(Spec.Namespace(type: "user", path: "/proc/1/ns/user"))
         assertNookError(try make(spec)) { e in
-            assertContains(e.message, "joining namespaces by path (network) is not supported")
+            assertContains(e.message, "joining a user namespace by path is not supported")
         }
     }
 

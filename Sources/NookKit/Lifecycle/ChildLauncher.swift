@@ -99,6 +99,7 @@ final class ChildLauncher {
         launch.preserve_fds = plan.preserveFDs
         launch.start_fifo_fd = options.startFifoFD
         launch.create_console = options.createConsole ? 1 : 0
+        launch.new_session = plan.newSession ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
 

@@ -39,6 +39,9 @@ public struct LaunchPlan: Sendable {
     public var setupRootfs = true
     /// `exec`: spawn through a helper that enters `joinNamespaces` and forks.
     public var joinExisting = false
+    /// A new session even without a pty (foreground `nook run`: the container
+    /// must not reach the caller's terminal through /dev/tty).
+    public var newSession = false
 
     /// Ids the child takes right after its maps are written, when the caller's
     /// own ids are not mapped (real root mapped to a sub-range); nil otherwise.

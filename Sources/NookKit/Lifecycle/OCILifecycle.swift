@@ -29,7 +29,7 @@ extension Runtime {
     /// `nook create`: sets the container up; its process waits for `start`.
     public func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
-        store.reconcile()
+        reconcile()
         let identity = try identity(for: spec)
         var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
         plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
@@ -38,10 +38,13 @@ extension Runtime {
             throw NookError("process.terminal is true but no --console-socket was given",
                             hint: "pass --console-socket SOCK, or set \"terminal\": false in config.json")
         }
+        let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
         defer { lock.release() }
         var launchedPID: SpawnedProcess?
+        var cgroup: ContainerCgroup?
         do {
+            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits)
             let dir = store.directory(id)
             try Self.writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
@@ -54,9 +57,13 @@ extension Runtime {
             var options = SpawnOptions()
             options.startFifoFD = fifoFD
             options.createConsole = plan.terminal
+            let cgroupFD = try cgroup?.openDirectory() ?? -1
+            defer { if cgroupFD >= 0 { close(cgroupFD) } }
+            options.cgroupFD = cgroupFD
             var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
                                        rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
             state.annotations = spec.annotations
+            state.cgroupPath = cgroup?.path
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
             let launched = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
                 launchedPID = process
@@ -78,6 +85,7 @@ extension Runtime {
             if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: launched.process.pid) }
         } catch {
             if let p = launchedPID { try? kernel.signal(p, SIGKILL); _ = try? kernel.wait(p, forwarding: []) }
+            try? cgroup?.remove()
             store.remove(id)
             throw error
         }
@@ -130,12 +138,12 @@ extension Runtime {
     }
 
     public func state(id: String) throws -> OCIState {
-        store.reconcile()
+        reconcile()
         return ociState(try store.read(id))
     }
 
     public func list() -> [OCIState] {
-        store.reconcile()
+        reconcile()
         return store.ids().compactMap { try? store.read($0) }.map(ociState)
     }
 
@@ -195,6 +203,7 @@ extension Runtime {
             while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
             if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
         }
+        if let path = state.cgroupPath { try ContainerCgroup(path: path).remove() }
         store.remove(id)
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
     }

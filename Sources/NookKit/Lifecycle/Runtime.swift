@@ -14,6 +14,7 @@ public final class Runtime {
         self.environment = environment
         self.kernel = kernel
         store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment))
+        SeccompCache.directory = store.root + "/.seccomp"
     }
 
     /// Options of one run beyond the spec.
@@ -56,17 +57,22 @@ public final class Runtime {
     /// before the command ran (exit code 125, or 126/127 for exec failures).
     public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
-        store.reconcile()
+        reconcile()
         let identity = try identity(for: spec, mode: settings.userns)
         var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
         plan.initProcess = settings.initProcess
+        plan.newSession = true
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
+        let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
+        var cgroup: ContainerCgroup?
         defer {
+            try? cgroup?.remove()
             store.remove(id)
             lock.release()
         }
         tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
+        try Self.writeJSON(spec, to: store.directory(id) + "/" + Self.specName) // for `nook exec`
 
         // Signals to forward are blocked from now on, so none is lost or kills
         // us between the clone and the wait; the child unblocks them before exec.
@@ -79,6 +85,12 @@ public final class Runtime {
 
         var options = SpawnOptions()
         options.stdio = settings.stdio
+        do {
+            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits)
+        }
+        let cgroupFD = try cgroup?.openDirectory() ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        options.cgroupFD = cgroupFD
         var devNull: Int32 = -1
         defer { if devNull >= 0 { close(devNull) } }
         if !settings.interactive && options.stdio.0 < 0 {
@@ -93,6 +105,7 @@ public final class Runtime {
                                        bundle: settings.bundle, rootfs: plan.rootfs, mode: .foreground,
                                        created: Self.timestamp())
             state.annotations = spec.annotations
+            state.cgroupPath = cgroup?.path
             try store.write(state)
         }
         defer { kernel.close(launched.process.pidfd) }
@@ -102,7 +115,27 @@ public final class Runtime {
         let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal)
         terminal?.restore()
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
+        if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
+            let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"
+            Tracer.standardError("nook: container killed: out of memory (\(limit))")
+        }
         return status
+    }
+
+    /// `nook` commands do what a daemon would: clean containers whose supervisor died.
+    public func reconcile() {
+        store.reconcile { state in
+            if let path = state.cgroupPath { try? ContainerCgroup(path: path).remove() }
+        }
+    }
+
+    /// 67108864 -> "64M".
+    static func humanBytes(_ text: String) -> String {
+        guard let n = UInt64(text) else { return text }
+        for (unit, size) in [("G", UInt64(1) << 30), ("M", UInt64(1) << 20), ("K", UInt64(1) << 10)] where n >= size && n % size == 0 {
+            return "\(n / size)\(unit)"
+        }
+        return text
     }
 
     /// Every preserved fd must be open: then nothing Nook opens lands among them.

@@ -44,7 +44,18 @@ public enum DefaultSeccompProfile {
         "sync_file_range", "syncfs", "sysinfo", "tee", "tgkill", "timer_create", "timer_delete",
         "timer_getoverrun", "timer_gettime", "timer_settime", "timerfd_create", "timerfd_gettime",
         "timerfd_settime", "times", "tkill", "truncate", "umask", "uname", "unlink", "unlinkat", "utime",
-        "utimensat", "utimes", "vfork", "vmsplice", "wait4", "waitid", "write", "writev",
+        "utimensat", "utimes", "vfork", "vmsplice", "wait4", "waitid", "write", "writev", "time",
+        // The same calls under their 32-bit x86 names, so i386 programs run too (as in Docker's profile).
+        "_llseek", "_newselect", "chown32", "clock_adjtime64", "clock_getres_time64", "clock_gettime64",
+        "clock_nanosleep_time64", "fadvise64_64", "fchown32", "fcntl64", "fstat64", "fstatat64", "fstatfs64",
+        "ftruncate64", "futex_time64", "getegid32", "geteuid32", "getgid32", "getgroups32", "getresgid32",
+        "getresuid32", "getuid32", "io_pgetevents_time64", "ipc", "lchown32", "lstat64", "mmap2",
+        "mq_timedreceive_time64", "mq_timedsend_time64", "ppoll_time64", "pselect6_time64", "recv",
+        "recvmmsg_time64", "rt_sigtimedwait_time64", "sched_rr_get_interval_time64", "semtimedop_time64",
+        "send", "sendfile64", "setfsgid32", "setfsuid32", "setgid32", "setgroups32", "setregid32",
+        "setresgid32", "setresuid32", "setreuid32", "setuid32", "sigprocmask", "sigreturn", "socketcall",
+        "stat64", "statfs64", "timer_gettime64", "timer_settime64", "timerfd_gettime64", "timerfd_settime64",
+        "truncate64", "ugetrlimit", "utimensat_time64", "waitpid",
     ]
 
     /// Namespace flags: clone may not create namespaces (CLONE_NEWNS|NEWCGROUP|NEWUTS|NEWIPC|NEWUSER|NEWPID|NEWNET).

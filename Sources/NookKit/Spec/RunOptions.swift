@@ -23,6 +23,8 @@ public struct RunOptions: Sendable {
     public var terminal = false
     /// Capabilities, no_new_privs, seccomp, rlimits.
     public var security = SecurityOptions()
+    /// cgroup v2 limits (--memory, --pids-limit, --cpus...).
+    public var resources = ResourceFlags()
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -55,6 +57,7 @@ public struct RunOptions: Sendable {
         // podman's choice: a non-root user starts with no effective or permitted
         // capabilities; the bounding set still limits what could be regained.
         try security.apply(to: &spec)
+        spec.linux?.resources = try resources.resources()
         let baseEnv = spec.process?.env ?? []
         spec.process?.env = EnvironmentList.merge(baseEnv, ["HOME=\(home)"])
 

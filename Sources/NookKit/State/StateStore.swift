@@ -64,7 +64,8 @@ public final class StateStore: @unchecked Sendable {
             }
             throw NookError.sys("create '\(directory(id))'", errno: errno)
         }
-        guard let lock = ContainerLock(path: directory(id) + "/lock", wait: false) else {
+        // Blocking: another command's reconcile may hold it for a moment.
+        guard let lock = ContainerLock(path: directory(id) + "/lock", wait: true) else {
             throw NookError("container '\(id)' is locked by another nook command")
         }
         return lock
@@ -148,7 +149,8 @@ public final class StateStore: @unchecked Sendable {
     public func reconcile(cleanup: (ContainerState) -> Void = { _ in }) -> [String] {
         var cleaned: [String] = []
         for id in ids() {
-            guard let lock = ContainerLock(path: directory(id) + "/lock", wait: false) else { continue }
+            // Never create the lock file here: a container being removed must stay removable.
+            guard let lock = ContainerLock(path: directory(id) + "/lock", wait: false, create: false) else { continue }
             defer { lock.release() }
             guard let state = try? read(id) else {
                 // No state.json and nobody holds the lock: a creation that died
@@ -182,8 +184,8 @@ public final class StateStore: @unchecked Sendable {
 public final class ContainerLock: @unchecked Sendable {
     public private(set) var fd: Int32
 
-    init?(path: String, wait: Bool) {
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    init?(path: String, wait: Bool, create: Bool = true) {
+        fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
         if fd < 0 { return nil }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }

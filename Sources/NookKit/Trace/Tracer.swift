@@ -61,7 +61,7 @@ public struct StepDescription: Sendable {
         case .waitMaps:
             (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
         case .cgroupNamespace:
-            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)", "a cgroup namespace rooted at the container's own cgroup", "unshare cgroup namespace")
+            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)", "a cgroup namespace: the container sees its own cgroup as /", "unshare cgroup namespace")
         case .mountPrivate:
             (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
         case .bindRootfs:

@@ -1,0 +1,159 @@
+import Foundation
+import NookKit
+import XCTest
+
+/// cgroup v2 limits, for real. These need a cgroup2 hierarchy with the memory,
+/// pids, cpu and io controllers delegated to the test user: this host's
+/// cgroups are hybrid, so Scripts/test-cgroups.sh runs this class inside the
+/// qemu guest of Tests/vm (pure cgroup v2, `delegated/` owned by the user).
+final class CgroupTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    /// The delegated parent Nook puts container cgroups in, or a skip saying what is missing.
+    func delegatedParent() throws -> String {
+        let env = CgroupEnvironment.detect()
+        guard let mount = env.mount, let own = env.ownPath else {
+            throw XCTSkip("no cgroup2 mount here: run Scripts/test-cgroups.sh (it boots the cgroup v2 guest)")
+        }
+        let ownDir = mount + (own == "/" ? "" : own)
+        let parent = String(ownDir[..<ownDir.lastIndex(of: "/")!])
+        let enabled = (try? String(contentsOfFile: parent + "/cgroup.subtree_control", encoding: .utf8)) ?? ""
+        guard ["memory", "pids", "cpu", "io"].allSatisfy(enabled.contains), access(parent, W_OK) == 0 else {
+            throw XCTSkip("cgroup v2 memory/pids/cpu/io are not delegated to this user here (hybrid host?): run Scripts/test-cgroups.sh, which boots the cgroup v2 guest")
+        }
+        return parent
+    }
+
+    func run(_ args: [String]) throws -> Harness.Result {
+        try h.run(["run", "--rootfs", h.rootfs] + args, timeout: 180)
+    }
+
+    func testForkBombIsContainedByPidsLimit() throws {
+        _ = try delegatedParent()
+        let r = try run(["--pids-limit", "50", "--", "sh", "-c", "probe fork_many:200; cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids.events"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = try XCTUnwrap(r.stdout.split(separator: "\n").first { $0.hasPrefix("fork_many") })
+        XCTAssertTrue(line.contains("errno=EAGAIN"), "fork fails with EAGAIN at the limit: \(line)")
+        let forked = Int(line.split(separator: "forked=").last?.prefix { $0.isNumber } ?? "") ?? 999
+        XCTAssertLessThan(forked, 50, "never more than 50 processes: \(line)")
+        XCTAssertTrue(r.stdout.contains("\n50\n"), "pids.max inside is 50: \(r.stdout)")
+        let events = r.stdout.split(separator: "\n").first { $0.hasPrefix("max ") }
+        XCTAssertNotEqual(events, "max 0", "pids.events counts the refusals")
+    }
+
+    func testMemoryHogIsKilledAndReported() throws {
+        _ = try delegatedParent()
+        // dd as PID 1 fills a 128 MiB buffer: the OOM killer takes the container's init.
+        let r = try run(["--memory", "32M", "--memory-swap", "32M", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"])
+        XCTAssertEqual(r.status, 137, "killed by SIGKILL from the OOM killer: \(r.stdout) \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("nook: container killed: out of memory (memory.max=32M)"), r.stderr)
+    }
+
+    func testLimitsAreVisibleInsideTheContainer() throws {
+        _ = try delegatedParent()
+        let r = try run(["--memory", "64M", "--pids-limit", "30", "--cpus", "0.5", "--cpu-shares", "512", "--", "sh", "-c",
+                         "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/cpu.weight; cat /proc/self/cgroup"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init),
+                       ["67108864", "30", "50000 100000", "\(CgroupLimits.cpuWeight(shares: 512))", "0::/"],
+                       "the container's own cgroup, as / of its cgroup namespace")
+    }
+
+    func testCPUBurnerIsThrottled() throws {
+        _ = try delegatedParent()
+        let r = try run(["--cpus", "0.2", "--", "sh", "-c",
+                         "timeout 2 sh -c 'while :; do :; done'; grep nr_throttled /sys/fs/cgroup/cpu.stat"])
+        let throttled = Int(r.stdout.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        XCTAssertGreaterThan(throttled, 0, "cpu.max throttled the burner: \(r.stdout) \(r.stderr)")
+    }
+
+    func testIOLimitOnABlockDevice() throws {
+        _ = try delegatedParent()
+        let dev = try XCTUnwrap(ProcessInfo.processInfo.environment["NOOK_VM_BLOCKDEV_PATH"],
+                                "the cgroup v2 guest provides a scratch block device")
+        let majmin = try XCTUnwrap(ProcessInfo.processInfo.environment["NOOK_VM_BLOCKDEV"])
+        let r = try run(["--device-write-bps", "\(dev):1mb", "-v", "\(dev):/dev/scratch:dev", "--", "sh", "-c",
+                         "cat /sys/fs/cgroup/io.max; dd if=/dev/zero of=/dev/scratch bs=64k count=32 oflag=direct 2>&1; cat /sys/fs/cgroup/io.stat"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("\(majmin) rbps=max wbps=1048576"), r.stdout)
+        let stat = r.stdout.split(separator: "\n").first { $0.hasPrefix(majmin + " ") && $0.contains("wbytes=") } ?? ""
+        let written = stat.split(separator: " ").first { $0.hasPrefix("wbytes=") }.flatMap { Int($0.dropFirst(7)) } ?? 0
+        XCTAssertGreaterThanOrEqual(written, 2 << 20, "io.stat counts the writes under the limit: \(r.stdout)")
+    }
+
+    func testContainerCannotWriteItsParentsCgroupFiles() throws {
+        _ = try delegatedParent()
+        let r = try run(["--memory", "64M", "--", "sh", "-c",
+                         "probe write:/sys/fs/cgroup/cgroup.procs write:/sys/fs/cgroup/memory.max; ls /sys/fs/cgroup/.. | head -3; cat /proc/self/cgroup"])
+        XCTAssertTrue(r.stdout.contains("write:/sys/fs/cgroup/cgroup.procs result=err errno=EROFS"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("write:/sys/fs/cgroup/memory.max result=err errno=EROFS"), r.stdout)
+        XCTAssertTrue(r.stdout.hasSuffix("0::/\n"), r.stdout)
+    }
+
+    func testCgroupIsRemovedAfterExitAndAfterSigkill() throws {
+        let parent = try delegatedParent()
+        let name = Harness.name("cg")
+        XCTAssertEqual(try run(["--name", name, "--memory", "64M", "--", "true"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: parent + "/nook-" + name), "removed at exit")
+
+        let killed = Harness.name("cgkill")
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", killed, "--memory", "64M", "--", "sleep", "60"])
+        XCTAssertTrue(Harness.eventually(20) { FileManager.default.fileExists(atPath: self.h.stateDir() + "/\(killed)/state.json") })
+        let dir = parent + "/nook-" + killed
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir))
+        kill(bg.pid, SIGKILL)
+        _ = bg.wait()
+        XCTAssertTrue(Harness.eventually(20) { (try? String(contentsOfFile: dir + "/cgroup.procs", encoding: .utf8)) == "" },
+                      "the container's processes died with nook")
+        XCTAssertEqual(try run(["--", "true"]).status, 0)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "the next nook command removed the stale cgroup")
+    }
+
+    func testStatsPauseAndResume() throws {
+        _ = try delegatedParent()
+        let name = Harness.name("stats")
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--memory", "64M", "--pids-limit", "40", "--", "sleep", "60"])
+        defer { kill(bg.pid, SIGKILL); _ = bg.wait() }
+        XCTAssertTrue(Harness.eventually(20) { FileManager.default.fileExists(atPath: self.h.stateDir() + "/\(name)/state.json") })
+        let stats = try h.run(["stats", "--format", "json", name], timeout: 60)
+        XCTAssertEqual(stats.status, 0, stats.stderr)
+        let json = try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(json?["memoryMax"] as? String, "67108864")
+        XCTAssertEqual(json?["pidsMax"] as? String, "40")
+        XCTAssertGreaterThan(json?["memoryCurrent"] as? Int ?? 0, 0)
+        XCTAssertEqual(try h.run(["pause", name], timeout: 60).status, 0)
+        let parent = try delegatedParent()
+        XCTAssertTrue(Harness.eventually(10) {
+            (try? String(contentsOfFile: parent + "/nook-\(name)/cgroup.events", encoding: .utf8))?.contains("frozen 1") == true
+        })
+        XCTAssertEqual(try h.run(["resume", name], timeout: 60).status, 0)
+        XCTAssertTrue(Harness.eventually(10) {
+            (try? String(contentsOfFile: parent + "/nook-\(name)/cgroup.events", encoding: .utf8))?.contains("frozen 0") == true
+        })
+    }
+}
+
+/// On a host without delegated cgroup v2 controllers (like this hybrid one):
+/// limits are refused clearly, and containers without limits still run.
+final class CgroupRefusalTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    func testLimitsAreRefusedWhereTheyCannotBeEnforced() throws {
+        let env = CgroupEnvironment.detect()
+        if let mount = env.mount, let own = env.ownPath {
+            let parent = String((mount + own)[..<(mount + own).lastIndex(of: "/")!])
+            let writable = try h.runAsUser(["/usr/bin/test", "-w", parent]).status == 0
+            try XCTSkipIf(writable && CgroupEnvironment.controllers(parent).contains("memory"),
+                          "cgroup v2 is delegated here: refusal cannot be shown (CgroupTests run instead)")
+        }
+        let before = (try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []
+        let r = try h.run(["run", "--rootfs", h.rootfs, "--memory", "32M", "--", "true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.hasPrefix("nook: resource limits need"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("hint:"), r.stderr)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? [], before, "nothing left behind")
+        let plain = try h.run(["run", "--rootfs", h.rootfs, "--trace", "--", "true"])
+        XCTAssertEqual(plain.status, 0)
+        XCTAssertTrue(plain.stderr.contains("trace: cgroup: (none) --"), "--trace says it runs without a cgroup: \(plain.stderr)")
+    }
+}
