@@ -13,7 +13,8 @@ struct Nook: ParsableCommand {
         """,
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
                       DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
-                      StatsCommand.self, PauseCommand.self, ResumeCommand.self, RootfsCommand.self]
+                      StatsCommand.self, PauseCommand.self, ResumeCommand.self, LogsCommand.self, WaitCommand.self,
+                      StopCommand.self, RmCommand.self, RootfsCommand.self, MonitorCommand.self]
     )
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.

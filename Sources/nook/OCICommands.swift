@@ -96,12 +96,20 @@ struct ListCommand: ParsableCommand {
 }
 
 struct PSCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List the processes of a container.")
+    static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers, or the processes of one container.")
     @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .long], help: "Include stopped containers.") var all = false
     @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID: list its processes.") var id: String?
     func run() throws {
         let runtime = try global.runtime()
+        guard let id else {
+            let rows = runtime.summaries().filter { all || $0.status != "stopped" }
+            if format == "json" { print(try JSONText.encode(rows, pretty: false)); return }
+            print(Table.render([["NAME", "STATUS", "PID", "MODE", "COMMAND"]] +
+                               rows.map { [$0.id, $0.describedStatus, "\($0.pid)", $0.mode, $0.command] }))
+            return
+        }
         let pids = runtime.processes(of: try runtime.store.read(id))
         if format == "json" { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
         var rows = [["PID", "CMD"]]

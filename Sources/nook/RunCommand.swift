@@ -28,6 +28,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the container a pseudo-terminal.") var tty = false
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open (connected to the container).") var interactive = false
     @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
+    @Flag(name: [.short, .customLong("detach")], help: "Run in the background under its own monitor; print the ID.") var detach = false
+    @Flag(name: .customLong("rm"), help: "With -d: remove the container when it stops.") var remove = false
     @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
     @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
     @Option(name: .customLong("cap-add"), help: "Add a capability (NET_RAW, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
@@ -125,6 +127,13 @@ struct RunCommand: ParsableCommand {
         case (_?, _?):
             throw NookError("--rootfs and --bundle cannot be used together")
         }
+        if detach {
+            guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
+            try runtime.runDetached(spec, id: id, initProcess: self.`init`, removeOnExit: remove, trace: trace)
+            print(id)
+            return
+        }
+        if remove { throw NookError("--rm goes with -d (a foreground run always removes its container)") }
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
     }

@@ -125,6 +125,7 @@ extension Runtime {
     /// The OCI status: creating, created, running or stopped, from the state file and the process table.
     public func status(of state: ContainerState) -> String {
         if state.status == .creating { return "creating" }
+        if state.status == .stopped && state.mode == .detached { return "stopped" }
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
         if !alive { return "stopped" }
         if state.mode == .oci && HostPath.exists(store.directory(state.id) + "/" + Self.fifoName) { return "created" }
@@ -183,16 +184,13 @@ extension Runtime {
         return result.sorted()
     }
 
-    /// `nook delete`: removes a stopped container; `force` kills a live one first.
+    /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
     public func delete(id: String, force: Bool) throws {
-        let lock = try store.lock(id)
-        defer { lock.release() }
         let state = try store.read(id)
-        let spec = try? loadSpec(id)
         let current = status(of: state)
         if current != "stopped" {
             guard force else {
-                throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use 'nook delete --force \(id)'")
+                throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
             }
             for pid in processes(of: state) {
                 let fd = nook_pidfd_open(pid)
@@ -203,9 +201,47 @@ extension Runtime {
             while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
             if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
         }
+        // A monitor (run -d) or foreground nook holds the lock until it has
+        // recorded the end; it lets go as soon as its container is gone.
+        guard HostPath.isDirectory(store.directory(id)) else { return }
+        let lock = try store.lock(id)
+        defer { lock.release() }
+        let spec = try? loadSpec(id)
         if let path = state.cgroupPath { try ContainerCgroup(path: path).remove() }
         store.remove(id)
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
+    }
+
+    /// `nook stop`: TERM (or `signal`), then KILL after `timeout` seconds.
+    public func stop(id: String, timeout: Int, signal: Int32 = SIGTERM) throws {
+        let state = try store.read(id)
+        guard status(of: state) != "stopped" else { return }
+        try kill(id: id, signal: signal)
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        var waited = 0
+        while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }
+        if identity.isAlive {
+            try? kill(id: id, signal: SIGKILL, all: true)
+            while identity.isAlive { usleep(10_000) }
+        }
+    }
+
+    /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).
+    public func waitForExit(id: String) throws -> Int32? {
+        while true {
+            guard let state = try? store.read(id) else { throw store.notFound(id) }
+            if status(of: state) == "stopped" {
+                // The monitor records the code just after the process ends.
+                for _ in 0..<200 {
+                    if let s = try? store.read(id), s.exitCode != nil || s.status == .stopped { return s.exitCode }
+                    if let s = try? store.read(id), let m = s.monitorPID, let t = s.monitorStartTime,
+                       !ProcessIdentity(pid: m, startTime: t).isAlive { return s.exitCode }
+                    usleep(10_000)
+                }
+                return (try? store.read(id))?.exitCode
+            }
+            usleep(50_000)
+        }
     }
 
     /// The spec a container was created with (kept in its state directory).

@@ -34,6 +34,13 @@ public final class Runtime {
         public var initProcess = false
         /// `--preserve-fds N`: our fds 3 .. 3+N-1 are passed to the container.
         public var preserveFDs: Int32 = 0
+        /// `run -d`: this process is the container's monitor; output goes to its
+        /// log and the state stays after it stops (until `nook rm`).
+        public var detached = false
+        /// `--rm`: with `detached`, remove the state when it stops.
+        public var removeOnExit = false
+        /// Called once the command runs (the monitor tells `nook run -d`).
+        public var onRunning: (@Sendable (Int32) -> Void)?
         public init() {}
     }
 
@@ -66,9 +73,10 @@ public final class Runtime {
         let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
         var cgroup: ContainerCgroup?
+        var keepState = false
         defer {
             try? cgroup?.remove()
-            store.remove(id)
+            if !keepState { store.remove(id) }
             lock.release()
         }
         tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
@@ -93,27 +101,44 @@ public final class Runtime {
         options.cgroupFD = cgroupFD
         var devNull: Int32 = -1
         defer { if devNull >= 0 { close(devNull) } }
-        if !settings.interactive && options.stdio.0 < 0 {
+        if (!settings.interactive || settings.detached) && options.stdio.0 < 0 {
             devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
             options.stdio.0 = devNull
         }
+        let log = settings.detached ? try LogRelay(path: store.directory(id) + "/container.log") : nil
+        if let log { options.stdio = (options.stdio.0, log.containerStdout, log.containerStderr) }
         options.createConsole = plan.terminal
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
             var state = ContainerState(id: id, status: .running, pid: process.pid, startTime: start,
-                                       bundle: settings.bundle, rootfs: plan.rootfs, mode: .foreground,
+                                       bundle: settings.bundle, rootfs: plan.rootfs,
+                                       mode: settings.detached ? .detached : .foreground,
                                        created: Self.timestamp())
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
+            state.command = plan.argv.joined(separator: " ")
+            if settings.detached {
+                state.monitorPID = getpid()
+                state.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
+                state.removeOnExit = settings.removeOnExit
+            }
             try store.write(state)
         }
+        log?.closeContainerEnds()
+        settings.onRunning?(launched.process.pid)
         defer { kernel.close(launched.process.pidfd) }
         let terminal = launched.consoleMaster >= 0
             ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
-        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal)
+        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
         terminal?.restore()
+        if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
+            state.status = .stopped
+            state.exitCode = status.code
+            try? store.write(state)
+            keepState = true
+        }
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
         if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
             let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"

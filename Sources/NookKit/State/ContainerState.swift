@@ -10,6 +10,9 @@ public struct ContainerState: Codable, Sendable, Equatable {
         case foreground
         /// OCI `create`/`start`: nobody from Nook; the caller (conmon) watches it.
         case oci
+        /// `nook run -d`: its own small monitor (one per container) supervises it;
+        /// the state stays after it stops, until `nook rm`.
+        case detached
     }
 
     public var ociVersion: String = Spec.version
@@ -25,6 +28,13 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var annotations: [String: String]?
     public var cgroupPath: String?
     public var exitCode: Int32?
+    /// The command, for `nook ps`.
+    public var command: String?
+    /// `nook run -d`: the monitor's pid and start time.
+    public var monitorPID: Int32?
+    public var monitorStartTime: UInt64?
+    /// `--rm`: remove the state when the container stops.
+    public var removeOnExit: Bool?
 
     public init(id: String, status: Status, pid: Int32, startTime: UInt64, bundle: String, rootfs: String,
                 mode: Mode, created: String) {

@@ -168,6 +168,16 @@ public final class StateStore: @unchecked Sendable {
                 cleanup(state)
                 remove(id)
                 cleaned.append(id)
+            case .detached:
+                // Its monitor is gone (we hold the lock): the container went with it.
+                if alive { continue }
+                if state.status != .stopped {
+                    var s = state
+                    s.status = .stopped
+                    try? write(s)
+                    cleanup(s)
+                }
+                if state.removeOnExit == true { remove(id); cleaned.append(id) }
             case .oci:
                 if !alive && state.status != .stopped {
                     var s = state

@@ -60,6 +60,8 @@ public protocol KernelInterface: AnyObject {
     func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus
     /// The same, relaying a pty between our stdio and the container (`-t`).
     func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus
+    /// The same, copying the container's output pipes into a log (`run -d`).
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus
     func signal(_ process: SpawnedProcess, _ sig: Int32) throws
     func close(_ fd: Int32)
 }
@@ -67,6 +69,9 @@ public protocol KernelInterface: AnyObject {
 extension KernelInterface {
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
         try wait(process, forwarding: signals)
+    }
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: terminal)
     }
 }
 
@@ -122,6 +127,10 @@ public final class LiveKernel: KernelInterface {
     /// One poll loop: the child's pidfd, a signalfd for the signals we forward,
     /// and with a terminal our stdin and the pty master.
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: terminal, log: nil)
+    }
+
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
         let sigfd = signals.isEmpty ? -1 : nook_signalfd(signals, signals.count)
         defer { if sigfd >= 0 { Glibc.close(sigfd) } }
         var stdinOpen = terminal?.forwardInput ?? false
@@ -143,6 +152,7 @@ public final class LiveKernel: KernelInterface {
                        pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: masterOpen ? terminal!.master : -1, events: Int16(POLLIN), revents: 0)]
+            for fd in log?.openSources ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
             let r = poll(&fds, nfds_t(fds.count), -1)
             if r < 0 && errno == EINTR { continue }
             if r < 0 { throw NookError.sys("poll", errno: errno) }
@@ -162,8 +172,10 @@ public final class LiveKernel: KernelInterface {
                 let n = read(terminal.master, &buffer, buffer.count)
                 if n > 0 { Self.writeAll(1, buffer, n) } else if n == 0 || errno != EINTR { masterOpen = false }
             }
+            for entry in fds.dropFirst(4) where entry.revents != 0 { log?.pump(entry.fd) }
             if fds[0].revents != 0 {
                 drainMaster()
+                log?.drain()
                 var status: Int32 = 0
                 while waitpid(process.pid, &status, 0) < 0 {
                     if errno != EINTR { throw NookError.sys("waitpid \(process.pid)", errno: errno) }

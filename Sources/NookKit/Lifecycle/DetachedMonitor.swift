@@ -1,0 +1,100 @@
+import CShims
+import Glibc
+
+/// `nook run -d`: no daemon, but one small monitor per container (like
+/// podman's conmon). `nook run -d` starts `nook __monitor` in a new session,
+/// which runs the container as a foreground run would (supervises it, keeps
+/// its exit code, copies its output into a log) and reports back over a pipe
+/// once the command runs. Killing a monitor kills its container, and only it.
+extension Runtime {
+    public func runDetached(_ spec: Spec, id: String, initProcess: Bool, removeOnExit: Bool, trace: Bool) throws {
+        try StateStore.validate(id: id)
+        reconcile()
+        guard !HostPath.exists(store.directory(id)) else {
+            throw NookError("a container named '\(id)' already exists", hint: "remove it with 'nook rm \(id)', or choose another name")
+        }
+        let specFile = store.root + "/.pending-\(id)-\(getpid()).json"
+        try Self.writeJSON(spec, to: specFile)
+        var notify: [Int32] = [-1, -1]
+        guard nook_pipe_cloexec(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
+        defer { close(notify[0]) }
+
+        var exe = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &exe, exe.count - 1)
+        guard n > 0 else { unlink(specFile); close(notify[1]); throw NookError.sys("readlink /proc/self/exe", errno: errno) }
+        let executable = String(cString: exe)
+        var args = ["nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
+        if initProcess { args.append("--init") }
+        if removeOnExit { args.append("--rm") }
+        if trace { args.append("--trace") }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        if !trace { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+        posix_spawn_file_actions_adddup2(&actions, notify[1], 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(0x80 /* POSIX_SPAWN_SETSID */ | POSIX_SPAWN_SETSIGMASK))
+        let cArgs = args.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, cArgs, environ)
+        close(notify[1])
+        guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor '\(executable)'", errno: rc) }
+
+        // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
+        // in an --init container, so read up to the newline, not to EOF.
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix("ok ") { return }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        unlink(specFile)
+        if text.hasPrefix("error ") {
+            let rest = text.dropFirst(6)
+            let code = Int32(rest.prefix { $0 != " " }) ?? 125
+            throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
+        }
+        throw NookError("the monitor of '\(id)' ended before the container ran (status \(ExitStatus(waitStatus: status).code))")
+    }
+
+    /// The monitor's side (`nook __monitor`).
+    public func monitor(id: String, specFile: String, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool, trace: Bool) -> Int32 {
+        @Sendable func tell(_ text: String) {
+            let line = text + "\n"
+            _ = line.withCString { write(notifyFD, $0, strlen($0)) }
+            close(notifyFD)
+        }
+        do {
+            let spec = try BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile)
+            unlink(specFile)
+            var settings = RunSettings()
+            settings.detached = true
+            settings.removeOnExit = removeOnExit
+            settings.initProcess = initProcess
+            settings.trace = trace
+            settings.interactive = false
+            settings.bundle = spec.root?.path ?? "/"
+            settings.onRunning = { pid in tell("ok \(pid)") }
+            let status = try run(spec, id: id, settings: settings)
+            return status.code
+        } catch let e as NookError {
+            unlink(specFile)
+            tell("error \(e.exitCode) \(e.description)")
+            return e.exitCode
+        } catch {
+            unlink(specFile)
+            tell("error 125 \(error)")
+            return 125
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Glibc
+import NookKit
+
+// The detached workflow (`nook run -d`): logs, wait, stop, rm, and the
+// hidden per-container monitor.
+
+struct LogsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a detached container's output.")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .long], help: "Keep printing output as it comes, until the container stops.") var follow = false
+    @Option(help: "Only the last N lines.") var tail: Int?
+    @Argument(help: "Container name.") var id: String
+    func run() throws {
+        let runtime = try global.runtime()
+        try runtime.printLogs(id: id, follow: follow, tail: tail) { bytes in
+            bytes.withUnsafeBytes { _ = write(1, $0.baseAddress, $0.count) }
+        }
+    }
+}
+
+struct WaitCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "wait", abstract: "Wait for a container to stop; print and return its exit code.")
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Container name.") var id: String
+    func run() throws {
+        guard let code = try global.runtime().waitForExit(id: id) else {
+            throw NookError("container '\(id)' stopped without an exit code (its monitor was killed)")
+        }
+        print(code)
+        Glibc.exit(code)
+    }
+}
+
+struct StopCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a container: TERM, then KILL after a timeout.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .customLong("time")], help: "Seconds to wait before KILL.") var time: Int = 10
+    @Argument(help: "Container name.") var id: String
+    func run() throws {
+        try global.runtime().stop(id: id, timeout: time)
+        print(id)
+    }
+}
+
+struct RmCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a stopped container (-f: kill it first).")
+    @OptionGroup var global: GlobalOptions
+    @Flag(name: [.short, .long], help: "Kill the container if it is running.") var force = false
+    @Argument(help: "Container names.") var ids: [String]
+    func run() throws {
+        let runtime = try global.runtime()
+        for id in ids {
+            try runtime.delete(id: id, force: force)
+            print(id)
+        }
+    }
+}
+
+struct MonitorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__monitor", abstract: "Supervise one detached container (internal).",
+                                                    shouldDisplay: false)
+    @Option var root: String
+    @Option var id: String
+    @Option(name: .customLong("spec-file")) var specFile: String
+    @Option(name: .customLong("notify-fd")) var notifyFD: Int32
+    @Flag(name: .customLong("init")) var initProcess = false
+    @Flag(name: .customLong("rm")) var remove = false
+    @Flag var trace = false
+    func run() throws {
+        let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
+        Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
+                                   removeOnExit: remove, trace: trace))
+    }
+}
