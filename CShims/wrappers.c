@@ -109,3 +109,5 @@ long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
 }
 
 int nook_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }
+
+int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }

@@ -200,6 +200,8 @@ int nook_setns(int fd, int nstype);
 int nook_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
 int nook_open_path(const char *path);
+/// close_range(fd, ~0, 0): close every fd from fd up.
+int nook_close_from(int fd);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

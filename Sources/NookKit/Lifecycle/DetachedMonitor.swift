@@ -69,6 +69,8 @@ extension Runtime {
 
     /// The monitor's side (`nook __monitor`).
     public func monitor(id: String, specFile: String, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool, trace: Bool) -> Int32 {
+        // Hold nothing the caller of `nook run -d` happened to leave open.
+        _ = nook_close_from(notifyFD + 1)
         @Sendable func tell(_ text: String) {
             let line = text + "\n"
             _ = line.withCString { write(notifyFD, $0, strlen($0)) }

@@ -1,0 +1,132 @@
+import Foundation
+import XCTest
+
+/// Detached containers without a daemon: each has its own monitor, and every
+/// `nook` command works from the state on disk.
+final class DetachedTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    func detach(_ name: String, _ command: [String], flags: [String] = []) throws {
+        let r = try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs] + flags + ["--"] + command)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, name + "\n", "run -d prints the ID")
+    }
+
+    func state(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json"))
+        return try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    }
+
+    func psRows() throws -> [[String: Any]] {
+        let r = try h.run(["ps", "-a", "--format", "json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+    }
+
+    func row(_ name: String) throws -> [String: Any]? { try psRows().first { $0["id"] as? String == name } }
+
+    func testKillingOneMonitorOrInitTouchesNoOtherContainer() throws {
+        let names = (0..<3).map { Harness.name("d\($0)") }
+        for name in names { try detach(name, ["sleep", "60"]) }
+        let monitors = try names.map { try XCTUnwrap(try state($0)["monitorPID"] as? Int).int32 }
+        let inits = try names.map { try XCTUnwrap(try state($0)["pid"] as? Int).int32 }
+        XCTAssertTrue(monitors.allSatisfy(Harness.isAlive) && inits.allSatisfy(Harness.isAlive))
+
+        XCTAssertEqual(kill(monitors[0], SIGKILL), 0)   // the first container's monitor
+        XCTAssertEqual(kill(inits[1], SIGKILL), 0)      // the second container's init
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(inits[0]) }, "a container dies with its monitor")
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(monitors[1]) }, "a monitor ends with its container")
+        XCTAssertTrue(Harness.isAlive(inits[2]) && Harness.isAlive(monitors[2]), "the third never noticed")
+
+        XCTAssertTrue(Harness.eventually(10) { (try? self.row(names[1]))?["describedStatus"] as? String == "exited (137)" })
+        XCTAssertEqual(try row(names[0])?["describedStatus"] as? String, "stopped (monitor killed)")
+        XCTAssertEqual(try row(names[2])?["describedStatus"] as? String, "running")
+
+        for name in names { XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0) }
+        for name in names { XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"), "state of \(name) removed") }
+        XCTAssertFalse(Harness.isAlive(inits[2]), "rm -f killed the running one")
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(monitors[2]) })
+    }
+
+    func testLogsFollowWaitAndExitCode() throws {
+        let name = Harness.name("logs")
+        try detach(name, ["sh", "-c", "for i in 1 2 3 4; do echo out$i; echo err$i >&2; sleep 0.3; done; exit 3"])
+        let follow = try h.run(["logs", "-f", name], timeout: 30)
+        XCTAssertEqual(follow.status, 0, follow.stderr)
+        for i in 1...4 { XCTAssertTrue(follow.stdout.contains("out\(i)\n") && follow.stdout.contains("err\(i)\n"), follow.stdout) }
+        let wait = try h.run(["wait", name])
+        XCTAssertEqual(wait.status, 3)
+        XCTAssertEqual(wait.stdout, "3\n")
+        let tail = try h.run(["logs", "--tail", "1", name])
+        XCTAssertEqual(tail.stdout.split(separator: "\n").count, 1, tail.stdout)
+        XCTAssertEqual(try row(name)?["describedStatus"] as? String, "exited (3)")
+        XCTAssertEqual(try h.run(["rm", name]).status, 0)
+    }
+
+    func testStopWaitsForTheTimeoutThenKills() throws {
+        let name = Harness.name("stop")
+        try detach(name, ["sh", "-c", "trap '' TERM; while true; do sleep 0.1; done"])
+        let started = Date()
+        let r = try h.run(["stop", "-t", "2", name])
+        let took = Date().timeIntervalSince(started)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertGreaterThanOrEqual(took, 2.0, "TERM was ignored: stop waited for its timeout")
+        XCTAssertEqual(try row(name)?["describedStatus"] as? String, "exited (137)", "then KILL")
+        let refused = try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "true"])
+        XCTAssertEqual(refused.status, 125)
+        XCTAssertTrue(refused.stderr.contains("a container named '\(name)' already exists"), refused.stderr)
+        XCTAssertEqual(try h.run(["rm", name]).status, 0)
+    }
+
+    func testRemoveOnExitAndErrorsComeBackToTheCaller() throws {
+        let name = Harness.name("rm")
+        try detach(name, ["true"], flags: ["--rm"])
+        XCTAssertTrue(Harness.eventually(10) { !FileManager.default.fileExists(atPath: self.h.stateDir() + "/\(name)") })
+        let bad = try h.run(["run", "-d", "--name", Harness.name("bad"), "--rootfs", "/nonexistent-rootfs", "--", "true"])
+        XCTAssertEqual(bad.status, 125)
+        XCTAssertTrue(bad.stderr.contains("rootfs '/nonexistent-rootfs' does not exist"), bad.stderr)
+        let missing = try h.run(["run", "-d", "--rootfs", h.rootfs, "--", "no-such-command"])
+        XCTAssertEqual(missing.status, 127, missing.stderr)
+    }
+
+    func testNoNookProcessButMonitorsAndNoListeningSocket() throws {
+        let name = Harness.name("quiet")
+        try detach(name, ["sleep", "30"])
+        let monitor = try XCTUnwrap(try state(name)["monitorPID"] as? Int).int32
+        // Every process of the test user running the nook binary is a monitor.
+        let nookPIDs = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).compactMap(Int32.init).filter { pid in
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == h.nook
+        }
+        for pid in nookPIDs {
+            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            XCTAssertTrue(cmd.contains("__monitor"), "pid \(pid) is a monitor: \(cmd)")
+        }
+        XCTAssertTrue(nookPIDs.contains(monitor))
+        // The monitor holds no socket at all (so none that listens).
+        let fds = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(monitor)/fd")) ?? []
+        for fd in fds {
+            let target = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(monitor)/fd/\(fd)")) ?? ""
+            XCTAssertFalse(target.hasPrefix("socket:"), "fd \(fd) -> \(target)")
+        }
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+    }
+
+    func testAnotherUserCannotSeeOrTouchTheContainers() throws {
+        try XCTSkipUnless(h.isRoot, "needs root to act as a second user")
+        let name = Harness.name("mine")
+        try detach(name, ["sleep", "30"])
+        let other = try h.run(["ps", "-a"], as: Harness.withoutRange)
+        XCTAssertFalse(other.stdout.contains(name), "another user's nook ps does not list it")
+        let peek = try h.run(["--root", h.stateDir(), "ps", "-a"], as: Harness.withoutRange)
+        XCTAssertEqual(peek.status, 125)
+        XCTAssertTrue(peek.stderr.contains("belongs to uid \(h.user.uid)"), peek.stderr)
+        let kill = try h.run(["--root", h.stateDir(), "rm", "-f", name], as: Harness.withoutRange)
+        XCTAssertEqual(kill.status, 125)
+        XCTAssertTrue(Harness.isAlive(try XCTUnwrap(try state(name)["pid"] as? Int).int32))
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+    }
+}
+
+extension Int {
+    var int32: Int32 { Int32(self) }
+}
