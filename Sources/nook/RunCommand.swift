@@ -120,7 +120,11 @@ struct RunCommand: ParsableCommand {
             id = rest[0]
             settings.interactive = true
             let bundlePath = try HostPath.absolute(bundle)
-            spec = try BundleLoader.load(bundle: bundlePath)
+            var loaded = try BundleLoader.load(bundle: bundlePath)
+            // root.path is relative to the bundle: make it absolute, so the spec
+            // means the same wherever it is read (a -d monitor reads a copy).
+            if let root = loaded.root?.path, !root.hasPrefix("/") { loaded.root?.path = bundlePath + "/" + root }
+            spec = loaded
             settings.bundle = bundlePath
         case (nil, nil):
             throw NookError("nook run needs --rootfs DIR or --bundle DIR", hint: "nook run --rootfs ./rootfs -- sh")

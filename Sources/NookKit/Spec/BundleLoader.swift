@@ -27,6 +27,13 @@ public enum BundleLoader {
             throw NookError("invalid \(source): \(error)")
         }
         guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
+        // Fields a rootless runtime on this host cannot honour: said, not fatal.
+        if let profile = spec.process?.apparmorProfile, !profile.isEmpty {
+            Tracer.standardError("nook: warning: process.apparmorProfile '\(profile)' ignored (no AppArmor support)")
+        }
+        if let label = spec.process?.selinuxLabel, !label.isEmpty {
+            Tracer.standardError("nook: warning: process.selinuxLabel '\(label)' ignored (no SELinux support)")
+        }
         return spec
     }
 
