@@ -17,7 +17,11 @@ if [ "${NOOK_IN_VM:-}" = 1 ] || grep -qw memory /sys/fs/cgroup/cgroup.controller
   exec "$tests" "$filter"
 fi
 set +e
-Tests/vm/run.sh --timeout 800 -- env NOOK_BINARY="$bin/nook" NOOK_PROBE="$bin/probe" "$tests" "$filter"
+# The guest sees the host's / read-only, but has its own /tmp, /var/tmp and
+# /run: a build folder there (a CI clone under /tmp) must be shared explicitly.
+share=()
+case "$bin" in /tmp/*|/var/tmp/*|/run/*) share=(--share "$bin") ;; esac
+Tests/vm/run.sh "${share[@]}" --timeout 800 -- env NOOK_BINARY="$bin/nook" NOOK_PROBE="$bin/probe" "$tests" "$filter"
 rc=$?
 set -e
 if [ $rc = 77 ]; then
