@@ -35,12 +35,27 @@ public enum SeccompCache {
         return bpf
     }
 
-    /// FNV-1a over the profile's full description (stable for equal profiles).
+    /// FNV-1a over every field of the profile (stable for equal profiles;
+    /// no reflection-based description, which costs milliseconds).
     static func key(_ profile: SeccompProfile) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in "nook-seccomp-v1 \(profile)".utf8 {
-            hash ^= UInt64(byte)
+        func mix(_ text: String) {
+            for byte in text.utf8 { hash ^= UInt64(byte); hash = hash &* 0x100_0000_01b3 }
+            hash ^= 0xff
             hash = hash &* 0x100_0000_01b3
+        }
+        func mix(_ action: SeccompProfile.Action) {
+            let (kind, value) = action.c
+            mix("\(kind):\(value)")
+        }
+        mix("nook-seccomp-v2")
+        mix(profile.defaultAction)
+        profile.architectures.forEach { mix($0) }
+        for rule in profile.rules {
+            mix("rule")
+            rule.names.forEach { mix($0) }
+            mix(rule.action)
+            for arg in rule.args { mix("\(arg.index) \(arg.op.rawValue) \(arg.value) \(arg.valueTwo)") }
         }
         return String(hash, radix: 16)
     }

@@ -70,7 +70,7 @@ public enum SeccompProfileLoader {
         }
         let seccomp = Spec.Seccomp(defaultAction: profile.defaultAction, defaultErrnoRet: profile.defaultErrnoRet,
                                    architectures: arches, syscalls: rules)
-        _ = try SeccompProfile(oci: seccomp, name: source) // refuse unknown actions, operators, syscalls now
+        _ = try SeccompProfile(oci: seccomp, name: source).validated() // refuse unknown actions, operators, syscalls now
         return seccomp
     }
 
@@ -126,7 +126,8 @@ extension SeccompProfile {
             rules.append(Rule(names: rule.names, action: action, args: args))
         }
         self.init(defaultAction: defaultAction, architectures: arches, rules: rules, name: name)
-        _ = try validated()
+        // Names are checked against libseccomp when the filter is compiled
+        // (a cached filter was checked when it was made).
     }
 
     /// The OCI form, for the spec.
