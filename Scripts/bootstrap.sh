@@ -22,7 +22,12 @@ bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/nook
 home=$(getent passwd "$user" | cut -d: -f6)
 [ -d "$home" ] && [ -w "$home" ] || home=/tmp
 dest=${NOOK_HOME:-$repo}
-if ! runuser -u "$user" -- test -w "$dest"; then dest=/tmp/nook-$user; fi
+if ! runuser -u "$user" -- test -w "$dest"; then
+  dest=/tmp/nook-$user
+  mkdir -p "$dest"
+  chown "$user:" "$dest"
+  chmod 755 "$dest"
+fi
 mkdir -p "$dest/bin"
 install -m 0755 "$bin" "$dest/bin/nook"
 chown -R "$user:" "$dest/bin"
