@@ -465,18 +465,9 @@ static void wait_for_start(const struct nook_launch *l, int console) {
     close(l->start_fifo_fd);
 }
 
-// -t: the pty comes from the container's own devpts instance (so `tty` and
-// ttyname() work inside); its master goes to the parent over the sync socket.
-static int open_console(const struct nook_launch *l) {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
-    int unlock = 0;
-    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
-    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
-
-    struct nook_msg m = {NOOK_MSG_CONSOLE, NOOK_STEP_CONSOLE, 0, 0, 0};
-    struct iovec iov = {&m, sizeof m};
+// sendmsg(buf) with fd attached as SCM_RIGHTS (async-signal-safe: no allocation).
+static int send_with_fd(int sock, const void *buf, size_t len, int fd) {
+    struct iovec iov = {(void *)buf, len};
     union {
         char buf[CMSG_SPACE(sizeof(int))];
         struct cmsghdr align;
@@ -492,8 +483,22 @@ static int open_console(const struct nook_launch *l) {
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
     c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &master, sizeof(int));
-    if (sendmsg(l->sync_fd, &msg, MSG_NOSIGNAL) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    memcpy(CMSG_DATA(c), &fd, sizeof(int));
+    return (int)sendmsg(sock, &msg, MSG_NOSIGNAL);
+}
+
+// -t: the pty comes from the container's own devpts instance (so `tty` and
+// ttyname() work inside); its master goes to the parent over the sync socket.
+static int open_console(const struct nook_launch *l) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+
+    struct nook_msg m = {NOOK_MSG_CONSOLE, NOOK_STEP_CONSOLE, 0, 0, 0};
+    if (send_with_fd(l->sync_fd, &m, sizeof m, master) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
     close(master);
     step_done(l, NOOK_STEP_CONSOLE, 0);
     return slave;
@@ -750,24 +755,7 @@ int nook_send_fd_to_socket(const char *path, int fd) {
     memcpy(addr.sun_path, path, strlen(path) + 1);
     if (connect(s, (struct sockaddr *)&addr, sizeof addr) < 0) { int e = errno; close(s); return -e; }
     char byte = 0;
-    struct iovec iov = {&byte, 1};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    memset(&control, 0, sizeof control);
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(c), &fd, sizeof(int));
-    int r = sendmsg(s, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+    int r = send_with_fd(s, &byte, 1, fd) < 0 ? -errno : 0;
     close(s);
     return r;
 }
