@@ -121,6 +121,8 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(json?["memoryMax"] as? String, "67108864")
         XCTAssertEqual(json?["pidsMax"] as? String, "40")
         XCTAssertGreaterThan(json?["memoryCurrent"] as? Int ?? 0, 0)
+        let exec = try h.run(["exec", name, "--", "sh", "-c", "cat /proc/self/cgroup; cat /sys/fs/cgroup/pids.max"], timeout: 60)
+        XCTAssertEqual(exec.stdout, "0::/\n40\n", "exec joins the container's cgroup: \(exec.stderr)")
         XCTAssertEqual(try h.run(["pause", name], timeout: 60).status, 0)
         let parent = try delegatedParent()
         XCTAssertTrue(Harness.eventually(10) {

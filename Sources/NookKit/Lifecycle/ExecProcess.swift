@@ -64,6 +64,11 @@ extension Runtime {
 
         var options = SpawnOptions()
         options.createConsole = plan.terminal
+        // The new process belongs to the container's cgroup (and so to its limits):
+        // its helper is cloned straight into it, and the process inherits it.
+        let cgroupFD = try state.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        options.cgroupFD = cgroupFD
         var devNull: Int32 = -1
         defer { if devNull >= 0 { close(devNull) } }
         if !settings.interactive && !plan.terminal {
