@@ -59,8 +59,11 @@ public enum HookRunner {
         let rc = posix_spawn(&pid, hook.path, &actions, nil, args, env)
         close(inPipe[0])
         if rc != 0 { close(inPipe[1]); throw NookError.sys("run", errno: rc) }
+        // A hook may exit without reading its stdin: that must be EPIPE for us, not SIGPIPE.
+        let previous = signal(SIGPIPE, SIG_IGN)
         input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }
         close(inPipe[1])
+        signal(SIGPIPE, previous)
         let pidfd = nook_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
