@@ -1,92 +1,306 @@
 #!/usr/bin/env bash
-# Threat: cryptojacking and fork bombs. One container eats the machine's CPU,
-# memory or process table.
+# Threat: cryptojacking and fork bombs. One container takes the machine's CPU,
+# its process table or its memory, and everything else on the host starves.
 #
 # Nook writes cgroup v2 limits into the container's own cgroup, inside a
-# subtree delegated to the user: a CPU hog under --cpus 0.2 is throttled, a
-# fork bomb under --pids-limit 50 gets EAGAIN at the limit, a memory hog under
-# --memory 32M is killed by the OOM killer and reported (exit 137). The host
-# stays usable throughout.
+# subtree delegated to the user (Docs/cgroups.md). This demo runs three
+# containers and shows each limit hold while the machine keeps answering:
+#   1. a miner (a CPU hog) under --cpus 0.2: cpu.max = "20000 100000", so it
+#      is throttled (cpu.stat nr_throttled) and gets about 20% of one CPU;
+#   2. a fork bomb under --pids-limit 50: the kernel refuses the 51st process
+#      with EAGAIN (pids.events "max"), while `nook stats` watches from outside;
+#   3. a memory hog (dd with a 128 MiB buffer) under --memory 32M
+#      --memory-swap 32M: the OOM killer ends it, nook exits 137 and says
+#      "nook: container killed: out of memory (memory.max=32M)".
+# After each one it checks that a new process outside the container starts
+# and answers, and at the end that no container cgroup was left behind.
 #
-# cgroup v2 limits need delegated controllers. This machine's cgroups are
-# hybrid (memory, cpu, pids live in v1), so when started as root here the
-# script runs its scenario inside the qemu guest of Tests/vm (pure cgroup v2,
-# delegated to the test user nooktest). Inside the guest, or on a host with
-# delegation, it runs directly.
+# cgroup v2 limits need delegated controllers. Without them (a hybrid host
+# like the one Nook is developed on: memory, cpu and pids live in cgroup v1)
+# the script first shows Nook refusing limits it cannot enforce. Started as
+# root, it then runs the scenario inside the qemu guest of Tests/vm (pure
+# cgroup v2, a subtree delegated to nooktest, the repository visible
+# read-only); started as an ordinary user, it stops there with a SKIP line.
+# Inside the guest, or on a host with delegation, it runs directly.
 #
-# Usage:  Examples/cryptojacking/run.sh     (NOOK=/path/to/nook)
-# Exit status: 0 when every check passed (or SKIP: the guest cannot start
-# here), 1 when one failed, 2 when the example could not run.
+# Usage:  Examples/cryptojacking/run.sh
+#   NOOK    the nook binary (default: `nook` on PATH)
+#   ROOTFS  a root filesystem to run in (default: a fresh `nook rootfs busybox`)
+# Run it as an ordinary user. Started as root, it re-executes itself as the user
+# nooktest (create it with Scripts/test-users.sh) from a 0755 temporary directory
+# owned by that user, holding a copy of nook and of the rootfs; that directory
+# is shared read-write with the guest when the guest is needed.
+# Exit status: 0 when every check passed, or with a SKIP line when no cgroup v2
+# can be had here (no delegation and not root, or the guest cannot start);
+# 1 when a check failed; 2 when the example could not run. (3 is internal: the
+# user-side run telling its root parent that it needs the guest.)
 set -euo pipefail
+
 name=cryptojacking
+test_user=nooktest
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
+
 self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 repo=$(cd "$(dirname "$self")/../.." && pwd)
-nook=${NOOK:-$(command -v nook || true)}
-[[ -n $nook && -x $nook ]] || die "set NOOK=/path/to/nook"
-nook=$(cd "$(dirname "$nook")" && pwd)/$(basename "$nook")
 
-delegated() { # the controllers are enabled for our cgroup's siblings and we may create one
-  local own parent
-  own=$(sed -n 's/^0:://p' /proc/self/cgroup)
-  parent=/sys/fs/cgroup$(dirname "$own")
-  grep -qw memory "$parent/cgroup.subtree_control" 2>/dev/null && [[ -w $parent ]]
+# The nook binary as an absolute path.
+find_nook() {
+  local n=${NOOK:-nook}
+  if [[ $n == */* ]]; then
+    [[ -f $n && -x $n ]] || die "NOOK=$n is not an executable file"
+    printf '%s/%s\n' "$(cd "$(dirname "$n")" && pwd)" "$(basename "$n")"
+  else
+    command -v "$n" || die "no '$n' on PATH: build it (swift build) and set NOOK=/path/to/nook"
+  fi
 }
 
-if [[ -z ${NOOK_IN_VM:-} ]] && ! delegated; then
-  [[ $(id -u) == 0 ]] || die "no delegated cgroup v2 here; run as root to use the qemu guest (Tests/vm)"
-  # A 0755 directory owned by the test user, shared read-write with the guest
-  # (the guest has its own /tmp): the script and a copy of nook.
+# ---- Started as root: become the unprivileged test user --------------------
+if [[ $(id -u) == 0 ]]; then
+  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || die "still root after switching to $test_user; refusing to run as root"
+  getent passwd "$test_user" >/dev/null || die "user $test_user does not exist: run Scripts/test-users.sh as root first"
+  command -v setpriv >/dev/null || die "setpriv not found (Debian package util-linux)"
+  uid=$(id -u "$test_user")
+  gid=$(id -g "$test_user")
+  nook=$(find_nook)
   tmp=$(mktemp -d /tmp/nook-example-$name.XXXXXX)
   trap 'rm -rf "$tmp"' EXIT
-  cp "$self" "$tmp/run.sh"; cp "$nook" "$tmp/nook"
-  chown -R 2000:2000 "$tmp"; chmod 755 "$tmp" "$tmp/nook" "$tmp/run.sh"
-  say "No delegated cgroup v2 on this host (hybrid cgroups): running the scenario in the cgroup v2 guest (Tests/vm)."
+  # The user must be able to read the binary, not only run it: a process that
+  # runs an unreadable binary is not dumpable, its /proc/PID files belong to
+  # root, and nook cannot write its child's id maps.
+  cp "$nook" "$tmp/nook"
+  cp "$self" "$tmp/run.sh"
+  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/run.sh"
+  chmod 755 "$tmp" "$tmp/nook" "$tmp/run.sh"
+  as_user() {
+    (cd "$tmp" && setpriv --reuid="$uid" --regid="$gid" --clear-groups \
+      env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp" "$@")
+  }
+  if [[ -n ${ROOTFS:-} ]]; then
+    [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
+    cp -a "$ROOTFS" "$tmp/rootfs"
+    chown -R "$uid:$gid" "$tmp/rootfs"
+  else
+    as_user ./nook rootfs busybox "$tmp/rootfs" >/dev/null || die "nook rootfs busybox failed"
+  fi
+  say "Started as root: running the example as the unprivileged user $test_user (uid $uid) with setpriv."
   set +e
-  "$repo/Tests/vm/run.sh" --share "$tmp" --timeout 400 -- env NOOK="$tmp/nook" bash "$tmp/run.sh"
+  as_user NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
   rc=$?
-  set -e
-  if [[ $rc == 77 ]]; then say "SKIP: $name: the cgroup v2 guest cannot start here (see above)"; exit 0; fi
+  [[ $rc == 3 ]] || exit $rc
+  # No delegated cgroup v2 for the user here: the same script, as the same
+  # user, in a guest whose only hierarchy is cgroup v2. The guest sees this
+  # host's / read-only and $tmp read-write; it has its own /tmp.
+  vm=$repo/Tests/vm/run.sh
+  if [[ ! -x $vm ]]; then
+    say "SKIP: $name: no delegated cgroup v2 here, and no Tests/vm/run.sh next to this example to boot a cgroup v2 guest"
+    exit 0
+  fi
+  say ""
+  say "== In the cgroup v2 guest (Tests/vm/run.sh: qemu, pure cgroup v2, delegated/ owned by $test_user)"
+  "$vm" --share "$tmp" --timeout 300 -- \
+    env NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
+  rc=$?
+  if [[ $rc == 77 ]]; then
+    say "SKIP: $name: the cgroup v2 guest cannot start here (a package is missing: see the message above)"
+    exit 0
+  fi
+  [[ $rc != 125 ]] || say "$name: the cgroup v2 guest failed (see the console log above)"
   exit $rc
 fi
 
-# ---- On a host (or guest) with delegated cgroup v2, as an ordinary user ----
+# ---- As an ordinary user --------------------------------------------------
+nook=$(find_nook)
+uid=$(id -u)
+user=$(id -un 2>/dev/null || echo "uid $uid")
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/nook-$name.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-"$nook" rootfs busybox "$work/rootfs" >/dev/null
-run() { "$nook" run --rootfs "$work/rootfs" "$@"; }
+# A private state directory: this demo's containers only.
+export XDG_RUNTIME_DIR=$work/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+suffix=$$
+names=("miner-$suffix" "bomb-$suffix" "hog-$suffix")
+# shellcheck disable=SC2317  # called by the trap
+cleanup() {
+  for n in "${names[@]}"; do "$nook" kill "$n" KILL >/dev/null 2>&1 || true; done
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+if [[ -n ${ROOTFS:-} ]]; then
+  [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
+  rootfs=$ROOTFS
+else
+  "$nook" rootfs busybox "$work/rootfs" >/dev/null || die "nook rootfs busybox failed"
+  rootfs=$work/rootfs
+fi
+run() { "$nook" run --rootfs "$rootfs" "$@"; }
+
 failures=0
-check() { local what=$1; shift; if "$@"; then say "  PASS  $what"; else say "  FAIL  $what"; failures=$((failures + 1)); fi; }
+check() { # description, then a command that must succeed
+  local what=$1
+  shift
+  if "$@"; then say "  PASS  $what"; else say "  FAIL  $what"; failures=$((failures + 1)); fi
+}
 
-say "== A CPU hog (a miner) under --cpus 0.2 for 2 seconds"
-throttled=$(run --cpus 0.2 -- sh -c "timeout 2 sh -c 'while :; do :; done'; sed -n 's/^nr_throttled //p' /sys/fs/cgroup/cpu.stat")
-say "  cpu.stat nr_throttled = $throttled (periods in which the hog had used its 20%)"
-check "the CPU hog was throttled" test "${throttled:-0}" -gt 0
-check "the machine still answers" true
+# Nook puts a container's cgroup next to its own cgroup when the parent was
+# delegated (CgroupManager.create); this script's shell shares nook's cgroup,
+# so the parent must be ours, with the controllers enabled for its children.
+own=$(sed -n 's/^0:://p' /proc/self/cgroup)
+parent=/sys/fs/cgroup${own%/*}
+delegated() {
+  [[ $(stat -fc %T /sys/fs/cgroup 2>/dev/null) == cgroup2fs && -n $own && $own != / ]] || return 1
+  [[ -w $parent && -w $parent/cgroup.procs ]] || return 1
+  local enabled c
+  enabled=" $(cat "$parent/cgroup.subtree_control" 2>/dev/null) "
+  for c in memory pids cpu; do [[ $enabled == *" $c "* ]] || return 1; done
+}
 
-say "== A fork bomb under --pids-limit 50"
-# When PID 1 (the shell) exits, the PID namespace takes every sleeper with it.
-# At the limit nothing can fork, so the report uses shell builtins only.
-# The inner shell forks until the kernel says no (and then gives up); the
-# outer one reports.
-out=$(run --pids-limit 50 -- sh -c 'sh -c "while :; do sleep 5 & done" 2>/dev/null
-  read n < /sys/fs/cgroup/pids.current; echo $n
-  while read k v; do [ "$k" = max ] && echo $v; done < /sys/fs/cgroup/pids.events') || true
-current=$(sed -n 1p <<<"$out"); refused=$(sed -n 2p <<<"$out")
-say "  pids.current = $current, forks refused (pids.events max) = $refused"
-check "never more than 50 processes" test "${current:-999}" -le 50
-check "the kernel refused the forks past the limit" test "${refused:-0}" -gt 0
+# A fresh process outside every container starts, runs and exits within 30 s.
+check_answers() { # when
+  local t0 out ms
+  t0=$(date +%s%N)
+  out=$(timeout 30 sh -c 'echo still here') || true
+  ms=$((($(date +%s%N) - t0) / 1000000))
+  check "$1, the machine answers: a new process outside ran in $ms ms" test "$out" = "still here"
+}
 
-say "== A memory hog (128 MiB) under --memory 32M"
+# The value of KEY in a flat-keyed text ("nr_throttled 12").
+key() { sed -n "s/^$1 //p" <<<"$2" | head -n1; }
+# A number from `nook stats --format json NAME` (empty while it is not running yet).
+stat_of() { "$nook" stats --format json "$1" 2>/dev/null | sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p"; }
+# Waits until `nook stats NAME` shows FIELD >= MIN (at most about 30 s).
+wait_stat() {
+  local i v
+  for ((i = 0; i < 60; i++)); do
+    v=$(stat_of "$1" "$2")
+    [[ -n $v && $v -ge $3 ]] && return 0
+    sleep 0.5
+  done
+  return 1
+}
+
+if ! delegated; then
+  [[ -z ${NOOK_IN_VM:-} ]] || die "inside the cgroup v2 guest, but $parent is not delegated to $user"
+  say "== On this host: no cgroup v2 controllers delegated to $user"
+  fstype=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo none)
+  if [[ $fstype != cgroup2fs && -r /sys/fs/cgroup/unified/cgroup.controllers ]]; then
+    say "  /sys/fs/cgroup is $fstype: a hybrid host. cgroup2 at /sys/fs/cgroup/unified offers only:" \
+        "$(cat /sys/fs/cgroup/unified/cgroup.controllers)"
+  else
+    say "  /sys/fs/cgroup is $fstype; your cgroup is ${own:-unknown}, and its parent is not yours to write."
+  fi
+  set +e
+  refused=$(run --memory 32M -- true 2>&1)
+  refused_rc=$?
+  traced=$(run --trace -- true 2>&1)
+  plain_rc=$?
+  set -e
+  say "  nook run --memory 32M -- true  ->  exit $refused_rc:"
+  say "    $refused"
+  say "  nook run --trace -- true  ->  exit $plain_rc, and the trace says:"
+  grep '^trace: cgroup:' <<<"$traced" | sed 's/^/    /' || true
+  check "limits that cannot be enforced are refused (exit 125, a 'nook: resource limits need' message)" \
+    test "$refused_rc" = 125 -a "${refused#nook: resource limits need}" != "$refused"
+  check "without limits the container still runs (exit 0), and --trace says it has no cgroup" \
+    test "$plain_rc" = 0 -a -n "$(grep '^trace: cgroup: (none)' <<<"$traced")"
+  [[ $failures == 0 ]] || { say "$name: $failures check(s) failed"; exit 1; }
+  # Started as root: the parent goes on in the cgroup v2 guest.
+  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || exit 3
+  say "SKIP: $name: no delegated cgroup v2 for $user here, so the limits cannot be shown. Run it as root (it boots the"
+  say "      cgroup v2 guest of Tests/vm), or under a delegating systemd: systemd-run --user --scope -p Delegate=yes $self"
+  exit 0
+fi
+
+say "== Where the containers go"
+say "  You are $user; this shell is in the cgroup $own. Its parent $parent is yours"
+say "  (delegated), with '$(cat "$parent/cgroup.subtree_control")' enabled for its children:"
+say "  each container gets $parent/nook-NAME, a leaf next to this one."
+check_answers "before the demo"
+say ""
+
+# ---- 1. The miner ------------------------------------------------------------
+miner=${names[0]}
+say "== 1. A miner: a CPU hog under --cpus 0.2 (cpu.max \"20000 100000\": 20 ms of CPU in every 100 ms), for 6 s"
+# (PID 1 reports "Terminated" on stderr when timeout ends the loop.)
+run --name "$miner" --cpus 0.2 -- sh -c \
+  "timeout 6 sh -c 'while :; do :; done'; echo cpu.max \$(cat /sys/fs/cgroup/cpu.max); cat /sys/fs/cgroup/cpu.stat" \
+  >"$work/miner.out" 2>/dev/null &
+miner_pid=$!
+wait_stat "$miner" throttledPeriods 1 || true
+say "  nook stats $miner, while it runs:"
+"$nook" stats "$miner" 2>&1 | sed 's/^/    /' || true
+check_answers "while the miner runs"
 set +e
-err=$(run --memory 32M --memory-swap 32M -- dd if=/dev/zero of=/dev/null bs=128M count=1 2>&1 >/dev/null)
-rc=$?
+wait "$miner_pid"
+miner_rc=$?
 set -e
-say "  exit $rc; nook said: $(grep '^nook:' <<<"$err")"
-check "the hog was killed (exit 137)" test "$rc" = 137
-check "Nook reported the out-of-memory kill" grep -q "out of memory (memory.max=32M)" <<<"$err"
-check "the machine still answers" true
+cpu=$(cat "$work/miner.out")
+usage=$(key usage_usec "$cpu")
+say "  inside, at the end: cpu.max $(key cpu.max "$cpu"); cpu.stat usage_usec $usage, nr_periods $(key nr_periods "$cpu"), nr_throttled $(key nr_throttled "$cpu"), throttled_usec $(key throttled_usec "$cpu")"
+[[ -z $usage ]] || say "  that is $((usage / 60000))% of one CPU over the 6 s (unlimited, the loop would take 100%)"
+check "the miner's container ran (exit $miner_rc)" test "$miner_rc" = 0
+check "inside, cpu.max is \"20000 100000\"" test "$(key cpu.max "$cpu")" = "20000 100000"
+check "the kernel throttled it (nr_throttled > 0)" test "$(key nr_throttled "$cpu")" -gt 0 2>/dev/null
+check "it used less than half of one CPU over 6 s (usage_usec < 3000000)" test "${usage:-9999999}" -lt 3000000
+say ""
 
-if [[ $failures == 0 ]]; then say "$name: all checks passed: limits held and the machine stayed usable."; exit 0; fi
-say "$name: $failures check(s) failed"; exit 1
+# ---- 2. The fork bomb -----------------------------------------------------------
+bomb=${names[1]}
+say "== 2. A fork bomb under --pids-limit 50 (pids.max 50)"
+mkdir "$work/signal"
+# The bomb forks sleepers until the kernel refuses (busybox sh then gives up).
+# PID 1 waits without forking, since at the limit nothing can fork: `read -t 1`
+# on a FIFO it holds open itself is a one-second timer that needs no process.
+# When this script creates /signal/stop, PID 1 reports and exits, and the PID
+# namespace takes every sleeper with it.
+# shellcheck disable=SC2016  # the container's shell expands these
+run --name "$bomb" --pids-limit 50 -v "$work/signal:/signal" -- sh -c '
+  mkfifo /dev/shm/tick; exec 3<>/dev/shm/tick
+  ( while :; do sleep 600 & done ) 2>/dev/null &
+  while [ ! -e /signal/stop ]; do read -t 1 x <&3; done
+  read n < /sys/fs/cgroup/pids.current; echo "pids.current $n"
+  while read k v; do [ "$k" = max ] && echo "refused $v"; done < /sys/fs/cgroup/pids.events
+' >"$work/bomb.out" 2>&1 &
+bomb_pid=$!
+wait_stat "$bomb" pidsCurrent 49 || true
+pids=$(stat_of "$bomb" pidsCurrent)
+say "  nook stats $bomb, while the bomb holds its processes:"
+"$nook" stats "$bomb" 2>&1 | sed 's/^/    /' || true
+check_answers "while the bomb holds its process slots"
+touch "$work/signal/stop"
+set +e
+wait "$bomb_pid"
+bomb_rc=$?
+set -e
+inside=$(cat "$work/bomb.out")
+say "  inside, at the end: pids.current $(key pids.current "$inside"), forks refused (pids.events max) $(key refused "$inside")"
+check "the bomb filled the container's process table: $pids processes (49 or 50)" test "${pids:-0}" -ge 49 -a "${pids:-0}" -le 50
+check "the kernel refused the forks past the limit (pids.events max > 0)" test "$(key refused "$inside")" -gt 0 2>/dev/null
+check "the bomb's container ended cleanly (exit $bomb_rc)" test "$bomb_rc" = 0
+say ""
+
+# ---- 3. The memory hog -----------------------------------------------------------
+hog=${names[2]}
+say "== 3. A memory hog: dd with a 128 MiB buffer under --memory 32M --memory-swap 32M (memory.max 32M, no swap)"
+set +e
+err=$(run --name "$hog" --memory 32M --memory-swap 32M -- dd if=/dev/zero of=/dev/null bs=128M count=1 2>&1 >/dev/null)
+hog_rc=$?
+set -e
+say "  nook exited with $hog_rc and said: $(grep '^nook:' <<<"$err" || echo '(nothing)')"
+check "the hog was killed (exit 137 = 128 + SIGKILL)" test "$hog_rc" = 137
+check "nook reported the out-of-memory kill" grep -q 'out of memory (memory.max=32M)' <<<"$err"
+check_answers "after the OOM kill"
+say ""
+
+say "== Afterwards"
+left=()
+for n in "${names[@]}"; do [[ ! -e $parent/nook-$n ]] || left+=("$parent/nook-$n"); done
+check "no container cgroup is left in $parent (${left[*]:-none})" test ${#left[@]} = 0
+
+if [[ $failures == 0 ]]; then
+  say "$name: all checks passed: each limit held, and the machine stayed usable."
+  exit 0
+fi
+say "$name: $failures check(s) failed"
+exit 1
