@@ -40,9 +40,12 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Resource limit NAME=SOFT[:HARD] (nofile, nproc, core...).") var ulimit: [String] = []
     @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
     @Option(name: [.short, .customLong("memory")], help: "Memory limit (64M, 1g).") var memory: String?
-    @Option(name: .customLong("memory-swap"), help: "Memory plus swap limit (-1: unlimited).") var memorySwap: String?
+    // .unconditional: "-1" is a value here, not an option (swift-argument-parser
+    // otherwise takes it for a short flag and only --memory-swap=-1 works).
+    @Option(name: .customLong("memory-swap"), parsing: .unconditional,
+            help: "Memory plus swap limit (-1: unlimited; default: twice --memory).") var memorySwap: String?
     @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (memory.low).") var memoryReservation: String?
-    @Option(name: .customLong("pids-limit"), help: "Maximum number of processes.") var pidsLimit: Int64?
+    @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
     @Option(help: "CPUs (cpu.max), e.g. 0.5.") var cpus: String?
     @Option(name: .customLong("cpu-shares"), help: "Relative CPU weight (v1 shares, converted to cpu.weight).") var cpuShares: UInt64?
     @Option(name: .customLong("cpuset-cpus"), help: "CPUs allowed, e.g. 0-1.") var cpusetCPUs: String?

@@ -154,6 +154,13 @@ final class CgroupRefusalTests: XCTestCase {
         XCTAssertTrue(r.stderr.hasPrefix("nook: resource limits need"), r.stderr)
         XCTAssertTrue(r.stderr.contains("hint:"), r.stderr)
         XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? [], before, "nothing left behind")
+        // "-1" is a value of --memory-swap and --pids-limit, not an option: the
+        // run gets as far as the cgroup refusal, not a parse error.
+        for flags in [["--memory", "32M", "--memory-swap", "-1"], ["--pids-limit", "-1"]] {
+            let minus = try h.run(["run", "--rootfs", h.rootfs] + flags + ["--", "true"])
+            XCTAssertEqual(minus.status, 125, "\(flags): \(minus.stderr)")
+            XCTAssertTrue(minus.stderr.hasPrefix("nook: resource limits need"), "\(flags): \(minus.stderr)")
+        }
         let plain = try h.run(["run", "--rootfs", h.rootfs, "--trace", "--", "true"])
         XCTAssertEqual(plain.status, 0)
         XCTAssertTrue(plain.stderr.contains("trace: cgroup: (none) --"), "--trace says it runs without a cgroup: \(plain.stderr)")
