@@ -63,6 +63,9 @@ public struct ResourceFlags: Sendable, Equatable {
             if let limit = r.memory?.limit, limit > 0 && limit < 6 << 20 {
                 throw NookError("--memory \(memory!) is too small", hint: "a container needs at least 6M")
             }
+            // podman and docker: --memory without --memory-swap allows as much
+            // swap as memory (memory plus swap = twice the memory limit).
+            if memorySwap == nil, let limit = r.memory?.limit, limit > 0 { r.memory?.swap = 2 * limit }
         }
         if cpus != nil || cpuShares != nil || cpusetCPUs != nil {
             var cpu = Spec.Resources.CPU(shares: cpuShares, cpus: cpusetCPUs)
