@@ -70,6 +70,29 @@ final class SupervisorTests: XCTestCase {
         XCTAssertLessThan(setgroups, gidMap)
     }
 
+    func testCloneTraceNamesCloneIntoCgroupWhenACgroupFDIsGiven() throws {
+        let plan = try makePlan()
+        kernel.messages = [ChildMessage(kind: .exec, step: .exec, index: 5)]
+        var options = SpawnOptions()
+        options.cgroupFD = 9
+        _ = try supervisor(trace: true).launch(plan, options: options)
+        let clone = try XCTUnwrap(traceLines.lines.first)
+        assertContains(clone, "|CLONE_PIDFD|CLONE_INTO_CGROUP, cgroup fd 9) = pid 4242")
+        assertContains(clone, "starts in the container's cgroup")
+    }
+
+    func testExecCloneTraceNamesTheJoinedNamespaces() throws {
+        var plan = try makePlan()
+        plan.namespaces = []
+        plan.joinExisting = true
+        plan.joinNamespaces = [.user: "/proc/7/ns/user", .mount: "/proc/7/ns/mnt", .pid: "/proc/7/ns/pid"]
+        kernel.messages = [ChildMessage(kind: .exec, step: .exec, index: 5)]
+        _ = try supervisor(trace: true).launch(plan, options: SpawnOptions())
+        let clone = try XCTUnwrap(traceLines.lines.first)
+        assertContains(clone, "clone3(CLONE_PIDFD) = pid 4242 -- a helper that joins the container's namespaces: user, pid, mount")
+        XCTAssertFalse(clone.contains("new namespaces: --") || clone.hasSuffix("namespaces: "), clone)
+    }
+
     func testTraceLinesAndTraceOption() throws {
         let plan = try makePlan()
         kernel.messages = [ChildMessage(kind: .step, step: .mount, index: try procIndex(plan)),

@@ -40,9 +40,7 @@ public final class Supervisor {
             throw error
         }
         kernel.close(childEnd)
-        let flags = plan.namespaces.filter { $0 != .cgroup }.map(\.cloneFlagName).joined(separator: "|")
-        tracer.emit("clone", "clone3(\(flags)|CLONE_PIDFD) = pid \(process.pid)",
-                    "new namespaces: \(plan.namespaces.filter { $0 != .cgroup }.map(\.rawValue).joined(separator: ", "))")
+        tracer.emit("clone", Self.cloneCall(plan, cgroupFD: opts.cgroupFD, pid: process.pid), Self.cloneWhy(plan, cgroupFD: opts.cgroupFD))
 
         var console: Int32 = -1
         /// Every way out before the container runs: kill it, reap it, close what we hold.
@@ -98,6 +96,23 @@ public final class Supervisor {
                             hint: "the setup process was killed from outside")
         }
         return Launched(process: process, commandPID: commandPID, consoleMaster: console)
+    }
+
+    /// The `clone:` trace line: the flags clone3 really gets.
+    static func cloneCall(_ plan: LaunchPlan, cgroupFD: Int32, pid: Int32) -> String {
+        let flags = plan.namespaces.filter { $0 != .cgroup }.map(\.cloneFlagName)
+            + ["CLONE_PIDFD"] + (cgroupFD >= 0 ? ["CLONE_INTO_CGROUP"] : [])
+        return "clone3(\(flags.joined(separator: "|"))\(cgroupFD >= 0 ? ", cgroup fd \(cgroupFD)" : "")) = pid \(pid)"
+    }
+
+    static func cloneWhy(_ plan: LaunchPlan, cgroupFD: Int32) -> String {
+        let placed = cgroupFD >= 0 ? "; it starts in the container's cgroup (no window outside its limits)" : ""
+        if plan.joinExisting {
+            let joins = plan.joinOrder.map(\.0.rawValue)
+            return "a helper that joins the container's namespaces: \(joins.isEmpty ? "none to join (shared with nook)" : joins.joined(separator: ", "))\(placed)"
+        }
+        let made = plan.namespaces.filter { $0 != .cgroup }.map(\.rawValue)
+        return "new namespaces: \(made.isEmpty ? "none" : made.joined(separator: ", "))\(placed)"
     }
 
     /// Writes /proc/PID/{setgroups,uid_map,gid_map}, or has the setuid helpers do it.
