@@ -44,7 +44,7 @@ extension Runtime {
         var launchedPID: SpawnedProcess?
         var cgroup: ContainerCgroup?
         do {
-            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits)
+            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
             let dir = store.directory(id)
             try Self.writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
@@ -86,6 +86,7 @@ extension Runtime {
         } catch {
             if let p = launchedPID { try? kernel.signal(p, SIGKILL); _ = try? kernel.wait(p, forwarding: []) }
             try? cgroup?.remove()
+            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
             store.remove(id)
             throw error
         }

@@ -76,6 +76,7 @@ public final class Runtime {
         var keepState = false
         defer {
             try? cgroup?.remove()
+            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
             if !keepState { store.remove(id) }
             lock.release()
         }
@@ -94,7 +95,7 @@ public final class Runtime {
         var options = SpawnOptions()
         options.stdio = settings.stdio
         do {
-            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits)
+            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
         }
         let cgroupFD = try cgroup?.openDirectory() ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }

@@ -25,6 +25,18 @@ public enum HostPath {
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// Names of the directories in `path` (none if it cannot be read).
+    public static func subdirectories(_ path: String) -> [String] {
+        guard let d = opendir(path) else { return [] }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." && Int32(entry.pointee.d_type) == DT_DIR { names.append(name) }
+        }
+        return names.sorted()
+    }
+
     public static func readText(_ path: String) throws -> String {
         String(decoding: try readBytes(path), as: UTF8.self)
     }
