@@ -46,6 +46,9 @@ extension Runtime {
     public func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         let state = try store.read(id)
+        if status(of: state) == "paused" {
+            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
+        }
         guard status(of: state) == "running" || status(of: state) == "created" else {
             throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
         }

@@ -123,13 +123,16 @@ extension Runtime {
         try HookRunner.run(spec, .poststart, state: ociState(state), tracer: Tracer(enabled: false))
     }
 
-    /// The OCI status: creating, created, running or stopped, from the state file and the process table.
+    /// The OCI status: creating, created, running or stopped, from the state
+    /// file and the process table; "paused" (a value the OCI spec lets a
+    /// runtime add, as runc does) while the container's cgroup is frozen.
     public func status(of state: ContainerState) -> String {
         if state.status == .creating { return "creating" }
         if state.status == .stopped && state.mode == .detached { return "stopped" }
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
         if !alive { return "stopped" }
         if state.mode == .oci && HostPath.exists(store.directory(state.id) + "/" + Self.fifoName) { return "created" }
+        if let path = state.cgroupPath, ContainerCgroup(path: path).value("cgroup.events", "frozen") == 1 { return "paused" }
         return "running"
     }
 
