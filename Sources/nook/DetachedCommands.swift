@@ -24,8 +24,12 @@ struct WaitCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container name.") var id: String
     func run() throws {
-        guard let code = try global.runtime().waitForExit(id: id) else {
+        let runtime = try global.runtime()
+        guard let code = try runtime.waitForExit(id: id) else {
             throw NookError("container '\(id)' stopped without an exit code (its monitor was killed)")
+        }
+        if let reason = (try? runtime.store.read(id))?.exitReason {
+            Tracer.standardError("nook: container killed: \(reason)")
         }
         print(code)
         Glibc.exit(code)

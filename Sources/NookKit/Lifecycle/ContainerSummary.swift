@@ -9,6 +9,8 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
     public var mode: String
     public var command: String
     public var exitCode: Int32?
+    /// Why it was killed, when nook knows ("out of memory (memory.max=32M)").
+    public var exitReason: String?
     public var created: String
 }
 
@@ -19,12 +21,12 @@ extension Runtime {
             let s = status(of: state)
             var described = s
             if s == "stopped" {
-                if let code = state.exitCode { described = "exited (\(code))" }
+                if let code = state.exitCode { described = "exited (\(code)\(state.exitReason.map { ", " + $0 } ?? ""))" }
                 else if state.mode == .detached { described = "stopped (monitor killed)" }
             }
             return ContainerSummary(id: state.id, status: s, describedStatus: described, pid: s == "stopped" ? 0 : state.pid,
                                     mode: state.mode.rawValue, command: state.command ?? "", exitCode: state.exitCode,
-                                    created: state.created)
+                                    exitReason: state.exitReason, created: state.created)
         }
     }
 

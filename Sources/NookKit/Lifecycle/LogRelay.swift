@@ -60,6 +60,12 @@ public final class LogRelay: @unchecked Sendable {
         }
     }
 
+    /// A line of nook's own (e.g. why the container was killed), after the container's output.
+    public func note(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        append(bytes, bytes.count)
+    }
+
     private func append(_ buffer: [UInt8], _ n: Int) {
         if size + n > limit {
             close(fd)

@@ -134,16 +134,23 @@ public final class Runtime {
         terminal?.enterRawMode()
         let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
         terminal?.restore()
+        var reason: String?
+        if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
+            let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"
+            reason = "out of memory (\(limit))"
+        }
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
             state.status = .stopped
             state.exitCode = status.code
+            state.exitReason = reason
             try? store.write(state)
             keepState = true
         }
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
-        if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
-            let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"
-            Tracer.standardError("nook: container killed: out of memory (\(limit))")
+        if let reason {
+            // A detached monitor's stderr is /dev/null: its container's log keeps the message.
+            Tracer.standardError("nook: container killed: \(reason)")
+            log?.note("nook: container killed: \(reason)")
         }
         return status
     }

@@ -28,6 +28,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var annotations: [String: String]?
     public var cgroupPath: String?
     public var exitCode: Int32?
+    /// Why the container was killed, when nook knows (e.g. "out of memory (memory.max=32M)").
+    public var exitReason: String?
     /// The command, for `nook ps`.
     public var command: String?
     /// `nook run -d`: the monitor's pid and start time.
