@@ -49,6 +49,30 @@ final class CgroupTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("nook: container killed: out of memory (memory.max=32M)"), r.stderr)
     }
 
+    func testDetachedContainersOOMIsInItsLogPsAndWait() throws {
+        _ = try delegatedParent()
+        let name = Harness.name("oomd")
+        let r = try h.run(["run", "-d", "--rootfs", h.rootfs, "--name", name, "--memory", "32M", "--memory-swap", "32M", "--",
+                           "dd", "if=/dev/zero", "of=/dev/null", "bs=128M", "count=1"], timeout: 180)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["rm", "-f", name], timeout: 60) }
+        let waited = try h.run(["wait", name], timeout: 180)
+        XCTAssertEqual(waited.stdout, "137\n", waited.stderr)
+        XCTAssertTrue(waited.stderr.contains("nook: container killed: out of memory (memory.max=32M)"), waited.stderr)
+        let logs = try h.run(["logs", name], timeout: 60)
+        XCTAssertTrue(logs.stdout.contains("nook: container killed: out of memory (memory.max=32M)"),
+                      "the monitor's stderr is /dev/null: the log keeps the message: \(logs.stdout)")
+        let ps = try h.run(["ps"], timeout: 60)
+        XCTAssertTrue(ps.stdout.contains("exited (137, out of memory (memory.max=32M))"), ps.stdout)
+    }
+
+    func testPidsLimitMinusOneAndDefaultSwap() throws {
+        _ = try delegatedParent()
+        let r = try run(["--memory", "32M", "--pids-limit", "-1", "--", "cat", "/sys/fs/cgroup/pids.max", "/sys/fs/cgroup/memory.swap.max"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "max\n\(32 << 20)\n", "pids unlimited; swap as much as memory, as podman: \(r.stderr)")
+    }
+
     func testLimitsAreVisibleInsideTheContainer() throws {
         _ = try delegatedParent()
         let r = try run(["--memory", "64M", "--pids-limit", "30", "--cpus", "0.5", "--cpu-shares", "512", "--", "sh", "-c",
@@ -109,6 +133,109 @@ final class CgroupTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "the next nook command removed the stale cgroup")
     }
 
+    func waitForState(_ name: String, root: String? = nil) -> Bool {
+        Harness.eventually(30) { FileManager.default.fileExists(atPath: (root ?? self.h.stateDir()) + "/\(name)/state.json") }
+    }
+
+    func testSameNameUnderAnotherRootIsRefusedAndDoesNotKillTheFirst() throws {
+        let parent = try delegatedParent()
+        let name = Harness.name("twin")
+        let otherRoot = try h.scratch("other-root") + "/state"
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--memory", "64M", "--", "sleep", "60"])
+        defer { kill(bg.pid, SIGKILL); _ = bg.wait() }
+        XCTAssertTrue(waitForState(name))
+        let second = try h.run(["run", "--root", otherRoot, "--rootfs", h.rootfs, "--name", name, "--memory", "64M", "--", "true"], timeout: 120)
+        XCTAssertEqual(second.status, 125, second.stderr)
+        XCTAssertTrue(second.stderr.contains("cgroup '\(parent)/nook-\(name)' already exists and has processes"), second.stderr)
+        XCTAssertTrue(second.stderr.contains("another --root"), second.stderr)
+        let procs = (try? String(contentsOfFile: parent + "/nook-\(name)/cgroup.procs", encoding: .utf8)) ?? ""
+        XCTAssertFalse(procs.isEmpty, "the first container still runs")
+        XCTAssertTrue(Harness.isAlive(bg.pid))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: otherRoot + "/" + name), "nothing left under the other root")
+    }
+
+    func testCgroupsPathFromConfigIsHonoured() throws {
+        let parent = try delegatedParent()
+        let name = Harness.name("cgpath")
+        let sub = "mine-\(name)"
+        let bundle = try h.bundle(["sleep", "60"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["cgroupsPath"] = sub
+            linux["resources"] = ["pids": ["limit": 33]]
+            config["linux"] = linux
+        }
+        let bg = try h.start(["run", "--bundle", bundle, name])
+        defer { kill(bg.pid, SIGKILL); _ = bg.wait() }
+        XCTAssertTrue(waitForState(name))
+        XCTAssertEqual(try? String(contentsOfFile: parent + "/\(sub)/pids.max", encoding: .utf8), "33\n",
+                       "a relative cgroupsPath goes next to nook's own cgroup")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: parent + "/nook-\(name)"))
+        kill(bg.pid, SIGTERM)
+        _ = bg.wait()
+        XCTAssertTrue(Harness.eventually(10) { !FileManager.default.fileExists(atPath: parent + "/\(sub)") }, "removed at the end")
+
+        let outside = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["cgroupsPath"] = "/not-delegated-\(name)"
+            linux["resources"] = ["pids": ["limit": 33]]
+            config["linux"] = linux
+        }
+        let refused = try h.run(["run", "--bundle", outside, name + "-x"], timeout: 120)
+        XCTAssertEqual(refused.status, 125, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("linux.cgroupsPath '/not-delegated-\(name)'") && refused.stderr.contains("not writable by you"),
+                      refused.stderr)
+    }
+
+    /// Only nook's own cgroup delegated (its parent is not writable): nook moves
+    /// itself into <own>/nook-supervisor, and back at the end.
+    func makeOwnOnlyCgroup() throws -> (sub: String, own: String) {
+        let parent = try delegatedParent()
+        let sub = parent + "/" + Harness.name("ownonly")
+        let own = sub + "/own"
+        try FileManager.default.createDirectory(atPath: own, withIntermediateDirectories: true)
+        try "+memory +pids".write(toFile: sub + "/cgroup.subtree_control", atomically: false, encoding: .utf8)
+        chmod(sub, 0o555)
+        chmod(sub + "/cgroup.procs", 0o444)
+        return (sub, own)
+    }
+
+    func removeOwnOnlyCgroup(_ sub: String, _ own: String) {
+        try? "1".write(toFile: own + "/cgroup.kill", atomically: false, encoding: .utf8)
+        chmod(sub, 0o755)
+        chmod(sub + "/cgroup.procs", 0o644)
+        _ = Harness.eventually(10) { rmdir(own) == 0 || errno == ENOENT }
+        rmdir(sub)
+    }
+
+    /// `nook ARGS` started from a shell that first moves itself into `cgroup` (plus `before`, e.g. a sleeper).
+    func runIn(_ cgroup: String, _ args: [String], before: String = "") throws -> Harness.Result {
+        try Harness.shell(["/bin/sh", "-c", "echo $$ > \(cgroup)/cgroup.procs && \(before) exec \"$@\"", "sh"] + h.commandLine(args),
+                          timeout: 180)
+    }
+
+    func testBelowOwnCgroupMovesBackAtTheEnd() throws {
+        let (sub, own) = try makeOwnOnlyCgroup()
+        defer { removeOwnOnlyCgroup(sub, own) }
+        let r = try runIn(own, ["run", "--rootfs", h.rootfs, "--trace", "--memory", "32M", "--", "cat", "/sys/fs/cgroup/memory.max"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "\(32 << 20)\n")
+        XCTAssertTrue(r.stderr.contains("nook moves back where it started"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: own + "/nook-supervisor"), "the supervisor leaf is gone")
+        XCTAssertEqual(try String(contentsOfFile: own + "/cgroup.subtree_control", encoding: .utf8), "\n",
+                       "the controllers nook enabled are disabled again")
+    }
+
+    func testBelowOwnCgroupSharedWithAnotherProcessIsRefusedClearly() throws {
+        let (sub, own) = try makeOwnOnlyCgroup()
+        defer { removeOwnOnlyCgroup(sub, own) }
+        let r = try runIn(own, ["run", "--rootfs", h.rootfs, "--memory", "32M", "--", "true"], before: "sleep 30 &")
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.contains("other processes share it"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no-internal-processes"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("systemd-run --user --scope -p Delegate=yes"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: own + "/nook-supervisor"), "nothing left behind")
+    }
+
     func testStatsPauseAndResume() throws {
         _ = try delegatedParent()
         let name = Harness.name("stats")
@@ -128,7 +255,19 @@ final class CgroupTests: XCTestCase {
         XCTAssertTrue(Harness.eventually(10) {
             (try? String(contentsOfFile: parent + "/nook-\(name)/cgroup.events", encoding: .utf8))?.contains("frozen 1") == true
         })
+        // ps and state say so (bug: they said "running")
+        let ps = try h.run(["ps"], timeout: 60)
+        let row = ps.stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
+        XCTAssertTrue(row.contains("paused"), "nook ps shows the frozen container as paused: \(ps.stdout)")
+        let state = try h.run(["state", name], timeout: 60)
+        XCTAssertTrue(state.stdout.contains("\"status\":\"paused\"") || state.stdout.contains("\"status\" : \"paused\""),
+                      "nook state: \(state.stdout) \(state.stderr)")
+        let refused = try h.run(["exec", name, "--", "true"], timeout: 60)
+        XCTAssertEqual(refused.status, 125)
+        XCTAssertTrue(refused.stderr.contains("is paused"), refused.stderr)
         XCTAssertEqual(try h.run(["resume", name], timeout: 60).status, 0)
+        let resumed = try h.run(["ps"], timeout: 60).stdout.split(separator: "\n").first { $0.hasPrefix(name + " ") } ?? ""
+        XCTAssertTrue(resumed.contains("running"), "running again after resume: \(resumed)")
         XCTAssertTrue(Harness.eventually(10) {
             (try? String(contentsOfFile: parent + "/nook-\(name)/cgroup.events", encoding: .utf8))?.contains("frozen 0") == true
         })

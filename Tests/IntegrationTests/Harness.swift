@@ -282,3 +282,22 @@ final class Harness: @unchecked Sendable {
         return state != "Z" && state != "X"
     }
 }
+
+extension Harness {
+    /// A bundle from `nook spec`, running `args` in the harness rootfs; `extra` edits config.json.
+    func bundle(_ args: [String], terminal: Bool = false, extra: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        let dir = try scratch("bundle")
+        let r = try runAsUser([nook, "spec", "--bundle", dir])
+        guard r.status == 0 else { throw NSError(domain: "harness", code: 4, userInfo: [NSLocalizedDescriptionKey: "nook spec: " + r.stderr]) }
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        var process = config["process"] as! [String: Any]
+        process["args"] = args
+        process["terminal"] = terminal
+        config["process"] = process
+        config["root"] = ["path": rootfs]
+        extra(&config)
+        let data = try JSONSerialization.data(withJSONObject: config)
+        try data.write(to: URL(fileURLWithPath: dir + "/config.json"))
+        return dir
+    }
+}

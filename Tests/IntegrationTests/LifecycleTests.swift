@@ -7,19 +7,7 @@ final class LifecycleTests: XCTestCase {
 
     /// A bundle whose rootfs is the test rootfs and whose process is `args`.
     func bundle(_ args: [String], terminal: Bool = false, extra: (inout [String: Any]) -> Void = { _ in }) throws -> String {
-        let dir = try h.scratch("bundle")
-        let r = try h.runAsUser([h.nook, "spec", "--bundle", dir])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
-        var process = config["process"] as! [String: Any]
-        process["args"] = args
-        process["terminal"] = terminal
-        config["process"] = process
-        config["root"] = ["path": h.rootfs]
-        extra(&config)
-        let data = try JSONSerialization.data(withJSONObject: config)
-        try data.write(to: URL(fileURLWithPath: dir + "/config.json"))
-        return dir
+        try h.bundle(args, terminal: terminal, extra: extra)
     }
 
     func state(_ id: String) throws -> [String: Any]? {
