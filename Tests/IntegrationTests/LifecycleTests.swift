@@ -161,6 +161,38 @@ final class LifecycleTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(fid)"))
     }
 
+    func testStartContainerHookRunsInsideTheContainerBeforeTheProgram() throws {
+        let out = try h.scratch("inside-hook")
+        let dir = try bundle(["sh", "-c", "echo program >> /out/order"]) { config in
+            config["hostname"] = "hooked"
+            var mounts = config["mounts"] as? [[String: Any]] ?? []
+            mounts.append(["destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]])
+            config["mounts"] = mounts
+            // The path resolves in the container (busybox's sh), and /out exists only there.
+            config["hooks"] = ["startContainer": [["path": "/bin/sh", "args": ["sh", "-c",
+                "hostname > /out/hostname; echo hook >> /out/order; cat > /out/state.json"]]]]
+        }
+        let id = Harness.name("inhook")
+        XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
+        let started = try h.run(["start", id])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        XCTAssertTrue(Harness.eventually { (try? self.state(id))??["status"] as? String == "stopped" })
+        XCTAssertEqual(try h.run(["delete", id]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: out + "/hostname", encoding: .utf8), "hooked\n", "the container's UTS namespace")
+        XCTAssertEqual(try String(contentsOfFile: out + "/order", encoding: .utf8), "hook\nprogram\n", "before the program")
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/state.json"))) as? [String: Any]
+        XCTAssertEqual(s?["id"] as? String, id)
+
+        let failing = try bundle(["true"]) { config in config["hooks"] = ["startContainer": [["path": "/bin/false"]]] }
+        let fid = Harness.name("inhookfail")
+        XCTAssertEqual(try h.run(["create", "--bundle", failing, fid]).status, 0)
+        let r = try h.run(["start", fid])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("startContainer hook 0 (/bin/false, in the container): exited with status 1"), r.stderr)
+        XCTAssertTrue(Harness.eventually { (try? self.state(fid))??["status"] as? String == "stopped" }, "a failed hook stops the container")
+        _ = try h.run(["delete", "--force", fid])
+    }
+
     func testExecJoinsTheContainer() throws {
         let dir = try bundle(["sleep", "30"]) { config in config["hostname"] = "inside" }
         let id = Harness.name("exec")

@@ -78,6 +78,28 @@ extension Runtime {
             devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
             options.stdio.0 = devNull
         }
+        let (process, consoleMaster) = try spawnInContainer(plan, options: options, tracer: tracer)
+        let pid = process.pid
+        let pidfd = process.pidfd
+        defer { kernel.close(pidfd) }
+        if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: pid) }
+        if consoleMaster >= 0, let socket = settings.consoleSocket {
+            let r = nook_send_fd_to_socket(socket, consoleMaster)
+            close(consoleMaster)
+            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        }
+        if settings.detach { return nil }
+        let terminal = consoleMaster >= 0 && settings.consoleSocket == nil
+            ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
+        terminal?.enterRawMode()
+        let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
+        terminal?.restore()
+        return status
+    }
+
+    /// Starts `plan`'s process in the container through the joining helper;
+    /// returns it (our child) and, with a terminal, its pty master.
+    func spawnInContainer(_ plan: LaunchPlan, options: SpawnOptions, tracer: Tracer) throws -> (SpawnedProcess, Int32) {
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options)
         // The helper exits once it has forked the real process; reap it.
@@ -88,20 +110,44 @@ extension Runtime {
         }
         let pidfd = nook_pidfd_open(pid)
         guard pidfd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
-        let process = SpawnedProcess(pid: pid, pidfd: pidfd)
-        defer { kernel.close(pidfd) }
-        if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: pid) }
-        if launched.consoleMaster >= 0, let socket = settings.consoleSocket {
-            let r = nook_send_fd_to_socket(socket, launched.consoleMaster)
-            close(launched.consoleMaster)
-            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        return (SpawnedProcess(pid: pid, pidfd: pidfd), launched.consoleMaster)
+    }
+
+    /// OCI startContainer hooks: run inside the container (its namespaces and
+    /// cgroup, as `exec` enters them), after `start` and before its program
+    /// runs; `path` resolves in the container, as the runtime spec says.
+    func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
+        let hooks = HookRunner.hooks(try loadSpec(id), point)
+        guard !hooks.isEmpty else { return }
+        let record = try store.read(id)
+        let input = try HookRunner.input(state)
+        for (i, hook) in hooks.enumerated() {
+            tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path) (inside the container)", "an OCI hook, with the state JSON on stdin")
+            do {
+                var process = try execProcess(id: id, args: hook.args?.isEmpty == false ? hook.args! : [hook.path])
+                process.env = hook.env ?? []
+                process.cwd = "/"
+                process.terminal = false
+                var plan = try LaunchPlan.forExec(containerSpec: try loadSpec(id), process: process, containerID: id, pid: record.pid)
+                plan.execCandidates = [hook.path]
+                plan.pdeathsig = false
+                var pipe: [Int32] = [-1, -1]
+                guard nook_pipe_cloexec(&pipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
+                defer { close(pipe[0]) }
+                // The state is small: it fits in the pipe before the hook reads it.
+                input.withUnsafeBytes { _ = write(pipe[1], $0.baseAddress, $0.count) }
+                close(pipe[1])
+                var options = SpawnOptions()
+                options.stdio.0 = pipe[0]
+                let cgroupFD = try record.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
+                defer { if cgroupFD >= 0 { close(cgroupFD) } }
+                options.cgroupFD = cgroupFD
+                let (spawned, _) = try spawnInContainer(plan, options: options, tracer: tracer)
+                kernel.close(spawned.pidfd)
+                try HookRunner.waitForHook(pid: spawned.pid, timeout: hook.timeout)
+            } catch let error as NookError {
+                throw NookError("\(point.rawValue) hook \(i) (\(hook.path), in the container): \(error.message)", hint: error.hint)
+            }
         }
-        if settings.detach { return nil }
-        let terminal = launched.consoleMaster >= 0 && settings.consoleSocket == nil
-            ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
-        terminal?.enterRawMode()
-        let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
-        terminal?.restore()
-        return status
     }
 }

@@ -30,9 +30,7 @@ public enum HookRunner {
     public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer) throws {
         let list = hooks(spec, point)
         guard !list.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let input = Array(try encoder.encode(state))
+        let input = try input(state)
         for (i, hook) in list.enumerated() {
             tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path)", "an OCI hook, with the state JSON on stdin")
             do {
@@ -64,20 +62,31 @@ public enum HookRunner {
         input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }
         close(inPipe[1])
         signal(SIGPIPE, previous)
+        try waitForHook(pid: pid, timeout: hook.timeout)
+    }
+
+    /// Waits for a hook process (our child), killing it after `timeout` seconds; throws unless it exited 0.
+    static func waitForHook(pid: pid_t, timeout: Int?) throws {
         let pidfd = nook_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-        let timeout = hook.timeout.map { Int32($0 * 1000) } ?? -1
-        if pidfd >= 0 && poll(&fds, 1, timeout) == 0 {
+        if pidfd >= 0 && poll(&fds, 1, timeout.map { Int32($0 * 1000) } ?? -1) == 0 {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)
-            throw NookError("timed out after \(hook.timeout ?? 0) s")
+            throw NookError("timed out after \(timeout ?? 0) s")
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         let exit = ExitStatus(waitStatus: status)
         if exit != .exited(0) { throw NookError("exited with status \(exit.code)") }
+    }
+
+    /// The state JSON hooks read on stdin.
+    static func input(_ state: OCIState) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Array(try encoder.encode(state))
     }
 }
 

@@ -101,6 +101,14 @@ extension Runtime {
         guard status(of: state) == "created" else {
             throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started")
         }
+        // startContainer hooks run in the container before its program: the
+        // program waits at exec.fifo until we read it below.
+        do {
+            try runHooksInContainer(id: id, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
+        } catch {
+            try? kill(id: id, signal: SIGKILL, all: true) // the runtime spec: a failed startContainer hook stops the container
+            throw error
+        }
         let fifo = store.directory(id) + "/" + Self.fifoName
         let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
@@ -117,7 +125,6 @@ extension Runtime {
             if !identity.isAlive { throw NookError("container '\(id)' died before it could start") }
         }
         unlink(fifo)
-        try HookRunner.run(spec, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
         state.status = .running
         try store.write(state)
         try HookRunner.run(spec, .poststart, state: ociState(state), tracer: Tracer(enabled: false))
