@@ -62,7 +62,7 @@ final class CgroupTests: XCTestCase {
         let logs = try h.run(["logs", name], timeout: 60)
         XCTAssertTrue(logs.stdout.contains("nook: container killed: out of memory (memory.max=32M)"),
                       "the monitor's stderr is /dev/null: the log keeps the message: \(logs.stdout)")
-        let ps = try h.run(["ps"], timeout: 60)
+        let ps = try h.run(["ps", "-a"], timeout: 60)
         XCTAssertTrue(ps.stdout.contains("exited (137, out of memory (memory.max=32M))"), ps.stdout)
     }
 
@@ -170,7 +170,7 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(try? String(contentsOfFile: parent + "/\(sub)/pids.max", encoding: .utf8), "33\n",
                        "a relative cgroupsPath goes next to nook's own cgroup")
         XCTAssertFalse(FileManager.default.fileExists(atPath: parent + "/nook-\(name)"))
-        kill(bg.pid, SIGTERM)
+        XCTAssertEqual(try h.run(["kill", name, "9"]).status, 0) // sleep as PID 1 ignores TERM
         _ = bg.wait()
         XCTAssertTrue(Harness.eventually(10) { !FileManager.default.fileExists(atPath: parent + "/\(sub)") }, "removed at the end")
 
@@ -209,7 +209,7 @@ final class CgroupTests: XCTestCase {
 
     /// `nook ARGS` started from a shell that first moves itself into `cgroup` (plus `before`, e.g. a sleeper).
     func runIn(_ cgroup: String, _ args: [String], before: String = "") throws -> Harness.Result {
-        try Harness.shell(["/bin/sh", "-c", "echo $$ > \(cgroup)/cgroup.procs && \(before) exec \"$@\"", "sh"] + h.commandLine(args),
+        try Harness.shell(["/bin/sh", "-c", "echo $$ > \(cgroup)/cgroup.procs || exit 1; \(before) exec \"$@\"", "sh"] + h.commandLine(args),
                           timeout: 180)
     }
 
@@ -221,7 +221,7 @@ final class CgroupTests: XCTestCase {
         XCTAssertEqual(r.stdout, "\(32 << 20)\n")
         XCTAssertTrue(r.stderr.contains("nook moves back where it started"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: own + "/nook-supervisor"), "the supervisor leaf is gone")
-        XCTAssertEqual(try String(contentsOfFile: own + "/cgroup.subtree_control", encoding: .utf8), "\n",
+        XCTAssertEqual(try String(contentsOfFile: own + "/cgroup.subtree_control", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), "",
                        "the controllers nook enabled are disabled again")
     }
 
