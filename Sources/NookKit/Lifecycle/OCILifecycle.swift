@@ -203,6 +203,9 @@ extension Runtime {
             guard force else {
                 throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
             }
+            // The init first: its death ends the PID namespace even when the
+            // others cannot be listed (an --init container is not dumpable).
+            try? kill(id: id, signal: SIGKILL)
             for pid in processes(of: state) {
                 let fd = nook_pidfd_open(pid)
                 if fd >= 0 { _ = nook_pidfd_send_signal(fd, SIGKILL); close(fd) }
