@@ -202,6 +202,10 @@ int nook_pipe_cloexec(int fds[2]);
 int nook_open_path(const char *path);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
+
+// Start a helper program that dies with this process (PR_SET_PDEATHSIG), with
+// fds[i] as its fd i (-1: closed) and every other fd closed. Returns its pid.
+pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

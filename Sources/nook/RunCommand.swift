@@ -53,6 +53,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device-read-bps"), help: "Read rate limit DEVICE:RATE.") var deviceReadBps: [String] = []
     @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].") var network: String = "none"
+    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (needs pasta or slirp4netns).") var publish: [String] = []
+
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
 
@@ -115,6 +118,7 @@ struct RunCommand: ParsableCommand {
             resources.deviceReadBps = deviceReadBps
             resources.deviceWriteBps = deviceWriteBps
             options.resources = resources
+            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publish.map(PortMapping.parse))
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
         case (nil, let bundle?):
             guard rest.count == 1 else {
@@ -127,6 +131,9 @@ struct RunCommand: ParsableCommand {
             // root.path is relative to the bundle: make it absolute, so the spec
             // means the same wherever it is read (a -d monitor reads a copy).
             if let root = loaded.root?.path, !root.hasPrefix("/") { loaded.root?.path = bundlePath + "/" + root }
+            if network != "none" || !publish.isEmpty {
+                try NetworkSettings(mode: try NetworkMode.parse(network), ports: try publish.map(PortMapping.parse)).apply(to: &loaded)
+            }
             spec = loaded
             settings.bundle = bundlePath
         case (nil, nil):

@@ -177,11 +177,14 @@ final class Harness: @unchecked Sendable {
     final class Background: @unchecked Sendable {
         let pid: Int32
         let errPath: String
+        /// stdout goes here with `start(_:captureOutput: true)`, else to /dev/null.
+        let outPath: String?
         private var status: Int32?
 
-        init(pid: Int32, errPath: String) {
+        init(pid: Int32, errPath: String, outPath: String? = nil) {
             self.pid = pid
             self.errPath = errPath
+            self.outPath = outPath
         }
 
         /// Exit code (128+N for a signal); kills it after the timeout.
@@ -199,10 +202,12 @@ final class Harness: @unchecked Sendable {
         }
 
         var stderrText: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+        var stdoutText: String { outPath.flatMap { try? String(contentsOfFile: $0, encoding: .utf8) } ?? "" }
 
         deinit {
             if status == nil { kill(pid, SIGKILL); _ = wait(timeout: 5) }
             unlink(errPath)
+            if let outPath { unlink(outPath) }
         }
     }
 
@@ -233,10 +238,11 @@ final class Harness: @unchecked Sendable {
         return pid
     }
 
-    func start(_ args: [String], as who: User? = nil) throws -> Background {
-        let err = NSTemporaryDirectory() + "nook-bg-\(getpid())-\(UUID().uuidString).err"
-        let pid = try Harness.spawn(commandLine(args, as: who), stdin: "/dev/null", stdout: "/dev/null", stderr: err)
-        return Background(pid: pid, errPath: err)
+    func start(_ args: [String], as who: User? = nil, env: [String: String] = [:], captureOutput: Bool = false) throws -> Background {
+        let base = NSTemporaryDirectory() + "nook-bg-\(getpid())-\(UUID().uuidString)"
+        let out = captureOutput ? base + ".out" : nil
+        let pid = try Harness.spawn(commandLine(args, as: who, env: env), stdin: "/dev/null", stdout: out ?? "/dev/null", stderr: base + ".err")
+        return Background(pid: pid, errPath: base + ".err", outPath: out)
     }
 
     /// The user's state directory (no XDG_RUNTIME_DIR in the tests' environment).

@@ -634,6 +634,77 @@ static void c_read(const char *path) {
     OK("bytes=%zu", n);
 }
 
+/* tcp_connect:IPV4:PORT connect (3 s timeout), send "ping\n", detail=reply=FIRST_WORD. */
+static void c_tcp_connect(const char *arg) {
+    char host[64];
+    const char *colon = strrchr(arg, ':');
+    if (!colon || (size_t)(colon - arg) >= sizeof host) return ERR(EINVAL, "step=parse");
+    memcpy(host, arg, (size_t)(colon - arg));
+    host[colon - arg] = '\0';
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(colon + 1))};
+    if (inet_pton(AF_INET, host, &a.sin_addr) != 1) return ERR(EINVAL, "step=parse");
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return ERR(errno, "step=socket");
+    struct timeval tv = {.tv_sec = 3};
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno == EINPROGRESS ? ETIMEDOUT : errno;
+        close(fd);
+        return ERR(e, "step=connect");
+    }
+    if (write(fd, "ping\n", 5) != 5) {
+        int e = errno;
+        close(fd);
+        return ERR(e, "step=write");
+    }
+    char buf[64];
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    int e = errno;
+    close(fd);
+    if (n < 0) return ERR(e, "step=read");
+    buf[n] = '\0';
+    for (ssize_t i = 0; i < n; i++)
+        if (!isgraph((unsigned char)buf[i])) buf[i] = '\0';
+    OK("reply=%s", buf);
+}
+
+/* udp_echo:PORT answer one datagram on 0.0.0.0:PORT with "echo:" + its text. */
+static void c_udp_echo(const char *arg) {
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return ERR(errno, "step=socket");
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(arg))};
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        int e = errno;
+        close(fd);
+        return ERR(e, "step=bind");
+    }
+    char buf[512] = "echo:";
+    struct sockaddr_in from;
+    socklen_t len = sizeof from;
+    ssize_t n = recvfrom(fd, buf + 5, sizeof buf - 6, 0, (struct sockaddr *)&from, &len);
+    if (n < 0) {
+        int e = errno;
+        close(fd);
+        return ERR(e, "step=recvfrom");
+    }
+    if (sendto(fd, buf, (size_t)n + 5, 0, (struct sockaddr *)&from, len) < 0) {
+        int e = errno;
+        close(fd);
+        return ERR(e, "step=sendto");
+    }
+    /* The network helper carries the reply out of this namespace: give it a
+     * moment before the container (and with it the namespace) ends. */
+    sleep(1);
+    close(fd);
+    buf[n + 5] = '\0';
+    for (ssize_t i = 0; i < n + 5; i++)
+        if (!isgraph((unsigned char)buf[i])) buf[i] = '\0';
+    char who[INET_ADDRSTRLEN] = "?";
+    inet_ntop(AF_INET, &from.sin_addr, who, sizeof who);
+    OK("got=%s,from=%s:%u", buf + 5, who, ntohs(from.sin_port));
+}
+
 static void c_ls(const char *path) {
     DIR *d = opendir(path);
     if (!d) return ERR(errno, "step=opendir");
@@ -1045,6 +1116,8 @@ static const struct check checks[] = {
     {"exe_write", c_exe_write, ARG_PID, 0, 10, "exe_write:PID open /proc/PID/exe O_WRONLY"},
     {"fork_many", c_fork_many, ARG_COUNT, 0, 60, "fork_many:N fork N sleeping children"},
     {"alloc", c_alloc, ARG_COUNT, 0, 600, "alloc:MB allocate and touch MB MiB"},
+    {"tcp_connect", c_tcp_connect, ARG_PATH, 0, 10, "tcp_connect:IPV4:PORT connect, send ping, detail=reply=WORD"},
+    {"udp_echo", c_udp_echo, ARG_PATH, 0, 60, "udp_echo:PORT answer one datagram with echo:TEXT (then wait 1 s), detail=got=TEXT"},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])
 

@@ -71,10 +71,16 @@ public final class Runtime {
         plan.newSession = true
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
         let limits = try CgroupLimits(spec.linux?.resources)
+        // `nook run --rootfs` always says which network; a bundle without the
+        // annotation gets exactly what its config.json asks for.
+        let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
+        if let network { try checkNetwork(network, plan: plan) }
         let lock = try store.reserve(id)
         var cgroup: ContainerCgroup?
+        var helper: NetworkHelper?
         var keepState = false
         defer {
+            helper?.stop()
             try? cgroup?.remove()
             if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
             if !keepState { store.remove(id) }
@@ -82,6 +88,9 @@ public final class Runtime {
         }
         tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
         try Self.writeJSON(spec, to: store.directory(id) + "/" + Self.specName) // for `nook exec`
+        if let network {
+            plan.mounts += try NetworkFiles.prepare(mode: network.mode, spec: spec, containerID: id, directory: store.directory(id))
+        }
 
         // Signals to forward are blocked from now on, so none is lost or kills
         // us between the clone and the wait; the child unblocks them before exec.
@@ -111,6 +120,11 @@ public final class Runtime {
         options.createConsole = plan.terminal
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
+            // The network namespace exists and its user namespace has its maps:
+            // the helper can join both. The command has not started yet.
+            if let network, network.mode.usesHelper {
+                helper = try NetworkHelper.start(network, containerPID: process.pid, stateDirectory: store.directory(id), tracer: tracer)
+            }
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
             var state = ContainerState(id: id, status: .running, pid: process.pid, startTime: start,
                                        bundle: settings.bundle, rootfs: plan.rootfs,
@@ -119,6 +133,7 @@ public final class Runtime {
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
             state.command = plan.argv.joined(separator: " ")
+            state.networkHelperPID = helper?.pid
             if settings.detached {
                 state.monitorPID = getpid()
                 state.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
@@ -153,6 +168,16 @@ public final class Runtime {
             log?.note("nook: container killed: \(reason)")
         }
         return status
+    }
+
+    /// Everything about the network that can fail is checked before anything is made.
+    func checkNetwork(_ network: NetworkSettings, plan: LaunchPlan) throws {
+        try NetworkHelper.checkInstalled(network.mode)
+        if network.mode.usesHelper && !plan.namespaces.contains(.network) {
+            throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
+                            hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
+        }
+        for port in network.ports { try port.checkAvailable() }
     }
 
     /// `nook` commands do what a daemon would: clean containers whose supervisor died.

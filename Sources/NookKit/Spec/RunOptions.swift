@@ -25,6 +25,8 @@ public struct RunOptions: Sendable {
     public var security = SecurityOptions()
     /// cgroup v2 limits (--memory, --pids-limit, --cpus...).
     public var resources = ResourceFlags()
+    /// `--network` and `-p`.
+    public var network = NetworkSettings()
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -83,6 +85,7 @@ public struct RunOptions: Sendable {
             spec.mounts?.append(volume.ociMount(absoluteSource: source))
         }
         spec.mounts?.append(contentsOf: tmpfs.map(\.ociMount))
+        try network.apply(to: &spec)
         return spec
     }
 }

@@ -35,6 +35,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
     /// `nook run -d`: the monitor's pid and start time.
     public var monitorPID: Int32?
     public var monitorStartTime: UInt64?
+    /// `--network pasta|slirp4netns`: the helper's pid (it dies with its nook).
+    public var networkHelperPID: Int32?
     /// `--rm`: remove the state when the container stops.
     public var removeOnExit: Bool?
 

@@ -1,0 +1,115 @@
+import CShims
+import Glibc
+
+/// A user-mode network stack (pasta or slirp4netns) serving one container's
+/// network namespace. It is Nook's child, in a session of its own, and dies with
+/// the `nook` process that started it (PR_SET_PDEATHSIG), even after SIGKILL.
+/// Its output goes to `network.log` in the container's state directory.
+public final class NetworkHelper {
+    public let program: String
+    public let pid: pid_t
+    public let arguments: [String]
+    let logPath: String
+    /// Files the helper made in the state directory (slirp4netns's API socket).
+    var ownedFiles: [String] = []
+    /// slirp4netns's --exit-fd: it exits when this, our end, closes.
+    var exitFD: Int32 = -1
+    private var reaped = false
+
+    /// Starts the helper for `settings` on the network namespace of `containerPID`
+    /// and returns once the namespace is configured and every port is published.
+    public static func start(_ settings: NetworkSettings, containerPID: pid_t, stateDirectory: String,
+                             tracer: Tracer, host: HostNetwork = .current()) throws -> NetworkHelper {
+        switch settings.mode {
+        case .pasta(let allow, let options):
+            return try Pasta.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
+                                   extraOptions: options, host: host, stateDirectory: stateDirectory, tracer: tracer)
+        case .slirp4netns(let allow, let mtu):
+            return try Slirp4netns.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
+                                         mtu: mtu, stateDirectory: stateDirectory, tracer: tracer)
+        case .none, .host:
+            throw NookError("no network helper for --network \(settings.mode.description)")
+        }
+    }
+
+    /// Checks, before anything starts, that the helper program is installed.
+    public static func checkInstalled(_ mode: NetworkMode) throws {
+        guard let (program, package) = mode.helper else { return }
+        if HostPath.findExecutable(program) == nil {
+            throw NookError("--network \(program): '\(program)' is not installed (not found in PATH)",
+                            hint: "install it (Debian: apt-get install \(package)), or use --network none")
+        }
+    }
+
+    /// - Parameter fds: the helper's fds 3, 4, ... in order.
+    init(program: String, arguments: [String], passing fds: [Int32], stateDirectory: String) throws {
+        guard let path = HostPath.findExecutable(program) else {
+            throw NookError("'\(program)' is not installed (not found in PATH)")
+        }
+        self.program = program
+        self.arguments = arguments
+        logPath = stateDirectory + "/network.log"
+        let log = open(logPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard log >= 0 else { throw NookError.sys("open \(logPath)", errno: errno) }
+        defer { close(log) }
+        let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { if devNull >= 0 { close(devNull) } }
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
+        defer { for p in argv { free(p) } }
+        let childFDs = [devNull, log, log] + fds
+        let spawned = childFDs.withUnsafeBufferPointer { nook_spawn_helper(path, argv, environ, $0.baseAddress, Int32($0.count)) }
+        guard spawned > 0 else { throw NookError.sys("start \(program)", errno: errno) }
+        pid = spawned
+    }
+
+    /// The exit status if the helper has ended (it is then reaped), else nil.
+    func exited() -> ExitStatus? {
+        guard !reaped else { return nil }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        reaped = true
+        return ExitStatus(waitStatus: status)
+    }
+
+    /// Stops the helper and removes what it left in the state directory.
+    public func stop() {
+        if exitFD >= 0 { close(exitFD); exitFD = -1 }
+        if !reaped {
+            kill(pid, SIGKILL)
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            reaped = true
+        }
+        for file in ownedFiles { unlink(file) }
+    }
+
+    deinit { stop() }
+
+    /// "pasta could not ...: <the line of its output that says why>".
+    func failure(_ what: String, status: ExitStatus? = nil, hint: String? = nil) -> NookError {
+        let text = (try? HostPath.readText(logPath)) ?? ""
+        // pasta also complains that it cannot reach syslog, and prints its usage after a bad option.
+        let lines = text.split(separator: "\n").map { String($0).trimmingCharacters(in: " \t\r") }
+            .filter { !$0.isEmpty && !$0.contains("to syslog") }
+        let reason = lines.first { line in
+            ["unrecognized", "invalid", "failed", "error", "cannot", "can't", "couldn't"].contains { line.lowercased().contains($0) }
+        }
+        let detail = reason ?? lines.last ?? status.map { "exited with status \($0.code)" } ?? "no message"
+        return NookError("\(program) \(what): \(detail)", hint: hint)
+    }
+
+    var commandLine: String { ([program] + arguments).joined(separator: " ") }
+}
+
+extension HostPath {
+    /// The first executable `name` in $PATH (or the default path).
+    public static func findExecutable(_ name: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 && !isDirectory(candidate) { return candidate }
+        }
+        return nil
+    }
+}

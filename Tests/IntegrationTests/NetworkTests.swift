@@ -1,0 +1,349 @@
+import Foundation
+import XCTest
+
+/// `--network` and `-p`, observed from both sides: what the container's
+/// namespace has, what the host can reach, and which processes exist.
+/// Only loopback addresses are used (and, for pasta with --map-gw, the
+/// gateway address, which pasta maps to the host's loopback).
+final class NetworkTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    /// The user-mode helpers installed here; a test for a missing one is skipped.
+    func helper(_ name: String) throws -> String {
+        let program = name == "pasta" ? "pasta" : "slirp4netns"
+        guard ["/usr/bin", "/bin", "/usr/local/bin"].contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }) else {
+            throw XCTSkip("\(program) is not installed (Debian package \(name == "pasta" ? "passt" : "slirp4netns"))")
+        }
+        return name
+    }
+
+    func state(_ name: String) -> [String: Any]? {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json")) else { return nil }
+        return try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+    }
+
+    func helperPID(_ name: String) -> Int32? { (state(name)?["networkHelperPID"] as? Int).map(Int32.init) }
+
+    /// The command line of a process, as the kernel has it.
+    func commandName(_ pid: Int32) -> String {
+        (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+    }
+
+    /// A directory with index.html, served by busybox httpd from /www.
+    func site(_ text: String) throws -> String {
+        let dir = try h.scratch("www")
+        try text.write(toFile: dir + "/index.html", atomically: true, encoding: .utf8)
+        chmod(dir + "/index.html", 0o644)
+        return dir
+    }
+
+    func testWebServerThroughPublishedPortWithEitherHelper() throws {
+        for mode in ["pasta", "slirp4netns"] {
+            guard let mode = try? helper(mode) else { continue }
+            let name = Harness.name("web")
+            let port = try Loopback.freePort()
+            let www = try site("hello from \(mode)\n")
+            let nook = try h.start(["run", "--init", "--name", name, "--network", mode, "-p", "127.0.0.1:\(port):80",
+                                    "-v", "\(www):/www:ro", "--rootfs", h.rootfs, "--", "httpd", "-f", "-p", "80", "-h", "/www"])
+            var page = ""
+            XCTAssertTrue(Harness.eventually(15) {
+                page = (try? Loopback.httpGet(port: port)) ?? ""
+                return page.contains("hello from \(mode)")
+            }, "\(mode): GET http://127.0.0.1:\(port)/ gave '\(page)'; nook: \(nook.stderrText)")
+            XCTAssertTrue(page.hasPrefix("HTTP/1.") && page.contains(" 200 "), page)
+
+            let helperPID = try XCTUnwrap(helperPID(name), "state.json names the helper")
+            XCTAssertTrue(Harness.isAlive(helperPID))
+            XCTAssertTrue(["pasta", "passt", "passt.avx2", "slirp4netns"].contains(commandName(helperPID)), commandName(helperPID))
+            XCTAssertEqual(Harness.children(of: nook.pid).contains(helperPID), true, "the helper is nook's own child")
+
+            XCTAssertEqual(kill(nook.pid, SIGTERM), 0)   // forwarded to the init, which stops httpd
+            XCTAssertEqual(nook.wait(), 143, nook.stderrText)
+            XCTAssertFalse(Harness.isAlive(helperPID), "\(mode) ended with the container")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"), "state (and the helper's socket) removed")
+            XCTAssertThrowsError(try Loopback.httpGet(port: port), "nothing listens on the port any more")
+        }
+    }
+
+    func testUDPThroughPublishedPort() throws {
+        for mode in ["pasta", "slirp4netns", "slirp4netns:allow_host_loopback=true"] {
+            guard (try? helper(String(mode.prefix { $0 != ":" }))) != nil else { continue }
+            let port = try Loopback.freePort(udp: true)
+            let nook = try h.start(["run", "--network", mode, "-p", "127.0.0.1:\(port):5353/udp", "--rootfs", h.rootfs,
+                                    "--", "/bin/probe", "udp_echo:5353"], captureOutput: true)
+            let client = try Loopback.UDPClient()
+            var reply: String?
+            // Datagrams sent before the probe binds are lost: keep sending until it answers or ends.
+            XCTAssertTrue(Harness.eventually(20) {
+                reply = reply ?? client.exchange("hello", port: port)
+                return !Harness.isAlive(nook.pid) || reply != nil
+            })
+            XCTAssertEqual(nook.wait(), 0, nook.stderrText)
+            XCTAssertTrue(nook.stdoutText.contains("udp_echo:5353 result=ok detail=got=hello,from="), "\(mode): \(nook.stdoutText)")
+            if mode.contains("allow_host_loopback=true") {
+                // The other helpers drop the reply to a client on the host's loopback (see Docs/networking.md).
+                reply = reply ?? client.receive(timeout: 2)
+                XCTAssertEqual(reply, "echo:hello", "\(mode): the reply comes back")
+            }
+        }
+    }
+
+    func testHostLoopbackIsClosedUnlessAskedFor() throws {
+        let server = try Loopback.PongServer()
+        var allowed = 0
+        if (try? helper("slirp4netns")) != nil {
+            let closed = try h.run(["run", "--network", "slirp4netns", "--rootfs", h.rootfs, "--", "/bin/probe", "tcp_connect:10.0.2.2:\(server.port)"])
+            XCTAssertTrue(closed.stdout.contains("result=err"), "10.0.2.2 is not the host by default: \(closed.stdout)\(closed.stderr)")
+            let open = try h.run(["run", "--network", "slirp4netns:allow_host_loopback=true", "--rootfs", h.rootfs,
+                                  "--", "/bin/probe", "tcp_connect:10.0.2.2:\(server.port)"])
+            XCTAssertTrue(open.stdout.contains("result=ok detail=reply=pong"), open.stdout + open.stderr)
+            allowed += 1
+        }
+        if (try? helper("pasta")) != nil {
+            // pasta's -T would forward the container's own 127.0.0.1 ports to the host's: Nook passes -T none.
+            let closed = try h.run(["run", "--network", "pasta", "--rootfs", h.rootfs, "--", "/bin/probe", "tcp_connect:127.0.0.1:\(server.port)"])
+            XCTAssertTrue(closed.stdout.contains("result=err errno=ECONNREFUSED"), closed.stdout + closed.stderr)
+            if let gateway = Loopback.defaultGateway() {
+                let open = try h.run(["run", "--network", "pasta:--map-gw", "--rootfs", h.rootfs,
+                                      "--", "/bin/probe", "tcp_connect:\(gateway):\(server.port)"])
+                XCTAssertTrue(open.stdout.contains("result=ok detail=reply=pong"), "--map-gw: the gateway is the host's loopback: \(open.stdout)\(open.stderr)")
+                allowed += 1
+                let hosts = try h.run(["run", "--network", "pasta:--map-gw", "--rootfs", h.rootfs, "--", "cat", "/etc/hosts"])
+                XCTAssertTrue(hosts.stdout.contains("\(gateway)\thost.containers.internal"), hosts.stdout)
+            }
+        }
+        XCTAssertEqual(server.connections, allowed, "only the allowed attempts reached the host")
+    }
+
+    func testNetworkNoneHasOnlyLoopback() throws {
+        let r = try h.run(["run", "--network", "none", "--rootfs", h.rootfs, "--", "sh", "-c",
+                           "ls /sys/class/net; echo routes; tail -n +2 /proc/net/route; /bin/probe tcp_connect:10.0.2.2:80"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("lo\nroutes\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("tcp_connect:10.0.2.2:80 result=err errno=ENETUNREACH"), r.stdout)
+        let name = Harness.name("quiet")
+        let hosts = try h.run(["run", "--name", name, "--rootfs", h.rootfs, "--", "cat", "/etc/hosts", "/etc/hostname"])
+        XCTAssertTrue(hosts.stdout.contains("127.0.0.1\tlocalhost") && hosts.stdout.contains("127.0.1.1\t\(name)\n\(name)\n"), hosts.stdout)
+    }
+
+    func testHostNetworkIsTheCallersNamespace() throws {
+        let mine = try h.runAsUser(["readlink", "/proc/self/ns/net"]).stdout
+        let r = try h.run(["run", "--network", "host", "--rootfs", h.rootfs, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix(mine), "\(r.stdout) vs \(mine)")
+        let hostResolv = (try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8)) ?? ""
+        XCTAssertTrue(r.stdout.hasSuffix(hostResolv), "the host's resolv.conf: \(r.stdout)")
+    }
+
+    func testResolvConfHostsAndHostnameUnlessTheUserMountsTheirOwn() throws {
+        let mode = try helper("slirp4netns")
+        let name = Harness.name("files")
+        let r = try h.run(["run", "--name", name, "--network", mode, "--rootfs", h.rootfs, "--", "sh", "-c",
+                           "cat /etc/resolv.conf; cat /etc/hosts; cat /etc/hostname; ip route"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("nameserver 10.0.2.3\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("10.0.2.100\t\(name)\n") && r.stdout.contains("\n\(name)\n"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("default via 10.0.2.2 dev tap0"), r.stdout)
+
+        let dir = try h.scratch("hosts")
+        try "10.9.9.9 mine\n".write(toFile: dir + "/hosts", atomically: true, encoding: .utf8)
+        chmod(dir + "/hosts", 0o644)
+        let own = try h.run(["run", "--network", mode, "-v", "\(dir)/hosts:/etc/hosts:ro", "--rootfs", h.rootfs, "--", "cat", "/etc/hosts"])
+        XCTAssertEqual(own.stdout, "10.9.9.9 mine\n", own.stderr)
+    }
+
+    func testHelperDiesWhenNookIsKilled() throws {
+        for mode in ["pasta", "slirp4netns"] {
+            guard let mode = try? helper(mode) else { continue }
+            let name = Harness.name("kill")
+            let nook = try h.start(["run", "--name", name, "--network", mode, "--rootfs", h.rootfs, "--", "sleep", "60"])
+            var pids: (helper: Int32, container: Int32)?
+            XCTAssertTrue(Harness.eventually(10) {
+                if let s = state(name), let c = s["pid"] as? Int, let hp = s["networkHelperPID"] as? Int { pids = (Int32(hp), Int32(c)) }
+                return pids != nil
+            }, nook.stderrText)
+            let (helperPID, containerPID) = try XCTUnwrap(pids)
+            XCTAssertTrue(Harness.isAlive(helperPID))
+            XCTAssertEqual(kill(nook.pid, SIGKILL), 0)
+            _ = nook.wait()
+            XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(helperPID) }, "\(mode) died with nook")
+            XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(containerPID) }, "the container died with nook")
+            XCTAssertEqual(try h.run(["ps", "-a"]).status, 0)   // reconciles
+            XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"))
+        }
+    }
+
+    func testDetachedContainerKeepsItsPublishedPortUntilRemoved() throws {
+        let mode = try helper("pasta")
+        let name = Harness.name("dweb")
+        let port = try Loopback.freePort()
+        let www = try site("detached\n")
+        let r = try h.run(["run", "-d", "--init", "--name", name, "--network", mode, "-p", "127.0.0.1:\(port):8080",
+                           "-v", "\(www):/www:ro", "--rootfs", h.rootfs, "--", "httpd", "-f", "-p", "8080", "-h", "/www"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually(15) { ((try? Loopback.httpGet(port: port)) ?? "").contains("detached") })
+        let helperPID = try XCTUnwrap(helperPID(name))
+        let monitor = try XCTUnwrap(state(name)?["monitorPID"] as? Int)
+        XCTAssertTrue(Harness.children(of: Int32(monitor)).contains(helperPID), "the monitor started the helper")
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(helperPID) })
+    }
+
+    func testBadNetworkInputIsRefusedAndLeavesNothing() throws {
+        let mode = try helper("pasta")
+        let busy = try Loopback.PongServer()
+        let cases: [([String], String, [String: String])] = [
+            (["--network", mode, "-p", "127.0.0.1:\(busy.port):80"], "already in use", [:]),
+            (["--network", mode, "-p", "80"], "invalid -p '80'", [:]),
+            (["--network", mode, "-p", "8080:80/sctp"], "protocol must be tcp or udp", [:]),
+            (["-p", "8080:80"], "-p needs a user-mode network", [:]),
+            (["--network", "wifi"], "invalid --network 'wifi'", [:]),
+            (["--network", "slirp4netns:mtu=9"], "invalid --network option 'mtu=9'", [:]),
+            (["--network", "pasta:--no-such-option"], "unrecognized option", [:]),
+            (["--network", mode], "'pasta' is not installed", ["PATH": try pathWithoutHelpers()]),
+        ]
+        for (flags, message, env) in cases {
+            let name = Harness.name("bad")
+            let r = try h.run(["run", "--name", name] + flags + ["--rootfs", h.rootfs, "--", "true"], env: env)
+            XCTAssertEqual(r.status, 125, "\(flags): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(flags): \(r.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"), "\(flags) left state")
+        }
+        XCTAssertEqual(busy.connections, 0)
+    }
+
+    /// A PATH with newuidmap and newgidmap but no network helper.
+    func pathWithoutHelpers() throws -> String {
+        let dir = try h.scratch("path")
+        for tool in ["newuidmap", "newgidmap"] { try FileManager.default.createSymbolicLink(atPath: "\(dir)/\(tool)", withDestinationPath: "/usr/bin/\(tool)") }
+        return dir
+    }
+}
+
+/// Small loopback clients and servers for the tests (127.0.0.1 only).
+enum Loopback {
+    static func address(_ port: UInt16) -> sockaddr_in {
+        var a = sockaddr_in()
+        a.sin_family = sa_family_t(AF_INET)
+        a.sin_port = port.bigEndian
+        a.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return a
+    }
+
+    static func withSockaddr<T>(_ a: sockaddr_in, _ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        var a = a
+        return withUnsafePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+    }
+
+    static func fail(_ what: String) -> NSError {
+        NSError(domain: "loopback", code: Int(errno), userInfo: [NSLocalizedDescriptionKey: "\(what): \(String(cString: strerror(errno)))"])
+    }
+
+    /// A port nothing listens on right now.
+    static func freePort(udp: Bool = false) throws -> UInt16 {
+        let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        guard withSockaddr(address(0), { bind(fd, $0, $1) }) == 0 else { throw fail("bind") }
+        var a = sockaddr_in()
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return UInt16(bigEndian: a.sin_port)
+    }
+
+    /// GET / on 127.0.0.1:port; the whole response.
+    static func httpGet(port: UInt16) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 3, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard withSockaddr(address(port), { connect(fd, $0, $1) }) == 0 else { throw fail("connect") }
+        let request = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
+        guard write(fd, request, request.utf8.count) == request.utf8.count else { throw fail("write") }
+        var data = [UInt8]()
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n <= 0 { break }
+            data += buf[0..<n]
+        }
+        guard !data.isEmpty else { throw fail("empty reply") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The host's IPv4 default gateway (pasta copies it into the container).
+    static func defaultGateway() -> String? {
+        guard let table = try? String(contentsOfFile: "/proc/net/route", encoding: .utf8) else { return nil }
+        for line in table.split(separator: "\n").dropFirst() {
+            let f = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            guard f.count > 2, f[1] == "00000000", let gw = UInt32(f[2], radix: 16) else { continue }
+            return withUnsafeBytes(of: gw.littleEndian) { $0.map(String.init).joined(separator: ".") }
+        }
+        return nil
+    }
+
+    final class UDPClient {
+        let fd: Int32
+        init() throws {
+            fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { throw Loopback.fail("socket") }
+        }
+        deinit { close(fd) }
+
+        /// Sends `text` to 127.0.0.1:port and waits briefly for an answer.
+        func exchange(_ text: String, port: UInt16) -> String? {
+            _ = Loopback.withSockaddr(Loopback.address(port)) { sendto(fd, text, text.utf8.count, 0, $0, $1) }
+            return receive(timeout: 0.2)
+        }
+
+        func receive(timeout: Double) -> String? {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, Int32(timeout * 1000)) == 1 else { return nil }
+            var buf = [UInt8](repeating: 0, count: 512)
+            let n = recv(fd, &buf, buf.count, 0)
+            return n > 0 ? String(decoding: buf[0..<n], as: UTF8.self) : nil
+        }
+    }
+
+    /// Listens on 127.0.0.1 and answers every connection with "pong"; counts them.
+    /// Closed (and its thread ended) when released.
+    final class PongServer {
+        final class Counter: @unchecked Sendable {
+            private let lock = NSLock()
+            private var n = 0
+            func add() { lock.lock(); n += 1; lock.unlock() }
+            var value: Int { lock.lock(); defer { lock.unlock() }; return n }
+        }
+        let fd: Int32
+        let port: UInt16
+        private let counter = Counter()
+
+        init() throws {
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard Loopback.withSockaddr(Loopback.address(0), { bind(listener, $0, $1) }) == 0, listen(listener, 16) == 0 else {
+                close(listener)
+                throw Loopback.fail("listen")
+            }
+            var a = sockaddr_in()
+            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
+            fd = listener
+            port = UInt16(bigEndian: a.sin_port)
+            let counter = counter
+            Thread {
+                while true {
+                    let c = accept(listener, nil, nil)
+                    if c < 0 { if errno == EINTR { continue } else { return } }
+                    var buf = [UInt8](repeating: 0, count: 64)
+                    _ = read(c, &buf, buf.count)
+                    _ = write(c, "pong\n", 5)
+                    close(c)
+                    counter.add()
+                }
+            }.start()
+        }
+
+        var connections: Int { counter.value }
+
+        deinit { shutdown(fd, Int32(SHUT_RDWR)); close(fd) }
+    }
+}

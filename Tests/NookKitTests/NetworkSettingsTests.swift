@@ -1,0 +1,96 @@
+import XCTest
+@testable import NookKit
+
+final class NetworkSettingsTests: XCTestCase {
+    func testModesParseAndRoundTripThroughAnnotations() throws {
+        XCTAssertEqual(try NetworkMode.parse("none"), NetworkMode.none)
+        XCTAssertEqual(try NetworkMode.parse("host"), .host)
+        XCTAssertEqual(try NetworkMode.parse("pasta"), .pasta(allowHostLoopback: false, options: []))
+        XCTAssertEqual(try NetworkMode.parse("pasta:--map-gw,-4"), .pasta(allowHostLoopback: true, options: ["-4"]))
+        XCTAssertEqual(try NetworkMode.parse("slirp4netns:allow_host_loopback=true,mtu=1500"),
+                       .slirp4netns(allowHostLoopback: true, mtu: 1500))
+        for text in ["none", "host", "pasta", "pasta:--map-gw,-4", "slirp4netns:allow_host_loopback=false,mtu=65520"] {
+            let settings = NetworkSettings(mode: try NetworkMode.parse(text), ports: [try PortMapping.parse("127.0.0.1:8080:80")])
+            if settings.mode.usesHelper {
+                XCTAssertEqual(try NetworkSettings(annotations: settings.annotations), settings, text)
+            }
+        }
+        XCTAssertThrowsError(try NetworkMode.parse("bridge"))
+        XCTAssertThrowsError(try NetworkMode.parse("host:x"))
+        XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:mtu=99"))
+        XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:port_handler=rootlesskit"))
+    }
+
+    func testPortMappings() throws {
+        XCTAssertEqual(try PortMapping.parse("8080:80"), PortMapping(hostPort: 8080, containerPort: 80))
+        XCTAssertEqual(try PortMapping.parse("127.0.0.1:8080:80/udp"),
+                       PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80, proto: .udp))
+        XCTAssertEqual(try PortMapping.parse("[::1]:8080:80"), PortMapping(hostIP: "::1", hostPort: 8080, containerPort: 80))
+        XCTAssertEqual(try PortMapping.parse(":8080:80"), PortMapping(hostPort: 8080, containerPort: 80))
+        XCTAssertEqual(try PortMapping.parse("[::1]:8080:80").description, "[::1]:8080:80/tcp")
+        for bad in ["80", "127.0.0.1:80", "0:80", "8080:70000", "x:1:2", "1:2/sctp", "a:b", "1:2:3:4"] {
+            XCTAssertThrowsError(try PortMapping.parse(bad), bad) { error in
+                XCTAssertTrue((error as? NookError)?.message.hasPrefix("invalid -p '\(bad)'") == true, "\(error)")
+            }
+        }
+    }
+
+    func testPortsNeedAHelperAndAreUnique() throws {
+        let port = try PortMapping.parse("8080:80")
+        XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port]).validate())
+        XCTAssertThrowsError(try NetworkSettings(mode: .host, ports: [port]).validate())
+        XCTAssertThrowsError(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []), ports: [port, port]).validate())
+        XCTAssertNoThrow(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []),
+                                             ports: [port, try PortMapping.parse("8080:80/udp")]).validate())
+    }
+
+    func testHostModeDropsTheNetworkNamespace() throws {
+        var spec = SpecDefaults.spec(rootfs: "/r", args: ["sh"], hostname: "h")
+        try NetworkSettings(mode: .host).apply(to: &spec)
+        XCTAssertFalse(spec.linux?.namespaces?.contains { $0.type == "network" } ?? true)
+        XCTAssertEqual(spec.annotations?[NetworkSettings.modeAnnotation], "host")
+    }
+
+    func testPastaArgumentsPublishOnlyWhatWasAskedAndCloseTheHostLoopback() throws {
+        let host = HostNetwork(address: "192.0.2.2", gateway: "192.0.2.1", resolvConf: "nameserver 127.0.0.53\n")
+        let args = Pasta.arguments(containerPID: 42, ports: [try PortMapping.parse("127.0.0.1:8080:80"), try PortMapping.parse("5353:53/udp")],
+                                   allowHostLoopback: false, extraOptions: [], host: host)
+        XCTAssertEqual(args.joined(separator: " "),
+                       "--foreground --quiet --config-net -t 127.0.0.1/8080:80 -u 5353:53 -T none -U none --no-map-gw "
+                       + "--dns-forward 169.254.1.1 --netns /proc/42/ns/net --userns /proc/42/ns/user")
+        let open = Pasta.arguments(containerPID: 42, ports: [], allowHostLoopback: true, extraOptions: ["-4"],
+                                   host: HostNetwork(resolvConf: "nameserver 10.0.0.1\n"))
+        XCTAssertFalse(open.contains("--no-map-gw"))
+        XCTAssertFalse(open.contains("--dns-forward"))
+        XCTAssertTrue(open.joined(separator: " ").contains("-t none -u none -T none -U none -4 --netns"))
+    }
+
+    func testNetworkFilesPerMode() {
+        let host = HostNetwork(address: "192.0.2.2", gateway: "192.0.2.1",
+                               resolvConf: "nameserver 127.0.0.53\nsearch example.org\noptions edns0\n", hosts: "127.0.0.1 localhost\n")
+        func files(_ mode: NetworkMode) -> [String: String] {
+            Dictionary(uniqueKeysWithValues: NetworkFiles.contents(mode: mode, hostname: "web", host: host).map { ($0.name, $0.content) })
+        }
+        let none = files(.none)
+        XCTAssertEqual(none["hostname"], "web\n")
+        XCTAssertNil(none["resolv.conf"], "no network, no resolver")
+        XCTAssertTrue(none["hosts"]!.contains("127.0.1.1\tweb\n"))
+        let slirp = files(.slirp4netns(allowHostLoopback: true, mtu: 65520))
+        XCTAssertEqual(slirp["resolv.conf"], "nameserver 10.0.2.3\nsearch example.org\noptions edns0\n")
+        XCTAssertTrue(slirp["hosts"]!.contains("10.0.2.100\tweb\n10.0.2.2\thost.containers.internal\n"))
+        let pasta = files(.pasta(allowHostLoopback: false, options: []))
+        XCTAssertEqual(pasta["resolv.conf"], "nameserver 169.254.1.1\nsearch example.org\noptions edns0\n")
+        XCTAssertTrue(pasta["hosts"]!.contains("192.0.2.2\tweb\n"))
+        XCTAssertFalse(pasta["hosts"]!.contains("host.containers.internal"))
+        XCTAssertEqual(files(.host)["resolv.conf"], host.resolvConf)
+    }
+
+    func testDefaultRouteFromProcNetRoute() {
+        let table = "Iface\tDestination\tGateway \tFlags\n"
+            + "eth0\t000200C0\t00000000\t0001\n"
+            + "eth0\t00000000\t010200C0\t0003\n"
+        XCTAssertEqual(HostNetwork.defaultRoute(table)?.0, "eth0")
+        XCTAssertEqual(HostNetwork.defaultRoute(table)?.1, "192.0.2.1")
+        XCTAssertNil(HostNetwork.defaultRoute("Iface\tDestination\n"))
+    }
+}
