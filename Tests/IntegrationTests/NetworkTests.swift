@@ -65,6 +65,24 @@ final class NetworkTests: XCTestCase {
         }
     }
 
+    func testDataSentJustBeforeTheContainerExitsStillArrives() throws {
+        // The helper is stopped only once it has relayed what the container wrote.
+        for mode in ["pasta", "slirp4netns"] {
+            guard let mode = try? helper(mode) else { continue }
+            let port = try Loopback.freePort()
+            let nook = try h.start(["run", "--network", mode, "-p", "127.0.0.1:\(port):5000", "--rootfs", h.rootfs,
+                                    "--", "/bin/probe", "tcp_serve:5000:64"])
+            var received = 0
+            // A helper may accept before the probe listens; such a connection ends empty: retry.
+            XCTAssertTrue(Harness.eventually(15) {
+                received = (try? Loopback.download(port: port)) ?? 0
+                return received > 0
+            }, nook.stderrText)
+            XCTAssertEqual(nook.wait(), 0, nook.stderrText)
+            XCTAssertEqual(received, 64 << 20, "\(mode): every byte arrived")
+        }
+    }
+
     func testUDPThroughPublishedPort() throws {
         for mode in ["pasta", "slirp4netns", "slirp4netns:allow_host_loopback=true"] {
             guard (try? helper(String(mode.prefix { $0 != ":" }))) != nil else { continue }
@@ -268,6 +286,23 @@ enum Loopback {
         }
         guard !data.isEmpty else { throw fail("empty reply") }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Bytes read from 127.0.0.1:port until EOF.
+    static func download(port: UInt16) throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var tv = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard withSockaddr(address(port), { connect(fd, $0, $1) }) == 0 else { throw fail("connect") }
+        var total = 0
+        var buf = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = read(fd, &buf, buf.count)
+            if n < 0 { throw fail("read") }
+            if n == 0 { return total }
+            total += n
+        }
     }
 
     /// The host's IPv4 default gateway (pasta copies it into the container).

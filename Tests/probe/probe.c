@@ -705,6 +705,44 @@ static void c_udp_echo(const char *arg) {
     OK("got=%s,from=%s:%u", buf + 5, who, ntohs(from.sin_port));
 }
 
+/* tcp_serve:PORT:MIB listen on 0.0.0.0:PORT, send MIB MiB of zeros to the
+ * first client in 1 MiB writes, close (a throughput source for benchmarks). */
+static void c_tcp_serve(const char *arg) {
+    int port = atoi(arg);
+    const char *colon = strchr(arg, ':');
+    long mib = colon ? atol(colon + 1) : 0;
+    if (port <= 0 || mib <= 0) return ERR(EINVAL, "step=parse");
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return ERR(errno, "step=socket");
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 1) < 0) {
+        int e = errno;
+        close(fd);
+        return ERR(e, "step=listen");
+    }
+    int c = accept(fd, NULL, NULL);
+    close(fd);
+    if (c < 0) return ERR(errno, "step=accept");
+    static char block[1 << 20];
+    for (long i = 0; i < mib; i++) {
+        size_t off = 0;
+        while (off < sizeof block) {
+            ssize_t n = write(c, block + off, sizeof block - off);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int e = errno;
+                close(c);
+                return ERR(e, "step=write,mib=%ld", i);
+            }
+            off += (size_t)n;
+        }
+    }
+    close(c);
+    OK("mib=%ld", mib);
+}
+
 static void c_ls(const char *path) {
     DIR *d = opendir(path);
     if (!d) return ERR(errno, "step=opendir");
@@ -1117,6 +1155,7 @@ static const struct check checks[] = {
     {"fork_many", c_fork_many, ARG_COUNT, 0, 60, "fork_many:N fork N sleeping children"},
     {"alloc", c_alloc, ARG_COUNT, 0, 600, "alloc:MB allocate and touch MB MiB"},
     {"tcp_connect", c_tcp_connect, ARG_PATH, 0, 10, "tcp_connect:IPV4:PORT connect, send ping, detail=reply=WORD"},
+    {"tcp_serve", c_tcp_serve, ARG_PATH, 0, 600, "tcp_serve:PORT:MIB send MIB MiB of zeros to the first client"},
     {"udp_echo", c_udp_echo, ARG_PATH, 0, 60, "udp_echo:PORT answer one datagram with echo:TEXT (then wait 1 s), detail=got=TEXT"},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])

@@ -149,6 +149,7 @@ public final class Runtime {
         terminal?.enterRawMode()
         let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
         terminal?.restore()
+        helper?.finish()
         var reason: String?
         if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
             let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"

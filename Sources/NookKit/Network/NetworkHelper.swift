@@ -20,16 +20,19 @@ public final class NetworkHelper {
     /// and returns once the namespace is configured and every port is published.
     public static func start(_ settings: NetworkSettings, containerPID: pid_t, stateDirectory: String,
                              tracer: Tracer, host: HostNetwork = .current()) throws -> NetworkHelper {
+        let helper: NetworkHelper
         switch settings.mode {
         case .pasta(let allow, let options):
-            return try Pasta.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
-                                   extraOptions: options, host: host, stateDirectory: stateDirectory, tracer: tracer)
+            helper = try Pasta.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
+                                     extraOptions: options, host: host, stateDirectory: stateDirectory, tracer: tracer)
         case .slirp4netns(let allow, let mtu):
-            return try Slirp4netns.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
-                                         mtu: mtu, stateDirectory: stateDirectory, tracer: tracer)
+            helper = try Slirp4netns.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
+                                           mtu: mtu, stateDirectory: stateDirectory, tracer: tracer)
         case .none, .host:
             throw NookError("no network helper for --network \(settings.mode.description)")
         }
+        helper.publishedTCPPorts = Set(settings.ports.filter { $0.proto == .tcp }.map(\.hostPort))
+        return helper
     }
 
     /// Checks, before anything starts, that the helper program is installed.
@@ -81,6 +84,38 @@ public final class NetworkHelper {
             reaped = true
         }
         for file in ownedFiles { unlink(file) }
+    }
+
+    /// After the container ended: data the container wrote just before it
+    /// exited may still be inside the helper, on its way to a host client.
+    /// Wait (at most `timeout` seconds) until no connection to a published
+    /// port is still open on the helper's side, then stop it.
+    public func finish(timeout: Double = 2) {
+        let deadline = Monotonic.now() + timeout
+        while exited() == nil && Monotonic.now() < deadline && hasOpenConnections() { usleep(10_000) }
+        stop()
+    }
+
+    /// Published TCP ports (the helper's end of their connections is on the host).
+    var publishedTCPPorts: Set<UInt16> = []
+
+    /// Whether a connection to a published port is open on the helper's end:
+    /// ESTABLISHED (still relaying) or CLOSE_WAIT (the client is done, the helper not yet).
+    /// Read from /proc/self/net: the helper's host sockets are in our network namespace
+    /// (its own /proc files are not readable: it makes itself non-dumpable).
+    func hasOpenConnections() -> Bool {
+        guard !publishedTCPPorts.isEmpty else { return false }
+        for table in ["tcp", "tcp6"] {
+            // Columns: sl local_address rem_address st ...; an address is HEX:PORT.
+            guard let text = try? HostPath.readText("/proc/self/net/\(table)") else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ")
+                guard f.count > 3, f[3] == "01" || f[3] == "08",
+                      let port = f[1].split(separator: ":").last.flatMap({ UInt16($0, radix: 16) }) else { continue }
+                if publishedTCPPorts.contains(port) { return true }
+            }
+        }
+        return false
     }
 
     deinit { stop() }
