@@ -161,7 +161,7 @@ attempts=(
   "ptrace|attach to another process (ptrace)|seccomp: the default profile allows ptrace only with CAP_SYS_PTRACE, which the container does not have"
   "mount|mount a tmpfs (mount)|seccomp: mount is allowed only with CAP_SYS_ADMIN"
   "unshare-user|create a new user namespace (unshare)|seccomp: unshare is allowed only with CAP_SYS_ADMIN; a new user namespace would hand out a full capability set"
-  "tiocsti|push a keystroke into the terminal (ioctl TIOCSTI)|seccomp: ioctl is allowed for every request but TIOCSTI (CVE-2017-5226)"
+  "tiocsti|push a keystroke into the terminal (ioctl TIOCSTI)|seccomp: ioctl is allowed for every request but TIOCSTI (CVE-2017-5226); behind it, the kernel refuses TIOCSTI on a terminal that is not the caller's controlling terminal (the container runs in a session of its own)"
   "init-module|load a kernel module (init_module)|seccomp: init_module is allowed only with CAP_SYS_MODULE"
   "settime|set the system clock (clock_settime)|seccomp: clock_settime is allowed only with CAP_SYS_TIME"
   "net-raw|open a raw socket (socket SOCK_RAW)|capability: CAP_NET_RAW is not in the container's set; seccomp itself lets socket() through"
@@ -204,7 +204,9 @@ if [[ ${#behind[@]} -gt 0 ]]; then
   say "  Stopped by seccomp, yet still failing without it: ${behind[*]}."
   say "  There a second layer stands behind seccomp. EPERM is the kernel's own capability check: the"
   say "  container lacks CAP_SYS_ADMIN, and CAP_SYS_MODULE or CAP_SYS_TIME would not help, as the kernel"
-  say "  honours them only in the initial user namespace. ENOSYS: this kernel lacks the feature."
+  say "  honours them only in the initial user namespace; for TIOCSTI, that the terminal is not the"
+  say "  container's controlling terminal (it runs in a session of its own). ENOSYS: this kernel lacks"
+  say "  the feature."
 fi
 say ""
 
