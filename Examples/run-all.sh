@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every Examples/*/run.sh, one after the other, and reports on its last line
+# Runs every Examples/*/run.sh, one after the other (in the order of the lab
+# sheet, Examples/README.md, then any other), and reports on its last line
 #   N passed, N failed
 # Exit status: 0 when every example passed; 1 when one failed or none was found.
 #
@@ -7,6 +8,8 @@
 #   NOOK    the nook binary: the first argument, else $NOOK, else `nook` on PATH
 #   ROOTFS  passed on to each example (default: each makes its own busybox rootfs)
 #   EXAMPLE_TIMEOUT  seconds one example may take (default 300)
+#   NOOK_EXAMPLE_CACHE  a directory where stale-image keeps the Debian rootfs it
+#           makes with debootstrap (default: none, made again on every run)
 # Run it as an ordinary user, or as root (CI): each example then switches to the
 # test user nooktest itself (Scripts/test-users.sh creates it).
 set -uo pipefail
@@ -24,7 +27,14 @@ timeout_s=${EXAMPLE_TIMEOUT:-300}
 passed=0
 failed=0
 failures=()
+# The lab sheet's order (Examples/README.md), then any other example.
+order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image)
+scripts=()
+for example in "${order[@]}"; do scripts+=("$here/$example/run.sh"); done
 for script in "$here"/*/run.sh; do
+  [[ " ${order[*]} " == *" $(basename "$(dirname "$script")") "* ]] || scripts+=("$script")
+done
+for script in "${scripts[@]}"; do
   [[ -f $script ]] || continue
   example=$(basename "$(dirname "$script")")
   printf '=== %s\n' "$example"

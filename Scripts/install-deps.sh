@@ -12,6 +12,7 @@ packages=(
   passt slirp4netns                  # user-mode networking
   podman conmon catatonit            # a real OCI client
   gcc libc6-dev                      # the test probe (static C)
+  debootstrap                        # a real Debian rootfs for Examples/stale-image
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests (real containers run as
-# an unprivileged user), the cgroup v2 tests in a qemu guest, and the examples.
+# an unprivileged user), the cgroup v2 tests in a qemu guest, the examples, and
+# the commands in the docs (Scripts/check-docs.sh).
 # As root (CI), it creates the test users first; `nook` itself always runs unprivileged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,4 +25,8 @@ else
 fi
 
 echo "== examples"
-NOOK="$bin/nook" timeout 600 Examples/run-all.sh
+# stale-image keeps the Debian rootfs it makes with debootstrap here.
+NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 600 Examples/run-all.sh
+
+echo "== docs: every command in Docs/*.md and Examples/README.md"
+NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh

@@ -21,71 +21,16 @@
 set -euo pipefail
 
 name=bind-mount
-test_user=nooktest
-say() { printf '%s\n' "$*"; }
-die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
-
-self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
-
-# The nook binary as an absolute path.
-find_nook() {
-  local n=${NOOK:-nook}
-  if [[ $n == */* ]]; then
-    [[ -f $n && -x $n ]] || die "NOOK=$n is not an executable file"
-    printf '%s/%s\n' "$(cd "$(dirname "$n")" && pwd)" "$(basename "$n")"
-  else
-    command -v "$n" || die "no '$n' on PATH: build it (swift build) and set NOOK=/path/to/nook"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # ---- Started as root: become the unprivileged test user --------------------
-if [[ $(id -u) == 0 ]]; then
-  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || die "still root after switching to $test_user; refusing to run as root"
-  getent passwd "$test_user" >/dev/null || die "user $test_user does not exist: run Scripts/test-users.sh as root first"
-  command -v setpriv >/dev/null || die "setpriv not found (Debian package util-linux)"
-  uid=$(id -u "$test_user")
-  gid=$(id -g "$test_user")
-  nook=$(find_nook)
-  tmp=$(mktemp -d /tmp/nook-example-$name.XXXXXX)
-  trap 'rm -rf "$tmp"' EXIT
-  # The user must be able to read the binary, not only run it: a process that
-  # runs an unreadable binary is not dumpable, its /proc/PID files belong to
-  # root, and nook cannot write its child's id maps.
-  cp "$nook" "$tmp/nook"
-  cp "$self" "$tmp/run.sh"
-  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/run.sh"
-  chmod 755 "$tmp" "$tmp/nook" "$tmp/run.sh"
-  as_user() {
-    (cd "$tmp" && setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-      env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp" "$@")
-  }
-  if [[ -n ${ROOTFS:-} ]]; then
-    [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
-    cp -a "$ROOTFS" "$tmp/rootfs"
-    chown -R "$uid:$gid" "$tmp/rootfs"
-  else
-    as_user ./nook rootfs busybox "$tmp/rootfs" >/dev/null || die "nook rootfs busybox failed"
-  fi
-  say "Started as root: running the example as the unprivileged user $test_user (uid $uid) with setpriv."
-  set +e
-  as_user NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
-  exit $?
-fi
+if [[ $(id -u) == 0 ]]; then become_test_user; fi
 
 # ---- As an ordinary user --------------------------------------------------
-nook=$(find_nook)
-uid=$(id -u)
-user=$(id -un 2>/dev/null || echo "uid $uid")
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/nook-$name.XXXXXX")
+start_as_user
 trap 'rm -rf "$work"' EXIT
-if [[ -n ${ROOTFS:-} ]]; then
-  [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
-  rootfs=$ROOTFS
-else
-  "$nook" rootfs busybox "$work/rootfs" >/dev/null || die "nook rootfs busybox failed"
-  rootfs=$work/rootfs
-fi
+use_rootfs
 mkdir "$work/workspace"
 
 [[ ! -e /etc/nook-pwned ]] || die "/etc/nook-pwned already exists (left by an earlier run?): look at it, remove it as root, and run again"
@@ -176,19 +121,6 @@ fi
 # ---- Checks ------------------------------------------------------------------
 say ""
 say "== Checks"
-passed=0
-failed=0
-check() { # description, then a command that succeeds when the check passes
-  local what=$1
-  shift
-  if "$@"; then
-    say "  PASS  $what"
-    passed=$((passed + 1))
-  else
-    say "  FAIL  $what"
-    failed=$((failed + 1))
-  fi
-}
 check "nook run exited with 0 (got $rc)" test "$rc" = 0
 check "the container saw the host's real /etc/passwd (same sha256)" test "$seen_sha" = "$passwd_before"
 check "container root wrote into the shared workspace" test "$(result workspace)" = written

@@ -37,55 +37,14 @@
 set -euo pipefail
 
 name=cryptojacking
-test_user=nooktest
-say() { printf '%s\n' "$*"; }
-die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
-
-self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
-repo=$(cd "$(dirname "$self")/../.." && pwd)
-
-# The nook binary as an absolute path.
-find_nook() {
-  local n=${NOOK:-nook}
-  if [[ $n == */* ]]; then
-    [[ -f $n && -x $n ]] || die "NOOK=$n is not an executable file"
-    printf '%s/%s\n' "$(cd "$(dirname "$n")" && pwd)" "$(basename "$n")"
-  else
-    command -v "$n" || die "no '$n' on PATH: build it (swift build) and set NOOK=/path/to/nook"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # ---- Started as root: become the unprivileged test user --------------------
 if [[ $(id -u) == 0 ]]; then
-  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || die "still root after switching to $test_user; refusing to run as root"
-  getent passwd "$test_user" >/dev/null || die "user $test_user does not exist: run Scripts/test-users.sh as root first"
-  command -v setpriv >/dev/null || die "setpriv not found (Debian package util-linux)"
-  uid=$(id -u "$test_user")
-  gid=$(id -g "$test_user")
-  nook=$(find_nook)
-  tmp=$(mktemp -d /tmp/nook-example-$name.XXXXXX)
-  trap 'rm -rf "$tmp"' EXIT
-  # The user must be able to read the binary, not only run it: a process that
-  # runs an unreadable binary is not dumpable, its /proc/PID files belong to
-  # root, and nook cannot write its child's id maps.
-  cp "$nook" "$tmp/nook"
-  cp "$self" "$tmp/run.sh"
-  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/run.sh"
-  chmod 755 "$tmp" "$tmp/nook" "$tmp/run.sh"
-  as_user() {
-    (cd "$tmp" && setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-      env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp" "$@")
-  }
-  if [[ -n ${ROOTFS:-} ]]; then
-    [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
-    cp -a "$ROOTFS" "$tmp/rootfs"
-    chown -R "$uid:$gid" "$tmp/rootfs"
-  else
-    as_user ./nook rootfs busybox "$tmp/rootfs" >/dev/null || die "nook rootfs busybox failed"
-  fi
-  say "Started as root: running the example as the unprivileged user $test_user (uid $uid) with setpriv."
+  stage_for_test_user
   set +e
-  as_user NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
+  run_as_test_user
   rc=$?
   [[ $rc == 3 ]] || exit $rc
   # No delegated cgroup v2 for the user here: the same script, as the same
@@ -99,7 +58,7 @@ if [[ $(id -u) == 0 ]]; then
   say ""
   say "== In the cgroup v2 guest (Tests/vm/run.sh: qemu, pure cgroup v2, delegated/ owned by $test_user)"
   "$vm" --share "$tmp" --timeout 300 -- \
-    env NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
+    env NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/$name/run.sh"
   rc=$?
   if [[ $rc == 77 ]]; then
     say "SKIP: $name: the cgroup v2 guest cannot start here (a package is missing: see the message above)"
@@ -110,11 +69,7 @@ if [[ $(id -u) == 0 ]]; then
 fi
 
 # ---- As an ordinary user --------------------------------------------------
-nook=$(find_nook)
-uid=$(id -u)
-user=$(id -un 2>/dev/null || echo "uid $uid")
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/nook-$name.XXXXXX")
+start_as_user
 # A private state directory: this demo's containers only.
 export XDG_RUNTIME_DIR=$work/run
 mkdir -m 700 "$XDG_RUNTIME_DIR"
@@ -127,21 +82,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-if [[ -n ${ROOTFS:-} ]]; then
-  [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
-  rootfs=$ROOTFS
-else
-  "$nook" rootfs busybox "$work/rootfs" >/dev/null || die "nook rootfs busybox failed"
-  rootfs=$work/rootfs
-fi
+use_rootfs
 run() { "$nook" run --rootfs "$rootfs" "$@"; }
-
-failures=0
-check() { # description, then a command that must succeed
-  local what=$1
-  shift
-  if "$@"; then say "  PASS  $what"; else say "  FAIL  $what"; failures=$((failures + 1)); fi
-}
 
 # Nook puts a container's cgroup next to its own cgroup when the parent was
 # delegated (CgroupManager.create); this script's shell shares nook's cgroup,
@@ -204,7 +146,7 @@ if ! delegated; then
     test "$refused_rc" = 125 -a "${refused#nook: resource limits need}" != "$refused"
   check "without limits the container still runs (exit 0), and --trace says it has no cgroup" \
     test "$plain_rc" = 0 -a -n "$(grep '^trace: cgroup: (none)' <<<"$traced")"
-  [[ $failures == 0 ]] || { say "$name: $failures check(s) failed"; exit 1; }
+  [[ $failed == 0 ]] || { say "$name: $failed check(s) failed"; exit 1; }
   # Started as root: the parent goes on in the cgroup v2 guest.
   [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || exit 3
   say "SKIP: $name: no delegated cgroup v2 for $user here, so the limits cannot be shown. Run it as root (it boots the"
@@ -298,9 +240,9 @@ left=()
 for n in "${names[@]}"; do [[ ! -e $parent/nook-$n ]] || left+=("$parent/nook-$n"); done
 check "no container cgroup is left in $parent (${left[*]:-none})" test ${#left[@]} = 0
 
-if [[ $failures == 0 ]]; then
+if [[ $failed == 0 ]]; then
   say "$name: all checks passed: each limit held, and the machine stayed usable."
   exit 0
 fi
-say "$name: $failures check(s) failed"
+say "$name: $failed check(s) failed"
 exit 1

@@ -30,23 +30,8 @@
 set -euo pipefail
 
 name=malicious-image
-test_user=nooktest
-say() { printf '%s\n' "$*"; }
-die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
-
-self=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
-repo=$(cd "$(dirname "$self")/../.." && pwd)
-
-# The nook binary as an absolute path.
-find_nook() {
-  local n=${NOOK:-nook}
-  if [[ $n == */* ]]; then
-    [[ -f $n && -x $n ]] || die "NOOK=$n is not an executable file"
-    printf '%s/%s\n' "$(cd "$(dirname "$n")" && pwd)" "$(basename "$n")"
-  else
-    command -v "$n" || die "no '$n' on PATH: build it (swift build) and set NOOK=/path/to/nook"
-  fi
-}
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # PROBE, or the probe built from Tests/probe into directory $1.
 find_probe() {
@@ -64,46 +49,16 @@ command -v script >/dev/null || die "script not found (Debian package bsdutils):
 
 # ---- Started as root: become the unprivileged test user --------------------
 if [[ $(id -u) == 0 ]]; then
-  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || die "still root after switching to $test_user; refusing to run as root"
-  getent passwd "$test_user" >/dev/null || die "user $test_user does not exist: run Scripts/test-users.sh as root first"
-  command -v setpriv >/dev/null || die "setpriv not found (Debian package util-linux)"
-  uid=$(id -u "$test_user")
-  gid=$(id -g "$test_user")
-  nook=$(find_nook)
-  tmp=$(mktemp -d /tmp/nook-example-$name.XXXXXX)
-  trap 'rm -rf "$tmp"' EXIT
-  # The user must be able to read the binary, not only run it: a process that
-  # runs an unreadable binary is not dumpable, its /proc/PID files belong to
-  # root, and nook cannot write its child's id maps.
-  cp "$nook" "$tmp/nook"
-  cp "$self" "$tmp/run.sh"
-  cp "$(find_probe "$tmp/probe-build")" "$tmp/probe"
+  stage_for_test_user
+  stage_file "$(find_probe "$tmp/probe-build")" probe
   rm -rf "$tmp/probe-build"
-  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/run.sh" "$tmp/probe"
-  chmod 755 "$tmp" "$tmp/nook" "$tmp/run.sh" "$tmp/probe"
-  as_user() {
-    (cd "$tmp" && setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-      env -i PATH=/usr/local/bin:/usr/bin:/bin HOME="$tmp" TMPDIR="$tmp" "$@")
-  }
-  if [[ -n ${ROOTFS:-} ]]; then
-    [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
-    cp -a "$ROOTFS" "$tmp/rootfs"
-    chown -R "$uid:$gid" "$tmp/rootfs"
-  else
-    as_user ./nook rootfs busybox "$tmp/rootfs" >/dev/null || die "nook rootfs busybox failed"
-  fi
-  say "Started as root: running the example as the unprivileged user $test_user (uid $uid) with setpriv."
   set +e
-  as_user NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" PROBE="$tmp/probe" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/run.sh"
+  run_as_test_user PROBE="$tmp/probe"
   exit $?
 fi
 
 # ---- As an ordinary user --------------------------------------------------
-nook=$(find_nook)
-uid=$(id -u)
-user=$(id -un 2>/dev/null || echo "uid $uid")
-
-work=$(mktemp -d "${TMPDIR:-/tmp}/nook-$name.XXXXXX")
+start_as_user
 trap 'rm -rf "$work"' EXIT
 probe=$(find_probe "$work/probe-build")
 
@@ -206,7 +161,7 @@ attempts=(
   "ptrace|attach to another process (ptrace)|seccomp: the default profile allows ptrace only with CAP_SYS_PTRACE, which the container does not have"
   "mount|mount a tmpfs (mount)|seccomp: mount is allowed only with CAP_SYS_ADMIN"
   "unshare-user|create a new user namespace (unshare)|seccomp: unshare is allowed only with CAP_SYS_ADMIN; a new user namespace would hand out a full capability set"
-  "tiocsti|push a keystroke into the terminal (ioctl TIOCSTI)|seccomp: ioctl is allowed for every request but TIOCSTI (CVE-2017-5226)"
+  "tiocsti|push a keystroke into the terminal (ioctl TIOCSTI)|seccomp: ioctl is allowed for every request but TIOCSTI (CVE-2017-5226); behind it, the kernel refuses TIOCSTI on a terminal that is not the caller's controlling terminal (the container runs in a session of its own)"
   "init-module|load a kernel module (init_module)|seccomp: init_module is allowed only with CAP_SYS_MODULE"
   "settime|set the system clock (clock_settime)|seccomp: clock_settime is allowed only with CAP_SYS_TIME"
   "net-raw|open a raw socket (socket SOCK_RAW)|capability: CAP_NET_RAW is not in the container's set; seccomp itself lets socket() through"
@@ -249,7 +204,9 @@ if [[ ${#behind[@]} -gt 0 ]]; then
   say "  Stopped by seccomp, yet still failing without it: ${behind[*]}."
   say "  There a second layer stands behind seccomp. EPERM is the kernel's own capability check: the"
   say "  container lacks CAP_SYS_ADMIN, and CAP_SYS_MODULE or CAP_SYS_TIME would not help, as the kernel"
-  say "  honours them only in the initial user namespace. ENOSYS: this kernel lacks the feature."
+  say "  honours them only in the initial user namespace; for TIOCSTI, that the terminal is not the"
+  say "  container's controlling terminal (it runs in a session of its own). ENOSYS: this kernel lacks"
+  say "  the feature."
 fi
 say ""
 
@@ -269,19 +226,6 @@ fi
 # ---- Checks ------------------------------------------------------------------
 say ""
 say "== Checks"
-passed=0
-failed=0
-check() { # description, then a command that succeeds when the check passes
-  local what=$1
-  shift
-  if "$@"; then
-    say "  PASS  $what"
-    passed=$((passed + 1))
-  else
-    say "  FAIL  $what"
-    failed=$((failed + 1))
-  fi
-}
 failed_attempt() { local r; r=$(result main "$1"); [[ $r != ok && $r != missing ]]; }
 check "nook run exited with 0 (got $rc)" test "$rc" = 0
 check "the entrypoint ran to its end" grep -q '^inside: done' "$work/main.out"

@@ -24,6 +24,10 @@ struct AuditCommand: ParsableCommand {
             section("setgid files", audit.setgid, "run with their group's rights")
             section("world-writable", audit.worldWritable, "anyone in the container can change them")
             section("device nodes", audit.devices, "direct access to hardware if ever mounted with dev")
+            if !audit.unreadable.isEmpty {
+                section("unreadable directories", audit.unreadable, "you may not read them, so the audit could not look inside")
+            }
+            print("system: \(audit.system ?? "unknown (no /etc/os-release)")")
             print("packages (\(audit.packages.count)) from \(audit.packageDatabase ?? "no package database found"): check them for known vulnerabilities")
             for p in audit.packages.prefix(500) { print("  \(p.name) \(p.version)") }
         }

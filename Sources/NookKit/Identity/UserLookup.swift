@@ -1,4 +1,3 @@
-import CShims
 import Glibc
 
 /// `--user NAME[:GROUP]` resolved against the rootfs's own /etc/passwd and
@@ -17,21 +16,7 @@ public struct UserLookup {
     public init(rootfs: String) { self.rootfs = rootfs }
 
     func read(_ path: String) -> String {
-        let dir = open(rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dir >= 0 else { return "" }
-        defer { close(dir) }
-        let fd = nook_openat2_in_root(dir, path, O_RDONLY, 0)
-        guard fd >= 0 else { return "" }
-        defer { close(fd) }
-        var data: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 8192)
-        while true {
-            let n = Glibc.read(fd, &buf, buf.count)
-            if n <= 0 { break }
-            data.append(contentsOf: buf[0..<n])
-            if data.count > 4 << 20 { break }
-        }
-        return String(decoding: data, as: UTF8.self)
+        HostPath.readInRoot(rootfs, path, limit: 4 << 20) ?? ""
     }
 
     /// Entries of a colon-separated database.

@@ -1,14 +1,20 @@
 import Glibc
 
 /// `nook audit ROOTFS`: what a student should look at before trusting a
-/// root filesystem. Walks it without following symlinks.
+/// root filesystem. Walks it without following symlinks, and reads its own
+/// files (package database, os-release) with RESOLVE_IN_ROOT, so a symlink in
+/// the image cannot make the audit report the host's packages.
 public struct RootfsAudit: Codable, Sendable, Equatable {
     public var setuid: [String] = []
     public var setgid: [String] = []
     public var worldWritable: [String] = []
     public var devices: [String] = []
+    /// Directories the caller may not read: the audit could not look inside.
+    public var unreadable: [String] = []
     public var packages: [Package] = []
     public var packageDatabase: String?
+    /// PRETTY_NAME from the rootfs's os-release ("Debian GNU/Linux 12 (bookworm)").
+    public var system: String?
 
     public struct Package: Codable, Sendable, Equatable {
         public var name: String
@@ -22,12 +28,17 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
         guard HostPath.isDirectory(root) else { throw NookError("'\(root)' is not a directory", hint: "nook audit takes an unpacked rootfs") }
         var audit = RootfsAudit()
         audit.walk(root, relative: "")
+        for i in [\RootfsAudit.setuid, \.setgid, \.worldWritable, \.devices, \.unreadable] { audit[keyPath: i].sort() }
         audit.readPackages(root)
+        audit.readSystem(root)
         return audit
     }
 
     mutating func walk(_ root: String, relative: String) {
-        guard let dir = opendir(root + relative) else { return }
+        guard let dir = opendir(root + relative) else {
+            unreadable.append(relative.isEmpty ? "/" : relative)
+            return
+        }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
@@ -49,7 +60,7 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
     }
 
     mutating func readPackages(_ root: String) {
-        if let text = try? HostPath.readText(root + "/var/lib/dpkg/status") {
+        if let text = HostPath.readInRoot(root, "/var/lib/dpkg/status", limit: 256 << 20) {
             packageDatabase = "/var/lib/dpkg/status"
             for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
                 var name = "", version = "", installed = false
@@ -60,7 +71,7 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
                 }
                 if installed && !name.isEmpty { packages.append(Package(name: name, version: version)) }
             }
-        } else if let text = try? HostPath.readText(root + "/lib/apk/db/installed") {
+        } else if let text = HostPath.readInRoot(root, "/lib/apk/db/installed", limit: 256 << 20) {
             packageDatabase = "/lib/apk/db/installed"
             var name = ""
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -69,5 +80,15 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
             }
         }
         packages.sort { $0.name < $1.name }
+    }
+
+    mutating func readSystem(_ root: String) {
+        guard let text = HostPath.readInRoot(root, "/etc/os-release", limit: 1 << 20)
+            ?? HostPath.readInRoot(root, "/usr/lib/os-release", limit: 1 << 20) else { return }
+        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            var value = line.dropFirst("PRETTY_NAME=".count)
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+            system = String(value)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import SystemPackage
 
@@ -35,6 +36,28 @@ public enum HostPath {
             if name != "." && name != ".." && Int32(entry.pointee.d_type) == DT_DIR { names.append(name) }
         }
         return names.sorted()
+    }
+
+    /// The text of `path` inside `root`, resolved with RESOLVE_IN_ROOT: a
+    /// symlink in a rootfs (`/etc/passwd -> /etc/passwd`, or `../../..`) stays
+    /// inside it and never reads the host's file. nil when it cannot be opened;
+    /// at most `limit` bytes.
+    public static func readInRoot(_ root: String, _ path: String, limit: Int) -> String? {
+        let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dir >= 0 else { return nil }
+        defer { close(dir) }
+        let fd = nook_openat2_in_root(dir, path, O_RDONLY, 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var data: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 8192)
+        while true {
+            let n = Glibc.read(fd, &buf, buf.count)
+            if n <= 0 { break }
+            data.append(contentsOf: buf[0..<n])
+            if data.count > limit { break }
+        }
+        return String(decoding: data, as: UTF8.self)
     }
 
     public static func readText(_ path: String) throws -> String {

@@ -1,0 +1,344 @@
+#!/usr/bin/env python3
+"""Checks that every nook command in the docs still works: run by Scripts/check-docs.sh.
+
+The docs are transcripts: in a code block, a line `$ CMD` is a command the
+user nooktest typed, `# CMD` one root typed, and the lines below it up to the
+next prompt are what it printed. A line `nook SUBCOMMAND ...` in a block
+without prompts is a command listed without output.
+
+Each nook command (a command line that runs `nook`) must be
+  - verbatim in a script CI runs (Examples/*/run.sh, Examples/*.sh,
+    Scripts/*.sh, Tests/vm/*.sh), or
+  - run here, against the built binary, and print what the doc says.
+Every doc is replayed in its own lab directory, in order, every `$` line
+(setup commands too) as nooktest, every `#` line as root (skipped when this
+script does not run as root). A lab holds `./rootfs` (`nook rootfs busybox`
+with the test probe as /bin/probe) and nothing else: the docs' own setup lines
+make the rest. Output is compared loosely: each line the doc shows must appear,
+in order, among the lines the command printed, after both are normalised
+(digits, hex ids, the lab's path and the doc's own lab paths replaced by
+placeholders, spaces collapsed). A doc line holding "..." stands for what was
+left out and is not compared.
+
+Docs whose commands need the cgroup v2 guest (Docs/cgroups.md) are replayed
+too, but only checked for what the host can tell: nook accepted the command
+line (no usage error). A comment on the line before a block changes how it is read:
+  <!-- check-docs: skip REASON -->   not a transcript (a diagram, a log, a table),
+                                     or one the checker cannot replay; not read
+  <!-- check-docs: user NAME -->     its `$` lines run as NAME (nooknosub: no sub-ids)
+  <!-- check-docs: file NAME -->     its text is a file the next commands use:
+                                     written into the lab as NAME
+
+Usage: check-docs.py NOOK [DOC...]      (default: Docs/*.md, Examples/README.md,
+Examples/*/README.md). Exit status: 0 when every command passed, 1 otherwise.
+"""
+
+import glob
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TEST_USER = "nooktest"
+TIMEOUT = 30
+
+# Per doc: the lab paths its output was captured in (replaced by the lab's own),
+# and its mode: "replay" (compare output) or "parse" (needs the cgroup v2 guest:
+# check only that nook accepted the command line).
+DOCS = {
+    # "got TERM": the container prints it on the terminal `nook create` ran in.
+    "Docs/lifecycle.md": {"paths": ["/var/tmp/nook-docs3/life", "/var/tmp/nook-docs3/run"],
+                          "not_compared": ["got TERM"]},
+    "Docs/using.md": {"paths": ["/tmp/lab2", "/tmp/lab", "/tmp/rootlab"]},
+    "Docs/security.md": {"paths": ["/tmp/lab", "/tmp/rootlab"]},
+    "Docs/cgroups.md": {"mode": "parse"},
+}
+
+USAGE_ERROR = re.compile(
+    r"^nook: (Unknown option|Missing expected argument|Unexpected argument|The value .* is invalid"
+    r"|unknown option|Error:)|^Usage: |^USAGE: .*\n.*See 'nook", re.M)
+
+
+def ci_text():
+    files = []
+    for pattern in ("Examples/*/run.sh", "Examples/*.sh", "Scripts/*.sh", "Tests/vm/*.sh"):
+        files += glob.glob(os.path.join(REPO, pattern))
+    return "\n".join(open(f, encoding="utf-8", errors="replace").read() for f in sorted(files))
+
+
+def subcommands(nook):
+    out = subprocess.run([nook, "--help"], capture_output=True, text=True).stdout
+    section = out.split("SUBCOMMANDS:", 1)[-1]
+    return set(re.findall(r"^  ([a-z][a-z-]*) ", section, re.M))
+
+
+def runs_nook(cmd):
+    """Whether a shell command line runs nook (as a command, not a path or a word)."""
+    return re.search(r"""(^|[;&|(`"']\s*|\s)nook (help|run|create|start|state|kill|delete|list|ps|exec|spec|stats"""
+                     r"""|pause|resume|logs|wait|stop|rm|rootfs|audit|-)""", cmd) is not None
+
+
+class Entry:
+    def __init__(self, doc, line, kind, cmd, user=TEST_USER):
+        self.doc, self.line, self.kind, self.cmd, self.user = doc, line, kind, cmd, user
+        self.expected = []
+
+
+def parse(doc, subs):
+    """The prompts, listed commands and files of a doc's code blocks, in order."""
+    entries = []
+    lines = open(os.path.join(REPO, doc), encoding="utf-8").read().split("\n")
+    in_block = False
+    marker = None
+    block = []
+    last_text = ""
+    indent = 0
+    for number, line in enumerate(lines, 1):
+        if line.lstrip().startswith("```") and (not in_block or len(line) - len(line.lstrip()) <= indent):
+            if not in_block:
+                # A block in a list item is indented: its lines lose the fence's indentation.
+                indent = len(line) - len(line.lstrip())
+                line = line.lstrip()
+                in_block, block = True, []
+                m = re.match(r"<!-- check-docs: (skip|user|file)\b\s*(\S*)", last_text)
+                marker = (m.group(1), m.group(2)) if m else None
+                if marker is None and line.strip() not in ("```", "```sh", "```console"):
+                    marker = ("skip", "")
+                continue
+            in_block = False
+            if marker and marker[0] == "file":
+                e = Entry(doc, number, "file", marker[1])
+                e.expected = [l for _, l in block]
+                entries.append(e)
+            elif not (marker and marker[0] == "skip"):
+                entries += block_entries(doc, block, subs, marker[1] if marker else TEST_USER)
+            continue
+        if in_block:
+            block.append((number, line[indent:] if line[:indent].strip() == "" else line))
+        elif line.strip():
+            last_text = line.strip()
+    return entries
+
+
+def block_entries(doc, block, subs, user):
+    prompts = any(l.startswith("$ ") or (l.startswith("# ") and runs_nook(l[2:])) for _, l in block)
+    entries, current = [], None
+    for number, line in block:
+        if line.startswith("$ "):
+            current = Entry(doc, number, "user", line[2:], user)
+            entries.append(current)
+        elif line.startswith("# ") and runs_nook(line[2:]):
+            current = Entry(doc, number, "root", line[2:], "root")
+            entries.append(current)
+        elif not prompts:
+            words = line.split()
+            if len(words) >= 2 and words[0] == "nook" and words[1] in subs:
+                # A listed command: drop a trailing comment.
+                entries.append(Entry(doc, number, "listed", re.sub(r"\s+#\s.*$", "", line).rstrip("\\ "), user))
+        elif current is not None:
+            current.expected.append(line)
+    return entries
+
+
+KEEP = str.maketrans("0123456789", "abcdefghij")
+
+
+def normalise(text, lab, paths):
+    # The state directory: $XDG_RUNTIME_DIR/nook in a lab, /tmp/nook-UID without it.
+    text = text.replace(lab + "/.run/nook", "STATE")
+    text = re.sub(r"/tmp/nook-\d+\b", "STATE", text)
+    for p in sorted(paths, key=len, reverse=True):
+        text = text.replace(p + "/nook", "STATE").replace(p, "LAB")
+    text = text.replace(lab, "LAB")
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    text = re.sub(r"\b[0-9a-f]{12,64}\b", "H", text)
+    # Pids, times and sizes vary; exit codes do not.
+    text = re.sub(r"\d+", "N", re.sub(r"\b(exit(?:ed with)?:? )(\d+)", lambda m: m.group(1) + m.group(2).translate(KEEP), text))
+    text = re.sub(r"[ \t]+", " ", text)
+    return text.strip()
+
+
+def matches(expected, actual, lab, paths, not_compared=()):
+    """Each expected line appears, in order, among the actual lines. Returns the first one that does not."""
+    want = [normalise(l, lab, paths) for l in expected if l.strip() and "..." not in l and l not in not_compared]
+    have = [normalise(l, lab, paths) for l in actual.replace("\r", "").split("\n")]
+    i = 0
+    for w in want:
+        while i < len(have) and have[i] != w:
+            i += 1
+        if i == len(have):
+            return w
+        i += 1
+    return None
+
+
+class Lab:
+    """A directory to replay one doc in: ./rootfs, nook on PATH, a private state directory."""
+
+    def __init__(self, root, nook, probe, user):
+        self.user = user
+        self.as_root = user == "root"
+        self.dir = tempfile.mkdtemp(prefix="nook-docs-", dir=root)
+        os.chmod(self.dir, 0o755)
+        os.makedirs(self.dir + "/.bin")
+        shutil.copy(nook, self.dir + "/.bin/nook")
+        os.makedirs(self.dir + "/.run", mode=0o700)
+        if os.geteuid() == 0 and not self.as_root:
+            subprocess.run(["chown", "-R", f"{user}:{user}", self.dir], check=True)
+        self.env = {"PATH": self.dir + "/.bin:/usr/local/bin:/usr/bin:/bin", "HOME": self.dir,
+                    "XDG_RUNTIME_DIR": self.dir + "/.run", "LANG": "C.UTF-8", "TERM": "xterm"}
+        self.run("nook rootfs busybox ./rootfs >/dev/null && cp .probe rootfs/bin/probe"
+                 if self.stage(probe) else "nook rootfs busybox ./rootfs >/dev/null")
+
+    def stage(self, probe):
+        if not probe:
+            return False
+        shutil.copy(probe, self.dir + "/.probe")
+        if os.geteuid() == 0 and not self.as_root:
+            subprocess.run(["chown", f"{self.user}:{self.user}", self.dir + "/.probe"], check=True)
+        return True
+
+    def run(self, cmd):
+        argv = ["bash", "-c", cmd]
+        if os.geteuid() == 0 and not self.as_root:
+            argv = ["setpriv", f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups"] + argv
+        # Output into a file, not a pipe: a container the command leaves running
+        # (`nook create`, `nook run -d`) may keep its stdout open for a long time.
+        with tempfile.TemporaryFile() as out:
+            p = subprocess.Popen(["env", "-i"] + [f"{k}={v}" for k, v in self.env.items()] + argv,
+                                 cwd=self.dir, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                 start_new_session=True)
+            try:
+                rc = p.wait(timeout=TIMEOUT)
+                note = ""
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, 9)  # the process group this command started, by its pid
+                rc, note = p.wait(), f"\n(timed out after {TIMEOUT} s)"
+            out.seek(0)
+            return rc, out.read().decode("utf-8", "replace") + note
+
+    def write(self, name, lines):
+        path = os.path.join(self.dir, name)
+        with open(path, "w", encoding="utf-8") as f:
+            f.write("\n".join(lines) + "\n")
+        if os.geteuid() == 0 and not self.as_root:
+            subprocess.run(["chown", f"{self.user}:{self.user}", path], check=True)
+
+    def close(self):
+        # Containers a doc left behind, then the lab.
+        self.run("for c in $(nook list -q 2>/dev/null); do nook delete --force $c >/dev/null 2>&1; done; "
+                 "for c in $(nook ps -aq 2>/dev/null); do nook rm -f $c >/dev/null 2>&1; done; chmod -R u+rwX . 2>/dev/null")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def main():
+    if len(sys.argv) < 2:
+        print(__doc__)
+        return 2
+    nook = os.path.abspath(sys.argv[1])
+    docs = sys.argv[2:] or (sorted(os.path.relpath(p, REPO) for p in glob.glob(REPO + "/Docs/*.md"))
+                            + ["Examples/README.md"]
+                            + sorted(os.path.relpath(p, REPO) for p in glob.glob(REPO + "/Examples/*/README.md")))
+    subs = subcommands(nook)
+    ci = ci_text()
+    root = os.geteuid() == 0
+    probe = os.environ.get("PROBE", "")
+    tmp = tempfile.mkdtemp(prefix="nook-check-docs-")
+    os.chmod(tmp, 0o755)
+    if not probe and os.path.exists(REPO + "/Tests/probe/build.sh"):
+        b = subprocess.run(["bash", REPO + "/Tests/probe/build.sh", tmp + "/probe-build"], capture_output=True, text=True)
+        probe = tmp + "/probe-build/probe" if b.returncode == 0 else ""
+        if not probe:
+            print("check-docs: could not build Tests/probe (gcc?); commands using it will fail")
+
+    counts = {"ci": 0, "ran": 0, "parsed": 0, "skipped": 0, "failed": 0}
+    failures, flaky = [], []
+    start = time.time()
+    try:
+        for doc in docs:
+            cfg = DOCS.get(doc, {})
+            mode = cfg.get("mode", "replay")
+            paths = cfg.get("paths", [])
+            entries = parse(doc, subs)
+            if not any(runs_nook(e.cmd) for e in entries):
+                continue
+            labs = {}
+
+            def lab(user):
+                if user not in labs:
+                    labs[user] = Lab(tmp, nook, probe, user)
+                return labs[user]
+
+            doc_counts = dict.fromkeys(counts, 0)
+            try:
+                for e in entries:
+                    if e.kind == "file":
+                        lab(TEST_USER).write(e.cmd, e.expected)
+                        continue
+                    checked = runs_nook(e.cmd)
+                    cmd = e.cmd.replace("/work/main/", REPO + "/")
+                    if checked and cmd in ci:
+                        doc_counts["ci"] += 1
+                        continue
+                    if e.user != TEST_USER and not root:
+                        # Root's commands, or another user's: only root can switch users.
+                        doc_counts["skipped"] += checked
+                        continue
+                    t0 = time.time()
+                    rc, out = lab(e.user).run(cmd)
+                    if time.time() - t0 > 5:
+                        print(f"check-docs: {e.doc}:{e.line} took {time.time() - t0:.0f} s")
+                    if not checked:
+                        continue
+                    usage = USAGE_ERROR.search(out)
+                    if usage and not any(USAGE_ERROR.search(l) for l in e.expected):
+                        doc_counts["failed"] += 1
+                        failures.append((e, f"nook did not accept the command line: {usage.group(0).strip()}", out))
+                        continue
+                    if mode == "parse" or e.kind == "listed":
+                        doc_counts["parsed"] += 1
+                        continue
+                    missing = matches(e.expected, out, lab(e.user).dir, paths, cfg.get("not_compared", ()))
+                    if missing is not None:
+                        # Once more: an intermittent difference is reported, not failed.
+                        _, again = lab(e.user).run(cmd)
+                        if matches(e.expected, again, lab(e.user).dir, paths, cfg.get("not_compared", ())) is None:
+                            flaky.append((e, missing, out))
+                            missing = None
+                    if missing is None:
+                        doc_counts["ran"] += 1
+                    else:
+                        doc_counts["failed"] += 1
+                        failures.append((e, f"the doc shows a line it did not print: {missing}", out))
+            finally:
+                for l in labs.values():
+                    l.close()
+            for k in counts:
+                counts[k] += doc_counts[k]
+            print(f"check-docs: {doc}: {doc_counts['ci']} in CI scripts, {doc_counts['ran']} run and matching, "
+                  f"{doc_counts['parsed']} run and accepted (output not compared), {doc_counts['skipped']} skipped "
+                  f"(another user's: run as root to check them), {doc_counts['failed']} FAILED")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    for e, missing, out in flaky:
+        print(f"\nFLAKY {e.doc}:{e.line}: {e.cmd}\n  the first run did not print: {missing}; the second did. The first printed:")
+        for l in out.rstrip().split("\n")[:10]:
+            print("    " + l)
+    for e, why, out in failures:
+        print(f"\nFAIL {e.doc}:{e.line}: {e.cmd}\n  {why}\n  it printed:")
+        for l in out.rstrip().split("\n")[:25]:
+            print("    " + l)
+    total = sum(counts.values())
+    print(f"\ncheck-docs: {total} nook commands in {len(docs)} docs: {counts['ci']} in CI scripts, "
+          f"{counts['ran']} run and matching, {counts['parsed']} run and accepted, {counts['skipped']} skipped, "
+          f"{counts['failed']} failed; {len(flaky)} matched only on a second try ({time.time() - start:.0f} s)")
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
