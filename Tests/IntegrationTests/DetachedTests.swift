@@ -48,6 +48,17 @@ final class DetachedTests: XCTestCase {
         XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(monitors[2]) })
     }
 
+    func testExecIntoAnInitContainer() throws {
+        // The --init process is not dumpable (its /proc/PID/ns belong to root):
+        // exec joins the namespaces through the command it started instead.
+        let name = Harness.name("initexec")
+        try detach(name, ["sleep", "60"], flags: ["--init", "--hostname", "inside"])
+        let r = try h.run(["exec", name, "--", "hostname"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "inside\n")
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+    }
+
     func testLogsFollowWaitAndExitCode() throws {
         let name = Harness.name("logs")
         try detach(name, ["sh", "-c", "for i in 1 2 3 4; do echo out$i; echo err$i >&2; sleep 0.3; done; exit 3"])

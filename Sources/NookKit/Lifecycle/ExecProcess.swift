@@ -53,7 +53,8 @@ extension Runtime {
             throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
         }
         let spec = try loadSpec(id)
-        var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id, pid: state.pid)
+        var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,
+                                          pid: Self.namespaceHolder(initPID: state.pid))
         plan.pdeathsig = false
         if plan.terminal && settings.detach && settings.consoleSocket == nil {
             throw NookError("exec --tty --detach needs --console-socket")
@@ -95,6 +96,23 @@ extension Runtime {
         let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
         terminal?.restore()
         return status
+    }
+
+    /// A process whose /proc/PID/ns we may open: the init, unless it made
+    /// itself non-dumpable (`--init`: its namespace files then belong to root);
+    /// then one of its children, which share its namespaces.
+    static func namespaceHolder(initPID: Int32) -> Int32 {
+        if open("/proc/\(initPID)/ns/mnt", O_RDONLY | O_CLOEXEC).closing() { return initPID }
+        guard let dir = opendir("/proc") else { return initPID }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), let stat = try? HostPath.readText("/proc/\(pid)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == initPID, open("/proc/\(pid)/ns/mnt", O_RDONLY | O_CLOEXEC).closing() { return pid }
+        }
+        return initPID
     }
 
     /// Starts `plan`'s process in the container through the joining helper;
@@ -149,5 +167,14 @@ extension Runtime {
                 throw NookError("\(point.rawValue) hook \(i) (\(hook.path), in the container): \(error.message)", hint: error.hint)
             }
         }
+    }
+}
+
+extension Int32 {
+    /// For `open(...).closing()`: whether the open worked; the fd is closed.
+    func closing() -> Bool {
+        guard self >= 0 else { return false }
+        close(self)
+        return true
     }
 }
