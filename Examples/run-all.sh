@@ -28,7 +28,7 @@ passed=0
 failed=0
 failures=()
 # The lab sheet's order (Examples/README.md), then any other example.
-order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image)
+order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image web-server)
 scripts=()
 for example in "${order[@]}"; do scripts+=("$here/$example/run.sh"); done
 for script in "$here"/*/run.sh; do

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# A web server in a rootless container, reached from the host.
+#
+# Without root, Nook cannot plug a container into the host's network with a
+# veth pair and a bridge. It gives the container its own network namespace and
+# attaches a user-mode TCP/IP stack to it instead (pasta or slirp4netns, as
+# rootless podman does). `-p 127.0.0.1:PORT:80` asks that stack to listen on the
+# host's port and carry each connection into the container.
+# This demo serves a page with busybox httpd under each helper that is
+# installed, fetches it from the host, shows what the container's namespace
+# looks like, shows that the host's own loopback services stay out of reach
+# unless asked for, and that nothing (helper, port, state) outlives the container.
+#
+# Usage:  Examples/web-server/run.sh
+#   NOOK    the nook binary (default: `nook` on PATH)
+#   ROOTFS  a root filesystem to run in (default: a fresh `nook rootfs busybox`)
+# Started as root, it re-executes itself as the user nooktest.
+# Exit status: 0 when every check passed, 1 when one failed, 2 when it could not run.
+set -euo pipefail
+
+name=web-server
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+
+if [[ $(id -u) == 0 ]]; then become_test_user; fi
+
+start_as_user
+use_rootfs
+export XDG_RUNTIME_DIR=$work/run
+mkdir -m 700 "$XDG_RUNTIME_DIR"
+command -v busybox >/dev/null || die "busybox is needed on the host for httpd (Debian package busybox-static)"
+helpers=()
+for h in pasta slirp4netns; do command -v "$h" >/dev/null && helpers+=("$h"); done
+[[ ${#helpers[@]} -gt 0 ]] || die "neither pasta (Debian package passt) nor slirp4netns is installed"
+
+host_pids=()
+cleanup() {
+  for mode in "${helpers[@]}"; do "$nook" rm -f "web-$mode" >/dev/null 2>&1 || true; done
+  for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+mkdir -p "$work/www" "$work/host-www"
+echo "hello from a rootless container" > "$work/www/index.html"
+echo "a secret only the host's loopback serves" > "$work/host-www/index.html"
+# GET / and print the body. On the host with bash's /dev/tcp; inside a container
+# with busybox nc (busybox's static wget crashes).
+fetch() { # HOST PORT
+  timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && sed "1,/^\r$/d" <&3' "$1" "$2" 2>/dev/null
+}
+get_inside() { # HOST PORT: the shell command for inside the container
+  printf '%s' "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 $2 | sed '1,/^\\r\$/d'"
+}
+field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$XDG_RUNTIME_DIR/nook/$1/state.json"; }
+alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# A free port: try one; nook itself says when a port is taken (exit 125).
+pick_port() { echo $((20000 + RANDOM % 20000)); }
+
+# A service on the host's loopback that the containers must not reach by default.
+secret_port=$(pick_port)
+busybox httpd -f -p "127.0.0.1:$secret_port" -h "$work/host-www" &
+host_pids+=($!)
+
+for mode in "${helpers[@]}"; do
+  c=web-$mode
+  say "== --network $mode: busybox httpd on port 80 inside, published on 127.0.0.1"
+  for _ in 1 2 3 4 5; do
+    port=$(pick_port)
+    if out=$("$nook" run -d --init --name "$c" --network "$mode" -p "127.0.0.1:$port:80" \
+        -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
+    [[ $out == *"already in use"* ]] || die "nook run failed: $out"
+  done
+  say "  \$ nook run -d --init --name $c --network $mode -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
+  page=""
+  for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
+  say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
+  check "$mode: the host fetched the page through the published port" test "$page" = "hello from a rootless container"
+
+  helper=$(field "$c" networkHelperPID)
+  monitor=$(field "$c" monitorPID)
+  say "  the helper: pid $helper ($(cat "/proc/$helper/comm")), child of the container's monitor (pid $monitor)"
+  check "$mode: the helper is the monitor's child (no daemon, no root)" \
+    test "$(awk '{print $4}' "/proc/$helper/stat")" = "$monitor"
+  check "$mode: the helper runs as $(id -un), not root" test "$(stat -c %u "/proc/$helper")" = "$(id -u)"
+
+  say "  inside: the container's own interface and routes"
+  "$nook" exec "$c" -- sh -c 'ip -4 addr show scope global | grep inet; ip route | grep default; cat /etc/resolv.conf | grep nameserver' | sed 's/^/    /'
+
+  case $mode in
+    pasta) inside_host=127.0.0.1 ;;  # pasta would forward the container's own 127.0.0.1 ports (-T), Nook passes -T none
+    slirp4netns) inside_host=10.0.2.2 ;;  # slirp4netns's address for the host's loopback
+  esac
+  got=$("$nook" exec "$c" -- sh -c "$(get_inside "$inside_host" "$secret_port")" 2>&1 || true)
+  if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
+  say "  inside: GET http://$inside_host:$secret_port/ (the host's loopback service) -> reached: $reached"
+  check "$mode: the host's loopback services are out of reach by default" test "$reached" = no
+
+  "$nook" rm -f "$c" >/dev/null
+  for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
+  check "$mode: after nook rm -f the helper is gone" bash -c "! [[ -d /proc/$helper ]] || grep -q '^State:.*Z' /proc/$helper/status"
+  check "$mode: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
+  say
+done
+
+mode=${helpers[-1]}
+opt=$([[ $mode == pasta ]] && echo "pasta:--map-gw" || echo "slirp4netns:allow_host_loopback=true")
+gw=$([[ $mode == pasta ]] && ip route | awk '/^default/ {print $3; exit}' || echo 10.0.2.2)
+say "== Asking for the host's loopback: --network $opt"
+if [[ -n $gw ]]; then
+  got=$("$nook" run --network "$opt" --rootfs "$rootfs" -- sh -c "$(get_inside "$gw" "$secret_port")" 2>&1 || true)
+  say "  inside: GET http://$gw:$secret_port/  ->  $got"
+  check "with $opt the container reaches the host's loopback service" test "$got" = "a secret only the host's loopback serves"
+fi
+say
+say "== --network none (the default): only lo"
+none=$("$nook" run --rootfs "$rootfs" -- sh -c "ls /sys/class/net; ($(get_inside 10.0.2.2 80)) 2>&1 || true")
+say "$none" | sed 's/^/  /'
+check "--network none has only lo" test "$(printf '%s\n' "$none" | head -n 1)" = lo
+left=$(ls -A "$XDG_RUNTIME_DIR/nook" | grep -v '^\.' || true)
+check "no container state is left" test -z "$left"
+
+say
+say "$passed passed, $failed failed"
+[[ $failed == 0 ]] || exit 1
