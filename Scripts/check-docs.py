@@ -56,6 +56,7 @@ DOCS = {
     "Docs/using.md": {"paths": ["/tmp/lab2", "/tmp/lab", "/tmp/rootlab"]},
     "Docs/security.md": {"paths": ["/tmp/lab", "/tmp/rootlab"]},
     "Docs/cgroups.md": {"mode": "parse"},
+    "Docs/networking.md": {"paths": ["/tmp/netlab"]},
 }
 
 USAGE_ERROR = re.compile(

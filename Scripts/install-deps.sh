@@ -9,7 +9,7 @@ packages=(
   util-linux procps iproute2 strace jq python3
   qemu-system-x86 linux-image-amd64 xz-utils  # the cgroup v2 test guest (Tests/vm)
   crun runc bubblewrap hyperfine     # side-by-side references and benchmarks
-  passt slirp4netns                  # user-mode networking
+  passt slirp4netns curl             # user-mode networking (curl: Docs/networking.md's client)
   podman conmon catatonit            # a real OCI client
   gcc libc6-dev                      # the test probe (static C)
   debootstrap                        # a real Debian rootfs for Examples/stale-image

@@ -46,7 +46,7 @@ public enum NetworkFiles {
             // Optional: a rootfs where /etc/hosts cannot be created (not ours to
             // write) still runs; --trace says the file was skipped.
             ops.append(MountOp(kind: .bind, source: source, target: target, attrs: attrs, targetIsFile: true, optional: true,
-                               why: "this container's \(target) (\(mode.description) network), kept in its state directory"))
+                               why: "this container's \(target) (--network \(mode.name)), kept in its state directory"))
         }
         return ops
     }

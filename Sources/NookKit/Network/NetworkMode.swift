@@ -63,6 +63,9 @@ public enum NetworkMode: Sendable, Equatable {
         }
     }
 
+    /// The mode without its options: none, host, pasta, slirp4netns.
+    public var name: String { String(description.prefix { $0 != ":" }) }
+
     /// Whether a user-mode stack runs for this container.
     public var usesHelper: Bool {
         switch self {
