@@ -494,6 +494,13 @@ static int open_console(const struct nook_launch *l) {
     if (master < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
     int unlock = 0;
     if (ioctl(master, TIOCSPTLCK, &unlock) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    // The size goes on now, while nothing runs on the pty: the parent copies
+    // the caller's size only once it relays, which can be after the command
+    // asked (a 0x0 size: `stty size` fails, full-screen programs draw wrong).
+    if (l->console_rows && l->console_cols) {
+        struct winsize ws = {l->console_rows, l->console_cols, 0, 0};
+        if (ioctl(master, TIOCSWINSZ, &ws) < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
+    }
     int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (slave < 0) fail(l, NOOK_STEP_CONSOLE, 0, errno);
 

@@ -102,6 +102,7 @@ struct nook_launch {
     int preserve_fds;           // fds 3 .. 3+n-1 are passed to the container
     int start_fifo_fd;          // >= 0: block opening it for writing until `start` reads it
     int create_console;         // -t: open a pty in the container's devpts, send its master to the parent
+    unsigned short console_rows, console_cols; // the pty's size, set before the command starts (0: leave 0x0)
     int new_session;            // setsid() even without a pty: leave the caller's terminal session
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command

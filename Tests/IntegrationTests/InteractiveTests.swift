@@ -49,6 +49,24 @@ final class InteractiveTests: XCTestCase {
         XCTAssertEqual(session.wait(), 0)
     }
 
+    /// The pty has the caller's size before the command starts, not some time
+    /// after it: a command that asks at once (`stty size` as the first thing
+    /// it does) must never see 0x0. Busybox's stty reports a 0x0 size as an
+    /// error with a stale errno, which is how this showed up: "stty: standard
+    /// input: No child processes" in about one `-t` run in ten.
+    func testWindowSizeIsSetBeforeTheCommandStarts() throws {
+        var failures: [String] = []
+        for run in 1...30 {
+            let session = try pty(["-t", "--", "stty", "size"], rows: 30, cols: 100)
+            let status = session.wait()
+            let lines = session.output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+            if status != 0 || lines != ["30 100"] {
+                failures.append("run \(run): status \(status.map(String.init) ?? "timeout"), output \(session.output.debugDescription)")
+            }
+        }
+        XCTAssertEqual(failures, [], "\(failures.count) of 30 runs did not see the size")
+    }
+
     func testTraceDoesNotGarbleATerminalSession() throws {
         let session = try pty(["-it", "--trace", "--", "sh", "-c", "read line; echo got:$line"])
         XCTAssertTrue(session.expect("trace: exec:"))

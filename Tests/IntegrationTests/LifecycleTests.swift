@@ -223,7 +223,12 @@ final class LifecycleTests: XCTestCase {
     }
 
     func testConsoleSocketReceivesThePtyMaster() throws {
-        let dir = try bundle(["sh", "-c", "test -t 0 && echo TTY-OK; tty"], terminal: true)
+        // process.consoleSize sizes the pty before the command runs (nobody relays it here).
+        let dir = try bundle(["sh", "-c", "test -t 0 && echo TTY-OK; tty; stty size"], terminal: true) { config in
+            var process = config["process"] as? [String: Any] ?? [:]
+            process["consoleSize"] = ["height": 33, "width": 111]
+            config["process"] = process
+        }
         let socket = dir + "/console.sock"
         // A listener that receives the master, reads the container's output, prints it.
         let listener = """
@@ -262,6 +267,7 @@ final class LifecycleTests: XCTestCase {
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(text.contains("TTY-OK"), text)
         XCTAssertTrue(text.contains("/dev/pts/0"), text)
+        XCTAssertTrue(text.contains("33 111"), "the pty has the spec's consoleSize: \(text)")
         _ = try h.run(["delete", "--force", id])
     }
 }

@@ -43,6 +43,7 @@ final class ChildLauncher {
         var cgroupFD: Int32 = -1
         var startFifoFD: Int32 = -1
         var createConsole = false
+        var consoleSize: Spec.ConsoleSize?
         var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
     }
 
@@ -99,6 +100,10 @@ final class ChildLauncher {
         launch.preserve_fds = plan.preserveFDs
         launch.start_fifo_fd = options.startFifoFD
         launch.create_console = options.createConsole ? 1 : 0
+        if let size = options.consoleSize {
+            launch.console_rows = UInt16(clamping: size.height)
+            launch.console_cols = UInt16(clamping: size.width)
+        }
         launch.new_session = plan.newSession ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0

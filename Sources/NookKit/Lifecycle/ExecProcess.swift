@@ -68,6 +68,7 @@ extension Runtime {
 
         var options = SpawnOptions()
         options.createConsole = plan.terminal
+        options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize)
         // The new process belongs to the container's cgroup (and so to its limits):
         // its helper is cloned straight into it, and the process inherits it.
         let cgroupFD = try state.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1

@@ -57,6 +57,7 @@ extension Runtime {
             var options = SpawnOptions()
             options.startFifoFD = fifoFD
             options.createConsole = plan.terminal
+            options.consoleSize = TerminalRelay.startSize(relayed: false, requested: plan.spec.process?.consoleSize)
             let cgroupFD = try cgroup?.openDirectory() ?? -1
             defer { if cgroupFD >= 0 { close(cgroupFD) } }
             options.cgroupFD = cgroupFD

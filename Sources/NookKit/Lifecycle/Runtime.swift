@@ -118,6 +118,7 @@ public final class Runtime {
         let log = settings.detached ? try LogRelay(path: store.directory(id) + "/container.log") : nil
         if let log { options.stdio = (options.stdio.0, log.containerStdout, log.containerStderr) }
         options.createConsole = plan.terminal
+        options.consoleSize = TerminalRelay.startSize(relayed: true, requested: plan.spec.process?.consoleSize)
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
             // The network namespace exists and its user namespace has its maps:

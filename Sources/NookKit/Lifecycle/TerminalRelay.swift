@@ -20,13 +20,25 @@ public final class TerminalRelay: @unchecked Sendable {
 
     /// Copies our terminal's size onto the container's pty (and so SIGWINCH reaches its foreground group).
     public func copyWindowSize() {
+        guard let size = Self.callerWindowSize() else { return }
+        _ = nook_set_winsize(master, UInt16(clamping: size.height), UInt16(clamping: size.width))
+    }
+
+    /// The size of our terminal (the first of stdin, stdout, stderr that is one), if any.
+    public static func callerWindowSize() -> Spec.ConsoleSize? {
         var rows: UInt16 = 0, cols: UInt16 = 0
         for fd: Int32 in [0, 1, 2] where isatty(fd) == 1 {
-            if nook_get_winsize(fd, &rows, &cols) == 0 {
-                _ = nook_set_winsize(master, rows, cols)
-                return
-            }
+            if nook_get_winsize(fd, &rows, &cols) == 0 { return Spec.ConsoleSize(height: UInt(rows), width: UInt(cols)) }
         }
+        return nil
+    }
+
+    /// The size a new pty gets in the container before its command starts:
+    /// our terminal's when we will relay it (the relay copies it only once
+    /// the command runs, too late for one that asks at once), otherwise the
+    /// spec's `process.consoleSize` (for a `--console-socket` caller).
+    public static func startSize(relayed: Bool, requested: Spec.ConsoleSize?) -> Spec.ConsoleSize? {
+        (relayed ? callerWindowSize() : nil) ?? requested
     }
 
     /// Raw mode on our terminal, if stdin is one.

@@ -36,6 +36,8 @@ public struct SpawnOptions: Sendable {
     public var startFifoFD: Int32 = -1
     /// `-t`: the child opens a pty in its own devpts and sends us the master.
     public var createConsole = false
+    /// With a console: the pty's size, set before the command starts (nil: 0x0).
+    public var consoleSize: Spec.ConsoleSize?
     /// Our end of the sync socket, which the child closes.
     public var parentSyncFD: Int32 = -1
     /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
@@ -91,6 +93,7 @@ public final class LiveKernel: KernelInterface {
         let launcher = ChildLauncher()
         let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, parentSyncFD: options.parentSyncFD, trace: options.trace, cgroupFD: options.cgroupFD,
                                                         startFifoFD: options.startFifoFD, createConsole: options.createConsole,
+                                                        consoleSize: options.consoleSize,
                                                         stdio: options.stdio))
         return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
     }

@@ -131,7 +131,7 @@ public struct StepDescription: Sendable {
         case .closeFDs:
             (step, call, why, failure) = ("fds", "close_range(\(3 + plan.preserveFDs), ~0, CLOSE_RANGE_CLOEXEC)", "no host file descriptor reaches the container (CVE-2024-21626)", "mark fds close-on-exec")
         case .console:
-            (step, call, why, failure) = ("console", "open(\"/dev/ptmx\") + ioctl(TIOCGPTPEER) + sendmsg(SCM_RIGHTS)", "a pty of the container's own devpts; its master goes to nook, which relays it to your terminal", "set up the console")
+            (step, call, why, failure) = ("console", "open(\"/dev/ptmx\") + ioctl(TIOCSWINSZ) + ioctl(TIOCGPTPEER) + sendmsg(SCM_RIGHTS)", "a pty of the container's own devpts, sized before the command starts; its master goes to nook, which relays it to your terminal", "set up the console")
         case .waitStart:
             (step, call, why, failure) = ("start", "open(exec.fifo, O_WRONLY)", "wait until `nook start`", "wait for start")
         case .initFork:
