@@ -242,7 +242,8 @@ static int mount_one(int rootfd, const struct nook_mount *m) {
         r = mount(m->source, where, m->fstype, m->flags, m->data);
         break;
     case NOOK_MOUNT_BIND: {
-        int tree = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+        int tree = m->source_fd >= 0 ? m->source_fd
+                 : (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
                                 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m->recursive ? AT_RECURSIVE : 0));
         if (tree < 0) { r = -1; break; }
         r = do_mount_attr(tree, m->attr_set, m->recursive);

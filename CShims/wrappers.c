@@ -111,3 +111,7 @@ long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
 int nook_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }
 
 int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }
+
+int nook_open_tree_clone(const char *path, int recursive) {
+    return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
+}

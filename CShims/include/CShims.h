@@ -56,6 +56,8 @@ struct nook_mount {
     unsigned long flags; // FS: MS_* flags
     const char *data;    // FS: filesystem options
     uint64_t attr_set;   // BIND/READONLY: MOUNT_ATTR_* flags
+    int source_fd;       // BIND: >= 0, a detached copy of source that nook made before the clone
+                         // (open_tree), for a source the container's root may not open itself
 };
 
 struct nook_rlimit {
@@ -203,6 +205,8 @@ int nook_pipe_cloexec(int fds[2]);
 int nook_open_path(const char *path);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
+// open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
+int nook_open_tree_clone(const char *path, int recursive);
 
 // Start a helper program that dies with this process (PR_SET_PDEATHSIG), with
 // fds[i] as its fd i (-1: closed) and every other fd closed. Returns its pid.

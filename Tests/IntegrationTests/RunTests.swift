@@ -24,6 +24,27 @@ final class RunTests: XCTestCase {
         XCTAssertNotEqual(st.st_uid, 0)
     }
 
+    func testRealRootGetsItsBindMountsAndEtcFilesThoughContainerRootIsNotRoot() throws {
+        // Real root maps container root to a sub-range (100000...): that uid may
+        // not open root's 0700 state directory or a root-only bind source, so
+        // nook makes those mounts' copies itself before the clone.
+        guard h.isRoot else { throw XCTSkip("needs real root (CI runs the tests as root)") }
+        let dir = try h.scratch("rootonly")
+        chown(dir, 0, 0)
+        chmod(dir, 0o700)
+        let state = dir + "-state"
+        let name = Harness.name("realroot")
+        let r = try Harness.shell([h.nook, "--root", state, "run", "--name", name, "-v", "\(dir):/mnt:ro", "--rootfs", h.rootfs,
+                                   "--", "sh", "-c", "grep -c \"$(hostname)\" /etc/hosts; head -n 1 /proc/self/uid_map; grep -c ' /mnt ' /proc/self/mountinfo"])
+        defer { try? FileManager.default.removeItem(atPath: state) }
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines: [String] = r.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }
+        XCTAssertEqual(lines.count, 3, r.stdout + r.stderr)
+        XCTAssertEqual(lines.first, "1", "/etc/hosts came from root's state directory: \(r.stdout)\(r.stderr)")
+        XCTAssertTrue(lines.count == 3 && lines[1].hasPrefix("0 ") && !lines[1].hasPrefix("0 0 "), "container root is not host root: \(r.stdout)")
+        XCTAssertEqual(lines.last, "1", "the root-only directory is mounted: \(r.stdout)\(r.stderr)")
+    }
+
     func testCommandIsPID1AndOnlyContainerProcessesAreVisible() throws {
         let r = try run(["--", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/1/cmdline | tr '\\0' ' '"])
         XCTAssertEqual(r.status, 0, r.stderr)

@@ -61,7 +61,7 @@ final class ChildLauncher {
             nook_mount(kind: op.kind.rawValue, target_kind: op.targetIsFile ? 1 : 0, optional: op.optional ? 1 : 0,
                        recursive: op.recursive ? 1 : 0, source: cString(op.source), target: cString(op.target),
                        fstype: cString(op.fstype), flags: op.flags,
-                       data: op.data.isEmpty ? nil : cString(op.data), attr_set: op.attrs)
+                       data: op.data.isEmpty ? nil : cString(op.data), attr_set: op.attrs, source_fd: op.sourceFD)
         }
         launch.mounts = array(mounts)
         launch.n_mounts = mounts.count

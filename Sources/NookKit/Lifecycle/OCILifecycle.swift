@@ -65,6 +65,8 @@ extension Runtime {
                                        rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
+            let openedSources = plan.setupIDs != nil ? try MountPlanner.openBindSources(&plan.mounts) : []
+            defer { for fd in openedSources { close(fd) } }
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
             let launched = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
                 launchedPID = process

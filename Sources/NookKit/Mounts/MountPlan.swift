@@ -18,6 +18,8 @@ public struct MountOp: Sendable, Equatable {
     public var recursive = false
     public var targetIsFile = false
     public var optional = false
+    /// A bind's source, opened by nook before the clone (`openBindSources`); -1: the child opens it.
+    public var sourceFD: Int32 = -1
     /// Why this mount exists, for --trace.
     public var why: String = ""
 }
@@ -32,6 +34,27 @@ public enum MountPlanner {
         ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
         ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"), ("pts/ptmx", "/dev/ptmx"),
     ]
+
+    /// When the container's root is not the caller (real root mapped to a
+    /// sub-range), it cannot open host paths only the caller may reach (root's
+    /// 0700 state directory, a bind source under /root). Nook then makes each
+    /// bind's detached copy itself, before the clone (`open_tree`), and the
+    /// child only attaches it. Returns the fds, to close once the child has them.
+    public static func openBindSources(_ ops: inout [MountOp]) throws -> [Int32] {
+        var fds: [Int32] = []
+        for i in ops.indices where ops[i].kind == .bind && ops[i].sourceFD < 0 {
+            let fd = nook_open_tree_clone(ops[i].source, ops[i].recursive ? 1 : 0)
+            if fd < 0 {
+                let err = errno
+                if ops[i].optional { continue }
+                for fd in fds { close(fd) }
+                throw NookError.sys("bind mount source '\(ops[i].source)'", errno: err)
+            }
+            ops[i].sourceFD = fd
+            fds.append(fd)
+        }
+        return fds
+    }
 
     /// Namespaced sysctls (`linux.sysctl`) are written through the container's
     /// own /proc, after it is mounted and before /proc/sys turns read-only.

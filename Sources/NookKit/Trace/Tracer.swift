@@ -80,7 +80,7 @@ public struct StepDescription: Sendable {
                     hint = "the kernel allows a new /proc in a user namespace only if the host's /proc is fully visible (not over-mounted)"
                 }
             case .bind:
-                call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE\(op.recursive ? "|AT_RECURSIVE" : "")) + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.quote(op.target)) resolved in root)"
+                call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE\(op.recursive ? "|AT_RECURSIVE" : ""))\(op.sourceFD >= 0 ? " by nook before the clone" : "") + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.quote(op.target)) resolved in root)"
                 failure = "bind mount \(op.source) on \(op.target)"
             case .symlink:
                 call = "symlinkat(\(Self.quote(op.source)), \(Self.quote(op.target)))"
