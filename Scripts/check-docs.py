@@ -57,6 +57,7 @@ DOCS = {
     "Docs/security.md": {"paths": ["/tmp/lab", "/tmp/rootlab"]},
     "Docs/cgroups.md": {"mode": "parse"},
     "Docs/networking.md": {"paths": ["/tmp/netlab"]},
+    "Docs/walkthrough.md": {"paths": ["/tmp/docs-nook"]},
 }
 
 USAGE_ERROR = re.compile(
