@@ -121,7 +121,7 @@ public struct LaunchPlan: Sendable {
         if let seccomp = spec.linux?.seccomp {
             let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
             seccompFilter = try SeccompCache.compile(profile)
-            seccompDescription = "\(profile.rules.reduce(0) { $0 + $1.names.count }) rules, default \(seccomp.defaultAction)"
+            seccompDescription = "\(Set(profile.rules.flatMap(\.names)).count) system calls in \(profile.rules.count) rules, default \(seccomp.defaultAction)"
         }
         var mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup),

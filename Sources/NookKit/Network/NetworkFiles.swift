@@ -1,8 +1,9 @@
 import Glibc
 
 /// The container's /etc/hostname, /etc/hosts and /etc/resolv.conf: written in
-/// its state directory and bound over the rootfs's own files, so the image is
-/// not changed and the files go with the container (podman does the same).
+/// its state directory and bound over the rootfs's own files, so the image's
+/// files are not changed and ours go with the container (podman does the same).
+/// A file the image lacks is created empty, as the mount point.
 public enum NetworkFiles {
     /// Name in /etc -> content, for this mode.
     public static func contents(mode: NetworkMode, hostname: String, host: HostNetwork) -> [(name: String, content: String)] {
@@ -46,7 +47,7 @@ public enum NetworkFiles {
             // Optional: a rootfs where /etc/hosts cannot be created (not ours to
             // write) still runs; --trace says the file was skipped.
             ops.append(MountOp(kind: .bind, source: source, target: target, attrs: attrs, targetIsFile: true, optional: true,
-                               why: "this container's \(target) (--network \(mode.name)), kept in its state directory"))
+                               why: "this container's \(target)\(file.name == "hostname" ? "" : " (--network \(mode.name))"), kept in its state directory"))
         }
         return ops
     }

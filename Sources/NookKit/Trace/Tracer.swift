@@ -107,9 +107,14 @@ public struct StepDescription: Sendable {
         case .hostname:
             (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
         case .loopback:
-            (step, call, why, failure) = ("network", "ioctl(SIOCSIFFLAGS, lo, IFF_UP)", "the new network namespace has only lo; bring it up", "bring up lo")
+            let helper = ((try? NetworkSettings(annotations: plan.spec.annotations))?.mode.usesHelper) == true
+            (step, call, why, failure) = ("network", "ioctl(SIOCSIFFLAGS, lo, IFF_UP)",
+                                          helper ? "lo starts down in a new network namespace (the helper set up the rest); bring it up"
+                                                 : "the new network namespace has only lo; bring it up", "bring up lo")
         case .chdir:
-            (step, call, why, failure) = ("chdir", "chdir(\(Self.quote(plan.cwd)))", "the working directory inside the container", "chdir to working directory '\(plan.cwd)'")
+            (step, call, why, failure) = ("chdir", "openat2(\(Self.quote(plan.cwd)), RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) + fchdir",
+                                          "the working directory, looked up inside the container without magic links (CVE-2024-21626)",
+                                          "chdir to working directory '\(plan.cwd)'")
             if m.errno == ENOENT { hint = "the directory does not exist in the rootfs; create it or mount something there" }
         case .rlimit:
             let i = Int(m.index)
