@@ -39,6 +39,8 @@ public struct LaunchPlan: Sendable {
     public var setupRootfs = true
     /// `exec`: spawn through a helper that enters `joinNamespaces` and forks.
     public var joinExisting = false
+    /// The container starts in a cgroup of its own (for --trace's wording).
+    public var hasOwnCgroup = true
     /// A new session even without a pty (foreground `nook run`: the container
     /// must not reach the caller's terminal through /dev/tty).
     public var newSession = false

@@ -61,6 +61,7 @@ extension Runtime {
             let cgroupFD = try cgroup?.openDirectory() ?? -1
             defer { if cgroupFD >= 0 { close(cgroupFD) } }
             options.cgroupFD = cgroupFD
+            plan.hasOwnCgroup = cgroupFD >= 0
             var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
                                        rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
             state.annotations = spec.annotations

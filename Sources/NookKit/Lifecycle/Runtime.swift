@@ -109,6 +109,7 @@ public final class Runtime {
         let cgroupFD = try cgroup?.openDirectory() ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         options.cgroupFD = cgroupFD
+        plan.hasOwnCgroup = cgroupFD >= 0
         var devNull: Int32 = -1
         defer { if devNull >= 0 { close(devNull) } }
         if (!settings.interactive || settings.detached) && options.stdio.0 < 0 {

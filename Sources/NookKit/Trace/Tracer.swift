@@ -61,7 +61,10 @@ public struct StepDescription: Sendable {
         case .waitMaps:
             (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
         case .cgroupNamespace:
-            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)", "a cgroup namespace: the container sees its own cgroup as /", "unshare cgroup namespace")
+            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)",
+                                          plan.hasOwnCgroup ? "a cgroup namespace: the container sees its own cgroup as /"
+                                                            : "a cgroup namespace, rooted at nook's own cgroup (the container has none of its own): it sees that as /",
+                                          "unshare cgroup namespace")
         case .mountPrivate:
             (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
         case .bindRootfs:
