@@ -40,6 +40,10 @@ final class NetworkSettingsTests: XCTestCase {
         XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port]).validate())
         XCTAssertThrowsError(try NetworkSettings(mode: .host, ports: [port]).validate())
         XCTAssertThrowsError(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []), ports: [port, port]).validate())
+        XCTAssertThrowsError(try NetworkSettings(mode: .slirp4netns(allowHostLoopback: false, mtu: 65520),
+                                                 ports: [try PortMapping.parse("[::1]:8080:80")]).validate())
+        XCTAssertNoThrow(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []),
+                                             ports: [try PortMapping.parse("[::1]:8080:80")]).validate())
         XCTAssertNoThrow(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []),
                                              ports: [port, try PortMapping.parse("8080:80/udp")]).validate())
     }

@@ -125,6 +125,10 @@ public struct NetworkSettings: Sendable, Equatable {
             throw NookError("-p needs a user-mode network: with --network \(mode.description) there is nothing to publish through",
                             hint: "add --network pasta (or --network slirp4netns)")
         }
+        if case .slirp4netns = mode, let v6 = ports.first(where: { $0.hostIP?.contains(":") == true }) {
+            throw NookError("-p \(v6): slirp4netns publishes on IPv4 addresses only",
+                            hint: "use an IPv4 address (127.0.0.1), or --network pasta")
+        }
         var seen = Set<String>()
         for port in ports where !seen.insert("\(port.hostPort)/\(port.proto.rawValue)").inserted {
             throw NookError("host port \(port.hostPort)/\(port.proto.rawValue) is published twice")

@@ -70,8 +70,7 @@ enum Slirp4netns {
         let request = #"{"execute": "add_hostfwd", "arguments": {"proto": "\#(port.proto.rawValue)", "host_addr": "\#(port.hostIP ?? "0.0.0.0")", "host_port": \#(port.hostPort), "guest_addr": "\#(containerAddress)", "guest_port": \#(port.containerPort)}}"#
         let reply = try UnixSocketClient.request(path: apiSocket, request)
         guard reply.contains("\"return\"") else {
-            throw NookError("slirp4netns could not publish -p \(port): \(reply.isEmpty ? "no reply" : reply)",
-                            hint: "is host port \(port.hostPort)/\(port.proto.rawValue) already in use?")
+            throw NookError("slirp4netns could not publish -p \(port): \(reply.isEmpty ? "no reply" : reply)")
         }
     }
 }
