@@ -12,8 +12,8 @@ for tool in pasta slirp4netns setpriv python3 gcc; do
   command -v "$tool" >/dev/null || { echo "network.sh: '$tool' is missing (Scripts/install-deps.sh installs it)" >&2; exit 2; }
 done
 if [ -z "${NOOK:-}" ]; then
-  swift build -c release --static-swift-stdlib --scratch-path .build-bench 2>&1 | tail -n 1
-  NOOK=$(swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/nook
+  swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench 2>&1 | tail -n 1
+  NOOK=$(swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench --show-bin-path)/nook
 fi
 Scripts/test-users.sh
 work=$(mktemp -d /tmp/nook-netbench.XXXXXX)

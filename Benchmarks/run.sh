@@ -39,8 +39,8 @@ done
 
 if [ -z "${NOOK:-}" ]; then
   echo "== building nook (release, static Swift stdlib, scratch path .build-bench)"
-  timeout 1800 swift build -c release --static-swift-stdlib --scratch-path .build-bench 2>&1 | tail -n 3
-  NOOK=$(swift build -c release --static-swift-stdlib --scratch-path .build-bench --show-bin-path)/nook
+  timeout 1800 swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench 2>&1 | tail -n 3
+  NOOK=$(swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench --show-bin-path)/nook
 fi
 [ -x "$NOOK" ] || { echo "run.sh: no nook binary at '$NOOK'" >&2; exit 2; }
 NOOK=$(realpath "$NOOK")

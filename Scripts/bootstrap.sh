@@ -14,8 +14,8 @@ user=${SUDO_USER:-nooktest}
 [ "$user" = root ] && user=nooktest
 
 echo "== building nook (release, Swift runtime linked statically)"
-swift build -c release --static-swift-stdlib
-bin=$(swift build -c release --static-swift-stdlib --show-bin-path)/nook
+swift build -c release --static-swift-stdlib -Xswiftc -static-executable
+bin=$(swift build -c release --static-swift-stdlib -Xswiftc -static-executable --show-bin-path)/nook
 
 # The user must be able to read the binary and own the rootfs: put both in a
 # directory the user owns (a 0711 binary fails at writing the id maps).

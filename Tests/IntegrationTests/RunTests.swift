@@ -45,6 +45,19 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(lines.last, "1", "the root-only directory is mounted: \(r.stdout)\(r.stderr)")
     }
 
+    func testACallerWithoutAPasswdEntryRuns() throws {
+        // A uid only NSS knows (LDAP, sssd, systemd DynamicUser), or none at all:
+        // nook must not depend on getpwuid (a static binary crashes in NSS).
+        guard h.isRoot else { throw XCTSkip("needs root to become a uid without a passwd entry") }
+        let uid: UInt32 = 2077
+        guard getpwuid(uid) == nil else { throw XCTSkip("uid \(uid) has a passwd entry here") }
+        let stranger = Harness.User(name: "\(uid)", uid: uid, gid: uid)
+        defer { try? FileManager.default.removeItem(atPath: h.stateDir(stranger)) }
+        let r = try h.run(["run", "--rootfs", h.rootfs, "--", "cat", "/proc/self/uid_map"], as: stranger)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: " ").joined(separator: " "), "0 \(uid) 1\n", "the single mapping: \(r.stdout)")
+    }
+
     func testCommandIsPID1AndOnlyContainerProcessesAreVisible() throws {
         let r = try run(["--", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/1/cmdline | tr '\\0' ' '"])
         XCTAssertEqual(r.status, 0, r.stderr)

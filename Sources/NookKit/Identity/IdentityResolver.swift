@@ -38,7 +38,7 @@ public struct IdentityResolver {
     public init(uid: uid_t = getuid(), gid: gid_t = getgid()) {
         self.uid = uid
         self.gid = gid
-        if let pw = getpwuid(uid), let name = pw.pointee.pw_name { userName = String(cString: name) } else { userName = "\(uid)" }
+        userName = HostUserName.of(uid: uid) ?? "\(uid)"
         helpersAvailable = IDMapHelpers.find("newuidmap") != nil && IDMapHelpers.find("newgidmap") != nil
     }
 
