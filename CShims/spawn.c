@@ -411,6 +411,15 @@ static void apply_identity_and_caps(const struct nook_launch *l) {
 static int forward_signals_as_init(const struct nook_launch *l, pid_t child);
 
 static void exec_command(const struct nook_launch *l) {
+    if (l->exec_fd >= 0) {
+        // A file opened by the parent on the host: no lookup in this root.
+        report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, 0, 0, 0);
+        wait_ack(l);
+        syscall(SYS_execveat, l->exec_fd, "", (char *const *)l->argv, (char *const *)l->envp, AT_EMPTY_PATH);
+        int e = errno;
+        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, 0, e, 0);
+        _exit(e == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
+    }
     int saw_eacces = 0;
     for (int i = 0; l->exec_candidates[i]; i++) {
         // Skip PATH entries that do not have the file (execve would look the
@@ -619,6 +628,7 @@ static int finish_and_exec(const struct nook_launch *l) {
     unsigned int first = 3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0);
     if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
     for (int fd = 3; fd < (int)first; fd++) fcntl(fd, F_SETFD, 0);
+    if (l->exec_fd >= 0 && l->exec_fd_keep && fcntl(l->exec_fd, F_SETFD, 0) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
     step_done(l, NOOK_STEP_CLOSE_FDS, 0);
 
     // With a terminal, the container's stdio is the pty from here on: let go

@@ -86,6 +86,9 @@ struct nook_launch {
     const char *const *argv;    // NULL-terminated
     const char *const *envp;    // NULL-terminated
     const char *const *exec_candidates; // absolute paths to try for argv[0], NULL-terminated
+    int exec_fd;                // >= 0: execveat(exec_fd, "", AT_EMPTY_PATH) instead of exec_candidates
+                                // (a host file opened before setns: a createContainer hook)
+    int exec_fd_keep;           // leave exec_fd open across the exec: a #! script's interpreter reopens it as /dev/fd/N
     int64_t setup_uid;          // >= 0: become this id right after the maps (our host id is unmapped)
     int64_t setup_gid;
     uid_t uid;

@@ -193,6 +193,89 @@ final class LifecycleTests: XCTestCase {
         _ = try h.run(["delete", "--force", fid])
     }
 
+    /// createContainer: the path resolves on the host (the runtime namespace),
+    /// the hook runs in the container's namespaces, during `create`.
+    func testCreateContainerHookRunsInTheContainerWithItsPathOnTheHost() throws {
+        let out = try h.scratch("create-hook")
+        // Both hooks live where the container cannot see them: a static binary
+        // (busybox) and a #! script, whose /bin/sh is the container's.
+        let binary = out + "/hook-busybox"
+        try FileManager.default.copyItem(atPath: "/bin/busybox", toPath: binary)
+        let script = out + "/hook.sh"
+        try "#!/bin/sh\nhostname > /out/script-hostname\necho script >> /out/order\ncat > /out/script-state.json\n"
+            .write(toFile: script, atomically: true, encoding: .utf8)
+        for file in [binary, script] {
+            chmod(file, 0o755)
+            if h.isRoot { chown(file, h.user.uid, h.user.gid) }
+        }
+        let dir = try bundle(["sh", "-c", "echo program >> /out/order"]) { config in
+            config["hostname"] = "hooked"
+            var mounts = config["mounts"] as? [[String: Any]] ?? []
+            mounts.append(["destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]])
+            config["mounts"] = mounts
+            config["hooks"] = ["createContainer": [
+                ["path": binary, "args": ["busybox", "sh", "-c",
+                    "hostname > /out/hostname; readlink /proc/self/ns/mnt > /out/mnt; echo binary >> /out/order; cat > /out/state.json"]],
+                ["path": script, "args": ["hook.sh"]]]]
+        }
+        let id = Harness.name("createhook")
+        let created = try h.run(["create", "--bundle", dir, id])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        // Before `start`: both hooks have run, the program has not.
+        XCTAssertEqual(try String(contentsOfFile: out + "/order", encoding: .utf8), "binary\nscript\n")
+        XCTAssertEqual(try String(contentsOfFile: out + "/hostname", encoding: .utf8), "hooked\n", "the container's UTS namespace")
+        XCTAssertEqual(try String(contentsOfFile: out + "/script-hostname", encoding: .utf8), "hooked\n")
+        let pid = try XCTUnwrap(try state(id)?["pid"] as? Int)
+        let hookMnt = try String(contentsOfFile: out + "/mnt", encoding: .utf8)
+        XCTAssertNotEqual(hookMnt, (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/mnt")).map { $0 + "\n" }, "not the host's mount namespace")
+        if let containerMnt = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/ns/mnt") {
+            XCTAssertEqual(hookMnt, containerMnt + "\n", "the container's mount namespace")
+        }
+        for name in ["state.json", "script-state.json"] {
+            let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/" + name))) as? [String: Any]
+            XCTAssertEqual(s?["id"] as? String, id, name)
+            XCTAssertEqual(s?["status"] as? String, "created", name)
+            XCTAssertEqual(s?["pid"] as? Int, pid, name)
+        }
+        XCTAssertEqual(try h.run(["start", id]).status, 0)
+        XCTAssertTrue(Harness.eventually { (try? self.state(id))??["status"] as? String == "stopped" })
+        XCTAssertEqual(try h.run(["delete", id]).status, 0)
+        XCTAssertEqual(try String(contentsOfFile: out + "/order", encoding: .utf8), "binary\nscript\nprogram\n")
+    }
+
+    func testAFailingOrSlowCreateContainerHookFailsCreateAndLeavesNothing() throws {
+        let out = try h.scratch("create-hook-fail")
+        let script = out + "/fail.sh"
+        let slow = out + "/slow.sh"
+        try "#!/bin/sh\ncat > /dev/null\nexit 3\n".write(toFile: script, atomically: true, encoding: .utf8)
+        try "#!/bin/sh\nsleep 30\n".write(toFile: slow, atomically: true, encoding: .utf8)
+        for file in [script, slow] {
+            chmod(file, 0o755)
+            if h.isRoot { chown(file, h.user.uid, h.user.gid) }
+        }
+        let cases: [([String: Any], String)] = [
+            (["path": script], "createContainer hook 0 (\(script), in the container): exited with status 3"),
+            (["path": slow, "timeout": 1], "createContainer hook 0 (\(slow), in the container): timed out after 1 s"),
+            // The host's /bin/true is dynamically linked: its loader is looked up in the container's root.
+            (["path": "/bin/true"], "createContainer hook 0 (/bin/true, in the container): exec '/bin/true' (opened on the host)"),
+            (["path": out + "/missing"], "createContainer hook 0 (\(out)/missing, in the container): open '\(out)/missing' on the host: "),
+        ]
+        for (hook, message) in cases {
+            let dir = try bundle(["true"]) { config in config["hooks"] = ["createContainer": [hook]] }
+            let id = Harness.name("createhookfail")
+            let r = try h.run(["create", "--bundle", dir, id])
+            XCTAssertEqual(r.status, 125, r.stderr)
+            XCTAssertTrue(r.stderr.contains(message), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(id)"), "no state left")
+            XCTAssertEqual(try h.run(["state", id]).status, 125)
+            // The container's init is nook's own clone: its command line names the id.
+            let left = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { entry in
+                Int32(entry) != nil && ((try? String(contentsOfFile: "/proc/\(entry)/cmdline", encoding: .utf8)) ?? "").contains(id)
+            } ?? []
+            XCTAssertEqual(left, [], "no process left")
+        }
+    }
+
     func testExecJoinsTheContainer() throws {
         let dir = try bundle(["sleep", "30"]) { config in config["hostname"] = "inside" }
         let id = Harness.name("exec")

@@ -133,6 +133,15 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(try supervisor().launch(try makePlan(), options: SpawnOptions()).commandPID, 2)
     }
 
+    func testAJoinedProcessThatFailsItsExecIsReaped() throws {
+        // exec / hooks: the helper reports the process it forked, which then fails.
+        kernel.messages = [ChildMessage(kind: .pid, step: .fork, value: 5151),
+                           ChildMessage(kind: .exec, step: .exec, index: 0),
+                           ChildMessage(kind: .fail, step: .exec, index: 0, errno: ENOENT)]
+        XCTAssertThrowsError(try supervisor().launch(try makePlan(), options: SpawnOptions()))
+        XCTAssertTrue(kernel.calls.contains(.reap(5151)), "\(kernel.calls)")
+    }
+
     func testStopAtReadyReturnsWithoutReadingFurther() throws {
         kernel.messages = [ChildMessage(kind: .step, step: .mountPrivate), ChildMessage(kind: .ready, step: .waitStart),
                            ChildMessage(kind: .exec, step: .exec, index: 0)]

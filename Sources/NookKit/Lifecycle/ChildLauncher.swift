@@ -72,6 +72,8 @@ final class ChildLauncher {
         launch.argv = cStringArray(plan.argv)
         launch.envp = cStringArray(plan.env)
         launch.exec_candidates = cStringArray(plan.execCandidates)
+        launch.exec_fd = plan.execFD
+        launch.exec_fd_keep = plan.keepExecFD ? 1 : 0
         launch.setup_uid = plan.setupIDs.map { Int64($0.uid) } ?? -1
         launch.setup_gid = plan.setupIDs.map { Int64($0.gid) } ?? -1
         launch.uid = plan.uid

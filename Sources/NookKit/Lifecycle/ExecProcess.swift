@@ -132,24 +132,39 @@ extension Runtime {
         return (SpawnedProcess(pid: pid, pidfd: pidfd), launched.consoleMaster)
     }
 
-    /// OCI startContainer hooks: run inside the container (its namespaces and
-    /// cgroup, as `exec` enters them), after `start` and before its program
-    /// runs; `path` resolves in the container, as the runtime spec says.
+    /// OCI hooks that run inside the container: its namespaces and cgroup, as
+    /// `exec` enters them, with the container process's user, capabilities and
+    /// seccomp filter, `/` as working directory, the hook's `env`, and the
+    /// state JSON on stdin. The container's process waits on `exec.fifo`
+    /// meanwhile, so every such hook runs before the program.
+    /// - createContainer (end of `create`): `path` resolves on the host (the
+    ///   runtime namespace), as the runtime spec says: it is opened here and
+    ///   the child execs that fd once inside (`execveat`, see `HookProgram`).
+    /// - startContainer (`start`): `path` resolves in the container.
     func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
-        let hooks = HookRunner.hooks(try loadSpec(id), point)
+        let spec = try loadSpec(id)
+        let hooks = HookRunner.hooks(spec, point)
         guard !hooks.isEmpty else { return }
         let record = try store.read(id)
         let input = try HookRunner.input(state)
+        let pathOnHost = point == .createContainer
         for (i, hook) in hooks.enumerated() {
-            tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path) (inside the container)", "an OCI hook, with the state JSON on stdin")
+            tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path) (inside the container\(pathOnHost ? ", opened on the host" : ""))",
+                        "an OCI hook, with the state JSON on stdin")
             do {
                 var process = try execProcess(id: id, args: hook.args?.isEmpty == false ? hook.args! : [hook.path])
                 process.env = hook.env ?? []
                 process.cwd = "/"
                 process.terminal = false
-                var plan = try LaunchPlan.forExec(containerSpec: try loadSpec(id), process: process, containerID: id, pid: record.pid)
+                var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id, pid: record.pid)
                 plan.execCandidates = [hook.path]
                 plan.pdeathsig = false
+                let program = pathOnHost ? try HookProgram(opening: hook.path) : nil
+                defer { program?.close() }
+                if let program {
+                    plan.execFD = program.fd
+                    plan.keepExecFD = program.isScript
+                }
                 var pipe: [Int32] = [-1, -1]
                 guard nook_pipe_cloexec(&pipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
                 defer { close(pipe[0]) }

@@ -90,6 +90,41 @@ public enum HookRunner {
     }
 }
 
+/// A createContainer hook's program, opened on the host before the helper
+/// enters the container: its path resolves in the runtime namespace, and the
+/// process runs in the container's namespaces by `execveat(fd, "", AT_EMPTY_PATH)`.
+/// An ELF binary needs nothing more (its fd closes on exec). A `#!` script is
+/// run by the kernel as `INTERPRETER /dev/fd/N`: its fd stays open across the
+/// exec, and the interpreter is looked up in the container's root (the
+/// container's /bin/sh, not the host's).
+struct HookProgram {
+    let fd: Int32
+    let isScript: Bool
+
+    init(opening path: String) throws {
+        guard path.hasPrefix("/") else { throw NookError("the hook's path must be absolute (OCI runtime spec)") }
+        // O_PATH: executing needs no read permission, and opening cannot block (a FIFO).
+        let fd = nook_open_path(path)
+        guard fd >= 0 else { throw NookError.sys("open '\(path)' on the host", errno: errno) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
+            Glibc.close(fd)
+            throw NookError("'\(path)' on the host is not a regular file")
+        }
+        self.fd = fd
+        // Reopened through the fd, so this is the file that will be executed.
+        var magic: [UInt8] = [0, 0]
+        let reader = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
+        if reader >= 0 {
+            _ = read(reader, &magic, 2)
+            Glibc.close(reader)
+        }
+        isScript = magic == [0x23, 0x21] // "#!"
+    }
+
+    func close() { Glibc.close(fd) }
+}
+
 /// The state the OCI runtime spec defines (what `nook state` prints and hooks read).
 public struct OCIState: Codable, Sendable, Equatable {
     public var ociVersion: String

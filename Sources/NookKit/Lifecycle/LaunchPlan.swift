@@ -20,6 +20,14 @@ public struct LaunchPlan: Sendable {
     public var argv: [String]
     public var env: [String]
     public var execCandidates: [String]
+    /// An fd of the program, opened on the host before the helper enters the
+    /// container (a createContainer hook, whose path resolves in the runtime
+    /// namespace): the child execs it with `execveat(fd, "", AT_EMPTY_PATH)`
+    /// instead of looking `execCandidates` up. -1: none. The caller closes it.
+    public var execFD: Int32 = -1
+    /// Keep `execFD` open across the exec: a `#!` script's interpreter (which
+    /// resolves in the container) reads the script as /dev/fd/N.
+    public var keepExecFD = false
     public var uid: UInt32
     public var gid: UInt32
     public var additionalGids: [UInt32]

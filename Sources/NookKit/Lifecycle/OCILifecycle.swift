@@ -41,7 +41,9 @@ extension Runtime {
         let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
         defer { lock.release() }
-        var launchedPID: SpawnedProcess?
+        // Once launched, the process is ours to kill if anything after fails
+        // (before that, the supervisor kills it itself); its pidfd stays open until then.
+        var launched: Supervisor.Launched?
         var cgroup: ContainerCgroup?
         do {
             cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
@@ -69,26 +71,31 @@ extension Runtime {
             let openedSources = plan.setupIDs != nil ? try MountPlanner.openBindSources(&plan.mounts) : []
             defer { for fd in openedSources { close(fd) } }
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
-            let launched = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
-                launchedPID = process
+            let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
                 state.pid = process.pid
                 state.startTime = ProcessIdentity.startTime(pid: process.pid) ?? 0
                 try store.write(state)
                 try HookRunner.run(spec, .createRuntime, state: self.ociState(state), tracer: tracer)
                 try HookRunner.run(spec, .prestart, state: self.ociState(state), tracer: tracer)
             }
-            defer { kernel.close(launched.process.pidfd) }
-            if launched.consoleMaster >= 0 {
-                defer { close(launched.consoleMaster) }
-                let r = nook_send_fd_to_socket(settings.consoleSocket!, launched.consoleMaster)
+            launched = ready
+            if ready.consoleMaster >= 0 {
+                defer { close(ready.consoleMaster) }
+                let r = nook_send_fd_to_socket(settings.consoleSocket!, ready.consoleMaster)
                 if r < 0 { throw NookError.sys("send the console to '\(settings.consoleSocket!)'", errno: -r) }
             }
             state.status = .created
             try store.write(state)
-            try HookRunner.run(spec, .createContainer, state: ociState(state), tracer: tracer)
-            if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: launched.process.pid) }
+            // In the container's namespaces, path resolved on the host (runtime spec).
+            try runHooksInContainer(id: id, .createContainer, state: ociState(state), tracer: tracer)
+            if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: ready.process.pid) }
+            kernel.close(ready.process.pidfd)
         } catch {
-            if let p = launchedPID { try? kernel.signal(p, SIGKILL); _ = try? kernel.wait(p, forwarding: []) }
+            if let p = launched?.process {
+                try? kernel.signal(p, SIGKILL)
+                _ = try? kernel.wait(p, forwarding: [])
+                kernel.close(p.pidfd)
+            }
             try? cgroup?.remove()
             if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
             store.remove(id)

@@ -87,6 +87,10 @@ public final class Supervisor {
         }
         if let failure {
             abandon()
+            // exec: the process the helper forked is our child too (CLONE_PARENT)
+            // and failed before its exec. Reap it: a zombie in the container's
+            // PID namespace would keep a killed init from ever finishing its exit.
+            if let pid = commandPID { kernel.reap(pid) }
             throw Self.error(for: failure, plan: plan)
         }
         guard execed else {

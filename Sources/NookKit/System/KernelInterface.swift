@@ -65,6 +65,8 @@ public protocol KernelInterface: AnyObject {
     /// The same, copying the container's output pipes into a log (`run -d`).
     func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus
     func signal(_ process: SpawnedProcess, _ sig: Int32) throws
+    /// Collects a child known to have exited or to be exiting (no pidfd, no signals).
+    func reap(_ pid: pid_t)
     func close(_ fd: Int32)
 }
 
@@ -201,6 +203,11 @@ public final class LiveKernel: KernelInterface {
         if nook_pidfd_send_signal(process.pidfd, sig) < 0 && errno != ESRCH {
             throw NookError.sys("kill \(process.pid)", errno: errno)
         }
+    }
+
+    public func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
     public func close(_ fd: Int32) {

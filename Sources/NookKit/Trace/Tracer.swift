@@ -157,7 +157,17 @@ public struct StepDescription: Sendable {
             let path = i >= 0 && i < plan.execCandidates.count ? plan.execCandidates[i] : (plan.argv.first ?? "?")
             let args = plan.argv.map { Self.quote($0) }.joined(separator: ", ")
             (step, call, why, failure) = ("exec", "execve(\(Self.quote(path)), [\(args)])", "the container's command replaces the setup code", "exec '\(plan.argv.first ?? "")'")
-            if i < 0 && m.errno == ENOENT {
+            if plan.execFD >= 0 {
+                // A createContainer hook: a host file, entered by fd.
+                (call, why, failure) = ("execveat(\(plan.execFD) = \(Self.quote(path)) on the host, \"\", [\(args)], AT_EMPTY_PATH)",
+                                        "a program whose path resolves on the host runs in the container's namespaces", "exec '\(path)' (opened on the host)")
+                if plan.keepExecFD { why += "; a #! script: fd \(plan.execFD) stays open for its interpreter (/dev/fd/\(plan.execFD)), found in the container's root" }
+                if m.errno == ENOENT {
+                    hint = "the file is on the host; what is missing is in the container's root, where a #! interpreter and an ELF loader (a dynamically linked program's) are looked up"
+                } else if m.errno == EACCES {
+                    hint = "the file is not executable, or sits on a noexec mount"
+                }
+            } else if i < 0 && m.errno == ENOENT {
                 failure = "exec '\(plan.argv.first ?? "")': not found in the container"
                 hint = plan.argv.first?.contains("/") == true ? "no such file in the rootfs" : "looked in PATH=\(plan.env.last(where: { $0.hasPrefix("PATH=") })?.dropFirst(5) ?? "")"
             } else if m.errno == EACCES {
