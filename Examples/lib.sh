@@ -10,6 +10,8 @@
 #   find_nook               the nook binary ($NOOK, else `nook` on PATH) as an absolute path
 #   check WHAT CMD...       runs CMD; prints "PASS  WHAT" or "FAIL  WHAT" and counts
 #                           $passed and $failed
+#   field CONTAINER KEY     a number from the container's state.json
+#   alive PID               whether the process runs (not a zombie)
 #   become_test_user [VAR=VALUE...]
 #                           when started as root: re-executes the example as the
 #                           unprivileged user nooktest and exits with its status
@@ -58,6 +60,12 @@ check() { # description, then a command that succeeds when the check passes
     failed=$((failed + 1))
   fi
 }
+
+# A number from a container's state.json: field CONTAINER KEY (pid, monitorPID,
+# networkHelperPID...), under $XDG_RUNTIME_DIR/nook.
+field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$XDG_RUNTIME_DIR/nook/$1/state.json"; }
+# Whether a process is alive (a zombie is not).
+alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 # ---- Started as root: become the unprivileged test user --------------------
 stage_for_test_user() {

@@ -34,10 +34,6 @@ names=(spof-a spof-b spof-c)
 cleanup() { for n in "${names[@]}"; do "$nook" rm -f "$n" >/dev/null 2>&1 || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-field() { # container, key: a number from its state.json
-  sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$XDG_RUNTIME_DIR/nook/$1/state.json"
-}
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 
 say "== Three detached containers, each with its own monitor (no daemon)"
 for n in "${names[@]}"; do "$nook" run -d --name "$n" --rootfs "$rootfs" -- sleep 300 >/dev/null; done

@@ -52,8 +52,6 @@ fetch() { # HOST PORT
 get_inside() { # HOST PORT: the shell command for inside the container
   printf '%s' "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 $2 | sed '1,/^\\r\$/d'"
 }
-field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$XDG_RUNTIME_DIR/nook/$1/state.json"; }
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 # A free port: try one; nook itself says when a port is taken (exit 125).
 pick_port() { echo $((20000 + RANDOM % 20000)); }
 
