@@ -130,6 +130,12 @@ start_as_user() {
   work=$(mktemp -d "${TMPDIR:-/tmp}/nook-$name.XXXXXX")
 }
 
+# A private state directory ($work/run/nook): this demo's containers only.
+use_private_state() {
+  export XDG_RUNTIME_DIR=$work/run
+  mkdir -m 700 "$XDG_RUNTIME_DIR"
+}
+
 # Sets rootfs: $ROOTFS, or a fresh `nook rootfs busybox` in $work/rootfs.
 use_rootfs() {
   if [[ -n ${ROOTFS:-} ]]; then

@@ -70,9 +70,7 @@ fi
 
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
-# A private state directory: this demo's containers only.
-export XDG_RUNTIME_DIR=$work/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+use_private_state
 suffix=$$
 names=("miner-$suffix" "bomb-$suffix" "hog-$suffix")
 # shellcheck disable=SC2317  # called by the trap

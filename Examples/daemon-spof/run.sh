@@ -27,9 +27,7 @@ if [[ $(id -u) == 0 ]]; then become_test_user; fi
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
 use_rootfs
-# A private state directory: this demo's containers only.
-export XDG_RUNTIME_DIR=$work/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+use_private_state
 names=(spof-a spof-b spof-c)
 cleanup() { for n in "${names[@]}"; do "$nook" rm -f "$n" >/dev/null 2>&1 || true; done; rm -rf "$work"; }
 trap cleanup EXIT

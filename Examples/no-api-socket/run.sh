@@ -45,9 +45,7 @@ if [[ $(id -u) == 0 ]]; then become_test_user; fi
 
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
-# A private state directory: this demo's containers only.
-export XDG_RUNTIME_DIR=$work/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+use_private_state
 suffix=$$
 names=("quiet-$suffix" "oci-$suffix" "server-$suffix")
 watcher=

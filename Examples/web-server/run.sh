@@ -26,8 +26,7 @@ if [[ $(id -u) == 0 ]]; then become_test_user; fi
 
 start_as_user
 use_rootfs
-export XDG_RUNTIME_DIR=$work/run
-mkdir -m 700 "$XDG_RUNTIME_DIR"
+use_private_state
 command -v busybox >/dev/null || die "busybox is needed on the host for httpd (Debian package busybox-static)"
 helpers=()
 for h in pasta slirp4netns; do command -v "$h" >/dev/null && helpers+=("$h"); done

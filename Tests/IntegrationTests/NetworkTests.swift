@@ -262,19 +262,34 @@ enum Loopback {
         let fd = socket(AF_INET, Int32(udp ? SOCK_DGRAM.rawValue : SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         guard withSockaddr(address(0), { bind(fd, $0, $1) }) == 0 else { throw fail("bind") }
+        return boundPort(fd)
+    }
+
+    /// The port a socket is bound to.
+    static func boundPort(_ fd: Int32) -> UInt16 {
         var a = sockaddr_in()
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
         return UInt16(bigEndian: a.sin_port)
     }
 
+    /// A TCP connection to 127.0.0.1:port whose reads time out after `timeout` seconds.
+    static func connected(port: UInt16, timeout: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var tv = timeval(tv_sec: timeout, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        guard withSockaddr(address(port), { connect(fd, $0, $1) }) == 0 else {
+            let error = fail("connect")
+            close(fd)
+            throw error
+        }
+        return fd
+    }
+
     /// GET / on 127.0.0.1:port; the whole response.
     static func httpGet(port: UInt16) throws -> String {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try connected(port: port, timeout: 3)
         defer { close(fd) }
-        var tv = timeval(tv_sec: 3, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard withSockaddr(address(port), { connect(fd, $0, $1) }) == 0 else { throw fail("connect") }
         let request = "GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"
         guard write(fd, request, request.utf8.count) == request.utf8.count else { throw fail("write") }
         var data = [UInt8]()
@@ -290,11 +305,8 @@ enum Loopback {
 
     /// Bytes read from 127.0.0.1:port until EOF.
     static func download(port: UInt16) throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let fd = try connected(port: port, timeout: 10)
         defer { close(fd) }
-        var tv = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        guard withSockaddr(address(port), { connect(fd, $0, $1) }) == 0 else { throw fail("connect") }
         var total = 0
         var buf = [UInt8](repeating: 0, count: 1 << 20)
         while true {
@@ -358,11 +370,8 @@ enum Loopback {
                 close(listener)
                 throw Loopback.fail("listen")
             }
-            var a = sockaddr_in()
-            var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &a) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &len) } }
             fd = listener
-            port = UInt16(bigEndian: a.sin_port)
+            port = Loopback.boundPort(listener)
             let counter = counter
             Thread {
                 while true {
