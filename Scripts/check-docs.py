@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Checks that every nook command in the docs still works: run by Scripts/check-docs.sh.
+"""Checks that every command in the docs still does what the doc shows: run by Scripts/check-docs.sh.
 
 The docs are transcripts: in a code block, a line `$ CMD` is a command the
 user nooktest typed, `# CMD` one root typed, and the lines below it up to the
@@ -13,12 +13,28 @@ Each nook command (a command line that runs `nook`) must be
 Every doc is replayed in its own lab directory, in order, every `$` line
 (setup commands too) as nooktest, every `#` line as root (skipped when this
 script does not run as root). A lab holds `./rootfs` (`nook rootfs busybox`
-with the test probe as /bin/probe) and nothing else: the docs' own setup lines
-make the rest. Output is compared loosely: each line the doc shows must appear,
-in order, among the lines the command printed, after both are normalised
-(digits, hex ids, the lab's path and the doc's own lab paths replaced by
-placeholders, spaces collapsed). A doc line holding "..." stands for what was
-left out and is not compared.
+with the test probe as /bin/probe) and the doc's files (below), nothing else:
+the docs' own setup lines make the rest.
+
+What a command printed must be exactly what the doc shows, line for line, with
+three allowances only:
+  - runs of spaces count as one (column widths vary), blank lines are ignored,
+    and the lab's path and the state directory stand for the doc's own
+    (DOCS[doc]["paths"]; /tmp/nook-UID and $XDG_RUNTIME_DIR/nook);
+  - a line holding only `...` stands for any number of lines (an excerpt);
+  - the parts that change from run to run or host to host are marked in the doc
+    with a placeholder, and only there is any value accepted:
+      {date} a date or time   {pid} a process id     {id} a generated container id
+      {n} a varying number    {size} a size          {duration} a duration
+      {host} a host-specific word (hostname, mount options)  {text} any text
+Everything else (a count, an exit code, a uid, a mapping, a file list) is
+compared literally. The docs were captured as nooktest with uid 2000 and the
+sub-id range 200000:65536 (nooknosub: 2001): where the test users have other
+ids, the ids in the output are mapped back to those before comparing.
+
+--shift-dates checks a copy of the docs whose dates and times were moved to
+another year, month and hour, with the commands run in another time zone: a doc
+that only passes on the day it was captured fails there.
 
 Docs whose commands need the cgroup v2 guest (Docs/cgroups.md) are replayed
 too, but only checked for what the host can tell: nook accepted the command
@@ -26,11 +42,12 @@ line (no usage error). A comment on the line before a block changes how it is re
   <!-- check-docs: skip REASON -->   not a transcript (a diagram, a log, a table),
                                      or one the checker cannot replay; not read
   <!-- check-docs: user NAME -->     its `$` lines run as NAME (nooknosub: no sub-ids)
-  <!-- check-docs: file NAME -->     its text is a file the next commands use:
-                                     written into the lab as NAME
+  <!-- check-docs: file NAME -->     its text is a file the commands use:
+                                     written into the lab as NAME before any runs
 
-Usage: check-docs.py NOOK [DOC...]      (default: Docs/*.md, Examples/README.md,
-Examples/*/README.md). Exit status: 0 when every command passed, 1 otherwise.
+Usage: check-docs.py NOOK [--shift-dates] [DOC...]      (default: Docs/*.md,
+Examples/README.md, Examples/*/README.md). Exit status: 0 when every command
+passed, 1 otherwise.
 """
 
 import glob
@@ -43,6 +60,8 @@ import tempfile
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCROOT = [REPO]   # where the docs are read from: a rewritten copy with --shift-dates
+LAB_TZ = [None]    # the time zone the commands run in (None: the host's)
 TEST_USER = "nooktest"
 TIMEOUT = 30
 
@@ -93,7 +112,7 @@ class Entry:
 def parse(doc, subs):
     """The prompts, listed commands and files of a doc's code blocks, in order."""
     entries = []
-    lines = open(os.path.join(REPO, doc), encoding="utf-8").read().split("\n")
+    lines = open(os.path.join(DOCROOT[0], doc), encoding="utf-8").read().split("\n")
     in_block = False
     marker = None
     block = []
@@ -146,36 +165,128 @@ def block_entries(doc, block, subs, user):
     return entries
 
 
-KEEP = str.maketrans("0123456789", "abcdefghij")
+# The volatile parts of a transcript are marked in the doc with a placeholder;
+# everything else is compared literally (after the lab's paths are put back and
+# runs of spaces, which vary with column widths, are collapsed to one).
+PLACEHOLDERS = {
+    # ls -l (`Dec  3 09:35`, `Dec  3  2025`), ISO 8601 and RFC 3339 times, date(1).
+    "date": r"(?:[A-Z][a-z]{2} \d{1,2} (?:\d{2}:\d{2}|\d{4})"
+            r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?: ?(?:Z|[+-]\d{2}:?\d{2}))?(?: [A-Z]{2,5})?)?"
+            r"|(?:[A-Z][a-z]{2} )?[A-Z][a-z]{2} \d{1,2} \d{2}:\d{2}:\d{2}(?: [A-Z]{2,5})? \d{4})",
+    "pid": r"\d+",                                    # a process id
+    "n": r"\d+",                                      # a count or number that varies from run to run
+    "size": r"\d+(?:\.\d+)?(?: ?(?:[KMGTP]i?B?|B|bytes))?",  # bytes, or with a unit
+    "duration": r"\d+(?:\.\d+)?(?: ?(?:ns|us|µs|ms|s|m|h|seconds?|minutes?|hours?))?",
+    "id": r"[0-9a-f]{12,64}",                         # a generated container id
+    "host": r"\S+",                                  # a word that depends on the host (hostname, mount options)
+    "text": r".*?",                                   # any text within the line
+}
+PLACEHOLDER = re.compile(r"\{(" + "|".join(PLACEHOLDERS) + r")\}")
+ANY_LINES = "..."   # a line holding only this stands for any number of lines (zero or more)
+
+# The ids the docs were captured with: nooktest (uid/gid 2000, sub-ids 200000:65536)
+# and nooknosub (2001). Where the test users have other ids, the output is mapped back.
+DOC_IDS = {"nooktest": 2000, "nooknosub": 2001}
+DOC_SUB_START = 200000
 
 
-def normalise(text, lab, paths):
-    # The state directory: $XDG_RUNTIME_DIR/nook in a lab, /tmp/nook-UID without it.
-    text = text.replace(lab + "/.run/nook", "STATE")
-    text = re.sub(r"/tmp/nook-\d+\b", "STATE", text)
-    for p in sorted(paths, key=len, reverse=True):
-        text = text.replace(p + "/nook", "STATE").replace(p, "LAB")
-    text = text.replace(lab, "LAB")
+def id_translation():
+    """Actual id -> documented id, for every id of the test users that differs from the docs."""
+    import pwd
+    table = {}
+    for name, doc in DOC_IDS.items():
+        try:
+            pw = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        if pw.pw_uid != doc:
+            table[pw.pw_uid] = doc
+    for f in ("/etc/subuid",):
+        try:
+            for line in open(f):
+                user, start, count = (line.strip().split(":") + ["", "", ""])[:3]
+                if user == "nooktest" and start.isdigit() and int(start) != DOC_SUB_START:
+                    table[("range", int(start), int(count))] = DOC_SUB_START
+        except OSError:
+            pass
+    return table
+
+
+IDS = id_translation()
+
+
+def as_documented(text):
+    if not IDS:
+        return text
+
+    def one(m):
+        n = int(m.group(0))
+        if n in IDS:
+            return str(IDS[n])
+        for k, doc in IDS.items():
+            if isinstance(k, tuple) and k[1] <= n < k[1] + k[2]:
+                return str(doc + n - k[1])
+        return m.group(0)
+    return re.sub(r"\b\d+\b", one, text)
+
+
+def clean(text, lab, paths):
+    """A line as the check sees it: the lab's and the state directory's paths named, escapes gone, spaces collapsed."""
+    for slash in ("/", "\\/"):   # JSON may escape its slashes
+        def path(p):
+            return p.replace("/", slash)
+        text = text.replace(path(lab + "/.run/nook"), "STATE")
+        text = re.sub(re.escape(path("/tmp/nook-")) + r"\d+\b", "STATE", text)
+        for p in sorted(paths, key=len, reverse=True):
+            text = text.replace(path(p + "/nook"), "STATE").replace(path(p), "LAB")
+        text = text.replace(path(lab), "LAB")
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
-    text = re.sub(r"\b[0-9a-f]{12,64}\b", "H", text)
-    # Pids, times and sizes vary; exit codes do not.
-    text = re.sub(r"\d+", "N", re.sub(r"\b(exit(?:ed with)?:? )(\d+)", lambda m: m.group(1) + m.group(2).translate(KEEP), text))
     text = re.sub(r"[ \t]+", " ", text)
     return text.strip()
 
 
+def pattern(line, lab, paths):
+    """A doc line as a regular expression: literal text, placeholders as their patterns."""
+    text = clean(line, lab, paths)
+    if text == ANY_LINES:
+        return ANY_LINES
+    out, pos = [], 0
+    for m in PLACEHOLDER.finditer(text):
+        out.append(re.escape(text[pos:m.start()]))
+        out.append("(?:" + PLACEHOLDERS[m.group(1)] + ")")
+        pos = m.end()
+    out.append(re.escape(text[pos:]))
+    return re.compile("".join(out))
+
+
 def matches(expected, actual, lab, paths, not_compared=()):
-    """Each expected line appears, in order, among the actual lines. Returns the first one that does not."""
-    want = [normalise(l, lab, paths) for l in expected if l.strip() and "..." not in l and l not in not_compared]
-    have = [normalise(l, lab, paths) for l in actual.replace("\r", "").split("\n")]
-    i = 0
-    for w in want:
-        while i < len(have) and have[i] != w:
-            i += 1
-        if i == len(have):
-            return w
-        i += 1
-    return None
+    """The doc's lines are exactly the lines printed (blank lines aside), a line `...`
+    standing for any number of lines. Returns None, or the first doc line that has
+    no match (or a description of what was printed beyond the doc's lines)."""
+    want = [pattern(l, lab, paths) for l in expected if l.strip() and l not in not_compared]
+    have = [clean(as_documented(l), lab, paths) for l in actual.replace("\r", "").split("\n")]
+    have = [l for l in have if l and l not in not_compared]
+    # Furthest doc line reached, for the message; memoised search over (doc line, printed line).
+    best = [0]
+    seen = set()
+
+    def walk(i, j):
+        if (i, j) in seen:
+            return False
+        seen.add((i, j))
+        best[0] = max(best[0], i)
+        if i == len(want):
+            return j == len(have)
+        if want[i] is ANY_LINES:
+            return any(walk(i + 1, k) for k in range(j, len(have) + 1))
+        return j < len(have) and want[i].fullmatch(have[j]) is not None and walk(i + 1, j + 1)
+
+    if walk(0, 0):
+        return None
+    if best[0] < len(want):
+        shown = [l for l in expected if l.strip() and l not in not_compared]
+        return shown[best[0]]
+    return "(nothing more: the command printed more lines than the doc shows; end the block with a line `...` if that is meant)"
 
 
 class Lab:
@@ -193,6 +304,8 @@ class Lab:
             subprocess.run(["chown", "-R", f"{user}:{user}", self.dir], check=True)
         self.env = {"PATH": self.dir + "/.bin:/usr/local/bin:/usr/bin:/bin", "HOME": self.dir,
                     "XDG_RUNTIME_DIR": self.dir + "/.run", "LANG": "C.UTF-8", "TERM": "xterm"}
+        if LAB_TZ[0]:
+            self.env["TZ"] = LAB_TZ[0]
         self.run("nook rootfs busybox ./rootfs >/dev/null && cp .probe rootfs/bin/probe"
                  if self.stage(probe) else "nook rootfs busybox ./rootfs >/dev/null")
 
@@ -237,12 +350,51 @@ class Lab:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def shift_dates(text):
+    """The same text, its dates and times moved to another year, month and hour: ls's
+    `Nov 29 06:43` and `Nov 29  2025`, ISO 8601 `2026-11-29T06:43:12Z`, date(1)'s form."""
+    def month(m):
+        return MONTHS[(MONTHS.index(m) + 5) % 12]
+
+    def hhmm(t):
+        parts = t.split(":")
+        parts[0] = "%02d" % ((int(parts[0]) + 7) % 24)
+        return ":".join(parts)
+    mon = "(" + "|".join(MONTHS) + ")"
+    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})([T ])(\d{2}:\d{2}(?::\d{2})?)",
+                  lambda m: "%d-%02d-%s%s%s" % (int(m.group(1)) + 3, (int(m.group(2)) + 4) % 12 + 1, m.group(3), m.group(4), hhmm(m.group(5))), text)
+    text = re.sub(r"\b(\d{4})-(\d{2})-(\d{2})\b",
+                  lambda m: "%d-%02d-%s" % (int(m.group(1)) + 3, (int(m.group(2)) + 4) % 12 + 1, m.group(3)), text)
+    text = re.sub(r"\b" + mon + r"( +\d{1,2} +)(\d{2}:\d{2}(?::\d{2})?)\b",
+                  lambda m: month(m.group(1)) + m.group(2) + hhmm(m.group(3)), text)
+    text = re.sub(r"\b" + mon + r"( +\d{1,2} +)(\d{4})\b",
+                  lambda m: month(m.group(1)) + m.group(2) + str(int(m.group(3)) + 3), text)
+    text = re.sub(r"(\d{2}:\d{2}:\d{2} [A-Z]{2,5} )(\d{4})\b", lambda m: m.group(1) + str(int(m.group(2)) + 3), text)
+    return text
+
+
+def shifted_copy(docs, into):
+    """Copies of the docs with every date and time rewritten (shift_dates): the check must pass on them too."""
+    for doc in docs:
+        os.makedirs(os.path.dirname(os.path.join(into, doc)), exist_ok=True)
+        with open(os.path.join(REPO, doc), encoding="utf-8") as f:
+            text = f.read()
+        with open(os.path.join(into, doc), "w", encoding="utf-8") as f:
+            f.write(shift_dates(text))
+
+
 def main():
     if len(sys.argv) < 2:
         print(__doc__)
         return 2
-    nook = os.path.abspath(sys.argv[1])
-    docs = sys.argv[2:] or (sorted(os.path.relpath(p, REPO) for p in glob.glob(REPO + "/Docs/*.md"))
+    args = sys.argv[1:]
+    shift = "--shift-dates" in args
+    args = [a for a in args if a != "--shift-dates"]
+    nook = os.path.abspath(args[0])
+    docs = args[1:] or (sorted(os.path.relpath(p, REPO) for p in glob.glob(REPO + "/Docs/*.md"))
                             + ["Examples/README.md"]
                             + sorted(os.path.relpath(p, REPO) for p in glob.glob(REPO + "/Examples/*/README.md")))
     subs = subcommands(nook)
@@ -251,6 +403,13 @@ def main():
     probe = os.environ.get("PROBE", "")
     tmp = tempfile.mkdtemp(prefix="nook-check-docs-")
     os.chmod(tmp, 0o755)
+    if shift:
+        # The month changed, the year too, and the commands run in another time zone:
+        # nothing the check compares may depend on either.
+        DOCROOT[0] = tmp + "/shifted-docs"
+        shifted_copy(docs, DOCROOT[0])
+        LAB_TZ[0] = "Pacific/Chatham"
+        print(f"check-docs: docs with their dates rewritten (in {DOCROOT[0]}), commands run with TZ={LAB_TZ[0]}")
     if not probe and os.path.exists(REPO + "/Tests/probe/build.sh"):
         b = subprocess.run(["bash", REPO + "/Tests/probe/build.sh", tmp + "/probe-build"], capture_output=True, text=True)
         probe = tmp + "/probe-build/probe" if b.returncode == 0 else ""
@@ -277,9 +436,12 @@ def main():
 
             doc_counts = dict.fromkeys(counts, 0)
             try:
+                # A doc's files are there from the start: a command may use one shown further down.
                 for e in entries:
                     if e.kind == "file":
                         lab(TEST_USER).write(e.cmd, e.expected)
+                for e in entries:
+                    if e.kind == "file":
                         continue
                     checked = runs_nook(e.cmd)
                     cmd = e.cmd.replace("/work/main/", REPO + "/")
@@ -294,9 +456,10 @@ def main():
                     rc, out = lab(e.user).run(cmd)
                     if time.time() - t0 > 5:
                         print(f"check-docs: {e.doc}:{e.line} took {time.time() - t0:.0f} s")
-                    if not checked:
+                    # Any command that shows output is compared, nook's or not (`ls -ln data`).
+                    if not checked and not any(l.strip() for l in e.expected):
                         continue
-                    usage = USAGE_ERROR.search(out)
+                    usage = USAGE_ERROR.search(out) if checked else None
                     if usage and not any(USAGE_ERROR.search(l) for l in e.expected):
                         doc_counts["failed"] += 1
                         failures.append((e, f"nook did not accept the command line: {usage.group(0).strip()}", out))
@@ -336,7 +499,7 @@ def main():
         for l in out.rstrip().split("\n")[:25]:
             print("    " + l)
     total = sum(counts.values())
-    print(f"\ncheck-docs: {total} nook commands in {len(docs)} docs: {counts['ci']} in CI scripts, "
+    print(f"\ncheck-docs: {total} commands in {len(docs)} docs: {counts['ci']} in CI scripts, "
           f"{counts['ran']} run and matching, {counts['parsed']} run and accepted, {counts['skipped']} skipped, "
           f"{counts['failed']} failed; {len(flaky)} matched only on a second try ({time.time() - start:.0f} s)")
     return 1 if counts["failed"] else 0

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Every command in the docs still works: each nook command in a code block of
+# Every command in the docs still does what the doc shows: each command in a code block of
 # Docs/*.md, Examples/README.md and Examples/*/README.md is either verbatim in a
 # script CI runs or run here against the built binary (as the user nooktest when
 # started as root), and must print what the doc shows. See Scripts/check-docs.py
 # for the rules.
 #
-# Usage:  Scripts/check-docs.sh [DOC...]
+# Usage:  Scripts/check-docs.sh [--shift-dates] [DOC...]
+#   --shift-dates  check a copy of the docs whose dates were moved to another
+#                  month and year, the commands run in another time zone
 #   NOOK   the nook binary (default: .build/debug/nook, else `nook` on PATH)
 #   PROBE  a built Tests/probe (default: built here, which needs gcc)
 # Exit status: 0 when every command passed, 1 when one failed, 2 when it could not run.

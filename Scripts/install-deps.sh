@@ -7,6 +7,7 @@ packages=(
   busybox-static                     # the default rootfs
   uidmap                             # setuid newuidmap/newgidmap for sub-id ranges
   util-linux procps iproute2 strace jq python3
+  tzdata                             # check-docs --shift-dates runs commands in another time zone
   qemu-system-x86 linux-image-amd64 xz-utils  # the cgroup v2 test guest (Tests/vm)
   crun runc bubblewrap hyperfine     # side-by-side references and benchmarks
   passt slirp4netns curl             # user-mode networking (curl: Docs/networking.md's client)

@@ -30,3 +30,5 @@ NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 600 Exam
 
 echo "== docs: every command in Docs/*.md and Examples/README.md"
 NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh
+echo "== docs again, their dates moved to another month and year, in another time zone"
+NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh --shift-dates
