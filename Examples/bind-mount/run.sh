@@ -6,9 +6,9 @@
 #   -v /etc:/host-etc      the host's real /etc, read-write (the careless share)
 # It writes a file into /work, then tries to create /host-etc/nook-pwned and to
 # append an account line to /host-etc/passwd. With Nook, container root is the
-# ordinary user who started it (user namespace, one mapping: container 0 -> your
-# uid), so the workspace file belongs to you on the host and both writes to
-# /etc fail with "permission denied".
+# ordinary user who started it (user namespace: container 0 -> your uid, host
+# root unmapped), so the workspace file belongs to you on the host and both
+# writes to /etc fail with "permission denied".
 #
 # Usage:  Examples/bind-mount/run.sh
 #   NOOK    the nook binary (default: `nook` on PATH)
