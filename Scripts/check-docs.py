@@ -56,7 +56,8 @@ DOCS = {
     "Docs/using.md": {"paths": ["/tmp/lab2", "/tmp/lab", "/tmp/rootlab"]},
     "Docs/security.md": {"paths": ["/tmp/lab", "/tmp/rootlab"]},
     "Docs/cgroups.md": {"mode": "parse"},
-    "Docs/networking.md": {"paths": ["/tmp/netlab"]},
+    # host_ports: the doc's loopback ports ("127.0.0.1:8080"), replaced by free ones when replayed.
+    "Docs/networking.md": {"paths": ["/tmp/netlab"], "host_ports": [8080]},
     "Docs/walkthrough.md": {"paths": ["/tmp/docs-nook"]},
 }
 
@@ -70,6 +71,21 @@ def ci_text():
     for pattern in ("Examples/*/run.sh", "Examples/*.sh", "Scripts/*.sh", "Tests/vm/*.sh"):
         files += glob.glob(os.path.join(REPO, pattern))
     return "\n".join(open(f, encoding="utf-8", errors="replace").read() for f in sorted(files))
+
+
+def free_port():
+    """A TCP port nothing listens on at 127.0.0.1 right now (the kernel picks it)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_ports(cmd, ports):
+    """cmd with each 127.0.0.1:PORT the doc uses replaced by the free port picked for it."""
+    for doc_port, port in ports.items():
+        cmd = re.sub(rf"\b127\.0\.0\.1:{doc_port}\b", f"127.0.0.1:{port}", cmd)
+    return cmd
 
 
 def subcommands(nook):
@@ -147,6 +163,8 @@ def block_entries(doc, block, subs, user):
 
 
 KEEP = str.maketrans("0123456789", "abcdefghij")
+# `ls -l` dates ("Nov 29 06:42", or "Nov 29  2025" when old): the month is a word, not digits.
+LS_DATE = re.compile(r"\b(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) +\d{1,2} +(?:\d{1,2}:\d{2}|\d{4})\b")
 
 
 def normalise(text, lab, paths):
@@ -158,6 +176,7 @@ def normalise(text, lab, paths):
     text = text.replace(lab, "LAB")
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     text = re.sub(r"\b[0-9a-f]{12,64}\b", "H", text)
+    text = LS_DATE.sub("DATE", text)
     # Pids, times and sizes vary; exit codes do not.
     text = re.sub(r"\d+", "N", re.sub(r"\b(exit(?:ed with)?:? )(\d+)", lambda m: m.group(1) + m.group(2).translate(KEEP), text))
     text = re.sub(r"[ \t]+", " ", text)
@@ -269,6 +288,7 @@ def main():
             if not any(runs_nook(e.cmd) for e in entries):
                 continue
             labs = {}
+            ports = {p: free_port() for p in cfg.get("host_ports", [])}
 
             def lab(user):
                 if user not in labs:
@@ -286,6 +306,7 @@ def main():
                     if checked and cmd in ci:
                         doc_counts["ci"] += 1
                         continue
+                    cmd = with_ports(cmd, ports)
                     if e.user != TEST_USER and not root:
                         # Root's commands, or another user's: only root can switch users.
                         doc_counts["skipped"] += checked
