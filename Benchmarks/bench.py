@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import platform
+import pwd
 import shutil
 import signal
 import statistics
@@ -21,11 +22,9 @@ import sys
 import tempfile
 import time
 
-USERS = {
-    # name: (uid, gid); see Scripts/test-users.sh
-    "nooktest": (2000, 2000),   # has the sub-id range 200000:65536
-    "nooknosub": (2001, 2001),  # has none
-}
+# The test users (Scripts/test-users.sh): nooktest has a sub-id range, nooknosub none.
+# Their ids and ranges are looked up, never assumed (2000, 2001, 200000:65536 on a fresh machine).
+USERS = ("nooktest", "nooknosub")
 ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C"}
 PROBE = ["/bin/sh", "-c", "cat /proc/self/uid_map; echo --; cat /proc/self/gid_map; echo --; "
          "grep '^Seccomp:' /proc/self/status; grep -c . /proc/self/mounts"]
@@ -34,6 +33,43 @@ BATCH_TIMEOUT = 300  # seconds; a hung runtime fails the benchmark instead of ha
 
 class BenchError(Exception):
     pass
+
+
+def ids(user):
+    """(uid, gid) of a test user, from the passwd database."""
+    try:
+        pw = pwd.getpwnam(user)
+    except KeyError:
+        raise BenchError(f"no user {user}: run Scripts/test-users.sh as root")
+    return pw.pw_uid, pw.pw_gid
+
+
+def subordinate_range(user, path):
+    """(start, count) of the user's first range in /etc/subuid or /etc/subgid, as nook reads it:
+    the owner is the login name or the number (uid in subuid, gid in subgid); None if none."""
+    uid, gid = ids(user)
+    number = str(uid if path.endswith("subuid") else gid)
+    try:
+        lines = open(path).read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        f = line.split(":")
+        if len(f) == 3 and f[0] in (user, number) and f[1].isdigit() and f[2].isdigit() and int(f[2]) > 0:
+            return int(f[1]), int(f[2])
+    return None
+
+
+def mapping_text(user):
+    """The id maps nook picks for `user`, e.g. "0->2000 + 1..65536->200000" (uid and gid maps alike
+    unless they differ)."""
+    uid, gid = ids(user)
+    r, g = subordinate_range(user, "/etc/subuid"), subordinate_range(user, "/etc/subgid")
+    if r is None or g is None:
+        u_text, g_text = f"0->{uid}", f"0->{gid}"
+    else:
+        u_text, g_text = f"0->{uid} + 1..{r[1]}->{r[0]}", f"0->{gid} + 1..{g[1]}->{g[0]}"
+    return u_text if u_text == g_text else f"uid {u_text}, gid {g_text}"
 
 
 def log(*args):
@@ -51,7 +87,7 @@ def as_user(user, argv, hide_unified=False):
     """argv run as `user` via setpriv (real, effective and saved ids; no supplementary groups).
     hide_unified: first, in a private mount namespace of its own, hide the host's
     cgroup2 mount under an empty read-only tmpfs (crun on a hybrid host; the host is unchanged)."""
-    uid, gid = USERS[user]
+    uid, gid = ids(user)
     cmd = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"] + argv
     if hide_unified:
         cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
@@ -121,7 +157,8 @@ class Bench:
         a = self.args
         self.work = tempfile.mkdtemp(prefix="nook-bench.", dir=a.tmpdir)
         os.chmod(self.work, 0o755)
-        for user, (uid, gid) in USERS.items():
+        for user in USERS:
+            uid, gid = ids(user)
             home = self.home(user)
             os.makedirs(home + "/bin")
             for name, src in (("nook", a.nook), ("measure", a.measure), ("floor", a.floor)):
@@ -141,10 +178,10 @@ class Bench:
         for i in range(100):
             os.makedirs(f"{self.volumes}/v{i}")
             os.makedirs(f"{self.rootfs}/mnt/v{i}")
-        run_checked(["chown", "-R", "2000:2000", self.volumes, self.rootfs + "/mnt"], "chown")
+        run_checked(["chown", "-R", "%d:%d" % ids("nooktest"), self.volumes, self.rootfs + "/mnt"], "chown")
         n = self.home("nooknosub")
         run_checked(["cp", "-a", self.rootfs, n + "/rootfs"], "copy rootfs")
-        run_checked(["chown", "-hR", "2001:2001", n + "/rootfs"], "chown")
+        run_checked(["chown", "-hR", "%d:%d" % ids("nooknosub"), n + "/rootfs"], "chown")
 
         self.nook_help = subprocess.run(as_user("nooktest", ["sh", "-c", f"{t}/bin/nook run --help 2>&1; {t}/bin/nook help run 2>&1"]),
                                         capture_output=True, text=True, env=ENV).stdout
@@ -156,7 +193,7 @@ class Bench:
         t = self.home("nooktest")
         d = t + "/nook-spec"
         os.makedirs(d)
-        os.chown(d, 2000, 2000)
+        os.chown(d, *ids("nooktest"))
         p = subprocess.run(as_user("nooktest", [t + "/bin/nook", "spec", "--bundle", d]),
                            capture_output=True, text=True, env=ENV)
         try:
@@ -171,8 +208,12 @@ class Bench:
         masked paths and capabilities, and the mapping nook picks for nooktest."""
         caps = ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
                 "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT"]
-        mapping = lambda host: [{"containerID": 0, "hostID": host, "size": 1},
-                                {"containerID": 1, "hostID": 200000, "size": 65536}]
+        uid, gid = ids("nooktest")
+        r, g = subordinate_range("nooktest", "/etc/subuid"), subordinate_range("nooktest", "/etc/subgid")
+        if r is None or g is None:
+            raise BenchError("nooktest has no /etc/subuid and /etc/subgid range: run Scripts/test-users.sh")
+        mapping = lambda host, sub: [{"containerID": 0, "hostID": host, "size": 1},
+                                     {"containerID": 1, "hostID": sub[0], "size": sub[1]}]
         opts = ["nosuid", "noexec", "nodev"]
         cfg = {
             "ociVersion": "1.0.2",
@@ -194,7 +235,7 @@ class Bench:
                 {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": opts + ["relatime", "ro"]},
             ],
             "linux": {
-                "uidMappings": mapping(2000), "gidMappings": mapping(2000),
+                "uidMappings": mapping(uid, r), "gidMappings": mapping(gid, g),
                 "namespaces": [{"type": t} for t in ("user", "mount", "pid", "network", "uts", "ipc", "cgroup")],
                 "maskedPaths": ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
                                 "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
@@ -207,17 +248,18 @@ class Bench:
         os.makedirs(path, exist_ok=True)
         with open(path + "/config.json", "w") as f:
             json.dump(cfg, f, indent=1)
-        run_checked(["chown", "-R", "2000:2000", path], "chown")
+        run_checked(["chown", "-R", "%d:%d" % ids("nooktest"), path], "chown")
 
     def runtimes(self):
         t, n = self.home("nooktest"), self.home("nooknosub")
         rs = []
         nook_args = lambda home: [home + "/bin/nook", "run", "--root", home + "/state", "--rootfs", home + "/rootfs", "--"]
+        single = lambda user: "0->%d" % ids(user)[0]
         rs.append(Runtime("nook", "nooktest", nook_args(t) + ["/bin/true"],
-                          "0->2000 + 1..65536->200000 (sub-id range; nook runs newuidmap/newgidmap)",
+                          mapping_text("nooktest") + " (sub-id range; nook runs newuidmap/newgidmap)",
                           probe_argv=nook_args(t) + PROBE))
         rs.append(Runtime("nook-nosub", "nooknosub", nook_args(n) + ["/bin/true"],
-                          "0->2001 only (no sub-id range; nook writes the maps itself)",
+                          single("nooknosub") + " only (no sub-id range; nook writes the maps itself)",
                           probe_argv=nook_args(n) + PROBE))
         if self.seccomp_flag:
             unconf = nook_args(t)[:-1] + ["--seccomp", "unconfined", "--"]
@@ -236,7 +278,7 @@ class Bench:
             self.peer_seccomp = bool(seccomp)
             for name, bundle, args in (("bundle", t + "/bundle", ["/bin/true"]), ("probe", t + "/bundle-probe", PROBE)):
                 self.write_bundle(bundle, args, seccomp)
-        note = "0->2000 + 1..65536->200000 from config.json (the runtime runs newuidmap/newgidmap)"
+        note = mapping_text("nooktest") + " from config.json (the runtime runs newuidmap/newgidmap)"
         if "crun" in peers and "crun" not in missing:
             hide = cgroup_hybrid()
             argv = lambda b: ["crun", "--root", t + "/crun", "run", "--bundle", b, "bench-{i}"]
@@ -249,10 +291,10 @@ class Bench:
         if "bwrap" in peers and "bwrap" not in missing:
             argv = ["bwrap", "--unshare-all", "--uid", "0", "--gid", "0", "--bind", self.rootfs, "/",
                     "--proc", "/proc", "--dev", "/dev"]
-            rs.append(Runtime("bwrap", "nooktest", argv + ["/bin/true"], "0->2000 only (bwrap writes it itself)",
+            rs.append(Runtime("bwrap", "nooktest", argv + ["/bin/true"], single("nooktest") + " only (bwrap writes it itself)",
                               probe_argv=argv + PROBE))
         rs.append(Runtime("floor", "nooktest", [t + "/bin/floor", self.rootfs, "/bin/true"],
-                          "0->2000 only (written by the parent)", probe_argv=[t + "/bin/floor", self.rootfs] + PROBE))
+                          single("nooktest") + " only (written by the parent)", probe_argv=[t + "/bin/floor", self.rootfs] + PROBE))
         return rs
 
     def probe(self, r):

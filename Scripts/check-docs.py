@@ -75,7 +75,9 @@ DOCS = {
     "Docs/using.md": {"paths": ["/tmp/lab2", "/tmp/lab", "/tmp/rootlab"]},
     "Docs/security.md": {"paths": ["/tmp/lab", "/tmp/rootlab"]},
     "Docs/cgroups.md": {"mode": "parse"},
-    "Docs/networking.md": {"paths": ["/tmp/netlab"]},
+    # host_ports: the doc's loopback ports ("127.0.0.1:8080"), replaced by free ones when replayed
+    # (and back to the doc's in what the commands print).
+    "Docs/networking.md": {"paths": ["/tmp/netlab"], "host_ports": [8080]},
     "Docs/walkthrough.md": {"paths": ["/tmp/docs-nook"]},
 }
 
@@ -89,6 +91,28 @@ def ci_text():
     for pattern in ("Examples/*/run.sh", "Examples/*.sh", "Scripts/*.sh", "Tests/vm/*.sh"):
         files += glob.glob(os.path.join(REPO, pattern))
     return "\n".join(open(f, encoding="utf-8", errors="replace").read() for f in sorted(files))
+
+
+def free_port():
+    """A TCP port nothing listens on at 127.0.0.1 right now (the kernel picks it)."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def with_ports(cmd, ports):
+    """cmd with each 127.0.0.1:PORT the doc uses replaced by the free port picked for it."""
+    for doc_port, port in ports.items():
+        cmd = re.sub(rf"\b127\.0\.0\.1:{doc_port}\b", f"127.0.0.1:{port}", cmd)
+    return cmd
+
+
+def as_doc_ports(out, ports):
+    """What a command printed, with the free ports put back as the doc's."""
+    for doc_port, port in ports.items():
+        out = re.sub(rf"\b{port}\b", str(doc_port), out)
+    return out
 
 
 def subcommands(nook):
@@ -428,6 +452,7 @@ def main():
             if not any(runs_nook(e.cmd) for e in entries):
                 continue
             labs = {}
+            ports = {p: free_port() for p in cfg.get("host_ports", [])}
 
             def lab(user):
                 if user not in labs:
@@ -448,12 +473,14 @@ def main():
                     if checked and cmd in ci:
                         doc_counts["ci"] += 1
                         continue
+                    cmd = with_ports(cmd, ports)
                     if e.user != TEST_USER and not root:
                         # Root's commands, or another user's: only root can switch users.
                         doc_counts["skipped"] += checked
                         continue
                     t0 = time.time()
                     rc, out = lab(e.user).run(cmd)
+                    out = as_doc_ports(out, ports)
                     if time.time() - t0 > 5:
                         print(f"check-docs: {e.doc}:{e.line} took {time.time() - t0:.0f} s")
                     # Any command that shows output is compared, nook's or not (`ls -ln data`).
@@ -471,6 +498,7 @@ def main():
                     if missing is not None:
                         # Once more: an intermittent difference is reported, not failed.
                         _, again = lab(e.user).run(cmd)
+                        again = as_doc_ports(again, ports)
                         if matches(e.expected, again, lab(e.user).dir, paths, cfg.get("not_compared", ())) is None:
                             flaky.append((e, missing, out))
                             missing = None

@@ -54,10 +54,27 @@ get_inside() { # HOST PORT: the shell command for inside the container
 # A free port: try one; nook itself says when a port is taken (exit 125).
 pick_port() { echo $((20000 + RANDOM % 20000)); }
 
-# A service on the host's loopback that the containers must not reach by default.
-secret_port=$(pick_port)
-busybox httpd -f -p "127.0.0.1:$secret_port" -h "$work/host-www" &
-host_pids+=($!)
+# A service on the host's loopback that the containers must not reach by default,
+# on a port that was free: httpd exits at once when someone else holds it.
+secret_port=
+for _ in 1 2 3 4 5; do
+  port=$(pick_port)
+  busybox httpd -f -p "127.0.0.1:$port" -h "$work/host-www" &
+  pid=$!
+  for _ in $(seq 50); do
+    [[ $(fetch 127.0.0.1 "$port") == "a secret only the host's loopback serves" ]] && break
+    alive "$pid" || break
+    sleep 0.1
+  done
+  if alive "$pid" && [[ $(fetch 127.0.0.1 "$port") == "a secret only the host's loopback serves" ]]; then
+    host_pids+=("$pid")
+    secret_port=$port
+    break
+  fi
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+done
+[[ -n $secret_port ]] || die "could not start busybox httpd on a free loopback port"
 
 for mode in "${helpers[@]}"; do
   c=web-$mode

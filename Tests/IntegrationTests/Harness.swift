@@ -5,8 +5,10 @@ import XCTest
 ///
 /// When the tests run as root (CI does), every `nook` is started as one of the
 /// test users created by Scripts/test-users.sh, through `setpriv`:
-///   nooktest  (uid 2000, with an /etc/subuid range)
-///   nooknosub (uid 2001, no range)
+///   nooktest  (with an /etc/subuid and /etc/subgid range)
+///   nooknosub (no range)
+/// Their uids, gids and ranges are whatever this machine gave them (2000, 2001
+/// and 200000:65536 on a fresh one): the tests look them up, never assume them.
 /// When they run as an ordinary user, `nook` runs as that user.
 /// The binary, the busybox rootfs and the probe are copied into a 0755
 /// directory owned by the user: a binary the user cannot read fails at the id maps.
@@ -17,8 +19,41 @@ final class Harness: @unchecked Sendable {
         var gid: UInt32
     }
 
-    static let withRange = User(name: "nooktest", uid: 2000, gid: 2000)
-    static let withoutRange = User(name: "nooknosub", uid: 2001, gid: 2001)
+    static let withRange = testUser("nooktest")
+    static let withoutRange = testUser("nooknosub")
+
+    /// A test user as getpwnam has it. Only used when the tests run as root, and
+    /// then `Harness()` has made sure both exist; otherwise `nook` runs as the
+    /// caller whatever user is asked for, and a missing one gets ids no one has.
+    static func testUser(_ name: String) -> User {
+        guard let pw = getpwnam(name) else { return User(name: name, uid: .max, gid: .max) }
+        return User(name: name, uid: pw.pointee.pw_uid, gid: pw.pointee.pw_gid)
+    }
+
+    /// A range of subordinate ids from /etc/subuid or /etc/subgid.
+    struct SubRange: Equatable {
+        var start: UInt32
+        var count: UInt32
+    }
+
+    /// The user's first range in /etc/subuid, and in /etc/subgid: lines are
+    /// "owner:start:count", the owner a login name or a number (the uid in
+    /// /etc/subuid, the gid in /etc/subgid, as nook reads them). nil when the user has none.
+    static func subordinateRanges(of user: User) -> (uids: SubRange, gids: SubRange)? {
+        let name = getpwuid(user.uid).map { String(cString: $0.pointee.pw_name) } ?? user.name
+        func first(_ file: String, _ id: UInt32) -> SubRange? {
+            let text = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            for line in text.split(separator: "\n") {
+                let f = line.split(separator: ":", omittingEmptySubsequences: false)
+                guard f.count == 3, f[0] == name || f[0] == "\(id)",
+                      let start = UInt32(f[1]), let count = UInt32(f[2]), count > 0 else { continue }
+                return SubRange(start: start, count: count)
+            }
+            return nil
+        }
+        guard let u = first("/etc/subuid", user.uid), let g = first("/etc/subgid", user.gid) else { return nil }
+        return (u, g)
+    }
 
     static let shared: Harness = {
         do { return try Harness() } catch { fatalError("integration harness: \(error)") }
@@ -34,6 +69,12 @@ final class Harness: @unchecked Sendable {
 
     private init() throws {
         signal(SIGPIPE, SIG_IGN) // a container that ignores its stdin must not kill the test run
+        if getuid() == 0 {
+            guard getpwnam("nooktest") != nil, getpwnam("nooknosub") != nil else {
+                throw NSError(domain: "harness", code: 1, userInfo: [NSLocalizedDescriptionKey:
+                    "test users missing: run Scripts/test-users.sh as root first"])
+            }
+        }
         user = getuid() == 0 ? Harness.withRange : User(name: "self", uid: getuid(), gid: getgid())
         work = "/tmp/nook-it-\(getpid())"
         Harness.workToRemove = work
@@ -46,10 +87,6 @@ final class Harness: @unchecked Sendable {
         chmod(nook, 0o755)
         rootfs = work + "/rootfs"
         if isRoot {
-            guard getpwnam("nooktest") != nil, getpwnam("nooknosub") != nil else {
-                throw NSError(domain: "harness", code: 1, userInfo: [NSLocalizedDescriptionKey:
-                    "test users missing: run Scripts/test-users.sh as root first"])
-            }
             chown(work, user.uid, user.gid)
             chown(nook, user.uid, user.gid)
         }
@@ -243,6 +280,24 @@ final class Harness: @unchecked Sendable {
         let out = captureOutput ? base + ".out" : nil
         let pid = try Harness.spawn(commandLine(args, as: who, env: env), stdin: "/dev/null", stdout: out ?? "/dev/null", stderr: base + ".err")
         return Background(pid: pid, errPath: base + ".err", outPath: out)
+    }
+
+    /// The first id >= `from` that no one uses on this machine: no passwd or group
+    /// entry, no /etc/subuid or /etc/subgid line, no process, no nook state directory.
+    static func unusedID(from: UInt32) -> UInt32 {
+        let subids = ["/etc/subuid", "/etc/subgid"].map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
+            .flatMap { $0.split(separator: "\n").map { String($0.prefix { $0 != ":" }) } }
+        let running = Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { pid -> UInt32? in
+            guard Int32(pid) != nil, let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+                  let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Uid:") }) else { return nil }
+            return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first.flatMap { UInt32($0) }
+        })
+        var id = from
+        while getpwuid(id) != nil || getgrgid(id) != nil || subids.contains("\(id)") || running.contains(id)
+              || FileManager.default.fileExists(atPath: "/tmp/nook-\(id)") {
+            id += 1
+        }
+        return id
     }
 
     /// The user's state directory (no XDG_RUNTIME_DIR in the tests' environment).

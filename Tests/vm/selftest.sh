@@ -77,15 +77,22 @@ in_guest() {
   check "max_user_namespaces = $(cat /proc/sys/user/max_user_namespaces) (non-zero)" \
     test "$(cat /proc/sys/user/max_user_namespaces)" -gt 0
   check "unshare -Ur true works as $(id -un)" unshare -Ur true
-  local p maps
+  # The user's own ranges (Scripts/test-users.sh picks them): its first /etc/subuid and
+  # /etc/subgid lines, owner given by login name or uid, as newuidmap/newgidmap read them.
+  local p maps subuid subgid
+  subuid=$(awk -F: -v n="$(id -un)" -v u="$(id -u)" 'NF == 3 && ($1 == n || $1 == u) { print $2, $3; exit }' /etc/subuid)
+  subgid=$(awk -F: -v n="$(id -un)" -v u="$(id -u)" 'NF == 3 && ($1 == n || $1 == u) { print $2, $3; exit }' /etc/subgid)
+  check "$(id -un) has an /etc/subuid range ($subuid) and an /etc/subgid range ($subgid)" \
+    test -n "$subuid" -a -n "$subgid"
   unshare -U sleep 30 &
   p=$!
   sleep 0.3
-  maps=$(newuidmap "$p" 0 "$(id -u)" 1 1 200000 65536 && newgidmap "$p" 0 "$(id -g)" 1 1 200000 65536 &&
+  # shellcheck disable=SC2086  # $subuid and $subgid are "START COUNT": two arguments each
+  maps=$(newuidmap "$p" 0 "$(id -u)" 1 1 $subuid && newgidmap "$p" 0 "$(id -g)" 1 1 $subgid &&
     tr -s ' ' <"/proc/$p/uid_map" | tr '\n' ';')
   kill "$p"
   check "setuid newuidmap/newgidmap work over 9p (uid_map:$maps)" \
-    test "$maps" = " 0 $(id -u) 1; 1 200000 65536;"
+    test "$maps" = " 0 $(id -u) 1; 1 $subuid;"
 
   # The no-internal-processes rule: init holds this very command, so it cannot hand
   # controllers to children; once all its processes sit in a leaf below it, it can.
@@ -152,7 +159,9 @@ else fail "--timeout: exit $rc, wanted 124"; fi
 
 # 4. The cgroup v2 batch in one guest, as the test user, in a shared directory.
 user=nooktest
-uid=$(id -u "$user" 2>/dev/null || echo 2000)
+# Its uid is whatever Scripts/test-users.sh gave it (run.sh would create it; we need it first).
+getent passwd "$user" >/dev/null || "$here/../../Scripts/test-users.sh"
+uid=$(id -u "$user")
 cp "${BASH_SOURCE[0]}" "$work/selftest.sh"
 chmod 0755 "$work" "$work/selftest.sh"
 chown "$uid" "$work"  # 9p checks permissions against host uids: the user must write here
