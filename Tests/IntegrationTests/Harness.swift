@@ -147,7 +147,8 @@ final class Harness: @unchecked Sendable {
     /// The command line that starts `nook ARGS` as the test user, with a clean environment.
     func commandLine(_ args: [String], as who: User? = nil, env: [String: String] = [:]) -> [String] {
         let u = who ?? user
-        var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work, "LANG": "C"]
+        var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work, "LANG": "C",
+                           "XDG_RUNTIME_DIR": runtimeDir(u)]
         for (k, v) in env { environment[k] = v }
         let envArgs = ["/usr/bin/env", "-i"] + environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
         if isRoot {
@@ -300,8 +301,24 @@ final class Harness: @unchecked Sendable {
         return id
     }
 
-    /// The user's state directory (no XDG_RUNTIME_DIR in the tests' environment).
-    func stateDir(_ who: User? = nil) -> String { "/tmp/nook-\((who ?? user).uid)" }
+    /// The user's XDG_RUNTIME_DIR for this test run: nook keeps its state under it, so
+    /// containers of anyone else running nook as the same user never show in a test.
+    /// 0711, not 0700: a test may show that another user is refused by nook itself.
+    func runtimeDir(_ who: User? = nil) -> String {
+        let u = who ?? user
+        let dir = work + "/run-\(u.uid)"
+        if mkdir(dir, 0o711) == 0 {
+            chmod(dir, 0o711)
+            if isRoot { chown(dir, u.uid, u.gid) }
+        }
+        return dir
+    }
+
+    /// The user's state directory for this test run.
+    func stateDir(_ who: User? = nil) -> String { runtimeDir(who) + "/nook" }
+
+    /// Where nook keeps state when XDG_RUNTIME_DIR is unset (a test passes `"XDG_RUNTIME_DIR": ""`).
+    func fallbackStateDir(_ who: User? = nil) -> String { "/tmp/nook-\((who ?? user).uid)" }
 
     /// Waits until `condition` holds, polling.
     static func eventually(_ timeout: TimeInterval = 10, _ condition: () -> Bool) -> Bool {

@@ -232,17 +232,18 @@ final class RunTests: XCTestCase {
 
     func testStateIsPresentWhileRunningAndGoneAfter() throws {
         let name = Harness.name("state")
-        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "1"])
-        let dir = h.stateDir() + "/\(name)"
+        // Without XDG_RUNTIME_DIR: /tmp/nook-UID.
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "1"], env: ["XDG_RUNTIME_DIR": ""])
+        let dir = h.fallbackStateDir() + "/\(name)"
         XCTAssertTrue(Harness.eventually { FileManager.default.fileExists(atPath: dir + "/state.json") })
         var st = stat()
-        XCTAssertEqual(stat(h.stateDir(), &st), 0)
+        XCTAssertEqual(stat(h.fallbackStateDir(), &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o700, "the state directory is private")
         XCTAssertEqual(st.st_uid, h.user.uid)
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/state.json"))) as? [String: Any]
         XCTAssertEqual(state?["status"] as? String, "running")
         XCTAssertEqual(state?["id"] as? String, name)
-        let dup = try run(["--name", name, "--", "true"])
+        let dup = try h.run(["run", "--rootfs", h.rootfs, "--name", name, "--", "true"], env: ["XDG_RUNTIME_DIR": ""])
         XCTAssertEqual(dup.status, 125)
         XCTAssertTrue(dup.stderr.contains("a container named '\(name)' already exists"), dup.stderr)
         XCTAssertEqual(bg.wait(), 0)
