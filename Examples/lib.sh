@@ -6,6 +6,9 @@
 #
 # It defines
 #   say TEXT, die TEXT      a line on stdout; a message on stderr and exit 2
+#   skip REASON             the line "SKIP: NAME: REASON" on stdout and exit 77: the
+#                           example could not show its threat here (not a failure);
+#                           run-all.sh counts it as skipped, with that reason
 #   self, here, repo        the example's run.sh, its directory, the repository
 #   find_nook               the nook binary ($NOOK, else `nook` on PATH) as an absolute path
 #   check WHAT CMD...       runs CMD; prints "PASS  WHAT" or "FAIL  WHAT" and counts
@@ -31,6 +34,8 @@
 test_user=nooktest
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
+skip_status=77  # automake's code for a skipped test
+skip() { say "SKIP: $name: $*"; exit "$skip_status"; }
 
 self=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}")
 here=$(dirname "$self")
