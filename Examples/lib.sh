@@ -6,12 +6,16 @@
 #
 # It defines
 #   say TEXT, die TEXT      a line on stdout; a message on stderr and exit 2
+#   skip REASON             the line "SKIP: NAME: REASON" on stdout and exit 77: the
+#                           example could not show its threat here (not a failure);
+#                           run-all.sh counts it as skipped, with that reason
 #   self, here, repo        the example's run.sh, its directory, the repository
 #   find_nook               the nook binary ($NOOK, else `nook` on PATH) as an absolute path
 #   check WHAT CMD...       runs CMD; prints "PASS  WHAT" or "FAIL  WHAT" and counts
 #                           $passed and $failed
 #   field CONTAINER KEY     a number from the container's state.json
-#   alive PID               whether the process runs (not a zombie)
+#   alive PID               whether the process runs (not a zombie); false for an empty pid
+#   gone PID                whether it does not; also false for an empty pid
 #   become_test_user [VAR=VALUE...]
 #                           when started as root: re-executes the example as the
 #                           unprivileged user nooktest and exits with its status
@@ -30,6 +34,8 @@
 test_user=nooktest
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
+skip_status=77  # automake's code for a skipped test
+skip() { say "SKIP: $name: $*"; exit "$skip_status"; }
 
 self=$(cd "$(dirname "${BASH_SOURCE[1]}")" && pwd)/$(basename "${BASH_SOURCE[1]}")
 here=$(dirname "$self")
@@ -64,8 +70,11 @@ check() { # description, then a command that succeeds when the check passes
 # A number from a container's state.json: field CONTAINER KEY (pid, monitorPID,
 # networkHelperPID...), under $XDG_RUNTIME_DIR/nook.
 field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$XDG_RUNTIME_DIR/nook/$1/state.json"; }
-# Whether a process is alive (a zombie is not).
-alive() { [[ -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Whether a process is alive (a zombie is not). An empty or non-numeric pid
+# (a field missing from state.json) is not: /proc/ itself would exist.
+alive() { [[ $1 =~ ^[1-9][0-9]*$ && -d /proc/$1 ]] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Whether a process is gone: the opposite of alive, but only for a real pid.
+gone() { [[ $1 =~ ^[1-9][0-9]*$ ]] && ! alive "$1"; }
 
 # ---- Started as root: become the unprivileged test user --------------------
 stage_for_test_user() {

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Runs every Examples/*/run.sh, one after the other (in the order of the lab
 # sheet, Examples/README.md, then any other), and reports on its last line
-#   N passed, N failed
-# Exit status: 0 when every example passed; 1 when one failed or none was found.
+#   N passed, N failed, N skipped
+# An example is skipped when it exits 77 (automake's code; lib.sh's `skip`)
+# after a line "SKIP: REASON": it could not show its threat on this host.
+# run-all.sh repeats the reason (the last such line). 77 without that line,
+# or that line with exit status 0, fails: a skip is never counted as a pass.
+# Exit status: 0 when no example failed (passed or skipped); 1 when one failed
+# (any other exit status, or a timeout) or none was found.
 #
 # Usage:  Examples/run-all.sh [NOOK]
 #   NOOK    the nook binary: the first argument, else $NOOK, else `nook` on PATH
@@ -26,7 +31,11 @@ timeout_s=${EXAMPLE_TIMEOUT:-300}
 
 passed=0
 failed=0
+skipped=0
 failures=()
+skips=()
+log=$(mktemp "${TMPDIR:-/tmp}/nook-run-all.XXXXXX")
+trap 'rm -f "$log"' EXIT
 # The lab sheet's order (Examples/README.md), then any other example.
 order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image web-server)
 scripts=()
@@ -38,14 +47,26 @@ for script in "${scripts[@]}"; do
   [[ -f $script ]] || continue
   example=$(basename "$(dirname "$script")")
   printf '=== %s\n' "$example"
-  if timeout --kill-after=10 "$timeout_s" bash "$script"; then
+  # stdout through tee, to find the SKIP line; the example's own status.
+  timeout --kill-after=10 "$timeout_s" bash "$script" | tee "$log"
+  status=${PIPESTATUS[0]}
+  said_skip=$(sed -n 's/^SKIP: //p' "$log" | tail -n 1)
+  if [[ $status == 0 && -z $said_skip ]]; then
     passed=$((passed + 1))
     printf '=== %s: passed\n\n' "$example"
+  elif [[ $status == 77 && -n $said_skip ]]; then
+    skipped=$((skipped + 1))
+    reason=${said_skip#"$example: "}
+    skips+=("$example: $reason")
+    printf '=== %s: skipped: %s\n\n' "$example" "$reason"
   else
-    status=$?
     failed=$((failed + 1))
     failures+=("$example")
-    if [[ $status == 124 || $status == 137 ]]; then
+    if [[ $status == 0 ]]; then
+      printf '=== %s: FAILED (a "SKIP:" line, but exit status 0: a skip exits 77)\n\n' "$example"
+    elif [[ $status == 77 ]]; then
+      printf '=== %s: FAILED (exit status 77, a skip, but no "SKIP: REASON" line)\n\n' "$example"
+    elif [[ $status == 124 || $status == 137 ]]; then
       printf '=== %s: FAILED (timed out after %ss)\n\n' "$example" "$timeout_s"
     else
       printf '=== %s: FAILED (exit status %s)\n\n' "$example" "$status"
@@ -53,11 +74,13 @@ for script in "${scripts[@]}"; do
   fi
 done
 
-if [[ $((passed + failed)) == 0 ]]; then
+total=$((passed + failed + skipped))
+if [[ $total == 0 ]]; then
   echo "no example found under $here (expected */run.sh)"
 fi
+for s in "${skips[@]}"; do echo "skipped: $s"; done
 if [[ $failed -gt 0 ]]; then
   echo "failed: ${failures[*]}"
 fi
-echo "$passed passed, $failed failed"
-[[ $failed == 0 && $passed -gt 0 ]]
+echo "$passed passed, $failed failed, $skipped skipped"
+[[ $failed == 0 && $total -gt 0 ]]

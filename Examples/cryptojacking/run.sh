@@ -20,8 +20,9 @@
 # the script first shows Nook refusing limits it cannot enforce. Started as
 # root, it then runs the scenario inside the qemu guest of Tests/vm (pure
 # cgroup v2, a subtree delegated to nooktest, the repository visible
-# read-only); started as an ordinary user, it stops there with a SKIP line.
-# Inside the guest, or on a host with delegation, it runs directly.
+# read-only); started as an ordinary user, it stops there with a SKIP line
+# that says what would give delegation on this host. Inside the guest, or on a
+# host with delegation, it runs directly.
 #
 # Usage:  Examples/cryptojacking/run.sh
 #   NOOK    the nook binary (default: `nook` on PATH)
@@ -30,10 +31,11 @@
 # nooktest (create it with Scripts/test-users.sh) from a 0755 temporary directory
 # owned by that user, holding a copy of nook and of the rootfs; that directory
 # is shared read-write with the guest when the guest is needed.
-# Exit status: 0 when every check passed, or with a SKIP line when no cgroup v2
-# can be had here (no delegation and not root, or the guest cannot start);
-# 1 when a check failed; 2 when the example could not run. (3 is internal: the
-# user-side run telling its root parent that it needs the guest.)
+# Exit status: 0 when every check passed; 77 (skipped, after a "SKIP: REASON"
+# line) when no cgroup v2 can be had here (no delegation and not root, or the
+# guest cannot start) and the refusal checks passed; 1 when a check failed; 2
+# when the example could not run. (3 is internal: the user-side run telling its
+# root parent that it needs the guest.)
 set -euo pipefail
 
 name=cryptojacking
@@ -51,19 +53,13 @@ if [[ $(id -u) == 0 ]]; then
   # user, in a guest whose only hierarchy is cgroup v2. The guest sees this
   # host's / read-only and $tmp read-write; it has its own /tmp.
   vm=$repo/Tests/vm/run.sh
-  if [[ ! -x $vm ]]; then
-    say "SKIP: $name: no delegated cgroup v2 here, and no Tests/vm/run.sh next to this example to boot a cgroup v2 guest"
-    exit 0
-  fi
+  [[ -x $vm ]] || skip "no delegated cgroup v2 here, and no Tests/vm/run.sh next to this example to boot a cgroup v2 guest"
   say ""
   say "== In the cgroup v2 guest (Tests/vm/run.sh: qemu, pure cgroup v2, delegated/ owned by $test_user)"
   "$vm" --share "$tmp" --timeout 300 -- \
     env NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/$name/run.sh"
   rc=$?
-  if [[ $rc == 77 ]]; then
-    say "SKIP: $name: the cgroup v2 guest cannot start here (a package is missing: see the message above)"
-    exit 0
-  fi
+  [[ $rc != 77 ]] || skip "the cgroup v2 guest cannot start here (a package is missing: see the message above)"
   [[ $rc != 125 ]] || say "$name: the cgroup v2 guest failed (see the console log above)"
   exit $rc
 fi
@@ -120,6 +116,32 @@ wait_stat() {
   return 1
 }
 
+# What would give delegation on this host: systemd-run --user only helps where
+# systemd is PID 1 (a user manager to ask) and /sys/fs/cgroup is pure cgroup v2.
+delegation_hint() {
+  local init fstype
+  init=$(cat /proc/1/comm 2>/dev/null || echo unknown)
+  fstype=$(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo none)
+  say "  What gives you delegated cgroup v2 controllers:"
+  if [[ $init == systemd && $fstype == cgroup2fs ]]; then
+    say "  - here (PID 1 is systemd, pure cgroup v2): a scope from your systemd user manager,"
+    say "      systemd-run --user --scope -p Delegate=yes $self"
+  else
+    [[ $init == systemd ]] || say "  - not systemd-run --user: PID 1 here is $init, not systemd, so there is no user manager to ask;"
+    if [[ $fstype == cgroup2fs ]]; then
+      say "  - here, root handing you a subtree by hand, as the Tests/vm guest's init does: a cgroup directory"
+      say "    with +cpu +memory +pids in its parent's and its own cgroup.subtree_control, chowned to you (with its"
+      say "    cgroup.procs, cgroup.threads, cgroup.subtree_control), and your shell moved into a leaf below it;"
+    else
+      say "  - nothing on this boot: /sys/fs/cgroup is $fstype, so memory, cpu and pids live in cgroup v1, for everyone;"
+    fi
+    say "  - a host booted with pure cgroup v2 (systemd.unified_cgroup_hierarchy=1) whose systemd delegates to users:"
+    say "      systemd-run --user --scope -p Delegate=yes $self"
+  fi
+  say "  - or, started as root, the qemu cgroup v2 guest of Tests/vm, as Scripts/test-cgroups.sh uses for the cgroup tests"
+  say "    (it needs qemu-system-x86 linux-image-amd64 busybox-static xz-utils)."
+}
+
 if ! delegated; then
   [[ -z ${NOOK_IN_VM:-} ]] || die "inside the cgroup v2 guest, but $parent is not delegated to $user"
   say "== On this host: no cgroup v2 controllers delegated to $user"
@@ -147,9 +169,8 @@ if ! delegated; then
   [[ $failed == 0 ]] || { say "$name: $failed check(s) failed"; exit 1; }
   # Started as root: the parent goes on in the cgroup v2 guest.
   [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || exit 3
-  say "SKIP: $name: no delegated cgroup v2 for $user here, so the limits cannot be shown. Run it as root (it boots the"
-  say "      cgroup v2 guest of Tests/vm), or under a delegating systemd: systemd-run --user --scope -p Delegate=yes $self"
-  exit 0
+  delegation_hint
+  skip "no delegated cgroup v2 for $user here, so the limits cannot be shown"
 fi
 
 say "== Where the containers go"

@@ -34,7 +34,7 @@ for h in pasta slirp4netns; do command -v "$h" >/dev/null && helpers+=("$h"); do
 
 host_pids=()
 cleanup() {
-  for mode in "${helpers[@]}"; do "$nook" rm -f "web-$mode" >/dev/null 2>&1 || true; done
+  for mode in "${helpers[@]}"; do "$nook" rm -f "web-$mode" "open-$mode" >/dev/null 2>&1 || true; done
   for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -48,11 +48,31 @@ echo "a secret only the host's loopback serves" > "$work/host-www/index.html"
 fetch() { # HOST PORT
   timeout 5 bash -c 'exec 3<>"/dev/tcp/$0/$1" && printf "GET / HTTP/1.0\r\n\r\n" >&3 && sed "1,/^\r$/d" <&3' "$1" "$2" 2>/dev/null
 }
+# nc's input stays open for a second: when nc half-closes first, pasta (passt
+# 2023.03) never passes on the server's FIN under --map-gw, and nc waits forever.
 get_inside() { # HOST PORT: the shell command for inside the container
-  printf '%s' "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $1 $2 | sed '1,/^\\r\$/d'"
+  printf '%s' "(printf 'GET / HTTP/1.0\\r\\n\\r\\n'; sleep 1) | nc -w 3 $1 $2 | sed '1,/^\\r\$/d'"
 }
 # A free port: try one; nook itself says when a port is taken (exit 125).
 pick_port() { echo $((20000 + RANDOM % 20000)); }
+# The container's IPv4 default gateway, read inside it from /proc/net/route (hex,
+# little-endian); empty when it has none. It is the address that stands for the
+# host's loopback when that is asked for (pasta --map-gw, slirp4netns's 10.0.2.2).
+gateway_of() { # CONTAINER
+  local hex
+  hex=$("$nook" exec "$1" -- cat /proc/net/route | awk '$2 == "00000000" { print $3; exit }')
+  [[ $hex =~ ^[0-9A-Fa-f]{8}$ ]] || return 0
+  printf '%d.%d.%d.%d\n' "0x${hex:6:2}" "0x${hex:4:2}" "0x${hex:2:2}" "0x${hex:0:2}"
+}
+# --network for each helper: as Nook sets it up by default, and with the host's
+# loopback opened. Without --map-gw, pasta treats the gateway address as the
+# real gateway's and would open a host socket to it; -o 127.0.0.1 binds pasta's
+# outbound sockets to the loopback, so the host's kernel refuses (EINVAL) any
+# destination but its own loopback and no probe here leaves this machine. It
+# changes nothing for --map-gw, which maps the gateway address to 127.0.0.1.
+net_default() { case $1 in pasta) echo "pasta:-o,127.0.0.1" ;; *) echo "$1" ;; esac; }
+net_open() { case $1 in pasta) echo "pasta:--map-gw,-o,127.0.0.1" ;; *) echo "$1:allow_host_loopback=true" ;; esac; }
+secret="a secret only the host's loopback serves"
 
 # A service on the host's loopback that the containers must not reach by default,
 # on a port that was free: httpd exits at once when someone else holds it.
@@ -62,11 +82,11 @@ for _ in 1 2 3 4 5; do
   busybox httpd -f -p "127.0.0.1:$port" -h "$work/host-www" &
   pid=$!
   for _ in $(seq 50); do
-    [[ $(fetch 127.0.0.1 "$port") == "a secret only the host's loopback serves" ]] && break
+    [[ $(fetch 127.0.0.1 "$port") == "$secret" ]] && break
     alive "$pid" || break
     sleep 0.1
   done
-  if alive "$pid" && [[ $(fetch 127.0.0.1 "$port") == "a secret only the host's loopback serves" ]]; then
+  if alive "$pid" && [[ $(fetch 127.0.0.1 "$port") == "$secret" ]]; then
     host_pids+=("$pid")
     secret_port=$port
     break
@@ -75,17 +95,20 @@ for _ in 1 2 3 4 5; do
   wait "$pid" 2>/dev/null || true
 done
 [[ -n $secret_port ]] || die "could not start busybox httpd on a free loopback port"
+check "the host's loopback service answers the host on 127.0.0.1:$secret_port" test "$(fetch 127.0.0.1 "$secret_port")" = "$secret"
+say
 
 for mode in "${helpers[@]}"; do
   c=web-$mode
-  say "== --network $mode: busybox httpd on port 80 inside, published on 127.0.0.1"
+  net=$(net_default "$mode")
+  say "== --network $net: busybox httpd on port 80 inside, published on 127.0.0.1"
   for _ in 1 2 3 4 5; do
     port=$(pick_port)
-    if out=$("$nook" run -d --init --name "$c" --network "$mode" -p "127.0.0.1:$port:80" \
+    if out=$("$nook" run -d --init --name "$c" --network "$net" -p "127.0.0.1:$port:80" \
         -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
     [[ $out == *"already in use"* ]] || die "nook run failed: $out"
   done
-  say "  \$ nook run -d --init --name $c --network $mode -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
+  say "  \$ nook run -d --init --name $c --network $net -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
   page=""
   for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
   say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
@@ -101,32 +124,45 @@ for mode in "${helpers[@]}"; do
   say "  inside: the container's own interface and routes"
   "$nook" exec "$c" -- sh -c 'ip -4 addr show scope global | grep inet; ip route | grep default; cat /etc/resolv.conf | grep nameserver' | sed 's/^/    /'
 
-  case $mode in
-    pasta) inside_host=127.0.0.1 ;;  # pasta would forward the container's own 127.0.0.1 ports (-T), Nook passes -T none
-    slirp4netns) inside_host=10.0.2.2 ;;  # slirp4netns's address for the host's loopback
-  esac
-  got=$("$nook" exec "$c" -- sh -c "$(get_inside "$inside_host" "$secret_port")" 2>&1 || true)
+  # The probe must work, or "not reached" below would prove nothing.
+  got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 80)" 2>&1 || true)
+  check "$mode: the probe works: inside, GET http://127.0.0.1:80/ fetches the container's own page" \
+    test "$got" = "hello from a rootless container"
+  gw=$(gateway_of "$c")
+  check "$mode: the container has a default gateway (its /proc/net/route): ${gw:-none}" test -n "$gw"
+  # The gateway is where the host's loopback would be, were it opened (the last part).
+  got=$("$nook" exec "$c" -- sh -c "$(get_inside "${gw:-0.0.0.0}" "$secret_port")" 2>&1 || true)
   if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
-  say "  inside: GET http://$inside_host:$secret_port/ (the host's loopback service) -> reached: $reached"
-  check "$mode: the host's loopback services are out of reach by default" test "$reached" = no
+  say "  inside: GET http://$gw:$secret_port/ (the gateway, for the host's loopback service) -> reached: $reached"
+  check "$mode: the host's loopback service is out of reach through the gateway by default" test -n "$gw" -a "$reached" = no
+  if [[ $mode == pasta ]]; then
+    # pasta's -T would forward the container's own 127.0.0.1 ports to the host's; Nook passes -T none.
+    got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 "$secret_port")" 2>&1 || true)
+    if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
+    say "  inside: GET http://127.0.0.1:$secret_port/ (the container's own loopback) -> reached: $reached"
+    check "$mode: the container's own 127.0.0.1 is not forwarded to the host's" test "$reached" = no
+  fi
 
   "$nook" rm -f "$c" >/dev/null
   for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
-  check "$mode: after nook rm -f the helper is gone" bash -c "! [[ -d /proc/$helper ]] || grep -q '^State:.*Z' /proc/$helper/status"
+  check "$mode: after nook rm -f the helper is gone" gone "$helper"
   check "$mode: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
   say
 done
 
-mode=${helpers[-1]}
-opt=$([[ $mode == pasta ]] && echo "pasta:--map-gw" || echo "slirp4netns:allow_host_loopback=true")
-gw=$([[ $mode == pasta ]] && ip route | awk '/^default/ {print $3; exit}' || echo 10.0.2.2)
-say "== Asking for the host's loopback: --network $opt"
-if [[ -n $gw ]]; then
-  got=$("$nook" run --network "$opt" --rootfs "$rootfs" -- sh -c "$(get_inside "$gw" "$secret_port")" 2>&1 || true)
-  say "  inside: GET http://$gw:$secret_port/  ->  $got"
-  check "with $opt the container reaches the host's loopback service" test "$got" = "a secret only the host's loopback serves"
-fi
-say
+for mode in "${helpers[@]}"; do
+  c=open-$mode
+  opt=$(net_open "$mode")
+  say "== Asking for the host's loopback: --network $opt"
+  "$nook" run -d --name "$c" --network "$opt" --rootfs "$rootfs" -- sleep 300 >/dev/null
+  gw=$(gateway_of "$c")
+  got=$("$nook" exec "$c" -- sh -c "$(get_inside "${gw:-0.0.0.0}" "$secret_port")" 2>&1 || true)
+  say "  inside: GET http://$gw:$secret_port/ (the gateway)  ->  $got"
+  check "with $opt the container reaches the host's loopback service through the gateway ${gw:-(none)}" \
+    test -n "$gw" -a "$got" = "$secret"
+  "$nook" rm -f "$c" >/dev/null
+  say
+done
 say "== --network none (the default): only lo"
 none=$("$nook" run --rootfs "$rootfs" -- sh -c "ls /sys/class/net; ($(get_inside 10.0.2.2 80)) 2>&1 || true")
 say "$none" | sed 's/^/  /'
