@@ -25,6 +25,7 @@ struct ExecCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "ID, then -- COMMAND [ARG...].") var arguments: [String] = []
 
     func run() throws {
+        try SealedBinary.ensure() // its helper's child runs nook's code in the container (SealPolicy)
         var rest = arguments
         guard !rest.isEmpty, !rest[0].hasPrefix("-") else {
             throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND")
