@@ -144,7 +144,7 @@ final class ExeSealTests: XCTestCase {
         let t = try target()
         let r = try h.run(["run", "--init", "--rootfs", h.rootfs, "--", "probe", hijack(t, seconds: 2)], binary: t.nook)
         XCTAssertEqual(r.status, 0, r.stderr)
-        try assertNotHijacked(r.stdout, t, expected: [",1:denied:EACCES"])
+        try assertNotHijacked(r.stdout, t, expected: [",1:"])
     }
 
     func testDetachedContainerWithInit() throws {
@@ -156,7 +156,7 @@ final class ExeSealTests: XCTestCase {
         defer { _ = try? h.run(["rm", "-f", name], binary: t.nook) }
         let result = waitForFile(t.out + "/result", containing: " result=")
         // PID 1 is the monitor's clone; the monitor itself is outside the container's PID namespace.
-        try assertNotHijacked(result, t, expected: [",1:denied:EACCES"])
+        try assertNotHijacked(result, t, expected: [",1:"])
     }
 
     func testForegroundRunWithoutAPIDNamespace() throws {
