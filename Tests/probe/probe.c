@@ -898,7 +898,8 @@ static void c_exe_write_all(const char *arg) {
 
 /* CVE-2019-5736 the way an attacker in the container does it. For SECONDS,
  * watch /proc for nook processes: argv[0] or /proc/PID/exe is PATH (the nook
- * binary as /proc shows it from here), or exe is a memfd named nook (the
+ * binary as /proc shows it from here; argv[0] may be its last component
+ * alone), or exe is a memfd named nook (the
  * sealed copy). Open each one's /proc/PID/exe with O_PATH and keep it: that
  * needs the process to be dumpable, and holds the binary after the process
  * is gone. Then keep trying to reopen each held file for writing and write
@@ -930,9 +931,11 @@ static int hijack_is_nook(pid_t pid, const char *path, char *exe, size_t exesz) 
     if (r >= 0) exe[r] = '\0';
     else exe[0] = '\0';
     if (exe[0] && (!strcmp(exe, path) || !strncmp(exe, "/memfd:nook", 11))) return 1;
+    /* argv[0]: PATH, or its last component when nook was found through $PATH. */
     snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
-    if (read_small(p, cmd, sizeof cmd) > 0 && !strcmp(cmd, path)) return 1;
-    return 0;
+    if (read_small(p, cmd, sizeof cmd) <= 0) return 0;
+    const char *base = strrchr(path, '/');
+    return !strcmp(cmd, path) || (!strchr(cmd, '/') && base && !strcmp(cmd, base + 1));
 }
 
 static void hijack_try_write(struct hijack_target *t) {
