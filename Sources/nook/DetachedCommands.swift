@@ -72,7 +72,7 @@ struct MonitorCommand: ParsableCommand {
     @Flag(name: .customLong("rm")) var remove = false
     @Flag var trace = false
     func run() throws {
-        try SealedBinary.ensure() // it supervises the container for its whole life (SealPolicy)
+        if SealPolicy.monitor(initProcess: initProcess) { try SealedBinary.ensure() }
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, trace: trace))

@@ -19,8 +19,7 @@ extension Runtime {
         guard nook_pipe_cloexec(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
         defer { close(notify[0]) }
 
-        // This very binary, whatever its path: a sealed copy (SealedBinary)
-        // has none, and then the monitor starts sealed at once.
+        // This very binary, whatever its path (a sealed copy, SealedBinary, has none).
         let executable = "/proc/self/exe"
         // argv[0] as we were called: ps shows the monitor as the nook it is.
         var args = [CommandLine.arguments.first ?? "nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]

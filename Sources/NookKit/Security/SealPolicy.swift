@@ -24,17 +24,23 @@
 ///   /proc/PID/ns.
 /// - `exec`: its helper's child is nook's code in the container until it
 ///   execs the command.
-/// - `__monitor`: with `--init` its clone is the container's PID 1 for the
-///   container's whole life. It also leaves the binary on disk free (no
-///   ETXTBSY) while detached containers run.
+///
+/// The copy costs start-up time and memory (the binary's size, held as long
+/// as the process or a clone of it runs), so the rest only when they must.
 public enum SealPolicy {
     /// `run` in the foreground with `--init`: its clone stays in the container
     /// as PID 1. Otherwise not, and `nook run` starts as fast as before: its
     /// clone execs the command before any other process of the container
     /// exists, and `run` itself is outside the container's user namespace.
-    /// `run -d` only waits for the monitor, which seals itself.
+    /// `run -d` only waits for the monitor (`monitor(initProcess:)`).
     public static func run(initProcess: Bool, detached: Bool) -> Bool {
         initProcess && !detached
+    }
+
+    /// The `run -d` monitor: with `--init`, its clone is the container's PID 1
+    /// for the container's whole life. Without, it is `run` in the foreground.
+    public static func monitor(initProcess: Bool) -> Bool {
+        initProcess
     }
 
     /// `start`: startContainer hooks enter the container as `exec` does.
