@@ -25,7 +25,6 @@ struct ExecCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "ID, then -- COMMAND [ARG...].") var arguments: [String] = []
 
     func run() throws {
-        try SealedBinary.ensure() // its helper's child runs nook's code in the container (SealPolicy)
         var rest = arguments
         guard !rest.isEmpty, !rest[0].hasPrefix("-") else {
             throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND")
@@ -33,6 +32,7 @@ struct ExecCommand: ParsableCommand {
         let id = rest.removeFirst()
         if rest.first == "--" { rest.removeFirst() }
         let runtime = try global.runtime()
+        if let spec = try? runtime.loadSpec(id), SealPolicy.exec(spec) { try SealedBinary.ensure() }
         let process: Spec.Process
         if let processFile {
             do {

@@ -147,6 +147,40 @@ final class ExeSealTests: XCTestCase {
         try assertNotHijacked(r.stdout, t, expected: [",1:"])
     }
 
+    /// Rootless podman's case: nook runs as root of a user namespace made with
+    /// the user's sub-ids, and the container has no user namespace of its own.
+    /// With CAP_SYS_PTRACE there, the container may open /proc/PID/exe of
+    /// non-dumpable processes too: only the sealed copy stands.
+    func testInitWhenTheContainerSharesNooksUserNamespaceAndHasPtrace() throws {
+        let t = try target()
+        let dir = try bundle(["probe", hijack(t, seconds: 2)], t) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["namespaces"] = (linux["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "user" }
+            linux["uidMappings"] = nil
+            linux["gidMappings"] = nil
+            config["linux"] = linux
+            var process = config["process"] as? [String: Any] ?? [:]
+            var caps = process["capabilities"] as? [String: [String]] ?? [:]
+            for set in ["bounding", "effective", "permitted"] { caps[set, default: []].append("CAP_SYS_PTRACE") }
+            process["capabilities"] = caps
+            config["process"] = process
+            // gid 5 (tty) is not in the namespace `unshare --map-auto` makes.
+            config["mounts"] = (config["mounts"] as? [[String: Any]] ?? []).map { m in
+                guard m["type"] as? String == "devpts" else { return m }
+                var m = m
+                m["options"] = (m["options"] as? [String] ?? []).filter { !$0.hasPrefix("gid=") }
+                return m
+            }
+        }
+        let state = try h.scratch("seal-state")
+        chmod(state, 0o700)
+        let r = try h.runAsUser(["/usr/bin/unshare", "--user", "--map-root-user", "--map-auto",
+                                 t.nook, "--root", state, "run", "--init", "--bundle", dir, Harness.name("seal-userns")])
+        try XCTSkipIf(r.stderr.hasPrefix("unshare:"), "no user namespace with the user's sub-ids here: \(r.stderr)")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        try assertNotHijacked(r.stdout, t, expected: [",1:sealed:"])
+    }
+
     func testDetachedContainerWithInit() throws {
         let t = try target()
         let name = Harness.name("seal-detached")
