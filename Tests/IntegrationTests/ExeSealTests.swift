@@ -205,11 +205,17 @@ final class ExeSealTests: XCTestCase {
 
     func testDetachedMonitorWithoutAPIDNamespace() throws {
         let t = try target()
-        let dir = try bundle(["sh", "-c", "probe \(hijack(t)) >/out/result 2>&1; sleep 30"], t, extra: Self.sharingNooksPIDNamespace)
+        let dir = try bundle(["sh", "-c", "probe \(hijack(t)) >/out/result 2>&1"], t, extra: Self.sharingNooksPIDNamespace)
         let name = Harness.name("seal-hostpid-d")
         let r = try h.run(["run", "-d", "--bundle", dir, name], binary: t.nook)
         XCTAssertEqual(r.status, 0, r.stderr)
-        defer { _ = try? h.run(["rm", "-f", name], binary: t.nook) }
+        defer {
+            // Not `rm -f`: in the host's PID namespace it signals every process
+            // of the user (kill --all's scope). The init alone, then wait.
+            _ = try? h.run(["kill", name, "KILL"], binary: t.nook)
+            _ = try? h.run(["wait", name], timeout: 10, binary: t.nook)
+            _ = try? h.run(["rm", name], binary: t.nook)
+        }
         let result = waitForFile(t.out + "/result", containing: " result=")
         let monitor = try XCTUnwrap(Self.state(h, name)?["monitorPID"] as? Int)
         try assertNotHijacked(result, t, expected: [",\(monitor):denied:EACCES"])
