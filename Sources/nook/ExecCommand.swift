@@ -31,8 +31,8 @@ struct ExecCommand: ParsableCommand {
         }
         let id = rest.removeFirst()
         if rest.first == "--" { rest.removeFirst() }
+        if let spec = global.recordedSpec(id), SealPolicy.exec(spec) { try SealedBinary.ensure() }
         let runtime = try global.runtime()
-        if let spec = try? runtime.loadSpec(id), SealPolicy.exec(spec) { try SealedBinary.ensure() }
         let process: Spec.Process
         if let processFile {
             do {

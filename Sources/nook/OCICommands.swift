@@ -41,9 +41,8 @@ struct StartCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container ID.") var id: String
     func run() throws {
-        let runtime = try global.runtime()
-        if let spec = try? runtime.loadSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
-        try runtime.start(id: id)
+        if let spec = global.recordedSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
+        try global.runtime().start(id: id)
     }
 }
 
