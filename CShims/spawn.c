@@ -648,6 +648,10 @@ static int finish_and_exec(const struct nook_launch *l) {
     sigset_t none;
     sigemptyset(&none);
     if (l->init_mode) {
+        // Non-dumpable before the command exists, not after: from its first
+        // instruction it could open /proc/1/exe (CVE-2019-5736). The command
+        // is dumpable again once it has exec'd.
+        prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         pid_t child = fork();
         if (child < 0) fail(l, NOOK_STEP_INIT_FORK, 0, errno);
         if (child == 0) {
@@ -671,10 +675,10 @@ static int finish_and_exec(const struct nook_launch *l) {
 
 // PID 1 with --init: forward signals to the command, reap every zombie, and
 // exit with the command's status. It never returns to Swift and never execs
-// anything else; it is non-dumpable, so the container cannot open /proc/1/exe.
+// anything else; it is non-dumpable (since before the fork), so the container
+// cannot open /proc/1/exe.
 static int forward_signals_as_init(const struct nook_launch *l, pid_t child) {
     (void)l;
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     sigset_t all;
     sigfillset(&all);
     for (;;) {

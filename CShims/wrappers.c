@@ -1,5 +1,5 @@
 // Thin wrappers for calls Swift cannot import: the variadic syscall(2),
-// ioctl(2), prctl(2) and fcntl(2).
+// ioctl(2), prctl(2) and fcntl(2); and memfd_create(2) and sendfile(2), behind _GNU_SOURCE.
 #include "CShims.h"
 
 #include <errno.h>
@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -115,3 +117,27 @@ int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int
 int nook_open_tree_clone(const char *path, int recursive) {
     return (int)syscall(SYS_open_tree, AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0));
 }
+
+#ifndef MFD_EXEC
+#define MFD_EXEC 0x0010U
+#endif
+#define NOOK_CONTENT_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int nook_memfd_sealable(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
+    if (fd < 0 && errno == EINVAL) fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    return fd;
+}
+
+long nook_sendfile(int out, int in, size_t count) { return (long)sendfile(out, in, NULL, count); }
+
+int nook_seal_contents(int fd) { return fcntl(fd, F_ADD_SEALS, NOOK_CONTENT_SEALS); }
+
+int nook_contents_sealed(int fd) {
+    int seals = fcntl(fd, F_GET_SEALS);
+    return seals >= 0 && (seals & NOOK_CONTENT_SEALS) == NOOK_CONTENT_SEALS;
+}
+
+int nook_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
+
+int nook_set_process_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }

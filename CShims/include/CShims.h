@@ -222,6 +222,25 @@ int nook_signalfd(const int *signals, size_t n);
 /// Reads one signal from a signalfd; returns its number, or -1.
 int nook_signalfd_read(int fd);
 
+// ---- The sealed copy of nook's own binary (CVE-2019-5736) ---------------
+// memfd_create, its seals and sendfile sit behind _GNU_SOURCE, and prctl is
+// variadic: Swift can call none of them. The decisions are in
+// Sources/NookKit/Security/SealedBinary.swift.
+
+/// memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC); without
+/// MFD_EXEC on kernels older than 6.3, which refuse the flag. Returns an fd or -1.
+int nook_memfd_sealable(const char *name);
+/// sendfile(out, in, NULL, count): bytes copied, or -1.
+long nook_sendfile(int out, int in, size_t count);
+/// F_ADD_SEALS: F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE.
+int nook_seal_contents(int fd);
+/// 1 when fd is a memfd carrying all four seals above; 0 otherwise (any other file: F_GET_SEALS fails).
+int nook_contents_sealed(int fd);
+/// prctl(PR_SET_DUMPABLE, on).
+int nook_set_dumpable(int on);
+/// prctl(PR_SET_NAME, name): /proc/self/comm (at most 15 bytes are kept).
+int nook_set_process_name(const char *name);
+
 // ---- Seccomp: compiled in the parent with libseccomp ---------------------
 
 struct nook_seccomp_arg {

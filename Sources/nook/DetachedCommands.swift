@@ -72,6 +72,10 @@ struct MonitorCommand: ParsableCommand {
     @Flag(name: .customLong("rm")) var remove = false
     @Flag var trace = false
     func run() throws {
+        if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
+           SealPolicy.monitor(spec, initProcess: initProcess) {
+            try SealedBinary.ensure()
+        }
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, trace: trace))

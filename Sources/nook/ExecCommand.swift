@@ -31,6 +31,7 @@ struct ExecCommand: ParsableCommand {
         }
         let id = rest.removeFirst()
         if rest.first == "--" { rest.removeFirst() }
+        if let spec = global.recordedSpec(id), SealPolicy.exec(spec) { try SealedBinary.ensure() }
         let runtime = try global.runtime()
         let process: Spec.Process
         if let processFile {

@@ -68,6 +68,13 @@ struct GlobalOptions: ParsableArguments {
         return try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
     }
 
+    /// Container `id`'s recorded spec, for `SealPolicy` before anything else
+    /// happens (and without `runtime()`'s warnings, which the sealed re-exec
+    /// would print again). nil when there is none: the command then says so.
+    func recordedSpec(_ id: String) -> Spec? {
+        try? Runtime(stateRoot: root, environment: ProcessEnvironment.current()).loadSpec(id)
+    }
+
     static let valued: Set<String> = ["--root", "--log", "--log-format", "--rootless", "--criu"]
     static let flags: Set<String> = ["--systemd-cgroup", "--debug"]
 

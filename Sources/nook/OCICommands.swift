@@ -23,6 +23,7 @@ struct CreateCommand: ParsableCommand {
     @Argument(help: "Container ID.") var id: String
 
     func run() throws {
+        try SealedBinary.ensure() // its clone waits in the container until `start` (SealPolicy)
         let runtime = try global.runtime()
         let bundlePath = try HostPath.absolute(bundle)
         let spec = try BundleLoader.load(bundle: bundlePath)
@@ -39,7 +40,10 @@ struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container ID.") var id: String
-    func run() throws { try global.runtime().start(id: id) }
+    func run() throws {
+        if let spec = global.recordedSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
+        try global.runtime().start(id: id)
+    }
 }
 
 struct StateCommand: ParsableCommand {

