@@ -6,7 +6,7 @@
 # after a line "SKIP: REASON": it could not show its threat on this host.
 # run-all.sh repeats the reason (the last such line). 77 without that line,
 # or that line with exit status 0, fails: a skip is never counted as a pass.
-# Exit status: 0 when no example failed (passed or skipped); 1 when one failed
+# Exit status: 0 when no example failed (passed or skipped; with CI=true, none skipped); 1 when one failed
 # (any other exit status, or a timeout) or none was found.
 #
 # Usage:  Examples/run-all.sh [NOOK]
@@ -83,4 +83,9 @@ if [[ $failed -gt 0 ]]; then
   echo "failed: ${failures[*]}"
 fi
 echo "$passed passed, $failed failed, $skipped skipped"
+# CI's machines can run every example: there a skip means something was not shown.
+if [[ ${CI:-} == true && $skipped -gt 0 ]]; then
+  echo "CI: every example must run here; $skipped skipped"
+  exit 1
+fi
 [[ $failed == 0 && $total -gt 0 ]]

@@ -67,8 +67,9 @@ gateway_of() { # CONTAINER
 # --network for each helper: as Nook sets it up by default, and with the host's
 # loopback opened. Without --map-gw, pasta treats the gateway address as the
 # real gateway's and would open a host socket to it; -o 127.0.0.1 binds pasta's
-# outbound sockets to the loopback, so the host's kernel refuses (EINVAL) any
-# destination but its own loopback and no probe here leaves this machine. It
+# outbound sockets to the loopback, so the host's kernel refuses pasta's connect
+# (EINVAL) to any destination but its own loopback: no probe here leaves this
+# machine, and the container's probe is never answered (it times out). It
 # changes nothing for --map-gw, which maps the gateway address to 127.0.0.1.
 net_default() { case $1 in pasta) echo "pasta:-o,127.0.0.1" ;; *) echo "$1" ;; esac; }
 net_open() { case $1 in pasta) echo "pasta:--map-gw,-o,127.0.0.1" ;; *) echo "$1:allow_host_loopback=true" ;; esac; }

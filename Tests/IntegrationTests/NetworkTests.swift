@@ -123,8 +123,8 @@ final class NetworkTests: XCTestCase {
             XCTAssertTrue(closed.stdout.contains("result=err errno=ECONNREFUSED"), closed.stdout + closed.stderr)
             if let gateway = Loopback.defaultGateway() {
                 // The address --map-gw opens is the one that would reach the host: closed without it.
-                // (-o 127.0.0.1 binds pasta's own sockets to loopback, so the kernel refuses a
-                // destination off this machine instead of pasta connecting to the real gateway.)
+                // (-o 127.0.0.1 binds pasta's own sockets to loopback, so the kernel refuses pasta's
+                // connect to anything off this machine and the probe gets no answer: refused or timed out.)
                 let shut = try h.run(["run", "--network", "pasta:-o,127.0.0.1", "--rootfs", h.rootfs,
                                       "--", "/bin/probe", "tcp_connect:\(gateway):\(server.port)"])
                 XCTAssertTrue(shut.stdout.contains("result=err"), "without --map-gw the gateway is not the host's loopback: \(shut.stdout)\(shut.stderr)")
