@@ -63,7 +63,8 @@ final class KillScopeTests: XCTestCase {
     func testForksDuringTheKillLeaveNothing() throws {
         let sentinel = try startSentinel()
         defer { end(sentinel) }
-        let dir = try rootlessBundle(["sh", "-c", "spin() { while :; do sleep 0.1 & (sleep 0.1 &); done; }; spin & spin & spin"])
+        // Long-lived children: one that escaped the kill would still be there to see.
+        let dir = try rootlessBundle(["sh", "-c", "spin() { while :; do sleep 1000 & (sleep 1000 &); sleep 0.02; done; }; spin & spin & spin"])
         for verb in ["kill --all", "delete --force"] {
             let id = Harness.name("forks")
             XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
@@ -116,7 +117,7 @@ final class KillScopeTests: XCTestCase {
         let sentinel = try startSentinel()
         defer { end(sentinel) }
         let holder = try Holder(h)
-        let dir = try insideBundle(["sh", "-c", "spin() { while :; do sleep 0.1 & done; }; spin & sh -c 'while :; do sleep 0.1 & done' & spin"],
+        let dir = try insideBundle(["sh", "-c", "spin() { while :; do sleep 1000 & sleep 0.02; done; }; spin & sh -c 'while :; do sleep 1000 & sleep 0.02; done' & spin"],
                                    pidPath: nil)
         let id = Harness.name("tree")
         let created = try holder.nook(["create", "--bundle", dir, id])
