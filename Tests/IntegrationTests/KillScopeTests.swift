@@ -18,14 +18,14 @@ final class KillScopeTests: XCTestCase {
     // MARK: the tests
 
     func testKillAllAndDeleteForceSpareEverythingOutsideTheContainer() throws {
-        let sentinel = try startSentinel()
-        defer { end(sentinel) }
-        let dir = try rootlessBundle(["sh", "-c", tree])
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let dir = try h.runcRootlessBundle(["sh", "-c", tree])
         for verb in ["kill --all", "delete --force"] {
             let id = Harness.name("scope")
             XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
             XCTAssertEqual(try h.run(["start", id]).status, 0)
-            let container = try MountNamespace(of: try initPID(id))
+            let container = try ContainerMountNamespace(of: try initPID(id))
             XCTAssertTrue(Harness.eventually { container.members.count == 6 }, "\(container.members)")
             XCTAssertEqual(try ps(id), container.members, "ps lists the container's processes, and only those")
 
@@ -38,14 +38,14 @@ final class KillScopeTests: XCTestCase {
     }
 
     func testStopAndRmForceOfADetachedContainerSpareEverythingOutsideIt() throws {
-        let sentinel = try startSentinel()
-        defer { end(sentinel) }
-        let dir = try rootlessBundle(["sh", "-c", tree])
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let dir = try h.runcRootlessBundle(["sh", "-c", tree])
         for verb in ["stop", "rm -f"] {
             let id = Harness.name("dscope")
             let started = try h.run(["run", "-d", "--bundle", dir, id])
             XCTAssertEqual(started.status, 0, started.stderr)
-            let container = try MountNamespace(of: try initPID(id))
+            let container = try ContainerMountNamespace(of: try initPID(id))
             XCTAssertTrue(Harness.eventually { container.members.count == 6 }, "\(container.members)")
             XCTAssertEqual(try ps(id), container.members)
 
@@ -61,15 +61,15 @@ final class KillScopeTests: XCTestCase {
 
     /// Processes fork, and orphans appear, all through the kill: none may be missed.
     func testForksDuringTheKillLeaveNothing() throws {
-        let sentinel = try startSentinel()
-        defer { end(sentinel) }
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
         // Long-lived children: one that escaped the kill would still be there to see.
-        let dir = try rootlessBundle(["sh", "-c", "spin() { while :; do sleep 1000 & (sleep 1000 &); sleep 0.02; done; }; spin & spin & spin"])
+        let dir = try h.runcRootlessBundle(["sh", "-c", "spin() { while :; do sleep 1000 & (sleep 1000 &); sleep 0.02; done; }; spin & spin & spin"])
         for verb in ["kill --all", "delete --force"] {
             let id = Harness.name("forks")
             XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
             XCTAssertEqual(try h.run(["start", id]).status, 0)
-            let container = try MountNamespace(of: try initPID(id))
+            let container = try ContainerMountNamespace(of: try initPID(id))
             XCTAssertTrue(Harness.eventually { container.members.count > 30 }, "\(container.members.count)")
             let r = verb == "kill --all" ? try h.run(["kill", "--all", id, "9"]) : try h.run(["delete", "--force", id])
             XCTAssertEqual(r.status, 0, "\(verb): \(r.stderr)")
@@ -83,8 +83,8 @@ final class KillScopeTests: XCTestCase {
     /// config.json gives the PID namespace by path. The container's processes
     /// must be in that namespace, and the namespace's own processes are not the container's.
     func testAPIDNamespaceGivenByPathIsEnteredAndOnlyTheContainerIsKilled() throws {
-        let sentinel = try startSentinel()
-        defer { end(sentinel) }
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
         let holder = try Holder(h)
         let dir = try insideBundle(["sh", "-c", "sleep 1000 & sh -c 'sleep 1001 & wait' & wait"],
                                    pidPath: "/proc/\(holder.pid)/ns/pid")
@@ -93,7 +93,7 @@ final class KillScopeTests: XCTestCase {
         XCTAssertEqual(created.status, 0, created.stderr)
         XCTAssertEqual(try holder.nook(["start", id]).status, 0)
         let initPID = try self.initPID(id, root: holder.root)
-        let container = try MountNamespace(of: initPID)
+        let container = try ContainerMountNamespace(of: initPID)
         XCTAssertTrue(Harness.eventually { container.members.count == 4 }, "\(container.members)")
         let given = try namespaceInode("/proc/\(holder.pid)/ns/pid")
         for pid in container.members {
@@ -114,8 +114,8 @@ final class KillScopeTests: XCTestCase {
     /// namespace, the host's PID namespace): only the init's descendants are
     /// the container's, and they fork through `delete --force`.
     func testWithoutOwnUserOrPIDNamespaceDescendantsAreKilledThroughTheirForks() throws {
-        let sentinel = try startSentinel()
-        defer { end(sentinel) }
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
         let holder = try Holder(h)
         let dir = try insideBundle(["sh", "-c", "spin() { while :; do sleep 1000 & sleep 0.02; done; }; spin & sh -c 'while :; do sleep 1000 & sleep 0.02; done' & spin"],
                                    pidPath: nil)
@@ -123,7 +123,7 @@ final class KillScopeTests: XCTestCase {
         let created = try holder.nook(["create", "--bundle", dir, id])
         XCTAssertEqual(created.status, 0, created.stderr)
         XCTAssertEqual(try holder.nook(["start", id]).status, 0)
-        let container = try MountNamespace(of: try initPID(id, root: holder.root))
+        let container = try ContainerMountNamespace(of: try initPID(id, root: holder.root))
         XCTAssertTrue(Harness.eventually { container.members.count > 20 }, "\(container.members.count)")
         let r = try holder.nook(["delete", "--force", id])
         XCTAssertEqual(r.status, 0, r.stderr)
@@ -133,20 +133,6 @@ final class KillScopeTests: XCTestCase {
     }
 
     // MARK: helpers
-
-    /// A `sleep` of the test user's, outside any container.
-    func startSentinel() throws -> Int32 {
-        let sleep = ["/bin/sleep", "1000"]
-        let argv = h.isRoot ? ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] + sleep : sleep
-        let pid = try Harness.spawn(argv, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
-        XCTAssertTrue(Harness.eventually { (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) == "/bin/sleep\u{0}1000\u{0}" })
-        return pid
-    }
-
-    func end(_ pid: Int32) {
-        kill(pid, SIGKILL)
-        waitpid(pid, nil, 0)
-    }
 
     func initPID(_ id: String, root: String? = nil) throws -> Int32 {
         let data = try Data(contentsOf: URL(fileURLWithPath: (root ?? h.stateDir()) + "/\(id)/state.json"))
@@ -173,44 +159,10 @@ final class KillScopeTests: XCTestCase {
         return status.split(separator: "\n").first { $0.hasPrefix("NSpid:") }?.split(separator: "\t").dropFirst().map { $0 } ?? []
     }
 
-    /// config.json as `runc spec --rootless` writes it, with what the issue
-    /// describes: no PID namespace. Two edits follow from that or from Nook:
-    /// /proc becomes the host's (rbind), since the kernel lets a user namespace
-    /// mount a new proc only for a PID namespace it owns; and the ambient
-    /// capabilities go, which are not inheritable there (runc ignores the
-    /// EPERM from raising them, Nook refuses the config).
-    func rootlessBundle(_ args: [String], edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
-        let runc = "/usr/sbin/runc"
-        guard FileManager.default.isExecutableFile(atPath: runc) else { throw XCTSkip("runc is not installed: no `runc spec --rootless`") }
-        let dir = try h.scratch("runc-spec")
-        let made = try h.runAsUser([runc, "spec", "--rootless", "--bundle", dir])
-        guard made.status == 0 else { throw NSError(domain: "runc", code: 1, userInfo: [NSLocalizedDescriptionKey: made.stderr]) }
-        let path = dir + "/config.json"
-        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
-        config["root"] = ["path": h.rootfs, "readonly": true]
-        var process = config["process"] as! [String: Any]
-        process["args"] = args
-        process["terminal"] = false
-        var caps = process["capabilities"] as! [String: Any]
-        caps["ambient"] = nil
-        process["capabilities"] = caps
-        config["process"] = process
-        var linux = config["linux"] as! [String: Any]
-        linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" }
-        config["linux"] = linux
-        config["mounts"] = (config["mounts"] as! [[String: Any]]).map { m in
-            m["destination"] as? String == "/proc"
-                ? ["destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind", "nosuid", "noexec", "nodev"]] : m
-        }
-        edit(&config)
-        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
-        return dir
-    }
-
     /// The config podman would give Nook: no user namespace, no id maps (nook
     /// runs as root in the user's user namespace), the PID namespace by path or none.
     func insideBundle(_ args: [String], pidPath: String?) throws -> String {
-        try rootlessBundle(args) { config in
+        try h.runcRootlessBundle(args) { config in
             var linux = config["linux"] as! [String: Any]
             linux["uidMappings"] = nil
             linux["gidMappings"] = nil
@@ -274,44 +226,94 @@ final class KillScopeTests: XCTestCase {
             return try Harness.shell(argv)
         }
     }
+}
 
-    /// A container's mount namespace, held open: its live processes, seen from outside.
-    final class MountNamespace {
-        let fd: Int32
-        let dev: UInt64
-        let ino: UInt64
+extension Harness {
+    /// A `sleep` of the test user's, outside any container.
+    func startSentinel(_ seconds: String = "1000") throws -> Int32 {
+        let sleep = ["/bin/sleep", seconds]
+        let argv = isRoot ? ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups"] + sleep : sleep
+        let pid = try Harness.spawn(argv, stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
+        XCTAssertTrue(Harness.eventually { (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) == "/bin/sleep\u{0}\(seconds)\u{0}" })
+        return pid
+    }
 
-        init(of pid: Int32) throws {
-            fd = open("/proc/\(pid)/ns/mnt", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno)) }
+    static func end(_ pid: Int32) {
+        kill(pid, SIGKILL)
+        waitpid(pid, nil, 0)
+    }
+
+    /// config.json as `runc spec --rootless` writes it, with what the issue
+    /// describes: no PID namespace. Two edits follow from that or from Nook:
+    /// /proc becomes the host's (rbind), since the kernel lets a user namespace
+    /// mount a new proc only for a PID namespace it owns; and the ambient
+    /// capabilities go, which are not inheritable there (runc ignores the
+    /// EPERM from raising them, Nook refuses the config).
+    func runcRootlessBundle(_ args: [String], edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+        let runc = "/usr/sbin/runc"
+        guard FileManager.default.isExecutableFile(atPath: runc) else { throw XCTSkip("runc is not installed: no `runc spec --rootless`") }
+        let dir = try scratch("runc-spec")
+        let made = try runAsUser([runc, "spec", "--rootless", "--bundle", dir])
+        guard made.status == 0 else { throw NSError(domain: "runc", code: 1, userInfo: [NSLocalizedDescriptionKey: made.stderr]) }
+        let path = dir + "/config.json"
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        config["root"] = ["path": rootfs, "readonly": true]
+        var process = config["process"] as! [String: Any]
+        process["args"] = args
+        process["terminal"] = false
+        var caps = process["capabilities"] as! [String: Any]
+        caps["ambient"] = nil
+        process["capabilities"] = caps
+        config["process"] = process
+        var linux = config["linux"] as! [String: Any]
+        linux["namespaces"] = (linux["namespaces"] as! [[String: Any]]).filter { $0["type"] as? String != "pid" }
+        config["linux"] = linux
+        config["mounts"] = (config["mounts"] as! [[String: Any]]).map { m in
+            m["destination"] as? String == "/proc"
+                ? ["destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind", "nosuid", "noexec", "nodev"]] : m
+        }
+        edit(&config)
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: path))
+        return dir
+    }
+}
+
+/// A container's mount namespace, held open: its live processes, seen from outside.
+final class ContainerMountNamespace {
+    let fd: Int32
+    let dev: UInt64
+    let ino: UInt64
+
+    init(of pid: Int32) throws {
+        fd = open("/proc/\(pid)/ns/mnt", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno)) }
+        var st = stat()
+        fstat(fd, &st)
+        dev = UInt64(st.st_dev)
+        ino = UInt64(st.st_ino)
+    }
+
+    deinit { close(fd) }
+
+    /// Zombies are left out: they have no namespaces any more.
+    var members: Set<Int32> {
+        let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
+        return Set(pids.filter { pid in
             var st = stat()
-            fstat(fd, &st)
-            dev = UInt64(st.st_dev)
-            ino = UInt64(st.st_ino)
-        }
+            return stat("/proc/\(pid)/ns/mnt", &st) == 0 && UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino && Harness.isAlive(pid)
+        })
+    }
 
-        deinit { close(fd) }
+    /// Empty within a few seconds, and still empty a moment later.
+    func staysEmpty() -> Bool {
+        guard Harness.eventually(10, { self.members.isEmpty }) else { return false }
+        usleep(500_000)
+        return members.isEmpty
+    }
 
-        /// Zombies are left out: they have no namespaces any more.
-        var members: Set<Int32> {
-            let pids = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap(Int32.init)
-            return Set(pids.filter { pid in
-                var st = stat()
-                return stat("/proc/\(pid)/ns/mnt", &st) == 0 && UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino && Harness.isAlive(pid)
-            })
-        }
-
-        /// Empty within a few seconds, and still empty a moment later.
-        func staysEmpty() -> Bool {
-            guard Harness.eventually(10, { self.members.isEmpty }) else { return false }
-            usleep(500_000)
-            return members.isEmpty
-        }
-
-        func describe() -> String {
-            members.sorted().map { pid in
-                "\(pid) " + ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\u{0}", with: " ")
-            }.joined(separator: "; ")
-        }
+    func describe() -> String {
+        members.sorted().map { pid in
+            "\(pid) " + ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").replacingOccurrences(of: "\u{0}", with: " ")
+        }.joined(separator: "; ")
     }
 }
