@@ -79,6 +79,21 @@ final class KillScopeTests: XCTestCase {
         }
     }
 
+    /// With --init, the init hides its namespaces (it is not dumpable): its PID
+    /// namespace is found through its child, and so is a process `nook exec` started.
+    func testPsAndRmForceOfAnInitContainerFindExecProcesses() throws {
+        let id = Harness.name("initps")
+        let started = try h.run(["run", "-d", "--init", "--name", id, "--rootfs", h.rootfs, "--", "sh", "-c", "sleep 1000 & wait"])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let execed = try h.start(["exec", id, "--", "sleep", "999"])
+        let container = try ContainerMountNamespace(of: try initPID(id))
+        XCTAssertTrue(Harness.eventually { container.members.count == 4 }, "init, sh, sleep 1000, sleep 999: \(container.describe())")
+        XCTAssertEqual(try ps(id), container.members)
+        XCTAssertEqual(try h.run(["rm", "-f", id]).status, 0)
+        XCTAssertTrue(Harness.eventually { container.members.isEmpty }, "left \(container.describe())")
+        XCTAssertEqual(execed.wait(), 137, "nook exec reports its process killed")
+    }
+
     /// As under podman: nook runs as root in the user's own user namespace and
     /// config.json gives the PID namespace by path. The container's processes
     /// must be in that namespace, and the namespace's own processes are not the container's.

@@ -125,8 +125,26 @@ public final class ContainerProcesses {
                     rejected.insert(pid)
                 }
             }
+            if namespace == nil && initEndsNamespace && adoptPIDNamespace(from: found) { rejected.removeAll() }
         }
         return found.sorted()
+    }
+
+    /// An init that made itself non-dumpable (`--init`) hides its namespaces
+    /// from us; a child of it is in its PID namespace (or one it made).
+    private func adoptPIDNamespace(from pids: [Int32]) -> Bool {
+        guard let initFD = members[initPID] else { return false }
+        for pid in pids {
+            guard let fd = members[pid], Self.procStat(pid)?.ppid == initPID,
+                  let ns = NamespaceHandle.open(pid: pid, kind: "pid") else { continue }
+            if Self.hasExited(fd) || Self.hasExited(initFD) || Self.procStat(pid)?.ppid != initPID {
+                close(ns.fd)
+                continue
+            }
+            namespace = ns
+            return true
+        }
+        return false
     }
 
     /// Checked after `pid`'s pidfd was opened.
