@@ -26,7 +26,7 @@ final class KillScopeTests: XCTestCase {
             XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
             XCTAssertEqual(try h.run(["start", id]).status, 0)
             let container = try ContainerMountNamespace(of: try initPID(id))
-            XCTAssertTrue(Harness.eventually { container.members.count == 6 }, "\(container.members)")
+            XCTAssertTrue(treeIsUp(container), container.describe())
             XCTAssertEqual(try ps(id), container.members, "ps lists the container's processes, and only those")
 
             let r = verb == "kill --all" ? try h.run(["kill", "--all", id, "9"]) : try h.run(["delete", "--force", id])
@@ -46,7 +46,7 @@ final class KillScopeTests: XCTestCase {
             let started = try h.run(["run", "-d", "--bundle", dir, id])
             XCTAssertEqual(started.status, 0, started.stderr)
             let container = try ContainerMountNamespace(of: try initPID(id))
-            XCTAssertTrue(Harness.eventually { container.members.count == 6 }, "\(container.members)")
+            XCTAssertTrue(treeIsUp(container), container.describe())
             XCTAssertEqual(try ps(id), container.members)
 
             // stop: the shell dies of TERM (it is not a PID 1); what it leaves is killed.
@@ -148,6 +148,14 @@ final class KillScopeTests: XCTestCase {
     }
 
     // MARK: helpers
+
+    /// All six processes of `tree`, the orphan's parent gone.
+    func treeIsUp(_ container: ContainerMountNamespace) -> Bool {
+        Harness.eventually {
+            let commands = container.commands
+            return commands.count == 6 && commands.contains("sleep 1003") && commands.filter { $0.hasPrefix("sh ") }.count == 2
+        }
+    }
 
     func initPID(_ id: String, root: String? = nil) throws -> Int32 {
         let data = try Data(contentsOf: URL(fileURLWithPath: (root ?? h.stateDir()) + "/\(id)/state.json"))
@@ -324,6 +332,11 @@ final class ContainerMountNamespace {
         guard Harness.eventually(10, { self.members.isEmpty }) else { return false }
         usleep(500_000)
         return members.isEmpty
+    }
+
+    /// Their command lines, space-separated.
+    var commands: [String] {
+        members.map { ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").split(separator: "\u{0}").joined(separator: " ") }
     }
 
     func describe() -> String {
