@@ -257,7 +257,9 @@ public final class ContainerProcesses {
     /// A pidfd polls readable once its process has ended (a zombie included).
     static func hasExited(_ pidfd: Int32) -> Bool {
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-        return poll(&p, 1, 0) != 0
+        var r: Int32
+        repeat { r = poll(&p, 1, 0) } while r < 0 && errno == EINTR
+        return r != 0
     }
 
     /// Fields 3 and 4 of /proc/PID/stat, counted from the last ')' (the name may hold any).
