@@ -542,6 +542,40 @@ static void join_namespaces(const struct nook_launch *l) {
     }
 }
 
+// Wait for the parent's go-ahead; EOF means the parent is gone: stop here.
+static void wait_for_parent(const struct nook_launch *l) {
+    char go = 0;
+    ssize_t r;
+    do {
+        r = read(l->sync_fd, &go, 1);
+    } while (r < 0 && errno == EINTR);
+    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
+}
+
+static int joins_pid_namespace(const struct nook_launch *l) {
+    for (size_t i = 0; i < l->n_join; i++)
+        if (l->join_types[i] == CLONE_NEWPID) return 1;
+    return 0;
+}
+
+// setns(CLONE_NEWPID) moves only the children made after it (runc and crun
+// fork for the same reason): the container's process is such a child, made a
+// child of nook's (CLONE_PARENT) so that nook waits for it. We report its pid
+// and leave; it waits until nook has recorded that pid.
+static void fork_into_pid_namespace(const struct nook_launch *l) {
+    struct clone_args args;
+    memset(&args, 0, sizeof args);
+    args.flags = CLONE_PARENT;
+    long pid = syscall(SYS_clone3, &args, sizeof args);
+    if (pid < 0) fail(l, NOOK_STEP_FORK, 0, errno);
+    if (pid > 0) {
+        report(l, NOOK_MSG_PID, NOOK_STEP_FORK, 0, 0, (int)pid);
+        _exit(0);
+    }
+    if (l->pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); // not inherited
+    wait_for_parent(l);
+}
+
 static int child_main(const struct nook_launch *l) {
     // clone3 copied the parent's end of the socket: without closing it, the
     // read below could never see EOF if the parent died.
@@ -550,13 +584,7 @@ static int child_main(const struct nook_launch *l) {
     if (l->pdeathsig) prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 
     // Wait until the parent has written our uid/gid maps (and placed us in a cgroup).
-    // EOF means the parent is gone: stop here.
-    char go = 0;
-    ssize_t r;
-    do {
-        r = read(l->sync_fd, &go, 1);
-    } while (r < 0 && errno == EINTR);
-    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
+    wait_for_parent(l);
     step_done(l, NOOK_STEP_WAIT_MAPS, 0);
 
     // Real root's own ids are not in the map (root maps to a sub-range), so
@@ -567,6 +595,7 @@ static int child_main(const struct nook_launch *l) {
         fail(l, NOOK_STEP_SETUID, 0, errno);
 
     join_namespaces(l);
+    if (joins_pid_namespace(l)) fork_into_pid_namespace(l);
 
     if (l->unshare_cgroupns) {
         // Now that we are in our own cgroup, a new cgroup namespace is rooted there.
@@ -713,12 +742,7 @@ static int joined_main(const struct nook_launch *l) {
     // While it is the nook binary inside the container's namespaces, nobody
     // there may open /proc/PID/exe of it (CVE-2019-5736).
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    char go = 0;
-    ssize_t r;
-    do {
-        r = read(l->sync_fd, &go, 1);
-    } while (r < 0 && errno == EINTR);
-    if (r != 1) _exit(NOOK_EXIT_SETUP_FAILED);
+    wait_for_parent(l);
     join_namespaces(l);
 
     struct clone_args args;

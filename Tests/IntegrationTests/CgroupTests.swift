@@ -137,6 +137,49 @@ final class CgroupTests: XCTestCase {
         Harness.eventually(30) { FileManager.default.fileExists(atPath: (root ?? self.h.stateDir()) + "/\(name)/state.json") }
     }
 
+    /// Issue 15 with a cgroup (no PID namespace): what is in the container's
+    /// cgroup is the container's, even a process moved there from outside; a
+    /// sleep of the same user outside is not. A TERM to all runs in a frozen
+    /// cgroup, thawed after; SIGKILL goes through cgroup.kill.
+    func testKillAllWithoutAPIDNamespaceTakesTheCgroupAndOnlyIt() throws {
+        let parent = try delegatedParent()
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let stray = try h.startSentinel("1001")
+        defer { Harness.end(stray) }
+        let dir = try h.runcRootlessBundle(["sh", "-c", "trap true TERM; sleep 1000 & (sleep 1002 &); while :; do sleep 0.05; done"]) { config in
+            var linux = config["linux"] as! [String: Any]
+            linux["resources"] = ["pids": ["limit": 100]]
+            config["linux"] = linux
+        }
+        let id = Harness.name("cgscope")
+        let created = try h.run(["create", "--bundle", dir, id], timeout: 120)
+        XCTAssertEqual(created.status, 0, created.stderr)
+        XCTAssertEqual(try h.run(["start", id]).status, 0)
+        let cgroup = parent + "/nook-" + id
+        func procs() -> Set<Int32> {
+            Set(((try? String(contentsOfFile: cgroup + "/cgroup.procs", encoding: .utf8)) ?? "").split(separator: "\n").compactMap { Int32($0) })
+        }
+        XCTAssertTrue(Harness.eventually { procs().count >= 3 }, "\(procs())")
+        try "\(stray)".write(toFile: cgroup + "/cgroup.procs", atomically: false, encoding: .utf8)
+        let r = try h.run(["ps", "--format", "json", id])
+        let listed = Set((try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Int] ?? []).map { Int32($0) })
+        XCTAssertTrue(listed.contains(stray), "in its cgroup, so the container's: \(listed)")
+        XCTAssertFalse(listed.contains(sentinel))
+
+        XCTAssertEqual(try h.run(["kill", "--all", id, "TERM"]).status, 0)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(stray) }, "the moved-in process got TERM")
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(id)/state.json"))) as? [String: Any]
+        let initPID = Int32(try XCTUnwrap(state?["pid"] as? Int))
+        XCTAssertTrue(Harness.isAlive(initPID), "the shell traps TERM")
+        XCTAssertEqual(try String(contentsOfFile: cgroup + "/cgroup.freeze", encoding: .utf8), "0\n", "thawed after the signals")
+
+        XCTAssertEqual(try h.run(["kill", "--all", id, "9"]).status, 0)
+        XCTAssertTrue(Harness.eventually { procs().isEmpty }, "\(procs())")
+        XCTAssertTrue(Harness.isAlive(sentinel), "a sleep of the same user outside the container")
+        XCTAssertEqual(try h.run(["delete", id]).status, 0)
+    }
+
     func testSameNameUnderAnotherRootIsRefusedAndDoesNotKillTheFirst() throws {
         let parent = try delegatedParent()
         let name = Harness.name("twin")

@@ -137,6 +137,24 @@ final class LaunchPlanTests: XCTestCase {
         XCTAssertEqual(plan.joinOrder.map(\.0), [.network])
     }
 
+    /// setns(CLONE_NEWPID) needs privilege over the PID namespace's owner,
+    /// which a user namespace made at clone never has: refused before the clone.
+    func testJoiningAPIDNamespaceFromANewUserNamespaceIsRefused() throws {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.linux?.namespaces?.removeAll { $0.type == "pid" }
+        spec.linux?.namespaces?.append(Spec.Namespace(type: "pid", path: "/proc/1/ns/pid"))
+        assertNookError(try make(spec)) { e in
+            assertContains(e.message, "joins a PID namespace by path but creates a user namespace")
+            assertContains(e.hint ?? "", "as podman does")
+        }
+        // Inside the owner's user namespace (no user namespace of its own), it is forked into.
+        let inside = IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)], gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                               setgroupsAllowed: true, writer: .none, reason: "nook's own namespace")
+        let plan = try make(spec, identity: inside)
+        XCTAssertTrue(plan.forksIntoJoinedPIDNamespace)
+        XCTAssertFalse(plan.namespaces.contains(.pid))
+    }
+
     func testJoiningAUserNamespaceByPathIsRefused() {
         var spec = defaultSpec(rootfs: rootfs)
         spec.linux?.namespaces?.removeAll { $0.type == "user" }

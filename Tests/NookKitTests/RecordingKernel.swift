@@ -16,6 +16,7 @@ final class RecordingKernel: KernelInterface {
         case wait(pid_t, [Int32])
         case signal(pid_t, Int32)
         case reap(pid_t)
+        case adopt(pid_t)
         case close(Int32)
         /// Something the test itself did (e.g. inside beforeRelease), in the same timeline.
         case note(String)
@@ -31,6 +32,7 @@ final class RecordingKernel: KernelInterface {
             case .wait(let pid, let sigs): "wait(\(pid), \(sigs))"
             case .signal(let pid, let sig): "signal(\(pid), \(sig))"
             case .reap(let pid): "reap(\(pid))"
+            case .adopt(let pid): "adopt(\(pid))"
             case .close(let fd): "close(\(fd))"
             case .note(let s): "note(\(s))"
             }
@@ -91,6 +93,12 @@ final class RecordingKernel: KernelInterface {
     func signal(_ process: SpawnedProcess, _ sig: Int32) throws { calls.append(.signal(process.pid, sig)) }
 
     func reap(_ pid: pid_t) { calls.append(.reap(pid)) }
+
+    /// The adopted process gets pidfd 88.
+    func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+        calls.append(.adopt(pid))
+        return SpawnedProcess(pid: pid, pidfd: 88)
+    }
 
     /// Like LiveKernel, closing "no fd" (-1) is a no-op, so it is not recorded.
     func close(_ fd: Int32) { if fd >= 0 { calls.append(.close(fd)) } }

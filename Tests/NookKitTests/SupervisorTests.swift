@@ -133,6 +133,51 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(try supervisor().launch(try makePlan(), options: SpawnOptions()).commandPID, 2)
     }
 
+    /// A PID namespace given by path: the first child joins and forks the
+    /// container's process; that one is recorded, released and followed.
+    func testAJoinedPIDNamespaceIsEnteredByTheForkedProcess() throws {
+        var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    setgroupsAllowed: true, writer: .none, reason: "nook's own"))
+        plan.namespaces.removeAll { $0 == .pid }
+        plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        kernel.messages = [ChildMessage(kind: .step, step: .setns, index: 0),
+                           ChildMessage(kind: .pid, step: .fork, value: 5151),
+                           ChildMessage(kind: .exec, step: .exec, index: 0)]
+        let launched = try supervisor(trace: true).launch(plan, options: SpawnOptions()) { process in
+            self.kernel.calls.append(.note("beforeRelease \(process.pid)"))
+        }
+        XCTAssertEqual(launched.process, SpawnedProcess(pid: 5151, pidfd: 88))
+        XCTAssertEqual(Array(kernel.calls.drop { $0 != .close(11) }.dropFirst()), [
+            .sendGo(10),                     // join and fork
+            .receive(10), .receive(10),      // setns step, the new pid
+            .adopt(5151),
+            .wait(4242, []), .close(77),     // the first child exits; reaped
+            .note("beforeRelease 5151"),     // state and hooks see the container's process
+            .sendGo(10),
+            .receive(10), .sendGo(10),       // exec, acknowledged under --trace
+            .receive(10),                    // EOF
+            .close(10),
+        ], "\(kernel.calls)")
+        assertContains(traceLines.lines.joined(separator: "\n"), "trace: pidns: clone3(CLONE_PARENT) = pid 5151 -- setns(CLONE_NEWPID) moves only children")
+    }
+
+    func testAFailedJoinOfAPIDNamespaceKillsTheFirstChild() throws {
+        var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    setgroupsAllowed: true, writer: .none, reason: "nook's own"))
+        plan.namespaces.removeAll { $0 == .pid }
+        plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        kernel.messages = [ChildMessage(kind: .fail, step: .setns, index: 0, errno: EPERM)]
+        var released = false
+        assertNookError(try supervisor().launch(plan, options: SpawnOptions()) { _ in released = true }) { e in
+            XCTAssertEqual(e.message, "enter namespace /proc/7/ns/pid: operation not permitted")
+        }
+        XCTAssertFalse(released)
+        XCTAssertTrue(kernel.calls.contains(.signal(4242, SIGKILL)))
+        XCTAssertEqual(kernel.calls.filter { $0 == .close(77) }.count, 1, "its pidfd closed once")
+    }
+
     func testAJoinedProcessThatFailsItsExecIsReaped() throws {
         // exec / hooks: the helper reports the process it forked, which then fails.
         kernel.messages = [ChildMessage(kind: .pid, step: .fork, value: 5151),

@@ -62,6 +62,10 @@ public struct LaunchPlan: Sendable {
         return uidMapped && gidMapped ? nil : (0, 0)
     }
 
+    /// A new container that joins a PID namespace by path: its process is
+    /// forked after the setns (see `Supervisor.followIntoPIDNamespace`).
+    public var forksIntoJoinedPIDNamespace: Bool { !joinExisting && joinNamespaces[.pid] != nil }
+
     /// clone3 flags for the namespaces created at clone time. The cgroup
     /// namespace is unshared later, once the child sits in its own cgroup.
     public var cloneFlags: UInt {
@@ -112,6 +116,12 @@ public struct LaunchPlan: Sendable {
         } else if !namespaces.contains(.user) {
             throw NookError("linux.namespaces has no user namespace",
                             hint: "a rootless container needs one; add {\"type\": \"user\"}")
+        }
+        if joins[.pid] != nil && namespaces.contains(.user) {
+            // setns(CLONE_NEWPID) needs CAP_SYS_ADMIN over the user namespace that
+            // owns the PID namespace, and a user namespace made now owns nothing.
+            throw NookError("linux.namespaces joins a PID namespace by path but creates a user namespace: the new user namespace has no privilege over the PID namespace, so the kernel refuses the join",
+                            hint: "run nook inside the user namespace that owns that PID namespace, with no user namespace in config.json (as podman does)")
         }
         guard namespaces.contains(.mount) else {
             throw NookError("linux.namespaces has no mount namespace", hint: "add {\"type\": \"mount\"}")

@@ -68,6 +68,7 @@ extension Runtime {
                                        rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
+            state.ownNamespaces = plan.namespaces.map(\.ociName)
             let openedSources = plan.setupIDs != nil ? try MountPlanner.openBindSources(&plan.mounts) : []
             defer { for fd in openedSources { close(fd) } }
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
@@ -170,40 +171,32 @@ extension Runtime {
         return store.ids().compactMap { try? store.read($0) }.map(ociState)
     }
 
-    /// `nook kill`: a signal to the container's init (or, with `all`, to every process in it).
+    /// `nook kill`: a signal to the container's init (or, with `all`, to every
+    /// process of the container: `ContainerProcesses` says which those are).
     public func kill(id: String, signal: Int32, all: Bool = false) throws {
         let state = try store.read(id)
         guard status(of: state) != "stopped" else {
             throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
         }
-        let targets = all ? processes(of: state) : [state.pid]
-        for pid in targets {
-            // Through a pidfd whose start time we checked: never a reused pid.
-            let fd = nook_pidfd_open(pid)
-            guard fd >= 0 else { continue }
-            defer { close(fd) }
-            if pid == state.pid && ProcessIdentity.startTime(pid: pid) != state.startTime { continue }
-            if nook_pidfd_send_signal(fd, signal) < 0 && errno != ESRCH {
-                throw NookError.sys("kill \(pid)", errno: errno)
-            }
+        if all {
+            ContainerProcesses(state: state).signal(signal)
+            return
+        }
+        // Through a pidfd whose start time we checked: never a reused pid.
+        let fd = nook_pidfd_open(state.pid)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard ProcessIdentity.startTime(pid: state.pid) == state.startTime else { return }
+        if nook_pidfd_send_signal(fd, signal) < 0 && errno != ESRCH {
+            throw NookError.sys("kill \(state.pid)", errno: errno)
         }
     }
 
-    /// Host pids of every process in the container's PID namespace.
+    /// Host pids of the container's processes (and of nothing else: see `ContainerProcesses`).
     public func processes(of state: ContainerState) -> [Int32] {
-        var ns = stat()
-        guard ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive,
-              stat("/proc/\(state.pid)/ns/pid", &ns) == 0 else { return [] }
-        var result: [Int32] = []
-        guard let d = opendir("/proc") else { return [] }
-        defer { closedir(d) }
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            guard let pid = Int32(name) else { continue }
-            var st = stat()
-            if stat("/proc/\(pid)/ns/pid", &st) == 0 && st.st_ino == ns.st_ino && st.st_dev == ns.st_dev { result.append(pid) }
-        }
-        return result.sorted()
+        let processes = ContainerProcesses(state: state)
+        processes.refresh()
+        return processes.pids
     }
 
     /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
@@ -214,13 +207,7 @@ extension Runtime {
             guard force else {
                 throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
             }
-            // The init first: its death ends the PID namespace even when the
-            // others cannot be listed (an --init container is not dumpable).
-            try? kill(id: id, signal: SIGKILL)
-            for pid in processes(of: state) {
-                let fd = nook_pidfd_open(pid)
-                if fd >= 0 { _ = nook_pidfd_send_signal(fd, SIGKILL); close(fd) }
-            }
+            ContainerProcesses(state: state).kill()
             let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
             var waited = 0
             while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
@@ -241,14 +228,16 @@ extension Runtime {
     public func stop(id: String, timeout: Int, signal: Int32 = SIGTERM) throws {
         let state = try store.read(id)
         guard status(of: state) != "stopped" else { return }
+        // Found before the init can end: without a PID namespace of its own,
+        // what it leaves behind is found from these (and their children) after.
+        let processes = ContainerProcesses(state: state)
+        processes.refresh()
         try kill(id: id, signal: signal)
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
         var waited = 0
         while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }
-        if identity.isAlive {
-            try? kill(id: id, signal: SIGKILL, all: true)
-            while identity.isAlive { usleep(10_000) }
-        }
+        processes.kill()
+        while identity.isAlive { usleep(10_000) }
     }
 
     /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).

@@ -136,6 +136,7 @@ public final class Runtime {
                                        created: Self.timestamp())
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
+            state.ownNamespaces = plan.namespaces.map(\.ociName)
             state.command = plan.argv.joined(separator: " ")
             state.networkHelperPID = helper?.pid
             if settings.detached {

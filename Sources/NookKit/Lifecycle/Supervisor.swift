@@ -32,7 +32,7 @@ public final class Supervisor {
         var opts = options
         opts.trace = tracer.enabled
         opts.parentSyncFD = parentEnd
-        let process: SpawnedProcess
+        var process: SpawnedProcess
         do {
             process = try kernel.spawn(plan, syncFD: childEnd, options: opts)
         } catch {
@@ -53,6 +53,10 @@ public final class Supervisor {
 
         do {
             try writeIDMaps(plan.identity, pid: process.pid)
+            if plan.forksIntoJoinedPIDNamespace {
+                try kernel.sendGo(parentEnd)
+                process = try followIntoPIDNamespace(from: process, parentEnd: parentEnd, plan: plan)
+            }
             try beforeRelease(process)
             try kernel.sendGo(parentEnd)
         } catch {
@@ -100,6 +104,31 @@ public final class Supervisor {
                             hint: "the setup process was killed from outside")
         }
         return Launched(process: process, commandPID: commandPID, consoleMaster: console)
+    }
+
+    /// A PID namespace joined by path holds only the children made after the
+    /// setns: the first child joins, forks the container's process (our child
+    /// too, by CLONE_PARENT), reports its pid and exits. That process is the
+    /// one we record, release and wait for; the first is reaped here (on a
+    /// throw, the caller still has it to kill).
+    func followIntoPIDNamespace(from first: SpawnedProcess, parentEnd: Int32, plan: LaunchPlan) throws -> SpawnedProcess {
+        while let message = try kernel.receive(parentEnd) {
+            switch message.kind {
+            case .step, .skip: tracer.emit(message, plan: plan)
+            case .fail: throw Self.error(for: message, plan: plan)
+            case .pid where message.step == .fork:
+                let process = try kernel.adopt(message.value)
+                _ = try? kernel.wait(first, forwarding: [])
+                kernel.close(first.pidfd)
+                tracer.emit("pidns", "clone3(CLONE_PARENT) = pid \(process.pid)",
+                            "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace; the first child exits")
+                return process
+            default:
+                throw NookError("protocol error: unexpected \(message.kind) from the container's setup before it forked into the PID namespace")
+            }
+        }
+        throw NookError("container setup ended before it forked into the joined PID namespace",
+                        hint: "the setup process was killed from outside")
     }
 
     /// The `clone:` trace line: the flags clone3 really gets.

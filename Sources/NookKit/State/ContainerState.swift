@@ -27,6 +27,9 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var created: String
     public var annotations: [String: String]?
     public var cgroupPath: String?
+    /// The namespaces created for this container (not joined, not shared with
+    /// nook), by their OCI names: what `ContainerProcesses` may count as its own.
+    public var ownNamespaces: [String]?
     public var exitCode: Int32?
     /// Why the container was killed, when nook knows (e.g. "out of memory (memory.max=32M)").
     public var exitReason: String?

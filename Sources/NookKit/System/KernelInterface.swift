@@ -65,6 +65,9 @@ public protocol KernelInterface: AnyObject {
     /// The same, copying the container's output pipes into a log (`run -d`).
     func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus
     func signal(_ process: SpawnedProcess, _ sig: Int32) throws
+    /// A pidfd for a child of ours that a child made (CLONE_PARENT): until we
+    /// reap it, its pid cannot be reused, so the pidfd is surely that process.
+    func adopt(_ pid: pid_t) throws -> SpawnedProcess
     /// Collects a child known to have exited or to be exiting (no pidfd, no signals).
     func reap(_ pid: pid_t)
     func close(_ fd: Int32)
@@ -203,6 +206,12 @@ public final class LiveKernel: KernelInterface {
         if nook_pidfd_send_signal(process.pidfd, sig) < 0 && errno != ESRCH {
             throw NookError.sys("kill \(process.pid)", errno: errno)
         }
+    }
+
+    public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+        let fd = nook_pidfd_open(pid)
+        guard fd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
+        return SpawnedProcess(pid: pid, pidfd: fd)
     }
 
     public func reap(_ pid: pid_t) {
