@@ -35,6 +35,15 @@ final class IDMappingTests: XCTestCase {
         XCTAssertNil(m.hostUID(for: 70000))
     }
 
+    /// A map from config.json may reach past UInt32.max: no host id there, not a crash.
+    func testHostUIDPastTheEndOfTheIDSpaceIsNil() {
+        let m = IDMapping(uidMappings: [.init(containerID: 0, hostID: UInt32.max - 1, size: 10)], gidMappings: [],
+                          setgroupsAllowed: false, writer: .direct, reason: "")
+        XCTAssertEqual(m.hostUID(for: 1), UInt32.max)
+        XCTAssertNil(m.hostUID(for: 2))
+        XCTAssertNil(m.hostUID(for: 9))
+    }
+
     func testKernelTextRoundTripsThroughTheSpecShape() {
         // what LaunchPlan hands to the Supervisor is exactly the spec's maps
         let m = IDMapping(uidMappings: ranges, gidMappings: ranges, setgroupsAllowed: true, writer: .helpers, reason: "")
