@@ -23,4 +23,23 @@ final class SecurityOptionsTests: XCTestCase {
         try options.apply(securityOpt: "seccomp=unconfined")
         XCTAssertEqual(options.seccomp, .unconfined)
     }
+
+    func testSeccompErrnoRetOutOfRangeIsNamedNotACrash() throws {
+        let profile = #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4294967295}]}"#
+        assertNookError(try SeccompProfileLoader.decode(Array(profile.utf8), source: "p.json", capabilities: [])) { e in
+            XCTAssertEqual(e.message, "p.json syscalls[0]: errnoRet 4294967295 of SCMP_ACT_ERRNO is out of range 0 to 4095")
+        }
+        let trace = Spec.Seccomp(defaultAction: "SCMP_ACT_TRACE", defaultErrnoRet: 70000)
+        assertNookError(try SeccompProfile(oci: trace, name: "linux.seccomp")) { e in
+            XCTAssertEqual(e.message, "linux.seccomp defaultAction: errnoRet 70000 of SCMP_ACT_TRACE is out of range 0 to 65535")
+        }
+        XCTAssertEqual(try SeccompProfile.Action(name: "SCMP_ACT_ERRNO", errnoRet: 4095), .errno(4095))
+    }
+
+    func testSeccompProfileNumbersOutOfRangeNameTheField() {
+        let profile = #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 99999999999}]}"#
+        assertNookError(try SeccompProfileLoader.decode(Array(profile.utf8), source: "p.json", capabilities: [])) { e in
+            XCTAssertEqual(e.message, "invalid seccomp profile p.json: field 'syscalls[0].errnoRet': 99999999999 is not a whole number from 0 to 4294967295")
+        }
+    }
 }
