@@ -34,7 +34,7 @@ struct ExecCommand: ParsableCommand {
         let runtime = try global.runtime()
         let process: Spec.Process
         if let processFile {
-            let bytes = try HostPath.readBytes(processFile)
+            let bytes = try HostPath.readBytes(processFile, as: .processJSON, label: "--process \(processFile)")
             do {
                 process = try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
             } catch let error as DecodingError {

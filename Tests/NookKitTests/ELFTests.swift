@@ -52,6 +52,14 @@ final class RootfsBuilderTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o7777, 0o1777)
     }
 
+    func testRefusesABusyboxThatIsNotARegularFile() throws {
+        let tmp = try TempDir("nook-rootfs")
+        defer { tmp.remove() }
+        assertNookError(try RootfsBuilder.busybox(at: tmp.path + "/r", busybox: "/dev/zero")) { e in
+            XCTAssertEqual(e.message, "'/dev/zero': a character device, not a regular file")
+        }
+    }
+
     func testRefusesADynamicBusybox() throws {
         let tmp = try TempDir("nook-rootfs")
         defer { tmp.remove() }

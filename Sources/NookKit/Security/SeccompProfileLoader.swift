@@ -40,10 +40,7 @@ public enum SeccompProfileLoader {
     static let nativeArches: Set<String> = ["amd64", "x86_64", "x32", "x86"]
 
     public static func load(file: String, capabilities: Set<String>) throws -> Spec.Seccomp {
-        let bytes: [UInt8]
-        do { bytes = try HostPath.readBytes(file) } catch let e as NookError {
-            throw NookError("cannot read seccomp profile: \(e.message)")
-        }
+        let bytes = try HostPath.readBytes(file, as: .seccompProfile, label: "seccomp profile \(file)")
         return try decode(bytes, source: file, capabilities: capabilities)
     }
 

@@ -14,7 +14,7 @@ public enum BundleLoader {
         guard HostPath.exists(path) else {
             throw NookError("bundle '\(bundle)' has no config.json", hint: "write one with 'nook spec --rootless' in that directory")
         }
-        return try decode(try HostPath.readBytes(path), source: path)
+        return try decode(try HostPath.readBytes(path, as: .configJSON, label: path), source: path)
     }
 
     public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {

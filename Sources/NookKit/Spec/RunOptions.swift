@@ -52,9 +52,9 @@ public struct RunOptions: Sendable {
             home = resolved.home
         } else if userns == .keepID {
             let uid = getuid(), gid = getgid()
-            let resolved = try? UserLookup(rootfs: root).resolve("\(uid)")
+            let resolved = try UserLookup(rootfs: root).resolve("\(uid)")
             spec.process?.user = Spec.User(uid: uid, gid: gid)
-            home = resolved?.home ?? "/"
+            home = resolved.home
         }
         // podman's choice: a non-root user starts with no effective or permitted
         // capabilities; the bounding set still limits what could be regained.
