@@ -5,6 +5,8 @@ public enum RootfsBuilder {
     /// Returns the number of applets linked.
     @discardableResult
     public static func busybox(at dir: String, busybox: String = "/bin/busybox") throws -> Int {
+        // "" would be the current directory, filled with applet links.
+        guard !dir.isEmpty else { throw emptyDirectory }
         guard HostPath.exists(busybox) else {
             throw NookError("'\(busybox)' not found", hint: "install a static busybox: apt-get install busybox-static")
         }
@@ -48,6 +50,9 @@ public enum RootfsBuilder {
         }
         return count
     }
+
+    public static let emptyDirectory = NookError("the directory to create is empty ('')",
+                                                 hint: "name a new directory, e.g. nook rootfs busybox ./rootfs")
 
     static func copyFile(_ from: String, to: String, mode: mode_t) throws {
         let bytes = try HostPath.readBytes(from, as: .executable)

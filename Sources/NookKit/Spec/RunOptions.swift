@@ -38,6 +38,8 @@ public struct RunOptions: Sendable {
         guard !command.isEmpty else {
             throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh")
         }
+        // "" would be the current directory.
+        guard !rootfs.isEmpty else { throw NookError("--rootfs is empty ('')", hint: "name an unpacked root filesystem, e.g. --rootfs ./rootfs") }
         let root = try HostPath.absolute(rootfs)
         var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
         spec.root?.readonly = readOnly
