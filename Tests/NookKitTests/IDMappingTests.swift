@@ -149,5 +149,15 @@ final class IdentityResolverTests: XCTestCase {
         XCTAssertEqual(SubordinateRange.find(in: text, user: "dave", id: 1001), SubordinateRange(start: 300_000, count: 10))
         XCTAssertNil(SubordinateRange.find(in: text, user: "bob", id: 7), "a malformed line is skipped")
         XCTAssertNil(SubordinateRange.find(in: text, user: "carol", id: 8), "an empty range is no range")
+        XCTAssertNil(SubordinateRange.find(in: "erin:4294967000:65536\n", user: "erin", id: 9), "a range past UInt32.max is no range")
+    }
+
+    func testKeepIDWithARangeAtTheTopOfTheIDSpaceIsNotACrash() throws {
+        let m = try resolver(subuid: "1000:4294901759:65536\n", subgid: "1000:4294901759:65536\n", helpers: true)
+            .resolve(spec: Spec(), mode: .keepID)
+        XCTAssertEqual(m.uidMappings.last, .init(containerID: 1001, hostID: 4_294_902_759, size: 64536))
+        let past = try resolver(subuid: "1000:4294967000:65536\n", subgid: "1000:4294967000:65536\n", helpers: true)
+            .resolve(spec: Spec(), mode: .keepID)
+        XCTAssertEqual(past.uidMappings, [.init(containerID: 1000, hostID: 1000, size: 1)], "no usable range: the single mapping")
     }
 }
