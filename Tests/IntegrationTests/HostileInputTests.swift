@@ -101,6 +101,20 @@ final class HostileInputTests: XCTestCase {
                     "\(zeroBundle)/config.json: a character device, not a regular file")
     }
 
+    func testANamespacePathThatIsAFIFOIsRefused() throws {
+        let dir = try h.scratch("fifo-netns")
+        try fifo(dir + "/netns")
+        let bundle = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            var namespaces = (linux["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "network" }
+            namespaces.append(["type": "network", "path": dir + "/netns"])
+            linux["namespaces"] = namespaces
+            config["linux"] = linux
+        }
+        try refuses(["create", "--bundle", bundle, Harness.name("netns")],
+                    "linux.namespaces: the network namespace path '\(dir)/netns' is a FIFO, not a namespace file")
+    }
+
     func testConfigJSONNumbersOutOfRangeNameTheField() throws {
         let uid = try h.bundle(["true"]) { config in
             var process = config["process"] as? [String: Any] ?? [:]
