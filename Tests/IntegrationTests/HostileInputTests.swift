@@ -83,6 +83,8 @@ final class HostileInputTests: XCTestCase {
                         "seccomp profile \(path): \(kind), not a regular file (hint: a seccomp profile must be a regular file")
             try refuses(run + ["--security-opt", "seccomp=\(path)", "--", "true"], "seccomp profile \(path): \(kind), not a regular file")
         }
+        // An error is still reported when --log names a FIFO nobody reads.
+        try refuses(["--log", dir + "/fifo", "run", "--rootfs", h.rootfs, "--cpus", "inf", "--", "true"], "invalid --cpus 'inf'")
         let big = dir + "/big.env"
         FileManager.default.createFile(atPath: big, contents: Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1))
         try refuses(run + ["--env-file", big, "--", "true"], "--env-file \(big): larger than 1 MiB, the limit for an env file")
