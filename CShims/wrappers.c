@@ -15,6 +15,7 @@
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <termios.h>
@@ -111,6 +112,12 @@ long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
 }
 
 int nook_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }
+
+long nook_fstatfs_type(int fd) {
+    struct statfs fs;
+    if (fstatfs(fd, &fs) < 0) return -errno;
+    return (long)fs.f_type;
+}
 
 int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }
 

@@ -206,6 +206,8 @@ int nook_setns(int fd, int nstype);
 int nook_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
 int nook_open_path(const char *path);
+/// fstatfs(fd)'s f_type (NSFS_MAGIC for a namespace file), or -errno.
+long nook_fstatfs_type(int fd);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.

@@ -35,10 +35,11 @@ struct ExecCommand: ParsableCommand {
         let runtime = try global.runtime()
         let process: Spec.Process
         if let processFile {
+            let bytes = try HostPath.readBytes(processFile, as: .processJSON, label: "--process \(processFile)")
             do {
-                process = try JSONDecoder().decode(Spec.Process.self, from: Data(try HostPath.readBytes(processFile)))
+                process = try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
             } catch let error as DecodingError {
-                throw NookError("invalid process file \(processFile): \(BundleLoader.describe(error))")
+                throw NookError("invalid process file \(processFile): \(BundleLoader.describe(error, decoding: Spec.Process.self, from: bytes))")
             }
         } else {
             guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }

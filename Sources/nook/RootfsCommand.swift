@@ -16,6 +16,7 @@ struct RootfsCommand: ParsableCommand {
         guard kind == "busybox" else {
             throw NookError("unknown rootfs kind '\(kind)'", hint: "the only kind is busybox")
         }
+        guard !directory.isEmpty else { throw RootfsBuilder.emptyDirectory }
         let count = try RootfsBuilder.busybox(at: try HostPath.absolute(directory), busybox: busybox)
         print("created \(directory): busybox with \(count) applets")
     }

@@ -152,6 +152,41 @@ final class BundleLoaderTests: XCTestCase {
         XCTAssertEqual(plan.capabilities?.ambient, try Capability.mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], field: "x"))
     }
 
+    /// JSONDecoder calls these "not valid JSON"; the error names the field and its range.
+    func testNumbersOutOfRangeNameTheFieldAndTheRange() {
+        let process = #""process": {"user": {"uid": UID, "gid": 0}, "cwd": "/", "args": ["sh"]}"#
+        let cases: [(String, String)] = [
+            (process.replacingOccurrences(of: "UID", with: "99999999999"),
+             "field 'process.user.uid': 99999999999 is not a whole number from 0 to 4294967295"),
+            (process.replacingOccurrences(of: "UID", with: "-1"), "field 'process.user.uid': -1 is not a whole number from 0 to 4294967295"),
+            (process.replacingOccurrences(of: "UID", with: "1.5"), "field 'process.user.uid': 1.5 is not a whole number from 0 to 4294967295"),
+            (process.replacingOccurrences(of: "UID", with: "0") + #", "linux": {"resources": {"memory": {"limit": 1, "swap": 99999999999999999999}}}"#,
+             "field 'linux.resources.memory.swap': 99999999999999999999 is not a whole number from -9223372036854775808 to 9223372036854775807"),
+            (process.replacingOccurrences(of: "UID", with: "0") + #", "linux": {"uidMappings": [{"containerID": 0, "hostID": 1, "size": 1}, {"containerID": 1, "hostID": 2, "size": 4294967296}]}"#,
+             "field 'linux.uidMappings[1].size': 4294967296 is not a whole number from 0 to 4294967295"),
+            (process.replacingOccurrences(of: "UID", with: "0") + #", "linux": {"resources": {"blockIO": {"weight": 65536}}}"#,
+             "field 'linux.resources.blockIO.weight': 65536 is not a whole number from 0 to 65535"),
+        ]
+        for (body, message) in cases {
+            assertNookError(try decode(#"{"ociVersion": "1.0.2", "# + body + "}"), message) { e in
+                XCTAssertEqual(e.message, "invalid bundle/config.json: " + message)
+            }
+        }
+        // Numbers in strings and in unknown fields are not fields.
+        XCTAssertNoThrow(try decode(#"{"ociVersion": "1.0.2", "annotations": {"n": "99999999999"}, "x-extra": 99999999999999999999999, "#
+                                    + process.replacingOccurrences(of: "UID", with: "0") + "}"))
+    }
+
+    func testHookTimeoutsOutOfRangeAreNamed() {
+        for t in ["0", "-1", "2147484", "9223372036854775807"] {
+            let json = #"{"ociVersion": "1.0.2", "hooks": {"poststop": [{"path": "/bin/true"}, {"path": "/bin/true", "timeout": T}]}}"#
+            assertNookError(try decode(json.replacingOccurrences(of: "T", with: t)), t) { e in
+                XCTAssertEqual(e.message, "invalid bundle/config.json: field 'hooks.poststop[1].timeout' is \(t): a number of seconds from 1 to 2147483")
+            }
+        }
+        XCTAssertNoThrow(try decode(#"{"ociVersion": "1.0.2", "hooks": {"prestart": [{"path": "/bin/true", "timeout": 2147483}]}}"#))
+    }
+
     func testLoadErrors() throws {
         let tmp = try TempDir("nook-bundle")
         defer { tmp.remove() }

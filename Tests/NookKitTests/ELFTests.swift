@@ -52,6 +52,26 @@ final class RootfsBuilderTests: XCTestCase {
         XCTAssertEqual(st.st_mode & 0o7777, 0o1777)
     }
 
+    func testRefusesAnEmptyDirectory() throws {
+        let tmp = try TempDir("nook-rootfs")
+        defer { tmp.remove() }
+        let cwd = HostPath.currentDirectory()
+        XCTAssertEqual(chdir(tmp.path), 0)
+        defer { _ = chdir(cwd) }
+        assertNookError(try RootfsBuilder.busybox(at: "")) { e in
+            XCTAssertEqual(e.message, "the directory to create is empty ('')")
+        }
+        XCTAssertEqual(HostPath.subdirectories(tmp.path), [], "nothing unpacked into the current directory")
+    }
+
+    func testRefusesABusyboxThatIsNotARegularFile() throws {
+        let tmp = try TempDir("nook-rootfs")
+        defer { tmp.remove() }
+        assertNookError(try RootfsBuilder.busybox(at: tmp.path + "/r", busybox: "/dev/zero")) { e in
+            XCTAssertEqual(e.message, "'/dev/zero': a character device, not a regular file")
+        }
+    }
+
     func testRefusesADynamicBusybox() throws {
         let tmp = try TempDir("nook-rootfs")
         defer { tmp.remove() }

@@ -35,6 +35,15 @@ final class IDMappingTests: XCTestCase {
         XCTAssertNil(m.hostUID(for: 70000))
     }
 
+    /// A map from config.json may reach past UInt32.max: no host id there, not a crash.
+    func testHostUIDPastTheEndOfTheIDSpaceIsNil() {
+        let m = IDMapping(uidMappings: [.init(containerID: 0, hostID: UInt32.max - 1, size: 10)], gidMappings: [],
+                          setgroupsAllowed: false, writer: .direct, reason: "")
+        XCTAssertEqual(m.hostUID(for: 1), UInt32.max)
+        XCTAssertNil(m.hostUID(for: 2))
+        XCTAssertNil(m.hostUID(for: 9))
+    }
+
     func testKernelTextRoundTripsThroughTheSpecShape() {
         // what LaunchPlan hands to the Supervisor is exactly the spec's maps
         let m = IDMapping(uidMappings: ranges, gidMappings: ranges, setgroupsAllowed: true, writer: .helpers, reason: "")
@@ -140,5 +149,15 @@ final class IdentityResolverTests: XCTestCase {
         XCTAssertEqual(SubordinateRange.find(in: text, user: "dave", id: 1001), SubordinateRange(start: 300_000, count: 10))
         XCTAssertNil(SubordinateRange.find(in: text, user: "bob", id: 7), "a malformed line is skipped")
         XCTAssertNil(SubordinateRange.find(in: text, user: "carol", id: 8), "an empty range is no range")
+        XCTAssertNil(SubordinateRange.find(in: "erin:4294967000:65536\n", user: "erin", id: 9), "a range past UInt32.max is no range")
+    }
+
+    func testKeepIDWithARangeAtTheTopOfTheIDSpaceIsNotACrash() throws {
+        let m = try resolver(subuid: "1000:4294901759:65536\n", subgid: "1000:4294901759:65536\n", helpers: true)
+            .resolve(spec: Spec(), mode: .keepID)
+        XCTAssertEqual(m.uidMappings.last, .init(containerID: 1001, hostID: 4_294_902_759, size: 64536))
+        let past = try resolver(subuid: "1000:4294967000:65536\n", subgid: "1000:4294967000:65536\n", helpers: true)
+            .resolve(spec: Spec(), mode: .keepID)
+        XCTAssertEqual(past.uidMappings, [.init(containerID: 1000, hostID: 1000, size: 1)], "no usable range: the single mapping")
     }
 }

@@ -155,6 +155,29 @@ final class LaunchPlanTests: XCTestCase {
         XCTAssertFalse(plan.namespaces.contains(.pid))
     }
 
+    /// A FIFO would block the open for ever; a device or a file fails setns only in the child.
+    func testANamespacePathThatIsNotANamespaceIsRefused() throws {
+        let fifo = tmp.path + "/netns"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        for (path, what) in [(fifo, "a FIFO"), ("/dev/zero", "a character device"), (tmp.path, "a directory")] {
+            var spec = defaultSpec(rootfs: rootfs)
+            spec.linux?.namespaces?.removeAll { $0.type == "network" }
+            spec.linux?.namespaces?.append(Spec.Namespace(type: "network", path: path))
+            let bundle = tmp.path, me = self.me
+            assertNookError(try withDeadline(5) { [spec] in
+                try LaunchPlan.make(spec: spec, containerID: "c1", bundle: bundle, identity: me)
+            }, path) { e in
+                XCTAssertEqual(e.message, "linux.namespaces: the network namespace path '\(path)' is \(what), not a namespace file")
+            }
+        }
+        let opened = try withDeadline(5) { try NamespacePath.open("/proc/self/ns/net", type: "network") }
+        XCTAssertGreaterThanOrEqual(opened, 0)
+        close(opened)
+        assertNookError(try withDeadline(5) { try NamespacePath.open(fifo, type: "network") }) { e in
+            assertContains(e.message, "is a FIFO, not a namespace file")
+        }
+    }
+
     func testJoiningAUserNamespaceByPathIsRefused() {
         var spec = defaultSpec(rootfs: rootfs)
         spec.linux?.namespaces?.removeAll { $0.type == "user" }

@@ -35,6 +35,16 @@ final class NetworkSettingsTests: XCTestCase {
         }
     }
 
+    /// A PortMapping built in code (public NookKit API) never went through parse().
+    func testCheckAvailableWithABadAddressIsAnErrorNotACrash() {
+        for ip in ["not-an-ip", "", "999.1.1.1", "[::1]"] {
+            assertNookError(try PortMapping(hostIP: ip, hostPort: 18080, containerPort: 80).checkAvailable(), ip) { e in
+                assertContains(e.message, "'\(ip)' is not an IPv4 or IPv6 address")
+                XCTAssertEqual(e.exitCode, 125)
+            }
+        }
+    }
+
     func testPortsNeedAHelperAndAreUnique() throws {
         let port = try PortMapping.parse("8080:80")
         XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port]).validate())

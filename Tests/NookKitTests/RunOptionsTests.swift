@@ -116,20 +116,16 @@ final class RunOptionsTests: XCTestCase {
         o.envFiles = [file]
         let env = try o.makeSpec(containerID: "x").process?.env ?? []
         XCTAssertTrue(env.contains("DB_HOST=db.local"), "\(env)")
-        XCTAssertTrue(env.contains("DB_PORT=5432"), "surrounding whitespace is trimmed: \(env)")
+        XCTAssertTrue(env.contains("DB_PORT=5432\t"), "leading whitespace goes, the value stays as written, as in Docker: \(env)")
         XCTAssertEqual(env.filter { $0.hasPrefix("PATH=") }, ["PATH=/app/bin"], "the file overrides the default PATH")
         XCTAssertFalse(env.contains { $0.contains("PASSWORD") || $0.hasPrefix("#") }, "\(env)")
         XCTAssertFalse(env.contains(""), "\(env)")
     }
 
-    /// Env files written on Windows end lines with CRLF. Swift treats "\r\n" as ONE
-    /// Character, so splitting on "\n" and trimming "\r" (RunOptions.swift,
-    /// EnvironmentList.readFile) both miss it: the whole file becomes one entry.
-    /// Skipped while that Sources bug is present; asserts the right result once fixed.
+    /// Env files written on Windows end lines with CRLF (Swift takes "\r\n" as
+    /// one Character: EnvironmentList splits the bytes).
     func testEnvFileWithCRLFLineEndings() throws {
         let entries = try EnvironmentList.readFile(try tmp.file("crlf.env", "A=1\r\nB=2\r\n"))
-        try XCTSkipIf(entries.count == 1 && entries[0].contains("\r\n"),
-                      "known Sources bug: CRLF env file read as one entry \(entries)")
         XCTAssertEqual(entries, ["A=1", "B=2"])
     }
 
@@ -150,7 +146,7 @@ final class RunOptionsTests: XCTestCase {
         var o = options()
         o.envFiles = [file]
         assertNookError(try o.makeSpec(containerID: "x")) { e in
-            assertContains(e.message, "env file '\(file)' line 3")
+            assertContains(e.message, "--env-file \(file) line 3")
             assertContains(e.message, "'=oops'")
         }
     }
@@ -159,8 +155,7 @@ final class RunOptionsTests: XCTestCase {
         var o = options()
         o.envFiles = [tmp.path + "/missing.env"]
         assertNookError(try o.makeSpec(containerID: "x")) { e in
-            assertContains(e.message, "cannot read env file '\(self.tmp.path)/missing.env'")
-            assertContains(e.message, "no such file or directory")
+            XCTAssertEqual(e.message, "--env-file \(self.tmp.path)/missing.env: no such file or directory")
         }
     }
 

@@ -101,3 +101,25 @@ func reap(_ pid: pid_t) -> Int32 {
 func defaultSpec(rootfs: String, args: [String] = ["sh"], hostname: String? = "box") -> Spec {
     SpecDefaults.spec(rootfs: rootfs, args: args, hostname: hostname)
 }
+
+/// Runs `body` on another thread and gives up after `seconds`: a read that
+/// blocks (a FIFO) fails the test instead of hanging the suite.
+func withDeadline<T: Sendable>(_ seconds: Double, file: StaticString = #filePath, line: UInt = #line,
+                               _ body: @escaping @Sendable () throws -> T) throws -> T {
+    let box = DeadlineBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Thread.detachNewThread {
+        box.result = Result { try body() }
+        done.signal()
+    }
+    guard done.wait(timeout: .now() + seconds) == .success, let result = box.result else {
+        XCTFail("still running after \(seconds) s: it blocks", file: file, line: line)
+        throw NookError("timed out")
+    }
+    return try result.get()
+}
+
+/// What the thread of `withDeadline` hands back (read only after the semaphore).
+final class DeadlineBox<T>: @unchecked Sendable {
+    var result: Result<T, Error>?
+}

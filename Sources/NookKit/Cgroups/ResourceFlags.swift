@@ -18,7 +18,8 @@ public struct ResourceFlags: Sendable, Equatable {
     public var isEmpty: Bool { self == ResourceFlags() }
 
     /// "64M", "1g", "512k", "1024" (bytes); -1 for unlimited where allowed.
-    public static func bytes(_ text: String, flag: String) throws -> Int64 {
+    /// `shown`: the whole flag value, for errors (`/dev/vda:1mb` rather than `1mb`).
+    public static func bytes(_ text: String, flag: String, shown: String? = nil) throws -> Int64 {
         if text == "-1" { return -1 }
         let lower = text.lowercased()
         let units: [(String, Int64)] = [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 1 << 30), ("mb", 1 << 20),
@@ -30,10 +31,22 @@ public struct ResourceFlags: Sendable, Equatable {
             scale = size
             break
         }
-        guard let n = Double(number), n >= 0 else {
-            throw NookError("invalid \(flag) '\(text)'", hint: "sizes look like 64M, 1g, 512k or a number of bytes")
+        let hint = "sizes look like 64M, 1g, 512k or a number of bytes"
+        // Digits with at most one '.': Double() alone would take "inf", "nan", "1e30" and "0x10".
+        guard number.contains(where: \.isNumber), number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              number.filter({ $0 == "." }).count <= 1, let n = Double(number) else {
+            throw NookError("invalid \(flag) '\(shown ?? text)'", hint: hint)
         }
-        return Int64(n * Double(scale))
+        let tooLarge = NookError("invalid \(flag) '\(shown ?? text)': more than \(Int64.max) bytes", hint: hint)
+        if let whole = Int64(number) {
+            let (bytes, overflow) = whole.multipliedReportingOverflow(by: scale)
+            guard !overflow else { throw tooLarge }
+            return bytes
+        }
+        // A fraction ("1.5g"): 2^63 is the first Double that Int64 cannot hold.
+        let bytes = n * Double(scale)
+        guard bytes < 0x1p63 else { throw tooLarge }
+        return Int64(bytes)
     }
 
     /// "/dev/vda:1mb" -> (major, minor, bytes per second).
@@ -46,11 +59,28 @@ public struct ResourceFlags: Sendable, Equatable {
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFBLK else {
             throw NookError("invalid \(flag) '\(text)': '\(path)' is not a block device")
         }
-        let rate = try bytes(String(text[text.index(after: colon)...]), flag: flag)
+        let rate = try bytes(String(text[text.index(after: colon)...]), flag: flag, shown: text)
         guard rate > 0 else { throw NookError("invalid \(flag) '\(text)': the rate must be positive") }
         let major = Int64((st.st_rdev >> 8) & 0xfff) | Int64((st.st_rdev >> 32) & ~0xfff)
         let minor = Int64(st.st_rdev & 0xff) | Int64((st.st_rdev >> 12) & ~0xff)
         return .init(major: major, minor: minor, rate: UInt64(rate))
+    }
+
+    /// cpu.max's period, in µs, as podman sets it.
+    public static let cpuPeriod: UInt64 = 100_000
+    /// The kernel refuses a quota under 1 ms or over 2^44 - 1 µs (max_cfs_runtime):
+    /// 0.01 to 175921860 CPUs with a 100 ms period.
+    public static let cpusRange = "0.01 to 175921860"
+
+    /// `--cpus 1.5` -> a quota of 150000 µs per 100000 µs period.
+    public static func cpuQuota(_ text: String) throws -> Int64 {
+        let bad = NookError("invalid --cpus '\(text)'", hint: "a number of CPUs from \(cpusRange), e.g. 0.5")
+        // Digits with at most one '.': Double() alone would take "inf", "nan" and "1e30".
+        guard text.contains(where: \.isNumber), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
+              text.filter({ $0 == "." }).count <= 1, let n = Double(text) else { throw bad }
+        let quota = (n * Double(cpuPeriod)).rounded(.towardZero) // as podman: truncated
+        guard quota >= 1000, quota <= Double((1 << 44) - 1) else { throw bad }
+        return Int64(quota)
     }
 
     public func resources() throws -> Spec.Resources? {
@@ -60,21 +90,22 @@ public struct ResourceFlags: Sendable, Equatable {
             r.memory = .init(limit: try memory.map { try Self.bytes($0, flag: "--memory") },
                              reservation: try memoryReservation.map { try Self.bytes($0, flag: "--memory-reservation") },
                              swap: try memorySwap.map { try Self.bytes($0, flag: "--memory-swap") })
-            if let limit = r.memory?.limit, limit > 0 && limit < 6 << 20 {
-                throw NookError("--memory \(memory!) is too small", hint: "a container needs at least 6M")
+            if let memory, let limit = r.memory?.limit, limit > 0 && limit < 6 << 20 {
+                throw NookError("--memory \(memory) is too small", hint: "a container needs at least 6M")
             }
             // podman and docker: --memory without --memory-swap allows as much
-            // swap as memory (memory plus swap = twice the memory limit).
-            if memorySwap == nil, let limit = r.memory?.limit, limit > 0 { r.memory?.swap = 2 * limit }
+            // swap as memory (memory plus swap = twice the memory limit);
+            // twice a limit past Int64.max / 2 is no limit.
+            if memorySwap == nil, let limit = r.memory?.limit, limit > 0 {
+                let (twice, overflow) = limit.multipliedReportingOverflow(by: 2)
+                r.memory?.swap = overflow ? -1 : twice
+            }
         }
         if cpus != nil || cpuShares != nil || cpusetCPUs != nil {
             var cpu = Spec.Resources.CPU(shares: cpuShares, cpus: cpusetCPUs)
             if let cpus {
-                guard let n = Double(cpus), n > 0 else {
-                    throw NookError("invalid --cpus '\(cpus)'", hint: "a positive number of CPUs, e.g. 0.5")
-                }
-                cpu.period = 100_000
-                cpu.quota = Int64(n * 100_000)
+                cpu.period = Self.cpuPeriod
+                cpu.quota = try Self.cpuQuota(cpus)
             }
             r.cpu = cpu
         }

@@ -52,7 +52,9 @@ public struct IDMapping: Sendable, Equatable {
 
     public func hostUID(for containerUID: UInt32) -> UInt32? {
         for m in uidMappings where containerUID >= m.containerID && containerUID - m.containerID < m.size {
-            return m.hostID + (containerUID - m.containerID)
+            // A map from config.json may run past UInt32.max: no host id there.
+            let (id, overflow) = m.hostID.addingReportingOverflow(containerUID - m.containerID)
+            return overflow ? nil : id
         }
         return nil
     }

@@ -11,7 +11,9 @@ public struct SubordinateRange: Sendable, Equatable {
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0] == user || fields[0] == "\(id)",
-                  let start = UInt32(fields[1]), let count = UInt32(fields[2]), count > 0 else { continue }
+                  let start = UInt32(fields[1]), let count = UInt32(fields[2]), count > 0,
+                  // The kernel refuses a range past UInt32.max (and keep-id adds to its start).
+                  UInt64(start) + UInt64(count) <= UInt64(UInt32.max) else { continue }
             return SubordinateRange(start: start, count: count)
         }
         return nil

@@ -15,20 +15,21 @@ public struct UserLookup {
 
     public init(rootfs: String) { self.rootfs = rootfs }
 
-    func read(_ path: String) -> String {
-        HostPath.readInRoot(rootfs, path, limit: 4 << 20) ?? ""
+    /// The file's text; empty when the image has none.
+    func read(_ path: String) throws -> String {
+        try HostPath.readBytes(inRoot: rootfs, path, as: .userDatabase).map { String(decoding: $0, as: UTF8.self) } ?? ""
     }
 
     /// Entries of a colon-separated database.
-    func entries(_ path: String) -> [[Substring]] {
-        read(path).split(whereSeparator: \.isNewline).map { $0.split(separator: ":", omittingEmptySubsequences: false) }
+    func entries(_ path: String) throws -> [[Substring]] {
+        try read(path).split(whereSeparator: \.isNewline).map { $0.split(separator: ":", omittingEmptySubsequences: false) }
     }
 
     public func resolve(_ spec: String) throws -> Resolved {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let userPart = parts[0]
         guard !userPart.isEmpty else { throw NookError("invalid --user '\(spec)': empty user") }
-        let passwd = entries("/etc/passwd")
+        let passwd = try entries("/etc/passwd")
         var uid: UInt32
         var gid: UInt32?
         var name: String?
@@ -45,7 +46,7 @@ public struct UserLookup {
             }
             uid = u; name = userPart; gid = UInt32(e[3]); home = String(e[5])
         }
-        let groups = entries("/etc/group")
+        let groups = try entries("/etc/group")
         if parts.count == 2 {
             let g = parts[1]
             if let n = UInt32(g) { gid = n } else {

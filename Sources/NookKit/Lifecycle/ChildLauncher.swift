@@ -115,9 +115,7 @@ final class ChildLauncher {
         defer { for fd in joinFDs { close(fd) } }
         var joinTypes: [Int32] = []
         for (ns, path) in plan.joinOrder {
-            let fd = open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw NookError.sys("open namespace '\(path)'", errno: errno) }
-            joinFDs.append(fd)
+            joinFDs.append(try NamespacePath.open(path, type: ns.ociName))
             joinTypes.append(Int32(bitPattern: UInt32(ns.cloneFlag)))
         }
         launch.join_fds = array(joinFDs)

@@ -76,7 +76,7 @@ extension Runtime {
             close(notifyFD)
         }
         do {
-            let spec = try BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile)
+            let spec = try BundleLoader.decode(try HostPath.readBytes(specFile, as: .configJSON, noFollow: true), source: specFile)
             unlink(specFile)
             var settings = RunSettings()
             settings.detached = true

@@ -70,7 +70,9 @@ public enum HookRunner {
         let pidfd = nook_pidfd_open(pid)
         defer { if pidfd >= 0 { close(pidfd) } }
         var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-        if pidfd >= 0 && poll(&fds, 1, timeout.map { Int32($0 * 1000) } ?? -1) == 0 {
+        // Clamped: BundleLoader refused timeouts out of range, a Spec made in code may not be.
+        let milliseconds = timeout.map { Int32(clamping: $0.multipliedReportingOverflow(by: 1000).overflow ? Int.max : $0 * 1000) } ?? -1
+        if pidfd >= 0 && poll(&fds, 1, milliseconds) == 0 {
             kill(pid, SIGKILL)
             var status: Int32 = 0
             waitpid(pid, &status, 0)

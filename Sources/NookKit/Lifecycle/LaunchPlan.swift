@@ -106,7 +106,12 @@ public struct LaunchPlan: Sendable {
                 throw NookError("unknown namespace type '\(ns.type)' in linux.namespaces",
                                 hint: "types are user, mount, pid, network, uts, ipc, cgroup")
             }
-            if let path = ns.path { joins[kind] = path } else { namespaces.append(kind) }
+            if let path = ns.path {
+                try NamespacePath.check(path, type: ns.type)
+                joins[kind] = path
+            } else {
+                namespaces.append(kind)
+            }
         }
         if joins[.user] != nil {
             throw NookError("joining a user namespace by path is not supported", hint: "leave the user namespace to Nook, or run nook inside it")

@@ -262,7 +262,7 @@ extension Runtime {
     public func loadSpec(_ id: String) throws -> Spec {
         let path = store.directory(id) + "/" + Self.specName
         guard HostPath.exists(path) else { throw NookError("container '\(id)' has no recorded config") }
-        return try BundleLoader.decode(try HostPath.readBytes(path), source: path)
+        return try BundleLoader.decode(try HostPath.readBytes(path, as: .configJSON, noFollow: true), source: path)
     }
 
     static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {

@@ -29,8 +29,8 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
         var audit = RootfsAudit()
         audit.walk(root, relative: "")
         for i in [\RootfsAudit.setuid, \.setgid, \.worldWritable, \.devices, \.unreadable] { audit[keyPath: i].sort() }
-        audit.readPackages(root)
-        audit.readSystem(root)
+        try audit.readPackages(root)
+        try audit.readSystem(root)
         return audit
     }
 
@@ -59,8 +59,13 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
         }
     }
 
-    mutating func readPackages(_ root: String) {
-        if let text = HostPath.readInRoot(root, "/var/lib/dpkg/status", limit: 256 << 20) {
+    /// The text of `path` in the rootfs; nil when it has none.
+    static func read(_ root: String, _ path: String, as kind: FileKind) throws -> String? {
+        try HostPath.readBytes(inRoot: root, path, as: kind).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    mutating func readPackages(_ root: String) throws {
+        if let text = try Self.read(root, "/var/lib/dpkg/status", as: .packageDatabase) {
             packageDatabase = "/var/lib/dpkg/status"
             for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
                 var name = "", version = "", installed = false
@@ -71,7 +76,7 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
                 }
                 if installed && !name.isEmpty { packages.append(Package(name: name, version: version)) }
             }
-        } else if let text = HostPath.readInRoot(root, "/lib/apk/db/installed", limit: 256 << 20) {
+        } else if let text = try Self.read(root, "/lib/apk/db/installed", as: .packageDatabase) {
             packageDatabase = "/lib/apk/db/installed"
             var name = ""
             for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -82,9 +87,9 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
         packages.sort { $0.name < $1.name }
     }
 
-    mutating func readSystem(_ root: String) {
-        guard let text = HostPath.readInRoot(root, "/etc/os-release", limit: 1 << 20)
-            ?? HostPath.readInRoot(root, "/usr/lib/os-release", limit: 1 << 20) else { return }
+    mutating func readSystem(_ root: String) throws {
+        guard let text = try Self.read(root, "/etc/os-release", as: .osRelease)
+            ?? Self.read(root, "/usr/lib/os-release", as: .osRelease) else { return }
         for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
             var value = line.dropFirst("PRETTY_NAME=".count)
             if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }

@@ -5,6 +5,8 @@ public enum RootfsBuilder {
     /// Returns the number of applets linked.
     @discardableResult
     public static func busybox(at dir: String, busybox: String = "/bin/busybox") throws -> Int {
+        // "" would be the current directory, filled with applet links.
+        guard !dir.isEmpty else { throw emptyDirectory }
         guard HostPath.exists(busybox) else {
             throw NookError("'\(busybox)' not found", hint: "install a static busybox: apt-get install busybox-static")
         }
@@ -49,8 +51,11 @@ public enum RootfsBuilder {
         return count
     }
 
+    public static let emptyDirectory = NookError("the directory to create is empty ('')",
+                                                 hint: "name a new directory, e.g. nook rootfs busybox ./rootfs")
+
     static func copyFile(_ from: String, to: String, mode: mode_t) throws {
-        let bytes = try HostPath.readBytes(from)
+        let bytes = try HostPath.readBytes(from, as: .executable)
         unlink(to)
         let fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw NookError.sys("create '\(to)'", errno: errno) }
@@ -69,7 +74,7 @@ public enum RootfsBuilder {
 public enum ELF {
     /// True when the file has no PT_INTERP program header (no dynamic loader).
     public static func isStatic(_ path: String) throws -> Bool {
-        let bytes = try HostPath.readBytes(path)
+        let bytes = try HostPath.readBytes(path, as: .executable)
         let invalid = NookError("'\(path)' is not a valid 64-bit ELF executable")
         guard bytes.count > 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46, bytes[4] == 2 else {
             throw invalid

@@ -36,7 +36,7 @@ public enum NetworkMode: Sendable, Equatable {
                 switch (kv.first ?? "", kv.count == 2 ? kv[1] : "") {
                 case ("allow_host_loopback", "true"): allow = true
                 case ("allow_host_loopback", "false"): allow = false
-                case ("mtu", let value) where Int(value).map({ (1280...65521).contains($0) }) == true: mtu = Int(value)!
+                case ("mtu", let value) where Int(value).map({ (1280...65521).contains($0) }) == true: mtu = Int(value) ?? mtu
                 case ("port_handler", "slirp4netns"): break
                 default:
                     throw NookError("invalid --network option '\(option)' for slirp4netns",

@@ -43,8 +43,8 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
         }
         var parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         if hostIP == nil && parts.count == 3 {
-            hostIP = parts.removeFirst()
-            if hostIP!.isEmpty { hostIP = nil }
+            let ip = parts.removeFirst()
+            hostIP = ip.isEmpty ? nil : ip
         }
         if parts.count == 2 && hostIP == nil && SocketAddress(ip: parts[0], port: 1) != nil {
             throw invalid("both ports are needed after the address (Nook does not pick a random host port)")
@@ -68,7 +68,11 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     /// Binds the host port for a moment, so "already in use" is found before
     /// anything starts, with the kernel's own reason.
     public func checkAvailable() throws {
-        let address = SocketAddress(ip: hostIP ?? "0.0.0.0", port: hostPort)!
+        // parse() checked the address; a PortMapping made in code may not have been.
+        guard let address = SocketAddress(ip: hostIP ?? "0.0.0.0", port: hostPort) else {
+            throw NookError("cannot publish -p \(self): '\(hostIP ?? "")' is not an IPv4 or IPv6 address",
+                            hint: "use an address such as 127.0.0.1 or ::1, or none for every address")
+        }
         let fd = socket(address.family, (proto == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw NookError.sys("socket for -p \(self)", errno: errno) }
         defer { close(fd) }

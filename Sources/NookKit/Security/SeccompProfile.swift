@@ -18,16 +18,25 @@ public struct SeccompProfile: Sendable, Hashable {
         public init(name: String, errnoRet: UInt32?, defaultErrno: Int32 = EPERM) throws {
             switch name {
             case "SCMP_ACT_ALLOW": self = .allow
-            case "SCMP_ACT_ERRNO": self = .errno(errnoRet.map(Int32.init) ?? defaultErrno)
+            // The kernel caps an errno at 4095 (MAX_ERRNO) and the filter's data at 16 bits.
+            case "SCMP_ACT_ERRNO": self = .errno(try Self.data(errnoRet, max: 4095, name) ?? defaultErrno)
             case "SCMP_ACT_KILL", "SCMP_ACT_KILL_THREAD": self = .killThread
             case "SCMP_ACT_KILL_PROCESS": self = .killProcess
             case "SCMP_ACT_TRAP": self = .trap
-            case "SCMP_ACT_TRACE": self = .trace(errnoRet.map(Int32.init) ?? 0)
+            case "SCMP_ACT_TRACE": self = .trace(try Self.data(errnoRet, max: 65535, name) ?? 0)
             case "SCMP_ACT_LOG": self = .log
             default:
                 throw NookError("unknown seccomp action '\(name)'",
                                 hint: "actions are SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG")
             }
+        }
+
+        static func data(_ value: UInt32?, max: UInt32, _ action: String) throws -> Int32? {
+            guard let value else { return nil }
+            guard value <= max else {
+                throw NookError("errnoRet \(value) of \(action) is out of range 0 to \(max)")
+            }
+            return Int32(value)
         }
 
         var c: (kind: Int32, value: Int32) {

@@ -40,10 +40,7 @@ public enum SeccompProfileLoader {
     static let nativeArches: Set<String> = ["amd64", "x86_64", "x32", "x86"]
 
     public static func load(file: String, capabilities: Set<String>) throws -> Spec.Seccomp {
-        let bytes: [UInt8]
-        do { bytes = try HostPath.readBytes(file) } catch let e as NookError {
-            throw NookError("cannot read seccomp profile: \(e.message)")
-        }
+        let bytes = try HostPath.readBytes(file, as: .seccompProfile, label: "seccomp profile \(file)")
         return try decode(bytes, source: file, capabilities: capabilities)
     }
 
@@ -52,7 +49,7 @@ public enum SeccompProfileLoader {
         do {
             profile = try JSONDecoder().decode(DockerProfile.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw NookError("invalid seccomp profile \(source): \(BundleLoader.describe(error))")
+            throw NookError("invalid seccomp profile \(source): \(BundleLoader.describe(error, decoding: DockerProfile.self, from: bytes))")
         } catch {
             throw NookError("invalid seccomp profile \(source): \(error)")
         }
@@ -105,7 +102,10 @@ public enum SeccompProfileLoader {
 extension SeccompProfile {
     /// From the OCI form (config.json's `linux.seccomp`, or a resolved Docker profile).
     public init(oci: Spec.Seccomp, name: String) throws {
-        let defaultAction = try Action(name: oci.defaultAction, errnoRet: oci.defaultErrnoRet)
+        func located<T>(_ field: String, _ body: () throws -> T) throws -> T {
+            do { return try body() } catch let e as NookError { throw NookError("\(name) \(field): \(e.message)", hint: e.hint) }
+        }
+        let defaultAction = try located("defaultAction") { try Action(name: oci.defaultAction, errnoRet: oci.defaultErrnoRet) }
         var arches: [String] = []
         for arch in oci.architectures ?? [] {
             var n = arch.hasPrefix("SCMP_ARCH_") ? String(arch.dropFirst(10)).lowercased() : arch.lowercased()
@@ -113,8 +113,8 @@ extension SeccompProfile {
             arches.append(n)
         }
         var rules: [Rule] = []
-        for rule in oci.syscalls ?? [] {
-            let action = try Action(name: rule.action, errnoRet: rule.errnoRet)
+        for (i, rule) in (oci.syscalls ?? []).enumerated() {
+            let action = try located("syscalls[\(i)]") { try Action(name: rule.action, errnoRet: rule.errnoRet) }
             let args = try (rule.args ?? []).map { arg -> Arg in
                 guard let op = Arg.Op(rawValue: arg.op) else {
                     throw NookError("unknown seccomp operator '\(arg.op)' in \(name)",

@@ -19,12 +19,14 @@ public struct SecurityOptions: Sendable, Equatable {
 
     /// `--security-opt` values: `no-new-privileges[=true|false]`, `seccomp=unconfined|FILE`.
     public mutating func apply(securityOpt: String) throws {
-        let parts = securityOpt.split(separator: "=", maxSplits: 1).map(String.init)
-        switch (parts[0], parts.count > 1 ? parts[1] : nil) {
+        // Not split(separator:): "" and "=" would give no parts at all.
+        let name = String(securityOpt.prefix { $0 != "=" })
+        let value = securityOpt.firstIndex(of: "=").map { String(securityOpt[securityOpt.index(after: $0)...]) }
+        switch (name, value) {
         case ("no-new-privileges", nil), ("no-new-privileges", "true"): noNewPrivileges = true
         case ("no-new-privileges", "false"): noNewPrivileges = false
         case ("seccomp", "unconfined"?): seccomp = .unconfined
-        case ("seccomp", let file?): seccomp = .file(file)
+        case ("seccomp", let file?) where !file.isEmpty: seccomp = .file(file)
         default:
             throw NookError("unknown --security-opt '\(securityOpt)'",
                             hint: "supported: no-new-privileges[=true|false], seccomp=unconfined, seccomp=FILE")

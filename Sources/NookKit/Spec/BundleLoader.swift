@@ -14,7 +14,7 @@ public enum BundleLoader {
         guard HostPath.exists(path) else {
             throw NookError("bundle '\(bundle)' has no config.json", hint: "write one with 'nook spec --rootless' in that directory")
         }
-        return try decode(try HostPath.readBytes(path), source: path)
+        return try decode(try HostPath.readBytes(path, as: .configJSON, label: path), source: path)
     }
 
     public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
@@ -22,11 +22,12 @@ public enum BundleLoader {
         do {
             spec = try JSONDecoder().decode(Spec.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw NookError("invalid \(source): \(describe(error))")
+            throw NookError("invalid \(source): \(describe(error, decoding: Spec.self, from: bytes))")
         } catch {
             throw NookError("invalid \(source): \(error)")
         }
         guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
+        try checkHookTimeouts(spec, source: source)
         // Fields a rootless runtime on this host cannot honour: said, not fatal.
         if let profile = spec.process?.apparmorProfile, !profile.isEmpty {
             Tracer.standardError("nook: warning: process.apparmorProfile '\(profile)' ignored (no AppArmor support)")
@@ -37,10 +38,36 @@ public enum BundleLoader {
         return spec
     }
 
+    /// The runtime spec: a hook's timeout, if set, is a number of seconds
+    /// above zero; poll(2) takes milliseconds in an Int32.
+    static let hookTimeouts = 1...Int(Int32.max / 1000)
+
+    static func checkHookTimeouts(_ spec: Spec, source: String) throws {
+        for point in [HookRunner.Point.prestart, .createRuntime, .createContainer, .startContainer, .poststart, .poststop] {
+            for (i, hook) in HookRunner.hooks(spec, point).enumerated() {
+                if let t = hook.timeout, !hookTimeouts.contains(t) {
+                    throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].timeout' is \(t): "
+                                    + "a number of seconds from \(hookTimeouts.lowerBound) to \(hookTimeouts.upperBound)")
+                }
+            }
+        }
+    }
+
     static func path(_ codingPath: [any CodingKey]) -> String {
         let parts = codingPath.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }
         let joined = parts.joined()
         return joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
+    }
+
+    /// As `describe(_:)`, but a number too large or small for its field
+    /// (which JSONDecoder calls "not valid JSON", naming no field) is found
+    /// in `bytes` and named with its range.
+    public static func describe<T: Decodable>(_ error: DecodingError, decoding type: T.Type, from bytes: [UInt8]) -> String {
+        if case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty,
+           let found = JSONNumberRange.misfit(T.self, in: bytes) {
+            return found
+        }
+        return describe(error)
     }
 
     public static func describe(_ error: DecodingError) -> String {

@@ -38,6 +38,8 @@ public struct RunOptions: Sendable {
         guard !command.isEmpty else {
             throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh")
         }
+        // "" would be the current directory.
+        guard !rootfs.isEmpty else { throw NookError("--rootfs is empty ('')", hint: "name an unpacked root filesystem, e.g. --rootfs ./rootfs") }
         let root = try HostPath.absolute(rootfs)
         var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
         spec.root?.readonly = readOnly
@@ -52,9 +54,9 @@ public struct RunOptions: Sendable {
             home = resolved.home
         } else if userns == .keepID {
             let uid = getuid(), gid = getgid()
-            let resolved = try? UserLookup(rootfs: root).resolve("\(uid)")
+            let resolved = try UserLookup(rootfs: root).resolve("\(uid)")
             spec.process?.user = Spec.User(uid: uid, gid: gid)
-            home = resolved?.home ?? "/"
+            home = resolved.home
         }
         // podman's choice: a non-root user starts with no effective or permitted
         // capabilities; the bounding set still limits what could be regained.
@@ -65,7 +67,7 @@ public struct RunOptions: Sendable {
 
         var environment = spec.process?.env ?? []
         for file in envFiles {
-            environment = EnvironmentList.merge(environment, try EnvironmentList.readFile(file))
+            environment = EnvironmentList.merge(environment, try EnvironmentList.readFile(file, caller: callerEnvironment))
         }
         environment = EnvironmentList.merge(environment, try EnvironmentList.parse(env, caller: callerEnvironment))
         spec.process?.env = environment
@@ -87,55 +89,5 @@ public struct RunOptions: Sendable {
         spec.mounts?.append(contentsOf: tmpfs.map(\.ociMount))
         try network.apply(to: &spec)
         return spec
-    }
-}
-
-/// `KEY=VALUE` lists: later entries replace earlier ones with the same key.
-public enum EnvironmentList {
-    public static func merge(_ base: [String], _ overrides: [String]) -> [String] {
-        var result = base
-        for entry in overrides {
-            let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
-            result.removeAll { $0 == key || $0.hasPrefix(key + "=") }
-            result.append(entry)
-        }
-        return result
-    }
-
-    public static func parse(_ entries: [String], caller: [String: String]) throws -> [String] {
-        try entries.compactMap { entry in
-            if entry.isEmpty || entry.hasPrefix("=") {
-                throw NookError("invalid environment variable '\(entry)': expected KEY=VALUE or KEY")
-            }
-            if entry.contains("=") { return entry }
-            return caller[entry].map { "\(entry)=\($0)" }
-        }
-    }
-
-    /// An env file: one KEY=VALUE a line; blank lines and `#` comments skipped.
-    public static func readFile(_ path: String) throws -> [String] {
-        let text: String
-        do { text = try HostPath.readText(path) } catch let error as NookError {
-            throw NookError("cannot read env file '\(path)': \(error.message)")
-        }
-        var result: [String] = []
-        for (number, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() {
-            let line = String(raw).trimmingCharacters(in: " \t\r")
-            if line.isEmpty || line.hasPrefix("#") { continue }
-            guard !line.hasPrefix("="), line.contains("=") else {
-                throw NookError("env file '\(path)' line \(number + 1): expected KEY=VALUE, found '\(line)'")
-            }
-            result.append(line)
-        }
-        return result
-    }
-}
-
-extension String {
-    func trimmingCharacters(in set: String) -> String {
-        var s = Substring(self)
-        while let c = s.first, set.contains(c) { s.removeFirst() }
-        while let c = s.last, set.contains(c) { s.removeLast() }
-        return String(s)
     }
 }

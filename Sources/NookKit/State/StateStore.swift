@@ -107,7 +107,7 @@ public final class StateStore: @unchecked Sendable {
         try Self.validate(id: id)
         guard HostPath.isDirectory(directory(id)) else { throw notFound(id) }
         let bytes: [UInt8]
-        do { bytes = try HostPath.readBytes(statePath(id)) } catch {
+        do { bytes = try HostPath.readBytes(statePath(id), noFollow: true) } catch {
             throw NookError("container '\(id)' has no state yet (it is being created)")
         }
         do { return try JSONDecoder().decode(ContainerState.self, from: Data(bytes)) } catch {

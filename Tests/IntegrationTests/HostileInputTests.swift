@@ -1,0 +1,178 @@
+import Foundation
+import XCTest
+
+/// Hostile input and faults (issue 16): values that overflowed, files that never
+/// end or never open, an image whose /etc/passwd is a FIFO. Each must be a clear
+/// error with exit 125, at once, leaving no state entry and no process. The real
+/// nook runs as the test user, with 1 GiB of address space and a deadline: a
+/// crash, an unbounded read or a hang fails the test instead of the machine.
+final class HostileInputTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    /// Runs nook ARGS in `cwd`, and checks that it refuses with `message`.
+    func refuses(_ args: [String], _ message: String, in cwd: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
+        let marker = args.joined(separator: " ")
+        let before = stateEntries()
+        let dir = try cwd ?? h.scratch("cwd")
+        let argv = ["/bin/sh", "-c", "ulimit -v 1048576 && cd \"$1\" && shift && exec \"$@\"", "sh", dir] + h.commandLine(args)
+        let start = Date()
+        let r = try Harness.shell(argv, timeout: 15)
+        let elapsed = Date().timeIntervalSince(start)
+        XCTAssertEqual(r.status, 125, "\(marker): \(r.stderr)", file: file, line: line)
+        XCTAssertTrue(r.stderr.contains("nook: " + message), "\(marker): '\(message)' not in: \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "one line, no crash report: \(r.stderr)", file: file, line: line)
+        XCTAssertLessThan(elapsed, 5, "\(marker) took \(elapsed) s", file: file, line: line)
+        XCTAssertEqual(stateEntries(), before, "\(marker) left a state entry", file: file, line: line)
+        XCTAssertEqual(processes(mentioning: dir), [], "\(marker) left a process", file: file, line: line)
+    }
+
+    func stateEntries() -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []).sorted()
+    }
+
+    /// Pids whose command line mentions `text`.
+    func processes(mentioning text: String) -> [Int32] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).compactMap { name in
+            guard let pid = Int32(name), pid != getpid(),
+                  let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(name)/cmdline")) else { return nil }
+            return String(decoding: cmdline, as: UTF8.self).contains(text) ? pid : nil
+        }
+    }
+
+    /// A FIFO nobody writes to: reading it would wait forever.
+    func fifo(_ path: String) throws {
+        unlink(path)
+        XCTAssertEqual(mkfifo(path, 0o644), 0, path)
+        if h.isRoot { chown(path, h.user.uid, h.user.gid) }
+    }
+
+    func testHugeAndNonsenseNumbersAreErrorsNotCrashes() throws {
+        let run = ["run", "--rootfs", h.rootfs]
+        for flag in ["--memory", "--memory-swap", "--memory-reservation"] {
+            for huge in ["99999999999999999999G", "9223372036854775807G"] {
+                try refuses(run + [flag, huge, "--", "true"], "invalid \(flag) '\(huge)': more than 9223372036854775807 bytes")
+            }
+        }
+        for cpus in ["inf", "nan", "92233720368548", "-1", "0.001"] {
+            try refuses(run + ["--cpus=\(cpus)", "--", "true"], "invalid --cpus '\(cpus)' (hint: a number of CPUs from 0.01 to 175921860")
+        }
+        for opt in ["", "="] {
+            try refuses(run + ["--security-opt", opt, "--", "true"], "unknown --security-opt '\(opt)'")
+        }
+        let device = ["/dev/loop0", "/dev/vda", "/dev/sda", "/dev/nvme0n1"].first { path in
+            var st = stat()
+            return stat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFBLK
+        }
+        if let device {
+            for flag in ["--device-read-bps", "--device-write-bps"] {
+                try refuses(run + [flag, "\(device):9223372036854775807G", "--", "true"],
+                            "invalid \(flag) '\(device):9223372036854775807G': more than 9223372036854775807 bytes")
+            }
+        }
+    }
+
+    func testFilesThatNeverEndOrNeverOpenAreRefusedAtOnce() throws {
+        let dir = try h.scratch("hostile-files")
+        try fifo(dir + "/fifo")
+        let run = ["run", "--rootfs", h.rootfs]
+        for path in ["/dev/zero", dir + "/fifo"] {
+            let kind = path == "/dev/zero" ? "a character device" : "a FIFO"
+            try refuses(run + ["--env-file", path, "--", "true"],
+                        "--env-file \(path): \(kind), not a regular file (hint: an env file must be a regular file")
+            try refuses(run + ["--seccomp-profile", path, "--", "true"],
+                        "seccomp profile \(path): \(kind), not a regular file (hint: a seccomp profile must be a regular file")
+            try refuses(run + ["--security-opt", "seccomp=\(path)", "--", "true"], "seccomp profile \(path): \(kind), not a regular file")
+        }
+        // An error is still reported when --log names a FIFO nobody reads.
+        try refuses(["--log", dir + "/fifo", "run", "--rootfs", h.rootfs, "--cpus", "inf", "--", "true"], "invalid --cpus 'inf'")
+        let big = dir + "/big.env"
+        FileManager.default.createFile(atPath: big, contents: Data(repeating: UInt8(ascii: "a"), count: (1 << 20) + 1))
+        try refuses(run + ["--env-file", big, "--", "true"], "--env-file \(big): larger than 1 MiB, the limit for an env file")
+    }
+
+    func testCreateRefusesAConfigJSONThatIsAFIFOOrASymlinkToDevZero() throws {
+        let fifoBundle = try h.bundle(["true"])
+        try fifo(fifoBundle + "/config.json")
+        try refuses(["create", "--bundle", fifoBundle, Harness.name("fifo")],
+                    "\(fifoBundle)/config.json: a FIFO, not a regular file (hint: config.json must be a regular file")
+        try refuses(["run", "--bundle", fifoBundle, Harness.name("fifo")], "\(fifoBundle)/config.json: a FIFO, not a regular file")
+        let zeroBundle = try h.bundle(["true"])
+        unlink(zeroBundle + "/config.json")
+        XCTAssertEqual(symlink("/dev/zero", zeroBundle + "/config.json"), 0)
+        try refuses(["create", "--bundle", zeroBundle, Harness.name("zero")],
+                    "\(zeroBundle)/config.json: a character device, not a regular file")
+    }
+
+    func testANamespacePathThatIsAFIFOIsRefused() throws {
+        let dir = try h.scratch("fifo-netns")
+        try fifo(dir + "/netns")
+        let bundle = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            var namespaces = (linux["namespaces"] as? [[String: Any]] ?? []).filter { $0["type"] as? String != "network" }
+            namespaces.append(["type": "network", "path": dir + "/netns"])
+            linux["namespaces"] = namespaces
+            config["linux"] = linux
+        }
+        try refuses(["create", "--bundle", bundle, Harness.name("netns")],
+                    "linux.namespaces: the network namespace path '\(dir)/netns' is a FIFO, not a namespace file")
+    }
+
+    func testConfigJSONNumbersOutOfRangeNameTheField() throws {
+        let uid = try h.bundle(["true"]) { config in
+            var process = config["process"] as? [String: Any] ?? [:]
+            process["user"] = ["uid": 99_999_999_999, "gid": 0]
+            config["process"] = process
+        }
+        try refuses(["create", "--bundle", uid, Harness.name("uid")],
+                    "invalid \(uid)/config.json: field 'process.user.uid': 99999999999 is not a whole number from 0 to 4294967295")
+        let hook = try h.bundle(["true"]) { config in
+            config["hooks"] = ["prestart": [["path": "/bin/true", "timeout": 3_000_000]]]
+        }
+        try refuses(["create", "--bundle", hook, Harness.name("hook")],
+                    "invalid \(hook)/config.json: field 'hooks.prestart[0].timeout' is 3000000: a number of seconds from 1 to 2147483")
+    }
+
+    func testAnImageWhosePasswdOrGroupIsAFIFOIsRefused() throws {
+        let root = try h.scratch("fifo-passwd") + "/rootfs"
+        _ = try Harness.shell(["/bin/cp", "-a", h.rootfs, root])
+        try fifo(root + "/etc/passwd")
+        try refuses(["run", "--rootfs", root, "--user", "alice", "--", "true"],
+                    "/etc/passwd in the rootfs \(root): a FIFO, not a regular file (hint: /etc/passwd or /etc/group must be a regular file")
+        unlink(root + "/etc/passwd")
+        _ = try Harness.shell(["/bin/cp", "-p", h.rootfs + "/etc/passwd", root + "/etc/passwd"])
+        try fifo(root + "/etc/group")
+        try refuses(["run", "--rootfs", root, "--user", "alice:staff", "--", "true"], "/etc/group in the rootfs \(root): a FIFO")
+    }
+
+    func testAuditRefusesAFIFOForOSReleaseOrThePackageDatabase() throws {
+        let root = try h.scratch("fifo-audit") + "/rootfs"
+        _ = try Harness.shell(["/bin/cp", "-a", h.rootfs, root])
+        try fifo(root + "/etc/os-release")
+        try refuses(["audit", root], "/etc/os-release in the rootfs \(root): a FIFO, not a regular file (hint: os-release must be a regular file")
+        unlink(root + "/etc/os-release")
+        try FileManager.default.createDirectory(atPath: root + "/var/lib/dpkg", withIntermediateDirectories: true)
+        try fifo(root + "/var/lib/dpkg/status")
+        try refuses(["audit", "--format", "json", root], "/var/lib/dpkg/status in the rootfs \(root): a FIFO, not a regular file")
+    }
+
+    func testEnvFileShellSyntaxIsAnErrorNamingTheLine() throws {
+        let dir = try h.scratch("envfile")
+        try "A=1\nexport B=2\n".write(toFile: dir + "/export.env", atomically: true, encoding: .utf8)
+        try "# spaces\nB = x\n".write(toFile: dir + "/spaces.env", atomically: true, encoding: .utf8)
+        try "A=1\nhello world\n".write(toFile: dir + "/garbage.env", atomically: true, encoding: .utf8)
+        let run = ["run", "--rootfs", h.rootfs]
+        try refuses(run + ["--env-file", dir + "/export.env", "--", "true"],
+                    "--env-file \(dir)/export.env line 2: variable name 'export B' contains whitespace (hint: lines are KEY=VALUE or KEY")
+        try refuses(run + ["--env-file", dir + "/spaces.env", "--", "true"], "--env-file \(dir)/spaces.env line 2: variable name 'B ' contains whitespace")
+        try refuses(run + ["--env-file", dir + "/garbage.env", "--", "true"],
+                    "--env-file \(dir)/garbage.env line 2: expected KEY=VALUE or a variable name, found 'hello world'")
+    }
+
+    func testAnEmptyPathIsNotTheCurrentDirectory() throws {
+        let cwd = try h.scratch("empty-path")
+        try refuses(["rootfs", "busybox", ""], "the directory to create is empty ('')", in: cwd)
+        try refuses(["run", "--rootfs", "", "--", "true"], "--rootfs is empty ('')", in: cwd)
+        try refuses(["audit", ""], "the rootfs to audit is empty ('')", in: cwd)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cwd), [], "nothing unpacked into the current directory")
+    }
+}

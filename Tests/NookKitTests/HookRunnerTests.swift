@@ -1,0 +1,14 @@
+import XCTest
+import Glibc
+@testable import NookKit
+
+final class HookRunnerTests: XCTestCase {
+    /// A Spec made in code skips BundleLoader's range check: a huge timeout
+    /// must not overflow on its way to poll(2)'s milliseconds.
+    func testAHugeTimeoutIsClampedNotACrash() throws {
+        for timeout in [Int.max, Int(Int32.max), 2_147_484] {
+            let pid = try spawnProcess(["/bin/true"])
+            XCTAssertNoThrow(try HookRunner.waitForHook(pid: pid, timeout: timeout), "\(timeout)")
+        }
+    }
+}
