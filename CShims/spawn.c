@@ -422,7 +422,18 @@ static void load_seccomp_last(const struct nook_launch *l) {
         fail(l, NOOK_STEP_SECCOMP, 0, errno);
 }
 
-static void exec_command(const struct nook_launch *l) {
+// The first candidate that exists (execve would look the same way): -1 if
+// none does. Looked up before the filter, which need not allow faccessat.
+static int find_program(const struct nook_launch *l) {
+    for (int i = 0; l->exec_candidates[i]; i++) {
+        if (faccessat(AT_FDCWD, l->exec_candidates[i], F_OK, 0) == 0) return i;
+        if (errno != ENOENT && errno != ENOTDIR) return i; // execve says what is wrong
+    }
+    return -1;
+}
+
+// `program`: find_program's answer, or 0 with exec_fd.
+static void exec_command(const struct nook_launch *l, int program) {
     if (l->exec_fd >= 0) {
         // A file opened by the parent on the host: no lookup in this root.
         announce_seccomp(l);
@@ -434,11 +445,8 @@ static void exec_command(const struct nook_launch *l) {
         report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, 0, e, 0); // best effort: the filter may refuse it
         _exit(e == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
     }
-    // Skip PATH entries that do not have the file (execve would look the
-    // same way), so --trace shows only the exec that matters; looked up
-    // before the filter, which need not allow faccessat.
-    int i = 0;
-    while (l->exec_candidates[i + 1] && faccessat(AT_FDCWD, l->exec_candidates[i], F_OK, 0) < 0 && errno == ENOENT) i++;
+    // PATH entries without the file are skipped, so --trace shows only the exec that matters.
+    int i = program;
     announce_seccomp(l);
     report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, i, 0, 0);
     wait_ack(l);
@@ -684,6 +692,13 @@ static int finish_and_exec(const struct nook_launch *l) {
         step_done(l, NOOK_STEP_NO_NEW_PRIVS, 0);
         mark_fds_cloexec(l);
     }
+    // As in runc and crun, a program missing from the root fails here, as the
+    // container's user and before `create` returns, not later at `start`.
+    int program = 0;
+    if (l->exec_fd < 0 && (program = find_program(l)) < 0) {
+        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, -1, ENOENT, 0);
+        _exit(NOOK_EXIT_NOT_FOUND);
+    }
 
     // With a terminal, the container's stdio is the pty from here on: let go
     // of the caller's before waiting for `start` (its pipes would never see EOF).
@@ -711,7 +726,7 @@ static int finish_and_exec(const struct nook_launch *l) {
         if (child == 0) {
             if (console >= 0) take_console(l, console);
             sigprocmask(SIG_SETMASK, &none, NULL);
-            exec_command(l);
+            exec_command(l, program);
         }
         if (console >= 0) close(console);
         // The init holds no stdio of the container's: its command does.
@@ -723,7 +738,7 @@ static int finish_and_exec(const struct nook_launch *l) {
     }
     if (console >= 0) take_console(l, console);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    exec_command(l);
+    exec_command(l, program);
     return NOOK_EXIT_SETUP_FAILED;
 }
 

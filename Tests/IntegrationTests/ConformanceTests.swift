@@ -94,4 +94,13 @@ final class ConformanceTests: XCTestCase {
         XCTAssertTrue(Harness.eventually { (try? h.run(["state", id]).stdout.contains("\"stopped\"")) == true })
         XCTAssertEqual(try h.run(["delete", "--force", id]).status, 0)
     }
+
+    // MARK: 3. a program missing from the rootfs
+
+    func testMissingProgramFailsCreateAndLeavesNothing() throws {
+        for program in ["/no/such/program", "no-such-program"] {
+            let dir = try runcBundle([program])
+            try assertCreateRefused(dir, "exec '\(program)': not found in the container", status: 127)
+        }
+    }
 }
