@@ -95,6 +95,13 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(try h.run(["delete", "--force", id]).status, 0)
     }
 
+    // MARK: 2. ociVersion
+
+    func testUnsupportedOciVersionIsRefused() throws {
+        let dir = try runcBundle(["true"]) { $0["ociVersion"] = "invalid" }
+        try assertCreateRefused(dir, "field 'ociVersion' is 'invalid': Nook supports 1.0.x, 1.1.x or 1.2.x")
+    }
+
     // MARK: 3. a program missing from the rootfs
 
     func testMissingProgramFailsCreateAndLeavesNothing() throws {
@@ -102,5 +109,20 @@ final class ConformanceTests: XCTestCase {
             let dir = try runcBundle([program])
             try assertCreateRefused(dir, "exec '\(program)': not found in the container", status: 127)
         }
+    }
+
+    // MARK: 4. --network options
+
+    func testNetworkModesWithoutOptionsRefuseThem() throws {
+        let r = try h.run(["run", "--network", "none:junk", "--rootfs", h.rootfs, "--", "true"])
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.contains("invalid --network 'none:junk': none takes no options"), r.stderr)
+    }
+
+    // MARK: 6. half an id mapping
+
+    func testGidMappingsWithoutUidMappingsAreRefused() throws {
+        let dir = try runcBundle(["true"]) { c in self.editLinux(&c) { $0["uidMappings"] = nil } }
+        try assertCreateRefused(dir, "linux.gidMappings is given without linux.uidMappings")
     }
 }
