@@ -126,3 +126,27 @@ final class ConformanceTests: XCTestCase {
         try assertCreateRefused(dir, "linux.gidMappings is given without linux.uidMappings")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 5. process.oomScoreAdj
+
+    func testOOMScoreAdjIsAppliedAndLoweringIsRefused() throws {
+        let raised = try runcBundle(["cat", "/proc/self/oom_score_adj"]) { c in
+            var p = c["process"] as! [String: Any]
+            p["oomScoreAdj"] = 500
+            c["process"] = p
+        }
+        let r = try runContainer(raised)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "500\n")
+
+        let own = try String(contentsOfFile: "/proc/self/oom_score_adj", encoding: .utf8)
+        guard own != "-1000\n" else { throw XCTSkip("the test runs at -1000 already: nothing to lower") }
+        let lowered = try runcBundle(["true"]) { c in
+            var p = c["process"] as! [String: Any]
+            p["oomScoreAdj"] = -1000
+            c["process"] = p
+        }
+        try assertCreateRefused(lowered, "process.oomScoreAdj -1000: write '/proc/")
+    }
+}
