@@ -340,6 +340,11 @@ static void setup_rootfs(const struct nook_launch *l) {
     if (umount2(".", MNT_DETACH) < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
     if (chdir("/") < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
     step_done(l, NOOK_STEP_DETACH_OLDROOT, 0);
+    // Only now, as runc does: before pivot_root it would reach the host's mounts.
+    if (l->root_propagation) {
+        if (mount(NULL, "/", NULL, l->root_propagation, NULL) < 0) fail(l, NOOK_STEP_ROOT_PROPAGATION, 0, errno);
+        step_done(l, NOOK_STEP_ROOT_PROPAGATION, 0);
+    }
     close(rootfd);
 }
 

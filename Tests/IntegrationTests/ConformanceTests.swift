@@ -150,3 +150,38 @@ extension ConformanceTests {
         try assertCreateRefused(lowered, "process.oomScoreAdj -1000: write '/proc/")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 7. linux.rootfsPropagation
+
+    /// The optional fields of each mount in the container's mountinfo, by mount point.
+    func propagation(_ value: String) throws -> [String: String] {
+        let dir = try runcBundle(["cat", "/proc/self/mountinfo"]) { c in
+            self.editLinux(&c) { $0["rootfsPropagation"] = value }
+        }
+        let r = try runContainer(dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var fields: [String: String] = [:]
+        for line in r.stdout.split(separator: "\n") {
+            let parts = line.split(separator: " ").map(String.init)
+            guard parts.count > 7, let dash = parts.firstIndex(of: "-") else { continue }
+            fields[parts[4]] = parts[6..<dash].joined(separator: " ")
+        }
+        return fields
+    }
+
+    func testRootfsPropagationIsAppliedToEveryMount() throws {
+        let shared = try propagation("shared")
+        XCTAssertTrue(shared["/"]?.contains("shared:") == true, "\(shared)")
+        XCTAssertTrue(shared["/proc"]?.contains("shared:") == true, "recursive: \(shared)")
+        let unbindable = try propagation("unbindable")
+        XCTAssertTrue(unbindable["/"]?.contains("unbindable") == true, "\(unbindable)")
+        XCTAssertTrue(unbindable["/proc"]?.contains("unbindable") == true, "recursive: \(unbindable)")
+        for value in ["private", "slave"] {
+            let fields = try propagation(value)
+            XCTAssertEqual(fields["/"].map { $0.contains("shared:") || $0.contains("unbindable") }, false, "\(value): \(fields)")
+        }
+        let bad = try runcBundle(["true"]) { c in self.editLinux(&c) { $0["rootfsPropagation"] = "sideways" } }
+        try assertCreateRefused(bad, "field 'linux.rootfsPropagation' is 'sideways'")
+    }
+}

@@ -14,6 +14,8 @@ public struct LaunchPlan: Sendable {
     public var joinNamespaces: [NamespaceKind: String]
     public var mounts: [MountOp]
     public var readonlyRootfs: Bool
+    /// `linux.rootfsPropagation` as mount(2) flags; 0: / stays private.
+    public var rootPropagation: UInt = 0
     public var hostname: String?
     public var loopbackUp: Bool
     public var cwd: String
@@ -157,6 +159,7 @@ public struct LaunchPlan: Sendable {
         return LaunchPlan(
             containerID: containerID, spec: spec, bundle: bundle, rootfs: rootfs, namespaces: namespaces,
             joinNamespaces: joins, mounts: mounts, readonlyRootfs: root.readonly ?? false,
+            rootPropagation: try RootPropagation.flags(spec.linux?.rootfsPropagation),
             hostname: namespaces.contains(.uts) ? spec.hostname : nil,
             loopbackUp: namespaces.contains(.network),
             cwd: process.cwd, argv: args, env: env,
