@@ -185,3 +185,27 @@ extension ConformanceTests {
         try assertCreateRefused(bad, "field 'linux.rootfsPropagation' is 'sideways'")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 8. linux.devices
+
+    func testDevicesAreTheHostsNodesBoundOrRefusedByName() throws {
+        guard FileManager.default.fileExists(atPath: "/dev/fuse"), FileManager.default.fileExists(atPath: "/dev/net/tun") else {
+            throw XCTSkip("needs /dev/fuse and /dev/net/tun on the host")
+        }
+        let dir = try runcBundle(["sh", "-c", "test -c /dev/fuse && test -c /dev/net/tun && echo ok"]) { c in
+            self.editLinux(&c) {
+                $0["devices"] = [["path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 438, "uid": 0, "gid": 0],
+                                 ["path": "/dev/net/tun", "type": "c", "major": 10, "minor": 200]]
+            }
+        }
+        let r = try runContainer(dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "ok\n")
+
+        let missing = try runcBundle(["true"]) { c in
+            self.editLinux(&c) { $0["devices"] = [["path": "/dev/nook-no-such-device", "type": "c", "major": 1, "minor": 3]] }
+        }
+        try assertCreateRefused(missing, "linux.devices[0] '/dev/nook-no-such-device': no such device on the host to bind")
+    }
+}
