@@ -340,6 +340,11 @@ static void setup_rootfs(const struct nook_launch *l) {
     if (umount2(".", MNT_DETACH) < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
     if (chdir("/") < 0) fail(l, NOOK_STEP_DETACH_OLDROOT, 0, errno);
     step_done(l, NOOK_STEP_DETACH_OLDROOT, 0);
+    // Only now, as runc does: before pivot_root it would reach the host's mounts.
+    if (l->root_propagation) {
+        if (mount(NULL, "/", NULL, l->root_propagation, NULL) < 0) fail(l, NOOK_STEP_ROOT_PROPAGATION, 0, errno);
+        step_done(l, NOOK_STEP_ROOT_PROPAGATION, 0);
+    }
     close(rootfd);
 }
 
@@ -410,24 +415,49 @@ static void apply_identity_and_caps(const struct nook_launch *l) {
 
 static int forward_signals_as_init(const struct nook_launch *l, pid_t child);
 
-static void exec_command(const struct nook_launch *l) {
+// The last step before execve under no_new_privs: after it, only execve may
+// depend on what the profile allows. Reported before loading, since a report
+// after it would need send().
+static void announce_seccomp(const struct nook_launch *l) {
+    if (l->no_new_privs && l->seccomp_filter && l->seccomp_len) step_done(l, NOOK_STEP_SECCOMP, 0);
+}
+
+static void load_seccomp_last(const struct nook_launch *l) {
+    if (l->no_new_privs && l->seccomp_filter && l->seccomp_len && load_seccomp(l) < 0)
+        fail(l, NOOK_STEP_SECCOMP, 0, errno);
+}
+
+// The first candidate that exists (execve would look the same way): -1 if
+// none does. Looked up before the filter, which need not allow faccessat.
+static int find_program(const struct nook_launch *l) {
+    for (int i = 0; l->exec_candidates[i]; i++) {
+        if (faccessat(AT_FDCWD, l->exec_candidates[i], F_OK, 0) == 0) return i;
+        if (errno != ENOENT && errno != ENOTDIR) return i; // execve says what is wrong
+    }
+    return -1;
+}
+
+// `program`: find_program's answer, or 0 with exec_fd.
+static void exec_command(const struct nook_launch *l, int program) {
     if (l->exec_fd >= 0) {
         // A file opened by the parent on the host: no lookup in this root.
+        announce_seccomp(l);
         report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, 0, 0, 0);
         wait_ack(l);
+        load_seccomp_last(l);
         syscall(SYS_execveat, l->exec_fd, "", (char *const *)l->argv, (char *const *)l->envp, AT_EMPTY_PATH);
         int e = errno;
-        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, 0, e, 0);
+        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, 0, e, 0); // best effort: the filter may refuse it
         _exit(e == ENOENT ? NOOK_EXIT_NOT_FOUND : NOOK_EXIT_CANNOT_EXEC);
     }
+    // PATH entries without the file are skipped, so --trace shows only the exec that matters.
+    int i = program;
+    announce_seccomp(l);
+    report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, i, 0, 0);
+    wait_ack(l);
+    load_seccomp_last(l);
     int saw_eacces = 0;
-    for (int i = 0; l->exec_candidates[i]; i++) {
-        // Skip PATH entries that do not have the file (execve would look the
-        // same way), so --trace shows only the exec that matters.
-        if (l->exec_candidates[i + 1] && faccessat(AT_FDCWD, l->exec_candidates[i], F_OK, 0) < 0 && errno == ENOENT)
-            continue;
-        report(l, NOOK_MSG_EXEC, NOOK_STEP_EXEC, i, 0, 0);
-        wait_ack(l);
+    for (; l->exec_candidates[i]; i++) {
         execve(l->exec_candidates[i], (char *const *)l->argv, (char *const *)l->envp);
         int e = errno;
         if (e == EACCES) {
@@ -613,6 +643,18 @@ static int child_main(const struct nook_launch *l) {
     return finish_and_exec(l);
 }
 
+// No host fd may reach the container (CVE-2024-21626): everything above 0-2
+// and the preserved fds closes on exec, the sync socket included, which is
+// how the parent learns that execve worked. Always before the filter, which
+// need not allow close_range.
+static void mark_fds_cloexec(const struct nook_launch *l) {
+    unsigned int first = 3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0);
+    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
+    for (int fd = 3; fd < (int)first; fd++) fcntl(fd, F_SETFD, 0);
+    if (l->exec_fd >= 0 && l->exec_fd_keep && fcntl(l->exec_fd, F_SETFD, 0) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
+    step_done(l, NOOK_STEP_CLOSE_FDS, 0);
+}
+
 // The common end of a container's process and of one started by `exec`:
 // limits, stdio, working directory, privileges, then execve.
 static int finish_and_exec(const struct nook_launch *l) {
@@ -642,23 +684,26 @@ static int finish_and_exec(const struct nook_launch *l) {
     close(root);
     step_done(l, NOOK_STEP_CHDIR, 0);
 
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we have it.
-    if (!l->no_new_privs) apply_seccomp(l);
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while
+    // we have it (as runc does; the profile must then allow what follows).
+    // With it, the filter is loaded just before execve (exec_command).
+    if (!l->no_new_privs) {
+        mark_fds_cloexec(l);
+        apply_seccomp(l);
+    }
     apply_identity_and_caps(l);
     if (l->no_new_privs) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) fail(l, NOOK_STEP_NO_NEW_PRIVS, 0, errno);
         step_done(l, NOOK_STEP_NO_NEW_PRIVS, 0);
-        apply_seccomp(l);
+        mark_fds_cloexec(l);
     }
-
-    // No host fd may reach the container (CVE-2024-21626): everything above
-    // 0-2 and the preserved fds closes on exec, the sync socket included,
-    // which is how the parent learns that execve worked.
-    unsigned int first = 3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0);
-    if (syscall(SYS_close_range, first, ~0U, CLOSE_RANGE_CLOEXEC) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
-    for (int fd = 3; fd < (int)first; fd++) fcntl(fd, F_SETFD, 0);
-    if (l->exec_fd >= 0 && l->exec_fd_keep && fcntl(l->exec_fd, F_SETFD, 0) < 0) fail(l, NOOK_STEP_CLOSE_FDS, 0, errno);
-    step_done(l, NOOK_STEP_CLOSE_FDS, 0);
+    // As in runc and crun, a program missing from the root fails here, as the
+    // container's user and before `create` returns, not later at `start`.
+    int program = 0;
+    if (l->exec_fd < 0 && (program = find_program(l)) < 0) {
+        report(l, NOOK_MSG_FAIL, NOOK_STEP_EXEC, -1, ENOENT, 0);
+        _exit(NOOK_EXIT_NOT_FOUND);
+    }
 
     // With a terminal, the container's stdio is the pty from here on: let go
     // of the caller's before waiting for `start` (its pipes would never see EOF).
@@ -686,7 +731,7 @@ static int finish_and_exec(const struct nook_launch *l) {
         if (child == 0) {
             if (console >= 0) take_console(l, console);
             sigprocmask(SIG_SETMASK, &none, NULL);
-            exec_command(l);
+            exec_command(l, program);
         }
         if (console >= 0) close(console);
         // The init holds no stdio of the container's: its command does.
@@ -698,7 +743,7 @@ static int finish_and_exec(const struct nook_launch *l) {
     }
     if (console >= 0) take_console(l, console);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    exec_command(l);
+    exec_command(l, program);
     return NOOK_EXIT_SETUP_FAILED;
 }
 

@@ -80,6 +80,7 @@ struct nook_launch {
     const struct nook_mount *mounts;
     size_t n_mounts;
     int readonly_rootfs;
+    unsigned long root_propagation; // MS_REC|MS_SHARED etc. for "/" after pivot_root; 0: stays private
     int loopback_up;
     const char *hostname;       // NULL: keep
     const char *cwd;
@@ -153,7 +154,8 @@ enum nook_step {
     NOOK_STEP_INIT_FORK,
     NOOK_STEP_EXEC,           // index: exec_candidates[index]
     NOOK_STEP_SETNS,          // index: join_fds[index]
-    NOOK_STEP_FORK            // exec: the process in the joined namespaces
+    NOOK_STEP_FORK,           // exec: the process in the joined namespaces
+    NOOK_STEP_ROOT_PROPAGATION
 };
 
 struct nook_msg {

@@ -18,6 +18,17 @@ final class BundleLoaderTests: XCTestCase {
         }
     }
 
+    func testOnlySupportedOciVersionsAreRead() throws {
+        for good in ["1.0.0", "1.0.2", "1.0.2-dev", "1.1.0", "1.2.0", "1.2.1+dev", "1.1.0-rc.1"] {
+            XCTAssertEqual(try decode(#"{"ociVersion": "\#(good)"}"#).ociVersion, good)
+        }
+        for bad in ["invalid", "1.3.0", "2.0.0", "0.9.0", "1.0", "1.0.2-", "1..2", "v1.0.2", "1.0.2 "] {
+            assertNookError(try decode(#"{"ociVersion": "\#(bad)"}"#)) { e in
+                XCTAssertEqual(e.message, "invalid bundle/config.json: field 'ociVersion' is '\(bad)': Nook supports 1.0.x, 1.1.x or 1.2.x")
+            }
+        }
+    }
+
     func testWrongTypeNamesTheField() {
         let json = #"{"ociVersion": "1.0.2", "process": {"user": {"uid": 0, "gid": 0}, "cwd": "/", "args": "sh"}}"#
         assertNookError(try decode(json)) { e in

@@ -67,6 +67,16 @@ final class IdentityResolverTests: XCTestCase {
         return r
     }
 
+    func testHalfAMappingIsRefused() throws {
+        let r = try resolver(subuid: "user:100000:65536\n", subgid: "user:100000:65536\n", helpers: true)
+        assertNookError(try r.resolve(spec: Spec(linux: Spec.Linux(gidMappings: ranges)))) { e in
+            XCTAssertEqual(e.message, "linux.gidMappings is given without linux.uidMappings")
+        }
+        assertNookError(try r.resolve(spec: Spec(linux: Spec.Linux(uidMappings: ranges, gidMappings: [])))) { e in
+            XCTAssertEqual(e.message, "linux.uidMappings is given without linux.gidMappings")
+        }
+    }
+
     func testSpecMappingsAreUsedAsGiven() throws {
         let spec = Spec(linux: Spec.Linux(uidMappings: ranges, gidMappings: ranges))
         let m = try resolver(subuid: nil, subgid: nil, helpers: false).resolve(spec: spec)

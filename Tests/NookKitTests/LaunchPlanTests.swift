@@ -39,6 +39,14 @@ final class LaunchPlanTests: XCTestCase {
         XCTAssertEqual(caps.ambient, 0)
     }
 
+    func testOOMScoreAdjOutsideTheKernelsRangeIsRefused() throws {
+        XCTAssertEqual(try LaunchPlan.checkedOOMScoreAdj(-1000), -1000)
+        XCTAssertNil(try LaunchPlan.checkedOOMScoreAdj(nil))
+        assertNookError(try LaunchPlan.checkedOOMScoreAdj(1001)) { e in
+            XCTAssertEqual(e.message, "field 'process.oomScoreAdj' is 1001: the kernel takes -1000 to 1000")
+        }
+    }
+
     func testCloneFlagsExcludeTheCgroupNamespace() throws {
         let plan = try make(defaultSpec(rootfs: rootfs))
         XCTAssertEqual(plan.cloneFlags, ABI.CLONE_NEWUSER | ABI.CLONE_NEWNS | ABI.CLONE_NEWPID | ABI.CLONE_NEWNET

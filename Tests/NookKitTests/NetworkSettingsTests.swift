@@ -17,6 +17,13 @@ final class NetworkSettingsTests: XCTestCase {
         }
         XCTAssertThrowsError(try NetworkMode.parse("bridge"))
         XCTAssertThrowsError(try NetworkMode.parse("host:x"))
+        // Modes that take no options refuse them, none and private included.
+        for text in ["none:junk", "private:junk", "host:x"] {
+            assertNookError(try NetworkMode.parse(text)) { e in
+                assertContains(e.message, "invalid --network '\(text)': ")
+                assertContains(e.message, "takes no options")
+            }
+        }
         XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:mtu=99"))
         XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:port_handler=rootlesskit"))
     }

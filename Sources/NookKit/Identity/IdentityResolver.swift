@@ -55,6 +55,13 @@ public struct IdentityResolver {
                              setgroupsAllowed: true, writer: .none,
                              reason: "config.json has no user namespace: ids are those of the namespace nook runs in")
         }
+        // Half a mapping given would otherwise be replaced by Nook's own in silence.
+        let givenUIDs = !(spec.linux?.uidMappings ?? []).isEmpty, givenGIDs = !(spec.linux?.gidMappings ?? []).isEmpty
+        if givenUIDs != givenGIDs {
+            let (set, unset) = givenGIDs ? ("gidMappings", "uidMappings") : ("uidMappings", "gidMappings")
+            throw NookError("linux.\(set) is given without linux.\(unset)",
+                            hint: "give both, or neither for Nook's default mapping")
+        }
         if let uids = spec.linux?.uidMappings, let gids = spec.linux?.gidMappings, !uids.isEmpty, !gids.isEmpty {
             let onlySelf = uids.count == 1 && uids[0].hostID == uid && uids[0].size == 1
                 && gids.count == 1 && gids[0].hostID == gid && gids[0].size == 1

@@ -66,6 +66,7 @@ final class ChildLauncher {
         launch.mounts = array(mounts)
         launch.n_mounts = mounts.count
         launch.readonly_rootfs = plan.readonlyRootfs ? 1 : 0
+        launch.root_propagation = plan.rootPropagation
         launch.loopback_up = plan.loopbackUp ? 1 : 0
         launch.hostname = optionalCString(plan.hostname)
         launch.cwd = cString(plan.cwd)

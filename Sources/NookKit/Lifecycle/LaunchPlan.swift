@@ -14,6 +14,8 @@ public struct LaunchPlan: Sendable {
     public var joinNamespaces: [NamespaceKind: String]
     public var mounts: [MountOp]
     public var readonlyRootfs: Bool
+    /// `linux.rootfsPropagation` as mount(2) flags; 0: / stays private.
+    public var rootPropagation: UInt = 0
     public var hostname: String?
     public var loopbackUp: Bool
     public var cwd: String
@@ -40,6 +42,8 @@ public struct LaunchPlan: Sendable {
     public var preserveFDs: Int32 = 0
     public var seccompFilter: [UInt8] = []
     public var seccompDescription: String = "none"
+    /// `process.oomScoreAdj`, written by the parent before the child goes on.
+    public var oomScoreAdj: Int? = nil
     /// The container dies with the nook that started it (foreground run), or
     /// outlives it (OCI create: the caller supervises).
     public var pdeathsig = true
@@ -155,6 +159,7 @@ public struct LaunchPlan: Sendable {
         return LaunchPlan(
             containerID: containerID, spec: spec, bundle: bundle, rootfs: rootfs, namespaces: namespaces,
             joinNamespaces: joins, mounts: mounts, readonlyRootfs: root.readonly ?? false,
+            rootPropagation: try RootPropagation.flags(spec.linux?.rootfsPropagation),
             hostname: namespaces.contains(.uts) ? spec.hostname : nil,
             loopbackUp: namespaces.contains(.network),
             cwd: process.cwd, argv: args, env: env,
@@ -165,7 +170,8 @@ public struct LaunchPlan: Sendable {
             noNewPrivileges: process.noNewPrivileges ?? false,
             rlimits: try (process.rlimits ?? []).map(ResourceLimit.init),
             terminal: process.terminal ?? false,
-            seccompFilter: seccompFilter, seccompDescription: seccompDescription
+            seccompFilter: seccompFilter, seccompDescription: seccompDescription,
+            oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj)
         )
     }
 
@@ -208,7 +214,8 @@ public struct LaunchPlan: Sendable {
             identity: identity, capabilities: try process.capabilities.map(CapabilitySets.init),
             noNewPrivileges: process.noNewPrivileges ?? false,
             rlimits: try (process.rlimits ?? []).map(ResourceLimit.init), terminal: process.terminal ?? false,
-            seccompFilter: seccompFilter, seccompDescription: seccompDescription)
+            seccompFilter: seccompFilter, seccompDescription: seccompDescription,
+            oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj))
         plan.setupRootfs = false
         plan.joinExisting = true
         return plan
@@ -222,6 +229,12 @@ public struct LaunchPlan: Sendable {
 
     /// Where execve will look for argv[0], decided here from the container's
     /// PATH so the child only tries paths in order (no string work after clone).
+    /// The kernel's range for /proc/PID/oom_score_adj, checked before the clone.
+    static func checkedOOMScoreAdj(_ value: Int?) throws -> Int? {
+        guard let value, !(-1000...1000).contains(value) else { return value }
+        throw NookError("field 'process.oomScoreAdj' is \(value): the kernel takes -1000 to 1000")
+    }
+
     public static func execCandidates(for command: String, env: [String]) -> [String] {
         if command.contains("/") { return [command] }
         let pathValue = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) } ?? SpecDefaults.path

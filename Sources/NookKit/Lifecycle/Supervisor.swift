@@ -57,6 +57,7 @@ public final class Supervisor {
                 try kernel.sendGo(parentEnd)
                 process = try followIntoPIDNamespace(from: process, parentEnd: parentEnd, plan: plan)
             }
+            if let adj = plan.oomScoreAdj { try writeOOMScoreAdj(adj, pid: process.pid) }
             try beforeRelease(process)
             try kernel.sendGo(parentEnd)
         } catch {
@@ -181,6 +182,18 @@ public final class Supervisor {
         }
         tracer.emit("id maps", "write \(path) \"\(text.trimmingCharacters(in: "\n").replacingNewlines())\" (by nook)",
                     identity.reason)
+    }
+
+    /// From the parent, like crun: the child is ours, and the kernel lets an
+    /// unprivileged owner raise the value but not lower it (CAP_SYS_RESOURCE).
+    private func writeOOMScoreAdj(_ adj: Int, pid: Int32) throws {
+        let path = "/proc/\(pid)/oom_score_adj"
+        do { try kernel.writeFile(path, "\(adj)") } catch let e as NookError {
+            let own = (try? HostPath.readText("/proc/self/oom_score_adj"))?.trimmingCharacters(in: "\n") ?? "?"
+            throw NookError("process.oomScoreAdj \(adj): \(e.message)",
+                            hint: "without CAP_SYS_RESOURCE it can only be raised: nook's own is \(own), so use \(own) to 1000")
+        }
+        tracer.emit("oom", "write \(path) \"\(adj)\"", "process.oomScoreAdj: how readily the OOM killer picks this container")
     }
 
     /// The user's one line for a failed child step, with podman's exit codes.

@@ -146,6 +146,7 @@ public enum MountPlanner {
                 ops.append(MountOp(kind: .symlink, source: source, target: target, why: "standard /dev link"))
             }
         }
+        ops += try DeviceBinds.ops(spec.linux?.devices ?? [])
         for path in spec.linux?.maskedPaths ?? [] {
             ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, why: "masked: hides host kernel information"))
         }

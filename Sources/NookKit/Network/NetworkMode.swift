@@ -21,8 +21,12 @@ public enum NetworkMode: Sendable, Equatable {
             ?? (text, "")
         let options = rest.split(separator: ",").map(String.init)
         switch name {
-        case "none", "private" where options.isEmpty: return .none
+        // A `where` on a case list guards only its last pattern: "none" and
+        // "private" need one each.
+        case "none" where options.isEmpty, "private" where options.isEmpty: return .none
         case "host" where options.isEmpty: return .host
+        case "none", "private", "host":
+            throw NookError("invalid --network '\(text)': \(name) takes no options", hint: "use --network \(name)")
         case "pasta":
             // podman's spelling: --map-gw lets the container reach the host's
             // loopback through the gateway address. Nook passes --no-map-gw otherwise.

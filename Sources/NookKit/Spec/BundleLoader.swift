@@ -27,6 +27,9 @@ public enum BundleLoader {
             throw NookError("invalid \(source): \(error)")
         }
         guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
+        guard OCIVersion.isSupported(spec.ociVersion) else {
+            throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
+        }
         try checkHookTimeouts(spec, source: source)
         // Fields a rootless runtime on this host cannot honour: said, not fatal.
         if let profile = spec.process?.apparmorProfile, !profile.isEmpty {

@@ -149,6 +149,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var sysctl: [String: String]?
         public var rootfsPropagation: String?
         public var mountLabel: String?
+        public var devices: [Device]?
         public init(namespaces: [Namespace]? = nil, uidMappings: [IDMap]? = nil, gidMappings: [IDMap]? = nil,
                     resources: Resources? = nil, cgroupsPath: String? = nil, seccomp: Seccomp? = nil,
                     maskedPaths: [String]? = nil, readonlyPaths: [String]? = nil, sysctl: [String: String]? = nil) {
@@ -161,6 +162,24 @@ public struct Spec: Codable, Sendable, Equatable {
             self.maskedPaths = maskedPaths
             self.readonlyPaths = readonlyPaths
             self.sysctl = sysctl
+        }
+    }
+
+    /// `linux.devices[]`: a node the container's /dev must have.
+    public struct Device: Codable, Sendable, Equatable {
+        public var path: String
+        /// "c" or "u" (character), "b" (block), "p" (FIFO).
+        public var type: String
+        public var major: Int64?
+        public var minor: Int64?
+        public var fileMode: UInt32?
+        public var uid: UInt32?
+        public var gid: UInt32?
+        public init(path: String, type: String, major: Int64? = nil, minor: Int64? = nil) {
+            self.path = path
+            self.type = type
+            self.major = major
+            self.minor = minor
         }
     }
 

@@ -107,6 +107,9 @@ public struct StepDescription: Sendable {
             (step, call, why, failure) = ("pivot_root", "fchdir(rootfs fd); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
         case .detachOldRoot:
             (step, call, why, failure) = ("pivot_root", "umount2(\".\", MNT_DETACH)", "detach the old root: no path leads back to the host's files", "detach the old root")
+        case .rootPropagation:
+            (step, call, why, failure) = ("pivot_root", "mount(NULL, \"/\", NULL, \(RootPropagation.name(plan.rootPropagation)), NULL)",
+                                          "linux.rootfsPropagation: \(plan.spec.linux?.rootfsPropagation ?? "")", "set the propagation of /")
         case .hostname:
             (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
         case .loopback:
