@@ -60,6 +60,15 @@ struct nook_mount {
                          // (open_tree), for a source the container's root may not open itself
 };
 
+// This process's memory layout as /proc/self/stat gives it: a clone of nook
+// still holds nook's argv and environment strings, which the container can
+// read in /proc/PID/cmdline and /proc/PID/environ (prctl PR_SET_MM_MAP wants
+// the other fields back unchanged). All 0: unknown, nothing to hide.
+struct nook_mm_layout {
+    uint64_t start_code, end_code, start_data, end_data, start_brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+};
+
 struct nook_rlimit {
     int resource;
     uint64_t soft, hard;
@@ -111,6 +120,8 @@ struct nook_launch {
     int new_session;            // setsid() even without a pty: leave the caller's terminal session
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command
+    struct nook_mm_layout mm;   // nook's argv and environment: wiped first thing in the child
+    const char *title;          // what the child's /proc/PID/cmdline shows instead (truncated to fit)
 };
 
 // ---- Child -> parent protocol -------------------------------------------
