@@ -756,21 +756,16 @@ static int joined_main(const struct nook_launch *l) {
     return 0;
 }
 
-// We are a copy of nook, argv and environment included: the host command
-// line (paths, -e SECRET=...) and the caller's environment, readable in the
-// container through /proc/PID/cmdline and /proc/PID/environ for as long as we
-// run there (until execve; for ever as --init's PID 1). Wipe them, show only
-// the title, and shrink both areas to that (PR_SET_MM_MAP needs no privilege;
-// where it fails, the zeroed memory is still all there is to read).
-static void hide_inherited_args(const struct nook_launch *l) {
-    const struct nook_mm_layout *mm = &l->mm;
+void nook_hide_args(const struct nook_mm_layout *mm, const char *title, int environment) {
     if (!mm->arg_start || mm->arg_end <= mm->arg_start || mm->env_end < mm->env_start) return;
     memset((void *)(uintptr_t)mm->arg_start, 0, mm->arg_end - mm->arg_start);
-    memset((void *)(uintptr_t)mm->env_start, 0, mm->env_end - mm->env_start);
-    size_t n = l->title ? strlen(l->title) : 0;
+    if (environment) memset((void *)(uintptr_t)mm->env_start, 0, mm->env_end - mm->env_start);
+    size_t n = title ? strlen(title) : 0;
     if (n > mm->arg_end - mm->arg_start - 1) n = mm->arg_end - mm->arg_start - 1;
-    if (n) memcpy((void *)(uintptr_t)mm->arg_start, l->title, n);
+    if (n) memcpy((void *)(uintptr_t)mm->arg_start, title, n);
 
+    // Shrink the areas to what is left (PR_SET_MM_MAP needs no privilege;
+    // where it fails, zeroes are all there is to read).
     struct prctl_mm_map map;
     memset(&map, 0, sizeof map);
     map.start_code = mm->start_code;
@@ -783,7 +778,7 @@ static void hide_inherited_args(const struct nook_launch *l) {
     map.arg_start = mm->arg_start;
     map.arg_end = mm->arg_start + n + 1;
     map.env_start = mm->env_start;
-    map.env_end = mm->env_start;
+    map.env_end = environment ? mm->env_start : mm->env_end;
     map.exe_fd = (uint32_t)-1;
     prctl(PR_SET_MM, PR_SET_MM_MAP, (unsigned long)&map, sizeof map, 0);
 }
@@ -811,7 +806,11 @@ static pid_t spawn_with(const struct nook_launch *plan, int cgroup_fd, int *pidf
         memset(&dfl, 0, sizeof dfl);
         dfl.sa_handler = SIG_DFL;
         for (int sig = 1; sig < 65; sig++) sigaction(sig, &dfl, NULL);
-        hide_inherited_args(plan);
+        // We are a copy of nook, argv and environment included: the host
+        // command line (paths, -e SECRET=...) and the caller's environment,
+        // readable in the container through /proc/PID/cmdline and environ
+        // for as long as we run there (until execve; for ever as --init's PID 1).
+        nook_hide_args(&plan->mm, plan->title, 1);
         _exit(body(plan));
     }
     int e = errno;

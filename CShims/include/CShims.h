@@ -194,6 +194,12 @@ pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
 /// Returns the helper's pid or -errno.
 pid_t nook_spawn_joined(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
 
+/// Overwrites this process's argv strings with `title` (truncated to fit) and,
+/// with `environment`, wipes its environment strings (environ then points to
+/// zeroes: only for a process that no longer reads it), then shrinks both areas
+/// with prctl(PR_SET_MM_MAP). Async-signal-safe: the container's child calls it.
+void nook_hide_args(const struct nook_mm_layout *mm, const char *title, int environment);
+
 /// Sends fd over the unix socket at path (a --console-socket). Returns 0 or -errno.
 int nook_send_fd_to_socket(const char *path, int fd);
 

@@ -109,11 +109,7 @@ final class ChildLauncher {
         launch.new_session = plan.newSession ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
-        if let mm = ProcessMemoryLayout.current {
-            launch.mm = nook_mm_layout(start_code: mm.startCode, end_code: mm.endCode, start_data: mm.startData,
-                                       end_data: mm.endData, start_brk: mm.startBrk, start_stack: mm.startStack,
-                                       arg_start: mm.argStart, arg_end: mm.argEnd, env_start: mm.envStart, env_end: mm.envEnd)
-        }
+        if let mm = ProcessMemoryLayout.current { launch.mm = mm.c }
         launch.title = cString(plan.processTitle)
 
         // Namespaces to enter, opened here and closed once the child has its copies.

@@ -1,3 +1,5 @@
+import CShims
+
 /// Where this process's argv and environment strings are, with the other
 /// addresses prctl(PR_SET_MM_MAP) takes back unchanged: the fields of
 /// /proc/self/stat from `startcode` on (proc(5)). The container's child, a
@@ -28,5 +30,22 @@ public struct ProcessMemoryLayout: Sendable, Equatable {
         return ProcessMemoryLayout(startCode: startCode, endCode: endCode, startData: startData, endData: endData,
                                    startBrk: startBrk, startStack: startStack,
                                    argStart: argStart, argEnd: argEnd, envStart: envStart, envEnd: envEnd)
+    }
+
+    var c: nook_mm_layout {
+        nook_mm_layout(start_code: startCode, end_code: endCode, start_data: startData, end_data: endData,
+                       start_brk: startBrk, start_stack: startStack,
+                       arg_start: argStart, arg_end: argEnd, env_start: envStart, env_end: envEnd)
+    }
+
+    /// Shows `title` as this process's command line from now on. For the
+    /// `run -d` monitor, which a container without a PID namespace of its own
+    /// sees: its arguments name host paths. Its environment stays (it still
+    /// reads it, to find pasta for one; only its own user may read it).
+    /// Call it once the arguments are parsed: CommandLine.arguments keeps its copy.
+    public static func hideArguments(title: String) {
+        guard let layout = current else { return }
+        var mm = layout.c
+        nook_hide_args(&mm, title, 0)
     }
 }
