@@ -60,6 +60,15 @@ struct nook_mount {
                          // (open_tree), for a source the container's root may not open itself
 };
 
+// This process's memory layout as /proc/self/stat gives it: a clone of nook
+// still holds nook's argv and environment strings, which the container can
+// read in /proc/PID/cmdline and /proc/PID/environ (prctl PR_SET_MM_MAP wants
+// the other fields back unchanged). All 0: unknown, nothing to hide.
+struct nook_mm_layout {
+    uint64_t start_code, end_code, start_data, end_data, start_brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+};
+
 struct nook_rlimit {
     int resource;
     uint64_t soft, hard;
@@ -112,6 +121,8 @@ struct nook_launch {
     int new_session;            // setsid() even without a pty: leave the caller's terminal session
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command
+    struct nook_mm_layout mm;   // nook's argv and environment: wiped first thing in the child
+    const char *title;          // what the child's /proc/PID/cmdline shows instead (truncated to fit)
 };
 
 // ---- Child -> parent protocol -------------------------------------------
@@ -184,6 +195,12 @@ pid_t nook_spawn(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
 /// helper reports its pid (NOOK_MSG_PID, in the caller's PID namespace) and exits.
 /// Returns the helper's pid or -errno.
 pid_t nook_spawn_joined(const struct nook_launch *plan, int cgroup_fd, int *pidfd);
+
+/// Overwrites this process's argv strings with `title` (truncated to fit) and,
+/// with `environment`, wipes its environment strings (environ then points to
+/// zeroes: only for a process that no longer reads it), then shrinks both areas
+/// with prctl(PR_SET_MM_MAP). Async-signal-safe: the container's child calls it.
+void nook_hide_args(const struct nook_mm_layout *mm, const char *title, int environment);
 
 /// Sends fd over the unix socket at path (a --console-socket). Returns 0 or -errno.
 int nook_send_fd_to_socket(const char *path, int fd);

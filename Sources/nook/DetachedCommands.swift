@@ -76,6 +76,7 @@ struct MonitorCommand: ParsableCommand {
            SealPolicy.monitor(spec, initProcess: initProcess) {
             try SealedBinary.ensure()
         }
+        ProcessMemoryLayout.hideArguments(title: "nook __monitor")
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, trace: trace))

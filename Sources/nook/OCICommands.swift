@@ -148,7 +148,9 @@ enum JSONText {
 }
 
 enum Table {
-    static func render(_ rows: [[String]]) -> String {
+    /// Cells are escaped (`PrintableText`): some hold what a container controls.
+    static func render(_ raw: [[String]]) -> String {
+        let rows = raw.map { $0.map(PrintableText.escaped) }
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }

@@ -106,6 +106,19 @@ final class NetworkSettingsTests: XCTestCase {
         XCTAssertEqual(files(.host)["resolv.conf"], host.resolvConf)
     }
 
+    /// They live on the host's disk: a container that could write them could fill it.
+    func testNetworkFilesAreBoundReadOnly() throws {
+        let tmp = try TempDir()
+        defer { tmp.remove() }
+        let spec = SpecDefaults.spec(rootfs: tmp.path, args: ["true"], hostname: "web")
+        let ops = try NetworkFiles.prepare(mode: .pasta(allowHostLoopback: false, options: []), spec: spec, containerID: "c",
+                                           directory: tmp.path, host: HostNetwork(resolvConf: "nameserver 192.0.2.53\n"))
+        XCTAssertEqual(ops.map(\.target), ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"])
+        for op in ops {
+            XCTAssertEqual(op.attrs & ABI.MOUNT_ATTR_RDONLY, ABI.MOUNT_ATTR_RDONLY, op.target)
+        }
+    }
+
     func testDefaultRouteFromProcNetRoute() {
         let table = "Iface\tDestination\tGateway \tFlags\n"
             + "eth0\t000200C0\t00000000\t0001\n"

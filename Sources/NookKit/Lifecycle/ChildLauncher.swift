@@ -110,6 +110,8 @@ final class ChildLauncher {
         launch.new_session = plan.newSession ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
+        if let mm = ProcessMemoryLayout.current { launch.mm = mm.c }
+        launch.title = cString(plan.processTitle)
 
         // Namespaces to enter, opened here and closed once the child has its copies.
         var joinFDs: [Int32] = []

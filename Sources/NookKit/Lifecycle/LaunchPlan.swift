@@ -80,6 +80,10 @@ public struct LaunchPlan: Sendable {
 
     public var unshareCgroupNamespace: Bool { namespaces.contains(.cgroup) }
 
+    /// The child's /proc/PID/cmdline while it is nook's code in the container
+    /// (until execve; for ever as --init's PID 1), instead of nook's own.
+    public var processTitle: String { initProcess ? "nook-init" : "nook" }
+
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
     public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping) throws -> LaunchPlan {
         guard let process = spec.process else {

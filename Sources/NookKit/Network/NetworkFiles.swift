@@ -4,6 +4,11 @@ import Glibc
 /// its state directory and bound over the rootfs's own files, so the image's
 /// files are not changed and ours go with the container (podman does the same).
 /// A file the image lacks is created empty, as the mount point.
+///
+/// Read-only: they live on the host's disk, and a container that could write
+/// them could fill it (podman's are writable). Nothing in the container is
+/// expected to edit them; whoever needs to mounts their own (`-v ./hosts:/etc/hosts`),
+/// which replaces ours.
 public enum NetworkFiles {
     /// Name in /etc -> content, for this mode.
     public static func contents(mode: NetworkMode, hostname: String, host: HostNetwork) -> [(name: String, content: String)] {
@@ -35,19 +40,17 @@ public enum NetworkFiles {
     public static func prepare(mode: NetworkMode, spec: Spec, containerID: String, directory: String,
                                host: HostNetwork = .current()) throws -> [MountOp] {
         let userTargets = (spec.mounts ?? []).map { normalized($0.destination) }
-        let readOnly = spec.root?.readonly ?? false
         var ops: [MountOp] = []
         for file in contents(mode: mode, hostname: spec.hostname ?? containerID, host: host) {
             let target = "/etc/" + file.name
             if userTargets.contains(where: { target == $0 || target.hasPrefix($0 == "/" ? "/" : $0 + "/") }) { continue }
             let source = directory + "/" + file.name
             try HostPath.writeText(source, file.content, create: true, mode: 0o644)
-            var attrs = UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
-            if readOnly { attrs |= UInt64(MOUNT_ATTR_RDONLY) }
+            let attrs = UInt64(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
             // Optional: a rootfs where /etc/hosts cannot be created (not ours to
             // write) still runs; --trace says the file was skipped.
             ops.append(MountOp(kind: .bind, source: source, target: target, attrs: attrs, targetIsFile: true, optional: true,
-                               why: "this container's \(target)\(file.name == "hostname" ? "" : " (--network \(mode.name))"), kept in its state directory"))
+                               why: "this container's \(target)\(file.name == "hostname" ? "" : " (--network \(mode.name))"), kept read-only in its state directory"))
         }
         return ops
     }
