@@ -128,6 +128,8 @@ sockets_of() {
 role_of() {
   local args=()
   mapfile -d '' -t args <"/proc/$1/cmdline" 2>/dev/null || true
+  # nook writes a title over its arguments once it has read them ("nook __monitor"): one string.
+  if [[ ${#args[@]} == 1 ]]; then read -r -a args <<<"${args[0]}"; fi
   if [[ $1 == "${oci_init:-}" ]]; then
     printf '%s\n' "create (now the container's init, waiting for start)"
   else
