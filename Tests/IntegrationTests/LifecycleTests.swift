@@ -195,6 +195,52 @@ final class LifecycleTests: XCTestCase {
 
     /// createContainer: the path resolves on the host (the runtime namespace),
     /// the hook runs in the container's namespaces, during `create`.
+    /// The image's /bin/sh interprets a #! hook from `/dev/fd/N`: reopening that for
+    /// writing must not reach the host's script (it runs from a sealed copy).
+    func testAnImagesInterpreterCannotRewriteTheHostsHookScript() throws {
+        let out = try h.scratch("evil-sh")
+        let rootfs = out + "/rootfs"
+        XCTAssertEqual(try h.runAsUser(["/bin/cp", "-a", h.rootfs, rootfs]).status, 0)
+        // The evil interpreter, a static program: appends to the script it was given
+        // (reopening /dev/fd/N for writing), then runs it with busybox's sh.
+        try FileManager.default.removeItem(atPath: rootfs + "/bin/sh")
+        let source = out + "/evilsh.c"
+        try """
+        #include <fcntl.h>
+        #include <unistd.h>
+        int main(int argc, char **argv) {
+            if (argc > 1) {
+                int fd = open(argv[1], O_WRONLY | O_APPEND);
+                if (fd >= 0) { write(fd, "echo HOST-SCRIPT-MODIFIED-BY-CONTAINER\\n", 39); close(fd); }
+            }
+            argv[0] = "sh";
+            execv("/bin/busybox", argv);
+            return 127;
+        }
+        """.write(toFile: source, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try Harness.shell(["/usr/bin/gcc", "-static", "-O1", "-o", rootfs + "/bin/sh", source]).status, 0)
+        let script = out + "/hook.sh"
+        let original = "#!/bin/sh\necho ran > /out/ran\n"
+        try original.write(toFile: script, atomically: true, encoding: .utf8)
+        for file in [script, rootfs + "/bin/sh"] {
+            chmod(file, 0o755)
+            if h.isRoot { chown(file, h.user.uid, h.user.gid) }
+        }
+        let dir = try bundle(["true"]) { config in
+            config["root"] = ["path": rootfs]
+            config["hooks"] = ["createContainer": [["path": script]]]
+            var mounts = config["mounts"] as? [[String: Any]] ?? []
+            mounts.append(["destination": "/out", "type": "bind", "source": out, "options": ["rbind", "rw"]])
+            config["mounts"] = mounts
+        }
+        let id = Harness.name("evilsh")
+        let r = try h.run(["create", "--bundle", dir, id])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        _ = try h.run(["delete", "--force", id])
+        XCTAssertEqual(try String(contentsOfFile: out + "/ran", encoding: .utf8), "ran\n", "the hook ran, through the image's /bin/sh")
+        XCTAssertEqual(try String(contentsOfFile: script, encoding: .utf8), original, "the host's script is unchanged")
+    }
+
     func testCreateContainerHookRunsInTheContainerWithItsPathOnTheHost() throws {
         let out = try h.scratch("create-hook")
         // Both hooks live where the container cannot see them: a static binary

@@ -105,7 +105,7 @@ struct HookProgram {
 
     init(opening path: String) throws {
         guard path.hasPrefix("/") else { throw NookError("the hook's path must be absolute (OCI runtime spec)") }
-        // O_PATH: executing needs no read permission, and opening cannot block (a FIFO).
+        // O_PATH first: opening cannot block (a FIFO), and it is checked before it is read.
         let fd = nook_open_path(path)
         guard fd >= 0 else { throw NookError.sys("open '\(path)' on the host", errno: errno) }
         var st = stat()
@@ -113,14 +113,17 @@ struct HookProgram {
             Glibc.close(fd)
             throw NookError("'\(path)' on the host is not a regular file")
         }
-        self.fd = fd
-        // Reopened through the fd, so this is the file that will be executed.
+        // The program runs from a sealed in-memory copy: the container's interpreter gets
+        // `/dev/fd/N` (and an ELF hook is /proc/PID/exe while it runs), and reopening
+        // the host's file through that for writing would let the image rewrite it.
+        // Reopened through the fd, so this is the file that was checked.
+        let reader = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        Glibc.close(fd)
+        guard reader >= 0 else { throw NookError.sys("read '\(path)' on the host to copy it", errno: errno) }
+        defer { Glibc.close(reader) }
+        self.fd = try SealedBinary.sealedCopy(of: reader, name: "hook", what: "the hook '\(path)'")
         var magic: [UInt8] = [0, 0]
-        let reader = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
-        if reader >= 0 {
-            _ = read(reader, &magic, 2)
-            Glibc.close(reader)
-        }
+        _ = pread(self.fd, &magic, 2, 0)
         isScript = magic == [0x23, 0x21] // "#!"
     }
 

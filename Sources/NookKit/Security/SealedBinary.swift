@@ -63,10 +63,16 @@ public enum SealedBinary {
         let source = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         guard source >= 0 else { throw NookError.sys("open /proc/self/exe to copy nook's binary", errno: errno) }
         defer { close(source) }
+        return try sealedCopy(of: source, name: "nook", what: "nook's binary")
+    }
+
+    /// A memfd holding the regular file open at `source`, sealed: a program that
+    /// runs inside a container (a hook) from it cannot reach the host's file.
+    static func sealedCopy(of source: Int32, name: String, what: String) throws -> Int32 {
         var st = stat()
-        guard fstat(source, &st) == 0 else { throw NookError.sys("stat /proc/self/exe", errno: errno) }
-        let copy = nook_memfd_sealable("nook")
-        guard copy >= 0 else { throw NookError.sys("memfd_create for a sealed copy of nook's binary", errno: errno) }
+        guard fstat(source, &st) == 0 else { throw NookError.sys("stat \(what)", errno: errno) }
+        let copy = nook_memfd_sealable(name)
+        guard copy >= 0 else { throw NookError.sys("memfd_create for a sealed copy of \(what)", errno: errno) }
         var left = Int(st.st_size)
         while left > 0 {
             let n = nook_sendfile(copy, source, left)
@@ -74,7 +80,7 @@ public enum SealedBinary {
             guard n > 0 else {
                 let err = n < 0 ? errno : EIO
                 close(copy)
-                throw NookError.sys("copy nook's binary into memory (\(st.st_size - off_t(left)) of \(st.st_size) bytes)", errno: err)
+                throw NookError.sys("copy \(what) into memory (\(st.st_size - off_t(left)) of \(st.st_size) bytes)", errno: err)
             }
             left -= n
         }
@@ -82,7 +88,7 @@ public enum SealedBinary {
         guard nook_seal_contents(copy) == 0 else {
             let err = errno
             close(copy)
-            throw NookError.sys("seal the in-memory copy of nook's binary", errno: err)
+            throw NookError.sys("seal the in-memory copy of \(what)", errno: err)
         }
         return copy
     }
