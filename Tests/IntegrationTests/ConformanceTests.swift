@@ -5,16 +5,9 @@ import XCTest
 /// `runc spec --rootless` writes them rather than as `nook spec` does (issue 15).
 final class ConformanceTests: XCTestCase {
     var h: Harness { Harness.shared }
-    /// nook's clones of the test user alive before the test: any other one afterwards was left
-    /// behind (nook writes a title over their arguments, so the id is not in their command line).
-    var clonesBefore = Set<Int32>()
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        clonesBefore = Set(Harness.nookClones(of: h.user))
-    }
-
-    func newNookClones() -> [Int32] { Set(Harness.nookClones(of: h.user)).subtracting(clonesBefore).sorted() }
+    /// nook's clones alive before the test (their id is not in their command line).
+    var clones: Harness.CloneBaseline?
+    override func setUpWithError() throws { clones = Harness.CloneBaseline(of: h.user) }
 
     /// `runc spec --rootless` (run as the test user, so its maps name that
     /// user), then: `args`, the harness rootfs, no terminal, and `edit`.
@@ -57,7 +50,7 @@ final class ConformanceTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(id)"), "no state left", file: file, line: line)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/pid"), "no pid file", file: file, line: line)
         XCTAssertEqual(processes(mentioning: id), [], "no process left", file: file, line: line)
-        XCTAssertEqual(newNookClones(), [], "no nook clone left", file: file, line: line)
+        XCTAssertEqual(clones?.added() ?? [], [], "no nook clone left", file: file, line: line)
     }
 
     func processes(mentioning id: String) -> [Int32] {

@@ -360,6 +360,15 @@ final class Harness: @unchecked Sendable {
         }
     }
 
+    /// nook's clones of a user alive at one moment; `added()` are those started since,
+    /// which a refused or deleted container must not leave behind.
+    struct CloneBaseline {
+        let user: User
+        let before: Set<Int32>
+        init(of user: User) { self.user = user; before = Set(Harness.nookClones(of: user)) }
+        func added() -> [Int32] { Set(Harness.nookClones(of: user)).subtracting(before).sorted() }
+    }
+
     /// Pids of all processes whose parent is `pid` (from /proc).
     static func children(of pid: Int32) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }

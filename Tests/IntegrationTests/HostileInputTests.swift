@@ -8,16 +8,9 @@ import XCTest
 /// crash, an unbounded read or a hang fails the test instead of the machine.
 final class HostileInputTests: XCTestCase {
     var h: Harness { Harness.shared }
-    /// nook's clones of the test user alive before the test: any other one afterwards was left
-    /// behind (nook writes a title over their arguments, so the id is not in their command line).
-    var clonesBefore = Set<Int32>()
-
-    override func setUpWithError() throws {
-        try super.setUpWithError()
-        clonesBefore = Set(Harness.nookClones(of: h.user))
-    }
-
-    func newNookClones() -> [Int32] { Set(Harness.nookClones(of: h.user)).subtracting(clonesBefore).sorted() }
+    /// nook's clones alive before the test (their id is not in their command line).
+    var clones: Harness.CloneBaseline?
+    override func setUpWithError() throws { clones = Harness.CloneBaseline(of: h.user) }
 
     /// Runs nook ARGS in `cwd`, and checks that it refuses with `message`.
     func refuses(_ args: [String], _ message: String, in cwd: String? = nil, file: StaticString = #filePath, line: UInt = #line) throws {
@@ -34,7 +27,7 @@ final class HostileInputTests: XCTestCase {
         XCTAssertLessThan(elapsed, 5, "\(marker) took \(elapsed) s", file: file, line: line)
         XCTAssertEqual(stateEntries(), before, "\(marker) left a state entry", file: file, line: line)
         XCTAssertEqual(processes(mentioning: dir), [], "\(marker) left a process", file: file, line: line)
-        XCTAssertEqual(newNookClones(), [], "\(marker) left a nook clone", file: file, line: line)
+        XCTAssertEqual(clones?.added() ?? [], [], "\(marker) left a nook clone", file: file, line: line)
     }
 
     func stateEntries() -> [String] {

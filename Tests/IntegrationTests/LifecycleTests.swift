@@ -309,15 +309,14 @@ final class LifecycleTests: XCTestCase {
         for (hook, message) in cases {
             let dir = try bundle(["true"]) { config in config["hooks"] = ["createContainer": [hook]] }
             let id = Harness.name("createhookfail")
-            let before = Set(Harness.nookClones(of: h.user))
+            let clones = Harness.CloneBaseline(of: h.user)
             let r = try h.run(["create", "--bundle", dir, id])
             XCTAssertEqual(r.status, 125, r.stderr)
             XCTAssertTrue(r.stderr.contains(message), r.stderr)
             XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(id)"), "no state left")
             XCTAssertEqual(try h.run(["state", id]).status, 125)
             // The container's init is nook's own clone, titled "nook" in place of its arguments.
-            let left = Set(Harness.nookClones(of: h.user)).subtracting(before)
-            XCTAssertEqual(left, [], "no process left")
+            XCTAssertEqual(clones.added(), [], "no process left")
         }
     }
 
