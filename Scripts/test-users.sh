@@ -8,6 +8,8 @@
 # has exactly one of 65536 that overlaps no other entry (nor a uid or gid in use);
 # else it gets 200000:65536, or when that overlaps, the first such range above it.
 # The tests look every number up at run time: nothing depends on 2000 or 200000.
+# Other names (for a second run on the same machine, with NOOK_TEST_USER and
+# NOOK_TEST_USER_NOSUB set to them): Scripts/test-users.sh NAME NAME_NOSUB.
 # Neither user has a password, a login shell matters not: tests start them with setpriv.
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "test-users.sh: must run as root" >&2; exit 1; }
@@ -77,17 +79,19 @@ give_range() { # file name id keep ids-source(passwd|group)
   { lines_not_of "$file" "$name" "$id"; echo "$name:$start:$RANGE"; } | rewrite "$file"
 }
 
-add_user nooktest 2000
-add_user nooknosub 2001
-test_uid=$(id -u nooktest)
-nosub_uid=$(id -u nooknosub)
+with=${1:-nooktest}
+without=${2:-nooknosub}
+add_user "$with" 2000
+add_user "$without" 2001
+test_uid=$(id -u "$with")
+nosub_uid=$(id -u "$without")
 keep=1
 # useradd may have given a new user ranges of its own (SUB_UID_COUNT): not kept.
-[[ " ${created[*]} " == *" nooktest "* ]] && keep=0
+[[ " ${created[*]} " == *" $with "* ]] && keep=0
 # Both files name their owner by login name or by uid (newgidmap's reading, too).
 for f in /etc/subuid /etc/subgid; do
   touch "$f"
-  lines_not_of "$f" nooknosub "$nosub_uid" | rewrite "$f"
+  lines_not_of "$f" "$without" "$nosub_uid" | rewrite "$f"
 done
-give_range /etc/subuid nooktest "$test_uid" "$keep" passwd
-give_range /etc/subgid nooktest "$test_uid" "$keep" group
+give_range /etc/subuid "$with" "$test_uid" "$keep" passwd
+give_range /etc/subgid "$with" "$test_uid" "$keep" group

@@ -19,8 +19,13 @@ final class Harness: @unchecked Sendable {
         var gid: UInt32
     }
 
-    static let withRange = testUser("nooktest")
-    static let withoutRange = testUser("nooknosub")
+    /// NOOK_TEST_USER and NOOK_TEST_USER_NOSUB name other users (made by
+    /// `Scripts/test-users.sh NAME NAME_NOSUB`), so two runs on one machine
+    /// never see each other's containers.
+    static let withRangeName = ProcessInfo.processInfo.environment["NOOK_TEST_USER"] ?? "nooktest"
+    static let withoutRangeName = ProcessInfo.processInfo.environment["NOOK_TEST_USER_NOSUB"] ?? "nooknosub"
+    static let withRange = testUser(withRangeName)
+    static let withoutRange = testUser(withoutRangeName)
 
     /// A test user as getpwnam has it. Only used when the tests run as root, and
     /// then `Harness()` has made sure both exist; otherwise `nook` runs as the
@@ -70,7 +75,7 @@ final class Harness: @unchecked Sendable {
     private init() throws {
         signal(SIGPIPE, SIG_IGN) // a container that ignores its stdin must not kill the test run
         if getuid() == 0 {
-            guard getpwnam("nooktest") != nil, getpwnam("nooknosub") != nil else {
+            guard getpwnam(Harness.withRangeName) != nil, getpwnam(Harness.withoutRangeName) != nil else {
                 throw NSError(domain: "harness", code: 1, userInfo: [NSLocalizedDescriptionKey:
                     "test users missing: run Scripts/test-users.sh as root first"])
             }

@@ -174,7 +174,7 @@ final class InteractiveTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) },
                        [["0", "\(nosub.uid)", "1"], ["0", "\(nosub.gid)", "1"]])
-        XCTAssertTrue(r.stderr.contains("no /etc/subuid and /etc/subgid range for nooknosub"), "--trace says why")
+        XCTAssertTrue(r.stderr.contains("no /etc/subuid and /etc/subgid range for \(Harness.withoutRangeName)"), "--trace says why")
         let user = try h.run(["run", "--rootfs", root + "/rootfs", "--user", "1000", "--", "true"], as: Harness.withoutRange)
         XCTAssertEqual(user.status, 125)
         XCTAssertTrue(user.stderr.contains("user 1000 has no mapping"), user.stderr)
