@@ -9,23 +9,17 @@ final class ConformanceTests: XCTestCase {
     var clones: Harness.CloneBaseline?
     override func setUpWithError() throws { clones = Harness.CloneBaseline(of: h.user) }
 
-    /// `runc spec --rootless` (run as the test user, so its maps name that
-    /// user), then: `args`, the harness rootfs, no terminal, and `edit`.
-    func runcBundle(_ args: [String], edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
+    /// `runc spec --rootless` (run as `who`, the test user by default, so its
+    /// maps name that user), then: `args`, the harness rootfs, no terminal, and `edit`.
+    func runcBundle(_ args: [String], as who: Harness.User? = nil, edit: (inout [String: Any]) -> Void = { _ in }) throws -> String {
         let dir = try h.scratch("runc-bundle")
-        let r = try h.runAsUser(["runc", "spec", "--rootless", "--bundle", dir])
+        if let who, h.isRoot { chown(dir, who.uid, who.gid) }
+        let r = try h.runAsUser(["runc", "spec", "--rootless", "--bundle", dir], as: who)
         guard r.status == 0 else { throw XCTSkip("runc spec --rootless: \(r.stderr)") }
         var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
         var process = config["process"] as! [String: Any]
         process["args"] = args
         process["terminal"] = false
-        // runc lists ambient capabilities that are not inheritable, which the
-        // kernel refuses to raise; runc only warns, Nook fails (a separate
-        // item): these tests are about other fields.
-        if var caps = process["capabilities"] as? [String: Any] {
-            caps["ambient"] = nil
-            process["capabilities"] = caps
-        }
         config["process"] = process
         config["root"] = ["path": h.rootfs, "readonly": true]
         edit(&config)
@@ -211,5 +205,43 @@ extension ConformanceTests {
             self.editLinux(&c) { $0["devices"] = [["path": "/dev/nook-no-such-device", "type": "c", "major": 1, "minor": 3]] }
         }
         try assertCreateRefused(missing, "linux.devices[0] '/dev/nook-no-such-device': no such device on the host to bind")
+    }
+}
+
+extension ConformanceTests {
+    // MARK: 9. ambient capabilities that are not inheritable
+
+    /// The process's capability sets as /proc/self/status shows them ("CapAmb" -> mask).
+    func capabilitySets(_ dir: String) throws -> [String: UInt64] {
+        let r = try runContainer(dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        var sets: [String: UInt64] = [:]
+        for line in r.stdout.split(separator: "\n") where line.hasPrefix("Cap") {
+            let parts = line.split(whereSeparator: { $0 == ":" || $0 == "\t" || $0 == " " })
+            if parts.count == 2 { sets[String(parts[0])] = UInt64(parts[1], radix: 16) }
+        }
+        return sets
+    }
+
+    func testAmbientCapabilitiesAsRuncSpecWritesThemAreLeftOutNotFatal() throws {
+        // runc lists CAP_AUDIT_WRITE, CAP_KILL, CAP_NET_BIND_SERVICE as ambient
+        // and none as inheritable: the kernel cannot raise them. runc warns, crun goes on.
+        let sets = try capabilitySets(try runcBundle(["grep", "^Cap", "/proc/self/status"]))
+        let kill: UInt64 = 1 << 5, bind: UInt64 = 1 << 10, audit: UInt64 = 1 << 29
+        XCTAssertEqual(sets["CapEff"], kill | bind | audit, "\(sets)")
+        XCTAssertEqual(sets["CapAmb"], 0, "\(sets)")
+
+        // Inheritable too: then they are raised.
+        let raisable = try runcBundle(["grep", "^Cap", "/proc/self/status"]) { c in
+            var p = c["process"] as! [String: Any]
+            var caps = p["capabilities"] as! [String: Any]
+            caps["inheritable"] = ["CAP_KILL"]
+            caps["ambient"] = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+            p["capabilities"] = caps
+            c["process"] = p
+        }
+        let raised = try capabilitySets(raisable)
+        XCTAssertEqual(raised["CapAmb"], kill, "only the one both permitted and inheritable: \(raised)")
+        XCTAssertEqual(raised["CapInh"], kill, "\(raised)")
     }
 }

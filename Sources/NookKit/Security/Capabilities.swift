@@ -61,6 +61,15 @@ public struct CapabilitySets: Sendable, Equatable {
         effective = try Capability.mask(caps.effective, field: "capabilities.effective")
         permitted = try Capability.mask(caps.permitted, field: "capabilities.permitted")
         inheritable = try Capability.mask(caps.inheritable, field: "capabilities.inheritable")
-        ambient = try Capability.mask(caps.ambient, field: "capabilities.ambient")
+        let requested = try Capability.mask(caps.ambient, field: "capabilities.ambient")
+        // The kernel raises an ambient capability only when it is both permitted
+        // and inheritable. `runc spec --rootless` lists ambient ones with no
+        // inheritable set: runc warns and crun goes on without them; so does Nook.
+        ambient = requested & permitted & inheritable
+        unraisableAmbient = requested & ~ambient
     }
+
+    /// Ambient capabilities the spec asked for that are not both permitted and
+    /// inheritable: the kernel refuses to raise them, so they are left out (shown under --trace).
+    public var unraisableAmbient: UInt64 = 0
 }

@@ -135,6 +135,9 @@ public struct StepDescription: Sendable {
         case .capabilities:
             let eff = plan.capabilities.map { Capability.names(in: $0.effective).map { String($0.dropFirst(4)) }.joined(separator: ",") } ?? ""
             (step, call, why, failure) = ("capabilities", "prctl(PR_CAPBSET_DROP...) + capset(effective=\(eff.isEmpty ? "none" : eff))", "keep only the capabilities the process needs", "set capabilities")
+            if let left = plan.capabilities?.unraisableAmbient, left != 0 {
+                why += "; ambient \(Capability.names(in: left).map { String($0.dropFirst(4)) }.joined(separator: ",")) left out: not both permitted and inheritable, so the kernel cannot raise them"
+            }
         case .noNewPrivs:
             (step, call, why, failure) = ("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS, 1)", "setuid binaries and file capabilities grant nothing from here on", "set no_new_privs")
         case .seccomp:
