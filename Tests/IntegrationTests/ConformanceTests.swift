@@ -245,3 +245,28 @@ extension ConformanceTests {
         XCTAssertEqual(raised["CapInh"], kill, "\(raised)")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 10. a poststart hook sees the start, not what came after
+
+    func testPoststartHookSeesRunningAndThePidOfAShortLivedProcess() throws {
+        let out = try h.scratch("poststart")
+        let script = out + "/hook.sh"
+        try "#!/bin/sh\ncat > \"$1\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        let dir = try runcBundle(["true"]) { c in
+            c["hooks"] = ["poststart": [["path": script, "args": ["hook.sh", out + "/poststart.json"]]]]
+        }
+        let id = Harness.name("conform")
+        let created = try h.run(["create", "--bundle", dir, "--pid-file", out + "/pid", id])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        let pid = try String(contentsOfFile: out + "/pid", encoding: .utf8)
+        let started = try h.run(["start", id])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        XCTAssertTrue(Harness.eventually { (try? h.run(["state", id]).stdout.contains("\"stopped\"")) == true })
+        XCTAssertEqual(try h.run(["delete", id]).status, 0)
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/poststart.json"))) as? [String: Any]
+        XCTAssertEqual(state?["status"] as? String, "running", "\(state ?? [:])")
+        XCTAssertEqual((state?["pid"] as? Int).map(String.init), pid, "\(state ?? [:])")
+    }
+}

@@ -139,7 +139,9 @@ extension Runtime {
         unlink(fifo)
         state.status = .running
         try store.write(state)
-        try HookRunner.run(spec, .poststart, state: ociState(state), tracer: Tracer(enabled: false))
+        // The state as of the start: a short-lived process may be gone by
+        // now, and the hook is still told it ran, with its pid (as runc and crun do).
+        try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false))
     }
 
     /// The OCI status: creating, created, running or stopped, from the state
@@ -156,9 +158,13 @@ extension Runtime {
     }
 
     public func ociState(_ state: ContainerState) -> OCIState {
-        let s = status(of: state)
-        return OCIState(ociVersion: Spec.version, id: state.id, status: s, pid: s == "stopped" ? 0 : state.pid,
-                        bundle: state.bundle, annotations: state.annotations)
+        ociState(state, status: status(of: state))
+    }
+
+    /// The state with a given status: the current one, or one as of a moment already past.
+    func ociState(_ state: ContainerState, status: String) -> OCIState {
+        OCIState(ociVersion: Spec.version, id: state.id, status: status, pid: status == "stopped" ? 0 : state.pid,
+                 bundle: state.bundle, annotations: state.annotations)
     }
 
     public func state(id: String) throws -> OCIState {
