@@ -270,3 +270,27 @@ extension ConformanceTests {
         XCTAssertEqual((state?["pid"] as? Int).map(String.init), pid, "\(state ?? [:])")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 11. exec for a user without sub-ids
+
+    func testExecIntoASingleIDContainerSetsNoGroups() throws {
+        let nosub = Harness.withoutRange
+        let dir = try runcBundle(["sleep", "600"], as: nosub)
+        let id = Harness.name("conform")
+        let created = try h.run(["create", "--bundle", dir, id], as: nosub)
+        XCTAssertEqual(created.status, 0, created.stderr)
+        defer { _ = try? h.run(["delete", "--force", id], as: nosub) }
+        let r = try h.run(["exec", id, "--", "sh", "-c", "id -u; cat /proc/self/setgroups"], as: nosub)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "0\ndeny\n")
+
+        // Groups besides the primary one cannot be set there: refused, by name.
+        let process = try h.scratch("process") + "/process.json"
+        let spec: [String: Any] = ["args": ["true"], "cwd": "/", "user": ["uid": 0, "gid": 0, "additionalGids": [0, 5]]]
+        try JSONSerialization.data(withJSONObject: spec).write(to: URL(fileURLWithPath: process))
+        let refused = try h.run(["exec", "--process", process, id], as: nosub)
+        XCTAssertEqual(refused.status, 125, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("process.user.additionalGids [5]: this container's user namespace denies setgroups"), refused.stderr)
+    }
+}

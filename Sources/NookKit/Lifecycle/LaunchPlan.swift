@@ -148,6 +148,7 @@ public struct LaunchPlan: Sendable {
         guard IDMapping.maps(user.gid, in: identity.gidMappings) else {
             throw NookError("group \(user.gid) has no mapping in this container's user namespace")
         }
+        try checkGroupsSettable(user, setgroupsAllowed: identity.setgroupsAllowed)
         let env = process.env ?? []
         var seccompFilter: [UInt8] = []
         var seccompDescription = "none"
@@ -198,9 +199,14 @@ public struct LaunchPlan: Sendable {
             if stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev { continue }
             joins[ns] = theirs
         }
+        // A single-id user namespace denies setgroups(2) for good (`run` wrote
+        // "deny" before its gid map): the new process keeps the groups it has
+        // there, and asking for others cannot be honoured.
+        let setgroupsAllowed = (try? HostPath.readText("/proc/\(pid)/setgroups"))?.hasPrefix("deny") != true
+        try checkGroupsSettable(process.user, setgroupsAllowed: setgroupsAllowed)
         let identity = IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
                                  gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
-                                 setgroupsAllowed: joins[.user] == nil || true, writer: .none,
+                                 setgroupsAllowed: setgroupsAllowed, writer: .none,
                                  reason: "exec joins the container's user namespace: its maps are already written")
         var seccompFilter: [UInt8] = []
         var seccompDescription = "none"
@@ -223,6 +229,17 @@ public struct LaunchPlan: Sendable {
         plan.setupRootfs = false
         plan.joinExisting = true
         return plan
+    }
+
+    /// Where setgroups(2) is denied (a single-id user namespace), the process
+    /// keeps the groups it has; asking for a group besides its primary one
+    /// cannot be honoured, and is refused rather than dropped in silence.
+    static func checkGroupsSettable(_ user: Spec.User, setgroupsAllowed: Bool) throws {
+        guard !setgroupsAllowed else { return }
+        let extra = (user.additionalGids ?? []).filter { $0 != user.gid }
+        guard !extra.isEmpty else { return }
+        throw NookError("process.user.additionalGids \(extra): this container's user namespace denies setgroups (a single-id mapping), so no supplementary group can be set",
+                        hint: "leave the groups out, or give the user a sub-id range (/etc/subuid, /etc/subgid) so that containers map more than one id")
     }
 
     /// Order in which namespaces are entered with setns.
