@@ -294,3 +294,42 @@ extension ConformanceTests {
         XCTAssertTrue(refused.stderr.contains("process.user.additionalGids [5]: this container's user namespace denies setgroups"), refused.stderr)
     }
 }
+
+extension ConformanceTests {
+    // MARK: 12. bind mounts keep the source's locked flags
+
+    /// `nook ARGS` in a mount namespace of the test's own where `source` is a
+    /// tmpfs mounted with `options`: the source's flags are known, whatever the host's are.
+    func runWithTmpfs(at source: String, options: String, _ args: [String]) throws -> Harness.Result {
+        guard h.isRoot else { throw XCTSkip("mounting the source with known flags needs root (CI runs as root)") }
+        let setup = "mount -t tmpfs -o \(options) nook-test \(source) && exec \"$@\""
+        return try Harness.shell(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c", setup, "sh"]
+                                 + h.commandLine(args))
+    }
+
+    /// The options of the mount at /mnt as the container sees them.
+    func bindOptions(source options: String, bind: [String]) throws -> Set<String> {
+        let source = try h.scratch("locked-source")
+        let dir = try runcBundle(["sh", "-c", "grep ' /mnt ' /proc/self/mountinfo"]) { c in
+            var mounts = c["mounts"] as! [[String: Any]]
+            mounts.append(["destination": "/mnt", "type": "bind", "source": source, "options": bind])
+            c["mounts"] = mounts
+        }
+        let r = try runWithTmpfs(at: source, options: options, ["run", "--bundle", dir, Harness.name("conform")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let fields = r.stdout.split(separator: " ")
+        return fields.count > 5 ? Set(fields[5].split(separator: ",").map(String.init)) : []
+    }
+
+    func testBindMountsKeepTheSourcesLockedFlags() throws {
+        // Everything locked: asking to clear it, or for another atime mode, keeps the source's.
+        let locked = try bindOptions(source: "ro,nosuid,nodev,noexec,noatime",
+                                     bind: ["rbind", "rw", "suid", "dev", "exec", "strictatime"])
+        XCTAssertEqual(locked, ["ro", "nosuid", "nodev", "noexec", "noatime"])
+        // Nothing locked but the atime mode: the flags asked for are added, the atime stays.
+        let added = try bindOptions(source: "relatime", bind: ["rbind", "ro", "nosuid", "nodev", "noexec", "strictatime"])
+        XCTAssertEqual(added, ["ro", "nosuid", "nodev", "noexec", "relatime"])
+        let nodiratime = try bindOptions(source: "strictatime", bind: ["bind", "nodiratime"])
+        XCTAssertEqual(nodiratime, ["rw"], "strictatime shows as no atime option")
+    }
+}

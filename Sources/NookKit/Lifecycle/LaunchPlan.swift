@@ -161,6 +161,7 @@ public struct LaunchPlan: Sendable {
                                            newCgroupNamespace: namespaces.contains(.cgroup),
                                            gidMappings: identity.gidMappings)
         try MountPlanner.addSysctls(spec.linux?.sysctl ?? [:], to: &mounts)
+        LockedMountFlags.keep(in: &mounts, newUserNamespace: namespaces.contains(.user))
         return LaunchPlan(
             containerID: containerID, spec: spec, bundle: bundle, rootfs: rootfs, namespaces: namespaces,
             joinNamespaces: joins, mounts: mounts, readonlyRootfs: root.readonly ?? false,
