@@ -256,6 +256,9 @@ extension ConformanceTests {
         chmod(script, 0o755)
         let dir = try runcBundle(["true"]) { c in
             c["hooks"] = ["poststart": [["path": script, "args": ["hook.sh", out + "/poststart.json"]]]]
+            // Large annotations make `start` take long to record the start, so
+            // that `true` has ended by then: the case this is about, made likely.
+            c["annotations"] = ["org.example.padding": String(repeating: "x", count: 4 << 20)]
         }
         let id = Harness.name("conform")
         let created = try h.run(["create", "--bundle", dir, "--pid-file", out + "/pid", id])
