@@ -624,6 +624,10 @@ static int child_main(const struct nook_launch *l) {
         fail(l, NOOK_STEP_SETGID, 0, errno);
     if (l->setup_uid >= 0 && syscall(SYS_setresuid, (uid_t)l->setup_uid, (uid_t)l->setup_uid, (uid_t)l->setup_uid) < 0)
         fail(l, NOOK_STEP_SETUID, 0, errno);
+    // A new euid made us non-dumpable, and then nook, whose ids are not ours,
+    // could not open our /proc/PID/ns to `exec` into a created container. Back
+    // to how a mapped caller's child is (its euid never changes): dumpable.
+    if (l->setup_uid >= 0) prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 
     join_namespaces(l);
     if (joins_pid_namespace(l)) fork_into_pid_namespace(l);

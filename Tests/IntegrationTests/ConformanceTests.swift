@@ -336,3 +336,44 @@ extension ConformanceTests {
         XCTAssertEqual(nodiratime, ["rw"], "strictatime shows as no atime option")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 13. maps that leave the caller out
+
+    func testMappingsThatLeaveTheCallerOutWork() throws {
+        guard let ranges = Harness.subordinateRanges(of: h.user) else { throw XCTSkip("the test user has no sub-id range") }
+        // runc's own mounts included: its /sys is a bind, which nook, unmapped and
+        // unprivileged, cannot clone for the container; the container's root does.
+        let dir = try runcBundle(["sh", "-c", "id -u; cat /proc/self/uid_map; test -c /dev/null && echo null"]) { c in
+            self.editLinux(&c) {
+                $0["uidMappings"] = [["containerID": 0, "hostID": ranges.uids.start, "size": ranges.uids.count]]
+                $0["gidMappings"] = [["containerID": 0, "hostID": ranges.gids.start, "size": ranges.gids.count]]
+            }
+        }
+        let r = try runContainer(dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let map = "0 \(ranges.uids.start) \(ranges.uids.count)"
+        XCTAssertEqual(r.stdout.split(separator: "\n").map { $0.split(separator: " ").joined(separator: " ") }, ["0", map, "null"])
+
+        // The OCI lifecycle too: the created init, a sub-id, opens exec.fifo
+        // for `start`, and `exec` reaches it before and after.
+        var config = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/config.json"))) as! [String: Any]
+        var process = config["process"] as! [String: Any]
+        process["args"] = ["sleep", "600"]
+        config["process"] = process
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        let id = Harness.name("conform")
+        let created = try h.run(["create", "--bundle", dir, id])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        defer { _ = try? h.run(["delete", "--force", id]) }
+        let before = try h.run(["exec", id, "--", "id", "-u"])
+        XCTAssertEqual(before.status, 0, before.stderr)
+        XCTAssertEqual(before.stdout, "0\n")
+        let started = try h.run(["start", id])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        XCTAssertTrue(try h.run(["state", id]).stdout.contains("\"running\""))
+        let after = try h.run(["exec", id, "--", "cat", "/proc/1/cmdline"])
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertEqual(after.stdout, "sleep\u{0}600\u{0}")
+    }
+}

@@ -66,6 +66,14 @@ public struct LaunchPlan: Sendable {
         return uidMapped && gidMapped ? nil : (0, 0)
     }
 
+    /// Nook clones each bind's source before the clone (`MountPlanner.openBindSources`)
+    /// when real root is mapped to a sub-range: the container's root could not
+    /// open root-only paths, and nook, root, may clone mounts. A caller who is
+    /// not root cannot (open_tree's clone needs CAP_SYS_ADMIN over its mount
+    /// namespace): when its own ids are left out of the maps, the child opens the
+    /// sources itself, as the container's root, as crun does.
+    public var opensBindSourcesFirst: Bool { setupIDs != nil && geteuid() == 0 }
+
     /// A new container that joins a PID namespace by path: its process is
     /// forked after the setns (see `Supervisor.followIntoPIDNamespace`).
     public var forksIntoJoinedPIDNamespace: Bool { !joinExisting && joinNamespaces[.pid] != nil }

@@ -50,7 +50,10 @@ extension Runtime {
             let dir = store.directory(id)
             try Self.writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
-            guard mkfifo(fifo, 0o600) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
+            // Writable by others, as runc makes it: a container whose root is not
+            // the caller (config.json's maps leave the caller out) opens it as a
+            // sub-id, through its fd. No one else can reach it: its directory is 0700.
+            guard mkfifo(fifo, 0o600) == 0, chmod(fifo, 0o622) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
             // O_PATH: a handle, not a reader, so the child's open for writing blocks until `start`.
             let fifoFD = nook_open_path(fifo)
             guard fifoFD >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
@@ -69,7 +72,7 @@ extension Runtime {
             state.annotations = spec.annotations
             state.cgroupPath = cgroup?.path
             state.ownNamespaces = plan.namespaces.map(\.ociName)
-            let openedSources = plan.setupIDs != nil ? try MountPlanner.openBindSources(&plan.mounts) : []
+            let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
             defer { for fd in openedSources { close(fd) } }
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
             let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in

@@ -120,7 +120,7 @@ public final class Runtime {
         if let log { options.stdio = (options.stdio.0, log.containerStdout, log.containerStderr) }
         options.createConsole = plan.terminal
         options.consoleSize = TerminalRelay.startSize(relayed: true, requested: plan.spec.process?.consoleSize)
-        let openedSources = plan.setupIDs != nil ? try MountPlanner.openBindSources(&plan.mounts) : []
+        let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
         defer { for fd in openedSources { close(fd) } }
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options) { process in
