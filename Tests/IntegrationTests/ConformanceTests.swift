@@ -377,3 +377,61 @@ extension ConformanceTests {
         XCTAssertEqual(after.stdout, "sleep\u{0}600\u{0}")
     }
 }
+
+extension ConformanceTests {
+    // MARK: 14. exec while a foreground container is still being built
+
+    /// A pipe with only `room` bytes free: a process writing more blocks until it is read.
+    func nearlyFullPipe(room: Int) throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { throw NSError(domain: NSPOSIXErrorDomain, code: Int(errno)) }
+        _ = fcntl(fds[1], F_SETFL, O_NONBLOCK)
+        let page = [UInt8](repeating: 0x2e, count: 4096)
+        while write(fds[1], page, page.count) > 0 {}
+        _ = fcntl(fds[1], F_SETFL, 0)
+        var sink = [UInt8](repeating: 0, count: room)
+        var freed = 0
+        while freed < room { freed += max(0, read(fds[0], &sink, room - freed)) }
+        return (fds[0], fds[1])
+    }
+
+    func testExecRefusesAForegroundContainerStillBeingBuilt() throws {
+        // Thousands of masked paths that do not exist: under --trace each is a
+        // line. With its stderr a pipe nobody reads, `nook run` stops at the first
+        // lines past its room, and its child, whose reports then go unread,
+        // stops part-way through its mounts: before pivot_root, its mount
+        // namespace still has the host's root. No timing: both wait for the pipe.
+        let dir = try runcBundle(["true"]) { c in
+            self.editLinux(&c) { $0["maskedPaths"] = (0..<3000).map { "/nook-absent-\($0)" } }
+        }
+        let id = Harness.name("conform")
+        let stderrPipe = try nearlyFullPipe(room: 16 << 10)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, stderrPipe.write, 2)
+        posix_spawn_file_actions_addclose(&actions, stderrPipe.read)
+        let argv = h.commandLine(["run", "--trace", "--bundle", dir, id])
+        let cArgs = argv.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        XCTAssertEqual(posix_spawn(&pid, argv[0], &actions, nil, cArgs, environ), 0)
+        close(stderrPipe.write)
+        defer {
+            // Read what it wrote: then it runs `true` and ends by itself.
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while read(stderrPipe.read, &buffer, buffer.count) > 0 {}
+            close(stderrPipe.read)
+            var status: Int32 = 0
+            waitpid(pid, &status, 0)
+        }
+        XCTAssertTrue(Harness.eventually { (try? h.run(["state", id]).status) == 0 }, "the container is recorded")
+        let r = try h.run(["exec", id, "--", "sh", "-c", "test -e /bin/probe && echo container || echo host"])
+        XCTAssertNotEqual(r.stdout, "host\n", "exec joined the mount namespace before its pivot_root")
+        XCTAssertEqual(r.status, 125, r.stdout + r.stderr)
+        XCTAssertTrue(r.stderr.contains("container '\(id)' is still being set up"), r.stderr)
+        XCTAssertTrue(try h.run(["state", id]).stdout.contains("\"creating\""))
+    }
+}

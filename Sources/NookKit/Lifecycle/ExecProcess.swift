@@ -49,6 +49,10 @@ extension Runtime {
         if status(of: state) == "paused" {
             throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
         }
+        if status(of: state) == "creating" {
+            throw NookError("container '\(id)' is still being set up: its root filesystem is not built yet",
+                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then")
+        }
         guard status(of: state) == "running" || status(of: state) == "created" else {
             throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
         }

@@ -123,6 +123,7 @@ public final class Runtime {
         let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
         defer { for fd in openedSources { close(fd) } }
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
+        var state: ContainerState?
         let launched = try supervisor.launch(plan, options: options) { process in
             // The network namespace exists and its user namespace has its maps:
             // the helper can join both. The command has not started yet.
@@ -130,21 +131,28 @@ public final class Runtime {
                 helper = try NetworkHelper.start(network, containerPID: process.pid, stateDirectory: store.directory(id), tracer: tracer)
             }
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
-            var state = ContainerState(id: id, status: .running, pid: process.pid, startTime: start,
-                                       bundle: settings.bundle, rootfs: plan.rootfs,
-                                       mode: settings.detached ? .detached : .foreground,
-                                       created: Self.timestamp())
-            state.annotations = spec.annotations
-            state.cgroupPath = cgroup?.path
-            state.ownNamespaces = plan.namespaces.map(\.ociName)
-            state.command = plan.argv.joined(separator: " ")
-            state.networkHelperPID = helper?.pid
+            // Creating until the child has built its root: `exec` must not join
+            // a mount namespace that is still the host's tree.
+            var record = ContainerState(id: id, status: .creating, pid: process.pid, startTime: start,
+                                        bundle: settings.bundle, rootfs: plan.rootfs,
+                                        mode: settings.detached ? .detached : .foreground,
+                                        created: Self.timestamp())
+            record.annotations = spec.annotations
+            record.cgroupPath = cgroup?.path
+            record.ownNamespaces = plan.namespaces.map(\.ociName)
+            record.command = plan.argv.joined(separator: " ")
+            record.networkHelperPID = helper?.pid
             if settings.detached {
-                state.monitorPID = getpid()
-                state.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
-                state.removeOnExit = settings.removeOnExit
+                record.monitorPID = getpid()
+                record.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
+                record.removeOnExit = settings.removeOnExit
             }
-            try store.write(state)
+            try store.write(record)
+            state = record
+        } atReady: { _ in
+            guard var record = state else { return }
+            record.status = .running
+            try store.write(record)
         }
         log?.closeContainerEnds()
         settings.onRunning?(launched.process.pid)

@@ -25,8 +25,11 @@ public final class Supervisor {
     ///     continues (join a cgroup, record state). A throw kills the child.
     ///   - stopAtReady: return as soon as setup is done (OCI create: the child
     ///     then waits for `start`); otherwise follow it through execve.
+    ///   - atReady: runs once the child reports its setup done (its mounts,
+    ///     pivot_root, identity), before its command runs (record it as running).
     public func launch(_ plan: LaunchPlan, options: SpawnOptions, stopAtReady: Bool = false,
-                       beforeRelease: (SpawnedProcess) throws -> Void = { _ in }) throws -> Launched {
+                       beforeRelease: (SpawnedProcess) throws -> Void = { _ in },
+                       atReady: (SpawnedProcess) throws -> Void = { _ in }) throws -> Launched {
         let (parentEnd, childEnd) = try kernel.socketPair()
         defer { kernel.close(parentEnd) }
         var opts = options
@@ -82,6 +85,7 @@ public final class Supervisor {
                 case .pid: commandPID = message.value
                 case .console: console = message.fd
                 case .ready:
+                    try atReady(process)
                     if tracer.enabled { try kernel.sendGo(parentEnd) }
                     if stopAtReady { return Launched(process: process, commandPID: nil, consoleMaster: console) }
                 }
