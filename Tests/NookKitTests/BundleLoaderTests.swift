@@ -160,7 +160,9 @@ final class BundleLoaderTests: XCTestCase {
         let sys = try XCTUnwrap(plan.mounts.first { $0.target == "/sys" })
         XCTAssertEqual(sys.kind, .bind)
         XCTAssertEqual(sys.source, "/sys")
-        XCTAssertEqual(plan.capabilities?.ambient, try Capability.mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], field: "x"))
+        // runc lists them ambient but not inheritable: the kernel cannot raise them.
+        XCTAssertEqual(plan.capabilities?.ambient, 0)
+        XCTAssertEqual(plan.capabilities?.unraisableAmbient, try Capability.mask(["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"], field: "x"))
     }
 
     /// JSONDecoder calls these "not valid JSON"; the error names the field and its range.

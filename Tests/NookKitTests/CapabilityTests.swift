@@ -59,6 +59,11 @@ final class CapabilityTests: XCTestCase {
         XCTAssertEqual(sets.permitted, 0b10_0000)
         XCTAssertEqual(sets.inheritable, 0)
         XCTAssertEqual(sets.ambient, 0)
+        // Ambient needs permitted and inheritable both.
+        let ambient = try CapabilitySets(Spec.Capabilities(effective: ["CAP_KILL"], inheritable: ["CAP_KILL", "CAP_CHOWN"],
+                                                           permitted: ["CAP_KILL", "CAP_NET_RAW"], ambient: ["CAP_KILL", "CAP_CHOWN", "CAP_NET_RAW"]))
+        XCTAssertEqual(ambient.ambient, 1 << 5)
+        XCTAssertEqual(ambient.unraisableAmbient, 1 << 0 | 1 << 13)
         assertNookError(try CapabilitySets(Spec.Capabilities(ambient: ["NOPE"]))) { e in
             assertContains(e.message, "in capabilities.ambient")
         }

@@ -204,6 +204,19 @@ final class LaunchPlanTests: XCTestCase {
         }
     }
 
+    func testGroupsBesidesThePrimaryOneAreRefusedWhereSetgroupsIsDenied() throws {
+        var spec = defaultSpec(rootfs: rootfs)
+        spec.process?.user = Spec.User(uid: 0, gid: 0, additionalGids: [0])
+        XCTAssertNoThrow(try make(spec), "the primary group alone is what the process has anyway")
+        spec.process?.user = Spec.User(uid: 0, gid: 0, additionalGids: [0, 5])
+        assertNookError(try make(spec)) { e in
+            assertContains(e.message, "process.user.additionalGids [5]: this container's user namespace denies setgroups")
+        }
+        let ranges = [Spec.IDMap(containerID: 0, hostID: 100000, size: 65536)]
+        let subIDs = IDMapping(uidMappings: ranges, gidMappings: ranges, setgroupsAllowed: true, writer: .helpers, reason: "")
+        XCTAssertEqual(try make(spec, identity: subIDs).additionalGids, [0, 5])
+    }
+
     func testUnmappedGroup() {
         var spec = defaultSpec(rootfs: rootfs)
         spec.process?.user = Spec.User(uid: 0, gid: 5)
