@@ -251,9 +251,7 @@ extension ConformanceTests {
 
     func testPoststartHookSeesRunningAndThePidOfAShortLivedProcess() throws {
         let out = try h.scratch("poststart")
-        let script = out + "/hook.sh"
-        try "#!/bin/sh\ncat > \"$1\"\n".write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+        let script = try h.stdinSavingHook(in: out)
         let dir = try runcBundle(["true"]) { c in
             c["hooks"] = ["poststart": [["path": script, "args": ["hook.sh", out + "/poststart.json"]]]]
             // Large annotations make `start` take long to record the start, so

@@ -411,3 +411,13 @@ extension Harness {
         return dir
     }
 }
+
+extension Harness {
+    /// An OCI hook script in `dir` that saves the state JSON on its stdin to the file named by its first argument.
+    func stdinSavingHook(in dir: String) throws -> String {
+        let script = dir + "/hook.sh"
+        try "#!/bin/sh\ncat > \"$1\"\n".write(toFile: script, atomically: true, encoding: .utf8)
+        chmod(script, 0o755)
+        return script
+    }
+}

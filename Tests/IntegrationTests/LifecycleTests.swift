@@ -131,9 +131,7 @@ final class LifecycleTests: XCTestCase {
 
     func testHooksGetTheStateOnStdinAndAFailingHookFailsCreate() throws {
         let out = try h.scratch("hooks")
-        let script = out + "/hook.sh"
-        try "#!/bin/sh\ncat > \"$1\"\n".write(toFile: script, atomically: true, encoding: .utf8)
-        chmod(script, 0o755)
+        let script = try h.stdinSavingHook(in: out)
         let dir = try bundle(["true"]) { config in
             config["hooks"] = ["createRuntime": [["path": script, "args": ["hook.sh", out + "/createRuntime.json"]]],
                                "poststart": [["path": script, "args": ["hook.sh", out + "/poststart.json"]]],
