@@ -373,6 +373,14 @@ extension ConformanceTests {
         let after = try h.run(["exec", id, "--", "cat", "/proc/1/cmdline"])
         XCTAssertEqual(after.status, 0, after.stderr)
         XCTAssertEqual(after.stdout, "sleep\u{0}600\u{0}")
+
+        // A root the sub-id cannot reach (a 0700 directory of the caller's) is refused, saying why.
+        let closed = try h.scratch("closed")
+        chmod(closed, 0o700)
+        try FileManager.default.createSymbolicLink(atPath: closed + "/rootfs", withDestinationPath: h.rootfs)
+        config["root"] = ["path": closed + "/rootfs", "readonly": true]
+        try JSONSerialization.data(withJSONObject: config).write(to: URL(fileURLWithPath: dir + "/config.json"))
+        try assertCreateRefused(dir, "permission denied (hint: the container's root is host uid \(ranges.uids.start), not you (the uid map leaves your ids out)")
     }
 }
 

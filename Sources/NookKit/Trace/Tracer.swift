@@ -182,5 +182,11 @@ public struct StepDescription: Sendable {
                 hint = "the file is not executable, or a directory on its path is not searchable"
             }
         }
+        // Maps that leave the caller out: the setup runs as a sub-id, which
+        // reaches host paths (rootfs, bind sources) as "other".
+        if hint == nil, m.errno == EACCES, plan.setupIDs != nil, !plan.joinExisting,
+           let root = plan.identity.uidMappings.first(where: { $0.containerID == 0 }) {
+            hint = "the container's root is host uid \(root.hostID), not you (the uid map leaves your ids out): it needs search permission on every directory of the path, like any other user"
+        }
     }
 }
