@@ -71,6 +71,7 @@ struct MonitorCommand: ParsableCommand {
     @Flag(name: .customLong("init")) var initProcess = false
     @Flag(name: .customLong("rm")) var remove = false
     @Flag var trace = false
+    @Option var bundle: String?
     func run() throws {
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
            SealPolicy.monitor(spec, initProcess: initProcess) {
@@ -78,7 +79,7 @@ struct MonitorCommand: ParsableCommand {
         }
         ProcessMemoryLayout.hideArguments(title: "nook __monitor")
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
-        Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
+        Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, trace: trace))
     }
 }
