@@ -20,7 +20,7 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
     @Flag(help: "Print every isolation step to stderr.") var trace = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
 
     func run() throws {
         try SealedBinary.ensure() // its clone waits in the container until `start` (SealPolicy)
@@ -39,7 +39,7 @@ struct CreateCommand: ParsableCommand {
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         if let spec = global.recordedSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
         try global.runtime().start(id: id)
@@ -49,7 +49,7 @@ struct StartCommand: ParsableCommand {
 struct StateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         let state = try global.runtime().state(id: id)
         print(try JSONText.encode(state, pretty: true))
@@ -60,7 +60,7 @@ struct KillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container (default TERM).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     @Argument(help: "Signal: a name (TERM, SIGKILL) or a number.") var signal: String = "TERM"
     func run() throws {
         try global.runtime().kill(id: id, signal: try Signals.parse(signal), all: all)
@@ -71,7 +71,7 @@ struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a stopped container (--force: kill it first).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Kill the container if it is running.") var force = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         let runtime = try global.runtime()
         do { try runtime.delete(id: id, force: force) } catch let e as NookError {
@@ -110,7 +110,7 @@ struct PSCommand: ParsableCommand {
     @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|stopped, name=REGEX or id=PREFIX; repeat to combine.")
     var filters: [String] = []
     @Flag(name: .customLong("no-trunc"), help: "Accepted for podman's habit: nook never truncates.") var noTrunc = false
-    @Argument(help: "Container ID: list its processes.") var id: String?
+    @Argument(help: "Container ID: list its processes.", completion: Completions.containers) var id: String?
     static let fields = ["Names", "ID", "Status", "State", "Pid", "Mode", "Command", "CreatedAt", "ExitCode"]
 
     func run() throws {

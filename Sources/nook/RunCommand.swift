@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device-read-bps"), help: "Read rate limit DEVICE:RATE.") var deviceReadBps: [String] = []
     @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
-    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].") var network: String = "none"
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
     @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (needs pasta or slirp4netns).") var publish: [String] = []
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
