@@ -90,3 +90,11 @@ out:
     seccomp_release(ctx);
     return result;
 }
+
+// The libseccomp in use, for `nook --version` (podman shows it in `podman info`).
+void nook_seccomp_library_version(unsigned int *major, unsigned int *minor, unsigned int *micro) {
+    const struct scmp_version *v = seccomp_version();
+    *major = v ? v->major : 0;
+    *minor = v ? v->minor : 0;
+    *micro = v ? v->micro : 0;
+}

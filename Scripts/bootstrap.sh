@@ -33,6 +33,9 @@ install -m 0755 "$bin" "$dest/bin/nook"
 chown -R "$user:" "$dest/bin"
 [ -d "$dest/rootfs" ] || runuser -u "$user" -- "$dest/bin/nook" rootfs busybox "$dest/rootfs"
 
+echo "== nook for every shell: /usr/local/bin/nook, completions, man pages"
+Scripts/install-shell-support.sh "$bin"
+
 echo "== a container, as $user"
 runuser -u "$user" -- env -u XDG_RUNTIME_DIR "$dest/bin/nook" run --rootfs "$dest/rootfs" -- \
   sh -c 'echo "inside: $(id)  hostname=$(hostname)  pid=$$"; ls /sys/class/net'

@@ -282,6 +282,8 @@ enum nook_seccomp_action_kind {
 
 /// Returns the syscall number for a name on the native architecture, or a negative value.
 int nook_seccomp_syscall_number(const char *name);
+/// The libseccomp version linked in (0.0.0 when it cannot say).
+void nook_seccomp_library_version(unsigned int *major, unsigned int *minor, unsigned int *micro);
 /// Returns 0 when libseccomp knows the architecture name (libseccomp's spelling: "x86_64", "x86", "x32").
 int nook_seccomp_arch_known(const char *name);
 

@@ -11,6 +11,9 @@ struct AuditCommand: ParsableCommand {
     @Argument(help: "The unpacked root filesystem.") var rootfs: String
 
     func run() throws {
+        guard ["text", "json"].contains(format) else {
+            throw NookError("unknown --format '\(format)'", hint: "use text or json")
+        }
         guard !rootfs.isEmpty else { throw NookError("the rootfs to audit is empty ('')", hint: "name an unpacked root filesystem, e.g. nook audit ./rootfs") }
         let audit = try RootfsAudit.scan(try HostPath.absolute(rootfs))
         if format == "json" {

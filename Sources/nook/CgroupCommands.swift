@@ -6,7 +6,7 @@ struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Resource usage of a running container (from its cgroup).")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
-    @Argument(help: "Container ID or name.") var id: String
+    @Argument(help: "Container ID or name.", completion: Completions.containers) var id: String
     func run() throws {
         let stats = try global.runtime().stats(id: id)
         if format == "json" { print(try JSONText.encode(stats, pretty: false)); return }
@@ -20,13 +20,13 @@ struct StatsCommand: ParsableCommand {
 struct PauseCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause", abstract: "Freeze every process of a container (cgroup.freeze).")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID or name.") var id: String
+    @Argument(help: "Container ID or name.", completion: Completions.containers) var id: String
     func run() throws { try global.runtime().freeze(id: id, true) }
 }
 
 struct ResumeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "resume", abstract: "Thaw a paused container.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID or name.") var id: String
+    @Argument(help: "Container ID or name.", completion: Completions.containers) var id: String
     func run() throws { try global.runtime().freeze(id: id, false) }
 }

@@ -10,7 +10,7 @@ struct LogsCommand: ParsableCommand {
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Keep printing output as it comes, until the container stops.") var follow = false
     @Option(help: "Only the last N lines.") var tail: Int?
-    @Argument(help: "Container name.") var id: String
+    @Argument(help: "Container name.", completion: Completions.containers) var id: String
     func run() throws {
         let runtime = try global.runtime()
         try runtime.printLogs(id: id, follow: follow, tail: tail) { bytes in
@@ -22,7 +22,7 @@ struct LogsCommand: ParsableCommand {
 struct WaitCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "wait", abstract: "Wait for a container to stop; print and return its exit code.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container name.") var id: String
+    @Argument(help: "Container name.", completion: Completions.containers) var id: String
     func run() throws {
         let runtime = try global.runtime()
         guard let code = try runtime.waitForExit(id: id) else {
@@ -40,7 +40,7 @@ struct StopCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop a container: TERM, then KILL after a timeout.")
     @OptionGroup var global: GlobalOptions
     @Option(name: [.short, .customLong("time")], help: "Seconds to wait before KILL.") var time: Int = 10
-    @Argument(help: "Container name.") var id: String
+    @Argument(help: "Container name.", completion: Completions.containers) var id: String
     func run() throws {
         try global.runtime().stop(id: id, timeout: time)
         print(id)
@@ -71,6 +71,7 @@ struct MonitorCommand: ParsableCommand {
     @Flag(name: .customLong("init")) var initProcess = false
     @Flag(name: .customLong("rm")) var remove = false
     @Flag var trace = false
+    @Option var bundle: String?
     func run() throws {
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
            SealPolicy.monitor(spec, initProcess: initProcess) {
@@ -78,7 +79,7 @@ struct MonitorCommand: ParsableCommand {
         }
         ProcessMemoryLayout.hideArguments(title: "nook __monitor")
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
-        Glibc.exit(runtime.monitor(id: id, specFile: specFile, notifyFD: notifyFD, initProcess: initProcess,
+        Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, trace: trace))
     }
 }

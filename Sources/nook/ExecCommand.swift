@@ -26,6 +26,8 @@ struct ExecCommand: ParsableCommand {
 
     func run() throws {
         var rest = arguments
+        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
+        if consoleSocket == nil { try TerminalInput.check(tty: tty, interactive: interactive) }
         guard !rest.isEmpty, !rest[0].hasPrefix("-") else {
             throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND")
         }

@@ -14,12 +14,16 @@ struct Nook: ParsableCommand {
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
                       DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
                       StatsCommand.self, PauseCommand.self, ResumeCommand.self, LogsCommand.self, WaitCommand.self,
-                      StopCommand.self, RmCommand.self, RootfsCommand.self, AuditCommand.self, MonitorCommand.self]
+                      StopCommand.self, RmCommand.self, RootfsCommand.self, AuditCommand.self, VersionCommand.self,
+                      MonitorCommand.self]
     )
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.
     static func main() {
-        let arguments = GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst()))
+        var arguments = GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst()))
+        // `nook --version` (what podman and containerd ask a runtime) is `nook version`.
+        if arguments.first == "--version" || arguments.first == "-v" { arguments[0] = "version" }
+        if let unknown = UnknownCommand.check(arguments) { fail(unknown) }
         GlobalOptions.logDestination = GlobalOptions.logSettings(arguments)
         do {
             var command = try parseAsRoot(arguments)

@@ -20,7 +20,7 @@ struct CreateCommand: ParsableCommand {
     @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
     @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
     @Flag(help: "Print every isolation step to stderr.") var trace = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
 
     func run() throws {
         try SealedBinary.ensure() // its clone waits in the container until `start` (SealPolicy)
@@ -39,7 +39,7 @@ struct CreateCommand: ParsableCommand {
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         if let spec = global.recordedSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
         try global.runtime().start(id: id)
@@ -49,7 +49,7 @@ struct StartCommand: ParsableCommand {
 struct StateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "state", abstract: "Print a container's OCI state as JSON.")
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         let state = try global.runtime().state(id: id)
         print(try JSONText.encode(state, pretty: true))
@@ -60,7 +60,7 @@ struct KillCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container (default TERM).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Signal every process of the container.") var all = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     @Argument(help: "Signal: a name (TERM, SIGKILL) or a number.") var signal: String = "TERM"
     func run() throws {
         try global.runtime().kill(id: id, signal: try Signals.parse(signal), all: all)
@@ -71,7 +71,7 @@ struct DeleteCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "delete", abstract: "Remove a stopped container (--force: kill it first).")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Kill the container if it is running.") var force = false
-    @Argument(help: "Container ID.") var id: String
+    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
         let runtime = try global.runtime()
         do { try runtime.delete(id: id, force: force) } catch let e as NookError {
@@ -86,16 +86,17 @@ struct ListCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .customLong("quiet")], help: "Only IDs.") var quiet = false
-    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
+    @Option(name: [.short, .customLong("format")], help: "table, json, or a template: '{{.ID}} {{.Status}}' (fields: \(fields.joined(separator: ", "))).")
+    var format: String = "table"
+    static let fields = ["ID", "Pid", "Status", "Bundle"]
+
     func run() throws {
+        let output = try OutputFormat.parse(format, fields: Self.fields)
         let states = try global.runtime().list()
         if quiet { states.forEach { print($0.id) }; return }
-        switch format {
-        case "json": print(try JSONText.encode(states, pretty: false))
-        case "table":
-            print(Table.render([["ID", "PID", "STATUS", "BUNDLE"]] + states.map { [$0.id, "\($0.pid)", $0.status, $0.bundle] }))
-        default: throw NookError("unknown --format '\(format)'", hint: "use table or json")
-        }
+        if output == .json { print(try JSONText.encode(states, pretty: false)); return }
+        let rows = states.map { ["ID": $0.id, "Pid": "\($0.pid)", "Status": $0.status, "Bundle": $0.bundle] }
+        print(output.render(rows, columns: [("ID", "ID"), ("PID", "Pid"), ("STATUS", "Status"), ("BUNDLE", "Bundle")]))
     }
 }
 
@@ -103,25 +104,42 @@ struct PSCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "ps", abstract: "List containers, or the processes of one container.")
     @OptionGroup var global: GlobalOptions
     @Flag(name: [.short, .long], help: "Include stopped containers.") var all = false
-    @Option(name: [.short, .customLong("format")], help: "table or json.") var format: String = "table"
-    @Argument(help: "Container ID: list its processes.") var id: String?
+    @Flag(name: [.short, .long], help: "Only names.") var quiet = false
+    @Option(name: .customLong("format"), help: "table, json, or a template: '{{.Names}} {{.Status}}' (fields: \(fields.joined(separator: ", "))).")
+    var format: String = "table"
+    @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|stopped, name=REGEX or id=PREFIX; repeat to combine.")
+    var filters: [String] = []
+    @Flag(name: .customLong("no-trunc"), help: "Accepted for podman's habit: nook never truncates.") var noTrunc = false
+    @Argument(help: "Container ID: list its processes.", completion: Completions.containers) var id: String?
+    static let fields = ["Names", "ID", "Status", "State", "Pid", "Mode", "Command", "CreatedAt", "ExitCode"]
+
     func run() throws {
         let runtime = try global.runtime()
         guard let id else {
-            let rows = runtime.summaries().filter { all || $0.status != "stopped" }
-            if format == "json" { print(try JSONText.encode(rows, pretty: false)); return }
-            print(Table.render([["NAME", "STATUS", "PID", "MODE", "COMMAND"]] +
-                               rows.map { [$0.id, $0.describedStatus, "\($0.pid)", $0.mode, $0.command] }))
+            let output = try OutputFormat.parse(format, fields: Self.fields)
+            let filter = try ContainerFilter(filters)
+            // A filter on status names stopped containers itself: as podman, it implies --all.
+            let rows = runtime.summaries().filter { (all || filter.namesStatus || $0.status != "stopped") && filter.matches($0) }
+            if quiet { rows.forEach { print($0.id) }; return }
+            if output == .json { print(try JSONText.encode(rows, pretty: false)); return }
+            let values = rows.map { r -> [String: String] in
+                ["Names": r.id, "ID": r.id, "Status": r.describedStatus, "State": r.status, "Pid": "\(r.pid)",
+                 "Mode": r.mode, "Command": r.command, "CreatedAt": r.created, "ExitCode": r.exitCode.map(String.init) ?? ""]
+            }
+            print(output.render(values, columns: [("NAME", "Names"), ("STATUS", "Status"), ("PID", "Pid"), ("MODE", "Mode"), ("COMMAND", "Command")]))
             return
         }
-        let pids = runtime.processes(of: try runtime.store.read(id))
-        if format == "json" { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
-        var rows = [["PID", "CMD"]]
-        for pid in pids {
-            let cmd = (try? HostPath.readText("/proc/\(pid)/cmdline"))?.split(separator: "\0").joined(separator: " ") ?? ""
-            rows.append(["\(pid)", cmd])
+        guard filters.isEmpty, !quiet else {
+            throw NookError("--filter and --quiet list containers, not the processes of one", hint: "nook ps --filter name=\(id)")
         }
-        print(Table.render(rows))
+        let output = try OutputFormat.parse(format, fields: ["Pid", "Command"])
+        let pids = runtime.processes(of: try runtime.store.read(id))
+        if output == .json { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
+        let rows = pids.map { pid -> [String: String] in
+            let cmd = (try? HostPath.readText("/proc/\(pid)/cmdline"))?.split(separator: "\0").joined(separator: " ") ?? ""
+            return ["Pid": "\(pid)", "Command": cmd]
+        }
+        print(output.render(rows, columns: [("PID", "Pid"), ("CMD", "Command")]))
     }
 }
 

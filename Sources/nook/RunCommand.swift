@@ -29,7 +29,7 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open (connected to the container).") var interactive = false
     @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
     @Flag(name: [.short, .customLong("detach")], help: "Run in the background under its own monitor; print the ID.") var detach = false
-    @Flag(name: .customLong("rm"), help: "With -d: remove the container when it stops.") var remove = false
+    @Flag(name: .customLong("rm"), help: "Remove the container when it stops (a foreground run always does).") var remove = false
     @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
     @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
     @Option(name: .customLong("cap-add"), help: "Add a capability (NET_RAW, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
@@ -53,7 +53,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device-read-bps"), help: "Read rate limit DEVICE:RATE.") var deviceReadBps: [String] = []
     @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
-    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].") var network: String = "none"
+    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
     @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (needs pasta or slirp4netns).") var publish: [String] = []
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
@@ -67,6 +67,7 @@ struct RunCommand: ParsableCommand {
         } else if let first = rest.first, first.hasPrefix("-") {
             throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --")
         }
+        try TerminalInput.check(tty: tty, interactive: interactive)
         let environment = ProcessEnvironment.current()
         let runtime = try Runtime(stateRoot: global.root, environment: environment)
         var settings = Runtime.RunSettings()
@@ -144,11 +145,11 @@ struct RunCommand: ParsableCommand {
         if SealPolicy.run(spec, initProcess: self.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
             guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
-            try runtime.runDetached(spec, id: id, initProcess: self.`init`, removeOnExit: remove, trace: trace)
+            try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: self.`init`, removeOnExit: remove, trace: trace)
             print(id)
             return
         }
-        if remove { throw NookError("--rm goes with -d (a foreground run always removes its container)") }
+        // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
     }

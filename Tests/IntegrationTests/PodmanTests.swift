@@ -83,6 +83,14 @@ final class PodmanTests: XCTestCase {
         XCTAssertEqual(r.stdout, "hello\n0\n")
     }
 
+    /// podman asks the runtime `--version` and shows it; without it, `ociRuntime` was null.
+    func testPodmanInfoShowsNooksVersion() throws {
+        let p = try podman()
+        let r = try p.run(["info", "--format", "{{.Host.OCIRuntime.Version}}"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.hasPrefix("nook version "), r.stdout)
+    }
+
     func testDetachedExecStopRemove() throws {
         let p = try podman()
         let name = Harness.name("pod")

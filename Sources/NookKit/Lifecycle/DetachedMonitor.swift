@@ -7,7 +7,7 @@ import Glibc
 /// its exit code, copies its output into a log) and reports back over a pipe
 /// once the command runs. Killing a monitor kills its container, and only it.
 extension Runtime {
-    public func runDetached(_ spec: Spec, id: String, initProcess: Bool, removeOnExit: Bool, trace: Bool) throws {
+    public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool, trace: Bool) throws {
         try StateStore.validate(id: id)
         reconcile()
         guard !HostPath.exists(store.directory(id)) else {
@@ -26,6 +26,7 @@ extension Runtime {
         if initProcess { args.append("--init") }
         if removeOnExit { args.append("--rm") }
         if trace { args.append("--trace") }
+        if let bundle { args += ["--bundle", bundle] }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -67,7 +68,7 @@ extension Runtime {
     }
 
     /// The monitor's side (`nook __monitor`).
-    public func monitor(id: String, specFile: String, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool, trace: Bool) -> Int32 {
+    public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool, trace: Bool) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
         _ = nook_close_from(notifyFD + 1)
         @Sendable func tell(_ text: String) {
@@ -84,7 +85,7 @@ extension Runtime {
             settings.initProcess = initProcess
             settings.trace = trace
             settings.interactive = false
-            settings.bundle = spec.root?.path ?? "/"
+            settings.bundle = bundle
             settings.onRunning = { pid in tell("ok \(pid)") }
             let status = try run(spec, id: id, settings: settings)
             return status.code

@@ -270,7 +270,11 @@ extension Runtime {
     /// The spec a container was created with (kept in its state directory).
     public func loadSpec(_ id: String) throws -> Spec {
         let path = store.directory(id) + "/" + Self.specName
-        guard HostPath.exists(path) else { throw NookError("container '\(id)' has no recorded config") }
+        guard HostPath.exists(path) else {
+            // One message for a missing container, whichever command asks.
+            guard store.ids().contains(id) else { throw store.notFound(id) }
+            throw NookError("container '\(id)' has no recorded config")
+        }
         return try BundleLoader.decode(try HostPath.readBytes(path, as: .configJSON, noFollow: true), source: path)
     }
 

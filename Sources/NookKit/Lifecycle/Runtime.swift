@@ -20,7 +20,9 @@ public final class Runtime {
     /// Options of one run beyond the spec.
     public struct RunSettings: Sendable {
         public var trace = false
-        public var bundle: String = HostPath.currentDirectory()
+        /// The --bundle directory; nil for a run from --rootfs, whose bundle is
+        /// its state directory (where the config.json it was given is kept).
+        public var bundle: String?
         /// The container's stdio (-1: this process's own).
         public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
         /// Signals forwarded from this process to the container while it runs.
@@ -66,7 +68,7 @@ public final class Runtime {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         reconcile()
         let identity = try identity(for: spec, mode: settings.userns)
-        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? store.directory(id), identity: identity)
         plan.initProcess = settings.initProcess
         plan.newSession = true
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
@@ -134,7 +136,7 @@ public final class Runtime {
             // Creating until the child has built its root: `exec` must not join
             // a mount namespace that is still the host's tree.
             var record = ContainerState(id: id, status: .creating, pid: process.pid, startTime: start,
-                                        bundle: settings.bundle, rootfs: plan.rootfs,
+                                        bundle: settings.bundle ?? store.directory(id), rootfs: plan.rootfs,
                                         mode: settings.detached ? .detached : .foreground,
                                         created: Self.timestamp())
             record.annotations = spec.annotations

@@ -1,0 +1,12 @@
+import ArgumentParser
+import NookKit
+
+struct VersionCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "version", abstract: "Print nook's version, the OCI spec it reads, libseccomp's version and its features (also: nook --version).")
+    @OptionGroup var global: GlobalOptions
+    func run() throws {
+        let root = global.root ?? StateStore.defaultRoot(environment: ProcessEnvironment.current())
+        print(NookVersion.text(stateRoot: root))
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import XCTest
+
+/// The habits of a podman user (issue 17): --version, help everywhere,
+/// formats and filters that are honoured or refused, one message for a
+/// missing container, the nearest command for a typo.
+final class EverydayCLITests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    func testVersionIsPrintedAsCrunPrintsIt() throws {
+        for args in [["--version"], ["version"], ["--root", "/nonexistent", "--version"]] {
+            let r = try h.run(args)
+            XCTAssertEqual(r.status, 0, "\(args): \(r.stderr)")
+            let lines = r.stdout.split(separator: "\n").map(String.init)
+            XCTAssertTrue(lines.first?.hasPrefix("nook version ") ?? false, r.stdout)
+            let seccomp = lines.first { $0.hasPrefix("libseccomp: ") }?.dropFirst("libseccomp: ".count) ?? ""
+            let parts = seccomp.split(separator: ".").compactMap { Int($0) }
+            XCTAssertEqual(parts.count, 3, "libseccomp's version as major.minor.micro: \(r.stdout)")
+            XCTAssertGreaterThanOrEqual(parts.first ?? 0, 2, "the libseccomp linked in, not 0.0.0: \(r.stdout)")
+            XCTAssertTrue(lines.contains { $0.contains("+SECCOMP") }, r.stdout)
+        }
+    }
+
+    func testEveryCommandPrintsHelpWithHelpAndH() throws {
+        for command in ["run", "exec", "create", "ps", "list", "rm", "version"] {
+            for flag in ["--help", "-h"] {
+                let r = try h.run([command, flag])
+                XCTAssertEqual(r.status, 0, "nook \(command) \(flag): \(r.stderr)")
+                XCTAssertTrue(r.stdout.contains("USAGE: nook \(command)"), "nook \(command) \(flag): \(r.stdout)\(r.stderr)")
+            }
+        }
+    }
+
+    func testATypoNamesTheCommandAndTheNearestOne() throws {
+        let r = try h.run(["rn", "--rootfs", h.rootfs, "--", "true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("unknown command 'rn'; did you mean 'run'?"), r.stderr)
+        let far = try h.run(["xyzzy"])
+        XCTAssertEqual(far.status, 125)
+        XCTAssertTrue(far.stderr.contains("unknown command 'xyzzy'") && !far.stderr.contains("did you mean"), far.stderr)
+    }
+
+    func testAMissingContainerGetsOneMessageFromEveryCommand() throws {
+        let name = Harness.name("nosuch")
+        for args in [["exec", name, "--", "true"], ["state", name], ["kill", name], ["delete", name], ["rm", name],
+                     ["logs", name], ["ps", name], ["start", name]] {
+            let r = try h.run(args)
+            XCTAssertEqual(r.status, 125, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("container '\(name)' does not exist"), "\(args): \(r.stderr)")
+        }
+    }
+
+    func testUnknownFormatsAreRefusedNotPrintedAsATable() throws {
+        for args in [["ps", "--format", "yaml"], ["ps", "--format", "{{.Nope}}"], ["list", "--format", "yaml"],
+                     ["ps", "--format", "{{.Names"], ["audit", "--format", "yaml", h.rootfs],
+                     ["ps", "--filter", "status=sleeping"], ["ps", "--filter", "colour=red"], ["ps", "--filter", "name=("]] {
+            let r = try h.run(args)
+            XCTAssertEqual(r.status, 125, "\(args): \(r.stdout)")
+            XCTAssertEqual(r.stdout, "", "\(args): nothing printed")
+            XCTAssertTrue(r.stderr.contains("--format") || r.stderr.contains("--filter"), "\(args): \(r.stderr)")
+        }
+    }
+
+    func testTemplatesQuietAndFiltersSelectWhatPodmanWould() throws {
+        let running = Harness.name("fmt-run"), created = Harness.name("fmt-created")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", running, "--rootfs", h.rootfs, "--", "sleep", "60"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", running]); _ = try? h.run(["delete", "--force", created]) }
+        let bundle = try h.bundle(["sleep", "60"])
+        let c = try h.run(["create", "--bundle", bundle, created])
+        XCTAssertEqual(c.status, 0, c.stderr)
+
+        let template = try h.run(["ps", "-a", "--format", "{{.Names}}:{{.State}}"])
+        XCTAssertEqual(template.status, 0, template.stderr)
+        let lines = Set(template.stdout.split(separator: "\n").map(String.init))
+        XCTAssertTrue(lines.contains("\(running):running"), template.stdout)
+        XCTAssertTrue(lines.contains("\(created):created"), template.stdout)
+
+        let aligned = try h.run(["ps", "-a", "--format", "table {{.Names}}\\t{{.State}}"])
+        XCTAssertTrue(aligned.stdout.hasPrefix("NAMES"), aligned.stdout)
+
+        let quiet = try h.run(["ps", "-aq", "--filter", "status=created"])
+        XCTAssertEqual(quiet.status, 0, quiet.stderr)
+        XCTAssertTrue(quiet.stdout.split(separator: "\n").contains { $0 == created }, quiet.stdout)
+        XCTAssertFalse(quiet.stdout.contains(running), "status=created leaves out the running one: \(quiet.stdout)")
+
+        let byName = try h.run(["ps", "-q", "--filter", "name=^fmt-run-", "--no-trunc"])
+        XCTAssertEqual(byName.stdout.split(separator: "\n").map(String.init).filter { $0 == running }, [running], byName.stdout)
+        XCTAssertFalse(byName.stdout.contains(created), byName.stdout)
+
+        let json = try h.run(["ps", "-a", "--format", "json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]] ?? []
+        XCTAssertTrue(rows.contains { $0["id"] as? String == running }, json.stdout)
+    }
+
+    func testTheBundleColumnHasOneMeaning() throws {
+        let detached = Harness.name("bundle-d")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", detached, "--rootfs", h.rootfs, "--", "sleep", "60"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", detached]) }
+        let foreground = Harness.name("bundle-fg")
+        let fg = try h.start(["run", "--name", foreground, "--rootfs", h.rootfs, "--", "sleep", "60"])
+        defer { _ = try? h.run(["kill", foreground, "KILL"]); _ = fg.wait() }
+        let fromBundle = Harness.name("bundle-oci")
+        let bundle = try h.bundle(["sleep", "60"])
+        XCTAssertEqual(try h.run(["create", "--bundle", bundle, fromBundle]).status, 0)
+        defer { _ = try? h.run(["delete", "--force", fromBundle]) }
+        XCTAssertTrue(Harness.eventually { ((try? self.h.run(["list", "-q"]))?.stdout ?? "").contains(foreground) })
+
+        let list = try h.run(["list", "--format", "json"])
+        let rows = try JSONSerialization.jsonObject(with: Data(list.stdout.utf8)) as? [[String: Any]] ?? []
+        func bundleOf(_ id: String) -> String? { rows.first { $0["id"] as? String == id }?["bundle"] as? String }
+        // A --rootfs container's bundle is its state directory, which holds the config.json it runs.
+        for id in [detached, foreground] {
+            let b = try XCTUnwrap(bundleOf(id), list.stdout)
+            XCTAssertEqual(b, h.stateDir() + "/" + id, "\(id): \(list.stdout)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: b + "/config.json"), b)
+        }
+        XCTAssertEqual(bundleOf(fromBundle), bundle, list.stdout)
+    }
+
+    func testForegroundRmIsAcceptedAndRemoves() throws {
+        let name = Harness.name("fg-rm")
+        let r = try h.run(["run", "--rm", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "exit 4"])
+        XCTAssertEqual(r.status, 4, r.stderr)
+        XCTAssertFalse(try h.run(["list", "-q"]).stdout.contains(name))
+    }
+
+    /// `echo x | nook run -it` used to hang after its input ended: refused now, at once.
+    func testInteractiveTerminalWithPipedInputIsRefused() throws {
+        for args in [["run", "-it", "--rootfs", h.rootfs, "--", "sh"], ["run", "-t", "-i", "--rootfs", h.rootfs, "--", "sh"]] {
+            let r = try h.run(args, stdin: Data("echo piped\n".utf8), timeout: 20)
+            XCTAssertEqual(r.status, 125, "\(args): \(r.stdout) \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("-it needs a terminal on stdin"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("use -i without -t"), r.stderr)
+        }
+        let piped = try h.run(["run", "-i", "--rootfs", h.rootfs, "--", "sh"], stdin: Data("echo piped\n".utf8), timeout: 20)
+        XCTAssertEqual(piped.status, 0, piped.stderr)
+        XCTAssertEqual(piped.stdout, "piped\n")
+    }
+
+    /// bash's completion, generated by nook and run the way bash runs it:
+    /// container names from the caller's own state, --network's modes, subcommands.
+    func testBashCompletesNamesNetworksAndCommands() throws {
+        let name = Harness.name("compl")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "60"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let script = try h.run(["--generate-completion-script", "bash"])
+        XCTAssertEqual(script.status, 0, script.stderr)
+        let file = try h.scratch("completion") + "/nook.bash"
+        try script.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        chmod(file, 0o644)
+        func complete(_ words: [String]) throws -> [String] {
+            let line = words.joined(separator: " ")
+            let quoted = words.map { "'\($0)'" }.joined(separator: " ")
+            let program = """
+                source \(file); COMP_WORDS=(\(quoted)); COMP_CWORD=\(words.count - 1); COMP_LINE='\(line)'; \
+                COMP_POINT=${#COMP_LINE}; _nook nook '\(words.last!)' '\(words[words.count - 2])'; printf '%s\\n' "${COMPREPLY[@]}"
+                """
+            // `nook` on PATH is the harness's copy, as the completion calls it by name.
+            let dir = (h.nook as NSString).deletingLastPathComponent
+            let r = try h.runAsUser(["/usr/bin/env", "-i", "PATH=\(dir):/usr/bin:/bin", "XDG_RUNTIME_DIR=\(h.runtimeDir())",
+                                     "/bin/bash", "-c", program])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return r.stdout.split(separator: "\n").map(String.init)
+        }
+        XCTAssertEqual(try complete(["nook", "stop", String(name.prefix(8))]), [name])
+        XCTAssertEqual(try complete(["nook", "run", "--network", ""]), ["none", "host", "pasta", "slirp4netns"])
+        XCTAssertEqual(try complete(["nook", "ru"]), ["run"])
+        for shell in ["zsh", "fish"] {
+            let r = try h.run(["--generate-completion-script", shell])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertTrue(r.stdout.contains("---completion"), "\(shell): asks nook for container names")
+        }
+    }
+
+    /// Docs/man was generated from the help this nook prints (Scripts/make-man.sh);
+    /// a flag or help text changed without regenerating the pages fails here.
+    func testTheManPagesAreMadeFromTheCurrentHelp() throws {
+        let dir = Harness.repoRoot() + "/Docs/man"
+        let recorded = try String(contentsOfFile: dir + "/help.json", encoding: .utf8)
+        let current = try h.run(["--experimental-dump-help"])
+        XCTAssertEqual(current.status, 0, current.stderr)
+        XCTAssertEqual(current.stdout, recorded, "help changed: run Scripts/make-man.sh and commit Docs/man")
+        let pages = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".1") }
+        let json = try JSONSerialization.jsonObject(with: Data(recorded.utf8)) as? [String: Any]
+        let subcommands = ((json?["command"] as? [String: Any])?["subcommands"] as? [[String: Any]] ?? [])
+            .compactMap { $0["commandName"] as? String }.filter { !$0.hasPrefix("__") }
+        XCTAssertFalse(subcommands.isEmpty)
+        for name in subcommands { XCTAssertTrue(pages.contains("nook.\(name).1"), "a page for \(name): \(pages)") }
+    }
+}
