@@ -54,7 +54,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
     @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
-    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] (needs pasta or slirp4netns).") var publish: [String] = []
+    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges as 8000-8001:80-81; with no HOSTPORT one is picked (nook port shows it). Needs pasta or slirp4netns.") var publish: [String] = []
 
     @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
@@ -119,7 +119,7 @@ struct RunCommand: ParsableCommand {
             resources.deviceReadBps = deviceReadBps
             resources.deviceWriteBps = deviceWriteBps
             options.resources = resources
-            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publish.map(PortMapping.parse))
+            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
         case (nil, let bundle?):
             guard rest.count == 1 else {
@@ -133,7 +133,7 @@ struct RunCommand: ParsableCommand {
             // means the same wherever it is read (a -d monitor reads a copy).
             if let root = loaded.root?.path, !root.hasPrefix("/") { loaded.root?.path = bundlePath + "/" + root }
             if network != "none" || !publish.isEmpty {
-                try NetworkSettings(mode: try NetworkMode.parse(network), ports: try publish.map(PortMapping.parse)).apply(to: &loaded)
+                try NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts()).apply(to: &loaded)
             }
             spec = loaded
             settings.bundle = bundlePath
@@ -152,5 +152,10 @@ struct RunCommand: ParsableCommand {
         // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
+    }
+
+    /// Every -p, ranges expanded, host ports the kernel is to pick chosen now.
+    func publishedPorts() throws -> [PortMapping] {
+        try publish.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
     }
 }

@@ -187,4 +187,45 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertFalse(subcommands.isEmpty)
         for name in subcommands { XCTAssertTrue(pages.contains("nook.\(name).1"), "a page for \(name): \(pages)") }
     }
+
+    /// `nook inspect`: state, times, exit, mounts, network, limits and the config, as JSON.
+    func testInspectTellsStateTimesExitMountsAndConfig() throws {
+        let name = Harness.name("insp")
+        let r = try h.run(["run", "-d", "--name", name, "--pids-limit", "-1", "-e", "GREETING=hi", "--rootfs", h.rootfs,
+                           "--", "sleep", "60"])
+        // --pids-limit -1 asks nothing of cgroups (this host delegates none).
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        func inspect() throws -> [String: Any] {
+            let out = try h.run(["inspect", name])
+            XCTAssertEqual(out.status, 0, out.stderr)
+            let all = try JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]] ?? []
+            XCTAssertEqual(all.count, 1)
+            return all.first ?? [:]
+        }
+        let running = try inspect()
+        let state = running["state"] as? [String: Any] ?? [:]
+        XCTAssertEqual(state["status"] as? String, "running")
+        XCTAssertNotNil(state["startedAt"] as? String)
+        XCTAssertNil(state["finishedAt"])
+        let config = running["config"] as? [String: Any] ?? [:]
+        let process = config["process"] as? [String: Any] ?? [:]
+        XCTAssertEqual(process["args"] as? [String], ["sleep", "60"])
+        XCTAssertTrue((process["env"] as? [String] ?? []).contains("GREETING=hi"))
+        let mounts = running["mounts"] as? [[String: Any]] ?? []
+        XCTAssertTrue(mounts.contains { $0["destination"] as? String == "/proc" }, "\(mounts)")
+        XCTAssertEqual((running["network"] as? [String: Any])?["mode"] as? String, "none")
+
+        let pid = try XCTUnwrap(state["pid"] as? Int)
+        kill(Int32(pid), SIGKILL)
+        XCTAssertTrue(Harness.eventually { ((try? inspect())?["state"] as? [String: Any])?["status"] as? String == "stopped" })
+        let stopped = try inspect()["state"] as? [String: Any] ?? [:]
+        XCTAssertEqual(stopped["exitCode"] as? Int, 137)
+        XCTAssertNotNil(stopped["finishedAt"] as? String)
+
+        let missing = try h.run(["inspect", name, Harness.name("nosuch")])
+        XCTAssertEqual(missing.status, 125)
+        XCTAssertEqual(missing.stdout, "", "nothing printed when one name is wrong")
+        XCTAssertTrue(missing.stderr.contains("does not exist"), missing.stderr)
+    }
 }

@@ -213,12 +213,42 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(helperPID) })
     }
 
+    /// `-p 127.0.0.1::8080` lets the kernel pick the host port; `nook port` says
+    /// which, and the container is reached there. A range publishes each port.
+    func testAPickedHostPortIsReadBackWithNookPort() throws {
+        let mode = try helper("pasta")
+        let name = Harness.name("picked")
+        let www = try site("picked\n")
+        let base = try Loopback.freePort()
+        let r = try h.run(["run", "-d", "--init", "--name", name, "--network", mode, "-p", "127.0.0.1::8080",
+                           "-p", "127.0.0.1:\(base)-\(base + 1):9000-9001/udp",
+                           "-v", "\(www):/www:ro", "--rootfs", h.rootfs, "--", "httpd", "-f", "-p", "8080", "-h", "/www"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let all = try h.run(["port", name])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        let lines = all.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 3, all.stdout)
+        XCTAssertTrue(lines.contains("9000/udp -> 127.0.0.1:\(base)") && lines.contains("9001/udp -> 127.0.0.1:\(base + 1)"), all.stdout)
+        let one = try h.run(["port", name, "8080"])
+        XCTAssertEqual(one.status, 0, one.stderr)
+        let address = one.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertTrue(lines.contains("8080/tcp -> " + address), all.stdout)
+        let port = try XCTUnwrap(UInt16(address.split(separator: ":").last ?? ""), address)
+        XCTAssertNotEqual(port, 0)
+        XCTAssertTrue(Harness.eventually(15) { ((try? Loopback.httpGet(port: port)) ?? "").contains("picked") },
+                      "the container answers on the port nook port names")
+        let none = try h.run(["port", name, "81"])
+        XCTAssertEqual(none.status, 125)
+        XCTAssertTrue(none.stderr.contains("publishes no port 81/tcp"), none.stderr)
+    }
+
     func testBadNetworkInputIsRefusedAndLeavesNothing() throws {
         let mode = try helper("pasta")
         let busy = try Loopback.PongServer()
         let cases: [([String], String, [String: String])] = [
             (["--network", mode, "-p", "127.0.0.1:\(busy.port):80"], "already in use", [:]),
-            (["--network", mode, "-p", "80"], "invalid -p '80'", [:]),
+            (["--network", mode, "-p", "8000-8001:80"], "the host range has 2 ports, the container range 1", [:]),
             (["--network", mode, "-p", "8080:80/sctp"], "protocol must be tcp or udp", [:]),
             (["-p", "8080:80"], "-p needs a user-mode network", [:]),
             (["--network", "wifi"], "invalid --network 'wifi'", [:]),

@@ -35,11 +35,30 @@ final class NetworkSettingsTests: XCTestCase {
         XCTAssertEqual(try PortMapping.parse("[::1]:8080:80"), PortMapping(hostIP: "::1", hostPort: 8080, containerPort: 80))
         XCTAssertEqual(try PortMapping.parse(":8080:80"), PortMapping(hostPort: 8080, containerPort: 80))
         XCTAssertEqual(try PortMapping.parse("[::1]:8080:80").description, "[::1]:8080:80/tcp")
-        for bad in ["80", "127.0.0.1:80", "0:80", "8080:70000", "x:1:2", "1:2/sctp", "a:b", "1:2:3:4"] {
-            XCTAssertThrowsError(try PortMapping.parse(bad), bad) { error in
+        for bad in ["127.0.0.1:80", "0:80", "8080:70000", "x:1:2", "1:2/sctp", "a:b", "1:2:3:4", "8000-8001:80",
+                    "90-80:90-80", "80-:80", "-80:80", "1-2-3:1-2-3", ""] {
+            XCTAssertThrowsError(try PortMapping.parseAll(bad), bad) { error in
                 XCTAssertTrue((error as? NookError)?.message.hasPrefix("invalid -p '\(bad)'") == true, "\(error)")
             }
         }
+        // The spec's annotations always name a host port.
+        XCTAssertThrowsError(try PortMapping.parse("80"))
+    }
+
+    /// podman's other forms: a container port alone, an address with no host port, ranges.
+    func testPortRangesAndPortsTheKernelPicks() throws {
+        XCTAssertEqual(try PortMapping.parseAll("80"), [PortMapping(hostPort: 0, containerPort: 80)])
+        XCTAssertEqual(try PortMapping.parseAll("53/udp"), [PortMapping(hostPort: 0, containerPort: 53, proto: .udp)])
+        XCTAssertEqual(try PortMapping.parseAll("127.0.0.1::80"), [PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 80)])
+        XCTAssertEqual(try PortMapping.parseAll("8000-8002:80-82"), [
+            PortMapping(hostPort: 8000, containerPort: 80), PortMapping(hostPort: 8001, containerPort: 81),
+            PortMapping(hostPort: 8002, containerPort: 82)])
+        XCTAssertEqual(try PortMapping.parseAll("127.0.0.1::80-81").map(\.hostPort), [0, 0])
+        let picked = try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: 80).withHostPortChosen()
+        XCTAssertNotEqual(picked.hostPort, 0)
+        XCTAssertNoThrow(try picked.checkAvailable(), "the picked port was let go")
+        let fixed = PortMapping(hostIP: "127.0.0.1", hostPort: 8080, containerPort: 80)
+        XCTAssertEqual(try fixed.withHostPortChosen(), fixed)
     }
 
     /// A PortMapping built in code (public NookKit API) never went through parse().

@@ -21,10 +21,19 @@ final class ResourceFlagsTests: XCTestCase {
         XCTAssertEqual(try CgroupLimits(try flags.resources()).files.first { $0.name == "memory.swap.max" }?.value, "0")
     }
 
-    func testPidsLimitMinusOneIsUnlimited() throws {
+    /// -1 is unlimited, what no cgroup gives: alone it asks for no cgroup at all (issue 17).
+    func testMinusOneAloneAsksNothingOfCgroups() throws {
         var flags = ResourceFlags()
         flags.pidsLimit = -1
-        XCTAssertEqual(try CgroupLimits(try flags.resources()).files.map { "\($0.name)=\($0.value)" }, ["pids.max=max"])
+        XCTAssertNil(try flags.resources())
+        flags.memorySwap = "-1"
+        XCTAssertNil(try flags.resources())
+        flags.pidsLimit = 100
+        XCTAssertEqual(try CgroupLimits(try flags.resources()).files.map { "\($0.name)=\($0.value)" }, ["pids.max=100"])
+        for bad: Int64 in [0, -2, .min] {
+            flags.pidsLimit = bad
+            assertNookError(try flags.resources(), "\(bad)") { e in XCTAssertTrue(e.message.hasPrefix("invalid --pids-limit")) }
+        }
     }
 
     func testHugeSizesAreErrorsNotCrashes() throws {

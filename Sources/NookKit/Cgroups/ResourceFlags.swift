@@ -86,7 +86,10 @@ public struct ResourceFlags: Sendable, Equatable {
     public func resources() throws -> Spec.Resources? {
         guard !isEmpty else { return nil }
         var r = Spec.Resources()
-        if memory != nil || memorySwap != nil || memoryReservation != nil {
+        // -1 is "unlimited", which is what no cgroup at all gives: alone, it
+        // asks nothing of cgroups (and works on a host that delegates none).
+        let swapUnlimitedOnly = memorySwap == "-1" && memory == nil && memoryReservation == nil
+        if (memory != nil || memorySwap != nil || memoryReservation != nil) && !swapUnlimitedOnly {
             r.memory = .init(limit: try memory.map { try Self.bytes($0, flag: "--memory") },
                              reservation: try memoryReservation.map { try Self.bytes($0, flag: "--memory-reservation") },
                              swap: try memorySwap.map { try Self.bytes($0, flag: "--memory-swap") })
@@ -109,7 +112,12 @@ public struct ResourceFlags: Sendable, Equatable {
             }
             r.cpu = cpu
         }
-        if let pidsLimit { r.pids = .init(limit: pidsLimit) }
+        if let pidsLimit {
+            guard pidsLimit == -1 || pidsLimit > 0 else {
+                throw NookError("invalid --pids-limit \(pidsLimit)", hint: "a number of processes from 1, or -1 for unlimited")
+            }
+            if pidsLimit > 0 { r.pids = .init(limit: pidsLimit) }
+        }
         if blkioWeight != nil || !deviceReadBps.isEmpty || !deviceWriteBps.isEmpty {
             if let w = blkioWeight, !(10...1000).contains(w) {
                 throw NookError("invalid --blkio-weight \(w)", hint: "a weight from 10 to 1000")
@@ -118,6 +126,6 @@ public struct ResourceFlags: Sendable, Equatable {
                               throttleReadBpsDevice: try deviceReadBps.map { try Self.device($0, flag: "--device-read-bps") },
                               throttleWriteBpsDevice: try deviceWriteBps.map { try Self.device($0, flag: "--device-write-bps") })
         }
-        return r
+        return r == Spec.Resources() ? nil : r
     }
 }

@@ -141,6 +141,7 @@ extension Runtime {
         }
         unlink(fifo)
         state.status = .running
+        state.started = Runtime.timestamp()
         try store.write(state)
         // The state as of the start: a short-lived process may be gone by
         // now, and the hook is still told it ran, with its pid (as runc and crun do).

@@ -154,6 +154,7 @@ public final class Runtime {
         } atReady: { _ in
             guard var record = state else { return }
             record.status = .running
+            record.started = Self.timestamp()
             try store.write(record)
         }
         log?.closeContainerEnds()
@@ -172,6 +173,7 @@ public final class Runtime {
         }
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
             state.status = .stopped
+            state.finished = Self.timestamp()
             state.exitCode = status.code
             state.exitReason = reason
             try? store.write(state)

@@ -25,6 +25,9 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var rootfs: String
     public var mode: Mode
     public var created: String
+    /// When it started running, and when it was seen to stop (UTC, ISO 8601).
+    public var started: String?
+    public var finished: String?
     public var annotations: [String: String]?
     public var cgroupPath: String?
     /// The namespaces created for this container (not joined, not shared with

@@ -174,6 +174,7 @@ public final class StateStore: @unchecked Sendable {
                 if state.status != .stopped {
                     var s = state
                     s.status = .stopped
+                    s.finished = s.finished ?? Runtime.timestamp()
                     try? write(s)
                     cleanup(s)
                 }
@@ -182,6 +183,7 @@ public final class StateStore: @unchecked Sendable {
                 if !alive && state.status != .stopped {
                     var s = state
                     s.status = .stopped
+                    s.finished = s.finished ?? Runtime.timestamp()
                     try? write(s)
                 }
             }
