@@ -111,7 +111,7 @@ struct PSCommand: ParsableCommand {
     var filters: [String] = []
     @Flag(name: .customLong("no-trunc"), help: "Accepted for podman's habit: nook never truncates.") var noTrunc = false
     @Argument(help: "Container ID: list its processes.", completion: Completions.containers) var id: String?
-    static let fields = ["Names", "ID", "Status", "State", "Pid", "Mode", "Command", "CreatedAt", "ExitCode"]
+    static let fields = ["Names", "ID", "Status", "State", "Pid", "Mode", "Command", "CreatedAt", "RunningFor", "Ports", "ExitCode"]
 
     func run() throws {
         let runtime = try global.runtime()
@@ -124,9 +124,11 @@ struct PSCommand: ParsableCommand {
             if output == .json { print(try JSONText.encode(rows, pretty: false)); return }
             let values = rows.map { r -> [String: String] in
                 ["Names": r.id, "ID": r.id, "Status": r.describedStatus, "State": r.status, "Pid": "\(r.pid)",
-                 "Mode": r.mode, "Command": r.command, "CreatedAt": r.created, "ExitCode": r.exitCode.map(String.init) ?? ""]
+                 "Mode": r.mode, "Command": r.command, "CreatedAt": r.created, "RunningFor": Age.since(r.created),
+                 "Ports": r.ports.joined(separator: ", "), "ExitCode": r.exitCode.map(String.init) ?? ""]
             }
-            print(output.render(values, columns: [("NAME", "Names"), ("STATUS", "Status"), ("PID", "Pid"), ("MODE", "Mode"), ("COMMAND", "Command")]))
+            print(output.render(values, columns: [("NAME", "Names"), ("STATUS", "Status"), ("CREATED", "RunningFor"), ("PORTS", "Ports"),
+                                                  ("PID", "Pid"), ("MODE", "Mode"), ("COMMAND", "Command")]))
             return
         }
         guard filters.isEmpty, !quiet else {

@@ -75,6 +75,13 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertTrue(lines.contains("\(running):running"), template.stdout)
         XCTAssertTrue(lines.contains("\(created):created"), template.stdout)
 
+        let age = try h.run(["ps", "--filter", "name=^fmt-run-", "--format", "{{.RunningFor}}"])
+        XCTAssertNotNil(age.stdout.wholeMatch(of: /\d+s ago\n/), "the CREATED column: \(age.stdout)")
+        let table = try h.run(["ps"])
+        XCTAssertTrue(table.stdout.hasPrefix("NAME"), table.stdout)
+        XCTAssertEqual(table.stdout.split(separator: "\n").first?.split(separator: " ").map(String.init),
+                       ["NAME", "STATUS", "CREATED", "PORTS", "PID", "MODE", "COMMAND"])
+
         let aligned = try h.run(["ps", "-a", "--format", "table {{.Names}}\\t{{.State}}"])
         XCTAssertTrue(aligned.stdout.hasPrefix("NAMES"), aligned.stdout)
 

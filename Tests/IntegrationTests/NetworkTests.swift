@@ -238,6 +238,8 @@ final class NetworkTests: XCTestCase {
         XCTAssertNotEqual(port, 0)
         XCTAssertTrue(Harness.eventually(15) { ((try? Loopback.httpGet(port: port)) ?? "").contains("picked") },
                       "the container answers on the port nook port names")
+        let ps = try h.run(["ps", "--filter", "name=^\(name)$", "--format", "{{.Ports}}"])
+        XCTAssertEqual(ps.stdout, "\(address)->8080/tcp, 127.0.0.1:\(base)->9000/udp, 127.0.0.1:\(base + 1)->9001/udp\n")
         let none = try h.run(["port", name, "81"])
         XCTAssertEqual(none.status, 125)
         XCTAssertTrue(none.stderr.contains("publishes no port 81/tcp"), none.stderr)

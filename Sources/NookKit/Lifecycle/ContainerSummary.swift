@@ -12,6 +12,8 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
     /// Why it was killed, when nook knows ("out of memory (memory.max=32M)").
     public var exitReason: String?
     public var created: String
+    /// Published ports as podman shows them: "127.0.0.1:8080->80/tcp".
+    public var ports: [String]
 }
 
 extension Runtime {
@@ -26,7 +28,9 @@ extension Runtime {
             }
             return ContainerSummary(id: state.id, status: s, describedStatus: described, pid: s == "stopped" ? 0 : state.pid,
                                     mode: state.mode.rawValue, command: state.command ?? "", exitCode: state.exitCode,
-                                    exitReason: state.exitReason, created: state.created)
+                                    exitReason: state.exitReason, created: state.created,
+                                    ports: ((try? loadSpec(state.id)).flatMap { try? NetworkSettings(annotations: $0.annotations) }?.ports ?? [])
+                                        .map { "\($0.hostIP ?? "0.0.0.0"):\($0.hostPort)->\($0.containerPort)/\($0.proto.rawValue)" })
         }
     }
 
