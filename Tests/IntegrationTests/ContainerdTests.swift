@@ -1,0 +1,152 @@
+import Foundation
+import XCTest
+
+/// containerd as a real client of Nook's OCI interface (issue 15), rootless:
+/// containerd runs as the test user inside rootlesskit's user namespace (as
+/// containerd-rootless.sh does), so its runc shim runs `nook` as uid 0 there,
+/// the case of rootless podman. `ctr run --runc-binary NOOK --rootfs DIR` needs
+/// no image. Every address, state and root directory is the test's own.
+final class ContainerdTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    /// One containerd for the class, in rootlesskit; stopped by pid in tearDown.
+    struct Containerd {
+        let dir: String
+        let rootlesskit: Int32
+        /// rootlesskit's child, in the user and mount namespaces containerd runs in.
+        let child: Int32
+        let h: Harness
+
+        var socket: String { dir + "/containerd.sock" }
+
+        /// `ctr ARGS` as the test user, in containerd's namespaces: the shim opens
+        /// ctr's stdio fifos under /run/containerd, rootlesskit's copy of /run.
+        func ctr(_ args: [String], timeout: TimeInterval = 60) throws -> Harness.Result {
+            try inside(["/usr/bin/ctr"] + args, timeout: timeout)
+        }
+
+        /// A command as the test user, in containerd's user and mount namespaces.
+        func inside(_ command: [String], timeout: TimeInterval = 60) throws -> Harness.Result {
+            let env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(dir)", "LANG=C",
+                       "XDG_RUNTIME_DIR=\(dir)/xdg", "CONTAINERD_ADDRESS=\(socket)"]
+            var argv = ["/usr/bin/env", "-i"] + env
+                + ["/usr/bin/nsenter", "--user", "--preserve-credentials", "--mount", "--target", "\(child)"] + command
+            if h.isRoot { argv = ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] + argv }
+            return try Harness.shell(argv, timeout: timeout)
+        }
+
+        /// `ctr task ls` as id -> (pid, status).
+        func tasks() throws -> [String: (pid: Int32, status: String)] {
+            var result: [String: (Int32, String)] = [:]
+            for line in try ctr(["task", "ls"]).stdout.split(separator: "\n").dropFirst() {
+                let f = line.split(separator: " ", omittingEmptySubsequences: true)
+                if f.count == 3, let pid = Int32(f[1]) { result[String(f[0])] = (pid, String(f[2])) }
+            }
+            return result
+        }
+    }
+
+    static let shared: Result<Containerd, Error> = Result {
+        let h = Harness.shared
+        let dir = try h.scratch("containerd")
+        for sub in ["xdg", "root", "state"] {
+            try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true)
+            chmod(dir + "/" + sub, 0o700)
+            if h.isRoot { chown(dir + "/" + sub, h.user.uid, h.user.gid) }
+        }
+        // The CRI plugin is not needed by ctr, and wants more of the host.
+        try """
+        version = 2
+        root = "\(dir)/root"
+        state = "\(dir)/state"
+        disabled_plugins = ["io.containerd.grpc.v1.cri"]
+        [grpc]
+          address = "\(dir)/containerd.sock"
+        [ttrpc]
+          address = "\(dir)/containerd.sock.ttrpc"
+        """.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+        // --copy-up=/run: the shims' sockets, ctr's fifos and nook's --root live under
+        // /run/containerd, which must be containerd's own (the host may have one of root's,
+        // seen as a symlink in the copy): as containerd-rootless.sh does.
+        let argv = ["/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(dir)", "XDG_RUNTIME_DIR=\(dir)/xdg",
+                    "/usr/bin/rootlesskit", "--net=host", "--copy-up=/run", "--state-dir=\(dir)/rk",
+                    "/bin/sh", "-c", "rm -rf /run/containerd && exec /usr/bin/containerd --config \"$0\"", dir + "/config.toml"]
+        let pid = try Harness.spawn(h.isRoot ? ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] + argv : argv,
+                                    stdin: "/dev/null", stdout: dir + "/containerd.log", stderr: dir + "/containerd.log")
+        var child: Int32?
+        let up = Harness.eventually(30) {
+            child = (try? String(contentsOfFile: dir + "/rk/child_pid", encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return child != nil && FileManager.default.fileExists(atPath: dir + "/containerd.sock")
+        }
+        guard up, let child else {
+            kill(pid, SIGKILL)
+            waitpid(pid, nil, 0)
+            let log = (try? String(contentsOfFile: dir + "/containerd.log", encoding: .utf8)) ?? ""
+            throw NSError(domain: "containerd", code: 1, userInfo: [NSLocalizedDescriptionKey: "rootless containerd did not start: " + log])
+        }
+        return Containerd(dir: dir, rootlesskit: pid, child: child, h: h)
+    }
+
+    /// rootlesskit's child and containerd die with it (parent-death signal).
+    override class func tearDown() {
+        guard case .success(let c) = shared else { return }
+        kill(c.rootlesskit, SIGTERM)
+        if !Harness.eventually(10, { waitpid(c.rootlesskit, nil, WNOHANG) == c.rootlesskit }) {
+            kill(c.rootlesskit, SIGKILL)
+            waitpid(c.rootlesskit, nil, 0)
+        }
+    }
+
+    func containerd() throws -> Containerd {
+        for tool in ["/usr/bin/containerd", "/usr/bin/ctr", "/usr/bin/rootlesskit", "/usr/bin/containerd-shim-runc-v2"] {
+            try XCTSkipUnless(FileManager.default.isExecutableFile(atPath: tool),
+                              "\(tool) is not installed (Debian: apt-get install containerd rootlesskit)")
+        }
+        return try ContainerdTests.shared.get()
+    }
+
+    /// The shim hands nook `--root /run/containerd/runc/default`, which does not exist yet.
+    func testRunInTheForegroundReturnsTheExitCode() throws {
+        let c = try containerd()
+        let id = Harness.name("ctr")
+        let r = try c.ctr(["run", "--rm", "--runc-binary", h.nook, "--rootfs", h.rootfs, id,
+                           "sh", "-c", "echo hello; id -u; echo pid $$; exit 3"])
+        XCTAssertEqual(r.status, 3, r.stderr)
+        XCTAssertEqual(r.stdout, "hello\n0\npid 1\n", "root in rootlesskit's user namespace, PID 1 of its own")
+        XCTAssertNil(try c.tasks()[id])
+    }
+
+    func testDetachedExecKillDeleteLeaveNothing() throws {
+        let c = try containerd()
+        let id = Harness.name("ctrd")
+        let started = try c.ctr(["run", "-d", "--runc-binary", h.nook, "--rootfs", h.rootfs, id, "sleep", "1000"])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let task = try XCTUnwrap(try c.tasks()[id], "ctr task ls")
+        XCTAssertEqual(task.status, "RUNNING")
+        let container = try ContainerMountNamespace(of: task.pid)
+
+        let exec = try c.ctr(["task", "exec", "--exec-id", "e1", id, "sh", "-c", "tr '\\0' ' ' </proc/1/cmdline; exit 4"])
+        XCTAssertEqual(exec.status, 4, exec.stderr)
+        XCTAssertEqual(exec.stdout, "sleep 1000 ", "exec lands in the container's PID namespace")
+        XCTAssertEqual(try c.ctr(["task", "exec", "-d", "--exec-id", "e2", id, "sleep", "999"]).status, 0)
+        XCTAssertTrue(Harness.eventually { container.members.count == 2 }, container.describe())
+        let ps = try c.ctr(["task", "ps", id])
+        XCTAssertEqual(ps.status, 0, ps.stderr)
+        let listed = Set(ps.stdout.split(separator: "\n").dropFirst().compactMap { $0.split(separator: " ").first.flatMap { Int32($0) } })
+        XCTAssertEqual(listed, container.members, "ctr task ps (nook ps --format json) lists the container's processes")
+
+        let killed = try c.ctr(["task", "kill", "-s", "SIGKILL", id])
+        XCTAssertEqual(killed.status, 0, killed.stderr)
+        XCTAssertTrue(Harness.eventually { (try? c.tasks()[id]?.status) == "STOPPED" })
+        XCTAssertTrue(container.staysEmpty(), "left \(container.describe())")
+        let deleted = try c.ctr(["task", "delete", id])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+        XCTAssertEqual(try c.ctr(["container", "delete", id]).status, 0)
+
+        XCTAssertNil(try c.tasks()[id])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: c.dir + "/state/io.containerd.runtime.v2.task/default/" + id), "the bundle is gone")
+        let left = try c.inside(["/bin/ls", "-A", "/run/containerd/runc/default"])
+        XCTAssertEqual(left.status, 0, left.stderr)
+        XCTAssertFalse(left.stdout.split(separator: "\n").contains(Substring(id)), "nook's state under the shim's --root is gone: \(left.stdout)")
+    }
+}
