@@ -29,10 +29,9 @@ final class ContainerdTests: XCTestCase {
         func inside(_ command: [String], timeout: TimeInterval = 60) throws -> Harness.Result {
             let env = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(dir)", "LANG=C",
                        "XDG_RUNTIME_DIR=\(dir)/xdg", "CONTAINERD_ADDRESS=\(socket)"]
-            var argv = ["/usr/bin/env", "-i"] + env
+            let argv = ["/usr/bin/env", "-i"] + env
                 + ["/usr/bin/nsenter", "--user", "--preserve-credentials", "--mount", "--target", "\(child)"] + command
-            if h.isRoot { argv = ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] + argv }
-            return try Harness.shell(argv, timeout: timeout)
+            return try Harness.shell(h.asUser(argv), timeout: timeout)
         }
 
         /// `ctr task ls` as id -> (pid, status).
@@ -71,7 +70,7 @@ final class ContainerdTests: XCTestCase {
         let argv = ["/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(dir)", "XDG_RUNTIME_DIR=\(dir)/xdg",
                     "/usr/bin/rootlesskit", "--net=host", "--copy-up=/run", "--state-dir=\(dir)/rk",
                     "/bin/sh", "-c", "rm -rf /run/containerd && exec /usr/bin/containerd --config \"$0\"", dir + "/config.toml"]
-        let pid = try Harness.spawn(h.isRoot ? ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] + argv : argv,
+        let pid = try Harness.spawn(h.asUser(argv),
                                     stdin: "/dev/null", stdout: dir + "/containerd.log", stderr: dir + "/containerd.log")
         var child: Int32?
         let up = Harness.eventually(30) {

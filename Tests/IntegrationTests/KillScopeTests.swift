@@ -203,7 +203,7 @@ final class KillScopeTests: XCTestCase {
         let initPID = try initPID(id)
         let container = try ContainerMountNamespace(of: initPID)
         let nsenter = ["/usr/bin/nsenter", "--user", "--preserve-credentials", "--target", "\(initPID)", "/bin/sleep", "1005"]
-        let joined = try Harness.spawn((h.isRoot ? ["/usr/bin/setpriv", "--reuid=\(h.user.uid)", "--regid=\(h.user.gid)", "--clear-groups"] : []) + nsenter,
+        let joined = try Harness.spawn(h.asUser(nsenter),
                                        stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
         defer { Harness.end(joined) }
         let userns = try namespaceInode("/proc/\(initPID)/ns/user")
