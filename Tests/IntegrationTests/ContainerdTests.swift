@@ -148,4 +148,36 @@ final class ContainerdTests: XCTestCase {
         XCTAssertEqual(left.status, 0, left.stderr)
         XCTAssertFalse(left.stdout.split(separator: "\n").contains(Substring(id)), "nook's state under the shim's --root is gone: \(left.stdout)")
     }
+
+    /// containerd as the host's root hands nook a config.json without a user
+    /// namespace: runc would make the container's root the host's; Nook refuses,
+    /// and nothing is left. This containerd has a /run of its own (a tmpfs in a
+    /// private mount namespace), so the host's is not touched.
+    func testContainerdAsRealRootIsRefused() throws {
+        _ = try containerd()
+        try XCTSkipUnless(h.isRoot, "needs the tests to run as root, to start containerd as root")
+        let dir = try h.scratch("containerd-root")
+        try """
+        version = 2
+        root = "\(dir)/root"
+        state = "\(dir)/state"
+        disabled_plugins = ["io.containerd.grpc.v1.cri"]
+        [grpc]
+          address = "\(dir)/containerd.sock"
+        [ttrpc]
+          address = "\(dir)/containerd.sock.ttrpc"
+        """.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+        let pid = try Harness.spawn(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+                                     "mount -t tmpfs tmpfs /run && exec /usr/bin/containerd --config \"$0\"", dir + "/config.toml"],
+                                    stdin: "/dev/null", stdout: dir + "/containerd.log", stderr: dir + "/containerd.log")
+        defer { Harness.end(pid) }
+        XCTAssertTrue(Harness.eventually(30) { FileManager.default.fileExists(atPath: dir + "/containerd.sock") })
+        let ctr = ["/usr/bin/nsenter", "--mount", "--target", "\(pid)", "/usr/bin/ctr", "--address", dir + "/containerd.sock"]
+        let id = Harness.name("ctrroot")
+        let r = try Harness.shell(ctr + ["run", "--rm", "--runc-binary", h.nook, "--rootfs", h.rootfs, id, "id", "-u"])
+        XCTAssertNotEqual(r.status, 0, r.stdout)
+        XCTAssertEqual(r.stdout, "", "nothing ran")
+        XCTAssertTrue(r.stderr.contains("linux.namespaces has no user namespace, and nook runs as the host's root: the container's root would be the host's root"), r.stderr)
+        XCTAssertEqual(try Harness.shell(ctr + ["container", "ls", "-q"]).stdout, "", "no container left")
+    }
 }
