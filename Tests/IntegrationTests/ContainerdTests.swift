@@ -149,6 +149,61 @@ final class ContainerdTests: XCTestCase {
         XCTAssertFalse(left.stdout.split(separator: "\n").contains(Substring(id)), "nook's state under the shim's --root is gone: \(left.stdout)")
     }
 
+    /// An image, not a --rootfs: an OCI archive made here from the busybox rootfs,
+    /// `ctr images import`ed, unpacked by the overlayfs snapshotter (rootless,
+    /// in rootlesskit's user namespace) and mounted by the shim as the bundle's rootfs.
+    func testAnImportedImageRuns() throws {
+        let c = try containerd()
+        let name = "localhost/" + Harness.name("nookbox") + ":latest"
+        let archive = try ociArchive(of: h.rootfs, name: name)
+        let imported = try c.ctr(["images", "import", archive])
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+        defer { _ = try? c.ctr(["images", "rm", name]) }
+        let id = Harness.name("ctrimg")
+        let r = try c.ctr(["run", "--rm", "--runc-binary", h.nook, name, id, "sh", "-c", "echo from-image; id -u; grep -c ' / overlay ' /proc/mounts"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "from-image\n0\n1\n", "the image's files, root inside, the snapshot as /")
+        XCTAssertNil(try c.tasks()[id])
+    }
+
+    /// An OCI image layout in a tar (index.json, oci-layout, blobs): one
+    /// uncompressed layer of `rootfs`, every file owned by root.
+    func ociArchive(of rootfs: String, name: String) throws -> String {
+        let dir = try h.scratch("oci")
+        let blobs = dir + "/layout/blobs/sha256"
+        try FileManager.default.createDirectory(atPath: blobs, withIntermediateDirectories: true)
+        func blob(_ path: String) throws -> (digest: String, size: Int) {
+            let sum = try Harness.shell(["/usr/bin/sha256sum", path])
+            let hex = String(sum.stdout.prefix(64))
+            let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            try FileManager.default.moveItem(atPath: path, toPath: blobs + "/" + hex)
+            return ("sha256:" + hex, size)
+        }
+        func json(_ object: [String: Any]) throws -> (digest: String, size: Int) {
+            let path = dir + "/object.json"
+            try JSONSerialization.data(withJSONObject: object, options: .sortedKeys).write(to: URL(fileURLWithPath: path))
+            return try blob(path)
+        }
+        let tar = try Harness.shell(["/bin/tar", "--owner=0", "--group=0", "--numeric-owner", "-C", rootfs, "-cf", dir + "/layer.tar", "."])
+        XCTAssertEqual(tar.status, 0, tar.stderr)
+        let layer = try blob(dir + "/layer.tar")
+        let config = try json(["architecture": "amd64", "os": "linux", "config": ["Cmd": ["sh"]],
+                               "rootfs": ["type": "layers", "diff_ids": [layer.digest]]])
+        let manifest = try json(["schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                 "config": ["mediaType": "application/vnd.oci.image.config.v1+json", "digest": config.digest, "size": config.size],
+                                 "layers": [["mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer.digest, "size": layer.size]]])
+        let index: [String: Any] = ["schemaVersion": 2, "manifests": [["mediaType": "application/vnd.oci.image.manifest.v1+json",
+                                    "digest": manifest.digest, "size": manifest.size,
+                                    "annotations": ["io.containerd.image.name": name]]]]
+        try JSONSerialization.data(withJSONObject: index).write(to: URL(fileURLWithPath: dir + "/layout/index.json"))
+        try #"{"imageLayoutVersion":"1.0.0"}"#.write(toFile: dir + "/layout/oci-layout", atomically: true, encoding: .utf8)
+        let archive = dir + "/image.tar"
+        let packed = try Harness.shell(["/bin/tar", "-C", dir + "/layout", "-cf", archive, "."])
+        XCTAssertEqual(packed.status, 0, packed.stderr)
+        if h.isRoot { chown(archive, h.user.uid, h.user.gid) }
+        return archive
+    }
+
     /// containerd as the host's root hands nook a config.json without a user
     /// namespace: runc would make the container's root the host's; Nook refuses,
     /// and nothing is left. This containerd has a /run of its own (a tmpfs in a
