@@ -688,6 +688,9 @@ static int finish_and_exec(const struct nook_launch *l) {
     close(cwd);
     close(root);
     step_done(l, NOOK_STEP_CHDIR, 0);
+    // Before any filter: its orphans stay its descendants (preserved across
+    // execve), which is how Nook tells the container's processes from others.
+    if (l->child_subreaper && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) fail(l, NOOK_STEP_SUBREAPER, 0, errno);
 
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while
     // we have it (as runc does; the profile must then allow what follows).

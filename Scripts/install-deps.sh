@@ -12,6 +12,7 @@ packages=(
   crun runc bubblewrap hyperfine     # side-by-side references and benchmarks
   passt slirp4netns curl             # user-mode networking (curl: Docs/networking.md's client)
   podman conmon catatonit            # a real OCI client
+  containerd rootlesskit             # a second client, rootless (ContainerdTests)
   gcc libc6-dev                      # the test probe (static C)
   debootstrap                        # a real Debian rootfs for Examples/stale-image
 )

@@ -121,6 +121,7 @@ struct nook_launch {
     int new_session;            // setsid() even without a pty: leave the caller's terminal session
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command
+    int child_subreaper;        // no PID namespace of its own: adopt what descendants orphan, as a PID 1 would
     struct nook_mm_layout mm;   // nook's argv and environment: wiped first thing in the child
     const char *title;          // what the child's /proc/PID/cmdline shows instead (truncated to fit)
 };
@@ -166,7 +167,8 @@ enum nook_step {
     NOOK_STEP_EXEC,           // index: exec_candidates[index]
     NOOK_STEP_SETNS,          // index: join_fds[index]
     NOOK_STEP_FORK,           // exec: the process in the joined namespaces
-    NOOK_STEP_ROOT_PROPAGATION
+    NOOK_STEP_ROOT_PROPAGATION,
+    NOOK_STEP_SUBREAPER
 };
 
 struct nook_msg {

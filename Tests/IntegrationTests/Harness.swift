@@ -173,11 +173,13 @@ final class Harness: @unchecked Sendable {
 
     /// Runs a host command as the test user (for checks from outside the container).
     func runAsUser(_ argv: [String], as who: User? = nil) throws -> Result {
+        try Harness.shell(asUser(argv, who))
+    }
+
+    /// argv started as the test user: through setpriv when the tests run as root.
+    func asUser(_ argv: [String], _ who: User? = nil) -> [String] {
         let u = who ?? user
-        if isRoot {
-            return try Harness.shell(["/usr/bin/setpriv", "--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups"] + argv)
-        }
-        return try Harness.shell(argv)
+        return isRoot ? ["/usr/bin/setpriv", "--reuid=\(u.uid)", "--regid=\(u.gid)", "--clear-groups"] + argv : argv
     }
 
     /// Runs argv to completion. Output goes through files, not pipes: a

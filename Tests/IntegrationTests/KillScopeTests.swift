@@ -147,6 +147,76 @@ final class KillScopeTests: XCTestCase {
         XCTAssertTrue(Harness.isAlive(holder.pid))
     }
 
+    /// `nook kill ID KILL` then `nook delete ID` (no --force): the init is
+    /// not a PID 1 here, so its death alone would leave the rest running, and
+    /// once the state is gone nothing would find them. KILL takes them all.
+    func testKillOfTheInitThenDeleteLeaveNothing() throws {
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let dir = try h.runcRootlessBundle(["sh", "-c", tree])
+        let id = Harness.name("killrm")
+        XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
+        XCTAssertEqual(try h.run(["start", id]).status, 0)
+        let container = try ContainerMountNamespace(of: try initPID(id))
+        XCTAssertTrue(treeIsUp(container), container.describe())
+        let killed = try h.run(["kill", id, "KILL"])
+        XCTAssertEqual(killed.status, 0, killed.stderr)
+        XCTAssertTrue(Harness.eventually { (try? h.run(["state", id]).stdout.contains("\"stopped\"")) == true })
+        let deleted = try h.run(["delete", id])
+        XCTAssertEqual(deleted.status, 0, deleted.stderr)
+        XCTAssertTrue(container.staysEmpty(), "left \(container.describe())")
+        XCTAssertTrue(Harness.isAlive(sentinel), "killed the sentinel")
+    }
+
+    /// No user or PID namespace of its own (podman's config without a pid
+    /// namespace): only descendants are provably the container's, and an orphan
+    /// (`(sleep 1003 &)`) is one because the init adopts it (a child subreaper).
+    func testAnOrphanWithoutOwnUserOrPIDNamespaceIsStillTheContainers() throws {
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let holder = try Holder(h)
+        let dir = try insideBundle(["sh", "-c", tree], pidPath: nil)
+        let id = Harness.name("orphan")
+        let created = try holder.nook(["create", "--bundle", dir, id])
+        XCTAssertEqual(created.status, 0, created.stderr)
+        XCTAssertEqual(try holder.nook(["start", id]).status, 0)
+        let container = try ContainerMountNamespace(of: try initPID(id, root: holder.root))
+        XCTAssertTrue(treeIsUp(container), container.describe())
+        XCTAssertEqual(try ps(id, holder: holder), container.members, "ps lists the orphan too")
+        XCTAssertEqual(try holder.nook(["kill", id, "9"]).status, 0)
+        XCTAssertTrue(container.staysEmpty(), "left \(container.describe())")
+        XCTAssertEqual(try holder.nook(["delete", id]).status, 0)
+        XCTAssertTrue(Harness.isAlive(sentinel))
+    }
+
+    /// Decision (Docs/lifecycle.md): a host process of the container's owner that
+    /// joins the container's user namespace (`nsenter -U -t INIT`) is in the
+    /// container, as a `nook exec` is: `ps` lists it and `delete --force` kills it.
+    /// A process of the same user that joined nothing is not touched.
+    func testAProcessThatJoinedTheContainersUserNamespaceIsTheContainers() throws {
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let dir = try h.runcRootlessBundle(["sleep", "1000"])
+        let id = Harness.name("joined")
+        XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
+        XCTAssertEqual(try h.run(["start", id]).status, 0)
+        let initPID = try initPID(id)
+        let container = try ContainerMountNamespace(of: initPID)
+        let nsenter = ["/usr/bin/nsenter", "--user", "--preserve-credentials", "--target", "\(initPID)", "/bin/sleep", "1005"]
+        let joined = try Harness.spawn(h.asUser(nsenter),
+                                       stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
+        defer { Harness.end(joined) }
+        let userns = try namespaceInode("/proc/\(initPID)/ns/user")
+        XCTAssertTrue(Harness.eventually { (try? self.namespaceInode("/proc/\(joined)/ns/user")) == userns
+            && (try? String(contentsOfFile: "/proc/\(joined)/cmdline", encoding: .utf8)) == "/bin/sleep\u{0}1005\u{0}" })
+        XCTAssertEqual(try ps(id), container.members.union([joined]), "ps lists the process that joined")
+        let r = try h.run(["delete", "--force", id])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(joined) }, "delete --force killed the process that joined")
+        XCTAssertTrue(container.staysEmpty(), "left \(container.describe())")
+        XCTAssertTrue(Harness.isAlive(sentinel), "a process that joined nothing is not the container's")
+    }
+
     // MARK: helpers
 
     /// All six processes of `tree`, the orphan's parent gone.

@@ -147,6 +147,22 @@ final class IdentityResolverTests: XCTestCase {
         XCTAssertEqual(host.writer, .none)
     }
 
+    /// containerd as real root hands over a config.json without a user namespace:
+    /// runc would make the container's root the host's. Inside rootlesskit's or
+    /// podman's user namespace the same config is fine.
+    func testRealRootWithoutAUserNamespaceIsRefused() throws {
+        var spec = Spec(linux: Spec.Linux())
+        spec.linux?.namespaces = ["mount", "pid"].map { Spec.Namespace(type: $0) }
+        var r = try resolver(uid: 0, gid: 0, subuid: nil, subgid: nil, helpers: false)
+        r.inInitialUserNamespace = true
+        assertNookError(try r.resolve(spec: spec)) { e in
+            XCTAssertEqual(e.message, "linux.namespaces has no user namespace, and nook runs as the host's root: the container's root would be the host's root")
+            assertContains(e.hint ?? "", "rootlesskit")
+        }
+        r.inInitialUserNamespace = false
+        XCTAssertEqual(try r.resolve(spec: spec).writer, .none)
+    }
+
     func testUserNamespaceModeParse() throws {
         XCTAssertEqual(try UserNamespaceMode.parse("keep-id"), .keepID)
         XCTAssertEqual(try UserNamespaceMode.parse("auto"), .auto)

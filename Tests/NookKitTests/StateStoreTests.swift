@@ -80,10 +80,20 @@ final class StateStoreTests: XCTestCase {
         }
     }
 
-    func testMissingParentIsAnError() {
-        assertNookError(try StateStore(root: tmp.path + "/no/such/parent", uid: getuid())) { e in
-            assertContains(e.message, "create state directory")
-            assertContains(e.message, "no such file or directory")
+    /// containerd's shim gives `--root /run/containerd/runc/default` before any of it exists: made, as runc does.
+    func testMissingParentsAreCreatedPrivate() throws {
+        let root = tmp.path + "/no/such/parent"
+        let store = try StateStore(root: root, uid: getuid())
+        XCTAssertEqual(store.root, root)
+        for dir in [tmp.path + "/no", tmp.path + "/no/such", root] {
+            var st = stat()
+            XCTAssertEqual(lstat(dir, &st), 0, dir)
+            XCTAssertEqual(st.st_mode & 0o7777, 0o700, dir)
+        }
+        let file = try tmp.file("plain", "x", mode: 0o600)
+        assertNookError(try StateStore(root: file + "/below/nook", uid: getuid())) { e in
+            assertContains(e.message, "create state directory '\(file)/below/nook'")
+            assertContains(e.message, "not a directory")
         }
     }
 

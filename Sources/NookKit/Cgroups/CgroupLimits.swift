@@ -34,7 +34,8 @@ public struct CgroupLimits: Sendable, Equatable {
             }
         }
         if let c = r.cpu {
-            if let shares = c.shares, shares > 0 { files.append(("cpu.weight", "\(Self.cpuWeight(shares: shares))")) }
+            // 1024 is cgroup v1's default, which containerd and Docker always write: it asks for nothing.
+            if let shares = c.shares, shares > 0, shares != Self.defaultShares { files.append(("cpu.weight", "\(Self.cpuWeight(shares: shares))")) }
             if let quota = c.quota, quota > 0 { files.append(("cpu.max", "\(quota) \(c.period ?? 100_000)")) }
             if let cpus = c.cpus, !cpus.isEmpty { files.append(("cpuset.cpus", cpus)) }
             if let mems = c.mems, !mems.isEmpty { files.append(("cpuset.mems", mems)) }
@@ -54,6 +55,8 @@ public struct CgroupLimits: Sendable, Equatable {
             files.append((key, value))
         }
     }
+
+    public static let defaultShares: UInt64 = 1024
 
     /// cgroup v1 cpu.shares (2..262144) -> v2 cpu.weight (1..10000), crun's linear formula.
     public static func cpuWeight(shares: UInt64) -> UInt64 {

@@ -31,6 +31,9 @@ public struct IdentityResolver {
     public var subuidFile = "/etc/subuid"
     public var subgidFile = "/etc/subgid"
     public var helpersAvailable: Bool
+    /// Nook runs in the host's own user namespace (uid_map "0 0 4294967295"),
+    /// not inside one that rootless podman or rootlesskit made.
+    public var inInitialUserNamespace: Bool = IdentityResolver.readInitialUserNamespace()
 
     /// The range used for real root when /etc/subuid has no entry for root.
     public static let rootDefaultRange = SubordinateRange(start: 100000, count: 65536)
@@ -42,6 +45,11 @@ public struct IdentityResolver {
         helpersAvailable = IDMapHelpers.find("newuidmap") != nil && IDMapHelpers.find("newgidmap") != nil
     }
 
+    static func readInitialUserNamespace() -> Bool {
+        let map = (try? HostPath.readText("/proc/self/uid_map")) ?? ""
+        return map.split(separator: "\n").map { $0.split(separator: " ") } == [["0", "0", "4294967295"]]
+    }
+
     public func resolve(spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
         // A config.json without a user namespace: only root can do without one,
         // e.g. nook as uid 0 inside rootless podman's own user namespace.
@@ -49,6 +57,11 @@ public struct IdentityResolver {
             guard uid == 0 else {
                 throw NookError("linux.namespaces has no user namespace",
                                 hint: "a rootless container needs one; add {\"type\": \"user\"}")
+            }
+            // runc would run it as the host's root: Nook never makes host root the container's root.
+            guard !inInitialUserNamespace else {
+                throw NookError("linux.namespaces has no user namespace, and nook runs as the host's root: the container's root would be the host's root",
+                                hint: "run the caller rootless (podman as a user, containerd under rootlesskit: see Docs/containerd.md), or add {\"type\": \"user\"} with uidMappings and gidMappings")
             }
             return IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
                              gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],

@@ -110,6 +110,7 @@ final class ChildLauncher {
         launch.new_session = plan.newSession ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
+        launch.child_subreaper = plan.initAdoptsOrphans ? 1 : 0
         if let mm = ProcessMemoryLayout.current { launch.mm = mm.c }
         launch.title = cString(plan.processTitle)
 

@@ -88,6 +88,12 @@ public struct LaunchPlan: Sendable {
 
     public var unshareCgroupNamespace: Bool { namespaces.contains(.cgroup) }
 
+    /// Without a PID namespace of its own, the container's init is made a child
+    /// subreaper: what its descendants orphan is reparented to it, as to a PID 1,
+    /// not to a process outside, so it stays provably the container's (its
+    /// descendant: see `ContainerProcesses`) and dies with `nook kill ID KILL`.
+    public var initAdoptsOrphans: Bool { !joinExisting && !namespaces.contains(.pid) }
+
     /// The child's /proc/PID/cmdline while it is nook's code in the container
     /// (until execve; for ever as --init's PID 1), instead of nook's own.
     public var processTitle: String { initProcess ? "nook-init" : "nook" }

@@ -192,6 +192,16 @@ extension Runtime {
             ContainerProcesses(state: state).signal(signal)
             return
         }
+        if signal == SIGKILL {
+            // Without a PID namespace of its own, the init's death would not end
+            // its processes, and nothing would find them once it is gone: KILL
+            // takes the whole container, as the kernel does for a PID 1.
+            let processes = ContainerProcesses(state: state)
+            if !processes.initEndsNamespace {
+                processes.kill()
+                return
+            }
+        }
         // Through a pidfd whose start time we checked: never a reused pid.
         let fd = nook_pidfd_open(state.pid)
         guard fd >= 0 else { return }

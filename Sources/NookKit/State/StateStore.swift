@@ -24,9 +24,7 @@ public final class StateStore: @unchecked Sendable {
     public init(root: String, uid: uid_t = getuid()) throws {
         self.root = root
         self.uid = uid
-        if mkdir(root, 0o700) != 0 && errno != EEXIST {
-            throw NookError.sys("create state directory '\(root)'", errno: errno)
-        }
+        try Self.makeDirectory(root)
         var st = stat()
         guard lstat(root, &st) == 0 else { throw NookError.sys("stat state directory '\(root)'", errno: errno) }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
@@ -39,6 +37,21 @@ public final class StateStore: @unchecked Sendable {
         guard st.st_mode & 0o077 == 0 else {
             throw NookError("state directory '\(root)' is accessible to other users (mode \(String(st.st_mode & 0o777, radix: 8)))",
                             hint: "chmod 700 '\(root)'")
+        }
+    }
+
+    /// mkdir -p, each missing directory 0700: a runtime root such as containerd's
+    /// `--root /run/containerd/runc/default` is given before any of it exists (runc does the same).
+    private static func makeDirectory(_ path: String) throws {
+        if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
+        let failure = errno
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        guard failure == ENOENT, !parent.isEmpty, parent != path else {
+            throw NookError.sys("create state directory '\(path)'", errno: failure)
+        }
+        try makeDirectory(parent)
+        if mkdir(path, 0o700) != 0 && errno != EEXIST {
+            throw NookError.sys("create state directory '\(path)'", errno: errno)
         }
     }
 

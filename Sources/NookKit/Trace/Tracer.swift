@@ -110,6 +110,9 @@ public struct StepDescription: Sendable {
         case .rootPropagation:
             (step, call, why, failure) = ("pivot_root", "mount(NULL, \"/\", NULL, \(RootPropagation.name(plan.rootPropagation)), NULL)",
                                           "linux.rootfsPropagation: \(plan.spec.linux?.rootfsPropagation ?? "")", "set the propagation of /")
+        case .subreaper:
+            (step, call, why, failure) = ("pid", "prctl(PR_SET_CHILD_SUBREAPER, 1)",
+                                          "no PID namespace of its own: the init adopts what its descendants orphan", "become a child subreaper")
         case .hostname:
             (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
         case .loopback:
