@@ -113,7 +113,8 @@ final class CreatedInitTests: XCTestCase {
             let id = Harness.name("caps-created")
             try create(dir, id)
             defer { _ = try? h.run(["delete", "--force", id]) }
-            XCTAssertEqual(try h.run(["start", id]).status, 0)
+            let start = try h.run(["start", id])
+            XCTAssertEqual(start.status, 0, start.stderr)
             XCTAssertEqual(waitForFile(out + "/caps", containing: "status result="), expected, who)
         }
     }
