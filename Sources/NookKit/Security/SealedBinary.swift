@@ -50,8 +50,11 @@ public enum SealedBinary {
             throw error
         }
         setenv(reexecMarker, "1", 1)
-        fexecve(copy, CommandLine.unsafeArgv, environ)
+        // Swift's copy of the arguments: the process's own show only a title by now (`hideArguments`).
+        let argv = CommandLine.arguments.map { strdup($0) } + [nil]
+        fexecve(copy, argv, environ)
         let err = errno
+        for p in argv { free(p) }
         unsetenv(reexecMarker)
         close(copy)
         _ = nook_set_dumpable(1)
