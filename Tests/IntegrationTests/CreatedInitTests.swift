@@ -86,8 +86,9 @@ final class CreatedInitTests: XCTestCase {
     }
 
     /// PID 1 waits as a small program that execs the command in the end: the
-    /// command's capabilities are those `run` gives the same bundle, which
-    /// execs it straight away, as root and as another user (ambient caps).
+    /// command's capabilities and seccomp state are those `run` gives the same
+    /// bundle, which execs it straight away, as root and as another user
+    /// (ambient caps), with and without no_new_privs.
     func testCommandHasTheCapabilitiesRunGivesIt() throws {
         let asUser: (inout [String: Any]) -> Void = { config in
             var process = config["process"] as! [String: Any]
@@ -100,7 +101,13 @@ final class CreatedInitTests: XCTestCase {
             process["capabilities"] = caps
             config["process"] = process
         }
-        for (who, extra) in [("root", { (_: inout [String: Any]) in }), ("uid 1000", asUser)] {
+        // Without no_new_privs the setup loads the filter itself; with it, the waiter does.
+        let mayGainPrivileges: (inout [String: Any]) -> Void = { config in
+            var process = config["process"] as! [String: Any]
+            process["noNewPrivileges"] = false
+            config["process"] = process
+        }
+        for (who, extra) in [("root", { (_: inout [String: Any]) in }), ("uid 1000", asUser), ("root without no_new_privs", mayGainPrivileges)] {
             let out = try h.scratch("created-caps")
             chmod(out, 0o777)
             let dir = try bundle(["sh", "-c", "probe caps status >/out/tmp; mv /out/tmp /out/caps"], out: out, extra: extra)
