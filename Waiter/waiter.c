@@ -79,7 +79,7 @@ __asm__(".text\n"
 // The kernel's ABI values (the same on both architectures).
 enum {
     EINTR = 4, ENOENT = 2, EACCES = 13, ENOTDIR = 20, EINVAL = 22,
-    PR_SET_DUMPABLE = 4, F_SETFD = 2, FD_CLOEXEC = 1, MSG_NOSIGNAL = 0x4000,
+    PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, F_SETFD = 2, FD_CLOEXEC = 1, MSG_NOSIGNAL = 0x4000,
     PROT_READ = 1, MAP_PRIVATE = 2, SIG_SETMASK = 2, SECCOMP_SET_MODE_FILTER = 1
 };
 
@@ -133,6 +133,7 @@ __attribute__((noreturn, used)) void waiter_main(long *sp) {
     // First: until now the kernel lets a process of the container with the
     // same capabilities read and write this one.
     long dumpable = sys(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+    sys(SYS_prctl, PR_SET_NAME, (long)"nook-wait", 0); // execveat named us after the fd
     if (argc < 7) exit_now(NOOK_EXIT_SETUP_FAILED);
     int sync = (int)number(argv[1]), fifo = (int)number(argv[2]), seccomp = (int)number(argv[3]);
     long instructions = number(argv[4]), trace = number(argv[5]), k = number(argv[6]);
