@@ -1,4 +1,4 @@
-// CShims: the only C in Nook.
+// CShims: the only C in Nook, besides the start waiter (Waiter/waiter.c, built apart).
 //
 // Two kinds of code live here:
 //  1. The container child: everything that runs between clone() and execve().
