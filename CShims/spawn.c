@@ -486,24 +486,24 @@ static void close_all_but(unsigned int first, const int *keep, int n) {
     }
 }
 
-static void wait_for_start(const struct nook_launch *l, int console) {
-    if (l->start_fifo_fd < 0) return;
-    // We may wait here long after `nook create` is gone: hold nothing of its
+// Wait for `start` as a program of its own (Waiter/waiter.c), not as this
+// clone of nook: a process exec'd into the container before `start` must find
+// neither nook's memory (host paths, the spec, nook's environment) nor a PID 1
+// it may write. The waiter makes itself non-dumpable, reports READY, waits,
+// loads the filter and execs the command. Everything but the filter is done.
+__attribute__((noreturn)) static void exec_waiter(const struct nook_launch *l) {
+    // We may wait long after `nook create` is gone: hold nothing of its
     // (the state lock above all, or `nook start` would wait for us forever).
-    int keep[3] = {l->sync_fd, l->start_fifo_fd, console};
-    close_all_but(3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0), keep, 3);
-    // Opening a FIFO for writing blocks until `nook start` opens it for reading.
-    char path[32];
-    fd_path(path, l->start_fifo_fd);
-    int fd;
-    do {
-        fd = open(path, O_WRONLY | O_CLOEXEC);
-    } while (fd < 0 && errno == EINTR);
-    if (fd < 0) fail(l, NOOK_STEP_WAIT_START, 0, errno);
-    char zero = '0';
-    if (write(fd, &zero, 1) < 0) fail(l, NOOK_STEP_WAIT_START, 0, errno);
-    close(fd);
-    close(l->start_fifo_fd);
+    int keep[8];
+    int n = 0;
+    for (size_t i = 0; i < l->n_waiter_fds && n < 8; i++) keep[n++] = l->waiter_fds[i];
+    keep[n < 8 ? n++ : 7] = l->waiter_fd;
+    close_all_but(3 + (unsigned int)(l->preserve_fds > 0 ? l->preserve_fds : 0), keep, n);
+    for (size_t i = 0; i < l->n_waiter_fds; i++)
+        if (fcntl(l->waiter_fds[i], F_SETFD, 0) < 0) fail(l, NOOK_STEP_WAIT_START, 0, errno);
+    step_done(l, NOOK_STEP_WAIT_START, 0);
+    syscall(SYS_execveat, l->waiter_fd, "", (char *const *)l->waiter_argv, (char *const *)l->envp, AT_EMPTY_PATH);
+    fail(l, NOOK_STEP_WAIT_START, 0, errno);
 }
 
 // sendmsg(buf) with fd attached as SCM_RIGHTS (async-signal-safe: no allocation).
@@ -723,9 +723,9 @@ static int finish_and_exec(const struct nook_launch *l) {
         if (devnull >= 0) { dup2(devnull, 0); dup2(devnull, 1); dup2(devnull, 2); close(devnull); }
     }
 
+    if (l->waiter_fd >= 0) exec_waiter(l);
     report(l, NOOK_MSG_READY, 0, 0, 0, 0);
     wait_ack(l);
-    wait_for_start(l, console);
 
     sigset_t none;
     sigemptyset(&none);

@@ -148,3 +148,8 @@ int nook_contents_sealed(int fd) {
 int nook_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
 
 int nook_set_process_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int nook_pending_bytes(int fd) {
+    int n = 0;
+    return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
+}

@@ -27,6 +27,10 @@ struct Nook: ParsableCommand {
         GlobalOptions.logDestination = GlobalOptions.logSettings(arguments)
         do {
             var command = try parseAsRoot(arguments)
+            // Our arguments can carry secrets (`-e KEY=VALUE`, host paths), and
+            // a container without a PID namespace of its own reads every
+            // /proc/PID/cmdline of the host: from here on it shows a title.
+            ProcessMemoryLayout.hideArguments(title: "nook " + (type(of: command).configuration.commandName ?? ""))
             try command.run()
         } catch let error as NookError {
             fail(error)

@@ -23,10 +23,10 @@ struct CreateCommand: ParsableCommand {
     @Argument(help: "Container ID.", completion: Completions.containers) var id: String
 
     func run() throws {
-        try SealedBinary.ensure() // its clone waits in the container until `start` (SealPolicy)
-        let runtime = try global.runtime()
         let bundlePath = try HostPath.absolute(bundle)
         let spec = try BundleLoader.load(bundle: bundlePath)
+        if SealPolicy.create(spec) { try SealedBinary.ensure() } // its clone sets the container up (SealPolicy)
+        let runtime = try global.runtime()
         var settings = Runtime.CreateSettings(bundle: bundlePath)
         settings.pidFile = try pidFile.map(HostPath.absolute)
         settings.consoleSocket = consoleSocket

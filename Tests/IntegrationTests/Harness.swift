@@ -352,13 +352,15 @@ final class Harness: @unchecked Sendable {
     }
 
     /// Pids of the user's processes that are nook's clones in a user namespace other than
-    /// ours: the title nook writes over their arguments ("nook", "nook-init") says which.
+    /// ours: the title nook writes over their arguments ("nook", "nook-init") says which;
+    /// and the start waiter a clone becomes (its first argument is "nook-wait").
     static func nookClones(of who: User) -> [Int32] {
         let ours = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/user")) ?? ""
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.compactMap { Int32($0) }.filter { pid in
             guard let cmdline = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
-                  ["nook", "nook-init"].contains(cmdline.trimmingCharacters(in: CharacterSet(charactersIn: "\0"))),
+                  ["nook", "nook-init"].contains(cmdline.trimmingCharacters(in: CharacterSet(charactersIn: "\0")))
+                      || cmdline.hasPrefix("nook-wait\0"),
                   let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
                   status.split(separator: "\n").contains(where: { $0.hasPrefix("Uid:") && $0.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst().first == "\(who.uid)"[...] })
             else { return false }

@@ -2,8 +2,9 @@ import Foundation
 import XCTest
 
 /// Leaks into and out of the container (issue 16). Into: nook's code in the
-/// container (--init's PID 1, create's waiting init) is a clone of nook, whose
-/// command line and environment are the host's. Out: text the container
+/// container (--init's PID 1) is a clone of nook, whose command line and
+/// environment are the host's; host-side nook commands are in sight of a
+/// container without a PID namespace of its own. Out: text the container
 /// controls reaching the user's terminal, and writes reaching the host's disk.
 final class LeakTests: XCTestCase {
     var h: Harness { Harness.shared }
@@ -55,8 +56,44 @@ final class LeakTests: XCTestCase {
         defer { _ = try? h.run(["delete", "--force", id]) }
         let inside = try h.run(["exec", id, "--"] + readPID1)
         XCTAssertEqual(inside.status, 0, inside.stderr)
-        XCTAssertTrue(inside.stdout.hasPrefix("nook |"), inside.stdout)
+        // The start waiter (StartWaiter): the command's own arguments, and an environment it may not read.
+        XCTAssertTrue(inside.stdout.hasPrefix("nook-wait "), inside.stdout)
+        XCTAssertTrue(inside.stdout.contains(" sleep 60 |"), inside.stdout)
+        XCTAssertTrue(inside.stderr.contains("/proc/1/environ: Permission denied"), inside.stderr)
         assertNothingOfTheHost(inside.stdout)
+    }
+
+    /// A container without a PID namespace of its own reads the host's /proc:
+    /// the command lines of `nook run -e SECRET=...` and `nook exec -e ...`
+    /// running next to it show a title, and their environment is not its to read.
+    func testHostNookCommandLinesShowNoSecret() throws {
+        let name = Harness.name("leakhost")
+        let run = try h.start(["run", "--name", name, "--rootfs", h.rootfs, "-e", "SECRET=\(cliSecret)", "--", "sleep", "60"],
+                              env: ["HOST_SECRET": envSecret])
+        defer { _ = try? h.run(["kill", name, "KILL"]); _ = run.wait() }
+        XCTAssertTrue(Harness.eventually(30) { (try? self.h.run(["exec", name, "--", "true"]))?.status == 0 }, run.stderrText)
+        let exec = try h.start(["exec", "-e", "SECRET=\(cliSecret)", name, "--", "sleep", "60"], env: ["HOST_SECRET": envSecret])
+        defer { kill(exec.pid, SIGTERM); _ = exec.wait() }
+        XCTAssertTrue(Harness.eventually(30) {
+            Harness.children(of: exec.pid).contains { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) == "sleep\u{0}60\u{0}" }
+        }, "nook exec's process runs")
+
+        let checks = [run.pid, exec.pid].flatMap { pid in
+            ["cmdline", "environ"].flatMap { file in [cliSecret, envSecret].map { "find:/proc/\(pid)/\(file):\($0)" } }
+        }
+        let dir = try h.bundle(["probe"] + checks) { ExeSealTests.sharingNooksPIDNamespace(&$0) }
+        let r = try h.run(["run", "--bundle", dir, Harness.name("leakreader")])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for check in checks {
+            let line = r.stdout.split(separator: "\n").first { $0.hasPrefix(check + " ") }.map(String.init) ?? "missing: \(r.stdout)"
+            if check.contains("/cmdline:") {
+                XCTAssertTrue(line.contains(" result=ok detail=found=no,"), "the host's nook process is in sight and shows no secret: \(line)")
+            } else {
+                XCTAssertTrue(line.contains(" result=err ") || line.contains("found=no"), line)
+            }
+        }
+        XCTAssertEqual(try String(contentsOfFile: "/proc/\(run.pid)/cmdline", encoding: .utf8), "nook run\0")
+        XCTAssertEqual(try String(contentsOfFile: "/proc/\(exec.pid)/cmdline", encoding: .utf8), "nook exec\0")
     }
 
     func testPSPrintsTheContainersCommandLineEscaped() throws {

@@ -854,6 +854,123 @@ static void c_exe_write(const char *pid) {
     OK("target=%s", t);
 }
 
+/* "PID:REST" -> the pid as a string in pid (at most 31 chars) and REST; -1 if malformed. */
+static int split_pid(const char *arg, char *pid, size_t pidsz, const char **rest) {
+    const char *colon = strchr(arg, ':');
+    size_t n = colon ? (size_t)(colon - arg) : strlen(arg);
+    if (n == 0 || n >= pidsz) return -1;
+    memcpy(pid, arg, n);
+    pid[n] = '\0';
+    if (!is_number(pid) && strcmp(pid, "self") != 0) return -1;
+    *rest = colon ? colon + 1 : "";
+    return 0;
+}
+
+/* First region of /proc/PID/maps whose permissions start with perms (e.g. "r-x"). */
+static int first_region(const char *pid, const char *perms, unsigned long *start) {
+    char p[64], line[512];
+    snprintf(p, sizeof p, "/proc/%s/maps", pid);
+    FILE *f = fopen(p, "re");
+    if (!f) return -errno;
+    int found = -ENOENT;
+    while (fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        char pr[8];
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, pr) == 3 && !strncmp(pr, perms, strlen(perms))) {
+            *start = a;
+            found = 0;
+            break;
+        }
+    }
+    fclose(f);
+    return found;
+}
+
+/* Write one byte of PID's code through /proc/PID/mem: the byte that is there
+ * already, so a success changes nothing (but the page is the writer's now). */
+static void c_mem_write(const char *pid) {
+    char p[64];
+    snprintf(p, sizeof p, "/proc/%s/mem", pid);
+    int fd = open(p, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return ERR(errno, "step=open");
+    unsigned long code = 0;
+    int r = first_region(pid, "r-x", &code);
+    if (r < 0) { close(fd); return ERR(-r, "step=maps"); }
+    unsigned char byte;
+    if (pread(fd, &byte, 1, (off_t)code) != 1) { int e = errno; close(fd); return ERR(e, "step=read"); }
+    if (pwrite(fd, &byte, 1, (off_t)code) != 1) { int e = errno; close(fd); return ERR(e, "step=write"); }
+    close(fd);
+    OK("wrote=0x%lx", code);
+}
+
+/* Search PID's writable memory (heap, stack, data: where a program keeps what
+ * it was told) for TEXT through /proc/PID/mem. */
+static void c_mem_find(const char *arg) {
+    char pid[32];
+    const char *text;
+    if (split_pid(arg, pid, sizeof pid, &text) < 0 || !*text) return ERR(EINVAL, "usage=mem_find:PID:TEXT");
+    char p[64], line[512];
+    snprintf(p, sizeof p, "/proc/%s/mem", pid);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ERR(errno, "step=open");
+    snprintf(p, sizeof p, "/proc/%s/maps", pid);
+    FILE *f = fopen(p, "re");
+    if (!f) { int e = errno; close(fd); return ERR(e, "step=maps"); }
+    size_t tl = strlen(text), chunk = 1 << 20;
+    char *buf = malloc(chunk + tl);
+    if (!buf) { fclose(f); close(fd); return ERR(ENOMEM, "step=malloc"); }
+    unsigned long long bytes = 0;
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        unsigned long a, b;
+        char pr[8];
+        if (sscanf(line, "%lx-%lx %7s", &a, &b, pr) != 3 || pr[0] != 'r' || pr[1] != 'w') continue;
+        size_t carry = 0;
+        for (unsigned long at = a; at < b && !found;) {
+            size_t want = (size_t)(b - at) < chunk ? (size_t)(b - at) : chunk;
+            ssize_t n = pread(fd, buf + carry, want, (off_t)at);
+            if (n <= 0) break;
+            bytes += (unsigned long long)n;
+            size_t have = carry + (size_t)n;
+            if (memmem(buf, have, text, tl)) found = 1;
+            carry = have >= tl ? tl - 1 : have;
+            memmove(buf, buf + have - carry, carry);
+            at += (unsigned long)n;
+        }
+    }
+    free(buf);
+    fclose(f);
+    close(fd);
+    OK("found=%s,bytes=%llu", found ? "yes" : "no", bytes);
+}
+
+/* Whether the file at PATH (read up to 1 MiB) contains TEXT. */
+static void c_find(const char *arg) {
+    const char *colon = strrchr(arg, ':');
+    if (!colon || colon == arg || !colon[1]) return ERR(EINVAL, "usage=find:PATH:TEXT");
+    char path[PATH_MAX];
+    size_t pl = (size_t)(colon - arg);
+    if (pl >= sizeof path) return ERR(ENAMETOOLONG, NULL);
+    memcpy(path, arg, pl);
+    path[pl] = '\0';
+    const char *text = colon + 1;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ERR(errno, "step=open");
+    size_t cap = 1 << 20, n = 0;
+    char *buf = malloc(cap);
+    if (!buf) { close(fd); return ERR(ENOMEM, "step=malloc"); }
+    for (;;) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) { int e = errno; free(buf); close(fd); return ERR(e, "step=read"); }
+        if (r == 0 || (n += (size_t)r) == cap) break;
+    }
+    close(fd);
+    int found = memmem(buf, n, text, strlen(text)) != NULL;
+    free(buf);
+    OK("found=%s,bytes=%zu", found ? "yes" : "no", n);
+}
+
 static void c_exe_write_all(const char *arg) {
     (void)arg;
     DIR *d = opendir("/proc");
@@ -1285,6 +1402,9 @@ static const struct check checks[] = {
     {"ls", c_ls, ARG_PATH, 0, 10, "ls:PATH count directory entries, detail=entries=N"},
     {"write", c_write, ARG_PATH, 0, 10, "write:PATH append one byte (undone)"},
     {"exe_write", c_exe_write, ARG_PID, 0, 10, "exe_write:PID open /proc/PID/exe O_WRONLY"},
+    {"mem_write", c_mem_write, ARG_PID, 0, 10, "mem_write:PID write one byte of PID's code (the same) through /proc/PID/mem"},
+    {"mem_find", c_mem_find, ARG_PATH, 0, 30, "mem_find:PID:TEXT search PID's writable memory for TEXT, detail=found=yes|no"},
+    {"find", c_find, ARG_PATH, 0, 10, "find:PATH:TEXT whether PATH (first MiB) contains TEXT, detail=found=yes|no"},
     {"exe_hijack", c_exe_hijack, ARG_PATH, 0, 120, "exe_hijack:SECONDS:PATH hold nook's /proc/PID/exe, then write it"},
     {"fork_many", c_fork_many, ARG_COUNT, 0, 60, "fork_many:N fork N sleeping children"},
     {"alloc", c_alloc, ARG_COUNT, 0, 600, "alloc:MB allocate and touch MB MiB"},

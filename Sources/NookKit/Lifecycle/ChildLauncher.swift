@@ -101,7 +101,6 @@ final class ChildLauncher {
         launch.rlimits = array(limits)
         launch.n_rlimits = limits.count
         launch.preserve_fds = plan.preserveFDs
-        launch.start_fifo_fd = options.startFifoFD
         launch.create_console = options.createConsole ? 1 : 0
         if let size = options.consoleSize {
             launch.console_rows = UInt16(clamping: size.height)
@@ -113,6 +112,28 @@ final class ChildLauncher {
         launch.child_subreaper = plan.initAdoptsOrphans ? 1 : 0
         if let mm = ProcessMemoryLayout.current { launch.mm = mm.c }
         launch.title = cString(plan.processTitle)
+
+        // `create`: the container waits for `start` as nook-wait (StartWaiter);
+        // its image and filter are ours to close once the child has its copies.
+        var waiterFDs: [Int32] = []
+        defer { for fd in waiterFDs { close(fd) } }
+        launch.waiter_fd = -1
+        if options.startFifoFD >= 0 {
+            precondition(!plan.initProcess && plan.execFD < 0, "the start waiter execs the command itself: no --init, no exec fd")
+            let image = try StartWaiter.sealedImage()
+            waiterFDs.append(image)
+            let filter = StartWaiter.filterForWaiter(plan)
+            let seccompFD = try filter.map(StartWaiter.sealedFilter) ?? -1
+            if seccompFD >= 0 { waiterFDs.append(seccompFD) }
+            launch.waiter_fd = image
+            launch.waiter_argv = cStringArray(StartWaiter.arguments(
+                syncFD: options.syncFD, fifoFD: options.startFifoFD, seccompFD: seccompFD,
+                instructions: (filter?.count ?? 0) / 8, trace: options.trace,
+                candidates: plan.execCandidates, argv: plan.argv))
+            let passed = [options.syncFD, options.startFifoFD] + (seccompFD >= 0 ? [seccompFD] : [])
+            launch.waiter_fds = array(passed)
+            launch.n_waiter_fds = passed.count
+        }
 
         // Namespaces to enter, opened here and closed once the child has its copies.
         var joinFDs: [Int32] = []

@@ -9,9 +9,10 @@ import Foundation
 /// The OCI runtime interface (create, start, state, kill, delete, exec),
 /// with no daemon: every step reads and writes the container's state files.
 ///
-/// After `create`, the container's process has done all its setup and waits,
-/// blocked opening `exec.fifo` for writing; `start` opens it for reading, and
-/// the process goes on to execve. No Nook process stays in between.
+/// After `create`, the container's process has done all its setup and waits
+/// as `nook-wait` (`StartWaiter`), blocked reading `exec.fifo`; `start` writes
+/// one byte into it, and the waiter goes on to execve the command. No Nook
+/// process stays in between.
 extension Runtime {
     public struct CreateSettings: Sendable {
         public var bundle: String
@@ -50,12 +51,13 @@ extension Runtime {
             let dir = store.directory(id)
             try Self.writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
-            // Writable by others, as runc makes it: a container whose root is not
-            // the caller (config.json's maps leave the caller out) opens it as a
-            // sub-id, through its fd. No one else can reach it: its directory is 0700.
-            guard mkfifo(fifo, 0o600) == 0, chmod(fifo, 0o622) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
-            // O_PATH: a handle, not a reader, so the child's open for writing blocks until `start`.
-            let fifoFD = nook_open_path(fifo)
+            // 0600: no one opens it by path but `start`. The container's
+            // waiter holds the only reader, opened read-write here on the host
+            // and handed down (its user, maybe a sub-id, needs no right to it);
+            // it blocks reading until `start` writes (StartWaiter), and
+            // `start` finds no reader (ENXIO) once the container is gone.
+            guard mkfifo(fifo, 0o600) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
+            let fifoFD = open(fifo, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
             guard fifoFD >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
             defer { close(fifoFD) }
 
@@ -117,7 +119,7 @@ extension Runtime {
             throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started")
         }
         // startContainer hooks run in the container before its program: the
-        // program waits at exec.fifo until we read it below.
+        // program waits at exec.fifo until we write it below.
         do {
             try runHooksInContainer(id: id, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
         } catch {
@@ -125,20 +127,24 @@ extension Runtime {
             throw error
         }
         let fifo = store.directory(id) + "/" + Self.fifoName
-        let fd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard fd >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
-        defer { close(fd) }
-        // The writer (the container) is blocked in open(); we are the reader now.
-        // Wait for its byte, checking that it is still alive.
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
-        var byte: UInt8 = 0
-        while true {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            _ = poll(&p, 1, 100)
-            let n = read(fd, &byte, 1)
-            if n == 1 { break }
-            if !identity.isAlive { throw NookError("container '\(id)' died before it could start") }
+        // The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
+        let fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENXIO { throw NookError("container '\(id)' died before it could start") }
+            throw NookError.sys("open '\(fifo)'", errno: errno)
         }
+        defer { close(fd) }
+        var byte: UInt8 = 0x30
+        guard write(fd, &byte, 1) == 1 else { throw NookError.sys("write '\(fifo)'", errno: errno) }
+        // It closes the FIFO once it has the byte: then the FIFO has no reader
+        // (POLLERR). A byte still there means it died without taking it.
+        while true {
+            var p = pollfd(fd: fd, events: 0, revents: 0)
+            if poll(&p, 1, 100) > 0 && p.revents & Int16(POLLERR) != 0 { break }
+            if !identity.isAlive { break }
+        }
+        if nook_pending_bytes(fd) != 0 { throw NookError("container '\(id)' died before it could start") }
         unlink(fifo)
         state.status = .running
         state.started = Runtime.timestamp()

@@ -13,9 +13,13 @@ import Glibc
 /// even when the container shares nook's PID namespace and sees nook through
 /// the host's /proc. In reach is nook's code that joined the container's user
 /// namespace and dropped to its capabilities:
-/// - `create`'s clone, the init that waits in the container until `start`.
-///   It must stay dumpable (`exec`, hooks and podman open its /proc/PID/ns),
-///   so `create` always runs sealed.
+/// - `create`'s clone, while it sets the container up. It is dumpable (its
+///   id maps are written through its /proc files), but only until it execs
+///   the start waiter (`StartWaiter`), which holds no nook code and waits
+///   non-dumpable. While it is a clone of nook, the container runs nothing
+///   else; only processes already in its user namespace could reach it: none
+///   when that namespace is its own new one. When the namespace is nook's, or
+///   another one given by path, `create` runs sealed.
 /// - the child of the helper that `exec` (and `start`, for startContainer
 ///   hooks) clones, until it execs; `--init`'s init (`run`, and the `run -d`
 ///   monitor), for the container's whole life. Both are non-dumpable, which
@@ -28,6 +32,13 @@ import Glibc
 /// as the process or a clone of it runs): `nook run` and `nook exec` into a
 /// container with a user namespace of its own do not pay it.
 public enum SealPolicy {
+    /// `create`: its clone is nook's code, dumpable, in the container's user
+    /// namespace until it execs the start waiter. createContainer hooks enter
+    /// the container as `exec` does, which this covers too.
+    public static func create(_ spec: Spec) -> Bool {
+        !createsUserNamespace(spec)
+    }
+
     /// `exec`: its helper's child is nook's code in the container until it execs.
     public static func exec(_ spec: Spec) -> Bool {
         sharesNooksUserNamespace(spec)
@@ -49,6 +60,11 @@ public enum SealPolicy {
     /// The `run -d` monitor: with `--init`, its clone is the container's PID 1.
     public static func monitor(_ spec: Spec, initProcess: Bool) -> Bool {
         initProcess && sharesNooksUserNamespace(spec)
+    }
+
+    /// A user namespace of its own, new: no process but the container's is in it.
+    public static func createsUserNamespace(_ spec: Spec) -> Bool {
+        spec.linux?.namespaces?.contains { $0.type == "user" && ($0.path ?? "").isEmpty } ?? false
     }
 
     /// No user namespace of its own, or one given by a path that is nook's own.

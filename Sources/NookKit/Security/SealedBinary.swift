@@ -50,8 +50,11 @@ public enum SealedBinary {
             throw error
         }
         setenv(reexecMarker, "1", 1)
-        fexecve(copy, CommandLine.unsafeArgv, environ)
+        // Swift's copy of the arguments: the process's own show only a title by now (`hideArguments`).
+        let argv = CommandLine.arguments.map { strdup($0) } + [nil]
+        fexecve(copy, argv, environ)
         let err = errno
+        for p in argv { free(p) }
         unsetenv(reexecMarker)
         close(copy)
         _ = nook_set_dumpable(1)
@@ -84,7 +87,30 @@ public enum SealedBinary {
             }
             left -= n
         }
-        // EBUSY here would mean someone mapped the copy writable: never execute that.
+        return try seal(copy, what: what)
+    }
+
+    /// A memfd holding `bytes`, sealed.
+    static func sealedCopy(of bytes: UnsafeRawBufferPointer, name: String, what: String) throws -> Int32 {
+        let copy = nook_memfd_sealable(name)
+        guard copy >= 0 else { throw NookError.sys("memfd_create for a sealed copy of \(what)", errno: errno) }
+        var done = 0
+        while done < bytes.count {
+            let n = write(copy, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let err = n < 0 ? errno : EIO
+                close(copy)
+                throw NookError.sys("copy \(what) into memory", errno: err)
+            }
+            done += n
+        }
+        return try seal(copy, what: what)
+    }
+
+    /// Seals `copy` (closed on failure). EBUSY would mean someone mapped it
+    /// writable: never execute that.
+    private static func seal(_ copy: Int32, what: String) throws -> Int32 {
         guard nook_seal_contents(copy) == 0 else {
             let err = errno
             close(copy)

@@ -3,7 +3,7 @@ import CShims
 /// Where this process's argv and environment strings are, with the other
 /// addresses prctl(PR_SET_MM_MAP) takes back unchanged: the fields of
 /// /proc/self/stat from `startcode` on (proc(5)). The container's child, a
-/// copy of nook, wipes those strings before anything else (`hide_inherited_args`
+/// copy of nook, wipes those strings before anything else (`nook_hide_args`
 /// in CShims/spawn.c): nook's command line and environment are the host's.
 public struct ProcessMemoryLayout: Sendable, Equatable {
     public var startCode: UInt64 = 0, endCode: UInt64 = 0, startData: UInt64 = 0, endData: UInt64 = 0
@@ -38,10 +38,11 @@ public struct ProcessMemoryLayout: Sendable, Equatable {
                        arg_start: argStart, arg_end: argEnd, env_start: envStart, env_end: envEnd)
     }
 
-    /// Shows `title` as this process's command line from now on. For the
-    /// `run -d` monitor, which a container without a PID namespace of its own
-    /// sees: its arguments name host paths. Its environment stays (it still
-    /// reads it, to find pasta for one; only its own user may read it).
+    /// Shows `title` as this process's command line from now on. For every
+    /// nook command once parsed, and for the `run -d` monitor: a container
+    /// without a PID namespace of its own sees them, and their arguments name
+    /// host paths and secrets (`-e KEY=VALUE`). The environment stays (nook
+    /// still reads it, to find pasta for one; only its own user may read it).
     /// Call it once the arguments are parsed: CommandLine.arguments keeps its copy.
     public static func hideArguments(title: String) {
         guard let layout = current else { return }

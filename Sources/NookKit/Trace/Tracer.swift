@@ -150,7 +150,9 @@ public struct StepDescription: Sendable {
         case .console:
             (step, call, why, failure) = ("console", "open(\"/dev/ptmx\") + ioctl(TIOCSWINSZ) + ioctl(TIOCGPTPEER) + sendmsg(SCM_RIGHTS)", "a pty of the container's own devpts, sized before the command starts; its master goes to nook, which relays it to your terminal", "set up the console")
         case .waitStart:
-            (step, call, why, failure) = ("start", "open(exec.fifo, O_WRONLY)", "wait until `nook start`", "wait for start")
+            (step, call, why, failure) = ("start", "execveat(memfd:nook-wait) + read(exec.fifo)",
+                                          "wait until `nook start` as a small program of its own, non-dumpable: nothing in the container can read or write nook's memory through PID 1",
+                                          "wait for start")
         case .initFork:
             (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
         case .setns:
