@@ -233,9 +233,14 @@ final class RunTests: XCTestCase {
     func testStateIsPresentWhileRunningAndGoneAfter() throws {
         let name = Harness.name("state")
         // Without XDG_RUNTIME_DIR: /tmp/nook-UID.
-        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "1"], env: ["XDG_RUNTIME_DIR": ""])
+        let bg = try h.start(["run", "--rootfs", h.rootfs, "--name", name, "--", "sleep", "3"], env: ["XDG_RUNTIME_DIR": ""])
         let dir = h.fallbackStateDir() + "/\(name)"
-        XCTAssertTrue(Harness.eventually { FileManager.default.fileExists(atPath: dir + "/state.json") })
+        // "creating" until the child has built its root, then "running".
+        func status() -> String? {
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: dir + "/state.json")) else { return nil }
+            return (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["status"] as? String
+        }
+        XCTAssertTrue(Harness.eventually { status() == "running" })
         var st = stat()
         XCTAssertEqual(stat(h.fallbackStateDir(), &st), 0)
         XCTAssertEqual(st.st_mode & 0o777, 0o700, "the state directory is private")
