@@ -17,6 +17,8 @@ let package = Package(
         .target(
             name: "CShims",
             path: "CShims",
+            // The start waiter is a program of its own, built apart (Scripts/build-waiter.sh).
+            exclude: ["waiter"],
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
         ),

@@ -486,7 +486,7 @@ static void close_all_but(unsigned int first, const int *keep, int n) {
     }
 }
 
-// Wait for `start` as a program of its own (Waiter/waiter.c), not as this
+// Wait for `start` as a program of its own (CShims/waiter/waiter.c), not as this
 // clone of nook: a process exec'd into the container before `start` must find
 // neither nook's memory (host paths, the spec, nook's environment) nor a PID 1
 // it may write. The waiter makes itself non-dumpable, reports READY, waits,

@@ -1,4 +1,4 @@
-// CShims: the only C in Nook, besides the start waiter (Waiter/waiter.c, built apart).
+// CShims: the only C in Nook (the start waiter, CShims/waiter/waiter.c, is built apart).
 //
 // Two kinds of code live here:
 //  1. The container child: everything that runs between clone() and execve().
@@ -116,7 +116,7 @@ struct nook_launch {
     size_t n_rlimits;
     int preserve_fds;           // fds 3 .. 3+n-1 are passed to the container
     int waiter_fd;              // >= 0: once set up, wait for `start` by execveat(waiter_fd) (a sealed memfd
-                                // holding Waiter/waiter.c) with waiter_argv and envp, instead of exec'ing
+                                // holding CShims/waiter/waiter.c) with waiter_argv and envp, instead of exec'ing
                                 // the command (which the waiter does); never with init_mode or exec_fd
     const char *const *waiter_argv; // NULL-terminated, built in Swift (StartWaiter.swift)
     const int *waiter_fds;      // the fds the waiter gets, open across its exec (sync socket, exec.fifo...)

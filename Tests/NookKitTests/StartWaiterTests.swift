@@ -4,7 +4,7 @@ import Glibc
 import XCTest
 @testable import NookKit
 
-/// The start waiter nook embeds (Waiter/waiter.c, `StartWaiter`).
+/// The start waiter nook embeds (CShims/waiter/waiter.c, `StartWaiter`).
 final class StartWaiterTests: XCTestCase {
     func testArgumentsAreInTheOrderTheWaiterReadsThem() {
         let args = StartWaiter.arguments(syncFD: 7, fifoFD: 8, seccompFD: -1, instructions: 0, trace: true,

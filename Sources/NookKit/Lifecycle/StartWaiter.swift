@@ -2,7 +2,7 @@ import CShims
 import Glibc
 
 /// Between `create` and `start`, the container's PID 1 is not a clone of
-/// nook but `nook-wait` (Waiter/waiter.c), a tiny static program embedded in
+/// nook but `nook-wait` (CShims/waiter/waiter.c), a tiny static program embedded in
 /// nook and executed from a sealed memfd once the setup is done (issue 15/16).
 ///
 /// Why a program of its own: `exec` and startContainer hooks can run code in
@@ -19,7 +19,7 @@ import Glibc
 /// The waiter decides nothing: this type hands it its arguments.
 enum StartWaiter {
     /// What the waiter needs, as `nook-wait SYNC FIFO SECCOMP INSTRUCTIONS TRACE K CANDIDATE... ARGV...`
-    /// (the format Waiter/waiter.c reads; its environment is the command's).
+    /// (the format CShims/waiter/waiter.c reads; its environment is the command's).
     static func arguments(syncFD: Int32, fifoFD: Int32, seccompFD: Int32, instructions: Int, trace: Bool,
                           candidates: [String], argv: [String]) -> [String] {
         ["nook-wait", "\(syncFD)", "\(fifoFD)", "\(seccompFD)", "\(instructions)", trace ? "1" : "0", "\(candidates.count)"]

@@ -21,7 +21,7 @@
 // sock_filter records to load last, or -1; TRACE: 1 to wait for nook's ack
 // after READY; K paths to try execve on in order, then the command's argv.
 // The environment is the command's.
-#include "../CShims/include/nook_protocol.h"
+#include "../include/nook_protocol.h"
 
 typedef unsigned long size_t;
 typedef long ssize_t;
