@@ -342,10 +342,15 @@ final class CgroupRefusalTests: XCTestCase {
         XCTAssertEqual(containers(), before, "nothing left behind")
         // "-1" is a value of --memory-swap and --pids-limit, not an option: the
         // run gets as far as the cgroup refusal, not a parse error.
-        for flags in [["--memory", "32M", "--memory-swap", "-1"], ["--pids-limit", "-1"]] {
+        for flags in [["--memory", "32M", "--memory-swap", "-1"], ["--pids-limit", "10"]] {
             let minus = try h.run(["run", "--rootfs", h.rootfs] + flags + ["--", "true"])
             XCTAssertEqual(minus.status, 125, "\(flags): \(minus.stderr)")
             XCTAssertTrue(minus.stderr.hasPrefix("nook: resource limits need"), "\(flags): \(minus.stderr)")
+        }
+        // -1 alone is unlimited, what no cgroup gives: nothing to refuse (issue 17).
+        for flags in [["--pids-limit", "-1"], ["--memory-swap", "-1"], ["--pids-limit", "-1", "--memory-swap", "-1"]] {
+            let unlimited = try h.run(["run", "--rootfs", h.rootfs] + flags + ["--", "true"])
+            XCTAssertEqual(unlimited.status, 0, "\(flags): \(unlimited.stderr)")
         }
         let plain = try h.run(["run", "--rootfs", h.rootfs, "--trace", "--", "true"])
         XCTAssertEqual(plain.status, 0)
