@@ -119,6 +119,10 @@ long nook_fstatfs_type(int fd) {
     return (long)fs.f_type;
 }
 
+int nook_rename_noreplace(const char *from, const char *to) {
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
+}
+
 int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }
 
 int nook_open_tree_clone(const char *path, int recursive) {

@@ -135,6 +135,7 @@ struct PSCommand: ParsableCommand {
             throw NookError("--filter and --quiet list containers, not the processes of one", hint: "nook ps --filter name=\(id)")
         }
         let output = try OutputFormat.parse(format, fields: ["Pid", "Command"])
+        runtime.repair(id: id)
         let pids = runtime.processes(of: try runtime.store.read(id))
         if output == .json { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
         let rows = pids.map { pid -> [String: String] in

@@ -192,69 +192,75 @@ final class StateStoreTests: XCTestCase {
         assertNookError(try store.lock("nothing")) { e in assertContains(e.message, "container 'nothing' does not exist") }
     }
 
-    // MARK: reconcile
+    // MARK: reconcile (Recovery.swift): what a killed command left
+
+    func runtime() throws -> Runtime { try Runtime(stateRoot: tmp.path + "/s", environment: [:]) }
 
     func testReconcileRemovesAForegroundContainerWhoseProcessDied() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
+        let runtime = try runtime()
+        let store = runtime.store
         let dead = try deadProcess()
         let lock = try store.reserve("gone")
         try store.write(state("gone", pid: dead.pid, startTime: dead.startTime))
         lock.release() // its `nook run` died: nobody holds the lock
-        var cleanedUp: [ContainerState] = []
-        let cleaned = store.reconcile { cleanedUp.append($0) }
-        XCTAssertEqual(cleaned, ["gone"])
-        XCTAssertEqual(cleanedUp.map(\.id), ["gone"])
+        XCTAssertEqual(runtime.reconcile(), ["gone"])
         XCTAssertFalse(HostPath.exists(store.directory("gone")))
     }
 
     func testReconcileTreatsAReusedPidAsDead() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
+        let runtime = try runtime()
         let me = try XCTUnwrap(ProcessIdentity.of(pid: getpid()))
-        let lock = try store.reserve("reused")
+        let lock = try runtime.store.reserve("reused")
         // Our own pid is alive, but with another start time it is another process.
-        try store.write(state("reused", pid: me.pid, startTime: me.startTime + 1))
+        try runtime.store.write(state("reused", pid: me.pid, startTime: me.startTime + 1, mode: .detached))
         lock.release()
-        XCTAssertEqual(store.reconcile(), ["reused"])
+        runtime.reconcile()
+        XCTAssertEqual(try runtime.store.read("reused").status, .stopped)
     }
 
     func testReconcileKeepsAContainerWhoseLockIsHeld() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
+        let runtime = try runtime()
         let dead = try deadProcess()
-        let lock = try store.reserve("busy")
+        let lock = try runtime.store.reserve("busy")
         defer { lock.release() }
-        try store.write(state("busy", pid: dead.pid, startTime: dead.startTime))
-        var called = false
-        XCTAssertEqual(store.reconcile { _ in called = true }, [])
-        XCTAssertFalse(called)
-        XCTAssertEqual(try store.read("busy").status, .running)
+        try runtime.store.write(state("busy", pid: dead.pid, startTime: dead.startTime))
+        XCTAssertEqual(runtime.reconcile(), [])
+        XCTAssertEqual(try runtime.store.read("busy").status, .running)
     }
 
-    func testReconcileKeepsALiveForegroundContainer() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
-        let me = try XCTUnwrap(ProcessIdentity.of(pid: getpid()))
-        try store.reserve("alive").release()
-        try store.write(state("alive", pid: me.pid, startTime: me.startTime))
-        XCTAssertEqual(store.reconcile(), [])
-        XCTAssertTrue(HostPath.exists(store.statePath("alive")))
+    func testReconcileRemovesAHalfCreatedContainerAtOnce() throws {
+        let runtime = try runtime()
+        // The creator holds the lock from the moment the directory has its name.
+        let lock = try runtime.store.reserve("half")
+        XCTAssertEqual(runtime.reconcile(), [], "a creation in progress holds the lock")
+        lock.release() // killed before it wrote state.json
+        XCTAssertEqual(runtime.reconcile(), ["half"])
+        XCTAssertEqual(runtime.store.ids(), [])
     }
 
-    func testReconcileRemovesAHalfCreatedContainer() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
-        try store.reserve("half").release()
-        XCTAssertEqual(store.reconcile(), [], "a directory made seconds ago may be a creation in progress")
-        var times = [timeval(tv_sec: time(nil) - 60, tv_usec: 0), timeval(tv_sec: time(nil) - 60, tv_usec: 0)]
-        XCTAssertEqual(utimes(store.directory("half"), &times), 0)
-        XCTAssertEqual(store.reconcile(), ["half"])
-        XCTAssertEqual(store.ids(), [])
+    func testReconcileRollsBackACreationWhoseCreatorDied() throws {
+        let runtime = try runtime()
+        let dead = try deadProcess()
+        try runtime.store.reserve("stuck").release()
+        try runtime.store.write(state("stuck", pid: dead.pid, startTime: dead.startTime, mode: .oci, status: .creating))
+        XCTAssertEqual(runtime.reconcile(), ["stuck"])
     }
 
     func testReconcileMarksADeadOCIContainerStopped() throws {
-        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
+        let runtime = try runtime()
         let dead = try deadProcess()
-        try store.reserve("oci").release()
-        try store.write(state("oci", pid: dead.pid, startTime: dead.startTime, mode: .oci, status: .created))
-        XCTAssertEqual(store.reconcile(), [], "an OCI container stays until 'delete'")
-        XCTAssertEqual(try store.read("oci").status, .stopped)
+        try runtime.store.reserve("oci").release()
+        try runtime.store.write(state("oci", pid: dead.pid, startTime: dead.startTime, mode: .oci, status: .created))
+        XCTAssertEqual(runtime.reconcile(), [], "an OCI container stays until 'delete'")
+        XCTAssertEqual(try runtime.store.read("oci").status, .stopped)
+    }
+
+    func testReserveLeavesNoStagingDirectory() throws {
+        let store = try StateStore(root: tmp.path + "/s", uid: getuid())
+        try store.reserve("web").release()
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.root).sorted(), ["web"])
+        XCTAssertThrowsError(try store.reserve("web"))
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: store.root).sorted(), ["web"])
     }
 }
 

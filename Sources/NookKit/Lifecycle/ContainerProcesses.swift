@@ -198,6 +198,7 @@ public final class ContainerProcesses {
             }
             while Self.now() - start < 5 && !fresh.keys.allSatisfy(isHeld) { usleep(2_000) }
         }
+        FaultPoint.reached("kill.stopped")
         for fd in members.values { _ = nook_pidfd_send_signal(fd, SIGKILL) }
         // Until all are gone; one that escaped the stop is found and killed here.
         while Self.now() - start < 10 {

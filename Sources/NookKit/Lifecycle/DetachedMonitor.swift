@@ -10,10 +10,9 @@ extension Runtime {
     public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool, trace: Bool) throws {
         try StateStore.validate(id: id)
         reconcile()
-        guard !HostPath.exists(store.directory(id)) else {
-            throw NookError("a container named '\(id)' already exists", hint: "remove it with 'nook rm \(id)', or choose another name")
-        }
-        let specFile = store.root + "/.pending-\(id)-\(getpid()).json"
+        guard !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
+        // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
+        let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
         try Self.writeJSON(spec, to: specFile)
         var notify: [Int32] = [-1, -1]
         guard nook_pipe_cloexec(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
@@ -47,6 +46,7 @@ extension Runtime {
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attr, cArgs, environ)
         close(notify[1])
+        FaultPoint.reached("detach.spawned")
         guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor (nook __monitor)", errno: rc) }
 
         // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
@@ -72,8 +72,21 @@ extension Runtime {
         // Hold nothing the caller of `nook run -d` happened to leave open.
         _ = nook_close_from(notifyFD + 1)
         @Sendable func tell(_ text: String) {
+            // `nook run -d` may have been killed meanwhile: that is no reason
+            // for the monitor (and so its container) to die of SIGPIPE.
+            // The signal goes to the writing thread: block it here, and take
+            // it back if it came. The container's process resets all handlers.
+            var pipe = sigset_t(), old = sigset_t()
+            sigemptyset(&pipe)
+            sigaddset(&pipe, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipe, &old)
             let line = text + "\n"
-            _ = line.withCString { write(notifyFD, $0, strlen($0)) }
+            let written = line.withCString { write(notifyFD, $0, strlen($0)) }
+            if written < 0 && errno == EPIPE {
+                var now = timespec()
+                _ = sigtimedwait(&pipe, nil, &now)
+            }
+            pthread_sigmask(SIG_SETMASK, &old, nil)
             close(notifyFD)
         }
         do {

@@ -45,6 +45,7 @@ extension Runtime {
     @discardableResult
     public func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        repair(id: id)
         let state = try store.read(id)
         if status(of: state) == "paused" {
             throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
@@ -84,7 +85,9 @@ extension Runtime {
             devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
             options.stdio.0 = devNull
         }
+        FaultPoint.reached("exec.prepared")
         let (process, consoleMaster) = try spawnInContainer(plan, options: options, tracer: tracer)
+        FaultPoint.reached("exec.spawned")
         let pid = process.pid
         let pidfd = process.pidfd
         defer { kernel.close(pidfd) }

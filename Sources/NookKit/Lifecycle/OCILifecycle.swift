@@ -42,12 +42,15 @@ extension Runtime {
         let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
         defer { lock.release() }
+        FaultPoint.reached("create.reserved")
         // Once launched, the process is ours to kill if anything after fails
         // (before that, the supervisor kills it itself); its pidfd stays open until then.
         var launched: Supervisor.Launched?
         var cgroup: ContainerCgroup?
         do {
             cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
+            if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+            FaultPoint.reached("create.prepared")
             let dir = store.directory(id)
             try Self.writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
@@ -80,11 +83,14 @@ extension Runtime {
             let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
                 state.pid = process.pid
                 state.startTime = ProcessIdentity.startTime(pid: process.pid) ?? 0
+                FaultPoint.reached("create.cloned")
                 try store.write(state)
+                FaultPoint.reached("create.launched")
                 try HookRunner.run(spec, .createRuntime, state: self.ociState(state), tracer: tracer)
                 try HookRunner.run(spec, .prestart, state: self.ociState(state), tracer: tracer)
             }
             launched = ready
+            FaultPoint.reached("create.ready")
             if ready.consoleMaster >= 0 {
                 defer { close(ready.consoleMaster) }
                 let r = nook_send_fd_to_socket(settings.consoleSocket!, ready.consoleMaster)
@@ -92,6 +98,7 @@ extension Runtime {
             }
             state.status = .created
             try store.write(state)
+            FaultPoint.reached("create.created")
             // In the container's namespaces, path resolved on the host (runtime spec).
             try runHooksInContainer(id: id, .createContainer, state: ociState(state), tracer: tracer)
             if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: ready.process.pid) }
@@ -111,6 +118,7 @@ extension Runtime {
 
     /// `nook start`: lets a created container's process exec its command.
     public func start(id: String) throws {
+        repair(id: id)
         let lock = try store.lock(id)
         defer { lock.release() }
         var state = try store.read(id)
@@ -126,6 +134,7 @@ extension Runtime {
             try? kill(id: id, signal: SIGKILL, all: true) // the runtime spec: a failed startContainer hook stops the container
             throw error
         }
+        FaultPoint.reached("start.locked")
         let fifo = store.directory(id) + "/" + Self.fifoName
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
         // The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
@@ -135,8 +144,10 @@ extension Runtime {
             throw NookError.sys("open '\(fifo)'", errno: errno)
         }
         defer { close(fd) }
+        FaultPoint.reached("start.opened")
         var byte: UInt8 = 0x30
         guard write(fd, &byte, 1) == 1 else { throw NookError.sys("write '\(fifo)'", errno: errno) }
+        FaultPoint.reached("start.released")
         // It closes the FIFO once it has the byte: then the FIFO has no reader
         // (POLLERR). A byte still there means it died without taking it.
         while true {
@@ -149,6 +160,7 @@ extension Runtime {
         state.status = .running
         state.started = Runtime.timestamp()
         try store.write(state)
+        FaultPoint.reached("start.recorded")
         // The state as of the start: a short-lived process may be gone by
         // now, and the hook is still told it ran, with its pid (as runc and crun do).
         try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false))
@@ -162,7 +174,7 @@ extension Runtime {
         if state.status == .stopped && state.mode == .detached { return "stopped" }
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
         if !alive { return "stopped" }
-        if state.mode == .oci && HostPath.exists(store.directory(state.id) + "/" + Self.fifoName) { return "created" }
+        if state.mode == .oci && isWaitingForStart(state) { return "created" }
         if let path = state.cgroupPath, ContainerCgroup(path: path).value("cgroup.events", "frozen") == 1 { return "paused" }
         return "running"
     }
@@ -178,7 +190,7 @@ extension Runtime {
     }
 
     public func state(id: String) throws -> OCIState {
-        reconcile()
+        repair(id: id)
         return ociState(try store.read(id))
     }
 
@@ -190,6 +202,7 @@ extension Runtime {
     /// `nook kill`: a signal to the container's init (or, with `all`, to every
     /// process of the container: `ContainerProcesses` says which those are).
     public func kill(id: String, signal: Int32, all: Bool = false) throws {
+        repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else {
             throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
@@ -227,6 +240,7 @@ extension Runtime {
 
     /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
     public func delete(id: String, force: Bool) throws {
+        if repair(id: id) { return } // what a killed command left: removed now
         let state = try store.read(id)
         let current = status(of: state)
         if current != "stopped" {
@@ -238,12 +252,14 @@ extension Runtime {
             var waited = 0
             while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
             if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
+            FaultPoint.reached("delete.killed")
         }
         // A monitor (run -d) or foreground nook holds the lock until it has
         // recorded the end; it lets go as soon as its container is gone.
         guard HostPath.isDirectory(store.directory(id)) else { return }
         let lock = try store.lock(id)
         defer { lock.release() }
+        FaultPoint.reached("delete.locked")
         let spec = try? loadSpec(id)
         if let path = state.cgroupPath { try ContainerCgroup(path: path).remove() }
         store.remove(id)
@@ -252,6 +268,7 @@ extension Runtime {
 
     /// `nook stop`: TERM (or `signal`), then KILL after `timeout` seconds.
     public func stop(id: String, timeout: Int, signal: Int32 = SIGTERM) throws {
+        repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else { return }
         // Found before the init can end: without a PID namespace of its own,
@@ -259,6 +276,7 @@ extension Runtime {
         let processes = ContainerProcesses(state: state)
         processes.refresh()
         try kill(id: id, signal: signal)
+        FaultPoint.reached("stop.signalled")
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
         var waited = 0
         while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }

@@ -89,6 +89,7 @@ public final class Runtime {
             lock.release()
         }
         tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
+        FaultPoint.reached("run.reserved")
         try Self.writeJSON(spec, to: store.directory(id) + "/" + Self.specName) // for `nook exec`
         if let network {
             plan.mounts += try NetworkFiles.prepare(mode: network.mode, spec: spec, containerID: id, directory: store.directory(id))
@@ -105,9 +106,9 @@ public final class Runtime {
 
         var options = SpawnOptions()
         options.stdio = settings.stdio
-        do {
-            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
-        }
+        cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
+        if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+        FaultPoint.reached("run.prepared")
         let cgroupFD = try cgroup?.openDirectory() ?? -1
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         options.cgroupFD = cgroupFD
@@ -132,6 +133,7 @@ public final class Runtime {
             if let network, network.mode.usesHelper {
                 helper = try NetworkHelper.start(network, containerPID: process.pid, stateDirectory: store.directory(id), tracer: tracer)
             }
+            FaultPoint.reached("run.cloned")
             let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
             // Creating until the child has built its root: `exec` must not join
             // a mount namespace that is still the host's tree.
@@ -151,6 +153,7 @@ public final class Runtime {
             }
             try store.write(record)
             state = record
+            FaultPoint.reached("run.launched")
         } atReady: { _ in
             guard var record = state else { return }
             record.status = .running
@@ -159,6 +162,7 @@ public final class Runtime {
         }
         log?.closeContainerEnds()
         settings.onRunning?(launched.process.pid)
+        FaultPoint.reached("run.running")
         defer { kernel.close(launched.process.pidfd) }
         let terminal = launched.consoleMaster >= 0
             ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
@@ -180,6 +184,7 @@ public final class Runtime {
             keepState = true
         }
         tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
+        FaultPoint.reached("run.exited")
         if let reason {
             // A detached monitor's stderr is /dev/null: its container's log keeps the message.
             Tracer.standardError("nook: container killed: \(reason)")
@@ -196,13 +201,6 @@ public final class Runtime {
                             hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
         }
         for port in network.ports { try port.checkAvailable() }
-    }
-
-    /// `nook` commands do what a daemon would: clean containers whose supervisor died.
-    public func reconcile() {
-        store.reconcile { state in
-            if let path = state.cgroupPath { try? ContainerCgroup(path: path).remove() }
-        }
     }
 
     /// 67108864 -> "64M".

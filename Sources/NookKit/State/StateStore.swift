@@ -1,3 +1,4 @@
+import CShims
 import Glibc
 import SystemPackage
 #if canImport(FoundationEssentials)
@@ -66,23 +67,39 @@ public final class StateStore: @unchecked Sendable {
     public func directory(_ id: String) -> String { root + "/" + id }
     public func statePath(_ id: String) -> String { directory(id) + "/state.json" }
 
-    /// Reserves `id`: the directory's creation is the atomic step, so of two
-    /// concurrent creators exactly one wins. Returns the held lock.
+    /// Reserves `id`. The directory is made under a hidden name, its lock taken,
+    /// and only then renamed into place (RENAME_NOREPLACE, the atomic step: of
+    /// two concurrent creators exactly one wins). So a container directory is
+    /// never without its creator's lock: a lock anyone else can take means the
+    /// command working on it is gone, whenever it was killed. Returns the held lock.
     public func reserve(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
-        if mkdir(directory(id), 0o700) != 0 {
-            if errno == EEXIST {
-                throw NookError("a container named '\(id)' already exists",
-                                hint: "remove it with 'nook delete \(id)', or choose another name")
-            }
-            throw NookError.sys("create '\(directory(id))'", errno: errno)
+        let staging = root + "/" + Self.stagingPrefix + "\(getpid())-" + id
+        removeDirectory(staging) // a previous process with our pid, killed here
+        guard mkdir(staging, 0o700) == 0 else { throw NookError.sys("create '\(staging)'", errno: errno) }
+        guard let lock = ContainerLock(path: staging + "/lock", wait: false) else {
+            let e = errno
+            removeDirectory(staging)
+            throw NookError.sys("lock '\(staging)/lock'", errno: e)
         }
-        // Blocking: another command's reconcile may hold it for a moment.
-        guard let lock = ContainerLock(path: directory(id) + "/lock", wait: true) else {
-            throw NookError("container '\(id)' is locked by another nook command")
+        guard nook_rename_noreplace(staging, directory(id)) == 0 else {
+            let e = errno
+            lock.release()
+            removeDirectory(staging)
+            if e == EEXIST || e == ENOTEMPTY { throw alreadyExists(id) }
+            throw NookError.sys("rename '\(staging)' to '\(directory(id))'", errno: e)
         }
         return lock
     }
+
+    public func alreadyExists(_ id: String) -> NookError {
+        NookError("a container named '\(id)' already exists",
+                  hint: "'nook rm -f \(id)' removes it (stopping it if it runs), or choose another name")
+    }
+
+    /// Hidden names in the store: a directory being reserved, a spec handed to a monitor.
+    static let stagingPrefix = ".new-"
+    static let pendingPrefix = ".pending-"
 
     /// Locks an existing container's directory (waits for other commands on it).
     public func lock(_ id: String) throws -> ContainerLock {
@@ -116,30 +133,79 @@ public final class StateStore: @unchecked Sendable {
         guard rename(tmp, statePath(state.id)) == 0 else { throw NookError.sys("rename '\(tmp)'", errno: errno) }
     }
 
+    /// The container's cgroup, noted as soon as it is made: state.json comes
+    /// only with the process, and a command killed in between leaves the
+    /// next one this to remove.
+    public func recordCgroup(_ id: String, path: String) throws {
+        try HostPath.writeText(directory(id) + "/" + Self.cgroupRecordName, path, create: true, mode: 0o600)
+    }
+
+    public func recordedCgroup(_ id: String) -> String? {
+        (try? HostPath.readBytes(directory(id) + "/" + Self.cgroupRecordName, noFollow: true))
+            .map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static let cgroupRecordName = "cgroup.path"
+
     public func read(_ id: String) throws -> ContainerState {
         try Self.validate(id: id)
         guard HostPath.isDirectory(directory(id)) else { throw notFound(id) }
         let bytes: [UInt8]
         do { bytes = try HostPath.readBytes(statePath(id), noFollow: true) } catch {
-            throw NookError("container '\(id)' has no state yet (it is being created)")
+            throw NookError("container '\(id)' has no state yet: the command creating it is still at work",
+                            hint: "wait for it to finish; if it was killed, the next nook command removes what it left")
         }
         do { return try JSONDecoder().decode(ContainerState.self, from: Data(bytes)) } catch {
             throw NookError("state of container '\(id)' is corrupt: \(error)", hint: "remove \(directory(id))")
         }
     }
 
-    /// Removes the container's directory and everything in it.
-    public func remove(_ id: String) {
-        let dir = directory(id)
+    /// Removes the container's directory and everything in it; state.json and
+    /// the lock go last, so a removal killed half-way leaves a directory that
+    /// the next command recognises (and finishes removing).
+    public func remove(_ id: String) { removeDirectory(directory(id)) }
+
+    func removeDirectory(_ dir: String) {
+        var names: [String] = []
         if let d = opendir(dir) {
             while let entry = readdir(d) {
                 let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if name == "." || name == ".." { continue }
-                unlink(dir + "/" + name)
+                if name != "." && name != ".." { names.append(name) }
             }
             closedir(d)
         }
+        let last = ["state.json", "lock"]
+        for name in names where !last.contains(name) { unlink(dir + "/" + name) }
+        FaultPoint.reached("remove.partial")
+        for name in last { unlink(dir + "/" + name) }
         rmdir(dir)
+    }
+
+    /// The container's lock if nobody holds it (never creating the lock file:
+    /// a container being removed must stay removable).
+    public func lockIfFree(_ id: String) -> ContainerLock? {
+        ContainerLock(path: directory(id) + "/lock", wait: false, create: false)
+    }
+
+    /// What killed commands leave under hidden names: a staging directory of
+    /// `reserve`, a monitor's spec file. Removed once the pid in the name is gone.
+    public func sweepHidden() {
+        guard let d = opendir(root) else { return }
+        var stale: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            let pid: Int32?
+            if name.hasPrefix(Self.stagingPrefix) {
+                pid = Int32(name.dropFirst(Self.stagingPrefix.count).prefix { $0 != "-" })
+            } else if name.hasPrefix(Self.pendingPrefix), name.hasSuffix(".json") {
+                pid = Int32(name.dropLast(5).split(separator: "-").last ?? "")
+            } else { continue }
+            if let pid, kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
+        }
+        closedir(d)
+        for name in stale {
+            if name.hasPrefix(Self.stagingPrefix) { removeDirectory(root + "/" + name) } else { unlink(root + "/" + name) }
+        }
     }
 
     public func ids() -> [String] {
@@ -152,56 +218,6 @@ public final class StateStore: @unchecked Sendable {
             if HostPath.isDirectory(root + "/" + name) { result.append(name) }
         }
         return result.sorted()
-    }
-
-    /// What a `nook` command does first, since no daemon does it: find
-    /// containers whose supervisor died (SIGKILL, a crash) and clean them.
-    /// A foreground container's lock is held by its `nook run` for its whole life,
-    /// so a lock we can take means nobody supervises it any more.
-    @discardableResult
-    public func reconcile(cleanup: (ContainerState) -> Void = { _ in }) -> [String] {
-        var cleaned: [String] = []
-        for id in ids() {
-            // Never create the lock file here: a container being removed must stay removable.
-            guard let lock = ContainerLock(path: directory(id) + "/lock", wait: false, create: false) else { continue }
-            defer { lock.release() }
-            guard let state = try? read(id) else {
-                // No state.json and nobody holds the lock: a creation that died
-                // half-way, unless it is just being made (between mkdir and flock).
-                var st = stat()
-                if stat(directory(id), &st) == 0 && time(nil) - st.st_mtim.tv_sec < 30 { continue }
-                remove(id)
-                cleaned.append(id)
-                continue
-            }
-            let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
-            switch state.mode {
-            case .foreground:
-                if alive { continue } // e.g. an --init container still shutting down
-                cleanup(state)
-                remove(id)
-                cleaned.append(id)
-            case .detached:
-                // Its monitor is gone (we hold the lock): the container went with it.
-                if alive { continue }
-                if state.status != .stopped {
-                    var s = state
-                    s.status = .stopped
-                    s.finished = s.finished ?? Runtime.timestamp()
-                    try? write(s)
-                    cleanup(s)
-                }
-                if state.removeOnExit == true { remove(id); cleaned.append(id) }
-            case .oci:
-                if !alive && state.status != .stopped {
-                    var s = state
-                    s.status = .stopped
-                    s.finished = s.finished ?? Runtime.timestamp()
-                    try? write(s)
-                }
-            }
-        }
-        return cleaned
     }
 }
 
