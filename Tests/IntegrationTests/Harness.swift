@@ -389,6 +389,11 @@ final class Harness: @unchecked Sendable {
         }
     }
 
+    /// A host program (pasta, slirp4netns) is installed where nook looks for it.
+    static func isInstalled(_ program: String) -> Bool {
+        ["/usr/bin", "/bin", "/usr/local/bin"].contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return false }

@@ -11,7 +11,7 @@ final class NetworkTests: XCTestCase {
     /// The user-mode helpers installed here; a test for a missing one is skipped.
     func helper(_ name: String) throws -> String {
         let program = name == "pasta" ? "pasta" : "slirp4netns"
-        guard ["/usr/bin", "/bin", "/usr/local/bin"].contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }) else {
+        guard Harness.isInstalled(program) else {
             throw XCTSkip("\(program) is not installed (Debian package \(name == "pasta" ? "passt" : "slirp4netns"))")
         }
         return name
