@@ -42,8 +42,8 @@ final class FaultMatrixTests: XCTestCase {
         .start: ["start.locked", "start.opened", "start.released", "start.recorded"],
         .exec: ["exec.prepared", "exec.spawned"],
         .stop: ["stop.signalled", "kill.stopped"],
-        .delete: ["kill.stopped", "delete.killed", "delete.locked", "remove.partial"],
-        .rm: ["kill.stopped", "delete.killed", "delete.locked", "remove.partial"],
+        .delete: ["kill.stopped", "delete.killed", "delete.locked", "remove.renamed"],
+        .rm: ["kill.stopped", "delete.killed", "delete.locked", "remove.renamed"],
     ]
     /// What may come next: each command that touches a container, in turn.
     static let nextCommands: [Case.Kind: [[String]]] = [
@@ -187,7 +187,7 @@ final class FaultMatrixTests: XCTestCase {
         let deleted = try h.run(["delete", "--force", id], timeout: 30)
         if deleted.status != 0 { problems.append("delete --force after the kill failed: \(deleted.stderr)") }
         if FileManager.default.fileExists(atPath: h.stateDir() + "/" + id) { problems.append("its state directory survived delete --force") }
-        let hidden = ((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []).filter { $0.hasPrefix(".new-") || $0.hasPrefix(".pending-") }
+        let hidden = ((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []).filter { name in [".new-", ".gone-", ".pending-"].contains { name.hasPrefix($0) } }
         if !hidden.isEmpty { problems.append("left under hidden names: \(hidden)") }
         for m in [mark, execMark] where !Harness.eventually(10, { processes(with: m).isEmpty }) {
             problems.append("its command survived: pids \(processes(with: m))")

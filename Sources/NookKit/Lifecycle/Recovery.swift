@@ -28,12 +28,18 @@ extension Runtime {
     @discardableResult
     public func reconcile() -> [String] {
         store.sweepHidden()
-        return store.ids().filter { repair(id: $0) }
+        return store.ids().filter { repairOne(id: $0) }
     }
 
-    /// Repairs one container if nobody is working on it. Returns whether it was removed.
+    /// Repairs one container if nobody is working on it (and what killed
+    /// commands left under hidden names). Returns whether it was removed.
     @discardableResult
     public func repair(id: String) -> Bool {
+        store.sweepHidden()
+        return repairOne(id: id)
+    }
+
+    private func repairOne(id: String) -> Bool {
         guard (try? StateStore.validate(id: id)) != nil, let lock = store.lockIfFree(id) else { return false }
         defer { lock.release() }
         return repairLocked(id: id)

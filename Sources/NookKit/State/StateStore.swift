@@ -99,6 +99,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// Hidden names in the store: a directory being reserved, a spec handed to a monitor.
     static let stagingPrefix = ".new-"
+    static let removingPrefix = ".gone-"
     static let pendingPrefix = ".pending-"
 
     /// Locks an existing container's directory (waits for other commands on it).
@@ -160,10 +161,20 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    /// Removes the container's directory and everything in it; state.json and
-    /// the lock go last, so a removal killed half-way leaves a directory that
-    /// the next command recognises (and finishes removing).
-    public func remove(_ id: String) { removeDirectory(directory(id)) }
+    /// Removes the container's directory and everything in it. It is first
+    /// renamed to a hidden name: the container is gone at once, whole, and a
+    /// removal killed half-way leaves only a hidden directory, which
+    /// `sweepHidden` finishes once our pid is gone.
+    public func remove(_ id: String) {
+        let gone = root + "/" + Self.removingPrefix + "\(getpid())-" + id
+        removeDirectory(gone) // a previous process with our pid, killed here
+        if rename(directory(id), gone) == 0 {
+            FaultPoint.reached("remove.renamed")
+            removeDirectory(gone)
+        } else if errno != ENOENT {
+            removeDirectory(directory(id))
+        }
+    }
 
     func removeDirectory(_ dir: String) {
         var names: [String] = []
@@ -174,10 +185,7 @@ public final class StateStore: @unchecked Sendable {
             }
             closedir(d)
         }
-        let last = ["state.json", "lock"]
-        for name in names where !last.contains(name) { unlink(dir + "/" + name) }
-        FaultPoint.reached("remove.partial")
-        for name in last { unlink(dir + "/" + name) }
+        for name in names { unlink(dir + "/" + name) }
         rmdir(dir)
     }
 
@@ -187,16 +195,17 @@ public final class StateStore: @unchecked Sendable {
         ContainerLock(path: directory(id) + "/lock", wait: false, create: false)
     }
 
-    /// What killed commands leave under hidden names: a staging directory of
-    /// `reserve`, a monitor's spec file. Removed once the pid in the name is gone.
+    /// What killed commands leave under hidden names: a directory `reserve`
+    /// was making or `remove` was emptying, a monitor's spec file. Removed once
+    /// the pid in the name is gone.
     public func sweepHidden() {
         guard let d = opendir(root) else { return }
         var stale: [String] = []
         while let entry = readdir(d) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             let pid: Int32?
-            if name.hasPrefix(Self.stagingPrefix) {
-                pid = Int32(name.dropFirst(Self.stagingPrefix.count).prefix { $0 != "-" })
+            if let prefix = [Self.stagingPrefix, Self.removingPrefix].first(where: name.hasPrefix) {
+                pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" })
             } else if name.hasPrefix(Self.pendingPrefix), name.hasSuffix(".json") {
                 pid = Int32(name.dropLast(5).split(separator: "-").last ?? "")
             } else { continue }
@@ -204,7 +213,7 @@ public final class StateStore: @unchecked Sendable {
         }
         closedir(d)
         for name in stale {
-            if name.hasPrefix(Self.stagingPrefix) { removeDirectory(root + "/" + name) } else { unlink(root + "/" + name) }
+            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { unlink(root + "/" + name) } else { removeDirectory(root + "/" + name) }
         }
     }
 
