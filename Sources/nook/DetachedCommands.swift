@@ -47,6 +47,24 @@ struct StopCommand: ParsableCommand {
     }
 }
 
+struct RestartCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "restart",
+                                                    abstract: "Stop a 'run -d' container (TERM, then KILL after a timeout) and start it again.")
+    @OptionGroup var global: GlobalOptions
+    @Option(name: [.short, .customLong("time")], help: "Seconds to wait before KILL.") var time: Int = 10
+    @Argument(help: "Container names.", completion: Completions.containers) var ids: [String]
+    func run() throws {
+        let runtime = try global.runtime()
+        for id in ids {
+            let state = try runtime.store.read(id)
+            guard state.mode == .detached else { try runtime.restartDetached(id: id); continue } // says why not
+            try runtime.stop(id: id, timeout: time)
+            try runtime.restartDetached(id: id)
+            print(id)
+        }
+    }
+}
+
 struct RmCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove a stopped container (-f: kill it first).")
     @OptionGroup var global: GlobalOptions
@@ -72,6 +90,8 @@ struct MonitorCommand: ParsableCommand {
     @Flag(name: .customLong("rm")) var remove = false
     @Flag var trace = false
     @Option var bundle: String?
+    @Option var restart: String = "no"
+    @Flag var restarting = false
     func run() throws {
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
            SealPolicy.monitor(spec, initProcess: initProcess) {
@@ -80,6 +100,7 @@ struct MonitorCommand: ParsableCommand {
         ProcessMemoryLayout.hideArguments(title: "nook __monitor")
         let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
-                                   removeOnExit: remove, trace: trace))
+                                   removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
+                                   restarting: restarting, trace: trace))
     }
 }

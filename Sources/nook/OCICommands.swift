@@ -37,12 +37,21 @@ struct CreateCommand: ParsableCommand {
 }
 
 struct StartCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
+    static let configuration = CommandConfiguration(commandName: "start",
+                                                    abstract: "Start a created container, or a stopped 'run -d' one again.")
     @OptionGroup var global: GlobalOptions
     @Argument(help: "Container ID.", completion: Completions.containers) var id: String
     func run() throws {
+        let runtime = try global.runtime()
+        // A `run -d` container that stopped starts again under a new monitor (podman's
+        // `start`); anything else is the OCI start of a created container.
+        if let state = try? runtime.store.read(id), state.mode == .detached {
+            try runtime.restartDetached(id: id)
+            print(id)
+            return
+        }
         if let spec = global.recordedSpec(id), SealPolicy.start(spec) { try SealedBinary.ensure() }
-        try global.runtime().start(id: id)
+        try runtime.start(id: id)
     }
 }
 

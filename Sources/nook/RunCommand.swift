@@ -29,6 +29,8 @@ struct RunCommand: ParsableCommand {
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open (connected to the container).") var interactive = false
     @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
     @Flag(name: [.short, .customLong("detach")], help: "Run in the background under its own monitor; print the ID.") var detach = false
+    @Option(help: "With -d: no, on-failure[:N], always or unless-stopped; the container's own monitor restarts it (never after nook stop, kill or rm).")
+    var restart: String = "no"
     @Flag(name: .customLong("rm"), help: "Remove the container when it stops (a foreground run always does).") var remove = false
     @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
     @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
@@ -145,11 +147,15 @@ struct RunCommand: ParsableCommand {
         if SealPolicy.run(spec, initProcess: self.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
             guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
-            try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: self.`init`, removeOnExit: remove, trace: trace)
+            try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: self.`init`, removeOnExit: remove,
+                                    restartPolicy: try RestartPolicy.parse(restart), trace: trace)
             print(id)
             return
         }
         // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
+        if try RestartPolicy.parse(restart) != .no {
+            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(restart) ...")
+        }
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
     }

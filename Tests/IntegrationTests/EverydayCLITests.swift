@@ -235,4 +235,72 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(missing.stdout, "", "nothing printed when one name is wrong")
         XCTAssertTrue(missing.stderr.contains("does not exist"), missing.stderr)
     }
+
+    func inspectState(_ name: String) -> [String: Any]? {
+        guard let out = try? h.run(["inspect", name]), out.status == 0,
+              let all = try? JSONSerialization.jsonObject(with: Data(out.stdout.utf8)) as? [[String: Any]] else { return nil }
+        return all.first?["state"] as? [String: Any]
+    }
+
+    /// `--restart on-failure:N`: the container's own monitor runs it again after
+    /// a failure, N times, and the log keeps every run.
+    func testOnFailureRestartsAsOftenAsAllowed() throws {
+        let name = Harness.name("onfail")
+        let r = try h.run(["run", "-d", "--restart", "on-failure:2", "--name", name, "--rootfs", h.rootfs,
+                           "--", "sh", "-c", "echo ran; exit 3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertTrue(Harness.eventually(20) {
+            let s = self.inspectState(name)
+            return s?["status"] as? String == "stopped" && s?["restartCount"] as? Int == 2
+        }, "\(inspectState(name) ?? [:])")
+        XCTAssertEqual(inspectState(name)?["exitCode"] as? Int, 3)
+        XCTAssertEqual(try h.run(["logs", name]).stdout, "ran\nran\nran\n", "three runs, one log")
+    }
+
+    /// `always` restarts a command that exits 0, until `nook stop`; `nook start`
+    /// starts the stopped container again, `nook restart` a running one.
+    func testAlwaysRestartsUntilStoppedAndStartAndRestartRunItAgain() throws {
+        let name = Harness.name("always")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs,
+                                  "--", "sh", "-c", "echo tick; sleep 0.3"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertTrue(Harness.eventually(20) { (self.inspectState(name)?["restartCount"] as? Int ?? 0) >= 2 })
+        XCTAssertEqual(try h.run(["stop", "-t", "1", name]).status, 0)
+        XCTAssertTrue(Harness.eventually { self.inspectState(name)?["status"] as? String == "stopped" })
+        let count = inspectState(name)?["restartCount"] as? Int
+        usleep(1_500_000) // longer than a run and the restart pause: a restart would have shown
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped", "stop ends the policy")
+        XCTAssertEqual(inspectState(name)?["restartCount"] as? Int, count)
+        let ticks = try h.run(["logs", name]).stdout.split(separator: "\n").count
+
+        let start = try h.run(["start", name])
+        XCTAssertEqual(start.status, 0, start.stderr)
+        XCTAssertEqual(start.stdout, name + "\n")
+        XCTAssertTrue(Harness.eventually { try! self.h.run(["logs", name]).stdout.split(separator: "\n").count > ticks },
+                      "started again, the earlier log kept")
+        let again = try h.run(["start", name])
+        XCTAssertEqual(again.status, 125)
+
+        let pid = inspectState(name)?["pid"] as? Int
+        let restart = try h.run(["restart", "-t", "1", name])
+        XCTAssertEqual(restart.status, 0, restart.stderr)
+        XCTAssertTrue(Harness.eventually {
+            let s = self.inspectState(name)
+            return s?["status"] as? String == "running" && s?["pid"] as? Int != pid
+        })
+    }
+
+    func testRestartPoliciesThatCannotWorkAreRefused() throws {
+        for (args, message) in [(["-d", "--rm", "--restart", "always"], "--rm and --restart always cannot go together"),
+                                (["--restart", "always"], "--restart goes with -d"),
+                                (["-d", "--restart", "sometimes"], "invalid --restart 'sometimes'"),
+                                (["-d", "--restart", "on-failure:-1"], "invalid --restart 'on-failure:-1'")] {
+            let name = Harness.name("badrestart")
+            let r = try h.run(["run", "--name", name] + args + ["--rootfs", h.rootfs, "--", "true"])
+            XCTAssertEqual(r.status, 125, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains(message), "\(args): \(r.stderr)")
+            XCTAssertFalse(try h.run(["list", "-q"]).stdout.contains(name), "\(args): nothing left")
+        }
+    }
 }

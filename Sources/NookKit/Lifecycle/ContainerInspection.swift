@@ -12,6 +12,9 @@ public struct ContainerInspection: Codable, Sendable {
         /// When the exit was seen: by the supervisor or monitor when there is
         /// one, else by the first nook command to look (an OCI container's).
         public var finishedAt: String?
+        /// `run -d --restart`: the policy, and how often its monitor restarted it.
+        public var restartPolicy: String?
+        public var restartCount: Int
     }
 
     public struct PublishedPort: Codable, Sendable {
@@ -54,7 +57,8 @@ extension Runtime {
             id: id, created: state.created, mode: state.mode.rawValue,
             state: .init(status: summary?.status ?? status(of: state), described: summary?.describedStatus ?? status(of: state),
                          pid: summary?.pid ?? state.pid, exitCode: state.exitCode, exitReason: state.exitReason,
-                         startedAt: state.started, finishedAt: state.finished),
+                         startedAt: state.started, finishedAt: state.finished,
+                         restartPolicy: state.restartPolicy, restartCount: state.restartCount ?? 0),
             bundle: state.bundle, rootfs: state.rootfs, command: state.command, cgroup: state.cgroupPath,
             ownNamespaces: state.ownNamespaces,
             network: .init(mode: network.mode.description, ports: network.ports.map {

@@ -7,10 +7,14 @@ import Glibc
 /// its exit code, copies its output into a log) and reports back over a pipe
 /// once the command runs. Killing a monitor kills its container, and only it.
 extension Runtime {
-    public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool, trace: Bool) throws {
+    public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws {
         try StateStore.validate(id: id)
         reconcile()
-        guard !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
+        guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
+        if removeOnExit && restartPolicy != .no {
+            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted")
+        }
         // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
         let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
         try Self.writeJSON(spec, to: specFile)
@@ -26,6 +30,8 @@ extension Runtime {
         if removeOnExit { args.append("--rm") }
         if trace { args.append("--trace") }
         if let bundle { args += ["--bundle", bundle] }
+        if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
+        if restarting { args.append("--restarting") }
 
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -67,11 +73,32 @@ extension Runtime {
         throw NookError("the monitor of '\(id)' ended before the container ran (status \(ExitStatus(waitStatus: status).code))")
     }
 
+    /// `nook start` or `nook restart` of a stopped `run -d` container: the same
+    /// config, name, log and policy, under a new monitor.
+    public func restartDetached(id: String, trace: Bool = false) throws {
+        let state = try store.read(id)
+        guard state.mode == .detached else {
+            throw NookError("container '\(id)' was not started with 'nook run -d': nook cannot start it again",
+                            hint: state.mode == .oci ? "its engine (podman, containerd) restarts it" : "run it again")
+        }
+        guard status(of: state) == "stopped" else {
+            throw NookError("container '\(id)' is already running", hint: "'nook restart \(id)' stops it first")
+        }
+        let policy = try RestartPolicy.parse(state.restartPolicy ?? "no")
+        try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
+                        initProcess: state.initProcess ?? false, removeOnExit: false, restartPolicy: policy,
+                        restarting: true, trace: trace)
+    }
+
     /// The monitor's side (`nook __monitor`).
-    public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool, trace: Bool) -> Int32 {
+    public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
         _ = nook_close_from(notifyFD + 1)
+        // `nook run -d` hears one line, about the first run only.
+        let told = Once()
         @Sendable func tell(_ text: String) {
+            guard told.first() else { return }
             // `nook run -d` may have been killed meanwhile: that is no reason
             // for the monitor (and so its container) to die of SIGPIPE.
             // The signal goes to the writing thread: block it here, and take
@@ -100,8 +127,22 @@ extension Runtime {
             settings.interactive = false
             settings.bundle = bundle
             settings.onRunning = { pid in tell("ok \(pid)") }
-            let status = try run(spec, id: id, settings: settings)
-            return status.code
+            settings.restartPolicy = restartPolicy
+            settings.restarting = restarting
+            // The restart policy: this monitor runs the container again when it
+            // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
+            while true {
+                let status = try run(spec, id: id, settings: settings)
+                guard let state = try? store.read(id), state.stoppedByUser != true,
+                      restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
+                    return status.code
+                }
+                usleep(RestartPolicy.delay(afterRestarts: settings.restartCount))
+                // A stop during the pause ends the policy too.
+                if (try? store.read(id))?.stoppedByUser == true { return status.code }
+                settings.restartCount += 1
+                settings.restarting = true
+            }
         } catch let e as NookError {
             unlink(specFile)
             tell("error \(e.exitCode) \(e.description)")
@@ -111,5 +152,19 @@ extension Runtime {
             tell("error 125 \(error)")
             return 125
         }
+    }
+}
+
+/// True the first time only (the monitor tells `nook run -d` once).
+final class Once: @unchecked Sendable {
+    private var done = false
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    func first() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if done { return false }
+        done = true
+        return true
     }
 }

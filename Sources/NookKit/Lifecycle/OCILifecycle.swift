@@ -207,6 +207,7 @@ extension Runtime {
         guard status(of: state) != "stopped" else {
             throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
         }
+        markStoppedByUser(state)
         if all {
             ContainerProcesses(state: state).signal(signal)
             return
@@ -247,6 +248,7 @@ extension Runtime {
             guard force else {
                 throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
             }
+            markStoppedByUser(state)
             ContainerProcesses(state: state).kill()
             let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
             var waited = 0
@@ -282,6 +284,15 @@ extension Runtime {
         while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }
         processes.kill()
         while identity.isAlive { usleep(10_000) }
+    }
+
+    /// A detached container's monitor restarts it (`--restart`) only when it
+    /// ended by itself: recorded before the signal, read by the monitor after the exit.
+    func markStoppedByUser(_ state: ContainerState) {
+        guard state.mode == .detached, state.restartPolicy != nil else { return }
+        var marked = state
+        marked.stoppedByUser = true
+        try? store.write(marked)
     }
 
     /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).

@@ -41,6 +41,12 @@ public final class Runtime {
         public var detached = false
         /// `--rm`: with `detached`, remove the state when it stops.
         public var removeOnExit = false
+        /// With `detached`: the monitor's `--restart` policy, the restarts so
+        /// far, and whether this run restarts a stopped container (its state
+        /// directory, with its log, is there already).
+        public var restartPolicy: RestartPolicy = .no
+        public var restartCount = 0
+        public var restarting = false
         /// Called once the command runs (the monitor tells `nook run -d`).
         public var onRunning: (@Sendable (Int32) -> Void)?
         public init() {}
@@ -77,7 +83,8 @@ public final class Runtime {
         // annotation gets exactly what its config.json asks for.
         let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
         if let network { try checkNetwork(network, plan: plan) }
-        let lock = try store.reserve(id)
+        let earlier = settings.restarting ? try store.read(id) : nil
+        let lock = settings.restarting ? try store.lock(id) : try store.reserve(id)
         var cgroup: ContainerCgroup?
         var helper: NetworkHelper?
         var keepState = false
@@ -85,7 +92,8 @@ public final class Runtime {
             helper?.stop()
             try? cgroup?.remove()
             if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
-            if !keepState { store.remove(id) }
+            // A restart that fails keeps the stopped container (and its log).
+            if !keepState && !settings.restarting { store.remove(id) }
             lock.release()
         }
         tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
@@ -140,7 +148,7 @@ public final class Runtime {
             var record = ContainerState(id: id, status: .creating, pid: process.pid, startTime: start,
                                         bundle: settings.bundle ?? store.directory(id), rootfs: plan.rootfs,
                                         mode: settings.detached ? .detached : .foreground,
-                                        created: Self.timestamp())
+                                        created: earlier?.created ?? Self.timestamp())
             record.annotations = spec.annotations
             record.cgroupPath = cgroup?.path
             record.ownNamespaces = plan.namespaces.map(\.ociName)
@@ -150,6 +158,9 @@ public final class Runtime {
                 record.monitorPID = getpid()
                 record.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
                 record.removeOnExit = settings.removeOnExit
+                record.initProcess = settings.initProcess ? true : nil
+                record.restartPolicy = settings.restartPolicy == .no ? nil : settings.restartPolicy.description
+                record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
             }
             try store.write(record)
             state = record

@@ -45,6 +45,12 @@ public struct ContainerState: Codable, Sendable, Equatable {
     public var networkHelperPID: Int32?
     /// `--rm`: remove the state when the container stops.
     public var removeOnExit: Bool?
+    /// `run -d`: `--init`, and the `--restart` policy with how often it restarted.
+    public var initProcess: Bool?
+    public var restartPolicy: String?
+    public var restartCount: Int?
+    /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
+    public var stoppedByUser: Bool?
 
     public init(id: String, status: Status, pid: Int32, startTime: UInt64, bundle: String, rootfs: String,
                 mode: Mode, created: String) {
