@@ -16,6 +16,22 @@ final class LifecycleTests: XCTestCase {
         return try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
     }
 
+    /// A process of the same user may SIGSTOP the waiting init (found by a
+    /// hostile review: `start` then waited for ever). It is continued; `start`
+    /// returns and the command runs.
+    func testStartContinuesAStoppedWaiter() throws {
+        let dir = try bundle(["sleep", "30"])
+        let id = Harness.name("stopped-waiter")
+        XCTAssertEqual(try h.run(["create", "--bundle", dir, id]).status, 0)
+        defer { _ = try? h.run(["delete", "--force", id]) }
+        let pid = try XCTUnwrap(try state(id)?["pid"] as? Int)
+        XCTAssertEqual(kill(Int32(pid), SIGSTOP), 0)
+        let r = try h.run(["start", id], timeout: 20)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8))?.hasPrefix("sleep") == true })
+        XCTAssertEqual(try state(id)?["status"] as? String, "running")
+    }
+
     func testLifecycleFollowsTheSpec() throws {
         let dir = try bundle(["sleep", "30"])
         let id = Harness.name("life")

@@ -150,7 +150,20 @@ extension Runtime {
         FaultPoint.reached("start.released")
         // It closes the FIFO once it has the byte: then the FIFO has no reader
         // (POLLERR). A byte still there means it died without taking it.
+        // A process of the same user (without a PID namespace of its own, any
+        // in the container) may have stopped the waiter: it gets SIGCONT, and
+        // one kept stopped is reported, never waited for without end.
+        let waiter = nook_pidfd_open(state.pid)
+        defer { if waiter >= 0 { close(waiter) } }
+        let began = ContainerProcesses.now()
         while true {
+            if waiter >= 0, let s = ContainerProcesses.procStat(state.pid), s.state == "T" || s.state == "t" {
+                guard ContainerProcesses.now() - began < 5 else {
+                    throw NookError("container '\(id)''s process is kept stopped (SIGSTOP) and does not take the start",
+                                    hint: "'nook delete --force \(id)' removes it")
+                }
+                _ = nook_pidfd_send_signal(waiter, SIGCONT)
+            }
             var p = pollfd(fd: fd, events: 0, revents: 0)
             if poll(&p, 1, 100) > 0 && p.revents & Int16(POLLERR) != 0 { break }
             if !identity.isAlive { break }
