@@ -93,6 +93,20 @@ final class ConformanceTests: XCTestCase {
         XCTAssertEqual(try h.run(["delete", "--force", id]).status, 0)
     }
 
+    /// Without noNewPrivileges the filter is loaded before the start waiter (as
+    /// runc does): a profile denying one of its calls fails `create`, naming
+    /// seccomp and what to do (a hostile review saw only "operation not permitted").
+    func testProfileDenyingTheWaitersCallsWithoutNoNewPrivilegesSaysSo() throws {
+        let dir = try runcBundle(["true"]) { c in
+            var process = c["process"] as? [String: Any] ?? [:]
+            process["noNewPrivileges"] = false
+            c["process"] = process
+            self.editLinux(&c) { $0["seccomp"] = ["defaultAction": "SCMP_ACT_ALLOW",
+                                                  "syscalls": [["names": ["execveat"], "action": "SCMP_ACT_ERRNO"]]] }
+        }
+        try assertCreateRefused(dir, "allow them in the profile, or set noNewPrivileges")
+    }
+
     // MARK: 2. ociVersion
 
     func testUnsupportedOciVersionIsRefused() throws {

@@ -153,6 +153,11 @@ public struct StepDescription: Sendable {
             (step, call, why, failure) = ("start", "execveat(memfd:nook-wait) + read(exec.fifo)",
                                           "wait until `nook start` as a small program of its own, non-dumpable: nothing in the container can read or write nook's memory through PID 1",
                                           "wait for start")
+            // Without no_new_privs the filter is loaded before the waiter (as runc
+            // does), so the waiter's own few calls go through it too.
+            if m.errno == EPERM || m.errno == EACCES, !plan.seccompFilter.isEmpty, !plan.noNewPrivileges {
+                hint = "without process.noNewPrivileges the seccomp filter is loaded before the start waiter, and it denies one of the calls the waiter makes (execveat, read, prctl, sendto, fcntl, mmap): allow them in the profile, or set noNewPrivileges"
+            }
         case .initFork:
             (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
         case .setns:
