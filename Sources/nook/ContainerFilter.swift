@@ -5,7 +5,38 @@ import NookKit
 struct ContainerFilter {
     static let statuses = ["created", "running", "paused", "stopped"]
     private var byKey: [String: [String]] = [:]
-    private var names: [Regex<AnyRegexOutput>] = []
+    private var names: [NamePattern] = []
+
+    /// `name=`: podman takes a regular expression; nook takes the part of one
+    /// people type, a piece of the name, `^` and `$` anchoring it. A full regex
+    /// can backtrack for ever on a crafted pattern; this cannot.
+    struct NamePattern {
+        var text: Substring
+        var atStart: Bool
+        var atEnd: Bool
+
+        init(_ pattern: String) throws {
+            var text = Substring(pattern)
+            atStart = text.hasPrefix("^")
+            if atStart { text = text.dropFirst() }
+            atEnd = text.hasSuffix("$")
+            if atEnd { text = text.dropLast() }
+            guard text.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
+                throw NookError("--filter name=\(pattern): nook matches a piece of the name, anchored by ^ and $",
+                                hint: "e.g. name=web, name=^web- or name=^web$ (names hold letters, digits, '_', '.' and '-')")
+            }
+            self.text = text
+        }
+
+        func matches(_ name: String) -> Bool {
+            switch (atStart, atEnd) {
+            case (true, true): name == text
+            case (true, false): name.hasPrefix(text)
+            case (false, true): name.hasSuffix(text)
+            case (false, false): text.isEmpty || name.contains(text)
+            }
+        }
+    }
 
     init(_ filters: [String]) throws {
         for filter in filters {
@@ -21,9 +52,7 @@ struct ContainerFilter {
                     throw NookError("--filter status=\(value): unknown status", hint: "one of \(Self.statuses.joined(separator: ", "))")
                 }
             case "name":
-                do { names.append(try Regex(value)) } catch {
-                    throw NookError("--filter name=\(value): not a regular expression (\(error))")
-                }
+                names.append(try NamePattern(value))
             case "id":
                 break
             default:
@@ -38,7 +67,7 @@ struct ContainerFilter {
 
     func matches(_ c: ContainerSummary) -> Bool {
         if let s = byKey["status"], !s.contains(c.status) { return false }
-        if !names.isEmpty, !names.contains(where: { c.id.contains($0) }) { return false }
+        if !names.isEmpty, !names.contains(where: { $0.matches(c.id) }) { return false }
         if let ids = byKey["id"], !ids.contains(where: { c.id.hasPrefix($0) }) { return false }
         return true
     }

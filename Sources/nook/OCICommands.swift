@@ -116,7 +116,7 @@ struct PSCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Only names.") var quiet = false
     @Option(name: .customLong("format"), help: "table, json, or a template: '{{.Names}} {{.Status}}' (fields: \(fields.joined(separator: ", "))).")
     var format: String = "table"
-    @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|stopped, name=REGEX or id=PREFIX; repeat to combine.")
+    @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|stopped, name=[^]PART[$] or id=PREFIX; repeat to combine.")
     var filters: [String] = []
     @Flag(name: .customLong("no-trunc"), help: "Accepted for podman's habit: nook never truncates.") var noTrunc = false
     @Argument(help: "Container ID: list its processes.", completion: Completions.containers) var id: String?
