@@ -18,7 +18,7 @@ struct ExecCommand: ParsableCommand {
     @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the process a pseudo-terminal.") var tty = false
     @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open.") var interactive = false
     @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master.") var consoleSocket: String?
-    @Option(name: [.short, .customLong("env")], help: "KEY=VALUE.") var env: [String] = []
+    @Option(name: [.short, .customLong("env")], help: "Set KEY=VALUE (or copy KEY from your environment).") var env: [String] = []
     @Option(name: .customLong("cwd"), help: "Working directory inside the container.") var cwd: String?
     @Option(name: [.short, .customLong("user")], help: "UID[:GID] or NAME[:GROUP].") var user: String?
     @Flag(help: "Print every step to stderr.") var trace = false
@@ -45,7 +45,9 @@ struct ExecCommand: ParsableCommand {
             }
         } else {
             guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }
-            process = try runtime.execProcess(id: id, args: rest, env: env, cwd: cwd, user: user, terminal: tty)
+            // `-e KEY` copies the caller's value: a secret need not be on the command line.
+            process = try runtime.execProcess(id: id, args: rest, env: try EnvironmentList.parse(env, caller: ProcessEnvironment.current()),
+                                              cwd: cwd, user: user, terminal: tty)
         }
         var settings = Runtime.ExecSettings()
         settings.detach = detach

@@ -66,6 +66,21 @@ final class LeakTests: XCTestCase {
     /// A container without a PID namespace of its own reads the host's /proc:
     /// the command lines of `nook run -e SECRET=...` and `nook exec -e ...`
     /// running next to it show a title, and their environment is not its to read.
+    /// The way to keep a secret off every command line: `-e KEY` copies the
+    /// caller's value, for `run` and for `exec` (exec used to pass a bare "KEY").
+    func testEnvKeyAloneCopiesTheCallersValue() throws {
+        let secret = "s3cret-\(getpid())"
+        let run = try h.run(["run", "-e", "NOOK_TEST_SECRET", "--rootfs", h.rootfs, "--", "sh", "-c", "echo \"$NOOK_TEST_SECRET\""],
+                            env: ["NOOK_TEST_SECRET": secret])
+        XCTAssertEqual(run.stdout, secret + "\n", run.stderr)
+        let name = Harness.name("envkey")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "30"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let exec = try h.run(["exec", "-e", "NOOK_TEST_SECRET", name, "--", "sh", "-c", "echo \"$NOOK_TEST_SECRET\"; env | grep -c '^NOOK_TEST_SECRET'"],
+                             env: ["NOOK_TEST_SECRET": secret])
+        XCTAssertEqual(exec.stdout, secret + "\n1\n", exec.stderr)
+    }
+
     func testHostNookCommandLinesShowNoSecret() throws {
         let name = Harness.name("leakhost")
         let run = try h.start(["run", "--name", name, "--rootfs", h.rootfs, "-e", "SECRET=\(cliSecret)", "--", "sleep", "60"],
