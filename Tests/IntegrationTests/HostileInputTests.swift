@@ -180,3 +180,41 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: cwd), [], "nothing unpacked into the current directory")
     }
 }
+
+extension HostileInputTests {
+    /// `--pid-file P` (create, exec): P is replaced through `P.nook-tmp`, which an
+    /// earlier nook killed mid-write, or someone else, may have left as a FIFO
+    /// (nook waited forever for a reader) or a symlink (nook wrote through it).
+    func testAPidFileIsReplacedNeverFollowedOrOpened() throws {
+        let dir = try h.scratch("pid-file")
+        let victim = dir + "/victim"
+        try "not yours\n".write(toFile: victim, atomically: false, encoding: .utf8)
+        try fifo(dir + "/by-fifo.pid.nook-tmp")
+        XCTAssertEqual(symlink(victim, dir + "/by-link.pid.nook-tmp"), 0)
+        try fifo(dir + "/is-fifo.pid")
+        let bundle = try h.bundle(["sleep", "100"])
+        for pidFile in ["by-fifo.pid", "by-link.pid", "is-fifo.pid"].map({ dir + "/" + $0 }) {
+            let id = Harness.name("pidfile")
+            let r = try Harness.shell(h.commandLine(["create", "--bundle", bundle, "--pid-file", pidFile, id]), timeout: 15)
+            defer { _ = try? h.run(["delete", "--force", id]) }
+            XCTAssertEqual(r.status, 0, "\(pidFile): \(r.stderr)")
+            var st = stat()
+            XCTAssertEqual(lstat(pidFile, &st), 0)
+            XCTAssertEqual(st.st_mode & S_IFMT, S_IFREG, "\(pidFile) is a regular file now")
+            XCTAssertNotNil(Int32((try? String(contentsOfFile: pidFile, encoding: .utf8)) ?? ""), "\(pidFile) holds a pid")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: pidFile + ".nook-tmp"), "no temporary left")
+        }
+        XCTAssertEqual(try String(contentsOfFile: victim, encoding: .utf8), "not yours\n", "nothing written through the symlink")
+        // A directory cannot be replaced: a clear error, and no temporary or container left.
+        try FileManager.default.createDirectory(atPath: dir + "/a-dir", withIntermediateDirectories: false)
+        try refuses(["create", "--bundle", bundle, "--pid-file", dir + "/a-dir", Harness.name("pidfile")],
+                    "replace '\(dir)/a-dir': is a directory")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/a-dir.nook-tmp"))
+    }
+
+    func testAnEmptyRootPathIsNotTheBundle() throws {
+        let bundle = try h.bundle(["true"]) { $0["root"] = ["path": ""] }
+        try refuses(["run", "--bundle", bundle, Harness.name("emptyroot")], "invalid \(bundle)/config.json: root.path is empty ('')")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: bundle).sorted(), ["config.json"], "nothing made in the bundle")
+    }
+}

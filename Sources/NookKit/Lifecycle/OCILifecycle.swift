@@ -346,8 +346,6 @@ extension Runtime {
 
     /// Atomic, like runc: conmon reads it as soon as create returns.
     static func writePIDFile(_ path: String, pid: Int32) throws {
-        let tmp = path + ".nook-tmp"
-        try HostPath.writeText(tmp, "\(pid)", create: true)
-        guard rename(tmp, path) == 0 else { throw NookError.sys("rename '\(tmp)'", errno: errno) }
+        try FileReplacement.write(path, "\(pid)")
     }
 }

@@ -31,6 +31,10 @@ public enum BundleLoader {
             throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
         }
         try checkHookTimeouts(spec, source: source)
+        // An empty path would be the bundle itself: nook would make /proc, /dev and /sys there.
+        if spec.root?.path.isEmpty == true {
+            throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute")
+        }
         // Fields a rootless runtime on this host cannot honour: said, not fatal.
         if let profile = spec.process?.apparmorProfile, !profile.isEmpty {
             Tracer.standardError("nook: warning: process.apparmorProfile '\(profile)' ignored (no AppArmor support)")
