@@ -145,8 +145,9 @@ struct GlobalOptions: ParsableArguments {
         } else {
             line = "nook: \(message)\n"
         }
-        // O_NONBLOCK: a FIFO nobody reads must not keep the error from being reported.
-        let fd = open(dest.path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0o644)
+        // O_NONBLOCK: a FIFO nobody reads must not keep the error from being reported;
+        // O_NOFOLLOW: a symlink planted there is not written through.
+        let fd = open(dest.path, O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0o644)
         guard fd >= 0 else { return }
         _ = line.withCString { write(fd, $0, strlen($0)) }
         close(fd)

@@ -191,6 +191,7 @@ extension HostileInputTests {
         try "not yours\n".write(toFile: victim, atomically: false, encoding: .utf8)
         try fifo(dir + "/by-fifo.pid.nook-tmp")
         XCTAssertEqual(symlink(victim, dir + "/by-link.pid.nook-tmp"), 0)
+        if h.isRoot { for f in [victim, dir + "/by-link.pid.nook-tmp"] { lchown(f, h.user.uid, h.user.gid) } }
         try fifo(dir + "/is-fifo.pid")
         let bundle = try h.bundle(["sleep", "100"])
         for pidFile in ["by-fifo.pid", "by-link.pid", "is-fifo.pid"].map({ dir + "/" + $0 }) {
@@ -216,5 +217,26 @@ extension HostileInputTests {
         let bundle = try h.bundle(["true"]) { $0["root"] = ["path": ""] }
         try refuses(["run", "--bundle", bundle, Harness.name("emptyroot")], "invalid \(bundle)/config.json: root.path is empty ('')")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: bundle).sorted(), ["config.json"], "nothing made in the bundle")
+    }
+
+    /// `--log` appends errors to a file conmon names: a symlink there is not written through.
+    func testALogPathThatIsASymlinkIsNotWrittenThrough() throws {
+        let dir = try h.scratch("log-link")
+        try "not yours\n".write(toFile: dir + "/victim", atomically: false, encoding: .utf8)
+        XCTAssertEqual(symlink(dir + "/victim", dir + "/log"), 0)
+        if h.isRoot { for f in ["/victim", "/log"] { lchown(dir + f, h.user.uid, h.user.gid) } } // the user's own file: only the symlink stops the write
+        try refuses(["--log", dir + "/log", "run", "--rootfs", h.rootfs, "--cpus", "inf", "--", "true"], "invalid --cpus 'inf'")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/victim", encoding: .utf8), "not yours\n")
+    }
+
+    /// --trace shows the container's arguments, which anyone who wrote the
+    /// command line or the config.json controls: escaped, never raw to the terminal.
+    func testTraceShowsArgumentsPrintable() throws {
+        let r = try h.run(["run", "--trace", "--rootfs", h.rootfs, "--", "/bin/true", "a\u{1b}[31mred\nfake: row", "\u{202e}x"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let exec = r.stderr.split(separator: "\n").first { $0.contains("execve(") } ?? ""
+        XCTAssertTrue(exec.contains(#"["/bin/true", "a\x1b[31mred\nfake: row", "\u{202e}x"]"#), "escaped in: \(exec)")
+        XCTAssertFalse(r.stderr.contains("\u{1b}") || r.stderr.contains("\u{202e}"), "no raw escape or override reaches the terminal")
+        XCTAssertFalse(r.stderr.contains("\nfake: row"), "no line break from an argument")
     }
 }

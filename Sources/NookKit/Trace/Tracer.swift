@@ -20,8 +20,11 @@ public struct Tracer: Sendable {
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
 
+    /// Arguments, paths and hostnames in a line come from the command line or
+    /// config.json: the line is escaped (`PrintableText`), so none can move the
+    /// cursor, recolour the terminal or start a fake line.
     public static func format(step: String, call: String, why: String) -> String {
-        "trace: \(step): \(call) -- \(why)"
+        PrintableText.escaped("trace: \(step): \(call) -- \(why)")
     }
 
     public func emit(_ step: String, _ call: String, _ why: String) {

@@ -29,8 +29,11 @@ struct FlagCase: CustomStringConvertible {
     var detached: Bool { items.contains { $0 == ["-d"] || $0 == ["--detach"] } }
     var removes: Bool { items.contains { $0 == ["--rm"] } }
     var name: String? { items.first { $0.first == "--name" }?.last }
-    /// The pid file asked for, which nook writes on success.
-    var pidFile: String? { items.first { $0.first == "--pid-file" }?.last }
+    /// Files the user asked nook to write: the pid file (the last --pid-file
+    /// wins) on success, the --log file on failure.
+    var outputs: [String] {
+        [items.last { $0.first == "--pid-file" }?.last, global.last { $0.first == "--log" }?.last].compactMap { $0 }
+    }
     /// Flags that change what or how the command runs: 126/127 are legitimate then.
     var touchesProcess: Bool { items.contains { ["--cwd", "-u", "--user", "--process", "-w", "--workdir", "-e"].contains($0.first ?? "") } }
 

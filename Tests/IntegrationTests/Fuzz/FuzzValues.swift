@@ -14,17 +14,19 @@ struct FuzzFixtures {
     /// Writes to this file go through a symlink at `<trapped>.nook-tmp`: its content must never change.
     var victim: String { dir + "/victim" }
     static let victimText = "not yours\n"
+    /// A symlink to `victim`, where nook writes a file a user names.
+    var victimLink: String { dir + "/victim-link" }
     /// A path whose `.nook-tmp` sibling is a symlink to `victim`.
     var trappedByLink: String { dir + "/trap-link" }
     /// A path whose `.nook-tmp` sibling is a FIFO.
     var trappedByFIFO: String { dir + "/trap-fifo" }
 
     /// Everything `remake` creates, for the "nothing left behind" check.
-    var names: Set<String> { ["fifo", "zero-link", "a-directory", "regular", "victim", "trap-link.nook-tmp", "trap-fifo.nook-tmp"] }
+    var names: Set<String> { ["fifo", "zero-link", "a-directory", "regular", "victim", "trap-link.nook-tmp", "trap-fifo.nook-tmp", "victim-link"] }
 
     /// Paths for fields and flags that name a file or directory.
     var paths: [String] {
-        [fifo, zeroLink, directory, missing, regular, trappedByLink, trappedByFIFO, "/dev/zero", "/dev/null",
+        [fifo, zeroLink, directory, missing, regular, victimLink, trappedByLink, trappedByFIFO, "/dev/zero", "/dev/null",
          "/proc/self/mem", "/", "..", "../../../../etc/shadow", "", "relative/path", "/etc/passwd"]
     }
 
@@ -36,6 +38,7 @@ struct FuzzFixtures {
         mkdir(directory, 0o755)
         fm.createFile(atPath: regular, contents: Data("A=1\n".utf8))
         fm.createFile(atPath: victim, contents: Data(Self.victimText.utf8))
+        symlink(victim, victimLink)
         symlink(victim, trappedByLink + ".nook-tmp")
         mkfifo(trappedByFIFO + ".nook-tmp", 0o644)
         guard isRoot else { return }

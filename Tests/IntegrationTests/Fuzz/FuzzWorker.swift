@@ -157,7 +157,7 @@ final class FuzzWorker: @unchecked Sendable {
         let argv = c.argv(bundle: bundle, execTarget: execTarget)
         let id = c.command == .create ? c.id : c.name
         return check(argv, id: id, created: c.command == .create, detached: c.detached && c.command == .run,
-                     mayFailToRun: c.touchesProcess, pidFile: c.pidFile)
+                     mayFailToRun: c.touchesProcess, outputs: c.outputs)
     }
 
     /// A case that made nook write into the bundle is reported once, not by every case after it.
@@ -179,7 +179,7 @@ final class FuzzWorker: @unchecked Sendable {
 
     /// Runs nook ARGV and checks the outcome; cleans up an accepted container.
     /// Exit 125 must come with a "nook: " line (the message, perhaps after --trace lines or before usage).
-    func check(_ argv: [String], id: String?, created: Bool, detached: Bool, mayFailToRun: Bool, pidFile: String? = nil) -> Failure? {
+    func check(_ argv: [String], id: String?, created: Bool, detached: Bool, mayFailToRun: Bool, outputs: [String] = []) -> Failure? {
         let outcome: (status: Int32, signal: Int32?, stdout: String, stderr: String)
         do { outcome = try spawn(argv) } catch { return Failure(kind: "spawn", detail: "\(error)") }
         var failure: Failure?
@@ -209,8 +209,7 @@ final class FuzzWorker: @unchecked Sendable {
                 if failure == nil, !gone { failure = Failure(kind: "detached /bin/true never stopped", detail: runID) }
             }
         }
-        if let pidFile, outcome.status == 0, pidFile.hasPrefix(fixtures.dir + "/") { unlink(pidFile) }
-        if let failure = failure ?? leftovers(pidFile: outcome.status == 0 ? pidFile : nil) {
+        if let failure = failure ?? leftovers(outputs: outputs) {
             reset()
             return failure
         }
@@ -250,7 +249,8 @@ final class FuzzWorker: @unchecked Sendable {
         return ((raw >> 8) & 0xff, nil, out, err)
     }
 
-    func leftovers(pidFile: String?) -> Failure? {
+    /// `outputs`: files the user asked for (a pid file, a log), not leftovers.
+    func leftovers(outputs: [String]) -> Failure? {
         var found: [String] = []
         // Processes: a foreground run's are gone when it returns; a detached one's soon after.
         var extra: [Int32] = []
@@ -269,7 +269,7 @@ final class FuzzWorker: @unchecked Sendable {
         let cgroups = FuzzWorker.cgroupEntries()
         if !Set(cgroups).subtracting(baselineCgroups).isEmpty { found.append("cgroup(s): " + Set(cgroups).subtracting(baselineCgroups).sorted().joined(separator: ", ")) }
         let stray = Set((try? FileManager.default.contentsOfDirectory(atPath: fixtures.dir)) ?? []).subtracting(fixtures.names)
-            .subtracting(pidFile.map { [URL(fileURLWithPath: $0).lastPathComponent] } ?? [])
+            .subtracting(outputs.filter { $0.hasPrefix(fixtures.dir + "/") }.map { URL(fileURLWithPath: $0).lastPathComponent })
         if !stray.isEmpty { found.append("file(s) beside the fixtures: " + stray.sorted().joined(separator: ", ")) }
         if (try? String(contentsOfFile: fixtures.victim, encoding: .utf8)) != FuzzFixtures.victimText {
             found.append("wrote through a symlink into \(fixtures.victim)")
