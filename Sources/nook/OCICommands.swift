@@ -161,7 +161,9 @@ struct SpecCommand: ParsableCommand {
     @Flag(help: "Rootless (the default; accepted for runc compatibility).") var rootless = false
     func run() throws {
         let path = try HostPath.absolute(bundle) + "/config.json"
-        guard !HostPath.exists(path) else { throw NookError("'\(path)' already exists", hint: "remove it first") }
+        // lstat: a dangling symlink there is something that exists, not a path to write through.
+        var st = stat()
+        guard lstat(path, &st) != 0 else { throw NookError("'\(path)' already exists", hint: "remove it first") }
         var spec = SpecDefaults.spec(rootfs: "rootfs", args: ["sh"], hostname: "nook")
         spec.process?.terminal = false
         spec.linux?.seccomp = DefaultSeccompProfile.profile(capabilities: Set(SpecDefaults.capabilities)).oci

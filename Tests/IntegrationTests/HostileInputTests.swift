@@ -239,4 +239,13 @@ extension HostileInputTests {
         XCTAssertFalse(r.stderr.contains("\u{1b}") || r.stderr.contains("\u{202e}"), "no raw escape or override reaches the terminal")
         XCTAssertFalse(r.stderr.contains("\nfake: row"), "no line break from an argument")
     }
+
+    /// `nook spec` writes config.json only where nothing is, a dangling symlink included.
+    func testSpecDoesNotWriteThroughADanglingSymlink() throws {
+        let dir = try h.scratch("spec-link")
+        XCTAssertEqual(symlink(dir + "/elsewhere", dir + "/config.json"), 0)
+        if h.isRoot { lchown(dir + "/config.json", h.user.uid, h.user.gid) }
+        try refuses(["spec", "--bundle", dir], "'\(dir)/config.json' already exists")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/elsewhere"), "nothing written through the symlink")
+    }
 }
