@@ -323,13 +323,7 @@ final class CgroupRefusalTests: XCTestCase {
     var h: Harness { Harness.shared }
 
     func testLimitsAreRefusedWhereTheyCannotBeEnforced() throws {
-        let env = CgroupEnvironment.detect()
-        if let mount = env.mount, let own = env.ownPath {
-            let parent = String((mount + own)[..<(mount + own).lastIndex(of: "/")!])
-            let writable = try h.runAsUser(["/usr/bin/test", "-w", parent]).status == 0
-            try XCTSkipIf(writable && CgroupEnvironment.controllers(parent).contains("memory"),
-                          "cgroup v2 is delegated here: refusal cannot be shown (CgroupTests run instead)")
-        }
+        try skipIfDelegated()
         // Containers only: a first run in a fresh state directory also makes the .seccomp cache.
         func containers() -> [String] {
             ((try? FileManager.default.contentsOfDirectory(atPath: h.stateDir())) ?? []).filter { !$0.hasPrefix(".") }.sorted()
@@ -355,5 +349,83 @@ final class CgroupRefusalTests: XCTestCase {
         let plain = try h.run(["run", "--rootfs", h.rootfs, "--trace", "--", "true"])
         XCTAssertEqual(plain.status, 0)
         XCTAssertTrue(plain.stderr.contains("trace: cgroup: (none) --"), "--trace says it runs without a cgroup: \(plain.stderr)")
+    }
+
+    /// Skips where cgroup v2 is delegated to the test user (there the limits are enforced: CgroupTests).
+    func skipIfDelegated() throws {
+        let env = CgroupEnvironment.detect()
+        if let mount = env.mount, let own = env.ownPath {
+            let parent = String((mount + own)[..<(mount + own).lastIndex(of: "/")!])
+            let writable = try h.runAsUser(["/usr/bin/test", "-w", parent]).status == 0
+            try XCTSkipIf(writable && CgroupEnvironment.controllers(parent).contains("memory"),
+                          "cgroup v2 is delegated here: refusal cannot be shown (CgroupTests run instead)")
+        }
+    }
+
+    /// `run --bundle` of a config.json whose linux.resources is `resources`.
+    func runWithResources(_ resources: [String: Any]) throws -> Harness.Result {
+        let bundle = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["resources"] = resources
+            config["linux"] = linux
+        }
+        return try h.run(["run", "--bundle", bundle, Harness.name("limits")])
+    }
+
+    /// One rule for every limit, from flags and from config.json: without a
+    /// delegated cgroup v2, each is refused (125, the delegation hint); none is
+    /// silently dropped.
+    func testEveryCgroupLimitIsRefusedWithoutDelegation() throws {
+        try skipIfDelegated()
+        var flagSets = [["--memory", "32M"], ["--memory-reservation", "32M"], ["--pids-limit", "10"], ["--cpus", "0.5"],
+                        ["--cpu-shares", "512"], ["--cpuset-cpus", "0"], ["--blkio-weight", "100"]]
+        if let device = ["/dev/vda", "/dev/sda", "/dev/loop0"].first(where: { var st = stat(); return stat($0, &st) == 0 && st.st_mode & S_IFMT == S_IFBLK }) {
+            flagSets += [["--device-read-bps", device + ":1m"], ["--device-write-bps", device + ":1m"]]
+        }
+        for flags in flagSets {
+            let r = try h.run(["run", "--rootfs", h.rootfs] + flags + ["--", "true"])
+            XCTAssertEqual(r.status, 125, "\(flags): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("nook: resource limits need") && r.stderr.contains("hint:"), "\(flags): \(r.stderr)")
+        }
+        let device: [String: Any] = ["major": 8, "minor": 0, "rate": 1_048_576]
+        let fields: [[String: Any]] = [
+            ["memory": ["limit": 33_554_432]], ["memory": ["reservation": 33_554_432]], ["pids": ["limit": 10]],
+            ["cpu": ["quota": 50_000, "period": 100_000]], ["cpu": ["shares": 512]], ["cpu": ["cpus": "0"]], ["cpu": ["mems": "0"]],
+            ["cpu": ["burst": 1000]], ["cpu": ["idle": 1]], ["blockIO": ["weight": 100]],
+            ["blockIO": ["weightDevice": [["major": 8, "minor": 0, "weight": 100]]]],
+            ["blockIO": ["throttleReadBpsDevice": [device]]], ["blockIO": ["throttleWriteBpsDevice": [device]]],
+            ["blockIO": ["throttleReadIOPSDevice": [device]]], ["blockIO": ["throttleWriteIOPSDevice": [device]]],
+            ["hugepageLimits": [["pageSize": "2MB", "limit": 4_194_304]]], ["rdma": ["mlx4_0": ["hcaHandles": 2]]],
+            ["unified": ["pids.max": "10"]],
+        ]
+        for resources in fields {
+            let r = try runWithResources(resources)
+            XCTAssertEqual(r.status, 125, "\(resources): \(r.stderr)")
+            XCTAssertTrue(r.stderr.hasPrefix("nook: resource limits need") && r.stderr.contains("hint:"), "\(resources): \(r.stderr)")
+        }
+    }
+
+    /// Whatever the host: a cgroup v1 limit is refused (nothing in cgroup v2
+    /// means the same), and "no limit" needs no cgroup, as podman writes it.
+    func testV1OnlyLimitsAreRefusedAndNoLimitNeedsNoCgroup() throws {
+        let v1: [([String: Any], String)] = [
+            (["memory": ["kernel": 1_048_576]], "memory.kernel"), (["memory": ["kernelTCP": 1_048_576]], "memory.kernelTCP"),
+            (["memory": ["swappiness": 10]], "memory.swappiness"), (["memory": ["disableOOMKiller": true]], "memory.disableOOMKiller"),
+            (["cpu": ["realtimeRuntime": 1000]], "cpu.realtimeRuntime"), (["blockIO": ["leafWeight": 100]], "blockIO.leafWeight"),
+            (["network": ["classID": 1]], "network"),
+        ]
+        for (resources, field) in v1 {
+            let r = try runWithResources(resources)
+            XCTAssertEqual(r.status, 125, "\(resources): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("nook: linux.resources.\(field) is a cgroup v1 limit with no cgroup v2 equivalent"), r.stderr)
+        }
+        let unlimited: [String: Any] = ["memory": ["limit": -1, "swap": -1], "pids": ["limit": -1], "cpu": ["quota": -1, "shares": 0],
+                                        "devices": [["allow": false, "access": "rwm"]]]
+        let r = try runWithResources(unlimited)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for flags in [["--pids-limit", "-1"], ["--pids-limit", "0"], ["--memory-swap", "-1"]] {
+            let plain = try h.run(["run", "--rootfs", h.rootfs] + flags + ["--", "true"])
+            XCTAssertEqual(plain.status, 0, "\(flags): \(plain.stderr)")
+        }
     }
 }

@@ -16,39 +16,72 @@ public struct CgroupLimits: Sendable, Equatable {
 
     public init() {}
 
+    /// One rule for every field: a value that limits becomes a cgroup v2 file
+    /// (and then needs a delegated cgroup, or the run is refused); a value that
+    /// means "no limit" (0 where the OCI spec or podman says unset, -1) becomes
+    /// nothing and needs nothing; a cgroup v1 limit with no v2 equivalent is refused.
     public init(_ r: Spec.Resources?) throws {
         guard let r else { return }
         if let m = r.memory {
             if let limit = m.limit, limit > 0 { files.append(("memory.max", "\(limit)")) }
             if let low = m.reservation, low > 0 { files.append(("memory.low", "\(low)")) }
-            if let swap = m.swap {
+            if let swap = m.swap, swap != -1, swap != 0 {
                 // OCI (and podman) mean memory+swap; cgroup v2 wants swap alone.
-                if swap == -1 { files.append(("memory.swap.max", "max")) } else {
-                    let limit = m.limit ?? 0
-                    guard limit > 0, swap >= limit else {
-                        throw NookError("memory swap limit \(swap) must be at least the memory limit (\(limit))",
-                                        hint: "--memory-swap is memory plus swap, as in podman; -1 means unlimited")
-                    }
-                    files.append(("memory.swap.max", "\(swap - limit)"))
+                let limit = m.limit ?? 0
+                guard limit > 0, swap >= limit else {
+                    throw NookError("memory swap limit \(swap) must be at least the memory limit (\(limit))",
+                                    hint: "--memory-swap is memory plus swap, as in podman; -1 means unlimited")
                 }
+                files.append(("memory.swap.max", "\(swap - limit)"))
             }
+            if let kernel = m.kernel, kernel > 0 { throw Self.v1Only("memory.kernel") }
+            if let tcp = m.kernelTCP, tcp > 0 { throw Self.v1Only("memory.kernelTCP") }
+            if let swappiness = m.swappiness, swappiness <= 100 { throw Self.v1Only("memory.swappiness") }
+            if m.disableOOMKiller == true { throw Self.v1Only("memory.disableOOMKiller") }
         }
         if let c = r.cpu {
             // 1024 is cgroup v1's default, which containerd and Docker always write: it asks for nothing.
             if let shares = c.shares, shares > 0, shares != Self.defaultShares { files.append(("cpu.weight", "\(Self.cpuWeight(shares: shares))")) }
             if let quota = c.quota, quota > 0 { files.append(("cpu.max", "\(quota) \(c.period ?? 100_000)")) }
+            if let burst = c.burst, burst > 0 { files.append(("cpu.max.burst", "\(burst)")) }
+            if let idle = c.idle, idle != 0 { files.append(("cpu.idle", "1")) }
             if let cpus = c.cpus, !cpus.isEmpty { files.append(("cpuset.cpus", cpus)) }
             if let mems = c.mems, !mems.isEmpty { files.append(("cpuset.mems", mems)) }
+            if let rt = c.realtimeRuntime, rt > 0 { throw Self.v1Only("cpu.realtimeRuntime") }
+            if let rt = c.realtimePeriod, rt > 0 { throw Self.v1Only("cpu.realtimePeriod") }
         }
-        if let p = r.pids, p.limit != 0 { files.append(("pids.max", p.limit < 0 ? "max" : "\(p.limit)")) }
+        if let p = r.pids, p.limit > 0 { files.append(("pids.max", "\(p.limit)")) }
         if let io = r.blockIO {
             if let w = io.weight, w > 0 { files.append(("io.weight", "default \(Self.ioWeight(blkio: UInt64(w)))")) }
+            if let w = io.leafWeight, w > 0 { throw Self.v1Only("blockIO.leafWeight") }
+            for d in io.weightDevice ?? [] {
+                if let w = d.weight, w > 0 { files.append(("io.weight", "\(d.major):\(d.minor) \(Self.ioWeight(blkio: UInt64(w)))")) }
+                if let w = d.leafWeight, w > 0 { throw Self.v1Only("blockIO.weightDevice[].leafWeight") }
+            }
             var byDevice: [String: [String]] = [:]
-            for d in io.throttleReadBpsDevice ?? [] { byDevice["\(d.major):\(d.minor)", default: []].append("rbps=\(d.rate)") }
-            for d in io.throttleWriteBpsDevice ?? [] { byDevice["\(d.major):\(d.minor)", default: []].append("wbps=\(d.rate)") }
+            let throttles = [("rbps", io.throttleReadBpsDevice), ("wbps", io.throttleWriteBpsDevice),
+                             ("riops", io.throttleReadIOPSDevice), ("wiops", io.throttleWriteIOPSDevice)]
+            for (key, devices) in throttles {
+                for d in devices ?? [] where d.rate > 0 { byDevice["\(d.major):\(d.minor)", default: []].append("\(key)=\(d.rate)") }
+            }
             for (dev, limits) in byDevice.sorted(by: { $0.key < $1.key }) {
                 files.append(("io.max", "\(dev) \(limits.joined(separator: " "))"))
             }
+        }
+        for h in r.hugepageLimits ?? [] {
+            // The page size names a file: "2MB", "1GB".
+            guard !h.pageSize.isEmpty, h.pageSize.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
+                throw NookError("invalid linux.resources.hugepageLimits pageSize '\(h.pageSize)'", hint: "a size such as 2MB or 1GB")
+            }
+            files.append(("hugetlb.\(h.pageSize).max", "\(h.limit)"))
+        }
+        if let n = r.network, n.classID != nil || !(n.priorities ?? []).isEmpty { throw Self.v1Only("network") }
+        for (device, limit) in (r.rdma ?? [:]).sorted(by: { $0.key < $1.key }) {
+            guard !device.isEmpty, !device.contains(where: { $0.isWhitespace }) else {
+                throw NookError("invalid linux.resources.rdma device '\(device)'", hint: "an RDMA device name such as mlx4_0")
+            }
+            let parts = [limit.hcaHandles.map { "hca_handle=\($0)" }, limit.hcaObjects.map { "hca_object=\($0)" }].compactMap { $0 }
+            if !parts.isEmpty { files.append(("rdma.max", "\(device) " + parts.joined(separator: " "))) }
         }
         for (key, value) in (r.unified ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !key.contains("/"), key.contains(".") else { throw NookError("invalid linux.resources.unified key '\(key)'") }
@@ -57,6 +90,12 @@ public struct CgroupLimits: Sendable, Equatable {
     }
 
     public static let defaultShares: UInt64 = 1024
+
+    /// A cgroup v1 limit: Nook uses cgroup v2 only, where nothing means the same.
+    static func v1Only(_ field: String) -> NookError {
+        NookError("linux.resources.\(field) is a cgroup v1 limit with no cgroup v2 equivalent: Nook cannot enforce it",
+                  hint: "remove it from config.json (Nook uses cgroup v2 only)")
+    }
 
     /// cgroup v1 cpu.shares (2..262144) -> v2 cpu.weight (1..10000), crun's linear formula.
     public static func cpuWeight(shares: UInt64) -> UInt64 {

@@ -203,68 +203,6 @@ public struct Spec: Codable, Sendable, Equatable {
         }
     }
 
-    public struct Resources: Codable, Sendable, Equatable {
-        public struct Memory: Codable, Sendable, Equatable {
-            public var limit: Int64?
-            public var reservation: Int64?
-            public var swap: Int64?
-            public init(limit: Int64? = nil, reservation: Int64? = nil, swap: Int64? = nil) {
-                self.limit = limit
-                self.reservation = reservation
-                self.swap = swap
-            }
-        }
-        public struct CPU: Codable, Sendable, Equatable {
-            public var shares: UInt64?
-            public var quota: Int64?
-            public var period: UInt64?
-            public var cpus: String?
-            public var mems: String?
-            public init(shares: UInt64? = nil, quota: Int64? = nil, period: UInt64? = nil, cpus: String? = nil) {
-                self.shares = shares
-                self.quota = quota
-                self.period = period
-                self.cpus = cpus
-            }
-        }
-        public struct Pids: Codable, Sendable, Equatable {
-            public var limit: Int64
-            public init(limit: Int64) { self.limit = limit }
-        }
-        public struct ThrottleDevice: Codable, Sendable, Equatable {
-            public var major: Int64
-            public var minor: Int64
-            public var rate: UInt64
-            public init(major: Int64, minor: Int64, rate: UInt64) {
-                self.major = major
-                self.minor = minor
-                self.rate = rate
-            }
-        }
-        public struct BlockIO: Codable, Sendable, Equatable {
-            public var weight: UInt16?
-            public var throttleReadBpsDevice: [ThrottleDevice]?
-            public var throttleWriteBpsDevice: [ThrottleDevice]?
-            public init(weight: UInt16? = nil, throttleReadBpsDevice: [ThrottleDevice]? = nil,
-                        throttleWriteBpsDevice: [ThrottleDevice]? = nil) {
-                self.weight = weight
-                self.throttleReadBpsDevice = throttleReadBpsDevice
-                self.throttleWriteBpsDevice = throttleWriteBpsDevice
-            }
-        }
-        public var memory: Memory?
-        public var cpu: CPU?
-        public var pids: Pids?
-        public var blockIO: BlockIO?
-        public var unified: [String: String]?
-        public init(memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil, blockIO: BlockIO? = nil) {
-            self.memory = memory
-            self.cpu = cpu
-            self.pids = pids
-            self.blockIO = blockIO
-        }
-    }
-
     public struct Seccomp: Codable, Sendable, Equatable {
         public var defaultAction: String
         public var defaultErrnoRet: UInt32?
