@@ -248,4 +248,21 @@ extension HostileInputTests {
         try refuses(["spec", "--bundle", dir], "'\(dir)/config.json' already exists")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/elsewhere"), "nothing written through the symlink")
     }
+
+    /// 20,000 mounts (or masked paths, devices, hooks) are a clear error at
+    /// once, not minutes of mounting (the config.json fuzzer's seed 7, case 1570).
+    func testTooManyMountsAreRefusedAtOnce() throws {
+        let proc: [String: Any] = ["destination": "/proc", "type": "proc", "source": "proc"]
+        let bundle = try h.bundle(["true"]) { config in
+            config["mounts"] = Array(repeating: proc, count: 20_000)
+        }
+        try refuses(["create", "--bundle", bundle, Harness.name("mounts")], "mounts has 20000 entries: Nook takes at most 1024")
+        let masked = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["maskedPaths"] = (0..<1025).map { "/proc/m\($0)" }
+            config["linux"] = linux
+        }
+        try refuses(["run", "--bundle", masked, Harness.name("masked")], "linux.maskedPaths has 1025 entries: Nook takes at most 1024")
+        try refuses(["run", "--rootfs", h.rootfs] + (0..<1025).flatMap { ["--tmpfs", "/t\($0)"] } + ["--", "true"], "mounts has")
+    }
 }

@@ -107,6 +107,7 @@ public struct LaunchPlan: Sendable {
             throw NookError("no command to run: process.args is empty")
         }
         guard let root = spec.root else { throw NookError("config.json has no \"root\"") }
+        try SpecBounds.check(spec)
         let rootfs = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
         var st = stat()
         if stat(rootfs, &st) != 0 {

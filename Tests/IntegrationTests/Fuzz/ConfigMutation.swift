@@ -42,12 +42,12 @@ struct ConfigMutation: CustomStringConvertible {
         }
     }
 
-    /// Whether the change can touch what the container runs (its command, user, cwd, env):
-    /// then "not found" (127) and "cannot run" (126) are legitimate outcomes.
+    /// Whether the change can touch what the container runs or where it is found
+    /// (the process, the rootfs, a mount over /bin): then "not found" (127) and
+    /// "cannot run" (126) are legitimate outcomes.
     var touchesProcess: Bool {
         guard let first = path.first else { return false }
-        return first == .key("process") || first == .key("args") || first == .key("cwd") || first == .key("user")
-            || first == .key("env")
+        return [.key("process"), .key("root"), .key("mounts")].contains(first)
     }
 
     func apply(to doc: inout FuzzJSON) {

@@ -24,8 +24,9 @@ final class FuzzTests: XCTestCase {
         if case .success(let workers) = workers { workers.forEach { $0.finish() } }
     }
 
-    /// Runs case indices on the workers side by side; returns the failure reports.
-    func fuzz(_ name: String, _ runCase: @escaping @Sendable (FuzzWorker, Int) -> String?) throws -> Void {
+    /// Runs the cases on the workers side by side (`runCase` returns a failure's
+    /// report, or nil), prints the count, and fails the test once per failed case.
+    func fuzz(_ name: String, _ runCase: @escaping @Sendable (FuzzWorker, Int) -> String?) throws {
         let workers = try FuzzTests.workers.get()
         let indices = FuzzTests.only.map { [$0] } ?? Array(0..<FuzzTests.count)
         let lock = NSLock()
