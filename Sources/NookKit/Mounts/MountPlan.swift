@@ -147,6 +147,14 @@ public enum MountPlanner {
             }
         }
         ops += try DeviceBinds.ops(spec.linux?.devices ?? [])
+        // Absolute and below the root, as mount destinations: "..", or "/" itself,
+        // would mask or freeze the whole root (the fuzzer's seed 16, case 148: exit 127).
+        for (field, paths) in [("linux.maskedPaths", spec.linux?.maskedPaths), ("linux.readonlyPaths", spec.linux?.readonlyPaths)] {
+            for path in paths ?? [] where !path.hasPrefix("/") || path.split(separator: "/").allSatisfy({ $0 == "." || $0 == ".." }) {
+                throw NookError("\(field): '\(path)' is not an absolute path below the root",
+                                hint: "paths look like /proc/kcore")
+            }
+        }
         for path in spec.linux?.maskedPaths ?? [] {
             ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, why: "masked: hides host kernel information"))
         }

@@ -92,6 +92,7 @@ struct FlagCase: CustomStringConvertible {
         let ints = FuzzValues.integers
         return [
             ("--name", { r in ["--name", r.chance(0.7) ? "fz-r\(index)" : r.pick(hostileIDs)] }),
+            ("--rootfs", { r in ["--rootfs", r.pick(paths)] }),
             ("-v", { r in ["-v", r.pick(paths) + ":" + r.pick(["/mnt", "/", "..", "/proc", "/dev/x", "relative", "/etc/passwd", ""])
                            + r.pick(["", ":ro", ":rw", ":bogus", ":ro,ro", ":"])] }),
             ("--tmpfs", { r in ["--tmpfs", r.pick(["/tmp:size=1k", "/x:mode=9999", "/proc", "..", ":", "/x:size=99999999999999999999", "/x:bogus", "/dev"])] }),

@@ -32,6 +32,7 @@ final class FuzzTests: XCTestCase {
         let lock = NSLock()
         nonisolated(unsafe) var reports: [Int: String] = [:]
         nonisolated(unsafe) var passed = 0
+        workers.forEach { $0.accepted = 0; $0.refused = 0 }
         DispatchQueue.concurrentPerform(iterations: workers.count) { w in
             for i in indices where i % workers.count == w {
                 let report = runCase(workers[w], i)
@@ -40,7 +41,8 @@ final class FuzzTests: XCTestCase {
                 lock.unlock()
             }
         }
-        print("\(name) fuzz, seed \(FuzzTests.seed): \(passed) passed, \(reports.count) failed")
+        print("\(name) fuzz, seed \(FuzzTests.seed): \(passed) passed, \(reports.count) failed"
+              + " (nook ran \(workers.map(\.accepted).reduce(0, +)) accepted, \(workers.map(\.refused).reduce(0, +)) refused)")
         for (i, report) in reports.sorted(by: { $0.key < $1.key }) {
             let message = "\(name) case \(i) (reproduce: NOOK_FUZZ_SEED=\(FuzzTests.seed) NOOK_FUZZ_CASE=\(i) swift test --skip-build --filter FuzzTests)\n\(report)"
             XCTFail(message)

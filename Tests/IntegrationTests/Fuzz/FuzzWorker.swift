@@ -17,9 +17,15 @@ final class FuzzWorker: @unchecked Sendable {
     let processFile: String
     let fixtures: FuzzFixtures
     let execTarget: String
+    /// The worker's own copy of the test rootfs: nook creates mount points in
+    /// a rootfs, and hostile destinations must not change the one other tests use.
+    let rootfs: String
     /// A hang past this many seconds fails the case.
     static let deadline: TimeInterval = 10
 
+    /// Outcomes of the nook commands run, minimizing included: shows the cases are not all refused.
+    var accepted = 0
+    var refused = 0
     private var baselineProcesses: Set<Int32> = []
     private var baselineRuntime: [String] = []
     private var baselineCgroups: [String] = []
@@ -41,15 +47,26 @@ final class FuzzWorker: @unchecked Sendable {
         processFile = dir + "/process.json"
         fixtures = FuzzFixtures(dir: dir + "/fixtures")
         execTarget = "fz-exec-\(label)"
+        rootfs = dir + "/rootfs"
         for d in [runtime, bundle, fixtures.dir] {
             mkdir(d, 0o700)
             if h.isRoot { chown(d, user.uid, user.gid) }
         }
         chmod(bundle, 0o755)
+        let copied = try Harness.shell(["/bin/cp", "-a", h.rootfs, rootfs])
+        guard copied.status == 0 else { throw Failure(kind: "setup", detail: "copy rootfs: " + copied.stderr) }
+        if h.isRoot { _ = try Harness.shell(["/bin/chown", "-R", "\(user.uid):\(user.gid)", rootfs]) }
         baseConfigs = try [runcSpec(), nookSpec()]
+        // Unchanged, both bases run: a case's failure is its change's.
+        for (i, base) in baseConfigs.enumerated() {
+            FileManager.default.createFile(atPath: bundle + "/config.json", contents: Data(base.text.utf8))
+            if h.isRoot { chown(bundle + "/config.json", user.uid, user.gid) }
+            let r = try nook(["run", "--bundle", bundle, "fz-base-\(label)"])
+            guard r.status == 0 else { throw Failure(kind: "setup", detail: "base config \(i) does not run: " + r.stderr) }
+        }
         // The container `exec` cases go into, and a first run that fills the seccomp cache.
-        _ = try nook(["run", "--rootfs", h.rootfs, "--", "/bin/true"])
-        let started = try nook(["run", "-d", "--name", execTarget, "--rootfs", h.rootfs, "--", "sleep", "1000000"])
+        _ = try nook(["run", "--rootfs", rootfs, "--", "/bin/true"])
+        let started = try nook(["run", "-d", "--name", execTarget, "--rootfs", rootfs, "--", "sleep", "1000000"])
         guard started.status == 0 else { throw Failure(kind: "setup", detail: "exec target: " + started.stderr) }
         guard Harness.eventually(10, { self.status(self.execTarget) == "running" }) else { throw Failure(kind: "setup", detail: "exec target not running") }
         baselineProcesses = Set(userProcesses())
@@ -87,7 +104,7 @@ final class FuzzWorker: @unchecked Sendable {
         guard var doc = FuzzJSON.parse(text) else { throw Failure(kind: "setup", detail: "unparsable base spec") }
         doc.update([.key("process"), .key("args")][...]) { _ in .array([.string("/bin/true")]) }
         doc.update([.key("process"), .key("terminal")][...]) { _ in .bool(false) }
-        doc.update([.key("root"), .key("path")][...]) { _ in .string(self.h.rootfs) }
+        doc.update([.key("root"), .key("path")][...]) { _ in .string(self.rootfs) }
         return doc
     }
 
@@ -104,7 +121,8 @@ final class FuzzWorker: @unchecked Sendable {
         let create = rng.chance(0.3)
         var doc = baseConfigs[base]
         var mutations: [ConfigMutation] = []
-        for _ in 0..<rng.int(1...3) {
+        // Mostly one change: with three, nearly every case is refused and the run path goes untested.
+        for _ in 0..<rng.pick([1, 1, 1, 1, 2, 2, 3]) {
             let m = ConfigMutation.random(in: doc, fixtures: fixtures, fileKinds: true, using: &rng)
             m.apply(to: &doc)
             mutations.append(m)
@@ -139,6 +157,7 @@ final class FuzzWorker: @unchecked Sendable {
         var rng = FuzzRandom(seed: seed, index: index)
         var c = FlagCase.random(index: index, fixtures: fixtures, processFile: processFile, using: &rng)
         if c.command == .create, !c.items.contains(where: { $0.first == "--bundle" }) { c.items.insert(["--bundle", bundle], at: 0) }
+        if c.command == .run, !c.items.contains(where: { $0.first == "--rootfs" }) { c.items.insert(["--rootfs", rootfs], at: 0) }
         return c
     }
 
@@ -183,6 +202,7 @@ final class FuzzWorker: @unchecked Sendable {
         let outcome: (status: Int32, signal: Int32?, stdout: String, stderr: String)
         do { outcome = try spawn(argv) } catch { return Failure(kind: "spawn", detail: "\(error)") }
         var failure: Failure?
+        if outcome.status == 0 { accepted += 1 } else if outcome.status == 125 { refused += 1 }
         if let signal = outcome.signal {
             failure = signal == SIGKILL && outcome.stderr.hasPrefix("timed out")
                 ? Failure(kind: "hang", detail: "no exit within \(Int(Self.deadline)) s")
