@@ -279,4 +279,17 @@ extension HostileInputTests {
             try refuses(["run", "--bundle", bundle, Harness.name("masked")], "linux.\(field): '\(path)' is not an absolute path below the root")
         }
     }
+
+    /// A seccomp profile that lets no execve through is refused before anything
+    /// runs (the config.json fuzzer, seed 99, case 206: exit 139 and no message).
+    func testASeccompProfileThatDeniesExecveIsRefused() throws {
+        let bundle = try h.bundle(["true"]) { config in
+            var linux = config["linux"] as? [String: Any] ?? [:]
+            linux["seccomp"] = ["defaultAction": "SCMP_ACT_ERRNO", "syscalls": [] as [Any]]
+            config["linux"] = linux
+        }
+        try refuses(["run", "--bundle", bundle, Harness.name("noexec")], "the seccomp profile in")
+        let r = try h.run(["run", "--bundle", bundle, Harness.name("noexec")])
+        XCTAssertTrue(r.stderr.contains("allows neither execve nor execveat: the container's command could never start"), r.stderr)
+    }
 }

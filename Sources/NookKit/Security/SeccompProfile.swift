@@ -105,6 +105,17 @@ public struct SeccompProfile: Sendable, Hashable {
             }
             return r
         }.filter { !$0.names.isEmpty }
+        // The filter is loaded just before execve: a profile that lets no execve
+        // through leaves a process that can neither run its command nor, often,
+        // exit (a config.json with no syscalls at all died of SIGSEGV: the fuzzer).
+        let passes: (Action) -> Bool = { $0 == .allow || $0 == .log }
+        let execAllowed = passes(defaultAction) || copy.rules.contains { rule in
+            passes(rule.action) && (rule.names.contains("execve") || rule.names.contains("execveat"))
+        }
+        guard execAllowed else {
+            throw NookError("the seccomp profile in \(name) allows neither execve nor execveat: the container's command could never start",
+                            hint: "allow execve in a rule with SCMP_ACT_ALLOW")
+        }
         return copy
     }
 

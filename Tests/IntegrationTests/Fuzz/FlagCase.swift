@@ -35,7 +35,7 @@ struct FlagCase: CustomStringConvertible {
         [items.last { $0.first == "--pid-file" }?.last, global.last { $0.first == "--log" }?.last].compactMap { $0 }
     }
     /// Flags that change what or how the command runs: 126/127 are legitimate then.
-    var touchesProcess: Bool { items.contains { ["--cwd", "-u", "--user", "--process", "-w", "--workdir", "-e"].contains($0.first ?? "") } }
+    var touchesProcess: Bool { items.contains { ["--rootfs", "--cwd", "-u", "--user", "--process", "-w", "--workdir", "-e"].contains($0.first ?? "") } }
 
     static func random(index: Int, fixtures: FuzzFixtures, processFile: String, using rng: inout FuzzRandom) -> FlagCase {
         let command = rng.pick([Command.run, .run, .run, .create, .exec])
