@@ -3,7 +3,7 @@
 /// them kept `nook create` busy past any reasonable wait (found by the
 /// config.json fuzzer). Real containers have tens; a bound says so at once.
 public enum SpecBounds {
-    public static let maxEntries = 1024
+    public static let maxEntries = 4096
 
     public static func check(_ spec: Spec) throws {
         let hooks = spec.hooks
