@@ -1049,14 +1049,15 @@ static int hijack_is_nook(pid_t pid, const char *path, char *exe, size_t exesz) 
     else exe[0] = '\0';
     if (exe[0] && (!strcmp(exe, path) || !strncmp(exe, "/memfd:nook", 11))) return 1;
     /* argv[0]: PATH, or its last component when nook was found through $PATH,
-     * or a title nook shows instead of its arguments ("nook-init", "nook __monitor"). */
+     * or a title nook shows instead of its arguments ("nook-init", "nook __monitor",
+     * "nook run" and the other commands' "nook COMMAND"). */
     snprintf(p, sizeof p, "/proc/%d/cmdline", (int)pid);
     if (read_small(p, cmd, sizeof cmd) <= 0) return 0;
     const char *base = strrchr(path, '/');
     if (!strcmp(cmd, path)) return 1;
     if (strchr(cmd, '/') || !base) return 0;
     size_t n = strlen(base + 1);
-    return !strncmp(cmd, base + 1, n) && (cmd[n] == '\0' || !strcmp(cmd + n, "-init") || !strcmp(cmd + n, " __monitor"));
+    return !strncmp(cmd, base + 1, n) && (cmd[n] == '\0' || cmd[n] == ' ' || !strcmp(cmd + n, "-init"));
 }
 
 static void hijack_try_write(struct hijack_target *t) {
