@@ -1489,12 +1489,13 @@ static void run_job(const struct job *j) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: probe CHECK [CHECK...] | probe all\n"
-               "       probe exec-new-userns PROG [ARG...]\n"
-               "       probe sibling-new-userns PROG [ARG...] -- PROG2 [ARG...]\n"
                "checks (* = part of 'all'):\n");
     for (size_t i = 0; i < NCHECKS; i++)
         fprintf(f, "  %c %-18s %s\n", checks[i].in_all ? '*' : ' ', checks[i].name,
                 checks[i].help);
+    fprintf(f, "launchers (they exec, see README.md):\n"
+               "    exec-new-userns PROG [ARG...]\n"
+               "    sibling-new-userns PROG [ARG...] -- PROG2 [ARG...]\n");
 }
 
 static const struct check *find_check(const char *name, size_t len) {
