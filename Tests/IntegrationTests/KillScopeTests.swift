@@ -225,22 +225,14 @@ final class KillScopeTests: XCTestCase {
         let sentinel = try h.startSentinel()
         defer { Harness.end(sentinel) }
         let dir = try h.runcRootlessBundle(["/bin/probe", "sibling-new-userns", "/bin/sleep", "4343", "--", "/bin/sleep", "1001"])
-        let id = Harness.name("sibling")
-        let started = try h.run(["run", "-d", "--bundle", dir, id])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        let initPID = try initPID(id)
-        let container = try ContainerMountNamespace(of: initPID)
+        let (id, initPID, container) = try runDetached(dir, "sibling")
         defer { container.killAll() } // what escaped, if the test fails
         XCTAssertTrue(Harness.eventually { Set(container.commands) == ["/bin/sleep 4343", "/bin/sleep 1001"] }, container.describe())
         let sibling = try XCTUnwrap(container.pid(of: "/bin/sleep 4343"))
         XCTAssertEqual(Harness.parent(of: sibling), Harness.parent(of: initPID), "the init's sibling, not its child")
         XCTAssertNotEqual(try namespaceInode("/proc/\(sibling)/ns/user"), try namespaceInode("/proc/\(initPID)/ns/user"))
         XCTAssertEqual(try ps(id), container.members, "ps lists the sibling")
-
-        let r = try h.run(["rm", "-f", id])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(container.staysEmpty(), "rm -f left \(container.describe())")
-        XCTAssertTrue(Harness.isAlive(sentinel), "rm -f killed the sentinel")
+        assertRmForceLeavesNothing(id, container, sentinel)
     }
 
     /// A `nook exec` process that unshares a user namespace and is orphaned
@@ -255,11 +247,7 @@ final class KillScopeTests: XCTestCase {
         defer { Harness.end(unshared) }
         XCTAssertTrue(Harness.eventually { ContainerMountNamespace.command(unshared) == "/bin/sleep 1006" })
         let dir = try h.runcRootlessBundle(["sleep", "1000"])
-        let id = Harness.name("nested")
-        let started = try h.run(["run", "-d", "--bundle", dir, id])
-        XCTAssertEqual(started.status, 0, started.stderr)
-        let initPID = try initPID(id)
-        let container = try ContainerMountNamespace(of: initPID)
+        let (id, initPID, container) = try runDetached(dir, "nested")
         defer { container.killAll() } // what escaped, if the test fails
         let exec = try h.run(["exec", "--detach", id, "--", "/bin/sh", "-c",
                               "/bin/probe exec-new-userns /bin/sleep 4242 & /bin/sleep 12345 & exit 0"])
@@ -268,15 +256,28 @@ final class KillScopeTests: XCTestCase {
         let nested = try XCTUnwrap(container.pid(of: "/bin/sleep 4242"))
         XCTAssertNotEqual(try namespaceInode("/proc/\(nested)/ns/user"), try namespaceInode("/proc/\(initPID)/ns/user"))
         XCTAssertEqual(try ps(id), container.members, "ps lists the process in the nested user namespace")
-
-        let r = try h.run(["rm", "-f", id])
-        XCTAssertEqual(r.status, 0, r.stderr)
-        XCTAssertTrue(container.staysEmpty(), "rm -f left \(container.describe())")
-        XCTAssertTrue(Harness.isAlive(sentinel), "rm -f killed the sentinel")
+        assertRmForceLeavesNothing(id, container, sentinel)
         XCTAssertTrue(Harness.isAlive(unshared), "rm -f killed a process in a user namespace made outside")
     }
 
     // MARK: helpers
+
+    /// `nook run -d --bundle DIR`: its id, its init and its mount namespace.
+    func runDetached(_ dir: String, _ base: String) throws -> (String, Int32, ContainerMountNamespace) {
+        let id = Harness.name(base)
+        let started = try h.run(["run", "-d", "--bundle", dir, id])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let initPID = try initPID(id)
+        return (id, initPID, try ContainerMountNamespace(of: initPID))
+    }
+
+    func assertRmForceLeavesNothing(_ id: String, _ container: ContainerMountNamespace, _ sentinel: Int32,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        let r = try? h.run(["rm", "-f", id])
+        XCTAssertEqual(r?.status, 0, r?.stderr ?? "", file: file, line: line)
+        XCTAssertTrue(container.staysEmpty(), "rm -f left \(container.describe())", file: file, line: line)
+        XCTAssertTrue(Harness.isAlive(sentinel), "rm -f killed the sentinel", file: file, line: line)
+    }
 
     /// All six processes of `tree`, the orphan's parent gone.
     func treeIsUp(_ container: ContainerMountNamespace) -> Bool {
