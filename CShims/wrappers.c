@@ -19,11 +19,14 @@
 #include <sys/uio.h>
 #include <sys/syscall.h>
 #include <termios.h>
+#include <linux/nsfs.h>
 #include <unistd.h>
 
 int nook_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int nook_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0); }
+
+int nook_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
 
 int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode) {
     struct {

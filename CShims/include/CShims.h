@@ -167,6 +167,8 @@ int nook_send_fd_to_socket(const char *path, int fd);
 
 int nook_pidfd_open(pid_t pid);
 int nook_pidfd_send_signal(int pidfd, int sig);
+/// ioctl(nsfd, NS_GET_PARENT): an fd of the namespace's parent, or -1 (EPERM at the top of our scope).
+int nook_ns_get_parent(int nsfd);
 /// openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
 int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode);
 int nook_get_winsize(int fd, unsigned short *rows, unsigned short *cols);

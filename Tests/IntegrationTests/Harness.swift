@@ -381,12 +381,15 @@ final class Harness: @unchecked Sendable {
     /// Pids of all processes whose parent is `pid` (from /proc).
     static func children(of pid: Int32) -> [Int32] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap(Int32.init).filter { p in
-            guard let stat = try? String(contentsOfFile: "/proc/\(p)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return false }
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            return fields.count > 1 && Int32(fields[1]) == pid
-        }
+        return entries.compactMap(Int32.init).filter { parent(of: $0) == pid }
+    }
+
+    /// The parent pid in /proc/PID/stat.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
     }
 
     /// A host program (pasta, slirp4netns) is installed where nook looks for it.

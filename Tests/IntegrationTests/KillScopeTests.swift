@@ -217,7 +217,67 @@ final class KillScopeTests: XCTestCase {
         XCTAssertTrue(Harness.isAlive(sentinel), "a process that joined nothing is not the container's")
     }
 
+    /// clone(CLONE_PARENT | CLONE_NEWUSER) from the init: the child is the
+    /// init's sibling (a child of the host's `nook __monitor`, not of any
+    /// process of the container's) in a user namespace of its own. That
+    /// namespace was made inside the container's, so the child is the container's.
+    func testASiblingInANestedUserNamespaceIsTheContainers() throws {
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let dir = try h.runcRootlessBundle(["/bin/probe", "sibling-new-userns", "/bin/sleep", "4343", "--", "/bin/sleep", "1001"])
+        let (id, initPID, container) = try runDetached(dir, "sibling")
+        defer { container.killAll() } // what escaped, if the test fails
+        XCTAssertTrue(Harness.eventually { Set(container.commands) == ["/bin/sleep 4343", "/bin/sleep 1001"] }, container.describe())
+        let sibling = try XCTUnwrap(container.pid(of: "/bin/sleep 4343"))
+        XCTAssertEqual(Harness.parent(of: sibling), Harness.parent(of: initPID), "the init's sibling, not its child")
+        XCTAssertNotEqual(try namespaceInode("/proc/\(sibling)/ns/user"), try namespaceInode("/proc/\(initPID)/ns/user"))
+        XCTAssertEqual(try ps(id), container.members, "ps lists the sibling")
+        assertRmForceLeavesNothing(id, container, sentinel)
+    }
+
+    /// A `nook exec` process that unshares a user namespace and is orphaned
+    /// (its shell exits) is in neither the container's user namespace nor its
+    /// tree: its user namespace descends from the container's, so it is the container's.
+    /// A user namespace of the same user's made outside the container is not the container's.
+    func testAnOrphanInANestedUserNamespaceIsTheContainers() throws {
+        let sentinel = try h.startSentinel()
+        defer { Harness.end(sentinel) }
+        let unshared = try Harness.spawn(h.asUser(["/usr/bin/unshare", "--user", "/bin/sleep", "1006"]),
+                                         stdin: "/dev/null", stdout: "/dev/null", stderr: "/dev/null")
+        defer { Harness.end(unshared) }
+        XCTAssertTrue(Harness.eventually { ContainerMountNamespace.command(unshared) == "/bin/sleep 1006" })
+        let dir = try h.runcRootlessBundle(["sleep", "1000"])
+        let (id, initPID, container) = try runDetached(dir, "nested")
+        defer { container.killAll() } // what escaped, if the test fails
+        let exec = try h.run(["exec", "--detach", id, "--", "/bin/sh", "-c",
+                              "/bin/probe exec-new-userns /bin/sleep 4242 & /bin/sleep 12345 & exit 0"])
+        XCTAssertEqual(exec.status, 0, exec.stderr)
+        XCTAssertTrue(Harness.eventually { Set(container.commands) == ["sleep 1000", "/bin/sleep 4242", "/bin/sleep 12345"] }, container.describe())
+        let nested = try XCTUnwrap(container.pid(of: "/bin/sleep 4242"))
+        XCTAssertNotEqual(try namespaceInode("/proc/\(nested)/ns/user"), try namespaceInode("/proc/\(initPID)/ns/user"))
+        XCTAssertEqual(try ps(id), container.members, "ps lists the process in the nested user namespace")
+        assertRmForceLeavesNothing(id, container, sentinel)
+        XCTAssertTrue(Harness.isAlive(unshared), "rm -f killed a process in a user namespace made outside")
+    }
+
     // MARK: helpers
+
+    /// `nook run -d --bundle DIR`: its id, its init and its mount namespace.
+    func runDetached(_ dir: String, _ base: String) throws -> (String, Int32, ContainerMountNamespace) {
+        let id = Harness.name(base)
+        let started = try h.run(["run", "-d", "--bundle", dir, id])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        let initPID = try initPID(id)
+        return (id, initPID, try ContainerMountNamespace(of: initPID))
+    }
+
+    func assertRmForceLeavesNothing(_ id: String, _ container: ContainerMountNamespace, _ sentinel: Int32,
+                                    file: StaticString = #filePath, line: UInt = #line) {
+        let r = try? h.run(["rm", "-f", id])
+        XCTAssertEqual(r?.status, 0, r?.stderr ?? "", file: file, line: line)
+        XCTAssertTrue(container.staysEmpty(), "rm -f left \(container.describe())", file: file, line: line)
+        XCTAssertTrue(Harness.isAlive(sentinel), "rm -f killed the sentinel", file: file, line: line)
+    }
 
     /// All six processes of `tree`, the orphan's parent gone.
     func treeIsUp(_ container: ContainerMountNamespace) -> Bool {
@@ -405,8 +465,17 @@ final class ContainerMountNamespace {
     }
 
     /// Their command lines, space-separated.
-    var commands: [String] {
-        members.map { ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").split(separator: "\u{0}").joined(separator: " ") }
+    var commands: [String] { members.map(Self.command) }
+
+    func pid(of command: String) -> Int32? { members.first { Self.command($0) == command } }
+
+    static func command(_ pid: Int32) -> String {
+        ((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "").split(separator: "\u{0}").joined(separator: " ")
+    }
+
+    /// SIGKILL to each, by pid: the namespace is held open, so the pids are its processes'.
+    func killAll() {
+        for pid in members { kill(pid, SIGKILL) }
     }
 
     func describe() -> String {

@@ -1494,6 +1494,9 @@ static void usage(FILE *f) {
     for (size_t i = 0; i < NCHECKS; i++)
         fprintf(f, "  %c %-18s %s\n", checks[i].in_all ? '*' : ' ', checks[i].name,
                 checks[i].help);
+    fprintf(f, "launchers (they exec, see README.md):\n"
+               "    exec-new-userns PROG [ARG...]\n"
+               "    sibling-new-userns PROG [ARG...] -- PROG2 [ARG...]\n");
 }
 
 static const struct check *find_check(const char *name, size_t len) {
@@ -1503,11 +1506,54 @@ static const struct check *find_check(const char *name, size_t len) {
     return NULL;
 }
 
+/* ------------------------------------------------------------- launchers */
+
+/* Ways out of a container's processes that a runtime must still follow; each
+ * replaces the probe (execv), so they are not checks. 127 if a step fails. */
+
+static int fail(const char *what) {
+    fprintf(stderr, "probe: %s: %s\n", what, strerror(errno));
+    return 127;
+}
+
+/* exec-new-userns PROG [ARG...]: unshare(CLONE_NEWUSER), then exec PROG. */
+static int exec_new_userns(char **argv) {
+    if (unshare(CLONE_NEWUSER) < 0) return fail("unshare(CLONE_NEWUSER)");
+    execv(argv[0], argv);
+    return fail(argv[0]);
+}
+
+/* sibling-new-userns PROG [ARG...] -- PROG2 [ARG...]: clone(CLONE_PARENT |
+ * CLONE_NEWUSER) a child that execs PROG (a child of our parent, not ours),
+ * then exec PROG2. */
+static int sibling_new_userns(int argc, char **argv) {
+    int sep = 0;
+    while (sep < argc && strcmp(argv[sep], "--") != 0) sep++;
+    if (sep == 0 || sep >= argc - 1) {
+        fprintf(stderr, "usage: probe sibling-new-userns PROG [ARG...] -- PROG2 [ARG...]\n");
+        return 2;
+    }
+    argv[sep] = NULL;
+    long pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | CLONE_NEWUSER), 0, 0, 0, 0);
+    if (pid < 0) return fail("clone(CLONE_PARENT|CLONE_NEWUSER)");
+    if (pid == 0) {
+        execv(argv[0], argv);
+        _exit(fail(argv[0]));
+    }
+    execv(argv[sep + 1], argv + sep + 1);
+    return fail(argv[sep + 1]);
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return 2;
     }
+    if (!strcmp(argv[1], "exec-new-userns")) {
+        if (argc < 3) return fprintf(stderr, "usage: probe exec-new-userns PROG [ARG...]\n"), 2;
+        return exec_new_userns(argv + 2);
+    }
+    if (!strcmp(argv[1], "sibling-new-userns")) return sibling_new_userns(argc - 2, argv + 2);
     if (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
         usage(stdout);
         return 0;

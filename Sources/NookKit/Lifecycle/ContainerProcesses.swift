@@ -9,7 +9,8 @@ import Glibc
 /// container's only when one of these proves it:
 ///  - it is in the container's own cgroup, or below it;
 ///  - it is in the PID namespace made for the container (the init is PID 1 there);
-///  - without one, it is in the user namespace made for the container;
+///  - without one, it is in the user namespace made for the container, or in
+///    one made inside it (by unshare or clone, so wherever its parent is);
 ///  - its parent is one of the container's processes (the init's descendants).
 /// Only the container itself and its owner (as `nook exec` does) can put a
 /// process into its namespaces or its cgroup.
@@ -47,10 +48,30 @@ public final class ContainerProcesses {
             return NamespaceHandle(kind: kind, fd: fd, dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
         }
 
+        /// In it, or, for a user namespace, in one made inside it: only a
+        /// process in a user namespace can make one there (the kernel records
+        /// the parent), so one that unshared or cloned a user namespace of its
+        /// own is still found, whoever its parent is. They nest 32 deep at most.
         func contains(_ pid: Int32) -> Bool {
+            let path = "/proc/\(pid)/ns/\(kind)"
             var st = stat()
-            return stat("/proc/\(pid)/ns/\(kind)", &st) == 0 && UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino
+            guard stat(path, &st) == 0 else { return false }
+            if isThis(st) { return true }
+            guard kind == "user" else { return false }
+            var fd = ContainerProcesses.retryingWithMoreFiles { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+            for _ in 0..<32 where fd >= 0 {
+                // EPERM above the top of our own scope: then it is not below ours.
+                let parent = ContainerProcesses.retryingWithMoreFiles { nook_ns_get_parent(fd) }
+                Glibc.close(fd)
+                fd = parent
+                if fd >= 0 && fstat(fd, &st) == 0 && isThis(st) { break }
+            }
+            guard fd >= 0 else { return false }
+            Glibc.close(fd)
+            return isThis(st)
         }
+
+        private func isThis(_ st: stat) -> Bool { UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino }
     }
 
     public init(state: ContainerState) {
@@ -244,15 +265,17 @@ public final class ContainerProcesses {
 
     static let maxRounds = 1000
 
-    /// pidfd_open; with too many open files, raise the soft limit to the hard one once.
-    static func pidfd(_ pid: Int32) -> Int32 {
-        let fd = nook_pidfd_open(pid)
+    static func pidfd(_ pid: Int32) -> Int32 { retryingWithMoreFiles { nook_pidfd_open(pid) } }
+
+    /// `open` returns an fd or -1; with too many open files, raise the soft limit to the hard one once.
+    static func retryingWithMoreFiles(_ open: () -> Int32) -> Int32 {
+        let fd = open()
         guard fd < 0 && errno == EMFILE else { return fd }
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return -1 }
         limit.rlim_cur = limit.rlim_max
         guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
-        return nook_pidfd_open(pid)
+        return open()
     }
 
     /// A pidfd polls readable once its process has ended (a zombie included).
