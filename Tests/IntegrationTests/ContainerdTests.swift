@@ -7,6 +7,21 @@ import XCTest
 /// the case of rootless podman. `ctr run --runc-binary NOOK --rootfs DIR` needs
 /// no image. Every address, state and root directory is the test's own.
 final class ContainerdTests: XCTestCase {
+    /// containerd's config.toml, everything under `dir`. The CRI plugin is not
+    /// needed by ctr, and wants more of the host.
+    static func writeConfig(in dir: String) throws {
+        try """
+        version = 2
+        root = "\(dir)/root"
+        state = "\(dir)/state"
+        disabled_plugins = ["io.containerd.grpc.v1.cri"]
+        [grpc]
+          address = "\(dir)/containerd.sock"
+        [ttrpc]
+          address = "\(dir)/containerd.sock.ttrpc"
+        """.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+    }
+
     var h: Harness { Harness.shared }
 
     /// One containerd for the class, in rootlesskit; stopped by pid in tearDown.
@@ -53,17 +68,7 @@ final class ContainerdTests: XCTestCase {
             chmod(dir + "/" + sub, 0o700)
             if h.isRoot { chown(dir + "/" + sub, h.user.uid, h.user.gid) }
         }
-        // The CRI plugin is not needed by ctr, and wants more of the host.
-        try """
-        version = 2
-        root = "\(dir)/root"
-        state = "\(dir)/state"
-        disabled_plugins = ["io.containerd.grpc.v1.cri"]
-        [grpc]
-          address = "\(dir)/containerd.sock"
-        [ttrpc]
-          address = "\(dir)/containerd.sock.ttrpc"
-        """.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+        try ContainerdTests.writeConfig(in: dir)
         // --copy-up=/run: the shims' sockets, ctr's fifos and nook's --root live under
         // /run/containerd, which must be containerd's own (the host may have one of root's,
         // seen as a symlink in the copy): as containerd-rootless.sh does.
@@ -212,16 +217,7 @@ final class ContainerdTests: XCTestCase {
         _ = try containerd()
         try XCTSkipUnless(h.isRoot, "needs the tests to run as root, to start containerd as root")
         let dir = try h.scratch("containerd-root")
-        try """
-        version = 2
-        root = "\(dir)/root"
-        state = "\(dir)/state"
-        disabled_plugins = ["io.containerd.grpc.v1.cri"]
-        [grpc]
-          address = "\(dir)/containerd.sock"
-        [ttrpc]
-          address = "\(dir)/containerd.sock.ttrpc"
-        """.write(toFile: dir + "/config.toml", atomically: true, encoding: .utf8)
+        try ContainerdTests.writeConfig(in: dir)
         let pid = try Harness.spawn(["/usr/bin/unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
                                      "mount -t tmpfs tmpfs /run && exec /usr/bin/containerd --config \"$0\"", dir + "/config.toml"],
                                     stdin: "/dev/null", stdout: dir + "/containerd.log", stderr: dir + "/containerd.log")
