@@ -3,7 +3,7 @@ import NookKit
 /// `nook ps --filter KEY=VALUE`, as podman reads it: values of one key are
 /// alternatives, different keys must all match. Unknown keys and statuses are errors.
 struct ContainerFilter {
-    static let statuses = ["created", "running", "paused", "stopped"]
+    static let statuses = ["created", "running", "paused", "restarting", "stopped"]
     private var byKey: [String: [String]] = [:]
     private var names: [NamePattern] = []
 

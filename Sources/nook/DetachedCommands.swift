@@ -58,6 +58,9 @@ struct RestartCommand: ParsableCommand {
         for id in ids {
             let state = try runtime.store.read(id)
             guard state.mode == .detached else { try runtime.restartDetached(id: id); continue } // says why not
+            guard state.removeOnExit != true else {
+                throw NookError("container '\(id)' was started with --rm: stopping it removes it, so it cannot be restarted")
+            }
             try runtime.stop(id: id, timeout: time)
             try runtime.restartDetached(id: id)
             print(id)

@@ -116,7 +116,7 @@ struct PSCommand: ParsableCommand {
     @Flag(name: [.short, .long], help: "Only names.") var quiet = false
     @Option(name: .customLong("format"), help: "table, json, or a template: '{{.Names}} {{.Status}}' (fields: \(fields.joined(separator: ", "))).")
     var format: String = "table"
-    @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|stopped, name=[^]PART[$] or id=PREFIX; repeat to combine.")
+    @Option(name: [.short, .customLong("filter")], help: "status=created|running|paused|restarting|stopped, name=[^]PART[$] or id=PREFIX; repeat to combine.")
     var filters: [String] = []
     @Flag(name: .customLong("no-trunc"), help: "Accepted for podman's habit: nook never truncates.") var noTrunc = false
     @Argument(help: "Container ID: list its processes.", completion: Completions.containers) var id: String?
@@ -181,8 +181,9 @@ enum JSONText {
 
 enum Table {
     /// Cells are escaped (`PrintableText`): some hold what a container controls.
-    static func render(_ raw: [[String]]) -> String {
-        let rows = raw.map { $0.map(PrintableText.escaped) }
+    /// `escaped`: the cells are printable already (a template filled them).
+    static func render(_ raw: [[String]], escaped: Bool = false) -> String {
+        let rows = escaped ? raw : raw.map { $0.map(PrintableText.escaped) }
         guard let first = rows.first else { return "" }
         var widths = [Int](repeating: 0, count: first.count)
         for row in rows { for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) } }

@@ -75,7 +75,8 @@ enum OutputFormat: Equatable {
                 }
             }.joined()
             let lines = [header] + rows.map(fill)
-            return Table.render(lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) })
+            // The values are escaped already (a tab in one cannot make a column).
+            return Table.render(lines.map { $0.split(separator: "\t", omittingEmptySubsequences: false).map(String.init) }, escaped: true)
         }
     }
 

@@ -20,8 +20,8 @@ struct PortCommand: ParsableCommand {
             for p in ports { print("\(p.containerPort)/\(p.proto.rawValue) -> \(host(p))") }
             return
         }
-        let parts = port.split(separator: "/", maxSplits: 1).map(String.init)
-        guard let number = UInt16(parts[0]), let proto = PortMapping.Proto(rawValue: parts.count > 1 ? parts[1] : "tcp") else {
+        let parts = port.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+        guard let number = parts.first.flatMap({ UInt16($0) }), let proto = PortMapping.Proto(rawValue: parts.count > 1 ? parts[1] : "tcp") else {
             throw NookError("'\(port)' is not a container port", hint: "e.g. nook port \(id) 80 or 53/udp")
         }
         let found = ports.filter { $0.containerPort == number && $0.proto == proto }

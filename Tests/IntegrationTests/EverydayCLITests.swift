@@ -305,4 +305,77 @@ final class EverydayCLITests: XCTestCase {
             XCTAssertFalse(try h.run(["list", "-q"]).stdout.contains(name), "\(args): nothing left")
         }
     }
+
+    func monitors(of name: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            let state = (try? String(contentsOfFile: h.stateDir() + "/\(name)/state.json", encoding: .utf8)) ?? ""
+            return cmd.hasPrefix("nook __monitor") && state.contains("\"monitorPID\":\(pid)")
+        }
+    }
+
+    /// Found by a hostile review: two `nook start`s gave one container two
+    /// monitors, and `stop` during a restart's pause did nothing.
+    func testOneMonitorAndStopEndsThePolicyEvenBetweenRuns() throws {
+        let name = Harness.name("onemon")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "60"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertEqual(try h.run(["stop", "-t", "0", name]).status, 0)
+        let a = try h.start(["start", name], captureOutput: true)
+        let b = try h.start(["start", name], captureOutput: true)
+        let results = [a.wait(timeout: 20), b.wait(timeout: 20)]
+        XCTAssertTrue(results.contains(0), "\(results)")
+        XCTAssertTrue(Harness.eventually { self.inspectState(name)?["status"] as? String == "running" })
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.compactMap(Int32.init).filter {
+            ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").hasPrefix("nook __monitor")
+        } ?? []
+        let mine = all.filter { Harness.children(of: $0).contains { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8))?.hasPrefix("sleep\u{0}60") == true } }
+        XCTAssertEqual(mine.count, 1, "one monitor runs the container")
+        XCTAssertEqual(try h.run(["stop", "-t", "0", name]).status, 0)
+        usleep(1_500_000) // longer than the first restart's pause: a second monitor would have run it again
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
+
+        // Between runs (a command that fails at once, restarted after a pause), stop ends it too.
+        let flaky = Harness.name("pause")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", flaky, "--rootfs", h.rootfs, "--", "sh", "-c", "exit 3"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", flaky]) }
+        XCTAssertTrue(Harness.eventually(20) { (self.inspectState(flaky)?["restartCount"] as? Int ?? 0) >= 4 })
+        XCTAssertEqual(try h.run(["stop", "-t", "0", flaky]).status, 0)
+        XCTAssertTrue(Harness.eventually { self.inspectState(flaky)?["status"] as? String == "stopped" })
+        let count = inspectState(flaky)?["restartCount"] as? Int
+        usleep(2_500_000) // the pause after 4 restarts is 1.6 s
+        XCTAssertEqual(inspectState(flaky)?["restartCount"] as? Int, count, "no restart after the stop")
+    }
+
+    func testStartOfAForegroundContainerAndRestartOfRmAreRefusedAtOnce() throws {
+        let fg = Harness.name("fgstart")
+        let run = try h.start(["run", "--name", fg, "--rootfs", h.rootfs, "--", "sleep", "30"])
+        defer { _ = try? h.run(["kill", fg, "KILL"]); _ = run.wait() }
+        XCTAssertTrue(Harness.eventually { self.inspectState(fg)?["status"] as? String == "running" })
+        let start = try h.run(["start", fg], timeout: 10)
+        XCTAssertEqual(start.status, 125, start.stderr)
+        XCTAssertTrue(start.stderr.contains("only a container made by 'nook create' can be started"), start.stderr)
+
+        let rm = Harness.name("rmrestart")
+        XCTAssertEqual(try h.run(["run", "-d", "--rm", "--name", rm, "--rootfs", h.rootfs, "--", "sleep", "30"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", rm]) }
+        let restart = try h.run(["restart", "-t", "0", rm])
+        XCTAssertEqual(restart.status, 125)
+        XCTAssertTrue(restart.stderr.contains("was started with --rm"), restart.stderr)
+        XCTAssertEqual(inspectState(rm)?["status"] as? String, "running", "refused before anything was stopped")
+    }
+
+    func testPortOfNothingAndAlignedTemplatesAreHandled() throws {
+        let name = Harness.name("misc")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "sleep 30", "\u{1b}[31m"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        for port in ["", "/", "/tcp"] {
+            let r = try h.run(["port", name, port])
+            XCTAssertEqual(r.status, 125, "'\(port)': \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("is not a container port"), r.stderr)
+        }
+        let table = try h.run(["ps", "--filter", "name=^\(name)$", "--format", "table {{.Names}}\\t{{.Command}}"])
+        XCTAssertTrue(table.stdout.contains("\\x1b[31m") && !table.stdout.contains("\\\\x1b"), "escaped once: \(table.stdout)")
+    }
 }

@@ -23,6 +23,19 @@ final class CgroupLimitsTests: XCTestCase {
         XCTAssertEqual(try files(#"{"pids":{"limit":0},"memory":{"kernel":-1,"swappiness":18446744073709551615,"disableOOMKiller":false}}"#), [])
     }
 
+    /// Found by a hostile review: -5 read as "no limit", idle -1 as idle, and
+    /// unified keys that are the cgroup's own files (cgroup.procs would put a
+    /// process of the config's choosing in the container's kill scope).
+    func testMistakesAreRefusedNotReadAsNoLimit() throws {
+        for json in [#"{"memory":{"limit":-5}}"#, #"{"memory":{"reservation":-7}}"#, #"{"memory":{"limit":67108864,"swap":-2}}"#,
+                     #"{"cpu":{"idle":-1}}"#, #"{"cpu":{"idle":2}}"#,
+                     #"{"unified":{"cgroup.procs":"1"}}"#, #"{"unified":{"cgroup.kill":"1"}}"#, #"{"unified":{"..":"1"}}"#,
+                     #"{"unified":{".hidden":"1"}}"#, #"{"unified":{"memory/../x":"1"}}"#] {
+            XCTAssertThrowsError(try files(json), json)
+        }
+        XCTAssertEqual(try files(#"{"unified":{"memory.high":"1000000"}}"#), ["memory.high=1000000"])
+    }
+
     func testCgroupV1LimitsAreRefusedNamingTheField() throws {
         let cases = [#"{"memory":{"kernel":1048576}}"#: "memory.kernel", #"{"memory":{"kernelTCP":1048576}}"#: "memory.kernelTCP",
                      #"{"memory":{"swappiness":10}}"#: "memory.swappiness", #"{"memory":{"disableOOMKiller":true}}"#: "memory.disableOOMKiller",

@@ -23,6 +23,12 @@ public struct CgroupLimits: Sendable, Equatable {
     public init(_ r: Spec.Resources?) throws {
         guard let r else { return }
         if let m = r.memory {
+            // -1 is "no limit"; any other negative is a mistake, not another way to say it.
+            for (field, value) in [("limit", m.limit), ("reservation", m.reservation), ("swap", m.swap)] {
+                if let value, value < -1 {
+                    throw NookError("linux.resources.memory.\(field) \(value) is negative", hint: "a size in bytes, or -1 (or leave it out) for no limit")
+                }
+            }
             if let limit = m.limit, limit > 0 { files.append(("memory.max", "\(limit)")) }
             if let low = m.reservation, low > 0 { files.append(("memory.low", "\(low)")) }
             if let swap = m.swap, swap != -1, swap != 0 {
@@ -44,7 +50,10 @@ public struct CgroupLimits: Sendable, Equatable {
             if let shares = c.shares, shares > 0, shares != Self.defaultShares { files.append(("cpu.weight", "\(Self.cpuWeight(shares: shares))")) }
             if let quota = c.quota, quota > 0 { files.append(("cpu.max", "\(quota) \(c.period ?? 100_000)")) }
             if let burst = c.burst, burst > 0 { files.append(("cpu.max.burst", "\(burst)")) }
-            if let idle = c.idle, idle != 0 { files.append(("cpu.idle", "1")) }
+            if let idle = c.idle, idle != 0 {
+                guard idle == 1 else { throw NookError("linux.resources.cpu.idle \(idle) is not 0 or 1") }
+                files.append(("cpu.idle", "1"))
+            }
             if let cpus = c.cpus, !cpus.isEmpty { files.append(("cpuset.cpus", cpus)) }
             if let mems = c.mems, !mems.isEmpty { files.append(("cpuset.mems", mems)) }
             if let rt = c.realtimeRuntime, rt > 0 { throw Self.v1Only("cpu.realtimeRuntime") }
@@ -84,7 +93,12 @@ public struct CgroupLimits: Sendable, Equatable {
             if !parts.isEmpty { files.append(("rdma.max", "\(device) " + parts.joined(separator: " "))) }
         }
         for (key, value) in (r.unified ?? [:]).sorted(by: { $0.key < $1.key }) {
-            guard !key.contains("/"), key.contains(".") else { throw NookError("invalid linux.resources.unified key '\(key)'") }
+            // A controller's file ("memory.high"), never the cgroup's own files:
+            // cgroup.procs would put a process of the config's choosing in the
+            // container's cgroup (and so in its kill scope), cgroup.kill kill it.
+            guard !key.contains("/"), !key.hasPrefix("."), key.contains("."), !key.hasPrefix("cgroup.") else {
+                throw NookError("invalid linux.resources.unified key '\(key)'", hint: "a controller's file such as memory.high; not cgroup.* and no path")
+            }
             files.append((key, value))
         }
     }

@@ -76,15 +76,28 @@ extension Runtime {
     /// `nook start` or `nook restart` of a stopped `run -d` container: the same
     /// config, name, log and policy, under a new monitor.
     public func restartDetached(id: String, trace: Bool = false) throws {
-        let state = try store.read(id)
+        var state = try store.read(id)
+        // The monitor of a stopped container (not one waiting to restart it) is
+        // recording the end and on its way out: let it go first.
+        for _ in 0..<250 where state.mode == .detached && state.monitorIsAlive && status(of: state) == "stopped" {
+            usleep(20_000)
+            state = try store.read(id)
+        }
         guard state.mode == .detached else {
             throw NookError("container '\(id)' was not started with 'nook run -d': nook cannot start it again",
                             hint: state.mode == .oci ? "its engine (podman, containerd) restarts it" : "run it again")
         }
-        guard status(of: state) == "stopped" else {
-            throw NookError("container '\(id)' is already running", hint: "'nook restart \(id)' stops it first")
+        guard status(of: state) == "stopped", !state.monitorIsAlive else {
+            throw NookError("container '\(id)' is \(status(of: state)) under its monitor", hint: "'nook restart \(id)' stops it first")
         }
         let policy = try RestartPolicy.parse(state.restartPolicy ?? "no")
+        // This start is the user's: an earlier `nook stop` no longer holds the policy back.
+        if state.stoppedByUser == true, let lock = store.lockIfFree(id) {
+            var cleared = try store.read(id)
+            cleared.stoppedByUser = nil
+            try store.write(cleared)
+            lock.release()
+        }
         try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
                         initProcess: state.initProcess ?? false, removeOnExit: false, restartPolicy: policy,
                         restarting: true, trace: trace)
@@ -129,6 +142,7 @@ extension Runtime {
             settings.onRunning = { pid in tell("ok \(pid)") }
             settings.restartPolicy = restartPolicy
             settings.restarting = restarting
+            settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
             // The restart policy: this monitor runs the container again when it
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
             while true {
@@ -142,6 +156,7 @@ extension Runtime {
                 if (try? store.read(id))?.stoppedByUser == true { return status.code }
                 settings.restartCount += 1
                 settings.restarting = true
+                settings.waitForLock = true
             }
         } catch let e as NookError {
             unlink(specFile)

@@ -119,6 +119,11 @@ extension Runtime {
     /// `nook start`: lets a created container's process exec its command.
     public func start(id: String) throws {
         repair(id: id)
+        // Only `create` makes a container that waits for `start`; a foreground
+        // run's own nook holds its lock for as long as it runs: no waiting on it.
+        if let peek = try? store.read(id), peek.mode == .foreground {
+            throw NookError("container '\(id)' was started by 'nook run' in the foreground", hint: "only a container made by 'nook create' can be started")
+        }
         let lock = try store.lock(id)
         defer { lock.release() }
         var state = try store.read(id)
@@ -184,7 +189,11 @@ extension Runtime {
     /// runtime add, as runc does) while the container's cgroup is frozen.
     public func status(of state: ContainerState) -> String {
         if state.status == .creating { return "creating" }
-        if state.status == .stopped && state.mode == .detached { return "stopped" }
+        if state.status == .stopped && state.mode == .detached {
+            // Between two runs of a --restart policy: its monitor waits to run it again.
+            if state.restartPolicy != nil, state.stoppedByUser != true, state.monitorIsAlive { return "restarting" }
+            return "stopped"
+        }
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
         if !alive { return "stopped" }
         if state.mode == .oci && isWaitingForStart(state) { return "created" }

@@ -47,6 +47,9 @@ public final class Runtime {
         public var restartPolicy: RestartPolicy = .no
         public var restartCount = 0
         public var restarting = false
+        /// With `restarting`: wait for the container's lock (the monitor's own
+        /// restarts) or fail at once (a `nook start`: one start at a time).
+        public var waitForLock = true
         /// Called once the command runs (the monitor tells `nook run -d`).
         public var onRunning: (@Sendable (Int32) -> Void)?
         public init() {}
@@ -83,8 +86,27 @@ public final class Runtime {
         // annotation gets exactly what its config.json asks for.
         let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
         if let network { try checkNetwork(network, plan: plan) }
+        let lock: ContainerLock
+        if settings.restarting {
+            guard HostPath.isDirectory(store.directory(id)) else { throw store.notFound(id) }
+            guard let held = settings.waitForLock ? try store.lock(id) : store.lockIfFree(id) else {
+                throw NookError("container '\(id)' is being started or supervised by another nook command")
+            }
+            lock = held
+        } else {
+            lock = try store.reserve(id)
+        }
+        // Read again under the lock: two `nook start`s, or one during the
+        // monitor's pause before a restart, must never give it two monitors.
         let earlier = settings.restarting ? try store.read(id) : nil
-        let lock = settings.restarting ? try store.lock(id) : try store.reserve(id)
+        if let earlier {
+            let mine = earlier.monitorPID == getpid()
+            if (earlier.monitorIsAlive && !mine) || status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
+                lock.release()
+                throw NookError("container '\(id)' is \(status(of: earlier)) under its monitor (pid \(earlier.monitorPID ?? 0))",
+                                hint: "'nook stop \(id)' stops it and ends its restart policy")
+            }
+        }
         var cgroup: ContainerCgroup?
         var helper: NetworkHelper?
         var keepState = false
@@ -162,6 +184,10 @@ public final class Runtime {
                 record.restartPolicy = settings.restartPolicy == .no ? nil : settings.restartPolicy.description
                 record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
             }
+            // A `nook stop` since this run began ends the restart policy: keep its mark.
+            if settings.detached, (try? store.read(id))?.stoppedByUser == true, earlier?.stoppedByUser != true {
+                record.stoppedByUser = true
+            }
             try store.write(record)
             state = record
             FaultPoint.reached("run.launched")
@@ -169,6 +195,7 @@ public final class Runtime {
             guard var record = state else { return }
             record.status = .running
             record.started = Self.timestamp()
+            if settings.detached, (try? store.read(id))?.stoppedByUser == true { record.stoppedByUser = true }
             try store.write(record)
         }
         log?.closeContainerEnds()

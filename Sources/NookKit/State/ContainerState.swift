@@ -52,6 +52,12 @@ public struct ContainerState: Codable, Sendable, Equatable {
     /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
     public var stoppedByUser: Bool?
 
+    /// `run -d`: its monitor still lives (it supervises the container, or waits to restart it).
+    public var monitorIsAlive: Bool {
+        guard let pid = monitorPID, let start = monitorStartTime else { return false }
+        return ProcessIdentity(pid: pid, startTime: start).isAlive
+    }
+
     public init(id: String, status: Status, pid: Int32, startTime: UInt64, bundle: String, rootfs: String,
                 mode: Mode, created: String) {
         self.id = id
