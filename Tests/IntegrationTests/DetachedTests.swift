@@ -25,6 +25,21 @@ final class DetachedTests: XCTestCase {
 
     func row(_ name: String) throws -> [String: Any]? { try psRows().first { $0["id"] as? String == name } }
 
+    /// `nook run -d --trace ... | cat` lasted as long as the container: the
+    /// monitor kept the caller's stderr. It lets go once the container runs.
+    func testTraceOfADetachedRunLetsGoOfTheCallersStderr() throws {
+        let name = Harness.name("dtrace")
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let line = h.commandLine(["run", "-d", "--trace", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "120"])
+        let quoted = line.map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        // The pipe ends when every writer has let go; a hang here is the bug (the container sleeps 120 s).
+        let r = try Harness.shell(["/bin/sh", "-c", quoted + " 2>&1 | cat"], timeout: 30)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("trace: "), "the setup was traced: \(r.stdout)")
+        XCTAssertTrue(r.stdout.hasSuffix(name + "\n"), r.stdout)
+        XCTAssertEqual(try h.run(["inspect", name]).stdout.contains("\"status\" : \"running\""), true)
+    }
+
     func testKillingOneMonitorOrInitTouchesNoOtherContainer() throws {
         let names = (0..<3).map { Harness.name("d\($0)") }
         for name in names { try detach(name, ["sleep", "60"]) }

@@ -139,7 +139,16 @@ extension Runtime {
             settings.trace = trace
             settings.interactive = false
             settings.bundle = bundle
-            settings.onRunning = { pid in tell("ok \(pid)") }
+            settings.onRunning = { pid in
+                tell("ok \(pid)")
+                // --trace showed the setup on the caller's stderr; once the container
+                // runs, `nook run -d` is done, and a pipe it wrote to must end with it
+                // (`nook run -d --trace ... | cat` used to last as long as the container).
+                if trace {
+                    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+                    if null >= 0 { dup2(null, 2); close(null) }
+                }
+            }
             settings.restartPolicy = restartPolicy
             settings.restarting = restarting
             settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
