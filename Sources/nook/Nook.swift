@@ -23,7 +23,6 @@ struct Nook: ParsableCommand {
         var arguments = GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst()))
         // `nook --version` (what podman and containerd ask a runtime) is `nook version`.
         if arguments.first == "--version" || arguments.first == "-v" { arguments[0] = "version" }
-        if let unknown = UnknownCommand.check(arguments) { fail(unknown) }
         GlobalOptions.logDestination = GlobalOptions.logSettings(arguments)
         do {
             var command = try parseAsRoot(arguments)
@@ -41,6 +40,8 @@ struct Nook: ParsableCommand {
                 Glibc.exit(0)
             }
             if error is CleanExit { Glibc.exit(code.rawValue) }
+            // Only once parsing failed: a mistyped command named as such, with the nearest one.
+            if let unknown = UnknownCommand.check(arguments) { fail(unknown) }
             let message = fullMessage(for: error)
             writeStandardError("nook: \(message)\n")
             GlobalOptions.log(message)

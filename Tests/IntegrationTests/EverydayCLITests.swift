@@ -306,15 +306,6 @@ final class EverydayCLITests: XCTestCase {
         }
     }
 
-    func monitors(of name: String) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            let cmd = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
-            let state = (try? String(contentsOfFile: h.stateDir() + "/\(name)/state.json", encoding: .utf8)) ?? ""
-            return cmd.hasPrefix("nook __monitor") && state.contains("\"monitorPID\":\(pid)")
-        }
-    }
-
     /// Found by a hostile review: two `nook start`s gave one container two
     /// monitors, and `stop` during a restart's pause did nothing.
     func testOneMonitorAndStopEndsThePolicyEvenBetweenRuns() throws {

@@ -41,7 +41,9 @@ final class StartWaiterTests: XCTestCase {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let generated = try String(contentsOfFile: root + "/CShims/waiter_image.c", encoding: .utf8)
         let recorded = generated.split(separator: "\n").first { $0.hasPrefix("// Built with: ") }.map { String($0.dropFirst(15)) } ?? ""
-        let compilers: [String] = ["/opt/swift/usr/bin/clang", "/usr/bin/clang"]
+        // The Swift toolchain's clang wherever it is installed: on PATH first.
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
+        let compilers = (path + ["/opt/swift/usr/bin", "/usr/bin"]).map { $0 + "/clang" }
         guard let clang = compilers.first(where: { access($0, X_OK) == 0 }),
               try run([clang, "--version"]).output.split(separator: "\n").first.map(String.init) == recorded else {
             throw XCTSkip("no clang here, or not the one that built CShims/waiter_image.c (\(recorded))")

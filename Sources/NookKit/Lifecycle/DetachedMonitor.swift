@@ -79,9 +79,11 @@ extension Runtime {
         var state = try store.read(id)
         // The monitor of a stopped container (not one waiting to restart it) is
         // recording the end and on its way out: let it go first.
-        for _ in 0..<250 where state.mode == .detached && state.monitorIsAlive && status(of: state) == "stopped" {
+        var waits = 0
+        while state.mode == .detached && state.monitorIsAlive && status(of: state) == "stopped" && waits < 250 {
             usleep(20_000)
             state = try store.read(id)
+            waits += 1
         }
         guard state.mode == .detached else {
             throw NookError("container '\(id)' was not started with 'nook run -d': nook cannot start it again",
