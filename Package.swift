@@ -22,22 +22,40 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
         ),
+        // Errors and text: what every module says to users. Imports nothing of ours.
+        .target(name: "NookCore"),
+        // The OCI model, its parsing, validation and defaults. No I/O, no kernel.
+        .target(name: "NookSpec", dependencies: ["NookCore"]),
+        // The one seam over the kernel and the C shim (KernelInterface, LiveKernel).
         .target(
-            name: "NookKit",
+            name: "NookKernel",
             dependencies: [
+                "NookCore",
                 "CShims",
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // Identity, mounts, security, cgroups, network, lifecycle, state, trace.
+        .target(
+            name: "NookRuntime",
+            dependencies: ["NookCore", "NookSpec", "NookKernel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
+        // What a Swift program imports: the runtime and the OCI model.
+        .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"]),
+        // The CLI: parses flags and calls the runtime; its own file reads go
+        // through the kernel seam too. Never the C shim.
         .executableTarget(
             name: "nook",
             dependencies: [
-                "NookKit",
+                "NookCore",
+                "NookSpec",
+                "NookKernel",
+                "NookRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "NookKitTests", dependencies: ["NookKit"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookKit", "CShims"]),
+        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 struct AuditCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

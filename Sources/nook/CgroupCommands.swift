@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 struct StatsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stats", abstract: "Resource usage of a running container (from its cgroup).")

@@ -1,5 +1,8 @@
 import ArgumentParser
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// What the shell completions (`nook --generate-completion-script bash|zsh|fish`)
 /// offer beyond subcommands and flags: the caller's container names, and the

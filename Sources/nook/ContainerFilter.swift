@@ -1,4 +1,7 @@
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// `nook ps --filter KEY=VALUE`, as podman reads it: values of one key are
 /// alternatives, different keys must all match. Unknown keys and statuses are errors.

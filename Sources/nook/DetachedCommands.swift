@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 // The detached workflow (`nook run -d`): logs, wait, stop, rm, and the
 // hidden per-container monitor.

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -41,7 +44,7 @@ struct ExecCommand: ParsableCommand {
             do {
                 process = try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
             } catch let error as DecodingError {
-                throw NookError("invalid process file \(processFile): \(BundleLoader.describe(error, decoding: Spec.Process.self, from: bytes))")
+                throw NookError("invalid process file \(processFile): \(SpecDecoder.describe(error, decoding: Spec.Process.self, from: bytes))")
             }
         } else {
             guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else

@@ -1,4 +1,7 @@
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// `--format` as podman takes it: `table`, `json`, or a template in the subset
 /// of Go's syntax people type: `{{.Field}}` between literal text, `\t` and `\n`

@@ -1,5 +1,8 @@
 import ArgumentParser
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// `nook port ID [PORT[/PROTO]]`, as podman prints it: which host address and
 /// port each published container port is on (the one the kernel picked for `-p 80`).

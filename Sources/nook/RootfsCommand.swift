@@ -1,5 +1,8 @@
 import ArgumentParser
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 struct RootfsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

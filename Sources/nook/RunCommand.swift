@@ -1,6 +1,9 @@
 import ArgumentParser
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,8 @@
 import Glibc
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// `-it` relays the caller's terminal: with a pipe or a file on stdin there
 /// is no terminal to relay, and the end of the input could never reach the

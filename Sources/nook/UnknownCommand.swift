@@ -1,4 +1,7 @@
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 /// `nook rn --rootfs R` must say that `rn` is not a command (and suggest
 /// `run`), not that `--rootfs` is an unknown option of the root command.

@@ -1,5 +1,8 @@
 import ArgumentParser
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 
 struct VersionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

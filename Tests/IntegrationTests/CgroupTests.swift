@@ -1,5 +1,8 @@
 import Foundation
-import NookKit
+import NookCore
+import NookKernel
+import NookRuntime
+import NookSpec
 import XCTest
 
 /// cgroup v2 limits, for real. These need a cgroup2 hierarchy with the memory,

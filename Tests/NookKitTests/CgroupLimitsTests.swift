@@ -1,5 +1,8 @@
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// Every field of linux.resources, by the one rule: a limiting value is a cgroup
 /// v2 file, "no limit" is nothing, a cgroup v1 limit is refused.

@@ -1,6 +1,9 @@
 import XCTest
 import Glibc
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// A cgroup filesystem as CgroupManager sees it: writable paths and file contents.
 struct FakeCgroupView: CgroupView {

@@ -1,5 +1,8 @@
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// `--env-file`, read as Docker reads it (docker/cli opts.parseKeyValueFile).
 final class EnvFileTests: XCTestCase {

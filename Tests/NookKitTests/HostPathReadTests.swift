@@ -1,6 +1,9 @@
 import XCTest
 import Glibc
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// Every file from a user or an image is read by HostPath.readBytes: a regular
 /// file only, never blocking, never more than its kind's limit.

@@ -1,5 +1,8 @@
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class IDMappingTests: XCTestCase {
     let ranges: [Spec.IDMap] = [.init(containerID: 0, hostID: 1000, size: 1), .init(containerID: 1, hostID: 100_000, size: 65536)]

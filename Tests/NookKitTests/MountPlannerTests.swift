@@ -1,6 +1,9 @@
 import XCTest
 import Glibc
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class MountPlannerTests: XCTestCase {
     let single: [Spec.IDMap] = [.init(containerID: 0, hostID: 1000, size: 1)]

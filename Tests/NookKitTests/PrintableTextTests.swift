@@ -1,5 +1,8 @@
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class PrintableTextTests: XCTestCase {
     func testControlCharactersAreEscaped() {

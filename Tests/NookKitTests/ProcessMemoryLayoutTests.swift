@@ -1,5 +1,8 @@
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class ProcessMemoryLayoutTests: XCTestCase {
     /// Fields 3..52 of /proc/PID/stat: state, then 49 numbers; n stands at field n.

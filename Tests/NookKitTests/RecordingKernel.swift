@@ -1,6 +1,9 @@
 import Glibc
 import Foundation
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// A fake kernel for the Supervisor: records every call in order and plays
 /// back a scripted child. Nothing here decides what the Supervisor does; it
@@ -52,14 +55,14 @@ final class RecordingKernel: KernelInterface {
     var helperResults: [String: (Int32, String)] = [:]
     var waitStatus: ExitStatus = .exited(0)
     var spawnedOptions: SpawnOptions?
-    var spawnedPlan: LaunchPlan?
+    var spawnedPlan: ChildPlan?
 
     func socketPair() throws -> (parent: Int32, child: Int32) {
         calls.append(.socketPair)
         return (parentFD, childFD)
     }
 
-    func spawn(_ plan: LaunchPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+    func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
         calls.append(.spawn(syncFD: syncFD))
         spawnedPlan = plan
         spawnedOptions = options

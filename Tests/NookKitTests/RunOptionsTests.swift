@@ -1,6 +1,9 @@
 import XCTest
 import Glibc
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class RunOptionsTests: XCTestCase {
     var tmp: TempDir!
@@ -125,7 +128,7 @@ final class RunOptionsTests: XCTestCase {
     /// Env files written on Windows end lines with CRLF (Swift takes "\r\n" as
     /// one Character: EnvironmentList splits the bytes).
     func testEnvFileWithCRLFLineEndings() throws {
-        let entries = try EnvironmentList.readFile(try tmp.file("crlf.env", "A=1\r\nB=2\r\n"))
+        let entries = try RunOptions.readEnvFile(try tmp.file("crlf.env", "A=1\r\nB=2\r\n"), caller: [:])
         XCTAssertEqual(entries, ["A=1", "B=2"])
     }
 

@@ -2,7 +2,10 @@ import CShims
 import Foundation
 import Glibc
 import XCTest
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// The start waiter nook embeds (CShims/waiter/waiter.c, `StartWaiter`).
 final class StartWaiterTests: XCTestCase {

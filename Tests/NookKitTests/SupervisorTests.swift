@@ -1,6 +1,9 @@
 import XCTest
 import Glibc
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 final class SupervisorTests: XCTestCase {
     var tmp: TempDir!

@@ -1,7 +1,10 @@
 import XCTest
 import Glibc
 import Foundation
-@testable import NookKit
+import NookCore
+@testable import NookKernel
+@testable import NookRuntime
+@testable import NookSpec
 
 /// Asserts that `body` throws a `NookError` and hands it to `check`.
 /// Fails (rather than passing silently) when nothing or something else is thrown.

@@ -1,0 +1,95 @@
+import CShims
+import Glibc
+import NookCore
+
+/// `nook run -d`: the container's stdout and stderr are pipes the monitor
+/// copies into `<state>/container.log`, size-capped: past `limit` bytes the
+/// log is rotated to container.log.1 (one old file kept).
+public final class LogRelay: @unchecked Sendable {
+    public let path: String
+    public let limit: Int
+    private var sources: [Int32]
+    private var fd: Int32
+    private var size: Int
+
+    /// The pipes' write ends, for the container's stdout and stderr.
+    public let containerStdout: Int32
+    public let containerStderr: Int32
+
+    public init(path: String, limit: Int = 1 << 20) throws {
+        self.path = path
+        self.limit = limit
+        var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
+        guard nook_pipe_cloexec_checked(&out), nook_pipe_cloexec_checked(&err) else { throw NookError.sys("pipe", errno: errno) }
+        sources = [out[0], err[0]]
+        containerStdout = out[1]
+        containerStderr = err[1]
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw NookError.sys("open log '\(path)'", errno: errno) }
+        var st = stat()
+        fstat(fd, &st)
+        size = Int(st.st_size)
+    }
+
+    var openSources: [Int32] { sources }
+
+    /// Our copies of the write ends go once the container has its own.
+    public func closeContainerEnds() {
+        close(containerStdout)
+        close(containerStderr)
+    }
+
+    func pump(_ source: Int32) {
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        let n = read(source, &buffer, buffer.count)
+        if n <= 0 {
+            if n == 0 || errno != EINTR { sources.removeAll { $0 == source }; close(source) }
+            return
+        }
+        append(buffer, n)
+    }
+
+    func drain() {
+        for source in sources {
+            _ = fcntl(source, F_SETFL, fcntl(source, F_GETFL) | O_NONBLOCK)
+            var buffer = [UInt8](repeating: 0, count: 16384)
+            while true {
+                let n = read(source, &buffer, buffer.count)
+                if n <= 0 { break }
+                append(buffer, n)
+            }
+        }
+    }
+
+    /// A line of nook's own (e.g. why the container was killed), after the container's output.
+    public func note(_ line: String) {
+        let bytes = Array((line + "\n").utf8)
+        append(bytes, bytes.count)
+    }
+
+    private func append(_ buffer: [UInt8], _ n: Int) {
+        if size + n > limit {
+            close(fd)
+            rename(path, path + ".1")
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+            size = 0
+        }
+        var offset = 0
+        while offset < n {
+            let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, n - offset) }
+            if w < 0 { if errno == EINTR { continue }; return }
+            offset += w
+        }
+        size += n
+    }
+
+    deinit {
+        drain()
+        for s in sources { close(s) }
+        close(fd)
+    }
+}
+
+@inline(__always) func nook_pipe_cloexec_checked(_ fds: inout [Int32]) -> Bool {
+    nook_pipe_cloexec(&fds) == 0
+}

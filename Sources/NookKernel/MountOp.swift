@@ -1,0 +1,39 @@
+/// One step of the child's mount sequence, as `struct nook_mount` carries it.
+public struct MountOp: Sendable, Equatable {
+    public enum Kind: Int32, Sendable {
+        case filesystem = 1, bind = 2, symlink = 3, mask = 4, readonly = 5, sysctl = 6
+    }
+    public var kind: Kind
+    public var source: String
+    /// Absolute path inside the container; resolved under the rootfs with RESOLVE_IN_ROOT.
+    public var target: String
+    public var fstype: String = ""
+    public var flags: UInt = 0
+    public var data: String = ""
+    public var attrs: UInt64 = 0
+    public var recursive = false
+    public var targetIsFile = false
+    public var optional = false
+    /// A bind's source, opened by nook before the clone (`openBindSources`); -1: the child opens it.
+    public var sourceFD: Int32 = -1
+    /// Why this mount exists, for --trace.
+    public var why: String = ""
+
+    public init(kind: Kind, source: String, target: String, fstype: String = "", flags: UInt = 0, data: String = "",
+                attrs: UInt64 = 0, recursive: Bool = false, targetIsFile: Bool = false, optional: Bool = false,
+                sourceFD: Int32 = -1, why: String = "") {
+        self.kind = kind
+        self.source = source
+        self.target = target
+        self.fstype = fstype
+        self.flags = flags
+        self.data = data
+        self.attrs = attrs
+        self.recursive = recursive
+        self.targetIsFile = targetIsFile
+        self.optional = optional
+        self.sourceFD = sourceFD
+        self.why = why
+    }
+}
+

@@ -1,0 +1,26 @@
+import CShims
+import Glibc
+
+/// The calls the runtime makes that Swift cannot import from Glibc (raw
+/// syscalls, ioctls, prctls), each as the kernel answers: a result, and -1
+/// with errno on failure. Only this module sees the C shim.
+public enum Syscall {
+    public static func pidfdOpen(_ pid: pid_t) -> Int32 { nook_pidfd_open(pid) }
+    public static func pidfdSendSignal(_ pidfd: Int32, _ sig: Int32) -> Int32 { nook_pidfd_send_signal(pidfd, sig) }
+    /// ioctl(nsfd, NS_GET_PARENT): an fd of the namespace's parent, or -1 (EPERM at the top of our scope).
+    public static func namespaceParent(_ nsfd: Int32) -> Int32 { nook_ns_get_parent(nsfd) }
+    /// pipe2(O_CLOEXEC) into `fds[0]` (read end) and `fds[1]`.
+    public static func pipe(_ fds: inout [Int32]) -> Int32 { nook_pipe_cloexec(&fds) }
+    /// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
+    public static func openPath(_ path: String) -> Int32 { nook_open_path(path) }
+    /// close_range(fd, ~0, 0): close every fd from fd up.
+    public static func closeFrom(_ fd: Int32) -> Int32 { nook_close_from(fd) }
+    /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
+    public static func renameNoReplace(_ from: String, _ to: String) -> Int32 { nook_rename_noreplace(from, to) }
+    /// open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
+    public static func openTreeClone(_ path: String, recursive: Bool) -> Int32 { nook_open_tree_clone(path, recursive ? 1 : 0) }
+    /// ioctl(fd, FIONREAD): bytes waiting in a pipe or FIFO (either end), or -1.
+    public static func pendingBytes(_ fd: Int32) -> Int32 { nook_pending_bytes(fd) }
+    /// Sends fd over the unix socket at path (a --console-socket). Returns 0 or -errno.
+    public static func sendFD(_ fd: Int32, toSocket path: String) -> Int32 { nook_send_fd_to_socket(path, fd) }
+}

@@ -1,0 +1,324 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// The processes of one container, and nothing else (issue 15).
+///
+/// A container need not have a PID namespace of its own: an OCI config.json
+/// may leave it out or join one by path, and then the init's PID namespace
+/// holds the user's whole session, nook included. So a process counts as the
+/// container's only when one of these proves it:
+///  - it is in the container's own cgroup, or below it;
+///  - it is in the PID namespace made for the container (the init is PID 1 there);
+///  - without one, it is in the user namespace made for the container, or in
+///    one made inside it (by unshare or clone, so wherever its parent is);
+///  - its parent is one of the container's processes (the init's descendants).
+/// Only the container itself and its owner (as `nook exec` does) can put a
+/// process into its namespaces or its cgroup.
+///
+/// Every process is held by a pidfd opened before its proof is checked: what
+/// /proc shows afterwards is that process, or that process is dead, so a pid
+/// reused by a stranger is never signalled. The namespace is held open while
+/// we look, so its inode number cannot pass to another namespace meanwhile.
+public final class ContainerProcesses {
+    /// pid -> pidfd of every live process proven to be the container's.
+    private var members: [Int32: Int32] = [:]
+    private let initPID: Int32
+    private var namespace: NamespaceHandle?
+    private let cgroup: ContainerCgroup?
+    /// Pids in the container's cgroup when last read (after the pidfds were opened).
+    private var cgroupPIDs: Set<Int32> = []
+    private var cgroupFrozenByUs = false
+    /// Never ours to signal: this process, and the network helper (it dies with its nook).
+    private let excluded: Set<Int32>
+    /// The init is PID 1 of a namespace made for it: its death ends every process there.
+    public let initEndsNamespace: Bool
+
+    /// A namespace of the init's, held open.
+    struct NamespaceHandle {
+        var kind: String
+        var fd: Int32
+        var dev: UInt64
+        var ino: UInt64
+
+        static func open(pid: Int32, kind: String) -> NamespaceHandle? {
+            let fd = Glibc.open("/proc/\(pid)/ns/\(kind)", O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { Glibc.close(fd); return nil }
+            return NamespaceHandle(kind: kind, fd: fd, dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
+        }
+
+        /// In it, or, for a user namespace, in one made inside it: only a
+        /// process in a user namespace can make one there (the kernel records
+        /// the parent), so one that unshared or cloned a user namespace of its
+        /// own is still found, whoever its parent is. They nest 32 deep at most.
+        func contains(_ pid: Int32) -> Bool {
+            let path = "/proc/\(pid)/ns/\(kind)"
+            var st = stat()
+            guard stat(path, &st) == 0 else { return false }
+            if isThis(st) { return true }
+            guard kind == "user" else { return false }
+            var fd = ContainerProcesses.retryingWithMoreFiles { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
+            for _ in 0..<32 where fd >= 0 {
+                // EPERM above the top of our own scope: then it is not below ours.
+                let parent = ContainerProcesses.retryingWithMoreFiles { Syscall.namespaceParent(fd) }
+                Glibc.close(fd)
+                fd = parent
+                if fd >= 0 && fstat(fd, &st) == 0 && isThis(st) { break }
+            }
+            guard fd >= 0 else { return false }
+            Glibc.close(fd)
+            return isThis(st)
+        }
+
+        private func isThis(_ st: stat) -> Bool { UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino }
+    }
+
+    public init(state: ContainerState) {
+        initPID = state.pid
+        excluded = Set([getpid()] + (state.networkHelperPID.map { [$0] } ?? []))
+        cgroup = state.cgroupPath.flatMap { HostPath.isDirectory($0) ? ContainerCgroup(path: $0) : nil }
+        var ownPIDNamespace = false
+        let fd = state.pid > 0 ? Syscall.pidfdOpen(state.pid) : -1
+        if fd >= 0 {
+            // Opened first, checked after: if the start time matches now, the pidfd is the init.
+            guard ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive else {
+                close(fd)
+                initEndsNamespace = false
+                return
+            }
+            ownPIDNamespace = Self.innermostPID(state.pid) == 1
+            let kind = ownPIDNamespace ? "pid" : (state.ownNamespaces ?? []).contains("user") ? "user" : nil
+            namespace = kind.flatMap { NamespaceHandle.open(pid: state.pid, kind: $0) }
+            if Self.hasExited(fd) {
+                // What we read may have been another process's that took the pid.
+                if let ns = namespace { close(ns.fd) }
+                namespace = nil
+                ownPIDNamespace = false
+                close(fd)
+            } else {
+                members[state.pid] = fd
+            }
+        }
+        initEndsNamespace = ownPIDNamespace
+    }
+
+    deinit {
+        for fd in members.values { close(fd) }
+        if let ns = namespace { close(ns.fd) }
+        if cgroupFrozenByUs { try? cgroup?.freeze(false) }
+    }
+
+    /// Host pids of the container's processes, as of the last `refresh()`.
+    public var pids: [Int32] { members.keys.sorted() }
+
+    /// Looks for the container's processes again; returns those found now.
+    @discardableResult
+    public func refresh() -> [Int32] {
+        // An ended process is let go: its pid may soon be someone else's.
+        for (pid, fd) in members where Self.hasExited(fd) {
+            close(fd)
+            members[pid] = nil
+        }
+        var parents: [Int32: Int32] = [:]
+        for pid in Self.allPIDs() where members[pid] == nil && !excluded.contains(pid) {
+            if let s = Self.procStat(pid), s.state != "Z", s.state != "X" { parents[pid] = s.ppid }
+        }
+        var found: [Int32] = []
+        var rejected = Set<Int32>()
+        while true {
+            // Descendants need their parent proven first: repeat until nothing new.
+            let inCgroupBefore = cgroupTree()
+            var candidates: [(Int32, Int32)] = []
+            for (pid, ppid) in parents where members[pid] == nil && !rejected.contains(pid) {
+                guard members[ppid] != nil || inCgroupBefore.contains(pid) || namespace?.contains(pid) == true else { continue }
+                let fd = Self.pidfd(pid)
+                if fd >= 0 { candidates.append((pid, fd)) } else { rejected.insert(pid) }
+            }
+            if candidates.isEmpty { break }
+            cgroupPIDs = cgroupTree()
+            for (pid, fd) in candidates {
+                if proven(pid) {
+                    members[pid] = fd
+                    found.append(pid)
+                } else {
+                    close(fd)
+                    rejected.insert(pid)
+                }
+            }
+            if namespace == nil && initEndsNamespace && adoptPIDNamespace(from: found) { rejected.removeAll() }
+        }
+        return found.sorted()
+    }
+
+    /// An init that made itself non-dumpable (`--init`) hides its namespaces
+    /// from us; a child of it is in its PID namespace (or one it made).
+    private func adoptPIDNamespace(from pids: [Int32]) -> Bool {
+        guard let initFD = members[initPID] else { return false }
+        for pid in pids {
+            guard let fd = members[pid], Self.procStat(pid)?.ppid == initPID,
+                  let ns = NamespaceHandle.open(pid: pid, kind: "pid") else { continue }
+            if Self.hasExited(fd) || Self.hasExited(initFD) || Self.procStat(pid)?.ppid != initPID {
+                close(ns.fd)
+                continue
+            }
+            namespace = ns
+            return true
+        }
+        return false
+    }
+
+    /// Checked after `pid`'s pidfd was opened.
+    private func proven(_ pid: Int32) -> Bool {
+        if cgroupPIDs.contains(pid) || namespace?.contains(pid) == true { return true }
+        guard let s = Self.procStat(pid), s.state != "Z", let parent = members[s.ppid] else { return false }
+        // The parent had not ended after we read its pid: the number was still that process's.
+        return !Self.hasExited(parent)
+    }
+
+    /// Sends `sig` to every process of the container, each once, forks while
+    /// we do included. SIGKILL goes through `kill()`.
+    public func signal(_ sig: Int32) {
+        if sig == SIGKILL { kill(); return }
+        // As runc does: nothing in a frozen cgroup forks while we look.
+        freezeCgroup()
+        defer { thawCgroup() }
+        var sent = Set<Int32>()
+        for _ in 0..<Self.maxRounds {
+            refresh()
+            let fresh = members.filter { !sent.contains($0.key) }
+            if fresh.isEmpty { break }
+            for (pid, fd) in fresh {
+                _ = Syscall.pidfdSendSignal(fd, sig)
+                sent.insert(pid)
+            }
+        }
+    }
+
+    /// SIGKILLs every process of the container and waits (a few seconds at
+    /// most) until none is left, forks during the kill included.
+    public func kill() {
+        let start = Self.now()
+        if let cgroup {
+            // The kernel kills the whole cgroup at once (Linux 5.14+); without
+            // cgroup.kill, freeze it so that nothing there forks while we list it.
+            if (try? HostPath.writeText(cgroup.path + "/cgroup.kill", "1")) == nil { freezeCgroup() }
+        }
+        defer { thawCgroup() }
+        if initEndsNamespace, let fd = members[initPID] { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }
+        // Stop before killing: a stopped process cannot fork, and a parent killed
+        // first would hand its children to a reaper outside the container.
+        var stopped = Set<Int32>()
+        while Self.now() - start < 5 {
+            refresh()
+            let fresh = members.filter { !stopped.contains($0.key) }
+            if fresh.isEmpty { break }
+            for (pid, fd) in fresh {
+                _ = Syscall.pidfdSendSignal(fd, SIGSTOP)
+                stopped.insert(pid)
+            }
+            while Self.now() - start < 5 && !fresh.keys.allSatisfy(isHeld) { usleep(2_000) }
+        }
+        FaultPoint.reached("kill.stopped")
+        for fd in members.values { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }
+        // Until all are gone; one that escaped the stop is found and killed here.
+        while Self.now() - start < 10 {
+            for pid in refresh() { _ = members[pid].map { Syscall.pidfdSendSignal($0, SIGKILL) } }
+            if members.isEmpty { break }
+            usleep(5_000)
+        }
+    }
+
+    /// Stopped, gone, or frozen by us: it cannot fork any more.
+    private func isHeld(_ pid: Int32) -> Bool {
+        guard let fd = members[pid], !Self.hasExited(fd), let s = Self.procStat(pid) else { return true }
+        if s.state == "T" || s.state == "t" || s.state == "Z" || s.state == "X" { return true }
+        return cgroupFrozenByUs && cgroupPIDs.contains(pid)
+    }
+
+    private func freezeCgroup() {
+        guard let cgroup, !cgroupFrozenByUs, cgroup.read("cgroup.freeze") == "0" else { return } // not if the user paused it
+        guard (try? cgroup.freeze(true)) != nil else { return }
+        cgroupFrozenByUs = true
+        let start = Self.now()
+        while cgroup.value("cgroup.events", "frozen") != 1 && Self.now() - start < 2 { usleep(2_000) }
+    }
+
+    private func thawCgroup() {
+        guard cgroupFrozenByUs else { return }
+        try? cgroup?.freeze(false)
+        cgroupFrozenByUs = false
+    }
+
+    /// Pids in the container's cgroup and the cgroups below it.
+    private func cgroupTree() -> Set<Int32> {
+        guard let cgroup else { return [] }
+        var result = Set<Int32>()
+        var dirs = [cgroup.path]
+        while let dir = dirs.popLast() {
+            let procs = (try? HostPath.readText(dir + "/cgroup.procs")) ?? ""
+            for line in procs.split(separator: "\n") { if let pid = Int32(line) { result.insert(pid) } }
+            dirs += HostPath.subdirectories(dir).map { dir + "/" + $0 }
+        }
+        return result
+    }
+
+    static let maxRounds = 1000
+
+    static func pidfd(_ pid: Int32) -> Int32 { retryingWithMoreFiles { Syscall.pidfdOpen(pid) } }
+
+    /// `open` returns an fd or -1; with too many open files, raise the soft limit to the hard one once.
+    static func retryingWithMoreFiles(_ open: () -> Int32) -> Int32 {
+        let fd = open()
+        guard fd < 0 && errno == EMFILE else { return fd }
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return -1 }
+        limit.rlim_cur = limit.rlim_max
+        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
+        return open()
+    }
+
+    /// A pidfd polls readable once its process has ended (a zombie included).
+    static func hasExited(_ pidfd: Int32) -> Bool {
+        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
+        var r: Int32
+        repeat { r = poll(&p, 1, 0) } while r < 0 && errno == EINTR
+        return r != 0
+    }
+
+    /// Fields 3 and 4 of /proc/PID/stat, counted from the last ')' (the name may hold any).
+    static func procStat(_ pid: Int32) -> (state: Character, ppid: Int32)? {
+        guard let text = try? HostPath.readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+        let fields = text[text.index(after: close)...].split(separator: " ", maxSplits: 3)
+        guard fields.count >= 2, let state = fields[0].first, let ppid = Int32(fields[1]) else { return nil }
+        return (state, ppid)
+    }
+
+    /// The last NSpid entry: the pid in the process's own (innermost) PID namespace.
+    static func innermostPID(_ pid: Int32) -> Int32? {
+        guard let text = try? HostPath.readText("/proc/\(pid)/status") else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("NSpid:") {
+            return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.flatMap { Int32($0) }
+        }
+        return nil
+    }
+
+    static func allPIDs() -> [Int32] {
+        guard let dir = opendir("/proc") else { return [] }
+        defer { closedir(dir) }
+        var result: [Int32] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if let pid = Int32(name) { result.append(pid) }
+        }
+        return result
+    }
+
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+}

@@ -1,0 +1,198 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// `nook run -d`: no daemon, but one small monitor per container (like
+/// podman's conmon). `nook run -d` starts `nook __monitor` in a new session,
+/// which runs the container as a foreground run would (supervises it, keeps
+/// its exit code, copies its output into a log) and reports back over a pipe
+/// once the command runs. Killing a monitor kills its container, and only it.
+extension Runtime {
+    public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws {
+        try StateStore.validate(id: id)
+        reconcile()
+        guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
+        if removeOnExit && restartPolicy != .no {
+            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted")
+        }
+        // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
+        let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
+        try Self.writeJSON(spec, to: specFile)
+        var notify: [Int32] = [-1, -1]
+        guard Syscall.pipe(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
+        defer { close(notify[0]) }
+
+        // This very binary, whatever its path (a sealed copy, SealedBinary, has none).
+        let executable = "/proc/self/exe"
+        // argv[0] as we were called: ps shows the monitor as the nook it is.
+        var args = [CommandLine.arguments.first ?? "nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
+        if initProcess { args.append("--init") }
+        if removeOnExit { args.append("--rm") }
+        if trace { args.append("--trace") }
+        if let bundle { args += ["--bundle", bundle] }
+        if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
+        if restarting { args.append("--restarting") }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        if !trace { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+        posix_spawn_file_actions_adddup2(&actions, notify[1], 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attr, &none)
+        posix_spawnattr_setflags(&attr, Int16(0x80 /* POSIX_SPAWN_SETSID */ | POSIX_SPAWN_SETSIGMASK))
+        let cArgs = args.map { strdup($0) } + [nil]
+        defer { for a in cArgs { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, executable, &actions, &attr, cArgs, environ)
+        close(notify[1])
+        FaultPoint.reached("detach.spawned")
+        guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor (nook __monitor)", errno: rc) }
+
+        // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
+        // in an --init container, so read up to the newline, not to EOF.
+        var line: [UInt8] = []
+        var byte: UInt8 = 0
+        while read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
+        let text = String(decoding: line, as: UTF8.self)
+        if text.hasPrefix("ok ") { return }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        unlink(specFile)
+        if text.hasPrefix("error ") {
+            let rest = text.dropFirst(6)
+            let code = Int32(rest.prefix { $0 != " " }) ?? 125
+            throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
+        }
+        throw NookError("the monitor of '\(id)' ended before the container ran (status \(ExitStatus(waitStatus: status).code))")
+    }
+
+    /// `nook start` or `nook restart` of a stopped `run -d` container: the same
+    /// config, name, log and policy, under a new monitor.
+    public func restartDetached(id: String, trace: Bool = false) throws {
+        var state = try store.read(id)
+        // The monitor of a stopped container (not one waiting to restart it) is
+        // recording the end and on its way out: let it go first.
+        var waits = 0
+        while state.mode == .detached && state.monitorIsAlive && status(of: state) == "stopped" && waits < 250 {
+            usleep(20_000)
+            state = try store.read(id)
+            waits += 1
+        }
+        guard state.mode == .detached else {
+            throw NookError("container '\(id)' was not started with 'nook run -d': nook cannot start it again",
+                            hint: state.mode == .oci ? "its engine (podman, containerd) restarts it" : "run it again")
+        }
+        guard status(of: state) == "stopped", !state.monitorIsAlive else {
+            throw NookError("container '\(id)' is \(status(of: state)) under its monitor", hint: "'nook restart \(id)' stops it first")
+        }
+        let policy = try RestartPolicy.parse(state.restartPolicy ?? "no")
+        // This start is the user's: an earlier `nook stop` no longer holds the policy back.
+        if state.stoppedByUser == true, let lock = store.lockIfFree(id) {
+            var cleared = try store.read(id)
+            cleared.stoppedByUser = nil
+            try store.write(cleared)
+            lock.release()
+        }
+        try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
+                        initProcess: state.initProcess ?? false, removeOnExit: false, restartPolicy: policy,
+                        restarting: true, trace: trace)
+    }
+
+    /// The monitor's side (`nook __monitor`).
+    public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) -> Int32 {
+        // Hold nothing the caller of `nook run -d` happened to leave open.
+        _ = Syscall.closeFrom(notifyFD + 1)
+        // `nook run -d` hears one line, about the first run only.
+        let told = Once()
+        @Sendable func tell(_ text: String) {
+            guard told.first() else { return }
+            // `nook run -d` may have been killed meanwhile: that is no reason
+            // for the monitor (and so its container) to die of SIGPIPE.
+            // The signal goes to the writing thread: block it here, and take
+            // it back if it came. The container's process resets all handlers.
+            var pipe = sigset_t(), old = sigset_t()
+            sigemptyset(&pipe)
+            sigaddset(&pipe, SIGPIPE)
+            pthread_sigmask(SIG_BLOCK, &pipe, &old)
+            let line = text + "\n"
+            let written = line.withCString { write(notifyFD, $0, strlen($0)) }
+            if written < 0 && errno == EPIPE {
+                var now = timespec()
+                _ = sigtimedwait(&pipe, nil, &now)
+            }
+            pthread_sigmask(SIG_SETMASK, &old, nil)
+            close(notifyFD)
+        }
+        do {
+            let spec = try BundleLoader.decode(try HostPath.readBytes(specFile, as: .configJSON, noFollow: true), source: specFile)
+            unlink(specFile)
+            var settings = RunSettings()
+            settings.detached = true
+            settings.removeOnExit = removeOnExit
+            settings.initProcess = initProcess
+            settings.trace = trace
+            settings.interactive = false
+            settings.bundle = bundle
+            settings.onRunning = { pid in
+                tell("ok \(pid)")
+                // --trace showed the setup on the caller's stderr; once the container
+                // runs, `nook run -d` is done, and a pipe it wrote to must end with it
+                // (`nook run -d --trace ... | cat` used to last as long as the container).
+                if trace {
+                    let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+                    if null >= 0 { dup2(null, 2); close(null) }
+                }
+            }
+            settings.restartPolicy = restartPolicy
+            settings.restarting = restarting
+            settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
+            // The restart policy: this monitor runs the container again when it
+            // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
+            while true {
+                let status = try run(spec, id: id, settings: settings)
+                guard let state = try? store.read(id), state.stoppedByUser != true,
+                      restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
+                    return status.code
+                }
+                usleep(RestartPolicy.delay(afterRestarts: settings.restartCount))
+                // A stop during the pause ends the policy too.
+                if (try? store.read(id))?.stoppedByUser == true { return status.code }
+                settings.restartCount += 1
+                settings.restarting = true
+                settings.waitForLock = true
+            }
+        } catch let e as NookError {
+            unlink(specFile)
+            tell("error \(e.exitCode) \(e.description)")
+            return e.exitCode
+        } catch {
+            unlink(specFile)
+            tell("error 125 \(error)")
+            return 125
+        }
+    }
+}
+
+/// True the first time only (the monitor tells `nook run -d` once).
+final class Once: @unchecked Sendable {
+    private var done = false
+    private var mutex = pthread_mutex_t()
+    init() { pthread_mutex_init(&mutex, nil) }
+    func first() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if done { return false }
+        done = true
+        return true
+    }
+}

@@ -1,0 +1,205 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// `exec`: a new process inside a running container. A helper child enters
+/// the container's namespaces (setns into a user namespace needs a
+/// single-threaded process) and creates the process as our own child, with
+/// the container's seccomp filter, capabilities and no_new_privs unless the
+/// process spec says otherwise.
+extension Runtime {
+    public struct ExecSettings: Sendable {
+        public var detach = false
+        public var pidFile: String?
+        public var consoleSocket: String?
+        public var interactive = true
+        public var trace = false
+        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+        public init() {}
+    }
+
+    /// The process spec for `exec -- CMD`: the container's own environment,
+    /// user, capabilities and no_new_privs, with the given overrides.
+    public func execProcess(id: String, args: [String], env: [String] = [], cwd: String? = nil,
+                            user: String? = nil, terminal: Bool = false) throws -> Spec.Process {
+        let spec = try loadSpec(id)
+        var process = spec.process ?? Spec.Process()
+        process.args = args
+        process.terminal = terminal
+        process.env = EnvironmentList.merge(process.env ?? [], env)
+        if let cwd { process.cwd = cwd }
+        if let user {
+            let resolved = try UserLookup(rootfs: try store.read(id).rootfs).resolve(user)
+            process.user = Spec.User(uid: resolved.uid, gid: resolved.gid,
+                                     additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
+            if resolved.uid != 0 {
+                process.capabilities?.effective = []
+                process.capabilities?.permitted = []
+                process.capabilities?.ambient = []
+            }
+        }
+        return process
+    }
+
+    /// Runs `process` in container `id`. Returns its exit status, or nil with `detach`.
+    @discardableResult
+    public func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
+        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        repair(id: id)
+        let state = try store.read(id)
+        if status(of: state) == "paused" {
+            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
+        }
+        if status(of: state) == "creating" {
+            throw NookError("container '\(id)' is still being set up: its root filesystem is not built yet",
+                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then")
+        }
+        guard status(of: state) == "running" || status(of: state) == "created" else {
+            throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
+        }
+        let spec = try loadSpec(id)
+        var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,
+                                          pid: Self.namespaceHolder(initPID: state.pid))
+        plan.pdeathsig = false
+        if plan.terminal && settings.detach && settings.consoleSocket == nil {
+            throw NookError("exec --tty --detach needs --console-socket")
+        }
+
+        var set = sigset_t(), old = sigset_t()
+        sigemptyset(&set)
+        for s in settings.forwardSignals { sigaddset(&set, s) }
+        sigprocmask(SIG_BLOCK, &set, &old)
+        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+
+        var options = SpawnOptions()
+        options.createConsole = plan.terminal
+        options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
+        // The new process belongs to the container's cgroup (and so to its limits):
+        // its helper is cloned straight into it, and the process inherits it.
+        let cgroupFD = try state.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
+        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        options.cgroupFD = cgroupFD
+        var devNull: Int32 = -1
+        defer { if devNull >= 0 { close(devNull) } }
+        if !settings.interactive && !plan.terminal {
+            devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            options.stdio.0 = devNull
+        }
+        FaultPoint.reached("exec.prepared")
+        let (process, consoleMaster) = try spawnInContainer(plan, options: options, tracer: tracer)
+        FaultPoint.reached("exec.spawned")
+        let pid = process.pid
+        let pidfd = process.pidfd
+        defer { kernel.close(pidfd) }
+        if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: pid) }
+        if consoleMaster >= 0, let socket = settings.consoleSocket {
+            let r = Syscall.sendFD(consoleMaster, toSocket: socket)
+            close(consoleMaster)
+            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        }
+        if settings.detach { return nil }
+        let terminal = consoleMaster >= 0 && settings.consoleSocket == nil
+            ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
+        terminal?.enterRawMode()
+        let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
+        terminal?.restore()
+        return status
+    }
+
+    /// A process whose /proc/PID/ns we may open: the init, unless it made
+    /// itself non-dumpable (`--init`: its namespace files then belong to root);
+    /// then one of its children, which share its namespaces.
+    static func namespaceHolder(initPID: Int32) -> Int32 {
+        if open("/proc/\(initPID)/ns/mnt", O_RDONLY | O_CLOEXEC).closing() { return initPID }
+        guard let dir = opendir("/proc") else { return initPID }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard let pid = Int32(name), let stat = try? HostPath.readText("/proc/\(pid)/stat"),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, Int32(fields[1]) == initPID, open("/proc/\(pid)/ns/mnt", O_RDONLY | O_CLOEXEC).closing() { return pid }
+        }
+        return initPID
+    }
+
+    /// Starts `plan`'s process in the container through the joining helper;
+    /// returns it (our child) and, with a terminal, its pty master.
+    func spawnInContainer(_ plan: LaunchPlan, options: SpawnOptions, tracer: Tracer) throws -> (SpawnedProcess, Int32) {
+        let supervisor = Supervisor(kernel: kernel, tracer: tracer)
+        let launched = try supervisor.launch(plan, options: options)
+        // The helper exits once it has forked the real process; reap it.
+        _ = try? kernel.wait(launched.process, forwarding: [])
+        kernel.close(launched.process.pidfd)
+        guard let pid = launched.commandPID else {
+            throw NookError("exec: the helper did not report the new process")
+        }
+        let pidfd = Syscall.pidfdOpen(pid)
+        guard pidfd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
+        return (SpawnedProcess(pid: pid, pidfd: pidfd), launched.consoleMaster)
+    }
+
+    /// OCI hooks that run inside the container: its namespaces and cgroup, as
+    /// `exec` enters them, with the container process's user, capabilities and
+    /// seccomp filter, `/` as working directory, the hook's `env`, and the
+    /// state JSON on stdin. The container's process waits on `exec.fifo`
+    /// meanwhile, so every such hook runs before the program.
+    /// - createContainer (end of `create`): `path` resolves on the host (the
+    ///   runtime namespace), as the runtime spec says: it is opened here and
+    ///   the child execs that fd once inside (`execveat`, see `HookProgram`).
+    /// - startContainer (`start`): `path` resolves in the container.
+    func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
+        let spec = try loadSpec(id)
+        let hooks = HookRunner.hooks(spec, point)
+        guard !hooks.isEmpty else { return }
+        let record = try store.read(id)
+        let input = try HookRunner.input(state)
+        let pathOnHost = point == .createContainer
+        for (i, hook) in hooks.enumerated() {
+            tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path) (inside the container\(pathOnHost ? ", opened on the host" : ""))",
+                        "an OCI hook, with the state JSON on stdin")
+            do {
+                var process = try execProcess(id: id, args: hook.args?.isEmpty == false ? hook.args! : [hook.path])
+                process.env = hook.env ?? []
+                process.cwd = "/"
+                process.terminal = false
+                var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id, pid: record.pid)
+                plan.execCandidates = [hook.path]
+                plan.pdeathsig = false
+                let program = pathOnHost ? try HookProgram(opening: hook.path) : nil
+                defer { program?.close() }
+                if let program {
+                    plan.execFD = program.fd
+                    plan.keepExecFD = program.isScript
+                }
+                var pipe: [Int32] = [-1, -1]
+                guard Syscall.pipe(&pipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
+                defer { close(pipe[0]) }
+                // The state is small: it fits in the pipe before the hook reads it.
+                input.withUnsafeBytes { _ = write(pipe[1], $0.baseAddress, $0.count) }
+                close(pipe[1])
+                var options = SpawnOptions()
+                options.stdio.0 = pipe[0]
+                let cgroupFD = try record.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
+                defer { if cgroupFD >= 0 { close(cgroupFD) } }
+                options.cgroupFD = cgroupFD
+                let (spawned, _) = try spawnInContainer(plan, options: options, tracer: tracer)
+                kernel.close(spawned.pidfd)
+                try HookRunner.waitForHook(pid: spawned.pid, timeout: hook.timeout)
+            } catch let error as NookError {
+                throw NookError("\(point.rawValue) hook \(i) (\(hook.path), in the container): \(error.message)", hint: error.hint)
+            }
+        }
+    }
+}
+
+extension Int32 {
+    /// For `open(...).closing()`: whether the open worked; the fd is closed.
+    func closing() -> Bool {
+        guard self >= 0 else { return false }
+        close(self)
+        return true
+    }
+}

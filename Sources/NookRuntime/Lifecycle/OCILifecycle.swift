@@ -1,0 +1,362 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// The OCI runtime interface (create, start, state, kill, delete, exec),
+/// with no daemon: every step reads and writes the container's state files.
+///
+/// After `create`, the container's process has done all its setup and waits
+/// as `nook-wait` (`StartWaiter`), blocked reading `exec.fifo`; `start` writes
+/// one byte into it, and the waiter goes on to execve the command. No Nook
+/// process stays in between.
+extension Runtime {
+    public struct CreateSettings: Sendable {
+        public var bundle: String
+        public var pidFile: String?
+        public var consoleSocket: String?
+        public var preserveFDs: Int32 = 0
+        public var trace = false
+        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        public init(bundle: String) { self.bundle = bundle }
+    }
+
+    static let fifoName = "exec.fifo"
+    static let specName = "config.json"
+
+    /// `nook create`: sets the container up; its process waits for `start`.
+    public func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
+        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        reconcile()
+        let identity = try identity(for: spec)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
+        plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
+        if plan.terminal && settings.consoleSocket == nil {
+            throw NookError("process.terminal is true but no --console-socket was given",
+                            hint: "pass --console-socket SOCK, or set \"terminal\": false in config.json")
+        }
+        let limits = try CgroupLimits(spec.linux?.resources)
+        let lock = try store.reserve(id)
+        defer { lock.release() }
+        FaultPoint.reached("create.reserved")
+        // Once launched, the process is ours to kill if anything after fails
+        // (before that, the supervisor kills it itself); its pidfd stays open until then.
+        var launched: Supervisor.Launched?
+        var cgroup: ContainerCgroup?
+        do {
+            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
+            if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+            FaultPoint.reached("create.prepared")
+            let dir = store.directory(id)
+            try Self.writeJSON(spec, to: dir + "/" + Self.specName)
+            let fifo = dir + "/" + Self.fifoName
+            // 0600: no one opens it by path but `start`. The container's
+            // waiter holds the only reader, opened read-write here on the host
+            // and handed down (its user, maybe a sub-id, needs no right to it);
+            // it blocks reading until `start` writes (StartWaiter), and
+            // `start` finds no reader (ENXIO) once the container is gone.
+            guard mkfifo(fifo, 0o600) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
+            let fifoFD = open(fifo, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
+            guard fifoFD >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
+            defer { close(fifoFD) }
+
+            var options = SpawnOptions()
+            options.startFifoFD = fifoFD
+            options.createConsole = plan.terminal
+            options.consoleSize = TerminalRelay.startSize(relayed: false, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
+            let cgroupFD = try cgroup?.openDirectory() ?? -1
+            defer { if cgroupFD >= 0 { close(cgroupFD) } }
+            options.cgroupFD = cgroupFD
+            plan.hasOwnCgroup = cgroupFD >= 0
+            var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
+                                       rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
+            state.annotations = spec.annotations
+            state.cgroupPath = cgroup?.path
+            state.ownNamespaces = plan.namespaces.map(\.ociName)
+            let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
+            defer { for fd in openedSources { close(fd) } }
+            let supervisor = Supervisor(kernel: kernel, tracer: tracer)
+            let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
+                state.pid = process.pid
+                state.startTime = ProcessIdentity.startTime(pid: process.pid) ?? 0
+                FaultPoint.reached("create.cloned")
+                try store.write(state)
+                FaultPoint.reached("create.launched")
+                try HookRunner.run(spec, .createRuntime, state: self.ociState(state), tracer: tracer)
+                try HookRunner.run(spec, .prestart, state: self.ociState(state), tracer: tracer)
+            }
+            launched = ready
+            FaultPoint.reached("create.ready")
+            if ready.consoleMaster >= 0 {
+                defer { close(ready.consoleMaster) }
+                let r = Syscall.sendFD(ready.consoleMaster, toSocket: settings.consoleSocket!)
+                if r < 0 { throw NookError.sys("send the console to '\(settings.consoleSocket!)'", errno: -r) }
+            }
+            state.status = .created
+            try store.write(state)
+            FaultPoint.reached("create.created")
+            // In the container's namespaces, path resolved on the host (runtime spec).
+            try runHooksInContainer(id: id, .createContainer, state: ociState(state), tracer: tracer)
+            if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: ready.process.pid) }
+            kernel.close(ready.process.pidfd)
+        } catch {
+            if let p = launched?.process {
+                try? kernel.signal(p, SIGKILL)
+                _ = try? kernel.wait(p, forwarding: [])
+                kernel.close(p.pidfd)
+            }
+            try? cgroup?.remove()
+            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
+            store.remove(id)
+            throw error
+        }
+    }
+
+    /// `nook start`: lets a created container's process exec its command.
+    public func start(id: String) throws {
+        repair(id: id)
+        // Only `create` makes a container that waits for `start`; a foreground
+        // run's own nook holds its lock for as long as it runs: no waiting on it.
+        if let peek = try? store.read(id), peek.mode == .foreground {
+            throw NookError("container '\(id)' was started by 'nook run' in the foreground", hint: "only a container made by 'nook create' can be started")
+        }
+        let lock = try store.lock(id)
+        defer { lock.release() }
+        var state = try store.read(id)
+        let spec = try loadSpec(id)
+        guard status(of: state) == "created" else {
+            throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started")
+        }
+        // startContainer hooks run in the container before its program: the
+        // program waits at exec.fifo until we write it below.
+        do {
+            try runHooksInContainer(id: id, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
+        } catch {
+            try? kill(id: id, signal: SIGKILL, all: true) // the runtime spec: a failed startContainer hook stops the container
+            throw error
+        }
+        FaultPoint.reached("start.locked")
+        let fifo = store.directory(id) + "/" + Self.fifoName
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        // The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
+        let fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else {
+            if errno == ENXIO { throw NookError("container '\(id)' died before it could start") }
+            throw NookError.sys("open '\(fifo)'", errno: errno)
+        }
+        defer { close(fd) }
+        FaultPoint.reached("start.opened")
+        var byte: UInt8 = 0x30
+        guard write(fd, &byte, 1) == 1 else { throw NookError.sys("write '\(fifo)'", errno: errno) }
+        FaultPoint.reached("start.released")
+        // It closes the FIFO once it has the byte: then the FIFO has no reader
+        // (POLLERR). A byte still there means it died without taking it.
+        // A process of the same user (without a PID namespace of its own, any
+        // in the container) may have stopped the waiter: it gets SIGCONT, and
+        // one kept stopped is reported, never waited for without end.
+        let waiter = Syscall.pidfdOpen(state.pid)
+        defer { if waiter >= 0 { close(waiter) } }
+        let began = ContainerProcesses.now()
+        while true {
+            if waiter >= 0, let s = ContainerProcesses.procStat(state.pid), s.state == "T" || s.state == "t" {
+                guard ContainerProcesses.now() - began < 5 else {
+                    throw NookError("container '\(id)''s process is kept stopped (SIGSTOP) and does not take the start",
+                                    hint: "'nook delete --force \(id)' removes it")
+                }
+                _ = Syscall.pidfdSendSignal(waiter, SIGCONT)
+            }
+            var p = pollfd(fd: fd, events: 0, revents: 0)
+            if poll(&p, 1, 100) > 0 && p.revents & Int16(POLLERR) != 0 { break }
+            if !identity.isAlive { break }
+        }
+        if Syscall.pendingBytes(fd) != 0 { throw NookError("container '\(id)' died before it could start") }
+        unlink(fifo)
+        state.status = .running
+        state.started = Runtime.timestamp()
+        try store.write(state)
+        FaultPoint.reached("start.recorded")
+        // The state as of the start: a short-lived process may be gone by
+        // now, and the hook is still told it ran, with its pid (as runc and crun do).
+        try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false))
+    }
+
+    /// The OCI status: creating, created, running or stopped, from the state
+    /// file and the process table; "paused" (a value the OCI spec lets a
+    /// runtime add, as runc does) while the container's cgroup is frozen.
+    public func status(of state: ContainerState) -> String {
+        if state.status == .creating { return "creating" }
+        if state.status == .stopped && state.mode == .detached {
+            // Between two runs of a --restart policy: its monitor waits to run it again.
+            if state.restartPolicy != nil, state.stoppedByUser != true, state.monitorIsAlive { return "restarting" }
+            return "stopped"
+        }
+        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
+        if !alive { return "stopped" }
+        if state.mode == .oci && isWaitingForStart(state) { return "created" }
+        if let path = state.cgroupPath, ContainerCgroup(path: path).value("cgroup.events", "frozen") == 1 { return "paused" }
+        return "running"
+    }
+
+    public func ociState(_ state: ContainerState) -> OCIState {
+        ociState(state, status: status(of: state))
+    }
+
+    /// The state with a given status: the current one, or one as of a moment already past.
+    func ociState(_ state: ContainerState, status: String) -> OCIState {
+        OCIState(ociVersion: Spec.version, id: state.id, status: status, pid: status == "stopped" ? 0 : state.pid,
+                 bundle: state.bundle, annotations: state.annotations)
+    }
+
+    public func state(id: String) throws -> OCIState {
+        repair(id: id)
+        return ociState(try store.read(id))
+    }
+
+    public func list() -> [OCIState] {
+        reconcile()
+        return store.ids().compactMap { try? store.read($0) }.map(ociState)
+    }
+
+    /// `nook kill`: a signal to the container's init (or, with `all`, to every
+    /// process of the container: `ContainerProcesses` says which those are).
+    public func kill(id: String, signal: Int32, all: Bool = false) throws {
+        repair(id: id)
+        let state = try store.read(id)
+        guard status(of: state) != "stopped" else {
+            throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
+        }
+        markStoppedByUser(state)
+        if all {
+            ContainerProcesses(state: state).signal(signal)
+            return
+        }
+        if signal == SIGKILL {
+            // Without a PID namespace of its own, the init's death would not end
+            // its processes, and nothing would find them once it is gone: KILL
+            // takes the whole container, as the kernel does for a PID 1.
+            let processes = ContainerProcesses(state: state)
+            if !processes.initEndsNamespace {
+                processes.kill()
+                return
+            }
+        }
+        // Through a pidfd whose start time we checked: never a reused pid.
+        let fd = Syscall.pidfdOpen(state.pid)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        guard ProcessIdentity.startTime(pid: state.pid) == state.startTime else { return }
+        if Syscall.pidfdSendSignal(fd, signal) < 0 && errno != ESRCH {
+            throw NookError.sys("kill \(state.pid)", errno: errno)
+        }
+    }
+
+    /// Host pids of the container's processes (and of nothing else: see `ContainerProcesses`).
+    public func processes(of state: ContainerState) -> [Int32] {
+        let processes = ContainerProcesses(state: state)
+        processes.refresh()
+        return processes.pids
+    }
+
+    /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
+    public func delete(id: String, force: Bool) throws {
+        if repair(id: id) { return } // what a killed command left: removed now
+        let state = try store.read(id)
+        let current = status(of: state)
+        if current != "stopped" {
+            guard force else {
+                throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
+            }
+            markStoppedByUser(state)
+            ContainerProcesses(state: state).kill()
+            let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+            var waited = 0
+            while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
+            if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
+            FaultPoint.reached("delete.killed")
+        }
+        // A monitor (run -d) or foreground nook holds the lock until it has
+        // recorded the end; it lets go as soon as its container is gone.
+        guard HostPath.isDirectory(store.directory(id)) else { return }
+        let lock = try store.lock(id)
+        defer { lock.release() }
+        FaultPoint.reached("delete.locked")
+        let spec = try? loadSpec(id)
+        if let path = state.cgroupPath { try ContainerCgroup(path: path).remove() }
+        store.remove(id)
+        if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
+    }
+
+    /// `nook stop`: TERM (or `signal`), then KILL after `timeout` seconds.
+    public func stop(id: String, timeout: Int, signal: Int32 = SIGTERM) throws {
+        repair(id: id)
+        let state = try store.read(id)
+        guard status(of: state) != "stopped" else { return }
+        // Found before the init can end: without a PID namespace of its own,
+        // what it leaves behind is found from these (and their children) after.
+        let processes = ContainerProcesses(state: state)
+        processes.refresh()
+        try kill(id: id, signal: signal)
+        FaultPoint.reached("stop.signalled")
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        var waited = 0
+        while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }
+        processes.kill()
+        while identity.isAlive { usleep(10_000) }
+    }
+
+    /// A detached container's monitor restarts it (`--restart`) only when it
+    /// ended by itself: recorded before the signal, read by the monitor after the exit.
+    func markStoppedByUser(_ state: ContainerState) {
+        guard state.mode == .detached, state.restartPolicy != nil else { return }
+        var marked = state
+        marked.stoppedByUser = true
+        try? store.write(marked)
+    }
+
+    /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).
+    public func waitForExit(id: String) throws -> Int32? {
+        while true {
+            guard let state = try? store.read(id) else { throw store.notFound(id) }
+            if status(of: state) == "stopped" {
+                // The monitor records the code just after the process ends.
+                for _ in 0..<200 {
+                    if let s = try? store.read(id), s.exitCode != nil || s.status == .stopped { return s.exitCode }
+                    if let s = try? store.read(id), let m = s.monitorPID, let t = s.monitorStartTime,
+                       !ProcessIdentity(pid: m, startTime: t).isAlive { return s.exitCode }
+                    usleep(10_000)
+                }
+                return (try? store.read(id))?.exitCode
+            }
+            usleep(50_000)
+        }
+    }
+
+    /// The spec a container was created with (kept in its state directory).
+    public func loadSpec(_ id: String) throws -> Spec {
+        let path = store.directory(id) + "/" + Self.specName
+        guard HostPath.exists(path) else {
+            // One message for a missing container, whichever command asks.
+            guard store.ids().contains(id) else { throw store.notFound(id) }
+            throw NookError("container '\(id)' has no recorded config")
+        }
+        return try BundleLoader.decode(try HostPath.readBytes(path, as: .configJSON, noFollow: true), source: path)
+    }
+
+    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        try HostPath.writeText(path, String(decoding: data, as: UTF8.self), create: true, mode: 0o600)
+    }
+
+    /// Atomic, like runc: conmon reads it as soon as create returns.
+    static func writePIDFile(_ path: String, pid: Int32) throws {
+        try FileReplacement.write(path, "\(pid)")
+    }
+}

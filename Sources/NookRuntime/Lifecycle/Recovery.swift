@@ -1,0 +1,124 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// What a `kill -9` of any nook command can leave, and how the next command
+/// that touches the container finishes or undoes it (issue 15). No daemon
+/// cleans up after a crash, so every command does it first.
+///
+/// The rule that makes this decidable: whoever works on a container holds its
+/// lock (a foreground `nook run` and a monitor for the container's whole life;
+/// `create`, `start`, `delete` while they run), and a container's directory is
+/// never without its creator's lock (`StateStore.reserve`). So a lock we can
+/// take means the last command on it is gone, and the state file says how far
+/// it got:
+///
+/// | left behind                              | what the next command does          |
+/// |------------------------------------------|-------------------------------------|
+/// | no state.json (creator or `delete` died)  | removes its cgroup and directory    |
+/// | `creating` (a `run` or `create` died)     | kills what was started, removes all |
+/// | foreground, its `nook run` died           | kills what is left, removes all     |
+/// | detached, its monitor died                | kills what is left, marks stopped   |
+/// | OCI `created`, but no longer waiting      | records running (a `start` died)    |
+/// | OCI, its process gone                     | records stopped                     |
+///
+/// Whether an OCI container still waits for `start` is the kernel's answer,
+/// not a guess: its waiter holds exec.fifo open until it has `start`'s byte.
+extension Runtime {
+    /// Repairs every container nobody is working on, and what killed commands
+    /// left under hidden names. Returns the ids it removed.
+    @discardableResult
+    public func reconcile() -> [String] {
+        store.sweepHidden()
+        return store.ids().filter { repairOne(id: $0) }
+    }
+
+    /// Repairs one container if nobody is working on it (and what killed
+    /// commands left under hidden names). Returns whether it was removed.
+    @discardableResult
+    public func repair(id: String) -> Bool {
+        store.sweepHidden()
+        return repairOne(id: id)
+    }
+
+    private func repairOne(id: String) -> Bool {
+        guard (try? StateStore.validate(id: id)) != nil, let lock = store.lockIfFree(id) else { return false }
+        defer { lock.release() }
+        return repairLocked(id: id)
+    }
+
+    /// With the container's lock held.
+    func repairLocked(id: String) -> Bool {
+        guard HostPath.exists(store.statePath(id)) else {
+            // Its creator died before it recorded a process (one it had cloned
+            // dies with it), or a removal died half-way.
+            if let path = store.recordedCgroup(id) { try? ContainerCgroup(path: path).remove() }
+            store.remove(id)
+            return true
+        }
+        guard var state = try? store.read(id) else { return false } // corrupt: the user decides
+        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
+        if state.status == .creating || state.mode == .foreground {
+            // A creation nobody will finish, or a foreground container whose
+            // supervisor is gone (PR_SET_PDEATHSIG has killed its init; what a
+            // container without a PID namespace of its own started may not be).
+            discard(state)
+            store.remove(id)
+            return true
+        }
+        switch state.mode {
+        case .detached:
+            if state.status != .stopped {
+                if alive || state.cgroupPath != nil { ContainerProcesses(state: state).kill() }
+                state.status = .stopped
+                state.finished = state.finished ?? Self.timestamp()
+                try? store.write(state)
+                removeCgroup(of: state)
+            }
+            if state.removeOnExit == true {
+                store.remove(id)
+                return true
+            }
+        case .oci:
+            if !alive {
+                if state.status != .stopped {
+                    state.status = .stopped
+                    state.finished = state.finished ?? Self.timestamp()
+                    try? store.write(state)
+                }
+            } else if state.status == .created && !isWaitingForStart(state) {
+                // `start` released the process and was killed before it recorded it.
+                state.status = .running
+                try? store.write(state)
+                unlink(store.directory(id) + "/" + Self.fifoName)
+            }
+        case .foreground:
+            break
+        }
+        return false
+    }
+
+    /// Kills every process of the container and removes its cgroup.
+    func discard(_ state: ContainerState) {
+        if state.pid > 0 || state.cgroupPath != nil { ContainerProcesses(state: state).kill() }
+        removeCgroup(of: state)
+    }
+
+    func removeCgroup(of state: ContainerState) {
+        if let path = state.cgroupPath { try? ContainerCgroup(path: path).remove() }
+    }
+
+    /// An OCI container's process still waits for `start`: its waiter holds
+    /// exec.fifo open, the FIFO's only reader, until it has taken `start`'s
+    /// byte (StartWaiter). The kernel says whether a reader is there: opening
+    /// for writing without blocking fails with ENXIO when there is none. So a
+    /// `start` killed after it wrote the byte leaves a running container, seen
+    /// as running, whatever the files say.
+    func isWaitingForStart(_ state: ContainerState) -> Bool {
+        let fd = open(store.directory(state.id) + "/" + Self.fifoName, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        close(fd)
+        return true
+    }
+}

@@ -1,0 +1,217 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// Takes a child from clone to execve: writes its id maps, releases it,
+/// relays its progress to --trace, and turns a failed step into one clear error.
+/// All kernel access goes through `KernelInterface`.
+public final class Supervisor {
+    public let kernel: KernelInterface
+    public let tracer: Tracer
+
+    public init(kernel: KernelInterface, tracer: Tracer) {
+        self.kernel = kernel
+        self.tracer = tracer
+    }
+
+    public struct Launched: Sendable {
+        public var process: SpawnedProcess
+        /// With --init: the command's pid inside the container.
+        public var commandPID: Int32?
+        /// With -t: the master side of the container's pty.
+        public var consoleMaster: Int32 = -1
+    }
+
+    /// - Parameters:
+    ///   - beforeRelease: runs after the id maps are written, before the child
+    ///     continues (join a cgroup, record state). A throw kills the child.
+    ///   - stopAtReady: return as soon as setup is done (OCI create: the child
+    ///     then waits for `start`); otherwise follow it through execve.
+    ///   - atReady: runs once the child reports its setup done (its mounts,
+    ///     pivot_root, identity), before its command runs (record it as running).
+    public func launch(_ plan: LaunchPlan, options: SpawnOptions, stopAtReady: Bool = false,
+                       beforeRelease: (SpawnedProcess) throws -> Void = { _ in },
+                       atReady: (SpawnedProcess) throws -> Void = { _ in }) throws -> Launched {
+        let (parentEnd, childEnd) = try kernel.socketPair()
+        defer { kernel.close(parentEnd) }
+        var opts = options
+        opts.trace = tracer.enabled
+        opts.parentSyncFD = parentEnd
+        var process: SpawnedProcess
+        do {
+            process = try kernel.spawn(plan.childPlan, syncFD: childEnd, options: opts)
+        } catch {
+            kernel.close(childEnd)
+            throw error
+        }
+        kernel.close(childEnd)
+        tracer.emit("clone", Self.cloneCall(plan, cgroupFD: opts.cgroupFD, pid: process.pid), Self.cloneWhy(plan, cgroupFD: opts.cgroupFD))
+
+        var console: Int32 = -1
+        /// Every way out before the container runs: kill it, reap it, close what we hold.
+        func abandon() {
+            try? kernel.signal(process, SIGKILL)
+            _ = try? kernel.wait(process, forwarding: [])
+            kernel.close(console)
+            kernel.close(process.pidfd)
+        }
+
+        do {
+            try writeIDMaps(plan.identity, pid: process.pid)
+            if plan.forksIntoJoinedPIDNamespace {
+                try kernel.sendGo(parentEnd)
+                process = try followIntoPIDNamespace(from: process, parentEnd: parentEnd, plan: plan)
+            }
+            if let adj = plan.oomScoreAdj { try writeOOMScoreAdj(adj, pid: process.pid) }
+            try beforeRelease(process)
+            try kernel.sendGo(parentEnd)
+        } catch {
+            abandon()
+            throw error
+        }
+
+        var failure: ChildMessage?
+        var execed = false
+        var commandPID: Int32?
+        do {
+            while let message = try kernel.receive(parentEnd) {
+                switch message.kind {
+                case .step, .skip: tracer.emit(message, plan: plan)
+                case .fail: failure = message
+                case .exec:
+                    execed = true
+                    if tracer.enabled {
+                        tracer.emit(message, plan: plan)
+                        try kernel.sendGo(parentEnd) // ack: the trace line is out before the command runs
+                    }
+                case .pid: commandPID = message.value
+                case .console: console = message.fd
+                case .ready:
+                    try atReady(process)
+                    if tracer.enabled { try kernel.sendGo(parentEnd) }
+                    if stopAtReady { return Launched(process: process, commandPID: nil, consoleMaster: console) }
+                }
+            }
+        } catch {
+            abandon()
+            throw error
+        }
+        if let failure {
+            abandon()
+            // exec: the process the helper forked is our child too (CLONE_PARENT)
+            // and failed before its exec. Reap it: a zombie in the container's
+            // PID namespace would keep a killed init from ever finishing its exit.
+            if let pid = commandPID { kernel.reap(pid) }
+            throw Self.error(for: failure, plan: plan)
+        }
+        guard execed else {
+            let status = try? kernel.wait(process, forwarding: [])
+            abandon()
+            throw NookError("container setup ended without a report (\(status.map { "status \($0.code)" } ?? "unknown status"))",
+                            hint: "the setup process was killed from outside")
+        }
+        return Launched(process: process, commandPID: commandPID, consoleMaster: console)
+    }
+
+    /// A PID namespace joined by path holds only the children made after the
+    /// setns: the first child joins, forks the container's process (our child
+    /// too, by CLONE_PARENT), reports its pid and exits. That process is the
+    /// one we record, release and wait for; the first is reaped here (on a
+    /// throw, the caller still has it to kill).
+    func followIntoPIDNamespace(from first: SpawnedProcess, parentEnd: Int32, plan: LaunchPlan) throws -> SpawnedProcess {
+        while let message = try kernel.receive(parentEnd) {
+            switch message.kind {
+            case .step, .skip: tracer.emit(message, plan: plan)
+            case .fail: throw Self.error(for: message, plan: plan)
+            case .pid where message.step == .fork:
+                let process = try kernel.adopt(message.value)
+                _ = try? kernel.wait(first, forwarding: [])
+                kernel.close(first.pidfd)
+                tracer.emit("pidns", "clone3(CLONE_PARENT) = pid \(process.pid)",
+                            "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace; the first child exits")
+                return process
+            default:
+                throw NookError("protocol error: unexpected \(message.kind) from the container's setup before it forked into the PID namespace")
+            }
+        }
+        throw NookError("container setup ended before it forked into the joined PID namespace",
+                        hint: "the setup process was killed from outside")
+    }
+
+    /// The `clone:` trace line: the flags clone3 really gets.
+    static func cloneCall(_ plan: LaunchPlan, cgroupFD: Int32, pid: Int32) -> String {
+        let flags = plan.namespaces.filter { $0 != .cgroup }.map(\.cloneFlagName)
+            + ["CLONE_PIDFD"] + (cgroupFD >= 0 ? ["CLONE_INTO_CGROUP"] : [])
+        return "clone3(\(flags.joined(separator: "|"))\(cgroupFD >= 0 ? ", cgroup fd \(cgroupFD)" : "")) = pid \(pid)"
+    }
+
+    static func cloneWhy(_ plan: LaunchPlan, cgroupFD: Int32) -> String {
+        let placed = cgroupFD >= 0 ? "; it starts in the container's cgroup (no window outside its limits)" : ""
+        if plan.joinExisting {
+            let joins = plan.joinOrder.map(\.0.rawValue)
+            return "a helper that joins the container's namespaces: \(joins.isEmpty ? "none to join (shared with nook)" : joins.joined(separator: ", "))\(placed)"
+        }
+        let made = plan.namespaces.filter { $0 != .cgroup }.map(\.rawValue)
+        return "new namespaces: \(made.isEmpty ? "none" : made.joined(separator: ", "))\(placed)"
+    }
+
+    /// Writes /proc/PID/{setgroups,uid_map,gid_map}, or has the setuid helpers do it.
+    func writeIDMaps(_ identity: IDMapping, pid: pid_t) throws {
+        switch identity.writer {
+        case .none:
+            tracer.emit("id maps", "(none)", identity.reason)
+        case .direct:
+            if !identity.setgroupsAllowed {
+                try kernel.writeFile("/proc/\(pid)/setgroups", "deny")
+                tracer.emit("id maps", "write /proc/\(pid)/setgroups \"deny\"",
+                            "an unprivileged writer may map gids only after giving up setgroups")
+            }
+            try writeMap("/proc/\(pid)/uid_map", identity.uidMappings, "uid", identity)
+            try writeMap("/proc/\(pid)/gid_map", identity.gidMappings, "gid", identity)
+        case .helpers:
+            for (helper, maps, kind) in [("newuidmap", identity.uidMappings, "uid"), ("newgidmap", identity.gidMappings, "gid")] {
+                let args = [helper, "\(pid)"] + maps.flatMap { ["\($0.containerID)", "\($0.hostID)", "\($0.size)"] }
+                let result = try kernel.runHelper(args)
+                guard result.status == 0 else {
+                    throw NookError("\(helper) failed for pid \(pid): \(result.errorOutput.trimmingCharacters(in: " \n"))",
+                                    hint: "check /etc/sub\(kind) and that \(helper) is installed setuid (Debian package uidmap)")
+                }
+                tracer.emit("id maps", args.joined(separator: " "), "the setuid helper maps a sub-\(kind) range: \(identity.reason)")
+            }
+        }
+    }
+
+    private func writeMap(_ path: String, _ maps: [Spec.IDMap], _ kind: String, _ identity: IDMapping) throws {
+        let text = IDMapping.text(maps)
+        do { try kernel.writeFile(path, text) } catch let e as NookError {
+            throw NookError("write \(kind) map: \(e.message)", hint: "an unprivileged user can map only its own \(kind)")
+        }
+        tracer.emit("id maps", "write \(path) \"\(text.trimmingCharacters(in: "\n").replacingNewlines())\" (by nook)",
+                    identity.reason)
+    }
+
+    /// From the parent, like crun: the child is ours, and the kernel lets an
+    /// unprivileged owner raise the value but not lower it (CAP_SYS_RESOURCE).
+    private func writeOOMScoreAdj(_ adj: Int, pid: Int32) throws {
+        let path = "/proc/\(pid)/oom_score_adj"
+        do { try kernel.writeFile(path, "\(adj)") } catch let e as NookError {
+            let own = (try? HostPath.readText("/proc/self/oom_score_adj"))?.trimmingCharacters(in: "\n") ?? "?"
+            throw NookError("process.oomScoreAdj \(adj): \(e.message)",
+                            hint: "without CAP_SYS_RESOURCE it can only be raised: nook's own is \(own), so use \(own) to 1000")
+        }
+        tracer.emit("oom", "write \(path) \"\(adj)\"", "process.oomScoreAdj: how readily the OOM killer picks this container")
+    }
+
+    /// The user's one line for a failed child step, with podman's exit codes.
+    public static func error(for message: ChildMessage, plan: LaunchPlan) -> NookError {
+        let d = StepDescription(message, plan: plan)
+        var code: Int32 = 125
+        if message.step == .exec { code = message.errno == ENOENT && message.index < 0 ? 127 : 126 }
+        return NookError("\(d.failure): \(errnoDescription(message.errno))", hint: d.hint, exitCode: code)
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String { split(separator: "\n").joined(separator: "; ") }
+}

@@ -1,0 +1,102 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// `nook audit ROOTFS`: what a student should look at before trusting a
+/// root filesystem. Walks it without following symlinks, and reads its own
+/// files (package database, os-release) with RESOLVE_IN_ROOT, so a symlink in
+/// the image cannot make the audit report the host's packages.
+public struct RootfsAudit: Codable, Sendable, Equatable {
+    public var setuid: [String] = []
+    public var setgid: [String] = []
+    public var worldWritable: [String] = []
+    public var devices: [String] = []
+    /// Directories the caller may not read: the audit could not look inside.
+    public var unreadable: [String] = []
+    public var packages: [Package] = []
+    public var packageDatabase: String?
+    /// PRETTY_NAME from the rootfs's os-release ("Debian GNU/Linux 12 (bookworm)").
+    public var system: String?
+
+    public struct Package: Codable, Sendable, Equatable {
+        public var name: String
+        public var version: String
+    }
+
+    /// Setuid files and device nodes are what `--strict` refuses.
+    public var hasFindings: Bool { !setuid.isEmpty || !devices.isEmpty }
+
+    public static func scan(_ root: String) throws -> RootfsAudit {
+        guard HostPath.isDirectory(root) else { throw NookError("'\(root)' is not a directory", hint: "nook audit takes an unpacked rootfs") }
+        var audit = RootfsAudit()
+        audit.walk(root, relative: "")
+        for i in [\RootfsAudit.setuid, \.setgid, \.worldWritable, \.devices, \.unreadable] { audit[keyPath: i].sort() }
+        try audit.readPackages(root)
+        try audit.readSystem(root)
+        return audit
+    }
+
+    mutating func walk(_ root: String, relative: String) {
+        guard let dir = opendir(root + relative) else {
+            unreadable.append(relative.isEmpty ? "/" : relative)
+            return
+        }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name == "." || name == ".." { continue }
+            let rel = relative + "/" + name
+            var st = stat()
+            guard lstat(root + rel, &st) == 0 else { continue }
+            let type = st.st_mode & S_IFMT
+            if type == S_IFLNK { continue }
+            if type == S_IFCHR || type == S_IFBLK { devices.append(rel) }
+            if type == S_IFREG && st.st_mode & S_ISUID != 0 { setuid.append(rel) }
+            if type == S_IFREG && st.st_mode & S_ISGID != 0 { setgid.append(rel) }
+            // World-writable: files, and directories without the sticky bit (/tmp is fine).
+            if st.st_mode & S_IWOTH != 0 && (type == S_IFREG || (type == S_IFDIR && st.st_mode & S_ISVTX == 0)) {
+                worldWritable.append(rel)
+            }
+            if type == S_IFDIR { walk(root, relative: rel) }
+        }
+    }
+
+    /// The text of `path` in the rootfs; nil when it has none.
+    static func read(_ root: String, _ path: String, as kind: FileKind) throws -> String? {
+        try HostPath.readBytes(inRoot: root, path, as: kind).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    mutating func readPackages(_ root: String) throws {
+        if let text = try Self.read(root, "/var/lib/dpkg/status", as: .packageDatabase) {
+            packageDatabase = "/var/lib/dpkg/status"
+            for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
+                var name = "", version = "", installed = false
+                for line in stanza.split(separator: "\n") {
+                    if line.hasPrefix("Package: ") { name = String(line.dropFirst(9)) }
+                    if line.hasPrefix("Version: ") { version = String(line.dropFirst(9)) }
+                    if line.hasPrefix("Status: ") && line.hasSuffix(" installed") { installed = true }
+                }
+                if installed && !name.isEmpty { packages.append(Package(name: name, version: version)) }
+            }
+        } else if let text = try Self.read(root, "/lib/apk/db/installed", as: .packageDatabase) {
+            packageDatabase = "/lib/apk/db/installed"
+            var name = ""
+            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+                if line.hasPrefix("P:") { name = String(line.dropFirst(2)) }
+                if line.hasPrefix("V:") && !name.isEmpty { packages.append(Package(name: name, version: String(line.dropFirst(2)))); name = "" }
+            }
+        }
+        packages.sort { $0.name < $1.name }
+    }
+
+    mutating func readSystem(_ root: String) throws {
+        guard let text = try Self.read(root, "/etc/os-release", as: .osRelease)
+            ?? Self.read(root, "/usr/lib/os-release", as: .osRelease) else { return }
+        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
+            var value = line.dropFirst("PRETTY_NAME=".count)
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+            system = String(value)
+        }
+    }
+}

@@ -1,0 +1,145 @@
+import NookCore
+import NookKernel
+import NookSpec
+
+/// `--network`: how a container reaches the network.
+///
+/// Without root, Nook cannot create veth pairs or bridges on the host, so a
+/// container that needs the network gets a user-mode TCP/IP stack (pasta or
+/// slirp4netns, as rootless podman does) attached to its own network namespace.
+public enum NetworkMode: Sendable, Equatable {
+    /// A network namespace with only `lo` (the default).
+    case none
+    /// The caller's own network namespace: no network isolation at all.
+    case host
+    /// passt's `pasta`: the container gets a copy of the host's addresses and routes.
+    /// `options` are extra pasta arguments, passed as given.
+    case pasta(allowHostLoopback: Bool, options: [String])
+    /// slirp4netns: the container gets 10.0.2.100/24, gateway 10.0.2.2, DNS 10.0.2.3.
+    case slirp4netns(allowHostLoopback: Bool, mtu: Int)
+
+    /// Parses podman's spellings: `none`, `host`, `pasta[:OPT,...]`,
+    /// `slirp4netns[:allow_host_loopback=true,mtu=N]`.
+    public static func parse(_ text: String) throws -> NetworkMode {
+        let (name, rest) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) }
+            ?? (text, "")
+        let options = rest.split(separator: ",").map(String.init)
+        switch name {
+        // A `where` on a case list guards only its last pattern: "none" and
+        // "private" need one each.
+        case "none" where options.isEmpty, "private" where options.isEmpty: return .none
+        case "host" where options.isEmpty: return .host
+        case "none", "private", "host":
+            throw NookError("invalid --network '\(text)': \(name) takes no options", hint: "use --network \(name)")
+        case "pasta":
+            // podman's spelling: --map-gw lets the container reach the host's
+            // loopback through the gateway address. Nook passes --no-map-gw otherwise.
+            let allow = options.contains("--map-gw")
+            return .pasta(allowHostLoopback: allow, options: options.filter { $0 != "--map-gw" && $0 != "--no-map-gw" })
+        case "slirp4netns":
+            var allow = false
+            var mtu = 65520
+            for option in options {
+                let kv = option.split(separator: "=", maxSplits: 1).map(String.init)
+                switch (kv.first ?? "", kv.count == 2 ? kv[1] : "") {
+                case ("allow_host_loopback", "true"): allow = true
+                case ("allow_host_loopback", "false"): allow = false
+                case ("mtu", let value) where Int(value).map({ (1280...65521).contains($0) }) == true: mtu = Int(value) ?? mtu
+                case ("port_handler", "slirp4netns"): break
+                default:
+                    throw NookError("invalid --network option '\(option)' for slirp4netns",
+                                    hint: "options are allow_host_loopback=true|false, mtu=1280..65521, port_handler=slirp4netns")
+                }
+            }
+            return .slirp4netns(allowHostLoopback: allow, mtu: mtu)
+        default:
+            throw NookError("invalid --network '\(text)'",
+                            hint: "use none, host, pasta[:OPTIONS] or slirp4netns[:OPTIONS]")
+        }
+    }
+
+    /// The text `parse` reads back (kept in the spec's annotations).
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .host: "host"
+        case .pasta(let allow, let options):
+            ((allow ? ["--map-gw"] : []) + options).isEmpty ? "pasta"
+                : "pasta:" + ((allow ? ["--map-gw"] : []) + options).joined(separator: ",")
+        case .slirp4netns(let allow, let mtu):
+            "slirp4netns:allow_host_loopback=\(allow),mtu=\(mtu)"
+        }
+    }
+
+    /// The mode without its options: none, host, pasta, slirp4netns.
+    public var name: String { String(description.prefix { $0 != ":" }) }
+
+    /// Whether a user-mode stack runs for this container.
+    public var usesHelper: Bool {
+        switch self {
+        case .pasta, .slirp4netns: true
+        case .none, .host: false
+        }
+    }
+
+    /// The helper program's name, and the Debian package it comes in.
+    public var helper: (program: String, package: String)? {
+        switch self {
+        case .pasta: ("pasta", "passt")
+        case .slirp4netns: ("slirp4netns", "slirp4netns")
+        case .none, .host: nil
+        }
+    }
+}
+
+/// The network of one `nook run`: the mode and the published ports. It travels
+/// in the spec's annotations, so a detached container's monitor (which reads the
+/// spec back from disk) and `nook run --bundle` see the same settings.
+public struct NetworkSettings: Sendable, Equatable {
+    public var mode: NetworkMode = .none
+    public var ports: [PortMapping] = []
+
+    public static let modeAnnotation = "org.nook.network"
+    public static let portsAnnotation = "org.nook.publish"
+
+    public init(mode: NetworkMode = .none, ports: [PortMapping] = []) {
+        self.mode = mode
+        self.ports = ports
+    }
+
+    /// Reads the annotations; none present means `--network none`.
+    public init(annotations: [String: String]?) throws {
+        mode = try annotations?[Self.modeAnnotation].map(NetworkMode.parse) ?? .none
+        ports = try (annotations?[Self.portsAnnotation] ?? "").split(separator: " ").map { try PortMapping.parse(String($0)) }
+        try validate()
+    }
+
+    public var annotations: [String: String] {
+        var result = [Self.modeAnnotation: mode.description]
+        if !ports.isEmpty { result[Self.portsAnnotation] = ports.map(\.description).joined(separator: " ") }
+        return result
+    }
+
+    /// Puts these settings into a spec: the annotations, and for `host` no
+    /// network namespace of its own.
+    public func apply(to spec: inout Spec) throws {
+        try validate()
+        if mode == .host { spec.linux?.namespaces?.removeAll { $0.type == "network" } }
+        spec.annotations = (spec.annotations ?? [:]).merging(annotations) { _, new in new }
+    }
+
+    public func validate() throws {
+        if !ports.isEmpty && !mode.usesHelper {
+            throw NookError("-p needs a user-mode network: with --network \(mode.description) there is nothing to publish through",
+                            hint: "add --network pasta (or --network slirp4netns)")
+        }
+        if case .slirp4netns = mode, let v6 = ports.first(where: { $0.hostIP?.contains(":") == true }) {
+            throw NookError("-p \(v6): slirp4netns publishes on IPv4 addresses only",
+                            hint: "use an IPv4 address (127.0.0.1), or --network pasta")
+        }
+        var seen = Set<String>()
+        for port in ports where !seen.insert("\(port.hostPort)/\(port.proto.rawValue)").inserted {
+            throw NookError("host port \(port.hostPort)/\(port.proto.rawValue) is published twice")
+        }
+    }
+}

@@ -1,0 +1,92 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import NookCore
+
+/// config.json's bytes to a `Spec`, with errors that name the field. No I/O:
+/// the runtime reads the file (BundleLoader) and says the warnings.
+public enum SpecDecoder {
+    public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
+        let spec: Spec
+        do {
+            spec = try JSONDecoder().decode(Spec.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw NookError("invalid \(source): \(describe(error, decoding: Spec.self, from: bytes))")
+        } catch {
+            throw NookError("invalid \(source): \(error)")
+        }
+        guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
+        guard OCIVersion.isSupported(spec.ociVersion) else {
+            throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
+        }
+        try checkHookTimeouts(spec, source: source)
+        // An empty path would be the bundle itself: nook would make /proc, /dev and /sys there.
+        if spec.root?.path.isEmpty == true {
+            throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute")
+        }
+        return spec
+    }
+
+    /// Fields a rootless runtime on this host cannot honour: said, not fatal.
+    public static func warnings(_ spec: Spec) -> [String] {
+        var lines: [String] = []
+        if let profile = spec.process?.apparmorProfile, !profile.isEmpty {
+            lines.append("process.apparmorProfile '\(profile)' ignored (no AppArmor support)")
+        }
+        if let label = spec.process?.selinuxLabel, !label.isEmpty {
+            lines.append("process.selinuxLabel '\(label)' ignored (no SELinux support)")
+        }
+        return lines
+    }
+
+    /// The runtime spec: a hook's timeout, if set, is a number of seconds
+    /// above zero; poll(2) takes milliseconds in an Int32.
+    static let hookTimeouts = 1...Int(Int32.max / 1000)
+
+    static func checkHookTimeouts(_ spec: Spec, source: String) throws {
+        for point in HookPoint.allCases {
+            for (i, hook) in spec.hooks(at: point).enumerated() {
+                if let t = hook.timeout, !hookTimeouts.contains(t) {
+                    throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].timeout' is \(t): "
+                                    + "a number of seconds from \(hookTimeouts.lowerBound) to \(hookTimeouts.upperBound)")
+                }
+            }
+        }
+    }
+
+    static func path(_ codingPath: [any CodingKey]) -> String {
+        let parts = codingPath.map { key in key.intValue.map { "[\($0)]" } ?? ".\(key.stringValue)" }
+        let joined = parts.joined()
+        return joined.hasPrefix(".") ? String(joined.dropFirst()) : joined
+    }
+
+    /// As `describe(_:)`, but a number too large or small for its field
+    /// (which JSONDecoder calls "not valid JSON", naming no field) is found
+    /// in `bytes` and named with its range.
+    public static func describe<T: Decodable>(_ error: DecodingError, decoding type: T.Type, from bytes: [UInt8]) -> String {
+        if case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty,
+           let found = JSONNumberRange.misfit(T.self, in: bytes) {
+            return found
+        }
+        return describe(error)
+    }
+
+    public static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .keyNotFound(let key, let ctx):
+            let at = path(ctx.codingPath + [key])
+            return "missing field '\(at)'"
+        case .typeMismatch(let type, let ctx):
+            return "field '\(path(ctx.codingPath))' has the wrong type (expected \(type))"
+        case .valueNotFound(let type, let ctx):
+            return "field '\(path(ctx.codingPath))' is null (expected \(type))"
+        case .dataCorrupted(let ctx):
+            let at = path(ctx.codingPath)
+            return at.isEmpty ? "not valid JSON: \(ctx.debugDescription)" : "field '\(at)': \(ctx.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}
