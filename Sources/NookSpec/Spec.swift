@@ -81,9 +81,6 @@ public struct Spec: Codable, Sendable, Equatable {
     public struct Root: Codable, Sendable, Equatable {
         public var path: String
         public var readonly: Bool?
-        public init(path: String, readonly: Bool? = nil) {
-            (self.path, self.readonly) = (path, readonly)
-        }
     }
 
     public struct Mount: Codable, Sendable, Equatable {

@@ -67,11 +67,8 @@ extension Runtime {
             throw NookError("exec --tty --detach needs --console-socket")
         }
 
-        var set = sigset_t(), old = sigset_t()
-        sigemptyset(&set)
-        for s in settings.forwardSignals { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, &old)
-        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+        let blocked = BlockedSignals(settings.forwardSignals)
+        defer { blocked.restore() }
 
         var options = SpawnOptions()
         options.createConsole = plan.terminal

@@ -130,12 +130,8 @@ public final class Runtime {
 
         // Signals to forward are blocked from now on, so none is lost or kills
         // us between the clone and the wait; the child unblocks them before exec.
-        var set = sigset_t()
-        var old = sigset_t()
-        sigemptyset(&set)
-        for s in settings.forwardSignals { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, &old)
-        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+        let blocked = BlockedSignals(settings.forwardSignals)
+        defer { blocked.restore() }
 
         var options = SpawnOptions()
         options.stdio = settings.stdio
