@@ -149,7 +149,7 @@ extension Runtime {
     /// - startContainer (`start`): `path` resolves in the container.
     func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
         let spec = try loadSpec(id)
-        let hooks = HookRunner.hooks(spec, point)
+        let hooks = spec.hooks(at: point)
         guard !hooks.isEmpty else { return }
         let record = try store.read(id)
         let input = try HookRunner.input(state)
