@@ -17,6 +17,7 @@ timeout 1200 swift build --build-tests --explicit-target-dependency-import-check
 bin=$(swift build --show-bin-path)
 
 echo "== architecture: the module graph in Docs/architecture.md, and the forbidden arrows refused"
+python3 Scripts/test_module_graph.py
 Scripts/module-graph.py --check Docs/architecture.md
 timeout 900 Scripts/check-arrows.sh
 
