@@ -1,6 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Every Swift target of ours: an import of one of our modules that the
+/// target does not declare below fails its build (Plugins/DirectImportsOnly).
+let directImportsOnly: [Target.PluginUsage] = [.plugin(name: "DirectImportsOnly")]
+
 let package = Package(
     name: "Nook",
     platforms: [.macOS(.v13)],
@@ -13,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
+        // A target that imports one of our modules it does not declare fails to build.
+        .plugin(name: "DirectImportsOnly", capability: .buildTool()),
         // Only what must run between clone() and execve(), and calls Swift cannot make.
         .target(
             name: "CShims",
@@ -23,9 +29,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
         ),
         // Errors and text: what every module says to users. Imports nothing of ours.
-        .target(name: "NookCore"),
+        .target(name: "NookCore", plugins: directImportsOnly),
         // The OCI model, its parsing, validation and defaults. No I/O, no kernel.
-        .target(name: "NookSpec", dependencies: ["NookCore"]),
+        .target(name: "NookSpec", dependencies: ["NookCore"], plugins: directImportsOnly),
         // The one seam over the kernel and the C shim (KernelInterface, LiveKernel).
         .target(
             name: "NookKernel",
@@ -33,15 +39,17 @@ let package = Package(
                 "NookCore",
                 "CShims",
                 .product(name: "SystemPackage", package: "swift-system"),
-            ]
+            ],
+            plugins: directImportsOnly
         ),
         // Identity, mounts, security, cgroups, network, lifecycle, state, trace.
         .target(
             name: "NookRuntime",
-            dependencies: ["NookCore", "NookSpec", "NookKernel", .product(name: "SystemPackage", package: "swift-system")]
+            dependencies: ["NookCore", "NookSpec", "NookKernel", .product(name: "SystemPackage", package: "swift-system")],
+            plugins: directImportsOnly
         ),
         // What a Swift program imports: the runtime and the OCI model.
-        .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"]),
+        .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"], plugins: directImportsOnly),
         // The CLI: parses flags and calls the runtime; its own file reads go
         // through the kernel seam too. Never the C shim.
         .executableTarget(
@@ -52,10 +60,13 @@ let package = Package(
                 "NookKernel",
                 "NookRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            plugins: directImportsOnly
         ),
-        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"]),
+        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"],
+                    plugins: directImportsOnly),
+        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"],
+                    plugins: directImportsOnly),
     ],
     swiftLanguageModes: [.v6]
 )
