@@ -35,6 +35,8 @@ echo "== examples"
 # stale-image keeps the Debian rootfs it makes with debootstrap here.
 NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 600 Examples/run-all.sh
 
+echo "== docs: every source path they name exists"
+Scripts/check-doc-paths.py
 echo "== docs: every command in Docs/*.md and Examples/README.md"
 NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh
 echo "== docs again, their dates moved to another month and year, in another time zone"
