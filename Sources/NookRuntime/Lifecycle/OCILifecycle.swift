@@ -54,7 +54,7 @@ extension Runtime {
             if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
             FaultPoint.reached("create.prepared")
             let dir = store.directory(id)
-            try Self.writeJSON(spec, to: dir + "/" + Self.specName)
+            try writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
             // 0600: no one opens it by path but `start`. The container's
             // waiter holds the only reader, opened read-write here on the host
@@ -348,11 +348,10 @@ extension Runtime {
         return try BundleLoader.decode(try HostPath.readBytes(path, as: .configJSON, noFollow: true), source: path)
     }
 
-    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+    func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        try HostPath.writeText(path, String(decoding: data, as: UTF8.self), create: true, mode: 0o600)
+        try store.writeFile(path, Array(try encoder.encode(value)))
     }
 
     /// Atomic, like runc: conmon reads it as soon as create returns.
