@@ -35,6 +35,12 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ]
         ),
+        // A recording fake of the kernel seam, for unit tests and test harnesses:
+        // a target of its own, so the `nook` binary never links it.
+        .target(
+            name: "NookKernelTesting",
+            dependencies: ["NookCore", "NookKernel", .product(name: "SystemPackage", package: "swift-system")]
+        ),
         // Identity, mounts, security, cgroups, network, lifecycle, state, trace.
         .target(
             name: "NookRuntime",
@@ -54,7 +60,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime"]),
+        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime",
+                                                   .product(name: "SystemPackage", package: "swift-system")]),
         .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"]),
     ],
     swiftLanguageModes: [.v6]

@@ -103,7 +103,7 @@ extension Runtime {
         let terminal = consoleMaster >= 0 && settings.consoleSocket == nil
             ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
-        let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
+        let status = try waitOrKill(process, forwarding: settings.forwardSignals, terminal: terminal)
         terminal?.restore()
         return status
     }
@@ -130,8 +130,9 @@ extension Runtime {
     func spawnInContainer(_ plan: LaunchPlan, options: SpawnOptions, tracer: Tracer) throws -> (SpawnedProcess, Int32) {
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options)
-        // The helper exits once it has forked the real process; reap it.
-        _ = try? kernel.wait(launched.process, forwarding: [])
+        // The helper exits once it has forked the real process; reap it
+        // (without its pidfd if the wait fails: it is exiting anyway).
+        if (try? kernel.wait(launched.process, forwarding: [])) == nil { kernel.reap(launched.process.pid) }
         kernel.close(launched.process.pidfd)
         guard let pid = launched.commandPID else {
             throw NookError("exec: the helper did not report the new process")

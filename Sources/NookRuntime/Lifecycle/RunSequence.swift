@@ -202,7 +202,7 @@ final class RunSequence {
             ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
         defer { terminal?.restore() }
-        return try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
+        return try runtime.waitOrKill(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
     }
 
     /// How it ended, said (an OOM kill) and, for a detached container, recorded.

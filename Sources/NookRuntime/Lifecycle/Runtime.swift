@@ -98,6 +98,20 @@ public final class Runtime {
         return status
     }
 
+    /// Waits for a process of ours, forwarding signals. If the wait itself
+    /// fails, the process is killed and reaped: no caller is left holding a
+    /// child it can no longer collect.
+    func waitOrKill(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?,
+                    log: LogRelay? = nil) throws -> ExitStatus {
+        do {
+            return try kernel.wait(process, forwarding: signals, terminal: terminal, log: log)
+        } catch {
+            try? kernel.signal(process, SIGKILL) // fails only if it is gone already: the reap collects it
+            kernel.reap(process.pid)
+            throw error
+        }
+    }
+
     /// 67108864 -> "64M".
     static func humanBytes(_ text: String) -> String {
         guard let n = UInt64(text) else { return text }
