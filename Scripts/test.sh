@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests (real containers run as
 # an unprivileged user), the cgroup v2 tests in a qemu guest, the examples, and
-# the commands in the docs (Scripts/check-docs.sh).
+# the commands in the docs (Scripts/check-docs.sh), and the module graph
+# (Scripts/module-graph.py, Scripts/check-arrows.sh: Docs/architecture.md).
 # As root (CI), it creates the test users first; `nook` itself always runs unprivileged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,11 @@ echo "== build"
 # A target that imports a module it does not declare fails (the module graph, Docs/architecture.md).
 timeout 1200 swift build --build-tests --explicit-target-dependency-import-check error
 bin=$(swift build --show-bin-path)
+
+echo "== architecture: the module graph in Docs/architecture.md, and the forbidden arrows refused"
+python3 Scripts/test_module_graph.py
+Scripts/module-graph.py --check Docs/architecture.md
+timeout 900 Scripts/check-arrows.sh
 
 echo "== unit and integration tests"
 timeout 1200 swift test --skip-build

@@ -9,10 +9,7 @@ public struct FileKind: Sendable, Equatable {
     /// Bytes; a file of more is refused.
     public var limit: Int
 
-    public init(name: String, limit: Int) {
-        self.name = name
-        self.limit = limit
-    }
+    public init(name: String, limit: Int) { (self.name, self.limit) = (name, limit) }
 
     // runc and crun read config.json whole; 16 MiB is far above any real one
     // (a default spec with its seccomp profile is ~30 KiB).

@@ -5,10 +5,7 @@ import NookCore
 public struct SpawnedProcess: Sendable, Equatable {
     public var pid: pid_t
     public var pidfd: Int32
-    public init(pid: pid_t, pidfd: Int32) {
-        self.pid = pid
-        self.pidfd = pidfd
-    }
+    public init(pid: pid_t, pidfd: Int32) { (self.pid, self.pidfd) = (pid, pidfd) }
 }
 
 /// How a process ended.

@@ -69,8 +69,5 @@ public final class TerminalRelay: @unchecked Sendable {
 public struct WindowSize: Sendable, Equatable {
     public var rows: UInt16
     public var columns: UInt16
-    public init(rows: UInt16, columns: UInt16) {
-        self.rows = rows
-        self.columns = columns
-    }
+    public init(rows: UInt16, columns: UInt16) { (self.rows, self.columns) = (rows, columns) }
 }

@@ -17,14 +17,7 @@ public struct Spec: Codable, Sendable, Equatable {
     public init(ociVersion: String = Spec.version, process: Process? = nil, root: Root? = nil,
                 hostname: String? = nil, mounts: [Mount]? = nil, hooks: Hooks? = nil,
                 annotations: [String: String]? = nil, linux: Linux? = nil) {
-        self.ociVersion = ociVersion
-        self.process = process
-        self.root = root
-        self.hostname = hostname
-        self.mounts = mounts
-        self.hooks = hooks
-        self.annotations = annotations
-        self.linux = linux
+        (self.ociVersion, self.process, self.root, self.hostname, self.mounts, self.hooks, self.annotations, self.linux) = (ociVersion, process, root, hostname, mounts, hooks, annotations, linux)
     }
 
     public static let version = "1.0.2"
@@ -46,14 +39,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public init(terminal: Bool? = nil, user: User = User(), args: [String]? = nil, env: [String]? = nil,
                     cwd: String = "/", capabilities: Capabilities? = nil, rlimits: [Rlimit]? = nil,
                     noNewPrivileges: Bool? = nil) {
-            self.terminal = terminal
-            self.user = user
-            self.args = args
-            self.env = env
-            self.cwd = cwd
-            self.capabilities = capabilities
-            self.rlimits = rlimits
-            self.noNewPrivileges = noNewPrivileges
+            (self.terminal, self.user, self.args, self.env, self.cwd, self.capabilities, self.rlimits, self.noNewPrivileges) = (terminal, user, args, env, cwd, capabilities, rlimits, noNewPrivileges)
         }
     }
 
@@ -68,9 +54,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var umask: UInt32?
         public var additionalGids: [UInt32]?
         public init(uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32]? = nil) {
-            self.uid = uid
-            self.gid = gid
-            self.additionalGids = additionalGids
+            (self.uid, self.gid, self.additionalGids) = (uid, gid, additionalGids)
         }
     }
 
@@ -82,32 +66,21 @@ public struct Spec: Codable, Sendable, Equatable {
         public var ambient: [String]?
         public init(bounding: [String]? = nil, effective: [String]? = nil, inheritable: [String]? = nil,
                     permitted: [String]? = nil, ambient: [String]? = nil) {
-            self.bounding = bounding
-            self.effective = effective
-            self.inheritable = inheritable
-            self.permitted = permitted
-            self.ambient = ambient
+            (self.bounding, self.effective, self.inheritable, self.permitted, self.ambient) = (bounding, effective, inheritable, permitted, ambient)
         }
     }
 
     public struct Rlimit: Codable, Sendable, Equatable {
         public var type: String
-        public var hard: UInt64
-        public var soft: UInt64
+        public var hard, soft: UInt64
         public init(type: String, hard: UInt64, soft: UInt64) {
-            self.type = type
-            self.hard = hard
-            self.soft = soft
+            (self.type, self.hard, self.soft) = (type, hard, soft)
         }
     }
 
     public struct Root: Codable, Sendable, Equatable {
         public var path: String
         public var readonly: Bool?
-        public init(path: String, readonly: Bool? = nil) {
-            self.path = path
-            self.readonly = readonly
-        }
     }
 
     public struct Mount: Codable, Sendable, Equatable {
@@ -116,10 +89,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var source: String?
         public var options: [String]?
         public init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil) {
-            self.destination = destination
-            self.type = type
-            self.source = source
-            self.options = options
+            (self.destination, self.type, self.source, self.options) = (destination, type, source, options)
         }
     }
 
@@ -155,15 +125,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public init(namespaces: [Namespace]? = nil, uidMappings: [IDMap]? = nil, gidMappings: [IDMap]? = nil,
                     resources: Resources? = nil, cgroupsPath: String? = nil, seccomp: Seccomp? = nil,
                     maskedPaths: [String]? = nil, readonlyPaths: [String]? = nil, sysctl: [String: String]? = nil) {
-            self.namespaces = namespaces
-            self.uidMappings = uidMappings
-            self.gidMappings = gidMappings
-            self.resources = resources
-            self.cgroupsPath = cgroupsPath
-            self.seccomp = seccomp
-            self.maskedPaths = maskedPaths
-            self.readonlyPaths = readonlyPaths
-            self.sysctl = sysctl
+            (self.namespaces, self.uidMappings, self.gidMappings, self.resources, self.cgroupsPath, self.seccomp, self.maskedPaths, self.readonlyPaths, self.sysctl) = (namespaces, uidMappings, gidMappings, resources, cgroupsPath, seccomp, maskedPaths, readonlyPaths, sysctl)
         }
     }
 
@@ -178,10 +140,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var uid: UInt32?
         public var gid: UInt32?
         public init(path: String, type: String, major: Int64? = nil, minor: Int64? = nil) {
-            self.path = path
-            self.type = type
-            self.major = major
-            self.minor = minor
+            (self.path, self.type, self.major, self.minor) = (path, type, major, minor)
         }
     }
 
@@ -189,19 +148,14 @@ public struct Spec: Codable, Sendable, Equatable {
         public var type: String
         public var path: String?
         public init(type: String, path: String? = nil) {
-            self.type = type
-            self.path = path
+            (self.type, self.path) = (type, path)
         }
     }
 
     public struct IDMap: Codable, Sendable, Equatable {
-        public var containerID: UInt32
-        public var hostID: UInt32
-        public var size: UInt32
+        public var containerID, hostID, size: UInt32
         public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
-            self.containerID = containerID
-            self.hostID = hostID
-            self.size = size
+            (self.containerID, self.hostID, self.size) = (containerID, hostID, size)
         }
     }
 
@@ -212,10 +166,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var syscalls: [SyscallRule]?
         public init(defaultAction: String, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil,
                     syscalls: [SyscallRule]? = nil) {
-            self.defaultAction = defaultAction
-            self.defaultErrnoRet = defaultErrnoRet
-            self.architectures = architectures
-            self.syscalls = syscalls
+            (self.defaultAction, self.defaultErrnoRet, self.architectures, self.syscalls) = (defaultAction, defaultErrnoRet, architectures, syscalls)
         }
     }
 
@@ -225,10 +176,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var errnoRet: UInt32?
         public var args: [SyscallArg]?
         public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
-            self.names = names
-            self.action = action
-            self.errnoRet = errnoRet
-            self.args = args
+            (self.names, self.action, self.errnoRet, self.args) = (names, action, errnoRet, args)
         }
     }
 
@@ -238,10 +186,7 @@ public struct Spec: Codable, Sendable, Equatable {
         public var valueTwo: UInt64?
         public var op: String
         public init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) {
-            self.index = index
-            self.value = value
-            self.valueTwo = valueTwo
-            self.op = op
+            (self.index, self.value, self.valueTwo, self.op) = (index, value, valueTwo, op)
         }
     }
 }

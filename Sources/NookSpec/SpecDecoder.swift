@@ -9,14 +9,7 @@ import NookCore
 /// the runtime reads the file (BundleLoader) and says the warnings.
 public enum SpecDecoder {
     public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
-        let spec: Spec
-        do {
-            spec = try JSONDecoder().decode(Spec.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw NookError("invalid \(source): \(describe(error, decoding: Spec.self, from: bytes))")
-        } catch {
-            throw NookError("invalid \(source): \(error)")
-        }
+        let spec = try decodeJSON(Spec.self, from: bytes, what: source)
         guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
         guard OCIVersion.isSupported(spec.ociVersion) else {
             throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
@@ -27,6 +20,17 @@ public enum SpecDecoder {
             throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute")
         }
         return spec
+    }
+
+    /// JSON bytes to `T`; an error says "invalid WHAT: " and names the field.
+    public static func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
+        do {
+            return try JSONDecoder().decode(T.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw NookError("invalid \(what): \(describe(error, decoding: T.self, from: bytes))")
+        } catch {
+            throw NookError("invalid \(what): \(error)")
+        }
     }
 
     /// Fields a rootless runtime on this host cannot honour: said, not fatal.

@@ -14,9 +14,7 @@ extension Spec {
             public var swappiness: UInt64?
             public var disableOOMKiller: Bool?
             public init(limit: Int64? = nil, reservation: Int64? = nil, swap: Int64? = nil) {
-                self.limit = limit
-                self.reservation = reservation
-                self.swap = swap
+                (self.limit, self.reservation, self.swap) = (limit, reservation, swap)
             }
         }
         public struct CPU: Codable, Sendable, Equatable {
@@ -31,10 +29,7 @@ extension Spec {
             public var realtimeRuntime: Int64?
             public var realtimePeriod: UInt64?
             public init(shares: UInt64? = nil, quota: Int64? = nil, period: UInt64? = nil, cpus: String? = nil) {
-                self.shares = shares
-                self.quota = quota
-                self.period = period
-                self.cpus = cpus
+                (self.shares, self.quota, self.period, self.cpus) = (shares, quota, period, cpus)
             }
         }
         public struct Pids: Codable, Sendable, Equatable {
@@ -42,18 +37,14 @@ extension Spec {
             public init(limit: Int64) { self.limit = limit }
         }
         public struct ThrottleDevice: Codable, Sendable, Equatable {
-            public var major: Int64
-            public var minor: Int64
+            public var major, minor: Int64
             public var rate: UInt64
             public init(major: Int64, minor: Int64, rate: UInt64) {
-                self.major = major
-                self.minor = minor
-                self.rate = rate
+                (self.major, self.minor, self.rate) = (major, minor, rate)
             }
         }
         public struct WeightDevice: Codable, Sendable, Equatable {
-            public var major: Int64
-            public var minor: Int64
+            public var major, minor: Int64
             public var weight: UInt16?
             public var leafWeight: UInt16?
         }
@@ -67,9 +58,7 @@ extension Spec {
             public var throttleWriteIOPSDevice: [ThrottleDevice]?
             public init(weight: UInt16? = nil, throttleReadBpsDevice: [ThrottleDevice]? = nil,
                         throttleWriteBpsDevice: [ThrottleDevice]? = nil) {
-                self.weight = weight
-                self.throttleReadBpsDevice = throttleReadBpsDevice
-                self.throttleWriteBpsDevice = throttleWriteBpsDevice
+                (self.weight, self.throttleReadBpsDevice, self.throttleWriteBpsDevice) = (weight, throttleReadBpsDevice, throttleWriteBpsDevice)
             }
         }
         public struct HugepageLimit: Codable, Sendable, Equatable {
@@ -99,10 +88,7 @@ extension Spec {
         public var unified: [String: String]?
         // `devices` (access rules, not limits) is not modelled: see Docs/security.md.
         public init(memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil, blockIO: BlockIO? = nil) {
-            self.memory = memory
-            self.cpu = cpu
-            self.pids = pids
-            self.blockIO = blockIO
+            (self.memory, self.cpu, self.pids, self.blockIO) = (memory, cpu, pids, blockIO)
         }
     }
 }

@@ -88,7 +88,8 @@ struct RmCommand: ParsableCommand {
 struct MonitorCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "__monitor", abstract: "Supervise one detached container (internal).",
                                                     shouldDisplay: false)
-    @Option var root: String
+    /// `--root` (always given by `DetachedMonitor.start`) is the global option.
+    @OptionGroup var global: GlobalOptions
     @Option var id: String
     @Option(name: .customLong("spec-file")) var specFile: String
     @Option(name: .customLong("notify-fd")) var notifyFD: Int32
@@ -104,7 +105,7 @@ struct MonitorCommand: ParsableCommand {
             try SealedBinary.ensure()
         }
         ProcessMemoryLayout.hideArguments(title: "nook __monitor")
-        let runtime = try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
+        let runtime = try global.runtime()
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
                                    restarting: restarting, trace: trace))

@@ -41,11 +41,7 @@ struct ExecCommand: ParsableCommand {
         let process: Spec.Process
         if let processFile {
             let bytes = try HostPath.readBytes(processFile, as: .processJSON, label: "--process \(processFile)")
-            do {
-                process = try JSONDecoder().decode(Spec.Process.self, from: Data(bytes))
-            } catch let error as DecodingError {
-                throw NookError("invalid process file \(processFile): \(SpecDecoder.describe(error, decoding: Spec.Process.self, from: bytes))")
-            }
+            process = try SpecDecoder.decodeJSON(Spec.Process.self, from: bytes, what: "process file \(processFile)")
         } else {
             guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }
             // `-e KEY` copies the caller's value: a secret need not be on the command line.

@@ -7,6 +7,17 @@ import NookSpec
 
 @main
 struct Nook: ParsableCommand {
+    /// runc's global flags, which conmon and containerd pass before the
+    /// subcommand's name: the parser hands them to the subcommand's own group.
+    @OptionGroup var global: GlobalOptions
+    /// `nook --root X --version`: what podman and containerd ask a runtime.
+    @Flag(name: .customLong("version"), help: "Print the version (as `nook version`).") var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        VersionCommand.print(global)
+    }
+
     static let configuration = CommandConfiguration(
         commandName: "nook",
         abstract: "A rootless, daemonless container runtime.",
@@ -23,12 +34,14 @@ struct Nook: ParsableCommand {
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.
     static func main() {
-        var arguments = GlobalOptions.hoist(Array(CommandLine.arguments.dropFirst()))
-        // `nook --version` (what podman and containerd ask a runtime) is `nook version`.
-        if arguments.first == "--version" || arguments.first == "-v" { arguments[0] = "version" }
-        GlobalOptions.logDestination = GlobalOptions.logSettings(arguments)
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        // `nook -v` is `nook version` (a short name the root cannot take: `run -v` is a volume).
+        if arguments.first == "-v" { arguments[0] = "version" }
         do {
             var command = try parseAsRoot(arguments)
+            // Errors go to --log from here on; one the parser itself reports goes
+            // to stderr only (as runc's: its log is set up after parsing, too).
+            GlobalOptions.logDestination = (command as? UsesGlobalOptions)?.global.logDestination
             // Our arguments can carry secrets (`-e KEY=VALUE`, host paths), and
             // a container without a PID namespace of its own reads every
             // /proc/PID/cmdline of the host: from here on it shows a title.
@@ -63,8 +76,8 @@ func writeStandardError(_ text: String) {
     _ = text.withCString { write(2, $0, strlen($0)) }
 }
 
-/// Options every command accepts (runc's global flags; conmon and containerd
-/// pass them before the subcommand's name, so `hoist` moves them after it).
+/// Options every command accepts (runc's global flags), before or after the
+/// subcommand's name.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Directory for container state (default: $XDG_RUNTIME_DIR/nook or /tmp/nook-$UID).")
     var root: String?
@@ -72,6 +85,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String = "text"
     @Flag(name: .customLong("systemd-cgroup"), help: "Accepted for compatibility; Nook manages cgroupfs itself.") var systemdCgroup = false
     @Flag(name: .long, help: .hidden) var debug = false
+    // runc's, passed by some callers: accepted and ignored.
+    @Option(name: .long, help: .hidden) var rootless: String?
+    @Option(name: .long, help: .hidden) var criu: String?
 
     func runtime() throws -> Runtime {
         if systemdCgroup {
@@ -87,47 +103,10 @@ struct GlobalOptions: ParsableArguments {
         try? Runtime(stateRoot: root, environment: ProcessEnvironment.current()).loadSpec(id)
     }
 
-    static let valued: Set<String> = ["--root", "--log", "--log-format", "--rootless", "--criu"]
-    static let flags: Set<String> = ["--systemd-cgroup", "--debug"]
-
-    /// `nook --root X create ...` -> `nook create --root X ...`.
-    static func hoist(_ args: [String]) -> [String] {
-        var leading: [String] = []
-        var i = 0
-        while i < args.count {
-            let a = args[i]
-            let name = a.split(separator: "=", maxSplits: 1).first.map(String.init) ?? a
-            if valued.contains(name) {
-                if name == "--rootless" || name == "--criu" { i += a.contains("=") ? 1 : 2; continue } // accepted, ignored
-                leading.append(a)
-                if !a.contains("=") && i + 1 < args.count { leading.append(args[i + 1]); i += 1 }
-                i += 1
-            } else if flags.contains(a) {
-                leading.append(a)
-                i += 1
-            } else {
-                break
-            }
-        }
-        guard !leading.isEmpty, i < args.count else { return args }
-        let sub = args[i]
-        if ["rootfs", "spec"].contains(sub) { return [sub] + Array(args[(i + 1)...]) }
-        return [sub] + leading + Array(args[(i + 1)...])
-    }
-
     nonisolated(unsafe) static var logDestination: (path: String, json: Bool)?
 
-    static func logSettings(_ args: [String]) -> (path: String, json: Bool)? {
-        var path: String?
-        var json = false
-        for (i, a) in args.enumerated() {
-            if a == "--log", i + 1 < args.count { path = args[i + 1] }
-            if a.hasPrefix("--log=") { path = String(a.dropFirst(6)) }
-            if a == "--log-format", i + 1 < args.count { json = args[i + 1] == "json" }
-            if a == "--log-format=json" { json = true }
-        }
-        return path.map { ($0, json) }
-    }
+    /// Where `log(_:)` writes, from `--log` and `--log-format`.
+    var logDestination: (path: String, json: Bool)? { log.map { ($0, logFormat == "json") } }
 
     /// conmon reads the runtime's errors from --log (json: {"level","msg","time"}).
     static func log(_ message: String) {
@@ -157,3 +136,27 @@ struct GlobalOptions: ParsableArguments {
         close(fd)
     }
 }
+
+/// A command that takes the global options (the parser fills its group with
+/// those given before the subcommand's name, too).
+protocol UsesGlobalOptions { var global: GlobalOptions { get } }
+extension CreateCommand: UsesGlobalOptions {}
+extension DeleteCommand: UsesGlobalOptions {}
+extension ExecCommand: UsesGlobalOptions {}
+extension InspectCommand: UsesGlobalOptions {}
+extension KillCommand: UsesGlobalOptions {}
+extension ListCommand: UsesGlobalOptions {}
+extension LogsCommand: UsesGlobalOptions {}
+extension PSCommand: UsesGlobalOptions {}
+extension PauseCommand: UsesGlobalOptions {}
+extension PortCommand: UsesGlobalOptions {}
+extension RestartCommand: UsesGlobalOptions {}
+extension ResumeCommand: UsesGlobalOptions {}
+extension RmCommand: UsesGlobalOptions {}
+extension RunCommand: UsesGlobalOptions {}
+extension StartCommand: UsesGlobalOptions {}
+extension StateCommand: UsesGlobalOptions {}
+extension StatsCommand: UsesGlobalOptions {}
+extension StopCommand: UsesGlobalOptions {}
+extension VersionCommand: UsesGlobalOptions {}
+extension WaitCommand: UsesGlobalOptions {}

@@ -187,14 +187,20 @@ public final class ContainerProcesses {
         defer { thawCgroup() }
         var sent = Set<Int32>()
         for _ in 0..<Self.maxRounds {
-            refresh()
-            let fresh = members.filter { !sent.contains($0.key) }
-            if fresh.isEmpty { break }
-            for (pid, fd) in fresh {
-                _ = Syscall.pidfdSendSignal(fd, sig)
-                sent.insert(pid)
-            }
+            if signalNewMembers(sig, sent: &sent).isEmpty { break }
         }
+    }
+
+    /// Lists the members afresh and sends `sig` to those not in `sent` yet,
+    /// adding them; returns them (none: every member has had it).
+    private func signalNewMembers(_ sig: Int32, sent: inout Set<Int32>) -> [Int32] {
+        refresh()
+        let fresh = members.filter { !sent.contains($0.key) }
+        for (pid, fd) in fresh {
+            _ = Syscall.pidfdSendSignal(fd, sig)
+            sent.insert(pid)
+        }
+        return Array(fresh.keys)
     }
 
     /// SIGKILLs every process of the container and waits (a few seconds at
@@ -212,14 +218,9 @@ public final class ContainerProcesses {
         // first would hand its children to a reaper outside the container.
         var stopped = Set<Int32>()
         while Self.now() - start < 5 {
-            refresh()
-            let fresh = members.filter { !stopped.contains($0.key) }
+            let fresh = signalNewMembers(SIGSTOP, sent: &stopped)
             if fresh.isEmpty { break }
-            for (pid, fd) in fresh {
-                _ = Syscall.pidfdSendSignal(fd, SIGSTOP)
-                stopped.insert(pid)
-            }
-            while Self.now() - start < 5 && !fresh.keys.allSatisfy(isHeld) { usleep(2_000) }
+            while Self.now() - start < 5 && !fresh.allSatisfy(isHeld) { usleep(2_000) }
         }
         FaultPoint.reached("kill.stopped")
         for fd in members.values { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }

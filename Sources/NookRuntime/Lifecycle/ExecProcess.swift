@@ -67,11 +67,8 @@ extension Runtime {
             throw NookError("exec --tty --detach needs --console-socket")
         }
 
-        var set = sigset_t(), old = sigset_t()
-        sigemptyset(&set)
-        for s in settings.forwardSignals { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, &old)
-        defer { sigprocmask(SIG_SETMASK, &old, nil) }
+        let blocked = BlockedSignals(settings.forwardSignals)
+        defer { blocked.restore() }
 
         var options = SpawnOptions()
         options.createConsole = plan.terminal
@@ -151,7 +148,7 @@ extension Runtime {
     /// - startContainer (`start`): `path` resolves in the container.
     func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
         let spec = try loadSpec(id)
-        let hooks = HookRunner.hooks(spec, point)
+        let hooks = spec.hooks(at: point)
         guard !hooks.isEmpty else { return }
         let record = try store.read(id)
         let input = try HookRunner.input(state)

@@ -14,10 +14,9 @@ import Foundation
 public enum HookRunner {
     public typealias Point = HookPoint
 
-    public static func hooks(_ spec: Spec, _ point: Point) -> [Spec.Hook] { spec.hooks(at: point) }
 
     public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer) throws {
-        let list = hooks(spec, point)
+        let list = spec.hooks(at: point)
         guard !list.isEmpty else { return }
         let input = try input(state)
         for (i, hook) in list.enumerated() {

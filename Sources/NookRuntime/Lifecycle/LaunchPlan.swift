@@ -121,13 +121,7 @@ public struct LaunchPlan: Sendable {
         }
         try checkGroupsSettable(user, setgroupsAllowed: identity.setgroupsAllowed)
         let env = process.env ?? []
-        var seccompFilter: [UInt8] = []
-        var seccompDescription = "none"
-        if let seccomp = spec.linux?.seccomp {
-            let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
-            seccompFilter = try SeccompCache.compile(profile)
-            seccompDescription = "\(Set(profile.rules.flatMap(\.names)).count) system calls in \(profile.rules.count) rules, default \(seccomp.defaultAction)"
-        }
+        let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp)
         var mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup),
                                            gidMappings: identity.gidMappings)
@@ -177,13 +171,8 @@ public struct LaunchPlan: Sendable {
                                  gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
                                  setgroupsAllowed: setgroupsAllowed, writer: .none,
                                  reason: "exec joins the container's user namespace: its maps are already written")
-        var seccompFilter: [UInt8] = []
-        var seccompDescription = "none"
-        if let seccomp = containerSpec.linux?.seccomp {
-            let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
-            seccompFilter = try SeccompCache.compile(profile)
-            seccompDescription = "the container's filter"
-        }
+        let (seccompFilter, _) = try compiledFilter(containerSpec.linux?.seccomp)
+        let seccompDescription = seccompFilter.isEmpty ? "none" : "the container's filter"
         let env = process.env ?? []
         var child = ChildPlan()
         child.joinNamespaces = joins
@@ -194,6 +183,15 @@ public struct LaunchPlan: Sendable {
         return LaunchPlan(containerID: containerID, spec: containerSpec, bundle: "", child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
                           oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj))
+    }
+
+    /// `linux.seccomp` compiled to BPF (from the cache when it was compiled
+    /// before), with a line for --trace; none: an empty program.
+    static func compiledFilter(_ seccomp: Spec.Seccomp?) throws -> (program: [UInt8], description: String) {
+        guard let seccomp else { return ([], "none") }
+        let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
+        let names = Set(profile.rules.flatMap(\.names)).count
+        return (try SeccompCache.compile(profile), "\(names) system calls in \(profile.rules.count) rules, default \(seccomp.defaultAction)")
     }
 
     /// Where setgroups(2) is denied (a single-id user namespace), the process

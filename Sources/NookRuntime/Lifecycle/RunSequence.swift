@@ -29,7 +29,7 @@ final class RunSequence {
     var helper: RunningNetworkHelper?
     var options = SpawnOptions()
     var fdsToClose: [Int32] = []
-    var savedSignalMask: sigset_t?
+    var blockedSignals: BlockedSignals?
     var log: LogRelay?
     var state: ContainerState?
     /// A detached container's record stays after it stopped (until `nook rm`).
@@ -96,12 +96,7 @@ final class RunSequence {
     /// Signals to forward are blocked from now on, so none is lost or kills
     /// us between the clone and the wait; the child unblocks them before exec.
     func blockForwardedSignals() {
-        var set = sigset_t()
-        var old = sigset_t()
-        sigemptyset(&set)
-        for s in settings.forwardSignals { sigaddset(&set, s) }
-        sigprocmask(SIG_BLOCK, &set, &old)
-        savedSignalMask = old
+        blockedSignals = BlockedSignals(settings.forwardSignals)
     }
 
     /// The container's cgroup with its limits, noted in the state directory at
@@ -231,7 +226,7 @@ final class RunSequence {
     /// container and its log), lock.
     func cleanUp() {
         for fd in fdsToClose.reversed() { kernel.close(fd) }
-        if var old = savedSignalMask { sigprocmask(SIG_SETMASK, &old, nil) }
+        blockedSignals?.restore()
         helper?.stop()
         if let cgroup { try? runtime.cgroups.remove(cgroup, tracer: tracer) } // best effort: `delete` and recovery retry it
         if lock != nil && !keepState && !settings.restarting { store.remove(id) }

@@ -134,9 +134,9 @@ public final class Runtime {
         var t = time(nil)
         var tmv = tm()
         gmtime_r(&t, &tmv)
-        var buf = [CChar](repeating: 0, count: 32)
-        strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
-        return String(cString: buf)
+        var buf = [UInt8](repeating: 0, count: 32)
+        let n = strftime(&buf, buf.count, "%Y-%m-%dT%H:%M:%SZ", &tmv)
+        return String(decoding: buf.prefix(n), as: UTF8.self)
     }
 }
 

@@ -48,14 +48,7 @@ public enum SeccompProfileLoader {
     }
 
     public static func decode(_ bytes: [UInt8], source: String, capabilities: Set<String>) throws -> Spec.Seccomp {
-        let profile: DockerProfile
-        do {
-            profile = try JSONDecoder().decode(DockerProfile.self, from: Data(bytes))
-        } catch let error as DecodingError {
-            throw NookError("invalid seccomp profile \(source): \(SpecDecoder.describe(error, decoding: DockerProfile.self, from: bytes))")
-        } catch {
-            throw NookError("invalid seccomp profile \(source): \(error)")
-        }
+        let profile = try SpecDecoder.decodeJSON(DockerProfile.self, from: bytes, what: "seccomp profile \(source)")
         var arches = profile.architectures ?? []
         for entry in profile.archMap ?? [] where entry.architecture == "SCMP_ARCH_X86_64" {
             arches = [entry.architecture] + (entry.subArchitectures ?? [])

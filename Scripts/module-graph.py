@@ -1,0 +1,316 @@
+#!/usr/bin/env python3
+"""The module graph of Package.swift: drawn for Docs/architecture.md, and checked against the rule table.
+
+Reads `swift package dump-package` (run here, or its JSON from --json FILE, `-` for stdin)
+and draws the dependency graph of the package's own targets (test targets left out),
+with the external products they use and the system libraries they link as leaves:
+a Mermaid flowchart (GitHub and GitLab render it as a picture) and the same graph as
+an ASCII tree for terminals. The output is sorted, so the same manifest gives the same text.
+
+ALLOWED below is the rule table: which of our targets may depend on, and import,
+which. It is the only place the arrows are written down. --check fails, naming the
+arrow, when
+  - Package.swift declares a dependency the table forbids,
+  - a source file of a target imports one of our modules the table forbids
+    (SwiftPM cannot refuse an import of a transitive dependency: `import CShims`
+    in NookRuntime, which reaches CShims through NookKernel, builds even with
+    --explicit-target-dependency-import-check error; this scan refuses it),
+  - a target is missing from the table (a new module decides its arrows first),
+  - the generated block in the page differs from what the manifest gives (a diff).
+Scripts/check-arrows.sh shows, by building, which wrong-way imports the compiler
+refuses on its own.
+
+Usage: module-graph.py [--json FILE|-] [--write DOC | --check DOC | --check-arrows | --arrows]
+  (no action: print the generated block; --check-arrows: only the arrows, no page;
+  --arrows: the list Scripts/check-arrows.sh builds)
+Exit status: 0, or 1 when --check found a problem, 2 on bad usage.
+"""
+
+import argparse
+import difflib
+import json
+import os
+import re
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BEGIN = "<!-- module-graph:begin -->"
+END = "<!-- module-graph:end -->"
+
+# The rule table: target -> the targets of ours it may depend on and import.
+# The arrows point down, from the CLI to the kernel seam: the spec is data and
+# knows no kernel; only NookKernel touches the C shim; the CLI goes through the
+# runtime, never around it; images share the spec and the kernel seam, not the runtime.
+ALLOWED = {
+    "CShims": [],
+    "NookCore": [],
+    "NookSpec": ["NookCore"],
+    "NookKernel": ["NookCore", "CShims"],
+    "NookRuntime": ["NookSpec", "NookKernel", "NookCore"],
+    "NookImages": ["NookSpec", "NookKernel", "NookCore"],
+    # What a Swift program imports: the runtime and the OCI model.
+    "NookKit": ["NookRuntime", "NookSpec", "NookCore"],
+    # The CLI's own file reads use the kernel seam (HostPath); never the C shim.
+    # Issue #20's plan had nook -> NookKernel forbidden: drop it here once the CLI
+    # reads through NookRuntime, and --check names every file still importing it.
+    "nook": ["NookRuntime", "NookSpec", "NookKernel", "NookCore"],
+}
+
+
+def load_manifest(json_file):
+    if json_file == "-":
+        return json.load(sys.stdin)
+    if json_file:
+        with open(json_file, encoding="utf-8") as f:
+            return json.load(f)
+    out = subprocess.run(["swift", "package", "dump-package"], cwd=REPO, check=True,
+                         capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+KINDS = ["target", "product", "library"]
+
+
+class Graph:
+    """The package's own targets (no tests) and what each one depends on."""
+
+    def __init__(self, manifest):
+        # Where the sources are: the package dump-package read (a copy, for check-arrows.sh).
+        self.root = (manifest.get("packageKind", {}).get("root") or [REPO])[0]
+        self.targets = {}    # name -> target JSON
+        self.deps = {}       # name -> sorted [(kind, name, label)], kind: target | product | library
+        for t in manifest["targets"]:
+            if t["type"] in ("test", "plugin", "macro"):
+                continue
+            self.targets[t["name"]] = t
+        for name, t in self.targets.items():
+            deps = set()
+            for d in t["dependencies"]:
+                (key, value), = d.items()
+                if key in ("byName", "target"):
+                    dep = value[0]
+                    # byName names a target of ours or a product of a dependency.
+                    deps.add(("target", dep, dep) if dep in self.targets else ("product", dep, dep))
+                elif key == "product":
+                    deps.add(("product", value[0], f"{value[0]} ({value[1]})"))
+            for s in t["settings"]:
+                if s["tool"] == "linker" and "linkedLibrary" in s["kind"]:
+                    lib = s["kind"]["linkedLibrary"]["_0"]
+                    deps.add(("library", lib, f"lib{lib}"))
+            # Ours first, then external products, then system libraries; each by name.
+            self.deps[name] = sorted(deps, key=lambda d: (KINDS.index(d[0]), d[1]))
+
+    def target_deps(self, name):
+        return [d for kind, d, _ in self.deps[name] if kind == "target"]
+
+    def closure(self, name):
+        """Every target `name` reaches through its declared dependencies."""
+        seen, todo = set(), list(self.target_deps(name))
+        while todo:
+            d = todo.pop()
+            if d not in seen:
+                seen.add(d)
+                todo += self.target_deps(d)
+        return seen
+
+    def roots(self):
+        used = {d for n in self.targets for d in self.target_deps(n)}
+        return sorted(n for n in self.targets if n not in used)
+
+
+def node_id(kind, name):
+    return {"target": "t_", "product": "p_", "library": "l_"}[kind] + re.sub(r"\W", "_", name)
+
+
+def mermaid(g):
+    lines = ["```mermaid", "flowchart TD"]
+    leaves = {}
+    for name in sorted(g.targets):
+        lines.append(f'    {node_id("target", name)}["{name}"]')
+        for kind, dep, label in g.deps[name]:
+            if kind != "target":
+                leaves[(kind, dep)] = label
+    for (kind, dep), label in sorted(leaves.items()):
+        # External products as rounded boxes, system libraries as cylinders.
+        shape = '(["{}"])' if kind == "product" else '[("{}")]'
+        lines.append(f"    {node_id(kind, dep)}{shape.format(label)}")
+    for name in sorted(g.targets):
+        for kind, dep, _ in g.deps[name]:
+            lines.append(f"    {node_id('target', name)} --> {node_id(kind, dep)}")
+    lines.append("```")
+    return lines
+
+
+def ascii_tree(g):
+    """Each root target with its dependencies below it; a subtree drawn before is `(*)`."""
+    lines, drawn = ["```text"], set()
+
+    def walk(name, prefix):
+        children = g.deps[name]
+        for i, (kind, dep, label) in enumerate(children):
+            last = i == len(children) - 1
+            branch, more = ("`-- ", "    ") if last else ("+-- ", "|   ")
+            repeat = kind == "target" and dep in drawn and g.deps[dep]
+            lines.append(prefix + branch + label + (" (*)" if repeat else ""))
+            if kind == "target" and not repeat:
+                drawn.add(dep)
+                walk(dep, prefix + more)
+
+    for root in g.roots():
+        lines.append(root)
+        drawn.add(root)
+        walk(root, "")
+    lines.append("(*) drawn above")
+    lines.append("```")
+    return lines
+
+
+def block(g):
+    note = "<!-- Generated by Scripts/module-graph.py --write Docs/architecture.md from Package.swift; do not edit. -->"
+    return [note, ""] + mermaid(g) + [""] + ascii_tree(g)
+
+
+def source_files(package_root, t):
+    """The Swift files of a target, as SwiftPM finds them (its path, minus its excludes)."""
+    root = os.path.join(package_root, t.get("path") or "Sources/" + t["name"])
+    excluded = [os.path.join(root, e) for e in t.get("exclude") or []]
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if os.path.join(dirpath, d) not in excluded)
+        for f in sorted(filenames):
+            p = os.path.join(dirpath, f)
+            if f.endswith(".swift") and p not in excluded:
+                yield p
+
+
+# `import X`, `@testable import X`, `internal import X`, `import struct X.Y`, ...
+IMPORT = re.compile(r"^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?"
+                    r"import\s+(?:(?:typealias|struct|class|enum|protocol|let|var|func)\s+)?(\w+)")
+
+
+def imports(path):
+    """(line number, module) for each import in a Swift file, outside comments."""
+    found, in_comment = [], False
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if in_comment:
+                if "*/" not in line:
+                    continue
+                line, in_comment = line.split("*/", 1)[1], False
+            if line.lstrip().startswith("/*") and "*/" not in line:
+                in_comment = True
+                continue
+            m = IMPORT.match(line)
+            if m:
+                found.append((number, m.group(1)))
+    return found
+
+
+def arrow_problems(g):
+    problems = []
+    for name in sorted(g.targets):
+        if name not in ALLOWED:
+            problems.append(f"{name}: not in the rule table (ALLOWED in Scripts/module-graph.py): "
+                            "write down which targets it may depend on")
+            continue
+        for dep in g.target_deps(name):
+            if dep not in ALLOWED[name]:
+                problems.append(f"{name} -> {dep}: Package.swift declares it, the rule table forbids it")
+        for path in source_files(g.root, g.targets[name]):
+            for number, module in imports(path):
+                if module in g.targets and module != name and module not in ALLOWED[name]:
+                    where = os.path.relpath(path, g.root)
+                    problems.append(f"{name} -> {module}: {where}:{number} imports {module}, "
+                                    "the rule table forbids it")
+    return problems
+
+
+def arrows(g):
+    """The lines check-arrows.sh reads: each forbidden arrow between our targets,
+    `forbidden A B HOW`, HOW being `transitive` when B is already among A's declared
+    dependencies (no SwiftPM check can refuse it), `unimported` when the table lets
+    none of ours import B (NookKit, the library for other programs), else `separate`;
+    after one allowed arrow to build as a control, from the target with the fewest
+    dependencies."""
+    lines, allowed = [], []
+    imported = {d for deps in ALLOWED.values() for d in deps}
+    importable = sorted(n for n in g.targets if g.targets[n]["type"] != "executable")
+    # Only Swift targets can be given a wrong import (a C target such as CShims has no Swift files).
+    swift = [n for n in sorted(g.targets) if n in ALLOWED and next(source_files(g.root, g.targets[n]), None)]
+    for name in swift:
+        reach = g.closure(name)
+        for dep in importable:
+            if dep == name:
+                continue
+            if dep in ALLOWED[name]:
+                allowed.append((len(reach), name, dep))
+            else:
+                how = "transitive" if dep in reach else "separate" if dep in imported else "unimported"
+                lines.append(f"forbidden {name} {dep} {how}")
+    if allowed:
+        # First: it shows the copy builds, and leaves a module built, as a real build would.
+        _, name, dep = min(allowed)
+        lines.insert(0, f"control {name} {dep}")
+    return lines
+
+
+def replace_block(text, generated, doc):
+    if text.count(BEGIN) != 1 or text.count(END) != 1 or text.index(BEGIN) > text.index(END):
+        sys.exit(f"module-graph: {doc} needs one {BEGIN} line and, after it, one {END} line")
+    head, rest = text.split(BEGIN, 1)
+    _, tail = rest.split(END, 1)
+    return head + BEGIN + "\n" + "\n".join(generated) + "\n" + END + tail
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Draw and check the module graph of Package.swift.")
+    ap.add_argument("--json", metavar="FILE", help="dump-package JSON to read (- for stdin) instead of running swift")
+    action = ap.add_mutually_exclusive_group()
+    action.add_argument("--write", metavar="DOC", help="replace the generated block in DOC")
+    action.add_argument("--check", metavar="DOC", help="exit 1 if DOC's block is stale or an arrow is forbidden")
+    action.add_argument("--check-arrows", action="store_true", help="exit 1 if an arrow is forbidden (no page)")
+    action.add_argument("--arrows", action="store_true", help="list the forbidden arrows and a control (check-arrows.sh)")
+    args = ap.parse_args()
+
+    g = Graph(load_manifest(args.json))
+    if args.arrows:
+        print("\n".join(arrows(g)))
+        return 0
+    if args.check_arrows:
+        problems = arrow_problems(g)
+        for p in problems:
+            print(f"module-graph: forbidden arrow {p}")
+        return 1 if problems else 0
+    generated = block(g)
+    if not (args.write or args.check):
+        print("\n".join(generated))
+        return 0
+    doc = args.write or args.check
+    with open(doc, encoding="utf-8") as f:
+        text = f.read()
+    new = replace_block(text, generated, doc)
+    if args.write:
+        if new != text:
+            with open(doc, "w", encoding="utf-8") as f:
+                f.write(new)
+        problems = arrow_problems(g)
+        for p in problems:
+            print(f"module-graph: forbidden arrow {p}", file=sys.stderr)
+        return 1 if problems else 0
+
+    failed = False
+    for p in arrow_problems(g):
+        print(f"module-graph: forbidden arrow {p}")
+        failed = True
+    if new != text:
+        print(f"module-graph: {doc} is stale; run Scripts/module-graph.py --write {doc}")
+        sys.stdout.writelines(difflib.unified_diff(text.splitlines(True), new.splitlines(True),
+                                                   doc, doc + " (from Package.swift)"))
+        failed = True
+    if not failed:
+        print(f"module-graph: {doc} matches Package.swift; every arrow is allowed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
