@@ -42,6 +42,13 @@ let package = Package(
             ],
             plugins: directImportsOnly
         ),
+        // A recording fake of the kernel seam, for unit tests and test harnesses:
+        // a target of its own, so the `nook` binary never links it.
+        .target(
+            name: "NookKernelTesting",
+            dependencies: ["NookCore", "NookKernel", .product(name: "SystemPackage", package: "swift-system")],
+            plugins: directImportsOnly
+        ),
         // Identity, mounts, security, cgroups, network, lifecycle, state, trace.
         .target(
             name: "NookRuntime",
@@ -63,7 +70,9 @@ let package = Package(
             ],
             plugins: directImportsOnly
         ),
-        .testTarget(name: "NookKitTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"],
+        .testTarget(name: "NookKitTests",
+                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "CShims",
+                                   .product(name: "SystemPackage", package: "swift-system")],
                     plugins: directImportsOnly),
         .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"],
                     plugins: directImportsOnly),

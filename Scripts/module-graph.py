@@ -49,6 +49,8 @@ ALLOWED = {
     "NookKernel": ["NookCore", "CShims"],
     "NookRuntime": ["NookSpec", "NookKernel", "NookCore"],
     "NookImages": ["NookSpec", "NookKernel", "NookCore"],
+    # The recording fake of the kernel seam: for tests and harnesses, never the binary.
+    "NookKernelTesting": ["NookKernel", "NookCore"],
     # What a Swift program imports: the runtime and the OCI model.
     "NookKit": ["NookRuntime", "NookSpec", "NookCore"],
     # The CLI's own file reads use the kernel seam (HostPath); never the C shim.

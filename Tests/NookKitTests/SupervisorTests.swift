@@ -2,6 +2,7 @@ import XCTest
 import Glibc
 import NookCore
 @testable import NookKernel
+import NookKernelTesting
 @testable import NookRuntime
 @testable import NookSpec
 

@@ -126,3 +126,15 @@ func withDeadline<T: Sendable>(_ seconds: Double, file: StaticString = #filePath
 final class DeadlineBox<T>: @unchecked Sendable {
     var result: Result<T, Error>?
 }
+
+/// A thread-safe line collector for `Tracer`'s sink.
+final class TraceLines: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [String] = []
+
+    var lines: [String] { lock.lock(); defer { lock.unlock() }; return storage }
+
+    var sink: @Sendable (String) -> Void {
+        { [self] line in lock.lock(); storage.append(line); lock.unlock() }
+    }
+}

@@ -19,7 +19,7 @@ extension Runtime {
         }
         // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
         let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
-        try Self.writeJSON(spec, to: specFile)
+        try writeJSON(spec, to: specFile)
         var notify: [Int32] = [-1, -1]
         guard Syscall.pipe(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
         defer { close(notify[0]) }

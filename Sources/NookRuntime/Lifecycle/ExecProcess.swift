@@ -75,13 +75,13 @@ extension Runtime {
         options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
         // The new process belongs to the container's cgroup (and so to its limits):
         // its helper is cloned straight into it, and the process inherits it.
-        let cgroupFD = try state.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
-        defer { if cgroupFD >= 0 { close(cgroupFD) } }
+        let cgroupFD = try state.cgroupPath.map { try cgroups.open(ContainerCgroup(path: $0)) } ?? -1
+        defer { kernel.close(cgroupFD) }
         options.cgroupFD = cgroupFD
         var devNull: Int32 = -1
-        defer { if devNull >= 0 { close(devNull) } }
+        defer { kernel.close(devNull) }
         if !settings.interactive && !plan.terminal {
-            devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+            devNull = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
             options.stdio.0 = devNull
         }
         FaultPoint.reached("exec.prepared")
@@ -100,7 +100,7 @@ extension Runtime {
         let terminal = consoleMaster >= 0 && settings.consoleSocket == nil
             ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
-        let status = try kernel.wait(process, forwarding: settings.forwardSignals, terminal: terminal)
+        let status = try waitOrKill(process, forwarding: settings.forwardSignals, terminal: terminal)
         terminal?.restore()
         return status
     }
@@ -127,15 +127,14 @@ extension Runtime {
     func spawnInContainer(_ plan: LaunchPlan, options: SpawnOptions, tracer: Tracer) throws -> (SpawnedProcess, Int32) {
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options)
-        // The helper exits once it has forked the real process; reap it.
-        _ = try? kernel.wait(launched.process, forwarding: [])
+        // The helper exits once it has forked the real process; reap it
+        // (without its pidfd if the wait fails: it is exiting anyway).
+        if (try? kernel.wait(launched.process, forwarding: [])) == nil { kernel.reap(launched.process.pid) }
         kernel.close(launched.process.pidfd)
         guard let pid = launched.commandPID else {
             throw NookError("exec: the helper did not report the new process")
         }
-        let pidfd = Syscall.pidfdOpen(pid)
-        guard pidfd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
-        return (SpawnedProcess(pid: pid, pidfd: pidfd), launched.consoleMaster)
+        return (try kernel.adopt(pid), launched.consoleMaster)
     }
 
     /// OCI hooks that run inside the container: its namespaces and cgroup, as

@@ -50,28 +50,27 @@ extension Runtime {
         var launched: Supervisor.Launched?
         var cgroup: ContainerCgroup?
         do {
-            cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
+            cgroup = try cgroups.create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
             if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
             FaultPoint.reached("create.prepared")
             let dir = store.directory(id)
-            try Self.writeJSON(spec, to: dir + "/" + Self.specName)
+            try writeJSON(spec, to: dir + "/" + Self.specName)
             let fifo = dir + "/" + Self.fifoName
             // 0600: no one opens it by path but `start`. The container's
             // waiter holds the only reader, opened read-write here on the host
             // and handed down (its user, maybe a sub-id, needs no right to it);
             // it blocks reading until `start` writes (StartWaiter), and
             // `start` finds no reader (ENXIO) once the container is gone.
-            guard mkfifo(fifo, 0o600) == 0 else { throw NookError.sys("mkfifo '\(fifo)'", errno: errno) }
-            let fifoFD = open(fifo, O_RDWR | O_NOFOLLOW | O_CLOEXEC)
-            guard fifoFD >= 0 else { throw NookError.sys("open '\(fifo)'", errno: errno) }
-            defer { close(fifoFD) }
+            try NookError.step("mkfifo '\(fifo)'") { try kernel.makeFIFO(fifo, mode: 0o600) }
+            let fifoFD = try NookError.step("open '\(fifo)'") { try kernel.open(fifo, flags: O_RDWR | O_NOFOLLOW, mode: 0) }
+            defer { kernel.close(fifoFD) }
 
             var options = SpawnOptions()
             options.startFifoFD = fifoFD
             options.createConsole = plan.terminal
             options.consoleSize = TerminalRelay.startSize(relayed: false, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
-            let cgroupFD = try cgroup?.openDirectory() ?? -1
-            defer { if cgroupFD >= 0 { close(cgroupFD) } }
+            let cgroupFD = try cgroup.map { try cgroups.open($0) } ?? -1
+            defer { kernel.close(cgroupFD) }
             options.cgroupFD = cgroupFD
             plan.hasOwnCgroup = cgroupFD >= 0
             var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
@@ -80,11 +79,11 @@ extension Runtime {
             state.cgroupPath = cgroup?.path
             state.ownNamespaces = plan.namespaces.map(\.ociName)
             let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
-            defer { for fd in openedSources { close(fd) } }
+            defer { for fd in openedSources { kernel.close(fd) } }
             let supervisor = Supervisor(kernel: kernel, tracer: tracer)
             let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
                 state.pid = process.pid
-                state.startTime = ProcessIdentity.startTime(pid: process.pid) ?? 0
+                state.startTime = ProcessIdentity.startTime(pid: process.pid, in: self.kernel) ?? 0
                 FaultPoint.reached("create.cloned")
                 try store.write(state)
                 FaultPoint.reached("create.launched")
@@ -94,7 +93,7 @@ extension Runtime {
             launched = ready
             FaultPoint.reached("create.ready")
             if ready.consoleMaster >= 0 {
-                defer { close(ready.consoleMaster) }
+                defer { kernel.close(ready.consoleMaster) }
                 let r = Syscall.sendFD(ready.consoleMaster, toSocket: settings.consoleSocket!)
                 if r < 0 { throw NookError.sys("send the console to '\(settings.consoleSocket!)'", errno: -r) }
             }
@@ -111,8 +110,7 @@ extension Runtime {
                 _ = try? kernel.wait(p, forwarding: [])
                 kernel.close(p.pidfd)
             }
-            try? cgroup?.remove()
-            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
+            if let cgroup { try? cgroups.remove(cgroup, tracer: tracer) } // best effort: recovery retries it from cgroup.path
             store.remove(id)
             throw error
         }
@@ -196,7 +194,7 @@ extension Runtime {
             if state.restartPolicy != nil, state.stoppedByUser != true, state.monitorIsAlive { return "restarting" }
             return "stopped"
         }
-        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
+        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive(in: kernel)
         if !alive { return "stopped" }
         if state.mode == .oci && isWaitingForStart(state) { return "created" }
         if let path = state.cgroupPath, ContainerCgroup(path: path).value("cgroup.events", "frozen") == 1 { return "paused" }
@@ -282,12 +280,12 @@ extension Runtime {
         }
         // A monitor (run -d) or foreground nook holds the lock until it has
         // recorded the end; it lets go as soon as its container is gone.
-        guard HostPath.isDirectory(store.directory(id)) else { return }
+        guard kernel.isDirectory(store.directory(id)) else { return }
         let lock = try store.lock(id)
         defer { lock.release() }
         FaultPoint.reached("delete.locked")
-        let spec = try? loadSpec(id)
-        if let path = state.cgroupPath { try ContainerCgroup(path: path).remove() }
+        let spec = try? loadSpec(id) // none (removed by hand): no poststop hooks to run
+        if let path = state.cgroupPath { try cgroups.remove(ContainerCgroup(path: path), tracer: Tracer(enabled: false)) }
         store.remove(id)
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
     }
@@ -340,19 +338,18 @@ extension Runtime {
     /// The spec a container was created with (kept in its state directory).
     public func loadSpec(_ id: String) throws -> Spec {
         let path = store.directory(id) + "/" + Self.specName
-        guard HostPath.exists(path) else {
+        guard kernel.exists(path) else {
             // One message for a missing container, whichever command asks.
             guard store.ids().contains(id) else { throw store.notFound(id) }
             throw NookError("container '\(id)' has no recorded config")
         }
-        return try BundleLoader.decode(try HostPath.readBytes(path, as: .configJSON, noFollow: true), source: path)
+        return try BundleLoader.decode(try kernel.readFile(path, as: .configJSON, noFollow: true), source: path)
     }
 
-    static func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
+    func writeJSON<T: Encodable>(_ value: T, to path: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let data = try encoder.encode(value)
-        try HostPath.writeText(path, String(decoding: data, as: UTF8.self), create: true, mode: 0o600)
+        try store.writeFile(path, Array(try encoder.encode(value)))
     }
 
     /// Atomic, like runc: conmon reads it as soon as create returns.

@@ -50,15 +50,15 @@ extension Runtime {
 
     /// With the container's lock held.
     func repairLocked(id: String) -> Bool {
-        guard HostPath.exists(store.statePath(id)) else {
+        guard kernel.exists(store.statePath(id)) else {
             // Its creator died before it recorded a process (one it had cloned
             // dies with it), or a removal died half-way.
-            if let path = store.recordedCgroup(id) { try? ContainerCgroup(path: path).remove() }
+            if let path = store.recordedCgroup(id) { removeCgroup(path) }
             store.remove(id)
             return true
         }
         guard var state = try? store.read(id) else { return false } // corrupt: the user decides
-        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive
+        let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive(in: kernel)
         if state.status == .creating || state.mode == .foreground {
             // A creation nobody will finish, or a foreground container whose
             // supervisor is gone (PR_SET_PDEATHSIG has killed its init; what a
@@ -91,7 +91,7 @@ extension Runtime {
                 // `start` released the process and was killed before it recorded it.
                 state.status = .running
                 try? store.write(state)
-                unlink(store.directory(id) + "/" + Self.fifoName)
+                try? kernel.removeFile(store.directory(id) + "/" + Self.fifoName) // gone already: nothing to do
             }
         case .foreground:
             break
@@ -106,7 +106,12 @@ extension Runtime {
     }
 
     func removeCgroup(of state: ContainerState) {
-        if let path = state.cgroupPath { try? ContainerCgroup(path: path).remove() }
+        if let path = state.cgroupPath { removeCgroup(path) }
+    }
+
+    /// Best effort: what is left stays recorded, and the next command tries again.
+    private func removeCgroup(_ path: String) {
+        try? cgroups.remove(ContainerCgroup(path: path), tracer: Tracer(enabled: false))
     }
 
     /// An OCI container's process still waits for `start`: its waiter holds
@@ -116,9 +121,10 @@ extension Runtime {
     /// `start` killed after it wrote the byte leaves a running container, seen
     /// as running, whatever the files say.
     func isWaitingForStart(_ state: ContainerState) -> Bool {
-        let fd = open(store.directory(state.id) + "/" + Self.fifoName, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        close(fd)
+        guard let fd = try? kernel.open(store.directory(state.id) + "/" + Self.fifoName, flags: O_WRONLY | O_NONBLOCK | O_NOFOLLOW, mode: 0) else {
+            return false // ENXIO: no reader
+        }
+        kernel.close(fd)
         return true
     }
 }

@@ -9,14 +9,21 @@ import NookSpec
 ///     let status = try runtime.run(spec, id: "web")   // foreground: waits, cleans up
 public final class Runtime {
     public let store: StateStore
+    /// The seams every sequence goes through: the kernel, the container's
+    /// cgroup, its network helper. Live by default; recording fakes in unit tests.
     public let kernel: KernelInterface
+    public let cgroups: CgroupSetup
+    public let network: NetworkSetup
     public let environment: [String: String]
 
     public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
-                kernel: KernelInterface = LiveKernel()) throws {
+                kernel: KernelInterface = LiveKernel(), cgroups: CgroupSetup = LiveCgroupSetup(),
+                network: NetworkSetup = LiveNetworkSetup()) throws {
         self.environment = environment
         self.kernel = kernel
-        store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment))
+        self.cgroups = cgroups
+        self.network = network
+        store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment), kernel: kernel)
         SeccompCache.directory = store.root + "/.seccomp"
     }
 
@@ -76,168 +83,33 @@ public final class Runtime {
     /// signals, waits, and removes every trace of it at the end. Returns how the
     /// container's process ended. Throws `NookError` for anything that failed
     /// before the command ran (exit code 125, or 126/127 for exec failures).
+    /// The parent side in order (the child's is spawn.c's `child_main`):
     public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
-        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
-        reconcile()
-        let identity = try identity(for: spec, mode: settings.userns)
-        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? store.directory(id), identity: identity)
-        plan.initProcess = settings.initProcess
-        plan.newSession = true
-        plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
-        let limits = try CgroupLimits(spec.linux?.resources)
-        // `nook run --rootfs` always says which network; a bundle without the
-        // annotation gets exactly what its config.json asks for.
-        let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
-        if let network { try checkNetwork(network, plan: plan) }
-        let lock: ContainerLock
-        if settings.restarting {
-            guard HostPath.isDirectory(store.directory(id)) else { throw store.notFound(id) }
-            guard let held = settings.waitForLock ? try store.lock(id) : store.lockIfFree(id) else {
-                throw NookError("container '\(id)' is being started or supervised by another nook command")
-            }
-            lock = held
-        } else {
-            lock = try store.reserve(id)
-        }
-        // Read again under the lock: two `nook start`s, or one during the
-        // monitor's pause before a restart, must never give it two monitors.
-        let earlier = settings.restarting ? try store.read(id) : nil
-        if let earlier {
-            let mine = earlier.monitorPID == getpid()
-            if (earlier.monitorIsAlive && !mine) || status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
-                lock.release()
-                throw NookError("container '\(id)' is \(status(of: earlier)) under its monitor (pid \(earlier.monitorPID ?? 0))",
-                                hint: "'nook stop \(id)' stops it and ends its restart policy")
-            }
-        }
-        var cgroup: ContainerCgroup?
-        var helper: NetworkHelper?
-        var keepState = false
-        defer {
-            helper?.stop()
-            try? cgroup?.remove()
-            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
-            // A restart that fails keeps the stopped container (and its log).
-            if !keepState && !settings.restarting { store.remove(id) }
-            lock.release()
-        }
-        tracer.emit("state", "mkdir \(store.directory(id)) + flock(lock)", "the container's record; no daemon keeps it")
-        FaultPoint.reached("run.reserved")
-        try Self.writeJSON(spec, to: store.directory(id) + "/" + Self.specName) // for `nook exec`
-        if let network {
-            plan.mounts += try NetworkFiles.prepare(mode: network.mode, spec: spec, containerID: id, directory: store.directory(id))
-        }
-
-        // Signals to forward are blocked from now on, so none is lost or kills
-        // us between the clone and the wait; the child unblocks them before exec.
-        let blocked = BlockedSignals(settings.forwardSignals)
-        defer { blocked.restore() }
-
-        var options = SpawnOptions()
-        options.stdio = settings.stdio
-        cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
-        if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
-        FaultPoint.reached("run.prepared")
-        let cgroupFD = try cgroup?.openDirectory() ?? -1
-        defer { if cgroupFD >= 0 { close(cgroupFD) } }
-        options.cgroupFD = cgroupFD
-        plan.hasOwnCgroup = cgroupFD >= 0
-        var devNull: Int32 = -1
-        defer { if devNull >= 0 { close(devNull) } }
-        if (!settings.interactive || settings.detached) && options.stdio.0 < 0 {
-            devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
-            options.stdio.0 = devNull
-        }
-        let log = settings.detached ? try LogRelay(path: store.directory(id) + "/container.log") : nil
-        if let log { options.stdio = (options.stdio.0, log.containerStdout, log.containerStderr) }
-        options.createConsole = plan.terminal
-        options.consoleSize = TerminalRelay.startSize(relayed: true, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
-        let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
-        defer { for fd in openedSources { close(fd) } }
-        let supervisor = Supervisor(kernel: kernel, tracer: tracer)
-        var state: ContainerState?
-        let launched = try supervisor.launch(plan, options: options) { process in
-            // The network namespace exists and its user namespace has its maps:
-            // the helper can join both. The command has not started yet.
-            if let network, network.mode.usesHelper {
-                helper = try NetworkHelper.start(network, containerPID: process.pid, stateDirectory: store.directory(id), tracer: tracer)
-            }
-            FaultPoint.reached("run.cloned")
-            let start = ProcessIdentity.startTime(pid: process.pid) ?? 0
-            // Creating until the child has built its root: `exec` must not join
-            // a mount namespace that is still the host's tree.
-            var record = ContainerState(id: id, status: .creating, pid: process.pid, startTime: start,
-                                        bundle: settings.bundle ?? store.directory(id), rootfs: plan.rootfs,
-                                        mode: settings.detached ? .detached : .foreground,
-                                        created: earlier?.created ?? Self.timestamp())
-            record.annotations = spec.annotations
-            record.cgroupPath = cgroup?.path
-            record.ownNamespaces = plan.namespaces.map(\.ociName)
-            record.command = plan.argv.joined(separator: " ")
-            record.networkHelperPID = helper?.pid
-            if settings.detached {
-                record.monitorPID = getpid()
-                record.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
-                record.removeOnExit = settings.removeOnExit
-                record.initProcess = settings.initProcess ? true : nil
-                record.restartPolicy = settings.restartPolicy == .no ? nil : settings.restartPolicy.description
-                record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
-            }
-            // A `nook stop` since this run began ends the restart policy: keep its mark.
-            if settings.detached, (try? store.read(id))?.stoppedByUser == true, earlier?.stoppedByUser != true {
-                record.stoppedByUser = true
-            }
-            try store.write(record)
-            state = record
-            FaultPoint.reached("run.launched")
-        } atReady: { _ in
-            guard var record = state else { return }
-            record.status = .running
-            record.started = Self.timestamp()
-            if settings.detached, (try? store.read(id))?.stoppedByUser == true { record.stoppedByUser = true }
-            try store.write(record)
-        }
-        log?.closeContainerEnds()
-        settings.onRunning?(launched.process.pid)
-        FaultPoint.reached("run.running")
-        defer { kernel.close(launched.process.pidfd) }
-        let terminal = launched.consoleMaster >= 0
-            ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
-        terminal?.enterRawMode()
-        let status = try kernel.wait(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
-        terminal?.restore()
-        helper?.finish()
-        var reason: String?
-        if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
-            let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"
-            reason = "out of memory (\(limit))"
-        }
-        if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
-            state.status = .stopped
-            state.finished = Self.timestamp()
-            state.exitCode = status.code
-            state.exitReason = reason
-            try? store.write(state)
-            keepState = true
-        }
-        tracer.emit("exit", "waitpid(\(launched.process.pid)) = \(status)", "the container ended; its namespaces go with its last process")
-        FaultPoint.reached("run.exited")
-        if let reason {
-            // A detached monitor's stderr is /dev/null: its container's log keeps the message.
-            Tracer.standardError("nook: container killed: \(reason)")
-            log?.note("nook: container killed: \(reason)")
-        }
+        let run = try RunSequence(runtime: self, spec: spec, id: id, settings: settings) // plan and checks: nothing made yet
+        defer { run.cleanUp() }                   // undoes what the phases below made, in reverse
+        try run.reserveState()                    // state directory made and locked; config.json
+        try run.prepareNetworkFiles()             // /etc/hosts, resolv.conf
+        run.blockForwardedSignals()               // none lost between clone and wait
+        try run.makeCgroup()                      // cgroup, limits, its fd for CLONE_INTO_CGROUP
+        try run.prepareStdio()                    // /dev/null, log, console, bind sources opened as root
+        let launched = try run.launch()           // clone, id maps, network helper, state, release, exec
+        let status = try run.wait(for: launched)  // signals forwarded, terminal or log relayed
+        run.recordExit(status, pid: launched.process.pid)
         return status
     }
 
-    /// Everything about the network that can fail is checked before anything is made.
-    func checkNetwork(_ network: NetworkSettings, plan: LaunchPlan) throws {
-        try NetworkHelper.checkInstalled(network.mode)
-        if network.mode.usesHelper && !plan.namespaces.contains(.network) {
-            throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
-                            hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
+    /// Waits for a process of ours, forwarding signals. If the wait itself
+    /// fails, the process is killed and reaped: no caller is left holding a
+    /// child it can no longer collect.
+    func waitOrKill(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?,
+                    log: LogRelay? = nil) throws -> ExitStatus {
+        do {
+            return try kernel.wait(process, forwarding: signals, terminal: terminal, log: log)
+        } catch {
+            try? kernel.signal(process, SIGKILL) // fails only if it is gone already: the reap collects it
+            kernel.reap(process.pid)
+            throw error
         }
-        for port in network.ports { try port.checkAvailable() }
     }
 
     /// 67108864 -> "64M".

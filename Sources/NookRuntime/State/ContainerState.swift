@@ -87,9 +87,8 @@ public struct ProcessIdentity: Sendable, Equatable {
 
     /// Field 22 (starttime) of /proc/PID/stat. The command name (field 2) may
     /// hold spaces and parentheses, so count from the last ')'.
-    public static func startTime(pid: Int32) -> UInt64? {
-        guard let text = try? HostPath.readText("/proc/\(pid)/stat") else { return nil }
-        return parseStartTime(stat: text)
+    public static func startTime(pid: Int32, in kernel: ProcessKernel = LiveKernel()) -> UInt64? {
+        kernel.processStat(pid).flatMap { parseStartTime(stat: $0) }
     }
 
     public static func parseStartTime(stat text: String) -> UInt64? {
@@ -101,8 +100,10 @@ public struct ProcessIdentity: Sendable, Equatable {
     }
 
     /// Alive, and the same process (not a zombie we already reaped elsewhere).
-    public var isAlive: Bool {
-        guard let text = try? HostPath.readText("/proc/\(pid)/stat"),
+    public var isAlive: Bool { isAlive(in: LiveKernel()) }
+
+    public func isAlive(in kernel: ProcessKernel) -> Bool {
+        guard let text = kernel.processStat(pid),
               let start = Self.parseStartTime(stat: text), start == startTime else { return false }
         if let close = text.lastIndex(of: ")") {
             let state = text[text.index(after: close)...].split(separator: " ").first

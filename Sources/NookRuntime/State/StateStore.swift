@@ -15,6 +15,8 @@ import Foundation
 public final class StateStore: @unchecked Sendable {
     public let root: String
     private let uid: uid_t
+    /// Every file call of the store: the kernel, or a recording fake in unit tests.
+    public let kernel: KernelInterface
 
     /// The default location for the calling user.
     public static func defaultRoot(environment: [String: String], uid: uid_t = getuid()) -> String {
@@ -24,37 +26,38 @@ public final class StateStore: @unchecked Sendable {
 
     /// Opens (creating, 0700) the store; refuses a directory that another user
     /// owns or that others can read or write: container state is private.
-    public init(root: String, uid: uid_t = getuid()) throws {
+    public init(root: String, uid: uid_t = getuid(), kernel: KernelInterface = LiveKernel()) throws {
         self.root = root
         self.uid = uid
-        try Self.makeDirectory(root)
-        var st = stat()
-        guard lstat(root, &st) == 0 else { throw NookError.sys("stat state directory '\(root)'", errno: errno) }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+        self.kernel = kernel
+        try makeDirectory(root)
+        let st = try NookError.step("stat state directory '\(root)'") { try kernel.status(root, followLinks: false) }
+        guard st.isDirectory else {
             throw NookError("state directory '\(root)' is not a directory", hint: "remove it, or set XDG_RUNTIME_DIR / --root elsewhere")
         }
-        guard st.st_uid == uid else {
-            throw NookError("state directory '\(root)' belongs to uid \(st.st_uid), not to you (uid \(uid))",
+        guard st.owner == uid else {
+            throw NookError("state directory '\(root)' belongs to uid \(st.owner), not to you (uid \(uid))",
                             hint: "another user may be trying to watch or spoof your containers; use --root or XDG_RUNTIME_DIR")
         }
-        guard st.st_mode & 0o077 == 0 else {
-            throw NookError("state directory '\(root)' is accessible to other users (mode \(String(st.st_mode & 0o777, radix: 8)))",
+        guard st.permissions & 0o077 == 0 else {
+            throw NookError("state directory '\(root)' is accessible to other users (mode \(String(st.permissions & 0o777, radix: 8)))",
                             hint: "chmod 700 '\(root)'")
         }
     }
 
     /// mkdir -p, each missing directory 0700: a runtime root such as containerd's
     /// `--root /run/containerd/runc/default` is given before any of it exists (runc does the same).
-    private static func makeDirectory(_ path: String) throws {
-        if mkdir(path, 0o700) == 0 || errno == EEXIST { return }
-        let failure = errno
+    private func makeDirectory(_ path: String) throws {
+        let failure: Errno
+        do { try kernel.makeDirectory(path, mode: 0o700); return } catch let e as Errno { failure = e }
+        if failure == .fileExists { return }
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
-        guard failure == ENOENT, !parent.isEmpty, parent != path else {
-            throw NookError.sys("create state directory '\(path)'", errno: failure)
+        guard failure == .noSuchFileOrDirectory, !parent.isEmpty, parent != path else {
+            throw NookError.sys("create state directory '\(path)'", errno: failure.rawValue)
         }
         try makeDirectory(parent)
-        if mkdir(path, 0o700) != 0 && errno != EEXIST {
-            throw NookError.sys("create state directory '\(path)'", errno: errno)
+        do { try kernel.makeDirectory(path, mode: 0o700) } catch let e as Errno where e != .fileExists {
+            throw NookError.sys("create state directory '\(path)'", errno: e.rawValue)
         }
     }
 
@@ -77,19 +80,23 @@ public final class StateStore: @unchecked Sendable {
     public func reserve(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
         let staging = root + "/" + Self.stagingPrefix + "\(getpid())-" + id
-        removeDirectory(staging) // a previous process with our pid, killed here
-        guard mkdir(staging, 0o700) == 0 else { throw NookError.sys("create '\(staging)'", errno: errno) }
-        guard let lock = ContainerLock(path: staging + "/lock", wait: false) else {
-            let e = errno
-            removeDirectory(staging)
-            throw NookError.sys("lock '\(staging)/lock'", errno: e)
+        kernel.removeTree(staging) // a previous process with our pid, killed here
+        try NookError.step("create '\(staging)'") { try kernel.makeDirectory(staging, mode: 0o700) }
+        let lock: ContainerLock
+        do {
+            guard let held = try ContainerLock(path: staging + "/lock", wait: false, kernel: kernel) else { throw Errno.wouldBlock }
+            lock = held
+        } catch let e as Errno {
+            kernel.removeTree(staging)
+            throw NookError.sys("lock '\(staging)/lock'", errno: e.rawValue)
         }
-        guard Syscall.renameNoReplace(staging, directory(id)) == 0 else {
-            let e = errno
+        do {
+            try kernel.rename(staging, to: directory(id), noReplace: true)
+        } catch let e as Errno {
             lock.release()
-            removeDirectory(staging)
-            if e == EEXIST || e == ENOTEMPTY { throw alreadyExists(id) }
-            throw NookError.sys("rename '\(staging)' to '\(directory(id))'", errno: e)
+            kernel.removeTree(staging)
+            if e == .fileExists || e == .directoryNotEmpty { throw alreadyExists(id) }
+            throw NookError.sys("rename '\(staging)' to '\(directory(id))'", errno: e.rawValue)
         }
         return lock
     }
@@ -107,8 +114,8 @@ public final class StateStore: @unchecked Sendable {
     /// Locks an existing container's directory (waits for other commands on it).
     public func lock(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
-        guard HostPath.isDirectory(directory(id)) else { throw notFound(id) }
-        guard let lock = ContainerLock(path: directory(id) + "/lock", wait: true) else {
+        guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
+        guard let lock = try? ContainerLock(path: directory(id) + "/lock", wait: true, kernel: kernel) else {
             throw NookError("cannot lock container '\(id)'")
         }
         return lock
@@ -124,27 +131,24 @@ public final class StateStore: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
         let tmp = statePath(state.id) + ".tmp"
-        do {
-            let fd = try FileDescriptor.open(FilePath(tmp), .writeOnly, options: [.create, .truncate, .closeOnExec],
-                                             permissions: [.ownerReadWrite])
-            defer { try? fd.close() }
-            _ = try fd.writeAll(Array(data))
-            _ = fsync(fd.rawValue)
-        } catch let e as Errno {
-            throw NookError.sys("write '\(tmp)'", errno: e.rawValue)
-        }
-        guard rename(tmp, statePath(state.id)) == 0 else { throw NookError.sys("rename '\(tmp)'", errno: errno) }
+        try NookError.step("write '\(tmp)'") { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: true) }
+        try NookError.step("rename '\(tmp)'") { try kernel.rename(tmp, to: statePath(state.id), noReplace: false) }
     }
 
     /// The container's cgroup, noted as soon as it is made: state.json comes
     /// only with the process, and a command killed in between leaves the
     /// next one this to remove.
     public func recordCgroup(_ id: String, path: String) throws {
-        try HostPath.writeText(directory(id) + "/" + Self.cgroupRecordName, path, create: true, mode: 0o600)
+        try writeFile(directory(id) + "/" + Self.cgroupRecordName, Array(path.utf8))
+    }
+
+    /// A new file of ours in a container's directory (0600).
+    public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        try NookError.step("write '\(path)'") { try kernel.createFile(path, bytes, mode: 0o600, sync: false) }
     }
 
     public func recordedCgroup(_ id: String) -> String? {
-        (try? HostPath.readBytes(directory(id) + "/" + Self.cgroupRecordName, noFollow: true))
+        (try? kernel.readFile(directory(id) + "/" + Self.cgroupRecordName, as: .own, noFollow: true))
             .map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
     }
 
@@ -152,9 +156,9 @@ public final class StateStore: @unchecked Sendable {
 
     public func read(_ id: String) throws -> ContainerState {
         try Self.validate(id: id)
-        guard HostPath.isDirectory(directory(id)) else { throw notFound(id) }
+        guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
         let bytes: [UInt8]
-        do { bytes = try HostPath.readBytes(statePath(id), noFollow: true) } catch {
+        do { bytes = try kernel.readFile(statePath(id), as: .own, noFollow: true) } catch {
             throw NookError("container '\(id)' has no state yet: the command creating it is still at work",
                             hint: "wait for it to finish; if it was killed, the next nook command removes what it left")
         }
@@ -169,42 +173,28 @@ public final class StateStore: @unchecked Sendable {
     /// `sweepHidden` finishes once our pid is gone.
     public func remove(_ id: String) {
         let gone = root + "/" + Self.removingPrefix + "\(getpid())-" + id
-        removeDirectory(gone) // a previous process with our pid, killed here
-        if rename(directory(id), gone) == 0 {
+        kernel.removeTree(gone) // a previous process with our pid, killed here
+        do {
+            try kernel.rename(directory(id), to: gone, noReplace: false)
             FaultPoint.reached("remove.renamed")
-            removeDirectory(gone)
-        } else if errno != ENOENT {
-            removeDirectory(directory(id))
-        }
-    }
-
-    func removeDirectory(_ dir: String) {
-        var names: [String] = []
-        if let d = opendir(dir) {
-            while let entry = readdir(d) {
-                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-                if name != "." && name != ".." { names.append(name) }
-            }
-            closedir(d)
-        }
-        for name in names { unlink(dir + "/" + name) }
-        rmdir(dir)
+            kernel.removeTree(gone)
+        } catch let e as Errno where e != .noSuchFileOrDirectory {
+            kernel.removeTree(directory(id))
+        } catch {}
     }
 
     /// The container's lock if nobody holds it (never creating the lock file:
     /// a container being removed must stay removable).
     public func lockIfFree(_ id: String) -> ContainerLock? {
-        ContainerLock(path: directory(id) + "/lock", wait: false, create: false)
+        (try? ContainerLock(path: directory(id) + "/lock", wait: false, create: false, kernel: kernel)) ?? nil
     }
 
     /// What killed commands leave under hidden names: a directory `reserve`
     /// was making or `remove` was emptying, a monitor's spec file. Removed once
     /// the pid in the name is gone.
     public func sweepHidden() {
-        guard let d = opendir(root) else { return }
         var stale: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        for name in kernel.listDirectory(root) ?? [] {
             let pid: Int32?
             if let prefix = [Self.stagingPrefix, Self.removingPrefix].first(where: name.hasPrefix) {
                 pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" })
@@ -213,41 +203,30 @@ public final class StateStore: @unchecked Sendable {
             } else { continue }
             if let pid, kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
         }
-        closedir(d)
         for name in stale {
-            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { unlink(root + "/" + name) } else { removeDirectory(root + "/" + name) }
+            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else { kernel.removeTree(root + "/" + name) }
         }
     }
 
     public func ids() -> [String] {
-        guard let d = opendir(root) else { return [] }
-        defer { closedir(d) }
-        var result: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name == "." || name == ".." || name.hasPrefix(".") { continue }
-            if HostPath.isDirectory(root + "/" + name) { result.append(name) }
-        }
-        return result.sorted()
+        (kernel.listDirectory(root) ?? []).filter { !$0.hasPrefix(".") && kernel.isDirectory(root + "/" + $0) }.sorted()
     }
 }
 
 /// An flock(2) on a container's lock file; released on close (or process death).
 public final class ContainerLock: @unchecked Sendable {
     public private(set) var fd: Int32
+    private let kernel: KernelInterface
 
-    init?(path: String, wait: Bool, create: Bool = true) {
-        fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
-        if fd < 0 { return nil }
-        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
-            if errno == EINTR { continue }
-            Glibc.close(fd)
-            return nil
-        }
+    /// nil when another holds it and `wait` is false; throws the kernel's errno.
+    init?(path: String, wait: Bool, create: Bool = true, kernel: KernelInterface) throws {
+        self.kernel = kernel
+        guard let fd = try kernel.lock(path, wait: wait, create: create) else { return nil }
+        self.fd = fd
     }
 
     public func release() {
-        if fd >= 0 { Glibc.close(fd); fd = -1 }
+        if fd >= 0 { kernel.close(fd); fd = -1 }
     }
 
     deinit { release() }

@@ -1,0 +1,61 @@
+import Glibc
+import NookCore
+import SystemPackage
+
+/// What `lstat`/`stat` says about a path: enough for the state store's checks.
+public struct FileStatus: Sendable, Equatable {
+    /// `mode & S_IFMT`: S_IFDIR, S_IFREG, ...
+    public var type: mode_t
+    /// The permission bits.
+    public var permissions: mode_t
+    public var owner: uid_t
+    public init(type: mode_t, permissions: mode_t, owner: uid_t) {
+        self.type = type
+        self.permissions = permissions
+        self.owner = owner
+    }
+    public var isDirectory: Bool { type == S_IFDIR }
+}
+
+/// What the runtime asks of the kernel about files: its state directories,
+/// their locks, the files in them. A call fails with the kernel's answer
+/// (`Errno`); the caller says which step failed (`NookError.step`), so the
+/// user reads "create '/run/…/c1': Permission denied".
+public protocol FileSystemKernel: AnyObject {
+    /// mkdir(2).
+    func makeDirectory(_ path: String, mode: mode_t) throws
+    /// stat(2), or lstat(2) without `followLinks`.
+    func status(_ path: String, followLinks: Bool) throws -> FileStatus
+    /// Creates or truncates `path` (mode for a new file) and writes `bytes`
+    /// whole; with `sync`, fsync before close (the write half of an atomic replace).
+    func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws
+    /// The bytes of a file, bounded by `kind` (`HostPath.readBytes`). Throws `NookError`.
+    func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8]
+    /// rename(2), or renameat2(RENAME_NOREPLACE).
+    func rename(_ from: String, to: String, noReplace: Bool) throws
+    /// unlink(2).
+    func removeFile(_ path: String) throws
+    /// A directory and the files in it (one level: state directories hold only files).
+    func removeTree(_ path: String)
+    /// The names in a directory (without . and ..); nil when it cannot be read.
+    func listDirectory(_ path: String) -> [String]?
+    /// An exclusive flock(2) on `path`: its fd, or nil when another holds it
+    /// and `wait` is false. Released by `close` (or this process's death).
+    func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32?
+    /// mkfifo(3).
+    func makeFIFO(_ path: String, mode: mode_t) throws
+    /// open(2) with O_CLOEXEC added.
+    func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32
+}
+
+extension FileSystemKernel {
+    public func exists(_ path: String) -> Bool { (try? status(path, followLinks: true)) != nil }
+    public func isDirectory(_ path: String) -> Bool { (try? status(path, followLinks: true))?.isDirectory == true }
+}
+
+extension NookError {
+    /// Runs one kernel step; its failure becomes "`what`: <errno text>".
+    public static func step<T>(_ what: String, hint: String? = nil, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as Errno { throw NookError.sys(what, errno: e.rawValue, hint: hint) }
+    }
+}

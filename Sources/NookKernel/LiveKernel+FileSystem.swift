@@ -1,0 +1,78 @@
+import CShims
+import Glibc
+import NookCore
+import SystemPackage
+
+/// The file system half of the real kernel: each call is the syscall, and a
+/// failure is its errno.
+extension LiveKernel {
+    public func makeDirectory(_ path: String, mode: mode_t) throws {
+        guard mkdir(path, mode) == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    public func status(_ path: String, followLinks: Bool) throws -> FileStatus {
+        var st = stat()
+        guard (followLinks ? stat(path, &st) : lstat(path, &st)) == 0 else { throw Errno(rawValue: errno) }
+        return FileStatus(type: st.st_mode & S_IFMT, permissions: st.st_mode & 0o7777, owner: st.st_uid)
+    }
+
+    public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
+        let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
+                                         permissions: FilePermissions(rawValue: mode))
+        defer { try? fd.close() } // a close after a complete write loses nothing
+        _ = try fd.writeAll(bytes)
+        if sync { _ = fsync(fd.rawValue) }
+    }
+
+    public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
+        try HostPath.readBytes(path, as: kind, noFollow: noFollow)
+    }
+
+    public func rename(_ from: String, to: String, noReplace: Bool) throws {
+        let r = noReplace ? Syscall.renameNoReplace(from, to) : Glibc.rename(from, to)
+        guard r == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    public func removeFile(_ path: String) throws {
+        guard unlink(path) == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    public func removeTree(_ path: String) {
+        for name in listDirectory(path) ?? [] { unlink(path + "/" + name) }
+        rmdir(path)
+    }
+
+    public func listDirectory(_ path: String) -> [String]? {
+        guard let d = opendir(path) else { return nil }
+        defer { closedir(d) }
+        var names: [String] = []
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names
+    }
+
+    public func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
+        let fd = Glibc.open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
+            let e = errno
+            if e == EINTR { continue }
+            Glibc.close(fd)
+            if e == EWOULDBLOCK { return nil }
+            throw Errno(rawValue: e)
+        }
+        return fd
+    }
+
+    public func makeFIFO(_ path: String, mode: mode_t) throws {
+        guard mkfifo(path, mode) == 0 else { throw Errno(rawValue: errno) }
+    }
+
+    public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        return fd
+    }
+}

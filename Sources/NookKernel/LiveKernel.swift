@@ -1,0 +1,153 @@
+import CShims
+import Glibc
+import NookCore
+
+/// The real kernel.
+public final class LiveKernel: KernelInterface {
+    public init() {}
+
+    public func socketPair() throws -> (parent: Int32, child: Int32) {
+        var fds: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
+            throw NookError.sys("socketpair", errno: errno)
+        }
+        return (fds[0], fds[1])
+    }
+
+    public func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+        let launcher = ChildLauncher()
+        let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, parentSyncFD: options.parentSyncFD, trace: options.trace, cgroupFD: options.cgroupFD,
+                                                        startFifoFD: options.startFifoFD, createConsole: options.createConsole,
+                                                        consoleSize: options.consoleSize,
+                                                        stdio: options.stdio))
+        return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
+    }
+
+    public func writeFile(_ path: String, _ contents: String) throws {
+        try HostPath.writeText(path, contents)
+    }
+
+    public func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
+        try HelperProcess.run(argv)
+    }
+
+    public func sendGo(_ fd: Int32) throws {
+        var go: UInt8 = 1
+        guard Glibc.send(fd, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else { throw NookError.sys("send to the container's setup", errno: errno) }
+    }
+
+    public func receive(_ fd: Int32) throws -> ChildMessage? {
+        var raw = nook_msg()
+        var passed: Int32 = -1
+        let n = nook_recv_msg(fd, &raw, &passed)
+        if n < 0 { throw NookError.sys("read from the container's setup", errno: errno) }
+        if n == 0 { return nil }
+        guard n == MemoryLayout<nook_msg>.size, let message = ChildMessage(raw, fd: passed) else {
+            throw NookError("protocol error: the container's setup sent a malformed record (\(n) bytes, type \(raw.type))")
+        }
+        return message
+    }
+
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: nil)
+    }
+
+    /// One poll loop: the child's pidfd, a signalfd for the signals we forward,
+    /// and with a terminal our stdin and the pty master.
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: terminal, log: nil)
+    }
+
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+        let sigfd = signals.isEmpty ? -1 : nook_signalfd(signals, signals.count)
+        defer { if sigfd >= 0 { Glibc.close(sigfd) } }
+        var stdinOpen = terminal?.forwardInput ?? false
+        var masterOpen = terminal != nil
+        var buffer = [UInt8](repeating: 0, count: 16384)
+        func drainMaster() {
+            guard let terminal, masterOpen else { return }
+            let flags = nook_fcntl_getfl(terminal.master)
+            _ = nook_fcntl_setfl(terminal.master, flags | O_NONBLOCK)
+            while true {
+                let n = read(terminal.master, &buffer, buffer.count)
+                if n <= 0 { break }
+                Self.writeAll(1, buffer, n)
+            }
+            masterOpen = false
+        }
+        while true {
+            var fds = [pollfd(fd: process.pidfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: sigfd, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
+                       pollfd(fd: masterOpen ? terminal!.master : -1, events: Int16(POLLIN), revents: 0)]
+            for fd in log?.openSources ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
+            let r = poll(&fds, nfds_t(fds.count), -1)
+            if r < 0 && errno == EINTR { continue }
+            if r < 0 { throw NookError.sys("poll", errno: errno) }
+            if fds[1].revents & Int16(POLLIN) != 0 {
+                let sig = nook_signalfd_read(sigfd)
+                if sig == SIGWINCH, let terminal {
+                    terminal.copyWindowSize()
+                } else if sig > 0 {
+                    _ = nook_pidfd_send_signal(process.pidfd, sig)
+                }
+            }
+            if fds[2].revents != 0, let terminal {
+                let n = read(0, &buffer, buffer.count)
+                if n > 0 { Self.writeAll(terminal.master, buffer, n) } else if n == 0 || errno != EINTR { stdinOpen = false }
+            }
+            if fds[3].revents != 0, let terminal {
+                let n = read(terminal.master, &buffer, buffer.count)
+                if n > 0 { Self.writeAll(1, buffer, n) } else if n == 0 || errno != EINTR { masterOpen = false }
+            }
+            for entry in fds.dropFirst(4) where entry.revents != 0 { log?.pump(entry.fd) }
+            if fds[0].revents != 0 {
+                drainMaster()
+                log?.drain()
+                var status: Int32 = 0
+                while waitpid(process.pid, &status, 0) < 0 {
+                    if errno != EINTR { throw NookError.sys("waitpid \(process.pid)", errno: errno) }
+                }
+                return ExitStatus(waitStatus: status)
+            }
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) {
+        var offset = 0
+        while offset < count {
+            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, count - offset) }
+            if n < 0 { if errno == EINTR { continue }; return }
+            offset += n
+        }
+    }
+
+    public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
+        if nook_pidfd_send_signal(process.pidfd, sig) < 0 && errno != ESRCH {
+            throw NookError.sys("kill \(process.pid)", errno: errno)
+        }
+    }
+
+    public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+        let fd = nook_pidfd_open(pid)
+        guard fd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
+        return SpawnedProcess(pid: pid, pidfd: fd)
+    }
+
+    public func reap(_ pid: pid_t) {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    }
+
+    public func close(_ fd: Int32) {
+        if fd >= 0 { _ = Glibc.close(fd) }
+    }
+
+    public func processStat(_ pid: pid_t) -> String? {
+        try? HostPath.readText("/proc/\(pid)/stat")
+    }
+
+    public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
+        try HelperProcess.spawnTied(path, argv, fds: fds)
+    }
+}

@@ -1,0 +1,86 @@
+import Glibc
+import NookCore
+
+/// A child the kernel gave us: its pid in our PID namespace and a pidfd.
+public struct SpawnedProcess: Sendable, Equatable {
+    public var pid: pid_t
+    public var pidfd: Int32
+    public init(pid: pid_t, pidfd: Int32) { (self.pid, self.pidfd) = (pid, pidfd) }
+}
+
+/// How a process ended.
+public enum ExitStatus: Sendable, Equatable {
+    case exited(Int32)
+    case signaled(Int32)
+
+    /// The shell's convention: the code, or 128+N for signal N.
+    public var code: Int32 {
+        switch self {
+        case .exited(let c): c
+        case .signaled(let s): 128 + s
+        }
+    }
+
+    public init(waitStatus status: Int32) {
+        if status & 0x7f == 0 { self = .exited((status >> 8) & 0xff) } else { self = .signaled(status & 0x7f) }
+    }
+}
+
+/// Extra fds the child is launched with.
+public struct SpawnOptions: Sendable {
+    public var trace = false
+    public var cgroupFD: Int32 = -1
+    public var startFifoFD: Int32 = -1
+    /// `-t`: the child opens a pty in its own devpts and sends us the master.
+    public var createConsole = false
+    /// With a console: the pty's size, set before the command starts (nil: 0x0).
+    public var consoleSize: WindowSize?
+    /// Our end of the sync socket, which the child closes.
+    public var parentSyncFD: Int32 = -1
+    /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
+    public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+    public init() {}
+}
+
+/// What the runtime asks of the kernel about processes: clone the container's
+/// child, talk to it, write its id maps, signal, wait for and reap it, and
+/// start helper programs (newuidmap; pasta and slirp4netns).
+public protocol ProcessKernel: AnyObject {
+    func socketPair() throws -> (parent: Int32, child: Int32)
+    func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess
+    func writeFile(_ path: String, _ contents: String) throws
+    /// Runs a helper program (newuidmap) and returns its exit code and stderr.
+    func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String)
+    func sendGo(_ fd: Int32) throws
+    /// The next message from the child; nil at EOF.
+    func receive(_ fd: Int32) throws -> ChildMessage?
+    /// Waits for the process to end, forwarding the given signals to it meanwhile.
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus
+    /// The same, relaying a pty between our stdio and the container (`-t`).
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus
+    /// The same, copying the container's output pipes into a log (`run -d`).
+    func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus
+    func signal(_ process: SpawnedProcess, _ sig: Int32) throws
+    /// A pidfd for a child of ours that a child made (CLONE_PARENT): until we
+    /// reap it, its pid cannot be reused, so the pidfd is surely that process.
+    func adopt(_ pid: pid_t) throws -> SpawnedProcess
+    /// Collects a child known to have exited or to be exiting (no pidfd, no signals).
+    func reap(_ pid: pid_t)
+    func close(_ fd: Int32)
+    /// /proc/PID/stat, or nil when there is no such process: its start time
+    /// and state tell a live process from a reused pid or a zombie.
+    func processStat(_ pid: pid_t) -> String?
+    /// Starts a long-lived helper (pasta, slirp4netns) tied to this process
+    /// (PR_SET_PDEATHSIG), with `fds[i]` as its fd i; returns its pid.
+    func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t
+}
+
+extension ProcessKernel {
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals)
+    }
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+        try wait(process, forwarding: signals, terminal: terminal)
+    }
+}
+

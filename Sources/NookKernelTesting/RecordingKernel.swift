@@ -1,0 +1,353 @@
+import Glibc
+import NookCore
+import NookKernel
+import SystemPackage
+
+/// A fake kernel: records every call in order, keeps a small file system and
+/// process table in memory, and plays back a scripted child. Nothing here
+/// decides what the runtime does; it only answers the way the real kernel
+/// would, and fails the call a test names (`failAt`) with `failErrno`.
+///
+/// What it holds at the end is what the caller leaked: `openFDs`,
+/// `heldLocks`, `liveChildren`, and the files and directories it left.
+public final class RecordingKernel: KernelInterface {
+    public enum Call: Equatable, CustomStringConvertible {
+        case socketPair
+        case spawn(syncFD: Int32)
+        case writeFile(String, String)
+        case runHelper([String])
+        case sendGo(Int32)
+        case receive(Int32)
+        case wait(pid_t, [Int32])
+        case signal(pid_t, Int32)
+        case reap(pid_t)
+        case adopt(pid_t)
+        case close(Int32)
+        case processStat(pid_t)
+        case startHelper([String])
+        case makeDirectory(String)
+        case status(String)
+        case createFile(String)
+        case readFile(String)
+        case rename(String, String)
+        case removeFile(String)
+        case removeTree(String)
+        case listDirectory(String)
+        case lock(String)
+        case makeFIFO(String)
+        case open(String)
+        /// A step of another seam (the cgroup, the network helper) in the same timeline.
+        case step(String)
+        /// Something the test itself did (e.g. inside beforeRelease), in the same timeline.
+        case note(String)
+
+        public var description: String {
+            switch self {
+            case .socketPair: "socketPair"
+            case .spawn(let fd): "spawn(syncFD: \(fd))"
+            case .writeFile(let p, let c): "writeFile(\(p), \(c.debugDescription))"
+            case .runHelper(let argv): "runHelper(\(argv.joined(separator: " ")))"
+            case .sendGo(let fd): "sendGo(\(fd))"
+            case .receive(let fd): "receive(\(fd))"
+            case .wait(let pid, let sigs): "wait(\(pid), \(sigs))"
+            case .signal(let pid, let sig): "signal(\(pid), \(sig))"
+            case .reap(let pid): "reap(\(pid))"
+            case .adopt(let pid): "adopt(\(pid))"
+            case .close(let fd): "close(\(fd))"
+            case .processStat(let pid): "processStat(\(pid))"
+            case .startHelper(let argv): "startHelper(\(argv.joined(separator: " ")))"
+            case .makeDirectory(let p): "mkdir(\(p))"
+            case .status(let p): "stat(\(p))"
+            case .createFile(let p): "createFile(\(p))"
+            case .readFile(let p): "readFile(\(p))"
+            case .rename(let a, let b): "rename(\(a), \(b))"
+            case .removeFile(let p): "unlink(\(p))"
+            case .removeTree(let p): "removeTree(\(p))"
+            case .listDirectory(let p): "listDirectory(\(p))"
+            case .lock(let p): "lock(\(p))"
+            case .makeFIFO(let p): "mkfifo(\(p))"
+            case .open(let p): "open(\(p))"
+            case .step(let s): s
+            case .note(let s): "note(\(s))"
+            }
+        }
+
+        /// Calls the kernel can fail with an errno the caller must handle.
+        /// Probes (stat, /proc/PID/stat, a listing) answer "not there" instead,
+        /// and close, reap and removeTree cannot fail in a way anyone handles.
+        public var canFail: Bool {
+            switch self {
+            case .close, .reap, .processStat, .status, .listDirectory, .removeTree, .note: false
+            default: true
+            }
+        }
+    }
+
+    public var calls: [Call] = []
+    /// Fail the call with this index in `calls` (with `failErrno`).
+    public var failAt: Int?
+    public var failErrno: Int32 = ENOLINK
+
+    public let parentFD: Int32 = 10
+    public let childFD: Int32 = 11
+    public var process = SpawnedProcess(pid: 4242, pidfd: 77)
+    /// The start time /proc/PID/stat shows for every live process.
+    public let startTime: UInt64 = 1000
+
+    /// What the child sends, in order; after the last one, EOF.
+    public var messages: [ChildMessage] = []
+    public var spawnError: Error?
+    public var writeErrors: [String: Error] = [:]
+    /// Helper name (argv[0]) -> (status, stderr). Unlisted helpers succeed.
+    public var helperResults: [String: (Int32, String)] = [:]
+    public var waitStatus: ExitStatus = .exited(0)
+    public var spawnedOptions: SpawnOptions?
+    public var spawnedPlan: ChildPlan?
+
+    // The kernel's state: what is open, held, running, on disk.
+    public private(set) var openFDs: Set<Int32> = []
+    public private(set) var heldLocks: [Int32: String] = [:]
+    /// Children not yet waited for or reaped (and processes a test says are running).
+    public var liveChildren: Set<pid_t> = []
+    public private(set) var killed: Set<pid_t> = []
+    public private(set) var directories: Set<String> = ["/"]
+    public private(set) var files: [String: [UInt8]] = [:]
+    public private(set) var fifos: Set<String> = []
+    /// FIFOs a live child holds open for reading (create's exec.fifo), by pid.
+    private var fifoReaders: [pid_t: String] = [:]
+    private var fdPaths: [Int32: String] = [:]
+    private var nextFD: Int32 = 100
+
+    public init() {}
+
+    /// Records `call`; throws `failErrno` (as the kernel's `Errno`) if it is the one to fail.
+    public func record(_ call: Call) throws {
+        calls.append(call)
+        if calls.count - 1 == failAt { throw Errno(rawValue: failErrno) }
+    }
+
+    /// The same for a call whose live version throws `NookError` (its message as the live one says it).
+    public func record(_ call: Call, live what: String) throws {
+        do { try record(call) } catch let e as Errno { throw NookError.sys(what, errno: e.rawValue) }
+    }
+
+    /// A fresh fd, as open(2) would give one.
+    public func allocateFD(for path: String = "") -> Int32 {
+        nextFD += 1
+        openFDs.insert(nextFD)
+        fdPaths[nextFD] = path
+        return nextFD
+    }
+
+    /// Puts a file or directory (and its parents) in place without recording: the test's setup.
+    public func seed(directory: String) {
+        var path = ""
+        for part in directory.split(separator: "/") {
+            path += "/" + part
+            directories.insert(path)
+        }
+    }
+
+    public func seed(file: String, _ bytes: [UInt8]) {
+        seed(directory: parent(file))
+        files[file] = bytes
+    }
+
+    /// The calls after the first one equal to `call`.
+    public func calls(after call: Call) -> ArraySlice<Call> {
+        guard let i = calls.firstIndex(of: call) else { return [] }
+        return calls[(i + 1)...]
+    }
+
+    // MARK: processes
+
+    public func socketPair() throws -> (parent: Int32, child: Int32) {
+        try record(.socketPair, live: "socketpair")
+        openFDs.formUnion([parentFD, childFD])
+        return (parentFD, childFD)
+    }
+
+    public func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+        try record(.spawn(syncFD: syncFD), live: "clone3")
+        spawnedPlan = plan
+        spawnedOptions = options
+        if let spawnError { throw spawnError }
+        liveChildren.insert(process.pid)
+        openFDs.insert(process.pidfd)
+        if options.startFifoFD >= 0, let path = fdPaths[options.startFifoFD] { fifoReaders[process.pid] = path }
+        return process
+    }
+
+    public func writeFile(_ path: String, _ contents: String) throws {
+        try record(.writeFile(path, contents), live: "write '\(path)'")
+        if let e = writeErrors[path] { throw e }
+    }
+
+    public func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
+        try record(.runHelper(argv), live: "run \(argv[0])")
+        let r = helperResults[argv[0]] ?? (0, "")
+        return (r.0, r.1)
+    }
+
+    public func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
+
+    public func receive(_ fd: Int32) throws -> ChildMessage? {
+        try record(.receive(fd), live: "read from the container's setup")
+        return messages.isEmpty ? nil : messages.removeFirst()
+    }
+
+    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+        try record(.wait(process.pid, signals), live: "waitpid \(process.pid)")
+        exit(process.pid)
+        return killed.contains(process.pid) ? .signaled(SIGKILL) : waitStatus
+    }
+
+    public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
+        try record(.signal(process.pid, sig), live: "kill \(process.pid)")
+        if sig == SIGKILL { killed.insert(process.pid) }
+    }
+
+    /// The adopted process gets pidfd 88.
+    public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+        try record(.adopt(pid), live: "pidfd_open \(pid)")
+        liveChildren.insert(pid)
+        openFDs.insert(88)
+        return SpawnedProcess(pid: pid, pidfd: 88)
+    }
+
+    public func reap(_ pid: pid_t) {
+        calls.append(.reap(pid))
+        exit(pid)
+    }
+
+    /// Like LiveKernel, closing "no fd" (-1) is a no-op, so it is not recorded.
+    public func close(_ fd: Int32) {
+        guard fd >= 0 else { return }
+        calls.append(.close(fd))
+        openFDs.remove(fd)
+        heldLocks[fd] = nil
+        fdPaths[fd] = nil
+    }
+
+    /// A live process shows a stat line with `startTime` (field 22); a gone one has none.
+    public func processStat(_ pid: pid_t) -> String? {
+        calls.append(.processStat(pid))
+        guard liveChildren.contains(pid) && !killed.contains(pid) else { return nil }
+        return "\(pid) (fake) S" + String(repeating: " 0", count: 18) + " \(startTime)"
+    }
+
+    public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
+        try record(.startHelper(argv), live: "start \(argv.first ?? path)")
+        liveChildren.insert(5000)
+        return 5000
+    }
+
+    private func exit(_ pid: pid_t) {
+        liveChildren.remove(pid)
+        fifoReaders[pid] = nil
+    }
+
+    // MARK: the file system
+
+    private func parent(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/"), slash != path.startIndex else { return "/" }
+        return String(path[..<slash])
+    }
+
+    private func exists(_ path: String) -> Bool { directories.contains(path) || files[path] != nil }
+
+    public func makeDirectory(_ path: String, mode: mode_t) throws {
+        try record(.makeDirectory(path))
+        if exists(path) { throw Errno.fileExists }
+        guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+        directories.insert(path)
+    }
+
+    public func status(_ path: String, followLinks: Bool) throws -> FileStatus {
+        calls.append(.status(path))
+        if directories.contains(path) { return FileStatus(type: S_IFDIR, permissions: 0o700, owner: getuid()) }
+        if files[path] != nil { return FileStatus(type: fifos.contains(path) ? S_IFIFO : S_IFREG, permissions: 0o600, owner: getuid()) }
+        throw Errno.noSuchFileOrDirectory
+    }
+
+    public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
+        try record(.createFile(path))
+        guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+        files[path] = bytes
+    }
+
+    public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
+        try record(.readFile(path), live: "'\(path)'")
+        guard let bytes = files[path] else { throw NookError.sys("'\(path)'", errno: ENOENT) }
+        return bytes
+    }
+
+    public func rename(_ from: String, to: String, noReplace: Bool) throws {
+        try record(.rename(from, to))
+        guard exists(from) else { throw Errno.noSuchFileOrDirectory }
+        if noReplace && exists(to) { throw Errno.fileExists }
+        if directories.contains(from) {
+            directories = Set(directories.map { $0 == from || $0.hasPrefix(from + "/") ? to + $0.dropFirst(from.count) : $0 })
+            files = Dictionary(uniqueKeysWithValues: files.map { ($0.key.hasPrefix(from + "/") ? to + $0.key.dropFirst(from.count) : $0.key, $0.value) })
+            heldLocks = heldLocks.mapValues { $0.hasPrefix(from + "/") ? to + $0.dropFirst(from.count) : $0 }
+        } else {
+            files[to] = files.removeValue(forKey: from)
+        }
+    }
+
+    public func removeFile(_ path: String) throws {
+        try record(.removeFile(path))
+        guard files.removeValue(forKey: path) != nil else { throw Errno.noSuchFileOrDirectory }
+        fifos.remove(path)
+    }
+
+    public func removeTree(_ path: String) {
+        calls.append(.removeTree(path))
+        directories = directories.filter { $0 != path && !$0.hasPrefix(path + "/") }
+        files = files.filter { !$0.key.hasPrefix(path + "/") }
+    }
+
+    public func listDirectory(_ path: String) -> [String]? {
+        calls.append(.listDirectory(path))
+        guard directories.contains(path) else { return nil }
+        let prefix = path == "/" ? "/" : path + "/"
+        let below = Array(directories) + Array(files.keys)
+        return below.filter { $0.hasPrefix(prefix) && !$0.dropFirst(prefix.count).contains("/") && $0 != path }
+            .map { String($0.dropFirst(prefix.count)) }.sorted()
+    }
+
+    public func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
+        try record(.lock(path))
+        if files[path] == nil {
+            guard create, directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+            files[path] = []
+        }
+        if heldLocks.values.contains(path) {
+            if wait { throw Errno.deadlock } // only this process holds locks here: it would wait for itself
+            return nil
+        }
+        let fd = allocateFD(for: path)
+        heldLocks[fd] = path
+        return fd
+    }
+
+    public func makeFIFO(_ path: String, mode: mode_t) throws {
+        try record(.makeFIFO(path))
+        guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+        if exists(path) { throw Errno.fileExists }
+        files[path] = []
+        fifos.insert(path)
+    }
+
+    /// A FIFO opened to write without blocking needs a reader: ENXIO without one.
+    public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+        try record(.open(path))
+        if path != "/dev/null" {
+            guard files[path] != nil else { throw Errno.noSuchFileOrDirectory }
+            if fifos.contains(path) && flags & O_ACCMODE == O_WRONLY && !fifoReaders.values.contains(path) {
+                throw Errno.noSuchAddressOrDevice
+            }
+        }
+        return allocateFD(for: path)
+    }
+}

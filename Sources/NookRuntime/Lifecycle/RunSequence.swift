@@ -1,0 +1,235 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// One `nook run`, parent side, as named phases (`Runtime.run` lists them in
+/// order). Each phase notes what it made; `cleanUp` undoes exactly that, in
+/// reverse, on every way out.
+final class RunSequence {
+    let runtime: Runtime
+    let spec: Spec
+    let id: String
+    let settings: Runtime.RunSettings
+    let tracer: Tracer
+    var kernel: KernelInterface { runtime.kernel }
+    var store: StateStore { runtime.store }
+    var directory: String { store.directory(id) }
+
+    // Decided before anything is made.
+    var plan: LaunchPlan
+    let limits: CgroupLimits
+    let network: NetworkSettings?
+
+    // What the phases made, undone by `cleanUp`.
+    var lock: ContainerLock?
+    /// The state of an earlier run of this container (a restart).
+    var earlier: ContainerState?
+    var cgroup: ContainerCgroup?
+    var helper: RunningNetworkHelper?
+    var options = SpawnOptions()
+    var fdsToClose: [Int32] = []
+    var blockedSignals: BlockedSignals?
+    var log: LogRelay?
+    var state: ContainerState?
+    /// A detached container's record stays after it stopped (until `nook rm`).
+    var keepState = false
+
+    /// The plan: identity, mounts, limits, network, all checked before anything is made.
+    init(runtime: Runtime, spec: Spec, id: String, settings: Runtime.RunSettings) throws {
+        self.runtime = runtime
+        self.spec = spec
+        self.id = id
+        self.settings = settings
+        tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        runtime.reconcile()
+        let identity = try runtime.identity(for: spec, mode: settings.userns)
+        plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? runtime.store.directory(id), identity: identity)
+        plan.initProcess = settings.initProcess
+        plan.newSession = true
+        plan.preserveFDs = try Runtime.checkPreservedFDs(settings.preserveFDs)
+        limits = try CgroupLimits(spec.linux?.resources)
+        // `nook run --rootfs` always says which network; a bundle without the
+        // annotation gets exactly what its config.json asks for.
+        network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
+        if let network { try runtime.network.check(network, namespaces: plan.namespaces) }
+    }
+
+    /// The container's directory, made and locked (or, for a restart, locked);
+    /// its config.json, which `nook exec` reads.
+    func reserveState() throws {
+        if settings.restarting {
+            guard kernel.isDirectory(directory) else { throw store.notFound(id) }
+            guard let held = settings.waitForLock ? try store.lock(id) : store.lockIfFree(id) else {
+                throw NookError("container '\(id)' is being started or supervised by another nook command")
+            }
+            lock = held
+            try checkNotRunningElsewhere()
+        } else {
+            lock = try store.reserve(id)
+        }
+        tracer.emit("state", "mkdir \(directory) + flock(lock)", "the container's record; no daemon keeps it")
+        FaultPoint.reached("run.reserved")
+        try runtime.writeJSON(spec, to: directory + "/" + Runtime.specName) // for `nook exec`
+    }
+
+    /// Read again under the lock: two `nook start`s, or one during the
+    /// monitor's pause before a restart, must never give it two monitors.
+    private func checkNotRunningElsewhere() throws {
+        let earlier = try store.read(id)
+        let mine = earlier.monitorPID == getpid()
+        if (earlier.monitorIsAlive && !mine) || runtime.status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
+            lock?.release()
+            lock = nil
+            throw NookError("container '\(id)' is \(runtime.status(of: earlier)) under its monitor (pid \(earlier.monitorPID ?? 0))",
+                            hint: "'nook stop \(id)' stops it and ends its restart policy")
+        }
+        self.earlier = earlier
+    }
+
+    /// /etc/hosts and resolv.conf for the container, in its state directory.
+    func prepareNetworkFiles() throws {
+        guard let network else { return }
+        plan.mounts += try runtime.network.prepareFiles(network, spec: spec, containerID: id, directory: directory)
+    }
+
+    /// Signals to forward are blocked from now on, so none is lost or kills
+    /// us between the clone and the wait; the child unblocks them before exec.
+    func blockForwardedSignals() {
+        blockedSignals = BlockedSignals(settings.forwardSignals)
+    }
+
+    /// The container's cgroup with its limits, noted in the state directory at
+    /// once; its fd, so the clone starts inside.
+    func makeCgroup() throws {
+        cgroup = try runtime.cgroups.create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
+        if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+        FaultPoint.reached("run.prepared")
+        if let cgroup {
+            options.cgroupFD = try runtime.cgroups.open(cgroup)
+            fdsToClose.append(options.cgroupFD)
+        }
+        plan.hasOwnCgroup = options.cgroupFD >= 0
+    }
+
+    /// The container's stdin, stdout, stderr, its log (`-d`), its console (`-t`),
+    /// and the bind sources opened before the user namespace (as real root).
+    func prepareStdio() throws {
+        options.stdio = settings.stdio
+        if (!settings.interactive || settings.detached) && options.stdio.0 < 0 {
+            let devNull = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
+            fdsToClose.append(devNull)
+            options.stdio.0 = devNull
+        }
+        log = settings.detached ? try LogRelay(path: directory + "/container.log") : nil
+        if let log { options.stdio = (options.stdio.0, log.containerStdout, log.containerStderr) }
+        options.createConsole = plan.terminal
+        options.consoleSize = TerminalRelay.startSize(relayed: true, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
+        if plan.opensBindSourcesFirst { fdsToClose += try MountPlanner.openBindSources(&plan.mounts) }
+    }
+
+    /// Clone, id maps, network helper, state record, release, and follow the
+    /// child through its setup to its execve.
+    func launch() throws -> Supervisor.Launched {
+        let launched = try Supervisor(kernel: kernel, tracer: tracer).launch(plan, options: options) { process in
+            try self.startNetworkHelper(for: process)
+            FaultPoint.reached("run.cloned")
+            try self.recordCreating(process)
+            FaultPoint.reached("run.launched")
+        } atReady: { _ in
+            try self.recordRunning()
+        }
+        fdsToClose.append(launched.process.pidfd)
+        log?.closeContainerEnds()
+        settings.onRunning?(launched.process.pid)
+        FaultPoint.reached("run.running")
+        return launched
+    }
+
+    /// The network namespace exists and its user namespace has its maps: the
+    /// helper can join both. The command has not started yet.
+    private func startNetworkHelper(for process: SpawnedProcess) throws {
+        guard let network, network.mode.usesHelper else { return }
+        helper = try runtime.network.start(network, containerPID: process.pid, stateDirectory: directory, tracer: tracer)
+    }
+
+    /// Creating until the child has built its root: `exec` must not join a
+    /// mount namespace that is still the host's tree.
+    private func recordCreating(_ process: SpawnedProcess) throws {
+        var record = ContainerState(id: id, status: .creating, pid: process.pid,
+                                    startTime: ProcessIdentity.startTime(pid: process.pid, in: kernel) ?? 0,
+                                    bundle: settings.bundle ?? directory, rootfs: plan.rootfs,
+                                    mode: settings.detached ? .detached : .foreground,
+                                    created: earlier?.created ?? Runtime.timestamp())
+        record.annotations = spec.annotations
+        record.cgroupPath = cgroup?.path
+        record.ownNamespaces = plan.namespaces.map(\.ociName)
+        record.command = plan.argv.joined(separator: " ")
+        record.networkHelperPID = helper?.pid
+        if settings.detached {
+            record.monitorPID = getpid()
+            record.monitorStartTime = ProcessIdentity.startTime(pid: getpid())
+            record.removeOnExit = settings.removeOnExit
+            record.initProcess = settings.initProcess ? true : nil
+            record.restartPolicy = settings.restartPolicy == .no ? nil : settings.restartPolicy.description
+            record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
+        }
+        // A `nook stop` since this run began ends the restart policy: keep its mark.
+        if settings.detached, (try? store.read(id))?.stoppedByUser == true, earlier?.stoppedByUser != true {
+            record.stoppedByUser = true
+        }
+        try store.write(record)
+        state = record
+    }
+
+    private func recordRunning() throws {
+        guard var record = state else { return }
+        record.status = .running
+        record.started = Runtime.timestamp()
+        if settings.detached, (try? store.read(id))?.stoppedByUser == true { record.stoppedByUser = true }
+        try store.write(record)
+    }
+
+    /// Waits for the container's process, relaying its terminal or log, and
+    /// forwarding signals meanwhile.
+    func wait(for launched: Supervisor.Launched) throws -> ExitStatus {
+        let terminal = launched.consoleMaster >= 0
+            ? TerminalRelay(master: launched.consoleMaster, forwardInput: settings.interactive) : nil
+        terminal?.enterRawMode()
+        defer { terminal?.restore() }
+        return try runtime.waitOrKill(launched.process, forwarding: settings.forwardSignals, terminal: terminal, log: log)
+    }
+
+    /// How it ended, said (an OOM kill) and, for a detached container, recorded.
+    func recordExit(_ status: ExitStatus, pid: pid_t) {
+        helper?.finish()
+        let reason = status == .signaled(SIGKILL) ? cgroup.flatMap { runtime.cgroups.oomReason($0) } : nil
+        if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
+            state.status = .stopped
+            state.finished = Runtime.timestamp()
+            state.exitCode = status.code
+            state.exitReason = reason
+            try? store.write(state) // best effort: the process is gone either way, and status(of:) says stopped
+            keepState = true
+        }
+        tracer.emit("exit", "waitpid(\(pid)) = \(status)", "the container ended; its namespaces go with its last process")
+        FaultPoint.reached("run.exited")
+        if let reason {
+            // A detached monitor's stderr is /dev/null: its container's log keeps the message.
+            Tracer.standardError("nook: container killed: \(reason)")
+            log?.note("nook: container killed: \(reason)")
+        }
+    }
+
+    /// Undoes what the phases made, in reverse: fds, signal mask, network
+    /// helper, cgroup, state directory (a failed restart keeps the stopped
+    /// container and its log), lock.
+    func cleanUp() {
+        for fd in fdsToClose.reversed() { kernel.close(fd) }
+        blockedSignals?.restore()
+        helper?.stop()
+        if let cgroup { try? runtime.cgroups.remove(cgroup, tracer: tracer) } // best effort: `delete` and recovery retry it
+        if lock != nil && !keepState && !settings.restarting { store.remove(id) }
+        lock?.release()
+    }
+}

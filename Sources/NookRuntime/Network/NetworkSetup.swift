@@ -1,0 +1,52 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// What `run` asks for the container's network, one call per step, so that a
+/// recording fake sees (and can fail) each of them: the checks before
+/// anything is made, the files (/etc/hosts, resolv.conf) in the state
+/// directory, and the user-mode network helper (pasta, slirp4netns).
+public protocol NetworkSetup: AnyObject {
+    /// Everything about the network that can fail is checked before anything is made.
+    func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws
+    /// The files the container's /etc gets, written into `directory`; their bind mounts.
+    func prepareFiles(_ network: NetworkSettings, spec: Spec, containerID: String, directory: String) throws -> [MountOp]
+    /// Starts the helper on the network namespace of `containerPID`, once its
+    /// user namespace has its maps; returns once every port is published.
+    func start(_ network: NetworkSettings, containerPID: pid_t, stateDirectory: String, tracer: Tracer) throws -> RunningNetworkHelper
+}
+
+/// A started network helper: stopped on every way out of a run.
+public protocol RunningNetworkHelper: AnyObject {
+    var pid: pid_t { get }
+    /// After the container ended: lets the last bytes reach their clients, then stops.
+    func finish()
+    func stop()
+}
+
+extension NetworkHelper: RunningNetworkHelper {
+    public func finish() { finish(timeout: 2) }
+}
+
+/// The host's helpers, as `NetworkHelper` starts them.
+public final class LiveNetworkSetup: NetworkSetup {
+    public init() {}
+
+    public func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws {
+        try NetworkHelper.checkInstalled(network.mode)
+        if network.mode.usesHelper && !namespaces.contains(.network) {
+            throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
+                            hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
+        }
+        for port in network.ports { try port.checkAvailable() }
+    }
+
+    public func prepareFiles(_ network: NetworkSettings, spec: Spec, containerID: String, directory: String) throws -> [MountOp] {
+        try NetworkFiles.prepare(mode: network.mode, spec: spec, containerID: containerID, directory: directory)
+    }
+
+    public func start(_ network: NetworkSettings, containerPID: pid_t, stateDirectory: String, tracer: Tracer) throws -> RunningNetworkHelper {
+        try NetworkHelper.start(network, containerPID: containerPID, stateDirectory: stateDirectory, tracer: tracer)
+    }
+}

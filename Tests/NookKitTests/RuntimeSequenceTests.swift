@@ -1,0 +1,332 @@
+import XCTest
+import Glibc
+import NookCore
+import NookKernel
+import NookKernelTesting
+@testable import NookRuntime
+import NookSpec
+
+/// The parent side of `run`, `create`, `exec` and `delete`, on the recording
+/// fakes of the kernel, cgroup and network seams: the order of the steps for a
+/// typical container, and, for every step that can fail, the error the user
+/// reads and the cleanup that follows (state directory, cgroup, child,
+/// network helper, lock, fds). The failure tables iterate over the recorded
+/// steps, so a step added to a sequence is covered without a new test.
+final class RuntimeSequenceTests: XCTestCase {
+    var tmp: TempDir!
+    /// A state root that exists only in the fake (nothing is written there for real).
+    var root: String { tmp.path + "/state-in-the-fake" }
+    var directory: String { root + "/c1" }
+    let failure = errnoDescription(ENOLINK)
+
+    override func setUpWithError() throws {
+        tmp = try TempDir("nook-seq")
+        _ = try tmp.dir("rootfs")
+    }
+    override func tearDown() {
+        SeccompCache.directory = nil
+        tmp.remove()
+    }
+
+    struct World {
+        let kernel: RecordingKernel
+        let cgroups: RecordingCgroups
+        let network: RecordingNetwork
+        let runtime: Runtime
+    }
+
+    /// A runtime on fresh fakes, its calls so far (making the state root) forgotten.
+    func world(failAt: Int? = nil) throws -> World {
+        let kernel = RecordingKernel()
+        let cgroups = RecordingCgroups(kernel)
+        let network = RecordingNetwork(kernel)
+        let runtime = try Runtime(stateRoot: root, environment: [:], kernel: kernel, cgroups: cgroups, network: network)
+        kernel.calls = []
+        kernel.failAt = failAt
+        return World(kernel: kernel, cgroups: cgroups, network: network, runtime: runtime)
+    }
+
+    /// The mapping is given, so no host file decides it: 0 -> the caller, written by nook.
+    func spec(network: String? = nil) -> Spec {
+        var spec = defaultSpec(rootfs: tmp.path + "/rootfs", args: ["true"])
+        spec.linux?.uidMappings = [.init(containerID: 0, hostID: getuid(), size: 1)]
+        spec.linux?.gidMappings = [.init(containerID: 0, hostID: getgid(), size: 1)]
+        if let network { spec.annotations = [NetworkSettings.modeAnnotation: network] }
+        return spec
+    }
+
+    /// The steps that make or change something, in order: what a reader of
+    /// the sequence checks (probes and closes left out).
+    func steps(_ kernel: RecordingKernel) -> [String] {
+        kernel.calls.filter { if case .note = $0 { return true }; return $0.canFail }.map(\.description)
+    }
+
+    // MARK: run
+
+    func run(_ w: World) throws -> ExitStatus {
+        w.kernel.messages = [ChildMessage(kind: .ready, step: .none), ChildMessage(kind: .exec, step: .exec)]
+        var settings = Runtime.RunSettings()
+        settings.forwardSignals = [SIGTERM]
+        return try w.runtime.run(spec(network: "pasta"), id: "c1", settings: settings)
+    }
+
+    func testRunSteps() throws {
+        let w = try world()
+        XCTAssertEqual(try run(w), .exited(0))
+        let staging = root + "/.new-\(getpid())-c1", gone = root + "/.gone-\(getpid())-c1"
+        XCTAssertEqual(steps(w.kernel), [
+            "network check pasta",
+            "mkdir(\(staging))", "lock(\(staging)/lock)", "rename(\(staging), \(directory))",
+            "createFile(\(directory)/config.json)",
+            "network files \(directory)/hosts",
+            "cgroup create /fake/cgroup/nook-c1", "createFile(\(directory)/cgroup.path)", "cgroup open /fake/cgroup/nook-c1",
+            "socketPair", "spawn(syncFD: 11)",
+            #"writeFile(/proc/4242/setgroups, "deny")"#,
+            "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
+            "network start pasta for 4242",
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
+            "sendGo(10)", "receive(10)",
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+            "receive(10)", "receive(10)",
+            "wait(4242, [15])",
+            "note(network stop 5000)",
+            "cgroup remove /fake/cgroup/nook-c1",
+            "rename(\(directory), \(gone))",
+        ])
+        assertNothingLeft(w)
+    }
+
+    func testRunFailureAtEachStep() throws {
+        let baseline = try world()
+        _ = try run(baseline)
+        // Best effort by design: the container has ended when these fail.
+        let tolerated = ["cgroup remove": "rmdir failed: the cgroup stays (the next container of that name removes it)",
+                         "rename(\(directory),": "the removal falls back to removing in place"]
+        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
+            let w = try world(failAt: i)
+            let label = "step \(i) \(call)"
+            do {
+                _ = try run(w)
+                let reason = tolerated.first { call.description.contains($0.key) }
+                XCTAssertNotNil(reason, "\(label): run succeeded though the step failed")
+            } catch let e as NookError {
+                XCTAssertTrue(e.message.contains(failure), "\(label): \(e.message)")
+                XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
+                XCTAssertEqual(e.exitCode, 125, label)
+            }
+            if call.description.hasPrefix("cgroup remove") {
+                XCTAssertEqual(w.cgroups.existing, ["/fake/cgroup/nook-c1"], label)
+                continue
+            }
+            assertNothingLeft(w, label)
+        }
+    }
+
+    // MARK: create
+
+    func create(_ w: World) throws {
+        w.kernel.messages = [ChildMessage(kind: .ready, step: .none)]
+        try w.runtime.create(spec(), id: "c1", settings: .init(bundle: tmp.path))
+    }
+
+    func testCreateSteps() throws {
+        let w = try world()
+        try create(w)
+        let staging = root + "/.new-\(getpid())-c1"
+        XCTAssertEqual(steps(w.kernel), [
+            "mkdir(\(staging))", "lock(\(staging)/lock)", "rename(\(staging), \(directory))",
+            "cgroup create /fake/cgroup/nook-c1", "createFile(\(directory)/cgroup.path)",
+            "createFile(\(directory)/config.json)",
+            "mkfifo(\(directory)/exec.fifo)", "open(\(directory)/exec.fifo)",
+            "cgroup open /fake/cgroup/nook-c1",
+            "socketPair", "spawn(syncFD: 11)",
+            #"writeFile(/proc/4242/setgroups, "deny")"#,
+            "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
+            "sendGo(10)", "receive(10)",
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
+            "open(\(directory)/exec.fifo)", // status for the hooks' state: a reader waits for start
+            "readFile(\(directory)/config.json)", // createContainer hooks: none
+        ])
+        // The container waits for `start`: its process, directory and cgroup stay; nothing else.
+        XCTAssertEqual(w.kernel.liveChildren, [4242])
+        XCTAssertEqual(w.cgroups.existing, ["/fake/cgroup/nook-c1"])
+        XCTAssertTrue(w.kernel.directories.contains(directory))
+        XCTAssertEqual(w.kernel.openFDs, [])
+        XCTAssertEqual(w.kernel.heldLocks, [:])
+        XCTAssertEqual(try w.runtime.state(id: "c1").status, "created")
+    }
+
+    func testCreateFailureAtEachStep() throws {
+        let baseline = try world()
+        try create(baseline)
+        // Only the first open of exec.fifo makes something; later ones probe
+        // whether the container waits for start (a failure reads as "no").
+        let fifo = RecordingKernel.Call.open(directory + "/exec.fifo")
+        let fifoProbes = baseline.kernel.calls.indices.filter { baseline.kernel.calls[$0] == fifo }.dropFirst()
+        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail && !fifoProbes.contains(i) {
+            let w = try world(failAt: i)
+            let label = "step \(i) \(call)"
+            assertNookError(try create(w), label) { e in
+                XCTAssertTrue(e.message.contains(failure), "\(label): \(e.message)")
+                XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
+            }
+            assertNothingLeft(w, label)
+        }
+    }
+
+    // MARK: exec
+
+    /// A running container: its files in the fake, its process this test's
+    /// own (so /proc/PID/ns is there to compare and nothing is joined).
+    func seedRunning(_ w: World) throws {
+        var state = ContainerState(id: "c1", status: .running, pid: getpid(), startTime: w.kernel.startTime,
+                                   bundle: tmp.path, rootfs: tmp.path + "/rootfs", mode: .oci, created: "2000-01-01T00:00:00Z")
+        state.cgroupPath = "/fake/cgroup/nook-c1"
+        let encoder = JSONEncoder()
+        w.kernel.seed(file: directory + "/state.json", Array(try encoder.encode(state)))
+        w.kernel.seed(file: directory + "/config.json", Array(try encoder.encode(spec())))
+        w.kernel.seed(file: directory + "/lock", [])
+        w.kernel.liveChildren.insert(getpid())
+    }
+
+    func exec(_ w: World) throws -> ExitStatus? {
+        w.kernel.messages = [ChildMessage(kind: .pid, step: .fork, value: 4343), ChildMessage(kind: .exec, step: .exec)]
+        var settings = Runtime.ExecSettings()
+        settings.forwardSignals = [SIGTERM]
+        return try w.runtime.exec(id: "c1", process: try w.runtime.execProcess(id: "c1", args: ["true"]), settings: settings)
+    }
+
+    func testExecSteps() throws {
+        let w = try world()
+        try seedRunning(w)
+        XCTAssertEqual(try exec(w), .exited(0))
+        XCTAssertEqual(steps(w.kernel).filter { !$0.hasPrefix("readFile") && !$0.hasPrefix("lock") && !$0.hasPrefix("open(") }, [
+            "cgroup open /fake/cgroup/nook-c1",
+            "socketPair", "spawn(syncFD: 11)",
+            "sendGo(10)", "receive(10)", "receive(10)", "receive(10)",
+            "wait(4242, [])", // the joining helper, once it forked the process
+            "adopt(4343)",
+            "wait(4343, [15])",
+        ])
+        XCTAssertEqual(w.kernel.liveChildren, [getpid()])
+        XCTAssertEqual(w.kernel.openFDs, [])
+        XCTAssertEqual(w.kernel.heldLocks, [:])
+    }
+
+    func testExecFailureAtEachStep() throws {
+        let baseline = try world()
+        try seedRunning(baseline)
+        _ = try exec(baseline)
+        // Probes: a failure reads as "not there" and exec goes on.
+        let tolerated = ["open(\(directory)/exec.fifo)": "no FIFO reader: not waiting for start",
+                         "lock(\(directory)/lock)": "recovery skips a container it cannot lock",
+                         "wait(4242, [])": "the helper is reaped instead"]
+        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
+            let w = try world(failAt: i)
+            try seedRunning(w)
+            let label = "step \(i) \(call)"
+            // Recovery reads the state first and leaves one it cannot read to the user.
+            let stateRead = call.description.hasSuffix("state.json)")
+            do {
+                _ = try exec(w)
+                XCTAssertTrue(tolerated[call.description] != nil || stateRead, "\(label): exec succeeded though the step failed")
+            } catch let e as NookError {
+                XCTAssertNil(tolerated[call.description], "\(label): \(e.message)")
+                // A state file that cannot be read has its own message.
+                if !stateRead {
+                    XCTAssertTrue(e.message.contains(failure), "\(label): \(e.message)")
+                    XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
+                }
+            }
+            XCTAssertEqual(w.kernel.liveChildren, [getpid()], "\(label): a child was left")
+            XCTAssertEqual(w.kernel.openFDs, [], label)
+            XCTAssertEqual(w.kernel.heldLocks, [:], label)
+        }
+    }
+
+    // MARK: delete
+
+    /// A created container whose process has ended.
+    func seedStopped(_ w: World) throws {
+        try create(w)
+        w.kernel.liveChildren.remove(4242)
+        w.kernel.calls = []
+    }
+
+    func testDeleteSteps() throws {
+        let w = try world()
+        try seedStopped(w)
+        try w.runtime.delete(id: "c1", force: false)
+        let gone = root + "/.gone-\(getpid())-c1"
+        XCTAssertEqual(steps(w.kernel), [
+            "lock(\(directory)/lock)", "readFile(\(directory)/state.json)", // recovery: already stopped
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)",
+            "readFile(\(directory)/state.json)",
+            "lock(\(directory)/lock)",
+            "readFile(\(directory)/config.json)",
+            "cgroup remove /fake/cgroup/nook-c1",
+            "rename(\(directory), \(gone))",
+        ])
+        assertNothingLeft(w)
+    }
+
+    func testDeleteFailureAtEachStep() throws {
+        let baseline = try world()
+        try seedStopped(baseline)
+        try baseline.runtime.delete(id: "c1", force: false)
+        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
+            let w = try world()
+            try seedStopped(w)
+            w.kernel.failAt = i
+            let label = "step \(i) \(call)"
+            do {
+                try w.runtime.delete(id: "c1", force: false)
+                // Gone after all, or kept whole to delete again: never half.
+                assertNothingLeft(w, label)
+            } catch let e as NookError {
+                XCTAssertTrue(e.message.contains(failure) || e.message.contains("c1"), "\(label): \(e.message)")
+                XCTAssertTrue(w.kernel.files[directory + "/state.json"] != nil, "\(label): failed, but the state is gone")
+                XCTAssertEqual(w.kernel.openFDs, [], label)
+                XCTAssertEqual(w.kernel.heldLocks, [:], label)
+                // What failed is retried: a second delete finishes the job.
+                w.kernel.failAt = nil
+                try w.runtime.delete(id: "c1", force: false)
+                assertNothingLeft(w, label)
+            }
+        }
+    }
+
+    // MARK: what every way out must leave
+
+    func assertNothingLeft(_ w: World, _ label: String = "", file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertFalse(w.kernel.directories.contains(directory), "\(label): the state directory is left", file: file, line: line)
+        XCTAssertEqual(w.kernel.directories.filter { $0.hasPrefix(root + "/") }, [], "\(label): a directory is left", file: file, line: line)
+        XCTAssertEqual(w.cgroups.existing, [], "\(label): the cgroup is left", file: file, line: line)
+        XCTAssertEqual(w.kernel.liveChildren, [], "\(label): a child is left", file: file, line: line)
+        XCTAssertEqual(w.network.running, [], "\(label): the network helper is left", file: file, line: line)
+        XCTAssertEqual(w.kernel.heldLocks, [:], "\(label): a lock is held", file: file, line: line)
+        XCTAssertEqual(w.kernel.openFDs, [], "\(label): an fd is open", file: file, line: line)
+    }
+
+    /// What the user's error must name for a failed call: its path, or what it did.
+    func subject(_ call: RecordingKernel.Call) -> String {
+        switch call {
+        case .makeDirectory(let p), .createFile(let p), .readFile(let p), .removeFile(let p), .lock(let p),
+             .makeFIFO(let p), .open(let p), .writeFile(let p, _): p
+        case .rename(let from, _): from
+        case .socketPair: "socketpair"
+        case .spawn: "clone3"
+        case .sendGo: "send to the container's setup"
+        case .receive: "read from the container's setup"
+        case .wait(let pid, _): "waitpid \(pid)"
+        case .signal(let pid, _): "kill \(pid)"
+        case .adopt(let pid): "pidfd_open \(pid)"
+        case .runHelper(let argv): argv[0]
+        case .startHelper(let argv): argv[0]
+        case .step(let s): s.split(separator: " ").last.map(String.init) ?? s
+        default: call.description
+        }
+    }
+}
+
