@@ -55,7 +55,8 @@ public struct LaunchPlan: Sendable {
     public var opensBindSourcesFirst: Bool { setupIDs != nil && geteuid() == 0 }
 
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
-    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping) throws -> LaunchPlan {
+    /// `ownCgroup`: the container's cgroup backend gives it a cgroup of its own.
+    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true) throws -> LaunchPlan {
         guard let process = spec.process else {
             throw NookError("config.json has no \"process\"", hint: "the process to run is required")
         }
@@ -140,7 +141,7 @@ public struct LaunchPlan: Sendable {
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
-                          oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj))
+                          oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj), hasOwnCgroup: ownCgroup)
     }
 
     /// A plan for `exec`: a new process in the namespaces of the container whose

@@ -11,11 +11,14 @@ public final class Runtime {
     public let store: StateStore
     public let kernel: KernelInterface
     public let environment: [String: String]
+    /// Picks each container's cgroup backend (none, delegated v2, or a fake).
+    public let cgroups: CgroupHost
 
     public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
-                kernel: KernelInterface = LiveKernel()) throws {
+                kernel: KernelInterface = LiveKernel(), cgroups: CgroupHost = LiveCgroupHost()) throws {
         self.environment = environment
         self.kernel = kernel
+        self.cgroups = cgroups
         store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment))
         SeccompCache.directory = store.root + "/.seccomp"
     }
@@ -80,11 +83,13 @@ public final class Runtime {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         reconcile()
         let identity = try identity(for: spec, mode: settings.userns)
-        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? store.directory(id), identity: identity)
+        let limits = try CgroupLimits(spec.linux?.resources)
+        let cgroup = try cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? store.directory(id), identity: identity,
+                                       ownCgroup: cgroup.path != nil)
         plan.initProcess = settings.initProcess
         plan.newSession = true
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
-        let limits = try CgroupLimits(spec.linux?.resources)
         // `nook run --rootfs` always says which network; a bundle without the
         // annotation gets exactly what its config.json asks for.
         let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
@@ -110,13 +115,13 @@ public final class Runtime {
                                 hint: "'nook stop \(id)' stops it and ends its restart policy")
             }
         }
-        var cgroup: ContainerCgroup?
         var helper: NetworkHelper?
         var keepState = false
         defer {
             helper?.stop()
-            try? cgroup?.remove()
-            if let leaf = cgroup?.supervisor { CgroupManager.leaveSupervisorLeaf(leaf, tracer: tracer) }
+            // Best effort: the container is gone either way, and a cgroup left
+            // behind is removed by the next command's repair (it is recorded).
+            try? cgroup.remove()
             // A restart that fails keeps the stopped container (and its log).
             if !keepState && !settings.restarting { store.remove(id) }
             lock.release()
@@ -135,13 +140,12 @@ public final class Runtime {
 
         var options = SpawnOptions()
         options.stdio = settings.stdio
-        cgroup = try CgroupManager(tracer: tracer).create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath)
-        if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+        try cgroup.create()
+        if let path = cgroup.path { try store.recordCgroup(id, path: path) }
         FaultPoint.reached("run.prepared")
-        let cgroupFD = try cgroup?.openDirectory() ?? -1
+        let cgroupFD = try cgroup.openForClone()
         defer { if cgroupFD >= 0 { close(cgroupFD) } }
         options.cgroupFD = cgroupFD
-        plan.hasOwnCgroup = cgroupFD >= 0
         var devNull: Int32 = -1
         defer { if devNull >= 0 { close(devNull) } }
         if (!settings.interactive || settings.detached) && options.stdio.0 < 0 {
@@ -171,7 +175,7 @@ public final class Runtime {
                                         mode: settings.detached ? .detached : .foreground,
                                         created: earlier?.created ?? Self.timestamp())
             record.annotations = spec.annotations
-            record.cgroupPath = cgroup?.path
+            record.cgroupPath = cgroup.path
             record.ownNamespaces = plan.namespaces.map(\.ociName)
             record.command = plan.argv.joined(separator: " ")
             record.networkHelperPID = helper?.pid
@@ -208,9 +212,8 @@ public final class Runtime {
         terminal?.restore()
         helper?.finish()
         var reason: String?
-        if status == .signaled(SIGKILL), let cgroup, (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 {
-            let limit = cgroup.read("memory.max").map { "memory.max=\(Self.humanBytes($0))" } ?? "memory.max"
-            reason = "out of memory (\(limit))"
+        if status == .signaled(SIGKILL), cgroup.oomKilled() {
+            reason = "out of memory (\(limits.memoryMaxDescription))"
         }
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
             state.status = .stopped
@@ -238,15 +241,6 @@ public final class Runtime {
                             hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
         }
         for port in network.ports { try port.checkAvailable() }
-    }
-
-    /// 67108864 -> "64M".
-    static func humanBytes(_ text: String) -> String {
-        guard let n = UInt64(text) else { return text }
-        for (unit, size) in [("G", UInt64(1) << 30), ("M", UInt64(1) << 20), ("K", UInt64(1) << 10)] where n >= size && n % size == 0 {
-            return "\(n / size)\(unit)"
-        }
-        return text
     }
 
     /// Every preserved fd must be open: then nothing Nook opens lands among them.
