@@ -56,6 +56,9 @@ public final class Runtime {
         /// With `restarting`: wait for the container's lock (the monitor's own
         /// restarts) or fail at once (a `nook start`: one start at a time).
         public var waitForLock = true
+        /// `--network` and `-p`, typed; nil: no helper, the spec's namespaces decide
+        /// (a bundle run without them). The spec's annotations record them on disk.
+        public var network: NetworkSettings?
         /// Called once the command runs (the monitor tells `nook run -d`).
         public var onRunning: (@Sendable (Int32) -> Void)?
         public init() {}
@@ -85,14 +88,12 @@ public final class Runtime {
         let identity = try identity(for: spec, mode: settings.userns)
         let limits = try CgroupLimits(spec.linux?.resources)
         let cgroup = try cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
+        let network = settings.network
         var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? store.directory(id), identity: identity,
-                                       ownCgroup: cgroup.path != nil)
+                                       ownCgroup: cgroup.path != nil, network: network)
         plan.initProcess = settings.initProcess
         plan.newSession = true
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
-        // `nook run --rootfs` always says which network; a bundle without the
-        // annotation gets exactly what its config.json asks for.
-        let network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
         if let network { try checkNetwork(network, plan: plan) }
         let lock: ContainerLock
         if settings.restarting {
