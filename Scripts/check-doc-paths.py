@@ -18,10 +18,13 @@ PATH = re.compile(r"[A-Za-z0-9_.\-]+(?:/[A-Za-z0-9_.\-]+)+")
 
 
 def candidates(token):
-    """Where a token may point: itself from the repository, or a module-relative Swift file."""
+    """Where a token may point: itself from the repository, a module-relative
+    Swift file (`NookRuntime/Lifecycle/Runtime.swift`), or one named by its
+    folder in a module (`Lifecycle/Runtime.swift`, as a table row shortens it)."""
     yield token
     if token.endswith(".swift"):
         yield "Sources/" + token
+        yield from (os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "Sources", "*", token)))
 
 
 def missing(page):
@@ -34,7 +37,7 @@ def missing(page):
                     continue
                 if any(re.fullmatch(r"[A-Z]{2,}", part) for part in token.split("/")):
                     continue  # a placeholder: Examples/NAME/run.sh
-                if not (token.startswith(ROOTS) or re.match(r"Nook[A-Za-z]+/|nook/", token)):
+                if not (token.startswith(ROOTS) or re.match(r"Nook[A-Za-z]+/|nook/|[A-Z][A-Za-z]+/[A-Za-z]+\.swift$", token)):
                     continue
                 if not any(os.path.exists(os.path.join(REPO, c)) for c in candidates(token)):
                     problems.append(f"{os.path.relpath(page, REPO)}:{number}: no such file: {token}")

@@ -14,7 +14,7 @@ struct PortCommand: ParsableCommand {
 
     func run() throws {
         let runtime = try global.runtime()
-        let ports = try NetworkSettings(annotations: try runtime.loadSpec(id).annotations).ports
+        let ports = try NetworkSettings.recorded(in: try runtime.loadSpec(id))?.ports ?? []
         func host(_ p: PortMapping) -> String {
             let ip = p.hostIP ?? "0.0.0.0"
             return (ip.contains(":") ? "[\(ip)]" : ip) + ":\(p.hostPort)"

@@ -124,8 +124,10 @@ struct RunCommand: ParsableCommand {
             resources.deviceReadBps = deviceReadBps
             resources.deviceWriteBps = deviceWriteBps
             options.resources = resources
+            // `nook run --rootfs` always says which network.
             options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
             spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
+            settings.network = options.network
         case (nil, let bundle?):
             guard rest.count == 1 else {
                 throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
@@ -138,7 +140,12 @@ struct RunCommand: ParsableCommand {
             // means the same wherever it is read (a -d monitor reads a copy).
             if let root = loaded.root?.path, !root.hasPrefix("/") { loaded.root?.path = bundlePath + "/" + root }
             if network != "none" || !publish.isEmpty {
-                try NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts()).apply(to: &loaded)
+                let settingsFromFlags = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
+                try settingsFromFlags.apply(to: &loaded)
+                settings.network = settingsFromFlags
+            } else {
+                // Without flags, what the config.json's annotations record, if anything.
+                settings.network = try NetworkSettings.recorded(in: loaded)
             }
             spec = loaded
             settings.bundle = bundlePath

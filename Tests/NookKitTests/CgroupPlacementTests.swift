@@ -5,7 +5,7 @@ import NookCore
 @testable import NookRuntime
 @testable import NookSpec
 
-/// A cgroup filesystem as CgroupManager sees it: writable paths and file contents.
+/// A cgroup filesystem as CgroupPlacement sees it: writable paths and file contents.
 struct FakeCgroupView: CgroupView {
     var writablePaths: Set<String> = []
     var files: [String: String] = [:]
@@ -24,7 +24,7 @@ final class CgroupPlacementTests: XCTestCase {
     let hybrid = CgroupEnvironment(mount: "/sys/fs/cgroup/unified", hybrid: true, ownPath: "/user.slice/session-1.scope")
 
     func place(_ env: CgroupEnvironment, _ limits: CgroupLimits, path: String? = nil, view: FakeCgroupView) throws -> CgroupPlacement {
-        try CgroupManager.placement(environment: env, id: "web", limits: limits, cgroupsPath: path, pid: 100, view: view)
+        try CgroupPlacement.decide(environment: env, id: "web", limits: limits, cgroupsPath: path, pid: 100, view: view)
     }
 
     // MARK: bug 10: a hybrid host's cgroup2 tree
@@ -130,11 +130,11 @@ final class CgroupPlacementTests: XCTestCase {
         var view = FakeCgroupView()
         view.files["/c/cgroup.procs"] = ""
         view.files["/c/cgroup.events"] = "populated 0\nfrozen 0\n"
-        XCTAssertFalse(CgroupManager.isPopulated("/c", view: view), "an empty stale cgroup may be removed")
+        XCTAssertFalse(DelegatedV2Backend.isPopulated("/c", view: view), "an empty stale cgroup may be removed")
         view.files["/c/cgroup.procs"] = "77\n"
-        XCTAssertTrue(CgroupManager.isPopulated("/c", view: view))
+        XCTAssertTrue(DelegatedV2Backend.isPopulated("/c", view: view))
         view.files["/c/cgroup.procs"] = ""
         view.files["/c/cgroup.events"] = "populated 1\nfrozen 0\n"
-        XCTAssertTrue(CgroupManager.isPopulated("/c", view: view), "processes in a child cgroup count too")
+        XCTAssertTrue(DelegatedV2Backend.isPopulated("/c", view: view), "processes in a child cgroup count too")
     }
 }

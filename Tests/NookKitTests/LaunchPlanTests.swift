@@ -42,6 +42,20 @@ final class LaunchPlanTests: XCTestCase {
         XCTAssertEqual(caps.ambient, 0)
     }
 
+    /// The cgroup and network decisions go into plan making, typed; none is patched in afterwards.
+    func testTheCgroupAndNetworkDecisionsAreMadeWithThePlan() throws {
+        let spec = defaultSpec(rootfs: rootfs)
+        let plain = try make(spec)
+        XCTAssertTrue(plain.hasOwnCgroup)
+        XCTAssertFalse(plain.networkHelper)
+        let pasta = NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []))
+        let plan = try LaunchPlan.make(spec: spec, containerID: "c1", bundle: tmp.path, identity: me, ownCgroup: false, network: pasta)
+        XCTAssertFalse(plan.hasOwnCgroup, "--trace says the cgroup namespace is rooted at nook's own cgroup")
+        XCTAssertTrue(plan.networkHelper, "--trace says the helper set up the network")
+        XCTAssertFalse(try LaunchPlan.make(spec: spec, containerID: "c1", bundle: tmp.path, identity: me,
+                                           network: NetworkSettings(mode: .host)).networkHelper)
+    }
+
     func testOOMScoreAdjOutsideTheKernelsRangeIsRefused() throws {
         XCTAssertEqual(try LaunchPlan.checkedOOMScoreAdj(-1000), -1000)
         XCTAssertNil(try LaunchPlan.checkedOOMScoreAdj(nil))

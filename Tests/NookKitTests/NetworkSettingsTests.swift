@@ -15,7 +15,9 @@ final class NetworkSettingsTests: XCTestCase {
         for text in ["none", "host", "pasta", "pasta:--map-gw,-4", "slirp4netns:allow_host_loopback=false,mtu=65520"] {
             let settings = NetworkSettings(mode: try NetworkMode.parse(text), ports: [try PortMapping.parse("127.0.0.1:8080:80")])
             if settings.mode.usesHelper {
-                XCTAssertEqual(try NetworkSettings(annotations: settings.annotations), settings, text)
+                var spec = SpecDefaults.spec(rootfs: "/r", args: ["true"], hostname: "h")
+                try settings.apply(to: &spec)
+                XCTAssertEqual(try NetworkSettings.recorded(in: spec), settings, text)
             }
         }
         XCTAssertThrowsError(try NetworkMode.parse("bridge"))
@@ -29,6 +31,19 @@ final class NetworkSettingsTests: XCTestCase {
         }
         XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:mtu=99"))
         XCTAssertThrowsError(try NetworkMode.parse("slirp4netns:port_handler=rootlesskit"))
+    }
+
+    /// --network travels typed to the runtime; the annotations are its on-disk
+    /// form, read back in one place, and a spec without them records no network.
+    func testTheAnnotationsAreReadBackInOnePlaceAndAbsentMeansNoSettings() throws {
+        var spec = SpecDefaults.spec(rootfs: "/r", args: ["true"], hostname: "h")
+        XCTAssertNil(try NetworkSettings.recorded(in: spec), "a bundle without the annotation decides its network alone")
+        let pasta = NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []), ports: [PortMapping(hostPort: 8080, containerPort: 80)])
+        try pasta.apply(to: &spec)
+        XCTAssertEqual(try NetworkSettings.recorded(in: spec), pasta)
+        spec.annotations?[NetworkSettings.portsAnnotation] = "8080:80"
+        spec.annotations?[NetworkSettings.modeAnnotation] = "host"
+        assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "-p needs a user-mode network") }
     }
 
     func testPortMappings() throws {

@@ -5,34 +5,35 @@ import NookKernelTesting
 @testable import NookRuntime
 import NookSpec
 
-/// The container's cgroup as a recording fake: each step lands in the kernel
-/// fake's timeline (`.step("cgroup ...")`) and fails when the test says so.
-final class RecordingCgroups: CgroupSetup {
+/// The container's cgroup as a recording fake: each step also lands in the
+/// kernel fake's timeline (`.step("cgroup ...")`), fails when the kernel fake
+/// says so (`failAt`), and takes its fd from the kernel fake.
+final class RecordingCgroups: FakeCgroupBackend, @unchecked Sendable {
     let kernel: RecordingKernel
     /// Cgroups made and not yet removed.
     private(set) var existing: Set<String> = []
     var root = "/fake/cgroup"
 
-    init(_ kernel: RecordingKernel) { self.kernel = kernel }
-
-    func create(id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> ContainerCgroup? {
-        let path = root + "/nook-" + id
-        try kernel.record(.step("cgroup create \(path)"), live: "create cgroup '\(path)'")
-        existing.insert(path)
-        return ContainerCgroup(path: path)
+    init(_ kernel: RecordingKernel) {
+        self.kernel = kernel
+        super.init(path: nil)
     }
 
-    func open(_ cgroup: ContainerCgroup) throws -> Int32 {
-        try kernel.record(.step("cgroup open \(cgroup.path)"), live: "open cgroup '\(cgroup.path)'")
-        return kernel.allocateFD(for: cgroup.path)
+    override func newContainer(_ id: String) { path = root + "/nook-" + id }
+
+    override func record(_ call: Call) throws {
+        try super.record(call)
+        guard let path, [.create, .openForClone, .remove].contains(call) else { return }
+        let verb = call == .openForClone ? "open" : call.rawValue
+        try kernel.record(.step("cgroup \(verb) \(path)"), live: "\(verb) cgroup '\(path)'")
+        if call == .create { existing.insert(path) }
+        if call == .remove { existing.remove(path) }
     }
 
-    func remove(_ cgroup: ContainerCgroup, tracer: Tracer) throws {
-        try kernel.record(.step("cgroup remove \(cgroup.path)"), live: "remove cgroup '\(cgroup.path)'")
-        existing.remove(cgroup.path)
+    override func openForClone() throws -> Int32 {
+        try record(.openForClone)
+        return path.map { kernel.allocateFD(for: $0) } ?? -1
     }
-
-    func oomReason(_ cgroup: ContainerCgroup) -> String? { nil }
 }
 
 /// The network helper as a recording fake.

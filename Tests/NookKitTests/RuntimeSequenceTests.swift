@@ -67,6 +67,7 @@ final class RuntimeSequenceTests: XCTestCase {
         w.kernel.messages = [ChildMessage(kind: .ready, step: .none), ChildMessage(kind: .exec, step: .exec)]
         var settings = Runtime.RunSettings()
         settings.forwardSignals = [SIGTERM]
+        settings.network = NetworkSettings(mode: try NetworkMode.parse("pasta"))
         return try w.runtime.run(spec(network: "pasta"), id: "c1", settings: settings)
     }
 

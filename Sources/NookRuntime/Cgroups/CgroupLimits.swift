@@ -6,6 +6,8 @@ import NookSpec
 /// podman-style flags fill in). Each limit is one file and one value.
 public struct CgroupLimits: Sendable, Equatable {
     public var files: [(name: String, value: String)] = []
+    /// memory.max in bytes, as asked (`--memory`, linux.resources.memory.limit).
+    public var memoryMax: Int64?
 
     public static func == (a: CgroupLimits, b: CgroupLimits) -> Bool {
         a.files.map { "\($0.name)=\($0.value)" } == b.files.map { "\($0.name)=\($0.value)" }
@@ -33,7 +35,10 @@ public struct CgroupLimits: Sendable, Equatable {
                     throw NookError("linux.resources.memory.\(field) \(value) is negative", hint: "a size in bytes, or -1 (or leave it out) for no limit")
                 }
             }
-            if let limit = m.limit, limit > 0 { files.append(("memory.max", "\(limit)")) }
+            if let limit = m.limit, limit > 0 {
+                memoryMax = limit
+                files.append(("memory.max", "\(limit)"))
+            }
             if let low = m.reservation, low > 0 { files.append(("memory.low", "\(low)")) }
             if let swap = m.swap, swap != -1, swap != 0 {
                 // OCI (and podman) mean memory+swap; cgroup v2 wants swap alone.
@@ -108,6 +113,21 @@ public struct CgroupLimits: Sendable, Equatable {
     }
 
     public static let defaultShares: UInt64 = 1024
+
+    /// For the message when the OOM killer ended the container: "memory.max=64M".
+    public var memoryMaxDescription: String {
+        if let memoryMax { return "memory.max=\(Self.humanBytes(memoryMax))" }
+        // A linux.resources.unified value, as written; none: the kernel's "max".
+        return "memory.max=" + (files.last { $0.name == "memory.max" }?.value ?? "max")
+    }
+
+    /// 67108864 -> "64M"; a size that is no whole number of K, M or G stays in bytes.
+    static func humanBytes(_ n: Int64) -> String {
+        for (unit, size) in [("G", Int64(1) << 30), ("M", Int64(1) << 20), ("K", Int64(1) << 10)] where n >= size && n % size == 0 {
+            return "\(n / size)\(unit)"
+        }
+        return "\(n)"
+    }
 
     /// A cgroup v1 limit: Nook uses cgroup v2 only, where nothing means the same.
     static func v1Only(_ field: String) -> NookError {

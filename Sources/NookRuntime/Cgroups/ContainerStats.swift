@@ -16,27 +16,15 @@ public struct ContainerStats: Codable, Sendable, Equatable {
 }
 
 extension Runtime {
-    func cgroup(of id: String) throws -> ContainerCgroup {
+    /// The cgroup of a running container.
+    func cgroup(of id: String) throws -> CgroupBackend {
         let state = try store.read(id)
         guard status(of: state) != "stopped" else { throw NookError("container '\(id)' is not running") }
-        guard let path = state.cgroupPath else {
-            throw NookError("container '\(id)' has no cgroup", hint: "cgroup v2 was not delegated when it started; see Docs/cgroups.md")
-        }
-        return ContainerCgroup(path: path)
+        return cgroups.backend(of: id, recordedPath: state.cgroupPath)
     }
 
     public func stats(id: String) throws -> ContainerStats {
-        let c = try cgroup(of: id)
-        return ContainerStats(
-            id: id,
-            memoryCurrent: c.read("memory.current").flatMap { UInt64($0) } ?? 0,
-            memoryPeak: c.read("memory.peak").flatMap { UInt64($0) },
-            memoryMax: c.read("memory.max") ?? "max",
-            pidsCurrent: c.read("pids.current").flatMap { UInt64($0) } ?? 0,
-            pidsMax: c.read("pids.max") ?? "max",
-            cpuUsageMicroseconds: c.value("cpu.stat", "usage_usec") ?? 0,
-            throttledPeriods: c.value("cpu.stat", "nr_throttled") ?? 0,
-            throttledMicroseconds: c.value("cpu.stat", "throttled_usec") ?? 0)
+        try cgroup(of: id).stats(id: id)
     }
 
     public func freeze(id: String, _ frozen: Bool) throws {

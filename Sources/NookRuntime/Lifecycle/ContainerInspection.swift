@@ -56,7 +56,7 @@ extension Runtime {
         let summary = summaries().first { $0.id == id }
         let state = try store.read(id)
         let spec = try loadSpec(id)
-        let network = try NetworkSettings(annotations: spec.annotations)
+        let network = try NetworkSettings.recorded(in: spec) ?? NetworkSettings()
         return ContainerInspection(
             id: id, created: state.created, mode: state.mode.rawValue,
             state: .init(status: summary?.status ?? status(of: state), described: summary?.describedStatus ?? status(of: state),

@@ -26,7 +26,7 @@ public final class ContainerProcesses {
     private var members: [Int32: Int32] = [:]
     private let initPID: Int32
     private var namespace: NamespaceHandle?
-    private let cgroup: ContainerCgroup?
+    private let cgroup: CgroupBackend
     /// Pids in the container's cgroup when last read (after the pidfds were opened).
     private var cgroupPIDs: Set<Int32> = []
     private var cgroupFrozenByUs = false
@@ -76,10 +76,10 @@ public final class ContainerProcesses {
         private func isThis(_ st: stat) -> Bool { UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino }
     }
 
-    public init(state: ContainerState) {
+    public init(state: ContainerState, cgroup: CgroupBackend) {
         initPID = state.pid
         excluded = Set([getpid()] + (state.networkHelperPID.map { [$0] } ?? []))
-        cgroup = state.cgroupPath.flatMap { HostPath.isDirectory($0) ? ContainerCgroup(path: $0) : nil }
+        self.cgroup = cgroup
         var ownPIDNamespace = false
         let fd = state.pid > 0 ? Syscall.pidfdOpen(state.pid) : -1
         if fd >= 0 {
@@ -108,7 +108,8 @@ public final class ContainerProcesses {
     deinit {
         for fd in members.values { close(fd) }
         if let ns = namespace { close(ns.fd) }
-        if cgroupFrozenByUs { try? cgroup?.freeze(false) }
+        // Nothing to report to in a deinit; a cgroup left frozen is the container's to end.
+        if cgroupFrozenByUs { try? cgroup.freeze(false) }
     }
 
     /// Host pids of the container's processes, as of the last `refresh()`.
@@ -130,7 +131,7 @@ public final class ContainerProcesses {
         var rejected = Set<Int32>()
         while true {
             // Descendants need their parent proven first: repeat until nothing new.
-            let inCgroupBefore = cgroupTree()
+            let inCgroupBefore = cgroup.pids()
             var candidates: [(Int32, Int32)] = []
             for (pid, ppid) in parents where members[pid] == nil && !rejected.contains(pid) {
                 guard members[ppid] != nil || inCgroupBefore.contains(pid) || namespace?.contains(pid) == true else { continue }
@@ -138,7 +139,7 @@ public final class ContainerProcesses {
                 if fd >= 0 { candidates.append((pid, fd)) } else { rejected.insert(pid) }
             }
             if candidates.isEmpty { break }
-            cgroupPIDs = cgroupTree()
+            cgroupPIDs = cgroup.pids()
             for (pid, fd) in candidates {
                 if proven(pid) {
                     members[pid] = fd
@@ -207,11 +208,9 @@ public final class ContainerProcesses {
     /// most) until none is left, forks during the kill included.
     public func kill() {
         let start = Self.now()
-        if let cgroup {
-            // The kernel kills the whole cgroup at once (Linux 5.14+); without
-            // cgroup.kill, freeze it so that nothing there forks while we list it.
-            if (try? HostPath.writeText(cgroup.path + "/cgroup.kill", "1")) == nil { freezeCgroup() }
-        }
+        // The kernel kills the whole cgroup at once (Linux 5.14+); without
+        // cgroup.kill, freeze it so that nothing there forks while we list it.
+        if !cgroup.killAll() { freezeCgroup() }
         defer { thawCgroup() }
         if initEndsNamespace, let fd = members[initPID] { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }
         // Stop before killing: a stopped process cannot fork, and a parent killed
@@ -240,30 +239,14 @@ public final class ContainerProcesses {
     }
 
     private func freezeCgroup() {
-        guard let cgroup, !cgroupFrozenByUs, cgroup.read("cgroup.freeze") == "0" else { return } // not if the user paused it
-        guard (try? cgroup.freeze(true)) != nil else { return }
-        cgroupFrozenByUs = true
-        let start = Self.now()
-        while cgroup.value("cgroup.events", "frozen") != 1 && Self.now() - start < 2 { usleep(2_000) }
+        if !cgroupFrozenByUs && cgroup.holdStill() { cgroupFrozenByUs = true }
     }
 
     private func thawCgroup() {
         guard cgroupFrozenByUs else { return }
-        try? cgroup?.freeze(false)
+        // Best effort: a thaw that fails leaves what the kill or signal did.
+        try? cgroup.freeze(false)
         cgroupFrozenByUs = false
-    }
-
-    /// Pids in the container's cgroup and the cgroups below it.
-    private func cgroupTree() -> Set<Int32> {
-        guard let cgroup else { return [] }
-        var result = Set<Int32>()
-        var dirs = [cgroup.path]
-        while let dir = dirs.popLast() {
-            let procs = (try? HostPath.readText(dir + "/cgroup.procs")) ?? ""
-            for line in procs.split(separator: "\n") { if let pid = Int32(line) { result.insert(pid) } }
-            dirs += HostPath.subdirectories(dir).map { dir + "/" + $0 }
-        }
-        return result
     }
 
     static let maxRounds = 1000

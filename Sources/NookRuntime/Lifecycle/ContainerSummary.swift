@@ -32,7 +32,7 @@ extension Runtime {
             return ContainerSummary(id: state.id, status: s, describedStatus: described, pid: s == "stopped" ? 0 : state.pid,
                                     mode: state.mode.rawValue, command: state.command ?? "", exitCode: state.exitCode,
                                     exitReason: state.exitReason, created: state.created,
-                                    ports: ((try? loadSpec(state.id)).flatMap { try? NetworkSettings(annotations: $0.annotations) }?.ports ?? [])
+                                    ports: ((try? loadSpec(state.id)).flatMap { try? NetworkSettings.recorded(in: $0) }?.ports ?? [])
                                         .map { "\($0.hostIP ?? "0.0.0.0"):\($0.hostPort)->\($0.containerPort)/\($0.proto.rawValue)" })
         }
     }

@@ -143,6 +143,8 @@ extension Runtime {
             settings.trace = trace
             settings.interactive = false
             settings.bundle = bundle
+            // The spec file is the monitor's input: its annotations carry --network and -p.
+            settings.network = try NetworkSettings.recorded(in: spec)
             settings.onRunning = { pid in
                 tell("ok \(pid)")
                 // --trace showed the setup on the caller's stderr; once the container

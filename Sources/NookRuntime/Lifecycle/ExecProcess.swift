@@ -75,7 +75,7 @@ extension Runtime {
         options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
         // The new process belongs to the container's cgroup (and so to its limits):
         // its helper is cloned straight into it, and the process inherits it.
-        let cgroupFD = try state.cgroupPath.map { try cgroups.open(ContainerCgroup(path: $0)) } ?? -1
+        let cgroupFD = try cgroups.backend(of: id, recordedPath: state.cgroupPath).openForClone()
         defer { kernel.close(cgroupFD) }
         options.cgroupFD = cgroupFD
         var devNull: Int32 = -1
@@ -178,7 +178,7 @@ extension Runtime {
                 close(pipe[1])
                 var options = SpawnOptions()
                 options.stdio.0 = pipe[0]
-                let cgroupFD = try record.cgroupPath.map { try ContainerCgroup(path: $0).openDirectory() } ?? -1
+                let cgroupFD = try cgroups.backend(of: id, recordedPath: record.cgroupPath).openForClone()
                 defer { if cgroupFD >= 0 { close(cgroupFD) } }
                 options.cgroupFD = cgroupFD
                 let (spawned, _) = try spawnInContainer(plan, options: options, tracer: tracer)

@@ -21,6 +21,8 @@ public struct LaunchPlan: Sendable {
     public var oomScoreAdj: Int? = nil
     /// The container starts in a cgroup of its own (for --trace's wording).
     public var hasOwnCgroup = true
+    /// A network helper (pasta, slirp4netns) sets up the network namespace (for --trace's wording).
+    public var networkHelper = false
 
     public subscript<T>(dynamicMember field: WritableKeyPath<ChildPlan, T>) -> T {
         get { child[keyPath: field] }
@@ -55,7 +57,10 @@ public struct LaunchPlan: Sendable {
     public var opensBindSourcesFirst: Bool { setupIDs != nil && geteuid() == 0 }
 
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
-    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping) throws -> LaunchPlan {
+    /// `ownCgroup`: the container's cgroup backend gives it a cgroup of its
+    /// own; `network`: the run's `--network` and `-p` (nil: the spec decides).
+    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
+                            network: NetworkSettings? = nil) throws -> LaunchPlan {
         guard let process = spec.process else {
             throw NookError("config.json has no \"process\"", hint: "the process to run is required")
         }
@@ -140,7 +145,8 @@ public struct LaunchPlan: Sendable {
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
-                          oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj))
+                          oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj), hasOwnCgroup: ownCgroup,
+                          networkHelper: network?.mode.usesHelper == true)
     }
 
     /// A plan for `exec`: a new process in the namespaces of the container whose

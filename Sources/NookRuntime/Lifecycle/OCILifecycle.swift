@@ -34,24 +34,25 @@ extension Runtime {
         let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         reconcile()
         let identity = try identity(for: spec)
-        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity)
+        let limits = try CgroupLimits(spec.linux?.resources)
+        let cgroup = try cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
+        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity,
+                                       ownCgroup: cgroup.path != nil)
         plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
         plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
         if plan.terminal && settings.consoleSocket == nil {
             throw NookError("process.terminal is true but no --console-socket was given",
                             hint: "pass --console-socket SOCK, or set \"terminal\": false in config.json")
         }
-        let limits = try CgroupLimits(spec.linux?.resources)
         let lock = try store.reserve(id)
         defer { lock.release() }
         FaultPoint.reached("create.reserved")
         // Once launched, the process is ours to kill if anything after fails
         // (before that, the supervisor kills it itself); its pidfd stays open until then.
         var launched: Supervisor.Launched?
-        var cgroup: ContainerCgroup?
         do {
-            cgroup = try cgroups.create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
-            if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+            try cgroup.create()
+            if let path = cgroup.path { try store.recordCgroup(id, path: path) }
             FaultPoint.reached("create.prepared")
             let dir = store.directory(id)
             try writeJSON(spec, to: dir + "/" + Self.specName)
@@ -69,14 +70,13 @@ extension Runtime {
             options.startFifoFD = fifoFD
             options.createConsole = plan.terminal
             options.consoleSize = TerminalRelay.startSize(relayed: false, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
-            let cgroupFD = try cgroup.map { try cgroups.open($0) } ?? -1
+            let cgroupFD = try cgroup.openForClone()
             defer { kernel.close(cgroupFD) }
             options.cgroupFD = cgroupFD
-            plan.hasOwnCgroup = cgroupFD >= 0
             var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
                                        rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
             state.annotations = spec.annotations
-            state.cgroupPath = cgroup?.path
+            state.cgroupPath = cgroup.path
             state.ownNamespaces = plan.namespaces.map(\.ociName)
             let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
             defer { for fd in openedSources { kernel.close(fd) } }
@@ -110,7 +110,8 @@ extension Runtime {
                 _ = try? kernel.wait(p, forwarding: [])
                 kernel.close(p.pidfd)
             }
-            if let cgroup { try? cgroups.remove(cgroup, tracer: tracer) } // best effort: recovery retries it from cgroup.path
+            // The error being thrown is the one to report; a cgroup left is recorded for repair.
+            try? cgroup.remove()
             store.remove(id)
             throw error
         }
@@ -197,7 +198,7 @@ extension Runtime {
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive(in: kernel)
         if !alive { return "stopped" }
         if state.mode == .oci && isWaitingForStart(state) { return "created" }
-        if let path = state.cgroupPath, ContainerCgroup(path: path).value("cgroup.events", "frozen") == 1 { return "paused" }
+        if state.cgroupPath != nil, cgroups.backend(of: state.id, recordedPath: state.cgroupPath).isFrozen { return "paused" }
         return "running"
     }
 
@@ -231,14 +232,14 @@ extension Runtime {
         }
         markStoppedByUser(state)
         if all {
-            ContainerProcesses(state: state).signal(signal)
+            containerProcesses(state).signal(signal)
             return
         }
         if signal == SIGKILL {
             // Without a PID namespace of its own, the init's death would not end
             // its processes, and nothing would find them once it is gone: KILL
             // takes the whole container, as the kernel does for a PID 1.
-            let processes = ContainerProcesses(state: state)
+            let processes = containerProcesses(state)
             if !processes.initEndsNamespace {
                 processes.kill()
                 return
@@ -254,9 +255,14 @@ extension Runtime {
         }
     }
 
+    /// The container's processes, found through its cgroup (if it has one) and its namespaces.
+    func containerProcesses(_ state: ContainerState) -> ContainerProcesses {
+        ContainerProcesses(state: state, cgroup: cgroups.backend(of: state.id, recordedPath: state.cgroupPath))
+    }
+
     /// Host pids of the container's processes (and of nothing else: see `ContainerProcesses`).
     public func processes(of state: ContainerState) -> [Int32] {
-        let processes = ContainerProcesses(state: state)
+        let processes = containerProcesses(state)
         processes.refresh()
         return processes.pids
     }
@@ -271,7 +277,7 @@ extension Runtime {
                 throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
             }
             markStoppedByUser(state)
-            ContainerProcesses(state: state).kill()
+            containerProcesses(state).kill()
             let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
             var waited = 0
             while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
@@ -285,7 +291,7 @@ extension Runtime {
         defer { lock.release() }
         FaultPoint.reached("delete.locked")
         let spec = try? loadSpec(id) // none (removed by hand): no poststop hooks to run
-        if let path = state.cgroupPath { try cgroups.remove(ContainerCgroup(path: path), tracer: Tracer(enabled: false)) }
+        try cgroups.backend(of: id, recordedPath: state.cgroupPath).remove()
         store.remove(id)
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
     }
@@ -297,7 +303,7 @@ extension Runtime {
         guard status(of: state) != "stopped" else { return }
         // Found before the init can end: without a PID namespace of its own,
         // what it leaves behind is found from these (and their children) after.
-        let processes = ContainerProcesses(state: state)
+        let processes = containerProcesses(state)
         processes.refresh()
         try kill(id: id, signal: signal)
         FaultPoint.reached("stop.signalled")

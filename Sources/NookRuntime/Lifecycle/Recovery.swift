@@ -53,7 +53,8 @@ extension Runtime {
         guard kernel.exists(store.statePath(id)) else {
             // Its creator died before it recorded a process (one it had cloned
             // dies with it), or a removal died half-way.
-            if let path = store.recordedCgroup(id) { removeCgroup(path) }
+            // Best effort: what cannot be removed now is tried again by the next repair.
+            try? cgroups.backend(of: id, recordedPath: store.recordedCgroup(id)).remove()
             store.remove(id)
             return true
         }
@@ -70,7 +71,7 @@ extension Runtime {
         switch state.mode {
         case .detached:
             if state.status != .stopped {
-                if alive || state.cgroupPath != nil { ContainerProcesses(state: state).kill() }
+                if alive || state.cgroupPath != nil { containerProcesses(state).kill() }
                 state.status = .stopped
                 state.finished = state.finished ?? Self.timestamp()
                 try? store.write(state)
@@ -101,17 +102,13 @@ extension Runtime {
 
     /// Kills every process of the container and removes its cgroup.
     func discard(_ state: ContainerState) {
-        if state.pid > 0 || state.cgroupPath != nil { ContainerProcesses(state: state).kill() }
+        if state.pid > 0 || state.cgroupPath != nil { containerProcesses(state).kill() }
         removeCgroup(of: state)
     }
 
     func removeCgroup(of state: ContainerState) {
-        if let path = state.cgroupPath { removeCgroup(path) }
-    }
-
-    /// Best effort: what is left stays recorded, and the next command tries again.
-    private func removeCgroup(_ path: String) {
-        try? cgroups.remove(ContainerCgroup(path: path), tracer: Tracer(enabled: false))
+        // Best effort, as above: repair must go on to the state directory.
+        try? cgroups.backend(of: state.id, recordedPath: state.cgroupPath).remove()
     }
 
     /// An OCI container's process still waits for `start`: its waiter holds

@@ -19,13 +19,14 @@ final class RunSequence {
     // Decided before anything is made.
     var plan: LaunchPlan
     let limits: CgroupLimits
+    /// The container's cgroup (none, delegated v2, or a fake): made by `makeCgroup`.
+    let cgroup: CgroupBackend
     let network: NetworkSettings?
 
     // What the phases made, undone by `cleanUp`.
     var lock: ContainerLock?
     /// The state of an earlier run of this container (a restart).
     var earlier: ContainerState?
-    var cgroup: ContainerCgroup?
     var helper: RunningNetworkHelper?
     var options = SpawnOptions()
     var fdsToClose: [Int32] = []
@@ -44,14 +45,15 @@ final class RunSequence {
         tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         runtime.reconcile()
         let identity = try runtime.identity(for: spec, mode: settings.userns)
-        plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? runtime.store.directory(id), identity: identity)
+        limits = try CgroupLimits(spec.linux?.resources)
+        cgroup = try runtime.cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
+        // `nook run --rootfs` always says which network; a bundle gets exactly what its config.json asks for.
+        network = settings.network
+        plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? runtime.store.directory(id), identity: identity,
+                                   ownCgroup: cgroup.path != nil, network: network)
         plan.initProcess = settings.initProcess
         plan.newSession = true
         plan.preserveFDs = try Runtime.checkPreservedFDs(settings.preserveFDs)
-        limits = try CgroupLimits(spec.linux?.resources)
-        // `nook run --rootfs` always says which network; a bundle without the
-        // annotation gets exactly what its config.json asks for.
-        network = spec.annotations?[NetworkSettings.modeAnnotation] == nil ? nil : try NetworkSettings(annotations: spec.annotations)
         if let network { try runtime.network.check(network, namespaces: plan.namespaces) }
     }
 
@@ -102,14 +104,11 @@ final class RunSequence {
     /// The container's cgroup with its limits, noted in the state directory at
     /// once; its fd, so the clone starts inside.
     func makeCgroup() throws {
-        cgroup = try runtime.cgroups.create(id: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
-        if let cgroup { try store.recordCgroup(id, path: cgroup.path) }
+        try cgroup.create()
+        if let path = cgroup.path { try store.recordCgroup(id, path: path) }
         FaultPoint.reached("run.prepared")
-        if let cgroup {
-            options.cgroupFD = try runtime.cgroups.open(cgroup)
-            fdsToClose.append(options.cgroupFD)
-        }
-        plan.hasOwnCgroup = options.cgroupFD >= 0
+        options.cgroupFD = try cgroup.openForClone()
+        if options.cgroupFD >= 0 { fdsToClose.append(options.cgroupFD) }
     }
 
     /// The container's stdin, stdout, stderr, its log (`-d`), its console (`-t`),
@@ -162,7 +161,7 @@ final class RunSequence {
                                     mode: settings.detached ? .detached : .foreground,
                                     created: earlier?.created ?? Runtime.timestamp())
         record.annotations = spec.annotations
-        record.cgroupPath = cgroup?.path
+        record.cgroupPath = cgroup.path
         record.ownNamespaces = plan.namespaces.map(\.ociName)
         record.command = plan.argv.joined(separator: " ")
         record.networkHelperPID = helper?.pid
@@ -203,7 +202,7 @@ final class RunSequence {
     /// How it ended, said (an OOM kill) and, for a detached container, recorded.
     func recordExit(_ status: ExitStatus, pid: pid_t) {
         helper?.finish()
-        let reason = status == .signaled(SIGKILL) ? cgroup.flatMap { runtime.cgroups.oomReason($0) } : nil
+        let reason = status == .signaled(SIGKILL) && cgroup.oomKilled() ? "out of memory (\(limits.memoryMaxDescription))" : nil
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
             state.status = .stopped
             state.finished = Runtime.timestamp()
@@ -228,7 +227,7 @@ final class RunSequence {
         for fd in fdsToClose.reversed() { kernel.close(fd) }
         blockedSignals?.restore()
         helper?.stop()
-        if let cgroup { try? runtime.cgroups.remove(cgroup, tracer: tracer) } // best effort: `delete` and recovery retry it
+        try? cgroup.remove() // best effort: only one it made; `delete` and recovery retry a recorded one
         if lock != nil && !keepState && !settings.restarting { store.remove(id) }
         lock?.release()
     }

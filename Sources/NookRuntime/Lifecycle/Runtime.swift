@@ -12,12 +12,13 @@ public final class Runtime {
     /// The seams every sequence goes through: the kernel, the container's
     /// cgroup, its network helper. Live by default; recording fakes in unit tests.
     public let kernel: KernelInterface
-    public let cgroups: CgroupSetup
+    /// Picks each container's cgroup backend (none, delegated v2, or a fake).
+    public let cgroups: CgroupHost
     public let network: NetworkSetup
     public let environment: [String: String]
 
     public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
-                kernel: KernelInterface = LiveKernel(), cgroups: CgroupSetup = LiveCgroupSetup(),
+                kernel: KernelInterface = LiveKernel(), cgroups: CgroupHost = LiveCgroupHost(),
                 network: NetworkSetup = LiveNetworkSetup()) throws {
         self.environment = environment
         self.kernel = kernel
@@ -60,6 +61,9 @@ public final class Runtime {
         /// With `restarting`: wait for the container's lock (the monitor's own
         /// restarts) or fail at once (a `nook start`: one start at a time).
         public var waitForLock = true
+        /// `--network` and `-p`, typed; nil: no helper, the spec's namespaces decide
+        /// (a bundle run without them). The spec's annotations record them on disk.
+        public var network: NetworkSettings?
         /// Called once the command runs (the monitor tells `nook run -d`).
         public var onRunning: (@Sendable (Int32) -> Void)?
         public init() {}
@@ -110,15 +114,6 @@ public final class Runtime {
             kernel.reap(process.pid)
             throw error
         }
-    }
-
-    /// 67108864 -> "64M".
-    static func humanBytes(_ text: String) -> String {
-        guard let n = UInt64(text) else { return text }
-        for (unit, size) in [("G", UInt64(1) << 30), ("M", UInt64(1) << 20), ("K", UInt64(1) << 10)] where n >= size && n % size == 0 {
-            return "\(n / size)\(unit)"
-        }
-        return text
     }
 
     /// Every preserved fd must be open: then nothing Nook opens lands among them.

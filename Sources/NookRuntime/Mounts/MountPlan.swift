@@ -70,12 +70,14 @@ public enum MountPlanner {
                 guard let source = mount.source, source.hasPrefix("/") else {
                     throw NookError("bind mount to '\(mount.destination)' needs an absolute source path")
                 }
-                guard HostPath.exists(source) else {
+                // One look: whether it exists and whether a file or a directory is its mount point.
+                var st = stat()
+                guard stat(source, &st) == 0 else {
                     throw NookError("bind mount source '\(source)' does not exist")
                 }
                 ops.append(MountOp(kind: .bind, source: source, target: mount.destination,
                                    attrs: options.attrs, recursive: options.recursive,
-                                   targetIsFile: !HostPath.isDirectory(source),
+                                   targetIsFile: (st.st_mode & S_IFMT) != S_IFDIR,
                                    why: "a host path the user asked to share"))
                 continue
             }

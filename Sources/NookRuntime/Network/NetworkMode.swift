@@ -92,9 +92,11 @@ public enum NetworkMode: Sendable, Equatable {
     }
 }
 
-/// The network of one `nook run`: the mode and the published ports. It travels
-/// in the spec's annotations, so a detached container's monitor (which reads the
-/// spec back from disk) and `nook run --bundle` see the same settings.
+/// The network of one `nook run`: the mode and the published ports, carried
+/// typed from the flags to the runtime (`RunSettings.network`). On disk (the
+/// spec a detached container's monitor reads, its config.json for a restart,
+/// `nook port` and `inspect`) it is the spec's annotations, read back in one
+/// place: `recorded(in:)`.
 public struct NetworkSettings: Sendable, Equatable {
     public var mode: NetworkMode = .none
     public var ports: [PortMapping] = []
@@ -107,11 +109,14 @@ public struct NetworkSettings: Sendable, Equatable {
         self.ports = ports
     }
 
-    /// Reads the annotations; none present means `--network none`.
-    public init(annotations: [String: String]?) throws {
-        mode = try annotations?[Self.modeAnnotation].map(NetworkMode.parse) ?? .none
-        ports = try (annotations?[Self.portsAnnotation] ?? "").split(separator: " ").map { try PortMapping.parse(String($0)) }
-        try validate()
+    /// What a spec's annotations record (`apply(to:)` wrote them); nil when
+    /// they record nothing: a bundle's config.json then decides alone.
+    public static func recorded(in spec: Spec) throws -> NetworkSettings? {
+        guard let annotations = spec.annotations, let mode = annotations[modeAnnotation] else { return nil }
+        let settings = NetworkSettings(mode: try NetworkMode.parse(mode),
+                                       ports: try (annotations[portsAnnotation] ?? "").split(separator: " ").map { try PortMapping.parse(String($0)) })
+        try settings.validate()
+        return settings
     }
 
     public var annotations: [String: String] {

@@ -122,7 +122,7 @@ public struct StepDescription: Sendable {
         case .hostname:
             (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
         case .loopback:
-            let helper = ((try? NetworkSettings(annotations: plan.spec.annotations))?.mode.usesHelper) == true
+            let helper = plan.networkHelper
             (step, call, why, failure) = ("network", "ioctl(SIOCSIFFLAGS, lo, IFF_UP)",
                                           helper ? "lo starts down in a new network namespace (the helper set up the rest); bring it up"
                                                  : "the new network namespace has only lo; bring it up", "bring up lo")
