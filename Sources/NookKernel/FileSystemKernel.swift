@@ -49,7 +49,9 @@ public protocol FileSystemKernel: AnyObject {
 }
 
 extension FileSystemKernel {
+    // any failure to stat (absent, unreadable parent) means: not there for us
     public func exists(_ path: String) -> Bool { (try? status(path, followLinks: true)) != nil }
+    // as exists(_:): what cannot be stat'ed is no directory of ours
     public func isDirectory(_ path: String) -> Bool { (try? status(path, followLinks: true))?.isDirectory == true }
 }
 

@@ -128,7 +128,7 @@ public enum HostPath {
             let options: FileDescriptor.OpenOptions = create ? [.closeOnExec, .create, .truncate] : [.closeOnExec]
             let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: options,
                                              permissions: create ? FilePermissions(rawValue: mode) : nil)
-            defer { try? fd.close() }
+            defer { try? fd.close() }  // the write above succeeded in full or threw; a close error loses nothing
             _ = try fd.writeAll(Array(text.utf8))
         } catch let errno as Errno {
             throw NookError.sys("write '\(path)'", errno: errno.rawValue)

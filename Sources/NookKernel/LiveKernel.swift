@@ -144,7 +144,7 @@ public final class LiveKernel: KernelInterface {
     }
 
     public func processStat(_ pid: pid_t) -> String? {
-        try? HostPath.readText("/proc/\(pid)/stat")
+        try? HostPath.readText("/proc/\(pid)/stat")  // gone (or not ours to read): no stat line, which callers take as not alive
     }
 
     public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {

@@ -14,7 +14,7 @@ public struct ProcessMemoryLayout: Sendable, Equatable {
     /// This process's, read once (the kernel fixes them at execve); nil when
     /// /proc/self/stat is unreadable or hides them.
     public static let current: ProcessMemoryLayout? = {
-        (try? HostPath.readText("/proc/self/stat")).flatMap(parse)
+        (try? HostPath.readText("/proc/self/stat")).flatMap(parse)  // no /proc: arguments are not hidden, nothing else depends on it
     }()
 
     /// From the text of /proc/PID/stat. The command name (field 2) may hold

@@ -12,6 +12,7 @@ enum Completions {
         // `--root DIR` on the line being completed names another state directory.
         var root: String?
         if let i = words.firstIndex(of: "--root"), i + 1 < words.count { root = words[i + 1] }
+        // completion offers what it can; no state root means no ids
         let ids = (try? Runtime(stateRoot: root, environment: ProcessEnvironment.current()))?.store.ids() ?? []
         return ids.filter { $0.hasPrefix(prefix) }
     }

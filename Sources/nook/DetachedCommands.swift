@@ -31,7 +31,7 @@ struct WaitCommand: ParsableCommand {
         guard let code = try runtime.waitForExit(id: id) else {
             throw NookError("container '\(id)' stopped without an exit code (its monitor was killed)")
         }
-        if let reason = (try? runtime.store.read(id))?.exitReason {
+        if let reason = (try? runtime.store.read(id))?.exitReason {  // no state: the monitor's status alone is reported
             Tracer.standardError("nook: container killed: \(reason)")
         }
         print(code)
@@ -100,6 +100,7 @@ struct MonitorCommand: ParsableCommand {
     @Option var restart: String = "no"
     @Flag var restarting = false
     func run() throws {
+        // unreadable: runtime.monitor below reads the spec file again and reports the error
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
            SealPolicy.monitor(spec, initProcess: initProcess) {
             try SealedBinary.ensure()

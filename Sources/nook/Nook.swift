@@ -100,6 +100,7 @@ struct GlobalOptions: ParsableArguments {
     /// happens (and without `runtime()`'s warnings, which the sealed re-exec
     /// would print again). nil when there is none: the command then says so.
     func recordedSpec(_ id: String) -> Spec? {
+        // nil: the command itself says the container does not exist
         try? Runtime(stateRoot: root, environment: ProcessEnvironment.current()).loadSpec(id)
     }
 

@@ -151,6 +151,7 @@ struct PSCommand: ParsableCommand {
         let pids = runtime.processes(of: try runtime.store.read(id))
         if output == .json { print("[" + pids.map(String.init).joined(separator: ",") + "]"); return }
         let rows = pids.map { pid -> [String: String] in
+            // the process ended meanwhile: no command line to show
             let cmd = (try? HostPath.readText("/proc/\(pid)/cmdline"))?.split(separator: "\0").joined(separator: " ") ?? ""
             return ["Pid": "\(pid)", "Command": cmd]
         }

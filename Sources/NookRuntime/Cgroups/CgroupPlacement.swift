@@ -15,6 +15,7 @@ public struct CgroupEnvironment: Sendable, Equatable {
     public static func detect() -> CgroupEnvironment {
         var mount: String?
         var hybrid = false
+        // no mountinfo: no cgroup2 mount found, so no cgroup (said under --trace)
         if let text = try? HostPath.readText("/proc/self/mountinfo") {
             for line in text.split(separator: "\n") {
                 // id parent dev root mountpoint options [optional...] - fstype source options
@@ -26,6 +27,7 @@ public struct CgroupEnvironment: Sendable, Equatable {
             }
         }
         var own: String?
+        // no /proc/self/cgroup: our cgroup is unknown, so none is delegated to us
         if let text = try? HostPath.readText("/proc/self/cgroup") {
             for line in text.split(separator: "\n") where line.hasPrefix("0::") { own = String(line.dropFirst(3)) }
         }
@@ -34,6 +36,7 @@ public struct CgroupEnvironment: Sendable, Equatable {
 
     /// The controllers a cgroup directory offers its children.
     public static func controllers(_ dir: String) -> Set<String> {
+        // unreadable: no controllers available there
         guard let text = try? HostPath.readText(dir + "/cgroup.controllers") else { return [] }
         return Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
     }
@@ -50,6 +53,7 @@ public protocol CgroupView {
 public struct LiveCgroupView: CgroupView {
     public init() {}
     public func writable(_ path: String) -> Bool { CgroupEnvironment.writable(path) }
+    // the view answers nil for a file it cannot read; placement then finds no delegation
     public func read(_ path: String) -> String? { try? HostPath.readText(path) }
 }
 

@@ -24,6 +24,7 @@ public struct ContainerCgroup: Sendable, Equatable {
     }
 
     public func read(_ file: String) -> String? {
+        // a value that cannot be read is reported as absent (stats show '-')
         (try? HostPath.readText(path + "/" + file))?.trimmingCharacters(in: " \n")
     }
 
@@ -40,7 +41,7 @@ public struct ContainerCgroup: Sendable, Equatable {
     /// Kills anything left, then removes the directory.
     public func remove() throws {
         guard HostPath.isDirectory(path) else { return }
-        try? HostPath.writeText(path + "/cgroup.kill", "1")
+        try? HostPath.writeText(path + "/cgroup.kill", "1")  // no cgroup.kill (before Linux 5.14): a process left makes the rmdir below fail, and say so
         for _ in 0..<200 {
             if rmdir(path) == 0 || errno == ENOENT { return }
             if errno != EBUSY { break }

@@ -74,12 +74,13 @@ public final class DelegatedV2Backend: CgroupBackend {
 
     public func holdStill() -> Bool {
         guard cgroup.read("cgroup.freeze") == "0" else { return false } // not if the user paused it
-        guard (try? cgroup.freeze(true)) != nil else { return false }
+        guard (try? cgroup.freeze(true)) != nil else { return false }  // cannot freeze: the caller stops processes one by one instead
         let start = ContainerProcesses.now()
         while !isFrozen && ContainerProcesses.now() - start < 2 { usleep(2_000) }
         return true
     }
 
+    // false: the caller kills each process by pidfd instead
     public func killAll() -> Bool { (try? HostPath.writeText(cgroup.path + "/cgroup.kill", "1")) != nil }
 
     public func pids() -> Set<Int32> {
@@ -105,6 +106,7 @@ public final class DelegatedV2Backend: CgroupBackend {
         // Children of `base` get the controllers listed in its subtree_control.
         let missing = limits.controllers.subtracting(Self.enabled(base))
         if !missing.isEmpty {
+            // checked just below: a controller still missing is an error that names it
             try? HostPath.writeText(base + "/cgroup.subtree_control", missing.sorted().map { "+" + $0 }.joined(separator: " "))
             let still = limits.controllers.subtracting(Self.enabled(base))
             if !still.isEmpty { throw missingControllers(still.sorted(), base: base) }
@@ -138,7 +140,7 @@ public final class DelegatedV2Backend: CgroupBackend {
                 tracer.emit("cgroup", "write \(dir)/\(file.name) \"\(file.value)\"", "resource limit")
             }
         } catch {
-            try? cgroup.remove()
+            try? cgroup.remove()  // the error being thrown is the one to report; this only undoes a half-made cgroup
             throw error
         }
         return cgroup
@@ -152,6 +154,7 @@ public final class DelegatedV2Backend: CgroupBackend {
 
     /// Controllers enabled for children of `dir` (its cgroup.subtree_control).
     static func enabled(_ dir: String) -> Set<String> {
+        // unreadable: no controllers enabled there
         guard let text = try? HostPath.readText(dir + "/cgroup.subtree_control") else { return [] }
         return Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
     }
@@ -174,6 +177,7 @@ public final class DelegatedV2Backend: CgroupBackend {
         if !wanted.isEmpty {
             do { try HostPath.writeText(ownDir + "/cgroup.subtree_control", wanted) } catch let e as NookError {
                 Self.leaveSupervisorLeaf(record, tracer: tracer)
+                // unreadable: treated as empty; the move below fails with its own error if it matters
                 let others = ((try? HostPath.readText(ownDir + "/cgroup.procs")) ?? "").split(separator: "\n")
                 if !others.isEmpty {
                     throw NookError("enable controllers in \(ownDir): \(e.message): other processes joined nook's cgroup (pids \(others.prefix(5).joined(separator: ", "))), and a cgroup with processes cannot hand controllers to children",
@@ -196,7 +200,9 @@ public final class DelegatedV2Backend: CgroupBackend {
             tracer.emit("cgroup", "(stay) \(own)/nook-supervisor", "other cgroups below \(own) (\(children.joined(separator: ", "))) still need its controllers")
             return
         }
+        // best effort on the way out: the leaf cgroup is removed next anyway
         if !leaf.added.isEmpty { try? HostPath.writeText(own + "/cgroup.subtree_control", leaf.added.map { "-" + $0 }.joined(separator: " ")) }
+        // the failure is handled just below (we stay where we are, and say so)
         guard (try? HostPath.writeText(own + "/cgroup.procs", "\(getpid())")) != nil else {
             tracer.emit("cgroup", "(stay) \(own)/nook-supervisor", "could not move back into \(own)")
             return

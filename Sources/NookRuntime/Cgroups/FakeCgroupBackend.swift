@@ -45,7 +45,7 @@ public class FakeCgroupBackend: CgroupHost, CgroupBackend, @unchecked Sendable {
         if let e = failing[call] { throw NookError.sys("cgroup \(call.rawValue) (fake)", errno: e) }
     }
 
-    private func succeeds(_ call: Call) -> Bool { (try? record(call)) != nil }
+    private func succeeds(_ call: Call) -> Bool { (try? record(call)) != nil }  // a call told to fail answers as a cgroup that cannot do it
 
     public func backend(forNew id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> CgroupBackend {
         self.limits = limits

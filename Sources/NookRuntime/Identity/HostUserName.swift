@@ -13,8 +13,10 @@ import NookSpec
 /// reads a file.
 public enum HostUserName {
     public static func of(uid: uid_t, passwd: String = "/etc/passwd") -> String? {
+        // no readable /etc/passwd: ask getent below
         if let text = try? HostPath.readText(passwd), let name = lookup(uid: uid, inPasswd: text) { return name }
         guard HostPath.findExecutable("getent") != nil,
+              // no getent or no entry: the uid has no name (callers print the number)
               let result = try? HelperProcess.runCapturing(["getent", "passwd", "\(uid)"]), result.status == 0 else { return nil }
         return lookup(uid: uid, inPasswd: result.output)
     }

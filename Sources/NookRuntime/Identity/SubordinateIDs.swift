@@ -23,6 +23,7 @@ public struct SubordinateRange: Sendable, Equatable {
     }
 
     public static func read(file: String, user: String, id: UInt32) -> SubordinateRange? {
+        // no /etc/subuid (or unreadable): no sub-ids, the single-id mapping is used
         guard let text = try? HostPath.readText(file) else { return nil }
         return find(in: text, user: user, id: id)
     }

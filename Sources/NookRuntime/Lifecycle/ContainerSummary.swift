@@ -22,6 +22,7 @@ public struct ContainerSummary: Codable, Sendable, Equatable {
 extension Runtime {
     public func summaries() -> [ContainerSummary] {
         reconcile()
+        // a container removed or half-written while we list is not listed
         return store.ids().compactMap { try? store.read($0) }.map { state in
             let s = status(of: state)
             var described = s
@@ -32,6 +33,7 @@ extension Runtime {
             return ContainerSummary(id: state.id, status: s, describedStatus: described, pid: s == "stopped" ? 0 : state.pid,
                                     mode: state.mode.rawValue, command: state.command ?? "", exitCode: state.exitCode,
                                     exitReason: state.exitReason, created: state.created,
+                                    // no spec or no network recorded: no ports to show
                                     ports: ((try? loadSpec(state.id)).flatMap { try? NetworkSettings.recorded(in: $0) }?.ports ?? [])
                                         .map { "\($0.hostIP ?? "0.0.0.0"):\($0.hostPort)->\($0.containerPort)/\($0.proto.rawValue)" })
         }
@@ -45,8 +47,8 @@ extension Runtime {
             throw NookError("container '\(id)' has no log", hint: "only containers started with 'nook run -d' keep one")
         }
         let path = store.directory(id) + "/container.log"
-        var all = (try? HostPath.readBytes(path + ".1")) ?? []
-        all += (try? HostPath.readBytes(path)) ?? []
+        var all = (try? HostPath.readBytes(path + ".1")) ?? []  // no rotated log yet
+        all += (try? HostPath.readBytes(path)) ?? []  // no log yet: nothing to show
         if let tail {
             var newlines = 0
             var start = all.count
@@ -61,13 +63,13 @@ extension Runtime {
         }
         output(all)
         guard follow else { return }
-        var offset = (try? HostPath.readBytes(path))?.count ?? 0
+        var offset = (try? HostPath.readBytes(path))?.count ?? 0  // no log yet: follow from the start
         while true {
-            let current = (try? HostPath.readBytes(path)) ?? []
+            let current = (try? HostPath.readBytes(path)) ?? []  // rotated or not written yet: nothing new this round
             if current.count < offset { offset = 0 } // rotated
             if current.count > offset { output(Array(current[offset...])); offset = current.count }
-            guard let s = try? store.read(id), status(of: s) != "stopped" else {
-                let last = (try? HostPath.readBytes(path)) ?? []
+            guard let s = try? store.read(id), status(of: s) != "stopped" else {  // removed while followed: stop following
+                let last = (try? HostPath.readBytes(path)) ?? []  // as above: the last bytes, if any
                 if last.count > offset { output(Array(last[offset...])) }
                 return
             }

@@ -162,7 +162,7 @@ extension Runtime {
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
             while true {
                 let status = try run(spec, id: id, settings: settings)
-                guard let state = try? store.read(id), state.stoppedByUser != true,
+                guard let state = try? store.read(id), state.stoppedByUser != true,  // removed meanwhile: no restart
                       restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
                     return status.code
                 }

@@ -43,6 +43,7 @@ extension Runtime {
     }
 
     private func repairOne(id: String) -> Bool {
+        // not a container id (a stray name): not ours to repair
         guard (try? StateStore.validate(id: id)) != nil, let lock = store.lockIfFree(id) else { return false }
         defer { lock.release() }
         return repairLocked(id: id)
@@ -74,7 +75,7 @@ extension Runtime {
                 if alive || state.cgroupPath != nil { containerProcesses(state).kill() }
                 state.status = .stopped
                 state.finished = state.finished ?? Self.timestamp()
-                try? store.write(state)
+                try? store.write(state)  // best effort: status(of:) says stopped from the dead process either way
                 removeCgroup(of: state)
             }
             if state.removeOnExit == true {
@@ -86,12 +87,12 @@ extension Runtime {
                 if state.status != .stopped {
                     state.status = .stopped
                     state.finished = state.finished ?? Self.timestamp()
-                    try? store.write(state)
+                    try? store.write(state)  // as above
                 }
             } else if state.status == .created && !isWaitingForStart(state) {
                 // `start` released the process and was killed before it recorded it.
                 state.status = .running
-                try? store.write(state)
+                try? store.write(state)  // best effort: status(of:) reads the live process either way
                 try? kernel.removeFile(store.directory(id) + "/" + Self.fifoName) // gone already: nothing to do
             }
         case .foreground:
@@ -118,6 +119,7 @@ extension Runtime {
     /// `start` killed after it wrote the byte leaves a running container, seen
     /// as running, whatever the files say.
     func isWaitingForStart(_ state: ContainerState) -> Bool {
+        // no FIFO or no reader: not waiting for start
         guard let fd = try? kernel.open(store.directory(state.id) + "/" + Self.fifoName, flags: O_WRONLY | O_NONBLOCK | O_NOFOLLOW, mode: 0) else {
             return false // ENXIO: no reader
         }

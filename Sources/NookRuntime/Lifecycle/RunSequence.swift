@@ -185,6 +185,7 @@ final class RunSequence {
         guard var record = state else { return }
         record.status = .running
         record.started = Runtime.timestamp()
+        // unreadable: no stop mark to keep
         if settings.detached, (try? store.read(id))?.stoppedByUser == true { record.stoppedByUser = true }
         try store.write(record)
     }
@@ -203,6 +204,7 @@ final class RunSequence {
     func recordExit(_ status: ExitStatus, pid: pid_t) {
         helper?.finish()
         let reason = status == .signaled(SIGKILL) && cgroup.oomKilled() ? "out of memory (\(limits.memoryMaxDescription))" : nil
+        // removed meanwhile (nook rm -f): nothing to record
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
             state.status = .stopped
             state.finished = Runtime.timestamp()

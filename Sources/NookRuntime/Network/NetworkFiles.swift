@@ -81,8 +81,10 @@ public struct HostNetwork: Sendable {
     }
 
     public static func current() -> HostNetwork {
+        // the host has none: the container gets Nook's defaults
         var net = HostNetwork(resolvConf: (try? HostPath.readText("/etc/resolv.conf")) ?? "",
-                              hosts: (try? HostPath.readText("/etc/hosts")) ?? "")
+                              hosts: (try? HostPath.readText("/etc/hosts")) ?? "")  // as above
+        // no route table: no host gateway entry in /etc/hosts
         if let route = try? HostPath.readText("/proc/net/route"), let (iface, gateway) = defaultRoute(route) {
             net.gateway = gateway
             net.address = ipv4Address(of: iface)

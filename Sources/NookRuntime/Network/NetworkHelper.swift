@@ -119,7 +119,7 @@ public final class NetworkHelper {
 
     /// "pasta could not ...: <the line of its output that says why>".
     func failure(_ what: String, status: ExitStatus? = nil, hint: String? = nil) -> NookError {
-        let text = (try? HostPath.readText(logPath)) ?? ""
+        let text = (try? HostPath.readText(logPath)) ?? ""  // the helper's log is extra detail for the error being built
         // pasta also complains that it cannot reach syslog, and prints its usage after a bad option.
         let lines = text.split(separator: "\n").map { String($0).trimmingCharacters(in: " \t\r") }
             .filter { !$0.isEmpty && !$0.contains("to syslog") }

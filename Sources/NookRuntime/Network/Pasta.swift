@@ -67,11 +67,11 @@ enum Pasta {
 
     /// A default route (IPv4 or IPv6) in the network namespace of `pid`.
     static func hasDefaultRoute(pid: pid_t) -> Bool {
-        if let v4 = try? HostPath.readText("/proc/\(pid)/net/route"),
+        if let v4 = try? HostPath.readText("/proc/\(pid)/net/route"),  // the process may be gone: no route
            v4.split(separator: "\n").dropFirst().contains(where: { $0.split(separator: "\t").dropFirst().first == "00000000" }) {
             return true
         }
-        if let v6 = try? HostPath.readText("/proc/\(pid)/net/ipv6_route"),
+        if let v6 = try? HostPath.readText("/proc/\(pid)/net/ipv6_route"),  // as above
            v6.split(separator: "\n").contains(where: { $0.hasPrefix(String(repeating: "0", count: 32) + " 00 ") && !$0.hasSuffix(" lo") }) {
             return true
         }

@@ -15,6 +15,7 @@ public enum SeccompCache {
     public static func compile(_ profile: SeccompProfile) throws -> [UInt8] {
         if let hit = memory.withLock({ $0[profile] }) { return hit }
         let file = directory.map { "\($0)/\(key(profile)).bpf" }
+        // a missing or unreadable cache entry is compiled afresh
         if let file, let bytes = try? HostPath.readBytes(file), !bytes.isEmpty, bytes.count % 8 == 0 {
             memory.withLock { $0[profile] = bytes }
             return bytes
@@ -25,6 +26,7 @@ public enum SeccompCache {
             // Write then rename: a concurrent reader sees all of it or nothing.
             if mkdir(dir, 0o700) == 0 || errno == EEXIST {
                 let tmp = file + ".\(getpid()).tmp"
+                // the cache is an optimisation: a directory we cannot write just means no cache
                 if (try? HostPath.writeText(tmp, "", create: true, mode: 0o600)) != nil {
                     let fd = open(tmp, O_WRONLY | O_TRUNC | O_CLOEXEC)
                     if fd >= 0 {

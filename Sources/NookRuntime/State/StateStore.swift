@@ -115,6 +115,7 @@ public final class StateStore: @unchecked Sendable {
     public func lock(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
+        // the failure is reported just below, naming the container
         guard let lock = try? ContainerLock(path: directory(id) + "/lock", wait: true, kernel: kernel) else {
             throw NookError("cannot lock container '\(id)'")
         }
@@ -148,6 +149,7 @@ public final class StateStore: @unchecked Sendable {
     }
 
     public func recordedCgroup(_ id: String) -> String? {
+        // no record: the container never had a cgroup
         (try? kernel.readFile(directory(id) + "/" + Self.cgroupRecordName, as: .own, noFollow: true))
             .map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
     }
@@ -186,6 +188,7 @@ public final class StateStore: @unchecked Sendable {
     /// The container's lock if nobody holds it (never creating the lock file:
     /// a container being removed must stay removable).
     public func lockIfFree(_ id: String) -> ContainerLock? {
+        // busy or gone: nil, and the caller leaves that container alone
         (try? ContainerLock(path: directory(id) + "/lock", wait: false, create: false, kernel: kernel)) ?? nil
     }
 
@@ -204,6 +207,7 @@ public final class StateStore: @unchecked Sendable {
             if let pid, kill(pid, 0) != 0 && errno == ESRCH { stale.append(name) }
         }
         for name in stale {
+            // a leftover that went meanwhile is what we wanted
             if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else { kernel.removeTree(root + "/" + name) }
         }
     }
