@@ -20,6 +20,8 @@ echo "== architecture: the module graph in Docs/architecture.md, and the forbidd
 python3 Scripts/test_module_graph.py
 Scripts/module-graph.py --check Docs/architecture.md
 timeout 900 Scripts/check-arrows.sh
+echo "== no error dropped in silence: every try? says why"
+Scripts/check-silent-try.py
 
 echo "== unit and integration tests"
 timeout 1200 swift test --skip-build
