@@ -194,9 +194,14 @@ int nook_rename_noreplace(const char *from, const char *to);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
 int nook_open_tree_clone(const char *path, int recursive);
 
-// Start a helper program that dies with this process (PR_SET_PDEATHSIG), with
-// fds[i] as its fd i (-1: closed) and every other fd closed. Returns its pid.
-pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds);
+enum nook_helper_flags {
+    NOOK_HELPER_NEW_SESSION = 1,      // setsid(): the caller's Ctrl-C is not for it
+    NOOK_HELPER_DIE_WITH_PARENT = 2,  // PR_SET_PDEATHSIG(SIGKILL)
+};
+// Start a program with fds[i] as its fd i (-1: closed; at most 16) and every
+// other fd closed, an empty signal mask and default dispositions. Returns its
+// pid, or -1 with errno (a failed execve included: the child reports it).
+pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int flags);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

@@ -2,9 +2,57 @@ import CShims
 import Glibc
 import NookCore
 
-/// Runs a short-lived helper program (newuidmap, newgidmap) with posix_spawn
-/// and collects its stderr, for error messages.
+/// A program Nook starts of its own choosing: newuidmap and newgidmap, getent,
+/// pasta and slirp4netns, an OCI hook, the monitor of `run -d`. One way for
+/// all of them (`HelperProcess.start`); the container's own processes are
+/// cloned by `ChildLauncher` instead.
+public struct HelperLaunch {
+    /// Absolute, or a name looked up in our PATH.
+    public var program: String
+    /// argv, argv[0] included.
+    public var arguments: [String]
+    /// nil: ours.
+    public var environment: [String]?
+    /// `fds[i]` becomes the helper's fd i (-1: closed, i: inherited); every
+    /// other fd is closed. At most 16.
+    public var fds: [Int32] = [0, 1, 2]
+    /// Its own session: the caller's Ctrl-C is not for it.
+    public var newSession = false
+    /// SIGKILL when this process dies (PR_SET_PDEATHSIG), even after our SIGKILL.
+    public var diesWithUs = false
+
+    public init(program: String, arguments: [String]) {
+        self.program = program
+        self.arguments = arguments
+    }
+}
+
 public enum HelperProcess {
+    /// Starts it and returns its pid (the caller waits for it). Throws when it
+    /// could not start, naming the program and the errno (execve's included).
+    public static func start(_ launch: HelperLaunch) throws -> pid_t {
+        let name = launch.arguments.first ?? launch.program
+        let path = launch.program.contains("/") ? launch.program : HostPath.findExecutable(launch.program)
+        guard let path else { throw NookError.sys("run \(name)", errno: ENOENT, hint: "'\(launch.program)' is not in PATH") }
+        var argv = launch.arguments.map { strdup($0) } + [nil]
+        var envp = launch.environment.map { $0.map { strdup($0) } + [nil] }
+        defer { for p in argv + (envp ?? []) { free(p) } }
+        let flags = (launch.newSession ? Int32(NOOK_HELPER_NEW_SESSION.rawValue) : 0)
+            | (launch.diesWithUs ? Int32(NOOK_HELPER_DIE_WITH_PARENT.rawValue) : 0)
+        let pid = launch.fds.withUnsafeBufferPointer { fds in
+            argv.withUnsafeMutableBufferPointer { args in
+                if envp == nil { return nook_spawn_helper(path, args.baseAddress, environ, fds.baseAddress, Int32(fds.count), flags) }
+                return envp!.withUnsafeMutableBufferPointer { env in
+                    nook_spawn_helper(path, args.baseAddress, env.baseAddress, fds.baseAddress, Int32(fds.count), flags)
+                }
+            }
+        }
+        guard pid > 0 else { throw NookError.sys("run \(name)", errno: errno) }
+        return pid
+    }
+
+    /// Runs a short-lived helper to its end and returns its exit code and
+    /// stderr (for error messages): newuidmap, newgidmap.
     public static func run(_ argv: [String], captureStdout: Bool = false) throws -> (status: Int32, errorOutput: String) {
         let r = try runCapturing(argv, captureStdout: captureStdout)
         return (r.status, r.errorOutput)
@@ -15,19 +63,13 @@ public enum HelperProcess {
         var errPipe: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
         guard Syscall.pipe(&errPipe) == 0, Syscall.pipe(&outPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)
-        if captureStdout { posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1) }
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, cArgs, environ)
+        defer { close(errPipe[0]); close(outPipe[0]) }
+        var launch = HelperLaunch(program: argv[0], arguments: argv)
+        launch.fds = [0, captureStdout ? outPipe[1] : 1, errPipe[1]]
+        let started = Result { try start(launch) }
         close(errPipe[1])
         close(outPipe[1])
-        defer { close(errPipe[0]); close(outPipe[0]) }
-        if rc != 0 { throw NookError.sys("run \(argv[0])", errno: rc) }
+        let pid = try started.get()
         let output = readAll(outPipe[0])
         let errorOutput = readAll(errPipe[0])
         var status: Int32 = 0
@@ -48,13 +90,12 @@ public enum HelperProcess {
     }
 
     /// Starts a long-lived helper (pasta, slirp4netns) that dies with this
-    /// process (PR_SET_PDEATHSIG), with `fds[i]` as its fd i (-1: closed) and
-    /// every other fd closed. Returns its pid; the caller reaps it.
+    /// process, with `fds[i]` as its fd i. Returns its pid; the caller reaps it.
     public static func spawnTied(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
-        let cArgs = argv.map { strdup($0) } + [nil]
-        defer { for p in cArgs { free(p) } }
-        let pid = fds.withUnsafeBufferPointer { nook_spawn_helper(path, cArgs, environ, $0.baseAddress, Int32($0.count)) }
-        guard pid > 0 else { throw NookError.sys("start \(argv.first ?? path)", errno: errno) }
-        return pid
+        var launch = HelperLaunch(program: path, arguments: argv)
+        launch.fds = fds
+        launch.newSession = true
+        launch.diesWithUs = true
+        return try start(launch)
     }
 }

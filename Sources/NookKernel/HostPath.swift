@@ -8,13 +8,24 @@ public enum HostPath {
     public static func currentDirectory() -> String {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buf, buf.count) != nil else { return "/" }
-        return String(cString: buf)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Makes `path` absolute against the current directory, without following symlinks.
     public static func absolute(_ path: String) throws -> String {
         let full = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
         return FilePath(full).lexicallyNormalized().string
+    }
+
+    /// The first executable `name` in $PATH (or the default path).
+    public static func findExecutable(_ name: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        let path = getenv("PATH").map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "/usr/local/bin:/usr/bin:/bin"
+        for dir in path.split(separator: ":") where !dir.isEmpty {
+            let candidate = "\(dir)/\(name)"
+            if access(candidate, X_OK) == 0 && !isDirectory(candidate) { return candidate }
+        }
+        return nil
     }
 
     public static func exists(_ path: String) -> Bool {

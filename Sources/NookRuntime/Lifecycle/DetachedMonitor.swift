@@ -35,27 +35,23 @@ extension Runtime {
         if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
         if restarting { args.append("--restarting") }
 
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        if !trace { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
-        posix_spawn_file_actions_adddup2(&actions, notify[1], 3)
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setflags(&attr, Int16(0x80 /* POSIX_SPAWN_SETSID */ | POSIX_SPAWN_SETSIGMASK))
-        let cArgs = args.map { strdup($0) } + [nil]
-        defer { for a in cArgs { free(a) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attr, cArgs, environ)
+        // Its own session and no pdeathsig: it outlives this `nook run -d`.
+        let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
+        guard devNull >= 0 else { close(notify[1]); unlink(specFile); throw NookError.sys("open /dev/null", errno: errno) }
+        defer { close(devNull) }
+        var launch = HelperLaunch(program: executable, arguments: args)
+        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]]
+        launch.newSession = true
+        let pid: pid_t
+        do {
+            pid = try HelperProcess.start(launch)
+        } catch let error as NookError {
+            close(notify[1])
+            unlink(specFile)
+            throw NookError("start the monitor (nook __monitor): \(error.message)")
+        }
         close(notify[1])
         FaultPoint.reached("detach.spawned")
-        guard rc == 0 else { unlink(specFile); throw NookError.sys("start the monitor (nook __monitor)", errno: rc) }
 
         // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
         // in an --init container, so read up to the newline, not to EOF.

@@ -34,17 +34,18 @@ public enum HookRunner {
     static func runOne(_ hook: Spec.Hook, input: [UInt8]) throws {
         var inPipe: [Int32] = [-1, -1]
         guard Syscall.pipe(&inPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        let args = (hook.args?.isEmpty == false ? hook.args! : [hook.path]).map { strdup($0) } + [nil]
-        let env = (hook.env ?? []).map { strdup($0) } + [nil]
-        defer { for p in args + env { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawn(&pid, hook.path, &actions, nil, args, env)
+        var launch = HelperLaunch(program: hook.path, arguments: hook.args?.isEmpty == false ? hook.args! : [hook.path])
+        launch.environment = hook.env ?? []
+        launch.fds = [inPipe[0], 1, 2]
+        let pid: pid_t
+        do {
+            pid = try HelperProcess.start(launch)
+        } catch {
+            close(inPipe[0])
+            close(inPipe[1])
+            throw error
+        }
         close(inPipe[0])
-        if rc != 0 { close(inPipe[1]); throw NookError.sys("run", errno: rc) }
         // A hook may exit without reading its stdin: that must be EPIPE for us, not SIGPIPE.
         let previous = signal(SIGPIPE, SIG_IGN)
         input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }

@@ -132,16 +132,3 @@ public final class NetworkHelper {
 
     var commandLine: String { ([program] + arguments).joined(separator: " ") }
 }
-
-extension HostPath {
-    /// The first executable `name` in $PATH (or the default path).
-    public static func findExecutable(_ name: String) -> String? {
-        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
-        for dir in path.split(separator: ":") where !dir.isEmpty {
-            let candidate = "\(dir)/\(name)"
-            if access(candidate, X_OK) == 0 && !isDirectory(candidate) { return candidate }
-        }
-        return nil
-    }
-}
