@@ -59,11 +59,8 @@ public struct Spec: Codable, Sendable, Equatable {
     }
 
     public struct Capabilities: Codable, Sendable, Equatable {
-        public var bounding: [String]?
-        public var effective: [String]?
-        public var inheritable: [String]?
-        public var permitted: [String]?
-        public var ambient: [String]?
+        /// The five sets, as capability names ("CAP_NET_RAW").
+        public var bounding, effective, inheritable, permitted, ambient: [String]?
         public init(bounding: [String]? = nil, effective: [String]? = nil, inheritable: [String]? = nil,
                     permitted: [String]? = nil, ambient: [String]? = nil) {
             (self.bounding, self.effective, self.inheritable, self.permitted, self.ambient) = (bounding, effective, inheritable, permitted, ambient)
@@ -101,12 +98,8 @@ public struct Spec: Codable, Sendable, Equatable {
     }
 
     public struct Hooks: Codable, Sendable, Equatable {
-        public var prestart: [Hook]?
-        public var createRuntime: [Hook]?
-        public var createContainer: [Hook]?
-        public var startContainer: [Hook]?
-        public var poststart: [Hook]?
-        public var poststop: [Hook]?
+        /// The points of the lifecycle, in order (HookPoint).
+        public var prestart, createRuntime, createContainer, startContainer, poststart, poststop: [Hook]?
     }
 
     public struct Linux: Codable, Sendable, Equatable {

@@ -8,10 +8,8 @@ import NookSpec
 /// files (package database, os-release) with RESOLVE_IN_ROOT, so a symlink in
 /// the image cannot make the audit report the host's packages.
 public struct RootfsAudit: Codable, Sendable, Equatable {
-    public var setuid: [String] = []
-    public var setgid: [String] = []
-    public var worldWritable: [String] = []
-    public var devices: [String] = []
+    /// Paths found, by what makes each a risk.
+    public var setuid: [String] = [], setgid: [String] = [], worldWritable: [String] = [], devices: [String] = []
     /// Directories the caller may not read: the audit could not look inside.
     public var unreadable: [String] = []
     public var packages: [Package] = []
