@@ -78,13 +78,11 @@ extension Spec {
             public var hcaHandles: UInt32?
             public var hcaObjects: UInt32?
         }
-        public var memory: Memory?
-        public var cpu: CPU?
-        public var pids: Pids?
-        public var blockIO: BlockIO?
-        public var hugepageLimits: [HugepageLimit]?
+        /// One field per cgroup v2 controller: memory, cpu, pids, io, hugetlb, rdma.
+        public var memory: Memory?, cpu: CPU?, pids: Pids?, blockIO: BlockIO?, hugepageLimits: [HugepageLimit]?, rdma: [String: RDMA]?
+        /// cgroup v1's net_cls and net_prio: refused when set (CgroupLimits).
         public var network: Network?
-        public var rdma: [String: RDMA]?
+        /// cgroup v2 files written as given ("memory.high": "64M").
         public var unified: [String: String]?
         // `devices` (access rules, not limits) is not modelled: see Docs/security.md.
         public init(memory: Memory? = nil, cpu: CPU? = nil, pids: Pids? = nil, blockIO: BlockIO? = nil) {
