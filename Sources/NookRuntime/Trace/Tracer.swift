@@ -62,19 +62,14 @@ public struct StepDescription: Sendable {
     public init(_ m: ChildMessage, plan: LaunchPlan) {
         hint = nil
         switch m.step {
-        case .none:
-            (step, call, why, failure) = ("?", "?", "?", "setup")
-        case .waitMaps:
-            (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
-        case .cgroupNamespace:
-            (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)",
-                                          plan.hasOwnCgroup ? "a cgroup namespace: the container sees its own cgroup as /"
-                                                            : "a cgroup namespace, rooted at nook's own cgroup (the container has none of its own): it sees that as /",
-                                          "unshare cgroup namespace")
-        case .mountPrivate:
-            (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
-        case .bindRootfs:
-            (step, call, why, failure) = ("mount", "mount(\(Self.quote(plan.rootfs)), \(Self.quote(plan.rootfs)), MS_BIND|MS_REC)", "pivot_root needs the new root to be a mount point", "bind rootfs '\(plan.rootfs)' onto itself")
+        case .none: (step, call, why, failure) = ("?", "?", "?", "setup")
+        case .waitMaps: (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
+        case .cgroupNamespace: (step, call, why, failure) = ("cgroupns", "unshare(CLONE_NEWCGROUP)",
+                                                             plan.hasOwnCgroup ? "a cgroup namespace: the container sees its own cgroup as /"
+                                                             : "a cgroup namespace, rooted at nook's own cgroup (the container has none of its own): it sees that as /",
+                                                             "unshare cgroup namespace")
+        case .mountPrivate: (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
+        case .bindRootfs: (step, call, why, failure) = ("mount", "mount(\(Self.quote(plan.rootfs)), \(Self.quote(plan.rootfs)), MS_BIND|MS_REC)", "pivot_root needs the new root to be a mount point", "bind rootfs '\(plan.rootfs)' onto itself")
         case .mount:
             let i = Int(m.index)
             guard i >= 0 && i < plan.mounts.count else { (step, call, why, failure) = ("mount", "?", "?", "mount"); return }
@@ -107,65 +102,49 @@ public struct StepDescription: Sendable {
                 call = "open_tree(\(Self.quote(op.target)) resolved in root, OPEN_TREE_CLONE|AT_RECURSIVE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs | UInt64(MOUNT_ATTR_RDONLY)))) + move_mount onto itself"
                 failure = "make \(op.target) read-only"
             }
-        case .readonlyRoot:
-            (step, call, why, failure) = ("readonly", "mount_setattr(\(Self.quote(plan.rootfs)), MOUNT_ATTR_RDONLY)", "--read-only: the root filesystem cannot be changed", "make the rootfs read-only")
-        case .pivotRoot:
-            (step, call, why, failure) = ("pivot_root", "fchdir(rootfs fd); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
-        case .detachOldRoot:
-            (step, call, why, failure) = ("pivot_root", "umount2(\".\", MNT_DETACH)", "detach the old root: no path leads back to the host's files", "detach the old root")
-        case .rootPropagation:
-            (step, call, why, failure) = ("pivot_root", "mount(NULL, \"/\", NULL, \(RootPropagation.name(plan.rootPropagation)), NULL)",
-                                          "linux.rootfsPropagation: \(plan.spec.linux?.rootfsPropagation ?? "")", "set the propagation of /")
-        case .subreaper:
-            (step, call, why, failure) = ("pid", "prctl(PR_SET_CHILD_SUBREAPER, 1)",
-                                          "no PID namespace of its own: the init adopts what its descendants orphan", "become a child subreaper")
-        case .hostname:
-            (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
+        case .readonlyRoot: (step, call, why, failure) = ("readonly", "mount_setattr(\(Self.quote(plan.rootfs)), MOUNT_ATTR_RDONLY)", "--read-only: the root filesystem cannot be changed", "make the rootfs read-only")
+        case .pivotRoot: (step, call, why, failure) = ("pivot_root", "fchdir(rootfs fd); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
+        case .detachOldRoot: (step, call, why, failure) = ("pivot_root", "umount2(\".\", MNT_DETACH)", "detach the old root: no path leads back to the host's files", "detach the old root")
+        case .rootPropagation: (step, call, why, failure) = ("pivot_root", "mount(NULL, \"/\", NULL, \(RootPropagation.name(plan.rootPropagation)), NULL)",
+                                                             "linux.rootfsPropagation: \(plan.spec.linux?.rootfsPropagation ?? "")", "set the propagation of /")
+        case .subreaper: (step, call, why, failure) = ("pid", "prctl(PR_SET_CHILD_SUBREAPER, 1)",
+                                                       "no PID namespace of its own: the init adopts what its descendants orphan", "become a child subreaper")
+        case .hostname: (step, call, why, failure) = ("hostname", "sethostname(\(Self.quote(plan.hostname ?? "")))", "the UTS namespace has its own hostname", "set hostname")
         case .loopback:
             let helper = plan.networkHelper
             (step, call, why, failure) = ("network", "ioctl(SIOCSIFFLAGS, lo, IFF_UP)",
                                           helper ? "lo starts down in a new network namespace (the helper set up the rest); bring it up"
                                                  : "the new network namespace has only lo; bring it up", "bring up lo")
-        case .chdir:
-            (step, call, why, failure) = ("chdir", "openat2(\(Self.quote(plan.cwd)), RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) + fchdir",
-                                          "the working directory, looked up inside the container without magic links (CVE-2024-21626)",
-                                          "chdir to working directory '\(plan.cwd)'")
+        case .chdir: (step, call, why, failure) = ("chdir", "openat2(\(Self.quote(plan.cwd)), RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) + fchdir",
+                                                   "the working directory, looked up inside the container without magic links (CVE-2024-21626)",
+                                                   "chdir to working directory '\(plan.cwd)'")
             if m.errno == ENOENT { hint = "the directory does not exist in the rootfs; create it or mount something there" }
         case .rlimit:
             let i = Int(m.index)
             let r = i >= 0 && i < plan.rlimits.count ? plan.rlimits[i] : nil
             (step, call, why, failure) = ("rlimit", "setrlimit(\(r?.name ?? "?"), \(r?.soft ?? 0), \(r?.hard ?? 0))", "resource limit of the process", "setrlimit \(r?.name ?? "")")
-        case .setgroups:
-            (step, call, why, failure) = ("identity", "setgroups(\(plan.additionalGids))", "supplementary groups", "setgroups")
-        case .setgid:
-            (step, call, why, failure) = ("identity", "setresgid(\(plan.gid), \(plan.gid), \(plan.gid))", "the container process's group", "setresgid \(plan.gid)")
-        case .setuid:
-            (step, call, why, failure) = ("identity", "setresuid(\(plan.uid), \(plan.uid), \(plan.uid))", "the container process's user", "setresuid \(plan.uid)")
+        case .setgroups: (step, call, why, failure) = ("identity", "setgroups(\(plan.additionalGids))", "supplementary groups", "setgroups")
+        case .setgid: (step, call, why, failure) = ("identity", "setresgid(\(plan.gid), \(plan.gid), \(plan.gid))", "the container process's group", "setresgid \(plan.gid)")
+        case .setuid: (step, call, why, failure) = ("identity", "setresuid(\(plan.uid), \(plan.uid), \(plan.uid))", "the container process's user", "setresuid \(plan.uid)")
         case .capabilities:
             let eff = plan.capabilities.map { Capability.names(in: $0.effective).map { String($0.dropFirst(4)) }.joined(separator: ",") } ?? ""
             (step, call, why, failure) = ("capabilities", "prctl(PR_CAPBSET_DROP...) + capset(effective=\(eff.isEmpty ? "none" : eff))", "keep only the capabilities the process needs", "set capabilities")
             if let left = plan.capabilities?.unraisableAmbient, left != 0 {
                 why += "; ambient \(Capability.names(in: left).map { String($0.dropFirst(4)) }.joined(separator: ",")) left out: not both permitted and inheritable, so the kernel cannot raise them"
             }
-        case .noNewPrivs:
-            (step, call, why, failure) = ("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS, 1)", "setuid binaries and file capabilities grant nothing from here on", "set no_new_privs")
-        case .seccomp:
-            (step, call, why, failure) = ("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER, \(plan.seccompFilter.count / 8) instructions)", "system call filter: \(plan.seccompDescription)", "load the seccomp filter")
-        case .closeFDs:
-            (step, call, why, failure) = ("fds", "close_range(\(3 + plan.preserveFDs), ~0, CLOSE_RANGE_CLOEXEC)", "no host file descriptor reaches the container (CVE-2024-21626)", "mark fds close-on-exec")
-        case .console:
-            (step, call, why, failure) = ("console", "open(\"/dev/ptmx\") + ioctl(TIOCSWINSZ) + ioctl(TIOCGPTPEER) + sendmsg(SCM_RIGHTS)", "a pty of the container's own devpts, sized before the command starts; its master goes to nook, which relays it to your terminal", "set up the console")
-        case .waitStart:
-            (step, call, why, failure) = ("start", "execveat(memfd:nook-wait) + read(exec.fifo)",
-                                          "wait until `nook start` as a small program of its own, non-dumpable: nothing in the container can read or write nook's memory through PID 1",
-                                          "wait for start")
+        case .noNewPrivs: (step, call, why, failure) = ("no_new_privs", "prctl(PR_SET_NO_NEW_PRIVS, 1)", "setuid binaries and file capabilities grant nothing from here on", "set no_new_privs")
+        case .seccomp: (step, call, why, failure) = ("seccomp", "seccomp(SECCOMP_SET_MODE_FILTER, \(plan.seccompFilter.count / 8) instructions)", "system call filter: \(plan.seccompDescription)", "load the seccomp filter")
+        case .closeFDs: (step, call, why, failure) = ("fds", "close_range(\(3 + plan.preserveFDs), ~0, CLOSE_RANGE_CLOEXEC)", "no host file descriptor reaches the container (CVE-2024-21626)", "mark fds close-on-exec")
+        case .console: (step, call, why, failure) = ("console", "open(\"/dev/ptmx\") + ioctl(TIOCSWINSZ) + ioctl(TIOCGPTPEER) + sendmsg(SCM_RIGHTS)", "a pty of the container's own devpts, sized before the command starts; its master goes to nook, which relays it to your terminal", "set up the console")
+        case .waitStart: (step, call, why, failure) = ("start", "execveat(memfd:nook-wait) + read(exec.fifo)",
+                                                       "wait until `nook start` as a small program of its own, non-dumpable: nothing in the container can read or write nook's memory through PID 1",
+                                                       "wait for start")
             // Without no_new_privs the filter is loaded before the waiter (as runc
             // does), so the waiter's own few calls go through it too.
             if m.errno == EPERM || m.errno == EACCES, !plan.seccompFilter.isEmpty, !plan.noNewPrivileges {
                 hint = "without process.noNewPrivileges the seccomp filter is loaded before the start waiter, and it denies one of the calls the waiter makes (execveat, read, prctl, sendto, fcntl, mmap): allow them in the profile, or set noNewPrivileges"
             }
-        case .initFork:
-            (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
+        case .initFork: (step, call, why, failure) = ("init", "fork()", "a minimal init as PID 1 reaps zombies and forwards signals", "fork the command under init")
         case .setns:
             let i = Int(m.index)
             let joins = plan.joinOrder
@@ -174,8 +153,7 @@ public struct StepDescription: Sendable {
                                           "enter the \(entry?.0.rawValue ?? "") namespace given by path", "enter namespace \(entry?.1 ?? "")")
         case .fork where plan.joinExisting:
             (step, call, why, failure) = ("exec", "clone3(CLONE_PARENT)", "a process inside the joined namespaces (a new PID namespace member must be a child)", "fork into the container")
-        case .fork:
-            (step, call, why, failure) = ("pidns", "clone3(CLONE_PARENT)", "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace", "fork into the PID namespace given by path")
+        case .fork: (step, call, why, failure) = ("pidns", "clone3(CLONE_PARENT)", "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace", "fork into the PID namespace given by path")
         case .exec:
             let i = Int(m.index)
             let path = i >= 0 && i < plan.execCandidates.count ? plan.execCandidates[i] : (plan.argv.first ?? "?")
