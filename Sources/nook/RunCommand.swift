@@ -110,7 +110,7 @@ struct RunCommand: ParsableCommand {
             case "unconfined"?: security.seccomp = .unconfined
             case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE")
             }
-            security.ulimits = ulimit
+            security.ulimits = try ulimit.map(ResourceLimit.parse(ulimit:))
             options.security = security
             var resources = ResourceFlags()
             resources.memory = memory
@@ -126,7 +126,7 @@ struct RunCommand: ParsableCommand {
             options.resources = resources
             // `nook run --rootfs` always says which network.
             options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
-            spec = try options.makeSpec(containerID: id, callerEnvironment: environment)
+            (spec, settings.parsed) = try options.make(containerID: id, callerEnvironment: environment)
             settings.network = options.network
         case (nil, let bundle?):
             guard rest.count == 1 else {

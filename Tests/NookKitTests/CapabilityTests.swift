@@ -114,4 +114,23 @@ final class ResourceLimitTests: XCTestCase {
             assertContains(e.hint ?? "", "RLIMIT_NOFILE")
         }
     }
+
+    /// `--ulimit` parsed once, straight into the setrlimit numbers the plan takes;
+    /// the spec records it as `process.rlimits[]`.
+    func testUlimitFlag() throws {
+        XCTAssertEqual(try ResourceLimit.parse(ulimit: "nofile=1024:2048"), ResourceLimit(resource: 7, name: "RLIMIT_NOFILE", soft: 1024, hard: 2048))
+        XCTAssertEqual(try ResourceLimit.parse(ulimit: "core=0"), ResourceLimit(resource: 4, name: "RLIMIT_CORE", soft: 0, hard: 0))
+        XCTAssertEqual(try ResourceLimit.parse(ulimit: "nproc=unlimited:-1").hard, UInt64.max)
+        XCTAssertEqual(try ResourceLimit.parse(ulimit: "nofile=1:2").oci, Spec.Rlimit(type: "RLIMIT_NOFILE", hard: 2, soft: 1))
+        for bad in ["nofile", "nofile=", "=1", "nofile=x", "nofile=1:2:3"] {
+            assertNookError(try ResourceLimit.parse(ulimit: bad)) { e in
+                XCTAssertEqual(e.message, "invalid --ulimit '\(bad)'")
+                assertContains(e.hint ?? "", "NAME=SOFT[:HARD]")
+            }
+        }
+        assertNookError(try ResourceLimit.parse(ulimit: "nofiles=1")) { e in XCTAssertEqual(e.message, "unknown rlimit 'nofiles'") }
+        assertNookError(try ResourceLimit.parse(ulimit: "nofile=2:1")) { e in
+            XCTAssertEqual(e.message, "rlimit RLIMIT_NOFILE: soft limit 2 is above hard limit 1")
+        }
+    }
 }

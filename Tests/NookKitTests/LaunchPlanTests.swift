@@ -56,6 +56,25 @@ final class LaunchPlanTests: XCTestCase {
                                            network: NetworkSettings(mode: .host)).networkHelper)
     }
 
+    /// The plan takes a `-v` source as RunOptions looked at it: no second look
+    /// (a directory here, told to be a file with a read-only, noexec mount), and
+    /// its locked flags come from that same look (a user namespace locks them).
+    func testTheBindSourceIsLookedAtOnce() throws {
+        let data = try tmp.dir("data")
+        var spec = defaultSpec(rootfs: rootfs)
+        let volume = VolumeSpec(source: data, destination: "/data")
+        spec.mounts?.append(volume.ociMount(absoluteSource: data))
+        var parsed = try ParsedSpec(spec)
+        parsed.mounts[parsed.mounts.count - 1] = volume.mount(source: BindSource(path: data, isDirectory: false, mountFlags: 1 | 8))
+        let plan = try LaunchPlan.make(spec: spec, containerID: "c1", bundle: tmp.path, identity: me, parsed: parsed)
+        let op = try XCTUnwrap(plan.mounts.first { $0.target == "/data" })
+        XCTAssertTrue(op.targetIsFile, "the carried look, not a new one")
+        XCTAssertEqual(op.attrs, ABI.MOUNT_ATTR_RDONLY | ABI.MOUNT_ATTR_NOSUID | ABI.MOUNT_ATTR_NODEV | ABI.MOUNT_ATTR_NOEXEC)
+        // Without typed mounts (a bundle, a restart), the plan looks itself, once.
+        let looked = try XCTUnwrap(try make(spec).mounts.first { $0.target == "/data" })
+        XCTAssertFalse(looked.targetIsFile)
+    }
+
     func testOOMScoreAdjOutsideTheKernelsRangeIsRefused() throws {
         XCTAssertEqual(try LaunchPlan.checkedOOMScoreAdj(-1000), -1000)
         XCTAssertNil(try LaunchPlan.checkedOOMScoreAdj(nil))

@@ -10,7 +10,8 @@ final class MountPlannerTests: XCTestCase {
     let ranges: [Spec.IDMap] = [.init(containerID: 0, hostID: 1000, size: 1), .init(containerID: 1, hostID: 100_000, size: 65536)]
 
     func plan(_ spec: Spec, net: Bool = true, cgroup: Bool = true, gids: [Spec.IDMap]? = nil) throws -> [MountOp] {
-        try MountPlanner.plan(spec: spec, newNetworkNamespace: net, newCgroupNamespace: cgroup, gidMappings: gids ?? single)
+        try MountPlanner.plan(spec: spec, mounts: try ParsedSpec(spec).mounts, newNetworkNamespace: net, newCgroupNamespace: cgroup,
+                              gidMappings: gids ?? single, keepLockedFlags: false)
     }
 
     func spec(mounts: [Spec.Mount], masked: [String] = [], readonly: [String] = []) -> Spec {

@@ -213,6 +213,27 @@ final class RunOptionsTests: XCTestCase {
         XCTAssertEqual(bind?.source, tmp.path + "/here")
     }
 
+    /// This run's plan takes the flags' typed values: the bind with its source
+    /// as looked at once, the rlimits as parsed; read back from the recorded
+    /// spec (a restart, a `run -d` monitor) they are the same mounts and rlimits.
+    func testTypedMountsAndRlimitsTravelBesideTheirRecord() throws {
+        let data = try tmp.dir("data")
+        let file = try tmp.file("hosts", "127.0.0.1 localhost\n")
+        var o = options()
+        o.volumes = [try VolumeSpec.parse("\(data):/data:ro,noexec"), try VolumeSpec.parse("\(file):/etc/hosts")]
+        o.tmpfs = [try TmpfsSpec.parse("/scratch:size=1m")]
+        o.security.ulimits = [try ResourceLimit.parse(ulimit: "nofile=100:200")]
+        let (spec, parsed) = try o.make(containerID: "x")
+        let binds = parsed.mounts.filter(\.isBind)
+        XCTAssertEqual(binds.map(\.bindSource?.path), [data, file])
+        XCTAssertEqual(binds.map(\.bindSource?.isDirectory), [true, false], "the one look tells a directory from a file")
+        XCTAssertNotNil(binds.first?.bindSource?.mountFlags, "and reads the flags its mount locks")
+        XCTAssertEqual(parsed.rlimits, [ResourceLimit(resource: 7, name: "RLIMIT_NOFILE", soft: 100, hard: 200)])
+        var readBack = parsed
+        for i in readBack.mounts.indices { readBack.mounts[i].bindSource = nil }
+        XCTAssertEqual(try ParsedSpec(spec), readBack)
+    }
+
     func testMissingBindSource() throws {
         var o = options()
         o.volumes = [try VolumeSpec.parse("\(tmp.path)/nope:/data")]

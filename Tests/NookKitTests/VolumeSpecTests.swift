@@ -9,15 +9,14 @@ final class VolumeSpecTests: XCTestCase {
 
     func testSourceAndDestination() throws {
         let v = try VolumeSpec.parse("/a:/b")
-        XCTAssertEqual(v, VolumeSpec(source: "/a", destination: "/b", readOnly: false, options: []))
+        XCTAssertEqual(v, VolumeSpec(source: "/a", destination: "/b", readOnly: false, recursive: true, suid: false, dev: false, noexec: false))
     }
 
     func testReadOnly() throws {
         let v = try VolumeSpec.parse("/a:/b:ro")
         XCTAssertEqual(v.source, "/a")
         XCTAssertEqual(v.destination, "/b")
-        XCTAssertTrue(v.readOnly)
-        XCTAssertEqual(v.options, [], "ro is recorded as readOnly, not as an extra option")
+        XCTAssertEqual(v, VolumeSpec(source: "/a", destination: "/b", readOnly: true))
     }
 
     func testRelativeSourceWithSeveralOptions() throws {
@@ -25,7 +24,7 @@ final class VolumeSpecTests: XCTestCase {
         XCTAssertEqual(v.source, "./x")
         XCTAssertEqual(v.destination, "/y")
         XCTAssertFalse(v.readOnly)
-        XCTAssertEqual(v.options, ["noexec"])
+        XCTAssertTrue(v.noexec)
     }
 
     func testLastOfRoAndRwWins() throws {
@@ -33,10 +32,14 @@ final class VolumeSpecTests: XCTestCase {
         XCTAssertFalse(try VolumeSpec.parse("/a:/b:ro,rw").readOnly)
     }
 
+    func testLastOfEachPairWins() throws {
+        XCTAssertEqual(try VolumeSpec.parse("/a:/b:noexec,exec,suid,nosuid,dev,norbind"),
+                       VolumeSpec(source: "/a", destination: "/b", recursive: false, dev: true))
+        XCTAssertTrue(try VolumeSpec.parse("/a:/b:norbind,rbind").recursive)
+    }
+
     func testSELinuxRelabelOptionsAreAcceptedAndDropped() throws {
-        let v = try VolumeSpec.parse("/a:/b:z,ro,Z")
-        XCTAssertTrue(v.readOnly)
-        XCTAssertEqual(v.options, [])
+        XCTAssertEqual(try VolumeSpec.parse("/a:/b:z,ro,Z"), VolumeSpec(source: "/a", destination: "/b", readOnly: true))
     }
 
     func testParentRelativeSourceIsAHostPath() throws {
@@ -119,6 +122,35 @@ final class VolumeSpecTests: XCTestCase {
         XCTAssertEqual(parsed.attrs, ABI.MOUNT_ATTR_RDONLY | ABI.MOUNT_ATTR_NOSUID | ABI.MOUNT_ATTR_NODEV)
         XCTAssertEqual(parsed.data, [])
     }
+
+    // MARK: the mount this run makes, typed, and its record read back
+
+    func testTypedMountHasTheMountAttributesOfItsOptions() throws {
+        let source = BindSource(path: "/abs/a", isDirectory: true, mountFlags: 0)
+        let plain = try VolumeSpec.parse("/a:/b").mount(source: source)
+        XCTAssertEqual(plain.type, "bind")
+        XCTAssertEqual(plain.source, "/abs/a")
+        XCTAssertEqual(plain.destination, "/b")
+        XCTAssertEqual(plain.bindSource, source, "the plan takes the source as it was looked at")
+        XCTAssertTrue(plain.options.recursive)
+        XCTAssertEqual(plain.options.attrs, ABI.MOUNT_ATTR_NOSUID | ABI.MOUNT_ATTR_NODEV)
+        let all = try VolumeSpec.parse("/a:/b:ro,noexec,norbind,suid").mount(source: source).options
+        XCTAssertFalse(all.recursive)
+        XCTAssertTrue(all.readOnly)
+        XCTAssertEqual(all.attrs, ABI.MOUNT_ATTR_RDONLY | ABI.MOUNT_ATTR_NODEV | ABI.MOUNT_ATTR_NOEXEC)
+        XCTAssertEqual(all.flags, ABI.MS_RDONLY | ABI.MS_NODEV | ABI.MS_NOEXEC)
+    }
+
+    /// A restart (or a `run -d` monitor) plans from the recorded OCI form: it
+    /// must read back as the very mount the first run made from the flags.
+    func testTheRecordReadsBackAsTheTypedMount() throws {
+        for text in ["/a:/b", "/a:/b:ro", "/a:/b:rw,noexec", "/a:/b:suid,dev", "/a:/b:norbind,ro,exec", "/a:/b:noexec,suid,norbind"] {
+            let volume = try VolumeSpec.parse(text)
+            var typed = volume.mount(source: BindSource(path: "/abs/a", isDirectory: true, mountFlags: 0))
+            typed.bindSource = nil
+            XCTAssertEqual(ContainerMount(oci: volume.ociMount(absoluteSource: "/abs/a")), typed, text)
+        }
+    }
 }
 
 final class TmpfsSpecTests: XCTestCase {
@@ -139,6 +171,11 @@ final class TmpfsSpecTests: XCTestCase {
         let opts = t.ociMount.options ?? []
         XCTAssertEqual(opts, ["nosuid", "nodev", "size=64m", "mode=0700", "noexec"])
         XCTAssertFalse(opts.contains("mode=1777"))
+        let mount = t.mount
+        XCTAssertEqual(mount.type, "tmpfs")
+        XCTAssertEqual(mount.options.flags, ABI.MS_NOSUID | ABI.MS_NODEV | ABI.MS_NOEXEC, "noexec is a flag")
+        XCTAssertEqual(mount.options.data, ["size=64m", "mode=0700"], "size and mode are the filesystem's data")
+        XCTAssertEqual(mount, ContainerMount(oci: t.ociMount), "the record reads back as the same mount")
     }
 
     func testOnlyTheFirstColonSplits() throws {

@@ -58,9 +58,11 @@ public struct LaunchPlan: Sendable {
 
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
     /// `ownCgroup`: the container's cgroup backend gives it a cgroup of its
-    /// own; `network`: the run's `--network` and `-p` (nil: the spec decides).
+    /// own; `network`: the run's `--network` and `-p` (nil: the spec decides);
+    /// `parsed`: the spec's mounts and rlimits, typed by `nook run --rootfs`
+    /// (nil: parsed from the spec here).
     public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
-                            network: NetworkSettings? = nil) throws -> LaunchPlan {
+                            network: NetworkSettings? = nil, parsed: ParsedSpec? = nil) throws -> LaunchPlan {
         guard let process = spec.process else {
             throw NookError("config.json has no \"process\"", hint: "the process to run is required")
         }
@@ -126,12 +128,13 @@ public struct LaunchPlan: Sendable {
         }
         try checkGroupsSettable(user, setgroupsAllowed: identity.setgroupsAllowed)
         let env = process.env ?? []
+        let parsed = try parsed ?? ParsedSpec(spec)
         let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp)
-        var mounts = try MountPlanner.plan(spec: spec, newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
-                                           newCgroupNamespace: namespaces.contains(.cgroup),
-                                           gidMappings: identity.gidMappings)
+        var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts,
+                                           newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
+                                           newCgroupNamespace: namespaces.contains(.cgroup), gidMappings: identity.gidMappings,
+                                           keepLockedFlags: LockedMountFlags.locked(newUserNamespace: namespaces.contains(.user)))
         try MountPlanner.addSysctls(spec.linux?.sysctl ?? [:], to: &mounts)
-        LockedMountFlags.keep(in: &mounts, newUserNamespace: namespaces.contains(.user))
         var child = ChildPlan()
         child.rootfs = rootfs
         child.namespaces = namespaces
@@ -141,7 +144,7 @@ public struct LaunchPlan: Sendable {
         child.rootPropagation = try RootPropagation.flags(spec.linux?.rootfsPropagation)
         child.hostname = namespaces.contains(.uts) ? spec.hostname : nil
         child.loopbackUp = namespaces.contains(.network)
-        try child.take(process, args: args, env: env)
+        try child.take(process, args: args, env: env, rlimits: parsed.rlimits)
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
@@ -184,7 +187,7 @@ public struct LaunchPlan: Sendable {
         child.joinNamespaces = joins
         child.setupRootfs = false
         child.joinExisting = true
-        try child.take(process, args: args, env: env)
+        try child.take(process, args: args, env: env, rlimits: try (process.rlimits ?? []).map(ResourceLimit.init))
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: containerSpec, bundle: "", child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
@@ -230,7 +233,7 @@ public struct LaunchPlan: Sendable {
 
 extension ChildPlan {
     /// The process part, shared by a new container and `exec`: what to run, as whom, with what.
-    mutating func take(_ process: Spec.Process, args: [String], env: [String]) throws {
+    mutating func take(_ process: Spec.Process, args: [String], env: [String], rlimits: [ResourceLimit]) throws {
         cwd = process.cwd
         argv = args
         self.env = env
@@ -240,6 +243,6 @@ extension ChildPlan {
         additionalGids = process.user.additionalGids ?? []
         capabilities = try process.capabilities.map(CapabilitySets.init)
         noNewPrivileges = process.noNewPrivileges ?? false
-        rlimits = try (process.rlimits ?? []).map(ResourceLimit.init)
+        self.rlimits = rlimits
     }
 }

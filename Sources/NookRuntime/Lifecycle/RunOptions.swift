@@ -5,7 +5,9 @@ import NookKernel
 import NookSpec
 
 /// The friendly form of `nook run --rootfs DIR ... -- CMD`: sugar that becomes
-/// an OCI `Spec` in memory. After `makeSpec()` there is one path for every container.
+/// an OCI `Spec` in memory. After `make()` there is one path for every container;
+/// the flags' typed values travel beside the spec (`ParsedSpec`), so this run's
+/// plan never parses back what was written into the spec for its record.
 public struct RunOptions: Sendable {
     public var rootfs: String
     public var command: [String]
@@ -36,8 +38,14 @@ public struct RunOptions: Sendable {
         self.command = command
     }
 
-    /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
+    /// The spec alone (what is recorded).
     public func makeSpec(containerID: String, callerEnvironment: [String: String] = [:]) throws -> Spec {
+        try make(containerID: containerID, callerEnvironment: callerEnvironment).spec
+    }
+
+    /// The spec, and its mounts and rlimits as typed values for this run's plan.
+    /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
+    public func make(containerID: String, callerEnvironment: [String: String] = [:]) throws -> (spec: Spec, parsed: ParsedSpec) {
         guard !command.isEmpty else {
             throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh")
         }
@@ -81,17 +89,23 @@ public struct RunOptions: Sendable {
             }
             spec.process?.cwd = workdir
         }
+        // The defaults' own option strings are parsed here, once; -v and --tmpfs
+        // are typed already. The spec gets the same mounts as its record.
+        var mounts = (spec.mounts ?? []).map(ContainerMount.init(oci:))
         for volume in volumes {
-            let source = try HostPath.absolute(volume.source)
-            guard HostPath.exists(source) else {
-                throw NookError("bind mount source '\(source)' does not exist",
+            let path = try HostPath.absolute(volume.source)
+            // The one look at the source: the plan and the locked flags use it too.
+            guard let source = BindSource.look(path) else {
+                throw NookError("bind mount source '\(path)' does not exist",
                                 hint: "create it first, or check the spelling of -v \(volume.source):\(volume.destination)")
             }
-            spec.mounts?.append(volume.ociMount(absoluteSource: source))
+            mounts.append(volume.mount(source: source))
+            spec.mounts?.append(volume.ociMount(absoluteSource: path))
         }
+        mounts += tmpfs.map(\.mount)
         spec.mounts?.append(contentsOf: tmpfs.map(\.ociMount))
         try network.apply(to: &spec)
-        return spec
+        return (spec, ParsedSpec(mounts: mounts, rlimits: security.ulimits))
     }
 
     static func readEnvFile(_ path: String, caller: [String: String]) throws -> [String] {

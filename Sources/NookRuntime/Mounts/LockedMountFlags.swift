@@ -12,7 +12,7 @@ import NookSpec
 /// `relatime` source), is EPERM. As crun does, a bind keeps the source's locked
 /// flags: the first four are added to what the spec asks for, and the source's
 /// atime mode replaces the one asked for. Decided here from the source's
-/// statvfs(3); the child only sets what it is given.
+/// statvfs(3) (`BindSource`); the child only sets what it is given.
 enum LockedMountFlags {
     /// statvfs(3)'s f_flag bits (<sys/statvfs.h>) and the mount attribute each stands for.
     static let lockedBits: [(statvfs: UInt, attr: UInt64)] = [
@@ -34,17 +34,13 @@ enum LockedMountFlags {
         return map.split(whereSeparator: { $0 == " " || $0 == "\n" }) != ["0", "0", "4294967295"]
     }
 
-    /// Each bind keeps its source's locked flags; a source statvfs cannot
-    /// read (a path the child opens with other rights) is left as asked.
-    static func keep(in ops: inout [MountOp], newUserNamespace: Bool) {
-        guard ops.contains(where: { $0.kind == .bind }), locked(newUserNamespace: newUserNamespace) else { return }
-        for i in ops.indices where ops[i].kind == .bind {
-            var fs = statvfs()
-            guard statvfs(ops[i].source, &fs) == 0 else { continue }
-            for bit in lockedBits where fs.f_flag & bit.statvfs != 0 { ops[i].attrs |= bit.attr }
-            // No atime attribute at all: the copy keeps the source's mode (on each
-            // submount of a recursive bind too, which one mode for all would not).
-            ops[i].attrs &= ~atimeAttrs
-        }
+    /// A bind keeps its source's locked flags, as `BindSource.look` read them;
+    /// a source whose flags could not be read is left as asked.
+    static func keep(_ source: BindSource?, in op: inout MountOp) {
+        guard let flags = source?.mountFlags else { return }
+        for bit in lockedBits where flags & bit.statvfs != 0 { op.attrs |= bit.attr }
+        // No atime attribute at all: the copy keeps the source's mode (on each
+        // submount of a recursive bind too, which one mode for all would not).
+        op.attrs &= ~atimeAttrs
     }
 }

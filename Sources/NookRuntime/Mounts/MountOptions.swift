@@ -33,6 +33,19 @@ public struct MountOptions: Sendable, Equatable {
     static let ignored: Set<String> = ["private", "rprivate", "slave", "rslave", "shared", "rshared",
                                        "unbindable", "runbindable", "defaults", "z", "Z"]
 
+    /// A bind's options from typed values (`-v`), with no strings in between.
+    public init(bind recursive: Bool, readOnly: Bool, nosuid: Bool, nodev: Bool, noexec: Bool) {
+        isBind = true
+        self.recursive = recursive
+        self.readOnly = readOnly
+        for (on, flag, attr) in [(readOnly, MS_RDONLY, MOUNT_ATTR_RDONLY), (nosuid, MS_NOSUID, MOUNT_ATTR_NOSUID),
+                                 (nodev, MS_NODEV, MOUNT_ATTR_NODEV), (noexec, MS_NOEXEC, MOUNT_ATTR_NOEXEC)] where on {
+            flags |= UInt(flag)
+            attrs |= UInt64(attr)
+        }
+    }
+
+    /// OCI option strings, parsed: the one place that knows their names.
     public init(_ options: [String]) {
         for option in options {
             if option == "bind" { isBind = true; continue }

@@ -56,29 +56,36 @@ public enum MountPlanner {
         ops.insert(contentsOf: insert, at: proc + 1)
     }
 
-    public static func plan(spec: Spec, newNetworkNamespace: Bool, newCgroupNamespace: Bool,
-                            gidMappings: [Spec.IDMap]) throws -> [MountOp] {
+    /// - Parameters:
+    ///   - mounts: the spec's mounts, typed (`ParsedSpec`).
+    ///   - keepLockedFlags: each bind keeps its source's locked flags (`LockedMountFlags.locked`).
+    public static func plan(spec: Spec, mounts: [ContainerMount], newNetworkNamespace: Bool, newCgroupNamespace: Bool,
+                            gidMappings: [Spec.IDMap], keepLockedFlags: Bool) throws -> [MountOp] {
         var ops: [MountOp] = []
         var devIsTmpfs = false
-        for mount in spec.mounts ?? [] {
+        /// A bind of a host path, with the flags its source's mount locks.
+        func bind(_ op: MountOp, source: BindSource?) -> MountOp {
+            var op = op
+            if keepLockedFlags { LockedMountFlags.keep(source ?? BindSource.look(op.source), in: &op) }
+            return op
+        }
+        for mount in mounts {
             guard mount.destination.hasPrefix("/") else {
                 throw NookError("mount destination '\(mount.destination)' must be an absolute path")
             }
-            let options = MountOptions(mount.options ?? [])
-            let type = mount.type ?? (options.isBind ? "bind" : "")
-            if type == "bind" || options.isBind {
+            let options = mount.options
+            let type = mount.type
+            if mount.isBind {
                 guard let source = mount.source, source.hasPrefix("/") else {
                     throw NookError("bind mount to '\(mount.destination)' needs an absolute source path")
                 }
-                // One look: whether it exists and whether a file or a directory is its mount point.
-                var st = stat()
-                guard stat(source, &st) == 0 else {
+                // One look (RunOptions' for -v): whether it exists, file or directory, its mount's flags.
+                guard let looked = mount.bindSource ?? BindSource.look(source) else {
                     throw NookError("bind mount source '\(source)' does not exist")
                 }
-                ops.append(MountOp(kind: .bind, source: source, target: mount.destination,
-                                   attrs: options.attrs, recursive: options.recursive,
-                                   targetIsFile: (st.st_mode & S_IFMT) != S_IFDIR,
-                                   why: "a host path the user asked to share"))
+                ops.append(bind(MountOp(kind: .bind, source: source, target: mount.destination,
+                                        attrs: options.attrs, recursive: options.recursive, targetIsFile: !looked.isDirectory,
+                                        why: "a host path the user asked to share"), source: looked))
                 continue
             }
             if mount.destination == "/dev" && type == "tmpfs" { devIsTmpfs = true }
@@ -93,9 +100,9 @@ public enum MountPlanner {
                 if !newNetworkNamespace {
                     // sysfs can only be mounted by the owner of the network namespace:
                     // share the host's instead, read-only.
-                    ops.append(MountOp(kind: .bind, source: "/sys", target: mount.destination,
-                                       attrs: options.attrs | UInt64(MOUNT_ATTR_RDONLY), recursive: true,
-                                       why: "the host's /sys (no network namespace of our own), read-only"))
+                    ops.append(bind(MountOp(kind: .bind, source: "/sys", target: mount.destination,
+                                            attrs: options.attrs | UInt64(MOUNT_ATTR_RDONLY), recursive: true,
+                                            why: "the host's /sys (no network namespace of our own), read-only"), source: nil))
                     continue
                 }
             case "cgroup", "cgroup2":
@@ -120,15 +127,15 @@ public enum MountPlanner {
         }
         if devIsTmpfs {
             for device in devices {
-                ops.append(MountOp(kind: .bind, source: "/dev/\(device)", target: "/dev/\(device)",
-                                   attrs: UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC), targetIsFile: true,
-                                   why: "a harmless host device"))
+                ops.append(bind(MountOp(kind: .bind, source: "/dev/\(device)", target: "/dev/\(device)",
+                                        attrs: UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC), targetIsFile: true,
+                                        why: "a harmless host device"), source: nil))
             }
             for (source, target) in links {
                 ops.append(MountOp(kind: .symlink, source: source, target: target, why: "standard /dev link"))
             }
         }
-        ops += try DeviceBinds.ops(spec.linux?.devices ?? [])
+        ops += try DeviceBinds.ops(spec.linux?.devices ?? []).map { bind($0, source: nil) }
         // Absolute and below the root, as mount destinations: "..", or "/" itself,
         // would mask or freeze the whole root (the fuzzer's seed 16, case 148: exit 127).
         for (field, paths) in [("linux.maskedPaths", spec.linux?.maskedPaths), ("linux.readonlyPaths", spec.linux?.readonlyPaths)] {

@@ -2,23 +2,41 @@ import NookCore
 import NookKernel
 import NookSpec
 
-/// `-v SRC:DST[:OPTS]`: a bind mount from the host into the container.
+/// `-v SRC:DST[:OPTS]`: a bind mount from the host into the container, its
+/// options parsed into what they mean. nosuid and nodev unless asked otherwise:
+/// a setuid binary or device node on the host must not gain power inside.
 public struct VolumeSpec: Sendable, Equatable {
     public var source: String
     public var destination: String
-    public var readOnly: Bool
-    /// Extra mount options (`ro`, `rw`, `exec`, `suid`, `dev`, `norbind`...).
-    public var options: [String]
+    public var readOnly = false
+    /// `rbind` (the default) or `norbind`: submounts of the source come along or not.
+    public var recursive = true
+    /// `suid`, `dev`, `noexec`: what the defaults are lifted or added by.
+    public var suid = false
+    public var dev = false
+    public var noexec = false
 
-    public init(source: String, destination: String, readOnly: Bool = false, options: [String] = []) {
+    public init(source: String, destination: String, readOnly: Bool = false, recursive: Bool = true,
+                suid: Bool = false, dev: Bool = false, noexec: Bool = false) {
         self.source = source
         self.destination = destination
         self.readOnly = readOnly
-        self.options = options
+        self.recursive = recursive
+        self.suid = suid
+        self.dev = dev
+        self.noexec = noexec
     }
 
-    static let knownOptions: Set<String> = ["ro", "rw", "exec", "noexec", "suid", "nosuid", "dev", "nodev",
-                                            "rbind", "bind", "norbind", "z", "Z"]
+    /// Each option and what it sets; the last of a pair wins. `bind` and `rbind`
+    /// keep the default recursive bind; z and Z (SELinux relabelling) mean nothing here.
+    static let optionEffects: [String: @Sendable (inout VolumeSpec) -> Void] = [
+        "ro": { $0.readOnly = true }, "rw": { $0.readOnly = false },
+        "exec": { $0.noexec = false }, "noexec": { $0.noexec = true },
+        "suid": { $0.suid = true }, "nosuid": { $0.suid = false },
+        "dev": { $0.dev = true }, "nodev": { $0.dev = false },
+        "rbind": { $0.recursive = true }, "bind": { $0.recursive = true }, "norbind": { $0.recursive = false },
+        "z": { _ in }, "Z": { _ in },
+    ]
 
     /// Parses podman's form. The source must be an absolute or `./` path
     /// (named volumes do not exist in Nook).
@@ -38,24 +56,31 @@ public struct VolumeSpec: Sendable, Equatable {
         var spec = VolumeSpec(source: parts[0], destination: parts[1])
         if parts.count == 3 {
             for option in parts[2].split(separator: ",").map(String.init) {
-                guard knownOptions.contains(option) else {
+                guard let effect = optionEffects[option] else {
                     throw NookError("invalid volume '\(text)': unknown option '\(option)'",
                                     hint: "options are ro, rw, noexec, exec, nosuid, suid, nodev, dev, norbind")
                 }
-                if option == "ro" { spec.readOnly = true } else if option == "rw" { spec.readOnly = false }
-                else if option != "z" && option != "Z" { spec.options.append(option) }
+                effect(&spec)
             }
         }
         return spec
     }
 
-    /// The OCI mount this volume becomes. nosuid and nodev unless asked otherwise:
-    /// a setuid binary or device node on the host must not gain power inside.
+    /// The mount this run makes, from these values (no option strings), with
+    /// its source as `RunOptions` looked at it.
+    public func mount(source: BindSource) -> ContainerMount {
+        ContainerMount(destination: destination, type: "bind", source: source.path,
+                       options: MountOptions(bind: recursive, readOnly: readOnly, nosuid: !suid, nodev: !dev, noexec: noexec),
+                       bindSource: source)
+    }
+
+    /// The same mount as the spec records it (config.json: what `nook exec`,
+    /// a restart and `inspect` read); `ContainerMount(oci:)` reads it back as `mount(source:)`.
     public func ociMount(absoluteSource: String) -> Spec.Mount {
-        var options = options.contains("norbind") ? ["bind"] : ["rbind"]
-        if !self.options.contains("suid") { options.append("nosuid") }
-        if !self.options.contains("dev") { options.append("nodev") }
-        if self.options.contains("noexec") { options.append("noexec") }
+        var options = recursive ? ["rbind"] : ["bind"]
+        if !suid { options.append("nosuid") }
+        if !dev { options.append("nodev") }
+        if noexec { options.append("noexec") }
         if readOnly { options.append("ro") }
         return Spec.Mount(destination: destination, type: "bind", source: absoluteSource, options: options)
     }
@@ -76,10 +101,19 @@ public struct TmpfsSpec: Sendable, Equatable {
         return TmpfsSpec(destination: parts[0], options: options)
     }
 
+    /// nosuid and nodev, then the user's options (filesystem data such as size=
+    /// and mode=, flags such as noexec), and mode=1777 unless a mode was given.
+    var optionList: [String] {
+        ["nosuid", "nodev"] + options + (options.contains(where: { $0.hasPrefix("mode=") }) ? [] : ["mode=1777"])
+    }
+
+    /// The mount this run makes: the option list parsed once (MountOptions).
+    public var mount: ContainerMount {
+        ContainerMount(destination: destination, type: "tmpfs", source: "tmpfs", options: MountOptions(optionList))
+    }
+
+    /// The same mount as the spec records it.
     public var ociMount: Spec.Mount {
-        var opts = ["nosuid", "nodev"]
-        opts.append(contentsOf: options)
-        if !options.contains(where: { $0.hasPrefix("mode=") }) { opts.append("mode=1777") }
-        return Spec.Mount(destination: destination, type: "tmpfs", source: "tmpfs", options: opts)
+        Spec.Mount(destination: destination, type: "tmpfs", source: "tmpfs", options: optionList)
     }
 }

@@ -15,8 +15,8 @@ public struct SecurityOptions: Sendable, Equatable {
         case file(String)
     }
     public var seccomp: Seccomp = .defaultProfile
-    /// `--ulimit NAME=SOFT[:HARD]`.
-    public var ulimits: [String] = []
+    /// `--ulimit NAME=SOFT[:HARD]`, parsed (`ResourceLimit.parse(ulimit:)`).
+    public var ulimits: [ResourceLimit] = []
 
     public init() {}
 
@@ -56,24 +56,6 @@ public struct SecurityOptions: Sendable, Equatable {
         NookError("unknown capability '\(name)' in \(flag)", hint: "names look like NET_RAW or CAP_NET_RAW, or ALL; see capabilities(7)")
     }
 
-    public static func rlimit(_ text: String) throws -> Spec.Rlimit {
-        let bad = NookError("invalid --ulimit '\(text)'", hint: "use NAME=SOFT[:HARD], e.g. --ulimit nofile=1024:2048")
-        let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
-        guard parts.count == 2 else { throw bad }
-        let values = parts[1].split(separator: ":").map(String.init)
-        func parse(_ v: String) throws -> UInt64 {
-            if v == "unlimited" || v == "-1" { return UInt64.max }
-            guard let n = UInt64(v) else { throw bad }
-            return n
-        }
-        guard values.count == 1 || values.count == 2 else { throw bad }
-        let soft = try parse(values[0])
-        let hard = values.count == 2 ? try parse(values[1]) : soft
-        let limit = Spec.Rlimit(type: "RLIMIT_" + parts[0].uppercased(), hard: hard, soft: soft)
-        _ = try ResourceLimit(limit)
-        return limit
-    }
-
     /// Writes these choices into a spec whose process user is already known.
     public func apply(to spec: inout Spec) throws {
         let caps = try capabilities()
@@ -81,7 +63,7 @@ public struct SecurityOptions: Sendable, Equatable {
         spec.process?.capabilities = Spec.Capabilities(bounding: caps, effective: isRoot ? caps : [], inheritable: [],
                                                        permitted: isRoot ? caps : [], ambient: [])
         spec.process?.noNewPrivileges = noNewPrivileges
-        if !ulimits.isEmpty { spec.process?.rlimits = try ulimits.map(Self.rlimit) }
+        if !ulimits.isEmpty { spec.process?.rlimits = ulimits.map(\.oci) }
         switch seccomp {
         case .unconfined: spec.linux?.seccomp = nil
         case .defaultProfile: spec.linux?.seccomp = DefaultSeccompProfile.profile(capabilities: Set(caps)).oci

@@ -1,0 +1,23 @@
+import NookKernel
+import NookSpec
+
+/// The spec's fields that are text to parse (mount options, rlimit names), in
+/// the typed form the plan takes. From a config.json (a bundle, or the record
+/// a `run -d` monitor, a restart or `nook start` reads) they are parsed here,
+/// once; `nook run --rootfs` builds them from its flags' typed values
+/// (`RunOptions.make`), so the strings it writes into the spec are only the
+/// record, never read back in the same run.
+public struct ParsedSpec: Sendable, Equatable {
+    public var mounts: [ContainerMount]
+    public var rlimits: [ResourceLimit]
+
+    public init(mounts: [ContainerMount], rlimits: [ResourceLimit]) {
+        self.mounts = mounts
+        self.rlimits = rlimits
+    }
+
+    public init(_ spec: Spec) throws {
+        self.init(mounts: (spec.mounts ?? []).map(ContainerMount.init(oci:)),
+                  rlimits: try (spec.process?.rlimits ?? []).map(ResourceLimit.init))
+    }
+}
