@@ -223,12 +223,15 @@ final class RunOptionsTests: XCTestCase {
         o.volumes = [try VolumeSpec.parse("\(data):/data:ro,noexec"), try VolumeSpec.parse("\(file):/etc/hosts")]
         o.tmpfs = [try TmpfsSpec.parse("/scratch:size=1m")]
         o.security.ulimits = [try ResourceLimit.parse(ulimit: "nofile=100:200")]
+        o.security.capDrop = ["ALL"]
+        o.security.capAdd = ["NET_RAW"]
         let (spec, parsed) = try o.make(containerID: "x")
         let binds = parsed.mounts.filter(\.isBind)
         XCTAssertEqual(binds.map(\.bindSource?.path), [data, file])
         XCTAssertEqual(binds.map(\.bindSource?.isDirectory), [true, false], "the one look tells a directory from a file")
         XCTAssertNotNil(binds.first?.bindSource?.mountFlags, "and reads the flags its mount locks")
         XCTAssertEqual(parsed.rlimits, [ResourceLimit(resource: 7, name: "RLIMIT_NOFILE", soft: 100, hard: 200)])
+        XCTAssertEqual(parsed.capabilities?.bounding, 1 << 13, "CAP_NET_RAW alone")
         var readBack = parsed
         for i in readBack.mounts.indices { readBack.mounts[i].bindSource = nil }
         XCTAssertEqual(try ParsedSpec(spec), readBack)

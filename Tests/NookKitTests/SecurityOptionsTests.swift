@@ -27,6 +27,27 @@ final class SecurityOptionsTests: XCTestCase {
         XCTAssertEqual(options.seccomp, .unconfined)
     }
 
+    /// --cap-add and --cap-drop go straight to the masks the plan takes.
+    func testCapabilityFlagsBecomeMasks() throws {
+        var options = SecurityOptions()
+        let defaults = options
+        XCTAssertEqual(Capability.names(in: try defaults.capabilityMask()).sorted(), SpecDefaults.capabilities.sorted())
+        options.capDrop = ["all"]
+        options.capAdd = ["net_raw", "CAP_SYS_PTRACE"]
+        let bits: UInt64 = 1 << 13 | 1 << 19 // CAP_NET_RAW, CAP_SYS_PTRACE (<linux/capability.h>)
+        XCTAssertEqual(try options.capabilitySets(isRoot: true),
+                       CapabilitySets(bounding: bits, effective: bits, permitted: bits, inheritable: 0, ambient: 0))
+        XCTAssertEqual(try options.capabilitySets(isRoot: false),
+                       CapabilitySets(bounding: bits, effective: 0, permitted: 0, inheritable: 0, ambient: 0),
+                       "a non-root user starts with none effective or permitted")
+        XCTAssertEqual(try options.capabilities(), ["CAP_NET_RAW", "CAP_SYS_PTRACE"])
+        options.capDrop = ["CHOWN"]
+        options.capAdd = ["ALL"]
+        XCTAssertEqual(try options.capabilityMask(), UInt64.max >> UInt64(63 - Capability.lastCap()))
+        options.capAdd = ["NET_RAWW"]
+        assertNookError(try options.capabilityMask()) { e in XCTAssertEqual(e.message, "unknown capability 'NET_RAWW' in --cap-add") }
+    }
+
     func testSeccompErrnoRetOutOfRangeIsNamedNotACrash() throws {
         let profile = #"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 4294967295}]}"#
         assertNookError(try SeccompProfileLoader.decode(Array(profile.utf8), source: "p.json", capabilities: [])) { e in

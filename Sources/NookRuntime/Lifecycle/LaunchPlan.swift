@@ -59,7 +59,7 @@ public struct LaunchPlan: Sendable {
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
     /// `ownCgroup`: the container's cgroup backend gives it a cgroup of its
     /// own; `network`: the run's `--network` and `-p` (nil: the spec decides);
-    /// `parsed`: the spec's mounts and rlimits, typed by `nook run --rootfs`
+    /// `parsed`: the spec's mounts, rlimits and capabilities, typed by `nook run --rootfs`
     /// (nil: parsed from the spec here).
     public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
                             network: NetworkSettings? = nil, parsed: ParsedSpec? = nil) throws -> LaunchPlan {
@@ -144,7 +144,7 @@ public struct LaunchPlan: Sendable {
         child.rootPropagation = try RootPropagation.flags(spec.linux?.rootfsPropagation)
         child.hostname = namespaces.contains(.uts) ? spec.hostname : nil
         child.loopbackUp = namespaces.contains(.network)
-        try child.take(process, args: args, env: env, rlimits: parsed.rlimits)
+        child.take(process, args: args, env: env, rlimits: parsed.rlimits, capabilities: parsed.capabilities)
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
@@ -187,7 +187,8 @@ public struct LaunchPlan: Sendable {
         child.joinNamespaces = joins
         child.setupRootfs = false
         child.joinExisting = true
-        try child.take(process, args: args, env: env, rlimits: try (process.rlimits ?? []).map(ResourceLimit.init))
+        child.take(process, args: args, env: env, rlimits: try (process.rlimits ?? []).map(ResourceLimit.init),
+                   capabilities: try process.capabilities.map(CapabilitySets.init))
         child.seccompFilter = seccompFilter
         return LaunchPlan(containerID: containerID, spec: containerSpec, bundle: "", child: child, identity: identity,
                           terminal: process.terminal ?? false, seccompDescription: seccompDescription,
@@ -233,7 +234,8 @@ public struct LaunchPlan: Sendable {
 
 extension ChildPlan {
     /// The process part, shared by a new container and `exec`: what to run, as whom, with what.
-    mutating func take(_ process: Spec.Process, args: [String], env: [String], rlimits: [ResourceLimit]) throws {
+    mutating func take(_ process: Spec.Process, args: [String], env: [String], rlimits: [ResourceLimit],
+                       capabilities: CapabilitySets?) {
         cwd = process.cwd
         argv = args
         self.env = env
@@ -241,7 +243,7 @@ extension ChildPlan {
         uid = process.user.uid
         gid = process.user.gid
         additionalGids = process.user.additionalGids ?? []
-        capabilities = try process.capabilities.map(CapabilitySets.init)
+        self.capabilities = capabilities
         noNewPrivileges = process.noNewPrivileges ?? false
         self.rlimits = rlimits
     }

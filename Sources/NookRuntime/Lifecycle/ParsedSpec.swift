@@ -1,7 +1,8 @@
 import NookKernel
 import NookSpec
 
-/// The spec's fields that are text to parse (mount options, rlimit names), in
+/// The spec's fields that are text to parse (mount options, rlimit and
+/// capability names), in
 /// the typed form the plan takes. From a config.json (a bundle, or the record
 /// a `run -d` monitor, a restart or `nook start` reads) they are parsed here,
 /// once; `nook run --rootfs` builds them from its flags' typed values
@@ -10,14 +11,18 @@ import NookSpec
 public struct ParsedSpec: Sendable, Equatable {
     public var mounts: [ContainerMount]
     public var rlimits: [ResourceLimit]
+    /// `process.capabilities` as masks; nil: the spec gives none.
+    public var capabilities: CapabilitySets?
 
-    public init(mounts: [ContainerMount], rlimits: [ResourceLimit]) {
+    public init(mounts: [ContainerMount], rlimits: [ResourceLimit], capabilities: CapabilitySets?) {
         self.mounts = mounts
         self.rlimits = rlimits
+        self.capabilities = capabilities
     }
 
     public init(_ spec: Spec) throws {
         self.init(mounts: (spec.mounts ?? []).map(ContainerMount.init(oci:)),
-                  rlimits: try (spec.process?.rlimits ?? []).map(ResourceLimit.init))
+                  rlimits: try (spec.process?.rlimits ?? []).map(ResourceLimit.init),
+                  capabilities: try spec.process?.capabilities.map(CapabilitySets.init))
     }
 }

@@ -43,7 +43,7 @@ public struct RunOptions: Sendable {
         try make(containerID: containerID, callerEnvironment: callerEnvironment).spec
     }
 
-    /// The spec, and its mounts and rlimits as typed values for this run's plan.
+    /// The spec, and its mounts, rlimits and capabilities as typed values for this run's plan.
     /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
     public func make(containerID: String, callerEnvironment: [String: String] = [:]) throws -> (spec: Spec, parsed: ParsedSpec) {
         guard !command.isEmpty else {
@@ -105,7 +105,8 @@ public struct RunOptions: Sendable {
         mounts += tmpfs.map(\.mount)
         spec.mounts?.append(contentsOf: tmpfs.map(\.ociMount))
         try network.apply(to: &spec)
-        return (spec, ParsedSpec(mounts: mounts, rlimits: security.ulimits))
+        return (spec, ParsedSpec(mounts: mounts, rlimits: security.ulimits,
+                                 capabilities: try security.capabilitySets(isRoot: spec.process?.user.uid == 0)))
     }
 
     static func readEnvFile(_ path: String, caller: [String: String]) throws -> [String] {

@@ -64,7 +64,7 @@ public final class Runtime {
         /// `--network` and `-p`, typed; nil: no helper, the spec's namespaces decide
         /// (a bundle run without them). The spec's annotations record them on disk.
         public var network: NetworkSettings?
-        /// The spec's mounts and rlimits as `nook run --rootfs` typed them
+        /// The spec's mounts, rlimits and capabilities as `nook run --rootfs` typed them
         /// (`RunOptions.make`); nil: parsed from the spec (a bundle, a monitor, a restart).
         public var parsed: ParsedSpec?
         /// Called once the command runs (the monitor tells `nook run -d`).

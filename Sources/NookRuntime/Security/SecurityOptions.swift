@@ -36,20 +36,30 @@ public struct SecurityOptions: Sendable, Equatable {
         }
     }
 
-    /// Capabilities after --cap-add/--cap-drop, starting from podman's default set.
-    public func capabilities() throws -> [String] {
-        var caps = Set(SpecDefaults.capabilities)
+    /// Capabilities after --cap-add/--cap-drop, starting from podman's default
+    /// set, as the bit mask the plan takes.
+    public func capabilityMask() throws -> UInt64 {
+        var mask = try Capability.mask(SpecDefaults.capabilities, field: "the default capabilities")
         for name in capDrop {
-            if name.uppercased() == "ALL" { caps.removeAll(); continue }
-            guard let c = Capability.canonical(name) else { throw unknownCap(name, "--cap-drop") }
-            caps.remove(c)
+            if name.uppercased() == "ALL" { mask = 0; continue }
+            guard let n = Capability.number(name) else { throw unknownCap(name, "--cap-drop") }
+            mask &= ~(1 << UInt64(n))
         }
         for name in capAdd {
-            if name.uppercased() == "ALL" { caps.formUnion(Capability.names.prefix(Capability.lastCap() + 1)); continue }
-            guard let c = Capability.canonical(name) else { throw unknownCap(name, "--cap-add") }
-            caps.insert(c)
+            if name.uppercased() == "ALL" { mask |= UInt64.max >> UInt64(63 - Capability.lastCap()); continue }
+            guard let n = Capability.number(name) else { throw unknownCap(name, "--cap-add") }
+            mask |= 1 << UInt64(n)
         }
-        return Capability.names.filter(caps.contains)
+        return mask
+    }
+
+    /// The same, by name (the spec's record, the seccomp profile's conditions).
+    public func capabilities() throws -> [String] { Capability.names(in: try capabilityMask()) }
+
+    /// The process's five sets: a non-root user starts with no effective or permitted ones.
+    public func capabilitySets(isRoot: Bool) throws -> CapabilitySets {
+        let mask = try capabilityMask()
+        return CapabilitySets(bounding: mask, effective: isRoot ? mask : 0, permitted: isRoot ? mask : 0, inheritable: 0, ambient: 0)
     }
 
     func unknownCap(_ name: String, _ flag: String) -> NookError {
