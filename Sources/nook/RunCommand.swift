@@ -112,18 +112,9 @@ struct RunCommand: ParsableCommand {
             }
             security.ulimits = try ulimit.map(ResourceLimit.parse(ulimit:))
             options.security = security
-            var resources = ResourceFlags()
-            resources.memory = memory
-            resources.memorySwap = memorySwap
-            resources.memoryReservation = memoryReservation
-            resources.pidsLimit = pidsLimit
-            resources.cpus = cpus
-            resources.cpuShares = cpuShares
-            resources.cpusetCPUs = cpusetCPUs
-            resources.blkioWeight = blkioWeight
-            resources.deviceReadBps = deviceReadBps
-            resources.deviceWriteBps = deviceWriteBps
-            options.resources = resources
+            options.resources = ResourceFlags(memory: memory, memorySwap: memorySwap, memoryReservation: memoryReservation,
+                                              pidsLimit: pidsLimit, cpus: cpus, cpuShares: cpuShares, cpusetCPUs: cpusetCPUs,
+                                              blkioWeight: blkioWeight, deviceReadBps: deviceReadBps, deviceWriteBps: deviceWriteBps)
             // `nook run --rootfs` always says which network.
             options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
             (spec, settings.parsed) = try options.make(containerID: id, callerEnvironment: environment)

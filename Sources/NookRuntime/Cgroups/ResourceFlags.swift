@@ -16,7 +16,13 @@ public struct ResourceFlags: Sendable, Equatable {
     public var deviceReadBps: [String] = []
     public var deviceWriteBps: [String] = []
 
-    public init() {}
+    public init(memory: String? = nil, memorySwap: String? = nil, memoryReservation: String? = nil, pidsLimit: Int64? = nil,
+                cpus: String? = nil, cpuShares: UInt64? = nil, cpusetCPUs: String? = nil, blkioWeight: UInt16? = nil,
+                deviceReadBps: [String] = [], deviceWriteBps: [String] = []) {
+        (self.memory, self.memorySwap, self.memoryReservation, self.pidsLimit) = (memory, memorySwap, memoryReservation, pidsLimit)
+        (self.cpus, self.cpuShares, self.cpusetCPUs, self.blkioWeight) = (cpus, cpuShares, cpusetCPUs, blkioWeight)
+        (self.deviceReadBps, self.deviceWriteBps) = (deviceReadBps, deviceWriteBps)
+    }
 
     public var isEmpty: Bool { self == ResourceFlags() }
 
