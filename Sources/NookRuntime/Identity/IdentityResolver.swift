@@ -49,7 +49,7 @@ public struct IdentityResolver {
     }
 
     static func readInitialUserNamespace() -> Bool {
-        // no uid_map: not in a user namespace we can see, as in the initial one
+        // No readable uid_map: taken as not the initial namespace (the cautious answer).
         let map = (try? HostPath.readText("/proc/self/uid_map")) ?? ""
         return map.split(separator: "\n").map { $0.split(separator: " ") } == [["0", "0", "4294967295"]]
     }

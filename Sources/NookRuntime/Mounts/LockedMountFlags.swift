@@ -30,8 +30,7 @@ enum LockedMountFlags {
     /// none (real root, `--userns host`) may change a source's flags.
     static func locked(newUserNamespace: Bool) -> Bool {
         if newUserNamespace { return true }
-        let map = (try? HostPath.readText("/proc/self/uid_map")) ?? ""
-        return map.split(whereSeparator: { $0 == " " || $0 == "\n" }) != ["0", "0", "4294967295"]
+        return !IdentityResolver.readInitialUserNamespace()
     }
 
     /// A bind keeps its source's locked flags, as `BindSource.look` read them;
