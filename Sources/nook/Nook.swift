@@ -8,14 +8,19 @@ import NookSpec
 @main
 struct Nook: ParsableCommand {
     /// runc's global flags, which conmon and containerd pass before the
-    /// subcommand's name: the parser hands them to the subcommand's own group.
-    @OptionGroup var global: GlobalOptions
+    /// subcommand's name; `main` hands them to the subcommand's own group.
+    @OptionGroup var global: GlobalOptionsOf<BeforeSubcommand>
     /// `nook --root X --version`: what podman and containerd ask a runtime.
     @Flag(name: .customLong("version"), help: "Print the version (as `nook version`).") var version = false
 
+    /// The parser validates every command on the way to the subcommand: this
+    /// is where the root's own options are seen.
+    func validate() throws { Self.globalsBeforeSubcommand = global }
+    nonisolated(unsafe) static var globalsBeforeSubcommand: GlobalOptionsOf<BeforeSubcommand>?
+
     func run() throws {
         guard version else { throw CleanExit.helpRequest(self) }
-        VersionCommand.print(global)
+        VersionCommand.print(global.over(nil as GlobalOptions?))
     }
 
     static let configuration = CommandConfiguration(
@@ -39,9 +44,13 @@ struct Nook: ParsableCommand {
         if arguments.first == "-v" { arguments[0] = "version" }
         do {
             var command = try parseAsRoot(arguments)
+            if var withGlobals = command as? UsesGlobalOptions & ParsableCommand {
+                withGlobals.global = withGlobals.global.over(globalsBeforeSubcommand)
+                command = withGlobals
+            }
             // Errors go to --log from here on; one the parser itself reports goes
             // to stderr only (as runc's: its log is set up after parsing, too).
-            GlobalOptions.logDestination = (command as? UsesGlobalOptions)?.global.logDestination
+            errorLogDestination = (command as? UsesGlobalOptions)?.global.logDestination
             // Our arguments can carry secrets (`-e KEY=VALUE`, host paths), and
             // a container without a PID namespace of its own reads every
             // /proc/PID/cmdline of the host: from here on it shows a title.
@@ -76,18 +85,33 @@ func writeStandardError(_ text: String) {
     _ = text.withCString { write(2, $0, strlen($0)) }
 }
 
-/// Options every command accepts (runc's global flags), before or after the
-/// subcommand's name.
-struct GlobalOptions: ParsableArguments {
+/// Options every command accepts (runc's global flags), before the
+/// subcommand's name (`BeforeSubcommand`: the root command's group) or after
+/// it (`GlobalOptions`: each subcommand's). Two types of one declaration:
+/// swift-argument-parser takes one type in both places as inherited, and then
+/// refuses `run --root X` next to `run`'s pass-through arguments.
+struct GlobalOptionsOf<Place>: ParsableArguments {
     @Option(name: .long, help: "Directory for container state (default: $XDG_RUNTIME_DIR/nook or /tmp/nook-$UID).")
     var root: String?
     @Option(name: .long, help: "Also write errors to this file.") var log: String?
-    @Option(name: .customLong("log-format"), help: "text or json.") var logFormat: String = "text"
+    @Option(name: .customLong("log-format"), help: "text or json (default: text).") var logFormat: String?
     @Flag(name: .customLong("systemd-cgroup"), help: "Accepted for compatibility; Nook manages cgroupfs itself.") var systemdCgroup = false
     @Flag(name: .long, help: .hidden) var debug = false
     // runc's, passed by some callers: accepted and ignored.
     @Option(name: .long, help: .hidden) var rootless: String?
     @Option(name: .long, help: .hidden) var criu: String?
+
+    init() {}
+
+    /// These, and where these say nothing, what was given before the
+    /// subcommand's name (nil: nothing was parsed there).
+    func over<Earlier>(_ earlier: GlobalOptionsOf<Earlier>?) -> GlobalOptions {
+        var merged = GlobalOptions()
+        (merged.root, merged.log, merged.logFormat) = (root ?? earlier?.root, log ?? earlier?.log, logFormat ?? earlier?.logFormat)
+        (merged.systemdCgroup, merged.debug) = (systemdCgroup || earlier?.systemdCgroup == true, debug || earlier?.debug == true)
+        (merged.rootless, merged.criu) = (nil, nil)
+        return merged
+    }
 
     func runtime() throws -> Runtime {
         if systemdCgroup {
@@ -104,14 +128,13 @@ struct GlobalOptions: ParsableArguments {
         try? Runtime(stateRoot: root, environment: ProcessEnvironment.current()).loadSpec(id)
     }
 
-    nonisolated(unsafe) static var logDestination: (path: String, json: Bool)?
 
     /// Where `log(_:)` writes, from `--log` and `--log-format`.
     var logDestination: (path: String, json: Bool)? { log.map { ($0, logFormat == "json") } }
 
     /// conmon reads the runtime's errors from --log (json: {"level","msg","time"}).
     static func log(_ message: String) {
-        guard let dest = logDestination else { return }
+        guard let dest = errorLogDestination else { return }
         let line: String
         if dest.json {
             let escaped = message.unicodeScalars.map { c -> String in
@@ -138,9 +161,17 @@ struct GlobalOptions: ParsableArguments {
     }
 }
 
-/// A command that takes the global options (the parser fills its group with
-/// those given before the subcommand's name, too).
-protocol UsesGlobalOptions { var global: GlobalOptions { get } }
+enum BeforeSubcommand {}
+enum AfterSubcommand {}
+typealias GlobalOptions = GlobalOptionsOf<AfterSubcommand>
+
+/// Where `GlobalOptions.log(_:)` writes (not a static of the generic type: Swift has none).
+nonisolated(unsafe) var errorLogDestination: (path: String, json: Bool)?
+
+/// A command that takes the global options; `Nook.main` adds those given
+/// before the subcommand's name.
+protocol UsesGlobalOptions { var global: GlobalOptions { get set } }
+extension MonitorCommand: UsesGlobalOptions {}
 extension CreateCommand: UsesGlobalOptions {}
 extension DeleteCommand: UsesGlobalOptions {}
 extension ExecCommand: UsesGlobalOptions {}

@@ -21,6 +21,23 @@ final class EverydayCLITests: XCTestCase {
         }
     }
 
+    /// runc's global flags stand before the subcommand's name (conmon and
+    /// containerd put them there) or after it (a user, the benchmark); the
+    /// container's command keeps every argument, nook's own option names included.
+    func testGlobalFlagsBeforeOrAfterTheSubcommandAndTheCommandKeepsItsArguments() throws {
+        let root = h.stateDir() + "-alt"
+        let name = Harness.name("globals")
+        let started = try h.run(["run", "-d", "--root", root, "--name", name, "--rootfs", h.rootfs, "--", "sleep", "30"])
+        XCTAssertEqual(started.status, 0, started.stderr)
+        defer { _ = try? h.run(["--root", root, "rm", "-f", name]) }
+        XCTAssertTrue(try h.run(["--root", root, "ps", "-a"]).stdout.contains(name), "in the --root given after `run`")
+        XCTAssertFalse(try h.run(["ps", "-a"]).stdout.contains(name), "not in the default root")
+        let exec = try h.run(["exec", "--root", root, name, "echo", "-t", "--root", "x"])
+        XCTAssertEqual(exec.stdout, "-t --root x\n", exec.stderr)
+        let foreground = try h.run(["--root", root, "--log-format", "json", "run", "--rootfs", h.rootfs, "--", "echo", "-i", "--log", "y"])
+        XCTAssertEqual(foreground.stdout, "-i --log y\n", foreground.stderr)
+    }
+
     func testEveryCommandPrintsHelpWithHelpAndH() throws {
         for command in ["run", "exec", "create", "ps", "list", "rm", "version"] {
             for flag in ["--help", "-h"] {
