@@ -1,6 +1,6 @@
 // The container child's stdio: captured fds, a -t pty from the container's
 // own devpts instance (so `tty` and ttyname() work inside), or /dev/null.
-// Where the pty goes was decided in Swift (console_mode, ConsoleMode.swift).
+// Where the pty goes was decided in Swift (console_mode: ChildSteps.consoleMode).
 #include "child_internal.h"
 
 #include <errno.h>

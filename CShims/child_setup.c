@@ -2,9 +2,10 @@
 //
 // Rules (see Docs/architecture.md, "The clone boundary"):
 //  - async-signal-safe only: raw syscalls, no malloc, no stdio, no libseccomp;
-//  - every decision was made in Swift (LaunchPlan, ChildLauncher): a step
+//  - every decision was made in Swift (LaunchPlan, ChildPlan, ChildSteps): a step
 //    follows `struct nook_launch` and does nothing its fields did not ask for;
 //  - each step reports itself (child_report.c); a failing step ends the child.
+// The order is one screen: container_setup and process_setup, below the steps.
 #include "child_internal.h"
 
 #include <errno.h>

@@ -50,7 +50,7 @@ enum nook_if_missing {
     NOOK_MISSING_SKIP = 2         // nothing to do there (a mask or read-only path the image lacks)
 };
 
-// An absolute path inside the rootfs, split in Swift (RootPath.swift) so the
+// An absolute path inside the rootfs, split in Swift (NookKernel/RootPath.swift) so the
 // child never tokenises: "/a/b" is prefixes {"/a", "/a/b"}, names {"a", "b"}.
 struct nook_root_path {
     const char *path;             // the whole path, resolved with RESOLVE_IN_ROOT
@@ -75,14 +75,14 @@ struct nook_mount {
                          // (open_tree), for a source the container's root may not open itself
 };
 
-// Where the seccomp filter is loaded (decided in Swift: LaunchPlan.seccompPosition).
+// Where the seccomp filter is loaded (decided in Swift: ChildPlan.seccompPosition).
 // close_range(CLOSE_RANGE_CLOEXEC) goes right before it either way: the filter need not allow it.
 enum nook_seccomp_position {
     NOOK_SECCOMP_BEFORE_IDENTITY = 1, // no no_new_privs: loading needs CAP_SYS_ADMIN, which we still have
     NOOK_SECCOMP_BEFORE_EXEC = 2      // no_new_privs: last, so the profile need only allow execve
 };
 
-// Where a -t pty goes once it is open (decided in Swift: ConsoleMode).
+// Where a -t pty goes once it is open (decided in Swift: ChildSteps.consoleMode).
 enum nook_console_mode {
     NOOK_CONSOLE_NONE = 0,
     NOOK_CONSOLE_NOW = 1,        // it becomes this process's stdio and controlling terminal before READY
