@@ -169,8 +169,8 @@ static int container_setup(const struct nook_launch *l) {
     fork_into_joined_pid_namespace(l);  // setns(CLONE_NEWPID) moves only children made after it
     unshare_cgroup_namespace(l);        // now that we sit in our own cgroup, it is the namespace's root
     setup_rootfs(l);                    // private, bind, mounts, pivot_root (child_mounts.c)
-    set_hostname(l);
-    bring_loopback_up(l);
+    set_hostname(l);                    // in our own UTS namespace (Swift sets it only then)
+    bring_loopback_up(l);               // a new network namespace starts with lo down
     return process_setup(l);
 }
 
@@ -189,7 +189,7 @@ static int exec_setup(const struct nook_launch *l) {
 
 // The common end of both: limits, stdio, working directory, privileges, exec.
 static int process_setup(const struct nook_launch *l) {
-    set_rlimits(l);
+    set_rlimits(l);                                         // still privileged: raising a hard limit may need it
     set_stdio(l);                                           // captured stdio onto 0-2
     int console = open_console(l);                          // -t: a pty of the container's devpts
     leave_session(l);                                       // no pty: out of the caller's session (CVE-2017-5226)
@@ -198,12 +198,12 @@ static int process_setup(const struct nook_launch *l) {
     mark_fds_cloexec_at(l, NOOK_SECCOMP_BEFORE_IDENTITY);  // always right before the filter...
     load_seccomp_at(l, NOOK_SECCOMP_BEFORE_IDENTITY);      // ...here while we hold CAP_SYS_ADMIN (no no_new_privs)
     set_identity_and_caps(l);                               // groups, gid, uid, capability sets
-    set_no_new_privs(l);
+    set_no_new_privs(l);                                    // after capset, before the late filter (which it permits)
     mark_fds_cloexec_at(l, NOOK_SECCOMP_BEFORE_EXEC);      // ...or here, with the filter loaded just before execve
     int program = find_program(l);                          // a missing program fails now, before `create` returns
     console = hand_over_console(l, console);                // the pty becomes stdio, or waits for init's command
     wait_for_start(l);                                      // create: exec the start waiter (no return)
-    ready(l);
+    ready(l);                                               // everything set up: the parent may print, then ack
     if (l->init_mode) run_as_init(l, program, console);     // --init: PID 1 forks the command (no return)
     exec_command(l, program);                               // loads a late filter, execve (no return)
 }
