@@ -26,7 +26,7 @@ let package = Package(
             // The start waiter is a program of its own, built apart (Scripts/build-waiter.sh).
             exclude: ["waiter"],
             cSettings: [.define("_GNU_SOURCE")],
-            linkerSettings: [.linkedLibrary("seccomp"), .linkedLibrary("cap")]
+            linkerSettings: [.linkedLibrary("seccomp")]
         ),
         // Errors and text: what every module says to users. Imports nothing of ours.
         .target(name: "NookCore", plugins: directImportsOnly),

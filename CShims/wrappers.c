@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,12 +13,11 @@
 #include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/statfs.h>
-#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <termios.h>
 #include <linux/nsfs.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 int nook_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
@@ -28,11 +26,15 @@ int nook_pidfd_send_signal(int pidfd, int sig) { return (int)syscall(SYS_pidfd_s
 
 int nook_ns_get_parent(int nsfd) { return ioctl(nsfd, NS_GET_PARENT); }
 
+// The one openat2 call: HostPath reads through it, and the container's child
+// resolves every path inside the rootfs with it.
 int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode) {
-    struct {
-        unsigned long long flags, mode, resolve;
-    } how = {(unsigned long long)(flags | O_CLOEXEC), (unsigned long long)mode, 0x10 | 0x02};
-    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    struct open_how how = {(uint64_t)(flags | O_CLOEXEC), (uint64_t)mode, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    int fd;
+    do {
+        fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+    } while (fd < 0 && (errno == EINTR || errno == EAGAIN));
+    return fd;
 }
 
 int nook_get_winsize(int fd, unsigned short *rows, unsigned short *cols) {
@@ -48,12 +50,6 @@ int nook_set_winsize(int fd, unsigned short rows, unsigned short cols) {
     return ioctl(fd, TIOCSWINSZ, &ws);
 }
 
-int nook_set_ctty(int fd) { return ioctl(fd, TIOCSCTTY, 0); }
-
-int nook_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
-
-int nook_set_pdeathsig(int sig) { return prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0); }
-
 int nook_open_pty(int *master, char *name, size_t name_len) {
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
     if (m < 0) return -1;
@@ -67,11 +63,8 @@ int nook_open_pty(int *master, char *name, size_t name_len) {
     return 0;
 }
 
-int nook_fcntl_setfd(int fd, int flags) { return fcntl(fd, F_SETFD, flags); }
 int nook_fcntl_getfl(int fd) { return fcntl(fd, F_GETFL); }
 int nook_fcntl_setfl(int fd, int flags) { return fcntl(fd, F_SETFL, flags); }
-int nook_dupfd_cloexec(int fd, int minfd) { return fcntl(fd, F_DUPFD_CLOEXEC, minfd); }
-int nook_setns(int fd, int nstype) { return setns(fd, nstype); }
 int nook_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int nook_signalfd(const int *signals, size_t n) {
@@ -88,30 +81,6 @@ int nook_signalfd_read(int fd) {
         n = read(fd, &info, sizeof info);
     } while (n < 0 && errno == EINTR);
     return n == (ssize_t)sizeof info ? (int)info.ssi_signo : -1;
-}
-
-long nook_recv_msg(int sock, struct nook_msg *m, int *fd) {
-    *fd = -1;
-    struct iovec iov = {m, sizeof *m};
-    union {
-        char buf[CMSG_SPACE(sizeof(int))];
-        struct cmsghdr align;
-    } control;
-    struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof control.buf;
-    ssize_t n;
-    do {
-        n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
-    if (n <= 0) return n;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
-        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof(int));
-    }
-    return n;
 }
 
 int nook_open_path(const char *path) { return open(path, O_PATH | O_CLOEXEC); }

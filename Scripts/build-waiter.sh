@@ -1,11 +1,12 @@
 #!/bin/bash
 # Builds the start waiter (CShims/waiter/waiter.c) for x86_64 and aarch64 as tiny
 # static freestanding programs and writes their bytes into
-# CShims/waiter_image.c, which nook embeds: the waiter must travel inside the
-# nook binary (users and tests copy `nook` alone).
+# CShims/waiter/image-ARCH.inc (data: the array's initialiser), which
+# CShims/waiter_image.c (also written here) includes, so nook embeds them: the
+# waiter must travel inside the nook binary (users and tests copy `nook` alone).
 #
-#   Scripts/build-waiter.sh            regenerate CShims/waiter_image.c
-#   Scripts/build-waiter.sh --check    exit 1 if the checked-in file differs
+#   Scripts/build-waiter.sh            regenerate those three files
+#   Scripts/build-waiter.sh --check    exit 1 if a checked-in one differs
 #
 # Needs clang and ld.lld (both ship with the Swift toolchain); CC overrides clang.
 set -euo pipefail
@@ -18,12 +19,10 @@ flags=(-Os -ffreestanding -fno-builtin -nostdlib -static -fno-pie -fno-stack-pro
        -fno-asynchronous-unwind-tables -fno-unwind-tables -fno-ident -Wall -Wextra -Werror
        -fuse-ld=lld -Wl,--build-id=none -Wl,-s -Wl,-z,noexecstack)
 
-# name: the C array; bytes from the built file, 12 a line.
+# The bytes of the built file, 12 a line.
 emit() {
-    echo "static const unsigned char $1[] = {"
-    od -An -v -tx1 "$2" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' | tr ' ' '\n' |
+    od -An -v -tx1 "$1" | tr -s ' \n' ' ' | sed 's/^ //; s/ $//' | tr ' ' '\n' |
         awk '{ printf "%s0x%s,", (NR % 12 == 1 ? "    " : " "), $1; if (NR % 12 == 0) printf "\n" } END { if (NR % 12) printf "\n" }'
-    echo "};"
 }
 
 {
@@ -35,8 +34,11 @@ emit() {
     first=1
     for arch in x86_64 aarch64; do
         "$cc" --target="$arch-linux-gnu" "${flags[@]}" -o "$tmp/$arch" "$here/CShims/waiter/waiter.c"
+        emit "$tmp/$arch" >"$tmp/image-$arch.inc"
         if [ $first = 1 ]; then echo "#if defined(__x86_64__)"; first=0; else echo "#elif defined(__${arch}__)"; fi
-        emit waiter "$tmp/$arch"
+        echo "static const unsigned char waiter[] = {"
+        echo "#include \"waiter/image-$arch.inc\""
+        echo "};"
     done
     echo "#endif"
     echo
@@ -51,10 +53,14 @@ emit() {
     echo "}"
 } >"$tmp/waiter_image.c"
 
-target=$here/CShims/waiter_image.c
+files=(waiter_image.c waiter/image-x86_64.inc waiter/image-aarch64.inc)
 if [ "${1:-}" = --check ]; then
-    cmp -s "$tmp/waiter_image.c" "$target" || { echo "CShims/waiter_image.c is not what CShims/waiter/waiter.c builds to: run Scripts/build-waiter.sh" >&2; exit 1; }
+    for f in "${files[@]}"; do
+        cmp -s "$tmp/$(basename "$f")" "$here/CShims/$f" || { echo "CShims/$f is not what CShims/waiter/waiter.c builds to: run Scripts/build-waiter.sh" >&2; exit 1; }
+    done
     exit 0
 fi
-cp "$tmp/waiter_image.c" "$target"
-echo "$target"
+for f in "${files[@]}"; do
+    cp "$tmp/$(basename "$f")" "$here/CShims/$f"
+    echo "$here/CShims/$f"
+done

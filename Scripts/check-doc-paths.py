@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Every source path a page names exists: `Sources/NookRuntime/Lifecycle/Runtime.swift`,
-`CShims/spawn.c`, `Scripts/test.sh`, or a Swift file named by its module
+`CShims/child_setup.c`, `Scripts/test.sh`, or a Swift file named by its module
 (`NookRuntime/Lifecycle/Runtime.swift`, as Docs/security.md does). A file moved
 or renamed without its docs fails here, naming the page, the line and the path.
 

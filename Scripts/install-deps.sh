@@ -3,7 +3,7 @@
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root (sudo $0)" >&2; exit 1; }
 packages=(
-  libseccomp-dev libcap-dev          # linked by the C shim
+  libseccomp-dev                     # linked by the C shim (capabilities are raw capset(2): no libcap)
   busybox-static                     # the default rootfs
   uidmap                             # setuid newuidmap/newgidmap for sub-id ranges
   util-linux procps iproute2 strace jq python3

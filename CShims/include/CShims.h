@@ -43,21 +43,55 @@ enum nook_mount_kind {
     NOOK_MOUNT_SYSCTL = 6    // write data into the /proc/sys file at target (a namespaced sysctl)
 };
 
-enum nook_target_kind { NOOK_TARGET_DIR = 0, NOOK_TARGET_FILE = 1 };
+// What the child does when a mount's target is not in the rootfs (decided in Swift: MountOp.ifMissing).
+enum nook_if_missing {
+    NOOK_MISSING_MKDIR = 0,       // create it, and its missing parents, as directories
+    NOOK_MISSING_CREATE_FILE = 1, // the last component as an empty file
+    NOOK_MISSING_SKIP = 2         // nothing to do there (a mask or read-only path the image lacks)
+};
+
+// An absolute path inside the rootfs, split in Swift (NookKernel/RootPath.swift) so the
+// child never tokenises: "/a/b" is prefixes {"/a", "/a/b"}, names {"a", "b"}.
+struct nook_root_path {
+    const char *path;             // the whole path, resolved with RESOLVE_IN_ROOT
+    const char *const *prefixes;  // n entries
+    const char *const *names;     // n entries: the last component of each prefix
+    size_t n;
+};
 
 struct nook_mount {
     int kind;            // enum nook_mount_kind
-    int target_kind;     // what to create when the target is missing (enum nook_target_kind)
+    int if_missing;      // enum nook_if_missing
+    int on_procfs;       // the target must be on procfs (a mask under /proc, a sysctl: CVE-2019-16884)
     int optional;        // a failure is reported as skipped, not fatal
     int recursive;       // BIND: AT_RECURSIVE
     const char *source;  // FS: device name; BIND: absolute host path; SYMLINK: link text
-    const char *target;  // absolute path inside the container, resolved under the rootfs
+    struct nook_root_path target; // inside the container, resolved under the rootfs
     const char *fstype;  // FS only
     unsigned long flags; // FS: MS_* flags
     const char *data;    // FS: filesystem options
     uint64_t attr_set;   // BIND/READONLY: MOUNT_ATTR_* flags
     int source_fd;       // BIND: >= 0, a detached copy of source that nook made before the clone
                          // (open_tree), for a source the container's root may not open itself
+};
+
+// Where the seccomp filter is loaded (decided in Swift: ChildPlan.seccompPosition).
+// close_range(CLOSE_RANGE_CLOEXEC) goes right before it either way: the filter need not allow it.
+enum nook_seccomp_position {
+    NOOK_SECCOMP_BEFORE_IDENTITY = 1, // no no_new_privs: loading needs CAP_SYS_ADMIN, which we still have
+    NOOK_SECCOMP_BEFORE_EXEC = 2      // no_new_privs: last, so the profile need only allow execve
+};
+
+// Where a -t pty goes once it is open (decided in Swift: ChildSteps.consoleMode).
+enum nook_console_mode {
+    NOOK_CONSOLE_NONE = 0,
+    NOOK_CONSOLE_NOW = 1,        // it becomes this process's stdio and controlling terminal before READY
+    NOOK_CONSOLE_IN_COMMAND = 2  // --init: the command forked by PID 1 takes it; PID 1's stdio is /dev/null
+};
+
+// fds first..last (inclusive) to close before exec'ing the start waiter.
+struct nook_fd_range {
+    unsigned int first, last;
 };
 
 // This process's memory layout as /proc/self/stat gives it: a clone of nook
@@ -80,6 +114,7 @@ struct nook_launch {
     int sync_fd;                // child's end of the SOCK_SEQPACKET pair
     int parent_sync_fd;         // the parent's end: closed first thing in the child, so EOF means the parent died
     int pdeathsig;              // die with the parent (foreground run); not for OCI create, whose caller supervises
+    int fork_after_join;        // a joined PID namespace takes only children made after setns: fork, the child goes on
     const int *join_fds;        // namespaces to enter with setns(), in order (user first)
     const int *join_types;      // their CLONE_NEW* types
     size_t n_join;
@@ -92,7 +127,7 @@ struct nook_launch {
     unsigned long root_propagation; // MS_REC|MS_SHARED etc. for "/" after pivot_root; 0: stays private
     int loopback_up;
     const char *hostname;       // NULL: keep
-    const char *cwd;
+    struct nook_root_path cwd;
     const char *const *argv;    // NULL-terminated
     const char *const *envp;    // NULL-terminated
     const char *const *exec_candidates; // absolute paths to try for argv[0], NULL-terminated
@@ -110,6 +145,7 @@ struct nook_launch {
     uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
     int cap_last;               // highest capability number the kernel knows
     int no_new_privs;
+    int seccomp_position;       // enum nook_seccomp_position (also where fds are marked close-on-exec)
     const void *seccomp_filter; // struct sock_filter[], built in the parent
     size_t seccomp_len;         // number of sock_filter instructions
     const struct nook_rlimit *rlimits;
@@ -121,9 +157,11 @@ struct nook_launch {
     const char *const *waiter_argv; // NULL-terminated, built in Swift (StartWaiter.swift)
     const int *waiter_fds;      // the fds the waiter gets, open across its exec (sync socket, exec.fifo...)
     size_t n_waiter_fds;
-    int create_console;         // -t: open a pty in the container's devpts, send its master to the parent
+    const struct nook_fd_range *waiter_close; // every other fd above the preserved ones, closed before that exec
+    size_t n_waiter_close;
+    int console_mode;           // -t: open a pty in the container's devpts, send its master to the parent (enum nook_console_mode)
     unsigned short console_rows, console_cols; // the pty's size, set before the command starts (0: leave 0x0)
-    int new_session;            // setsid() even without a pty: leave the caller's terminal session
+    int new_session;            // setsid() without a pty: leave the caller's terminal session
     int stdio_fds[3];           // >= 0: dup2 onto 0, 1, 2 (captured stdio); -1: inherit
     int init_mode;              // run a minimal init as PID 1 that forks the command
     int child_subreaper;        // no PID namespace of its own: adopt what descendants orphan, as a PID 1 would
@@ -169,19 +207,14 @@ int nook_pidfd_open(pid_t pid);
 int nook_pidfd_send_signal(int pidfd, int sig);
 /// ioctl(nsfd, NS_GET_PARENT): an fd of the namespace's parent, or -1 (EPERM at the top of our scope).
 int nook_ns_get_parent(int nsfd);
-/// openat2(dirfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+/// openat2(dirfd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), retried on EINTR/EAGAIN.
+/// Async-signal-safe: the container's child resolves every path in the rootfs with it.
 int nook_openat2_in_root(int dirfd, const char *path, int flags, int mode);
 int nook_get_winsize(int fd, unsigned short *rows, unsigned short *cols);
 int nook_set_winsize(int fd, unsigned short rows, unsigned short cols);
-int nook_set_ctty(int fd);
-int nook_set_child_subreaper(void);
-int nook_set_pdeathsig(int sig);
 int nook_open_pty(int *master, char *name, size_t name_len);
-int nook_fcntl_setfd(int fd, int flags);
 int nook_fcntl_getfl(int fd);
 int nook_fcntl_setfl(int fd, int flags);
-int nook_dupfd_cloexec(int fd, int minfd);
-int nook_setns(int fd, int nstype);
 int nook_pipe_cloexec(int fds[2]);
 /// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
 int nook_open_path(const char *path);

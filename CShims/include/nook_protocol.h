@@ -1,5 +1,5 @@
 // The child -> parent protocol of a container's setup, shared by the C shim
-// (CShims/spawn.c) and the start waiter (CShims/waiter/waiter.c), which is built
+// (CShims/child_*.c) and the start waiter (CShims/waiter/waiter.c), which is built
 // freestanding: nothing here may need more than <stdint.h>.
 #ifndef NOOK_PROTOCOL_H
 #define NOOK_PROTOCOL_H

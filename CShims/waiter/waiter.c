@@ -1,7 +1,7 @@
 // nook-wait: a created container's PID 1 until `nook start` (issue 15/16).
 //
 // `nook create` sets the container up in a clone of nook, which then execs
-// this program from a sealed memfd (CShims/spawn.c, exec_waiter), so that
+// this program from a sealed memfd (CShims/child_exec.c, wait_for_start), so that
 // what waits in the container holds no nook memory (host paths, the spec,
 // nook's environment) and can be made non-dumpable: after an execve inside
 // the container's user namespace, the kernel counts this memory as the

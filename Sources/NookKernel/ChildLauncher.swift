@@ -29,6 +29,11 @@ final class ChildLauncher {
         return UnsafePointer(p)
     }
 
+    private func rootPath(_ path: RootPath) -> nook_root_path {
+        nook_root_path(path: cString(path.path), prefixes: cStringArray(path.prefixes), names: cStringArray(path.names),
+                       n: path.prefixes.count)
+    }
+
     private func array<T>(_ list: [T]) -> UnsafePointer<T>? {
         if list.isEmpty { return nil }
         let p = UnsafeMutablePointer<T>.allocate(capacity: list.count)
@@ -57,11 +62,12 @@ final class ChildLauncher {
         launch.trace = options.trace ? 1 : 0
         launch.setup_rootfs = plan.setupRootfs ? 1 : 0
         launch.pdeathsig = plan.pdeathsig ? 1 : 0
+        launch.fork_after_join = plan.forksIntoJoinedPIDNamespace ? 1 : 0
         launch.rootfs = cString(plan.rootfs)
         let mounts = plan.mounts.map { op in
-            nook_mount(kind: op.kind.rawValue, target_kind: op.targetIsFile ? 1 : 0, optional: op.optional ? 1 : 0,
-                       recursive: op.recursive ? 1 : 0, source: cString(op.source), target: cString(op.target),
-                       fstype: cString(op.fstype), flags: op.flags,
+            nook_mount(kind: op.kind.rawValue, if_missing: Self.cValue(op.ifMissing), on_procfs: op.mustBeOnProcfs ? 1 : 0,
+                       optional: op.optional ? 1 : 0, recursive: op.recursive ? 1 : 0, source: cString(op.source),
+                       target: rootPath(RootPath(op.target)), fstype: cString(op.fstype), flags: op.flags,
                        data: op.data.isEmpty ? nil : cString(op.data), attr_set: op.attrs, source_fd: op.sourceFD)
         }
         launch.mounts = array(mounts)
@@ -70,7 +76,7 @@ final class ChildLauncher {
         launch.root_propagation = plan.rootPropagation
         launch.loopback_up = plan.loopbackUp ? 1 : 0
         launch.hostname = optionalCString(plan.hostname)
-        launch.cwd = cString(plan.cwd)
+        launch.cwd = rootPath(RootPath(plan.cwd))
         launch.argv = cStringArray(plan.argv)
         launch.envp = cStringArray(plan.env)
         launch.exec_candidates = cStringArray(plan.execCandidates)
@@ -93,6 +99,7 @@ final class ChildLauncher {
             launch.cap_last = Int32(KernelFacts.lastCapability())
         }
         launch.no_new_privs = plan.noNewPrivileges ? 1 : 0
+        launch.seccomp_position = Self.cValue(plan.seccompPosition)
         if !plan.seccompFilter.isEmpty {
             let bytes = array(plan.seccompFilter)
             launch.seccomp_filter = UnsafeRawPointer(bytes)
@@ -102,12 +109,13 @@ final class ChildLauncher {
         launch.rlimits = array(limits)
         launch.n_rlimits = limits.count
         launch.preserve_fds = plan.preserveFDs
-        launch.create_console = options.createConsole ? 1 : 0
+        let console = ChildSteps.consoleMode(createConsole: options.createConsole, initProcess: plan.initProcess)
+        launch.console_mode = Self.cValue(console)
         if let size = options.consoleSize {
             launch.console_rows = size.rows
             launch.console_cols = size.columns
         }
-        launch.new_session = plan.newSession ? 1 : 0
+        launch.new_session = ChildSteps.newSession(requested: plan.newSession, console: console) ? 1 : 0
         launch.stdio_fds = options.stdio
         launch.init_mode = plan.initProcess ? 1 : 0
         launch.child_subreaper = plan.initAdoptsOrphans ? 1 : 0
@@ -134,6 +142,10 @@ final class ChildLauncher {
             let passed = [options.syncFD, options.startFifoFD] + (seccompFD >= 0 ? [seccompFD] : [])
             launch.waiter_fds = array(passed)
             launch.n_waiter_fds = passed.count
+            let close = ChildSteps.closeRanges(from: 3 + max(plan.preserveFDs, 0), keeping: passed + [image])
+                .map { nook_fd_range(first: $0.first, last: $0.last) }
+            launch.waiter_close = array(close)
+            launch.n_waiter_close = close.count
         }
 
         // Namespaces to enter, opened here and closed once the child has its copies.
@@ -158,5 +170,29 @@ final class ChildLauncher {
                                     : nil)
         }
         return (pid, pidfd)
+    }
+
+    // The C spellings of the choices in ChildSteps and MountOp.
+    private static func cValue(_ position: ChildSteps.SeccompPosition) -> Int32 {
+        switch position {
+        case .beforeIdentity: Int32(NOOK_SECCOMP_BEFORE_IDENTITY.rawValue)
+        case .beforeExec: Int32(NOOK_SECCOMP_BEFORE_EXEC.rawValue)
+        }
+    }
+
+    private static func cValue(_ mode: ChildSteps.ConsoleMode) -> Int32 {
+        switch mode {
+        case .none: Int32(NOOK_CONSOLE_NONE.rawValue)
+        case .now: Int32(NOOK_CONSOLE_NOW.rawValue)
+        case .inCommand: Int32(NOOK_CONSOLE_IN_COMMAND.rawValue)
+        }
+    }
+
+    private static func cValue(_ missing: MountOp.IfMissing) -> Int32 {
+        switch missing {
+        case .makeDirectory: Int32(NOOK_MISSING_MKDIR.rawValue)
+        case .createFile: Int32(NOOK_MISSING_CREATE_FILE.rawValue)
+        case .skip: Int32(NOOK_MISSING_SKIP.rawValue)
+        }
     }
 }

@@ -69,6 +69,11 @@ public struct ChildPlan: Sendable {
 
     public var unshareCgroupNamespace: Bool { namespaces.contains(.cgroup) }
 
+    /// Where the child loads the seccomp filter (and marks fds close-on-exec).
+    public var seccompPosition: ChildSteps.SeccompPosition {
+        ChildSteps.seccompPosition(noNewPrivileges: noNewPrivileges)
+    }
+
     /// Without a PID namespace of its own, the container's init is made a child
     /// subreaper: what its descendants orphan is reparented to it, as to a PID 1,
     /// not to a process outside, so it stays provably the container's (its

@@ -19,6 +19,22 @@ public struct MountOp: Sendable, Equatable {
     /// Why this mount exists, for --trace.
     public var why: String = ""
 
+    public enum IfMissing: Sendable { case makeDirectory, createFile, skip }
+
+    /// What the child does when the target is not in the rootfs: a mask or a
+    /// read-only path has nothing to do there; anything else is created.
+    public var ifMissing: IfMissing {
+        if kind == .mask || kind == .readonly { return .skip }
+        return targetIsFile ? .createFile : .makeDirectory
+    }
+
+    /// The target must be on procfs, checked by the child once it is opened:
+    /// a sysctl, and a mask or read-only path under /proc, must land on the
+    /// procfs we mounted, not on something the image put there (CVE-2019-16884).
+    public var mustBeOnProcfs: Bool {
+        kind == .sysctl || ((kind == .mask || kind == .readonly) && target.hasPrefix("/proc/"))
+    }
+
     public init(kind: Kind, source: String, target: String, fstype: String = "", flags: UInt = 0, data: String = "",
                 attrs: UInt64 = 0, recursive: Bool = false, targetIsFile: Bool = false, optional: Bool = false,
                 sourceFD: Int32 = -1, why: String = "") {

@@ -5,7 +5,7 @@ import NookCore
 /// addresses prctl(PR_SET_MM_MAP) takes back unchanged: the fields of
 /// /proc/self/stat from `startcode` on (proc(5)). The container's child, a
 /// copy of nook, wipes those strings before anything else (`nook_hide_args`
-/// in CShims/spawn.c): nook's command line and environment are the host's.
+/// in CShims/process_title.c): nook's command line and environment are the host's.
 public struct ProcessMemoryLayout: Sendable, Equatable {
     public var startCode: UInt64 = 0, endCode: UInt64 = 0, startData: UInt64 = 0, endData: UInt64 = 0
     public var startBrk: UInt64 = 0, startStack: UInt64 = 0

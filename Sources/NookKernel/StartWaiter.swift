@@ -31,7 +31,7 @@ enum StartWaiter {
     /// no_new_privs; otherwise the setup loaded it already (it needed
     /// CAP_SYS_ADMIN for that, before dropping to the container's user).
     static func filterForWaiter(_ plan: ChildPlan) -> [UInt8]? {
-        plan.noNewPrivileges && !plan.seccompFilter.isEmpty ? plan.seccompFilter : nil
+        plan.seccompPosition == .beforeExec && !plan.seccompFilter.isEmpty ? plan.seccompFilter : nil
     }
 
     /// A sealed memfd holding the waiter's executable: nothing in the

@@ -90,7 +90,7 @@ public final class Runtime {
     /// signals, waits, and removes every trace of it at the end. Returns how the
     /// container's process ended. Throws `NookError` for anything that failed
     /// before the command ran (exit code 125, or 126/127 for exec failures).
-    /// The parent side in order (the child's is spawn.c's `child_main`):
+    /// The parent side in order (the child's is `container_setup` in CShims/child_setup.c):
     public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
         let run = try RunSequence(runtime: self, spec: spec, id: id, settings: settings) // plan and checks: nothing made yet
         defer { run.cleanUp() }                   // undoes what the phases below made, in reverse
