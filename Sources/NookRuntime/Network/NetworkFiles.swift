@@ -132,7 +132,7 @@ public struct HostNetwork: Sendable {
                 var a = sin.pointee.sin_addr
                 _ = inet_ntop(AF_INET, &a, &text, socklen_t(text.count))
             }
-            return String(cString: text)
+            return String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
         return nil
     }
