@@ -123,7 +123,8 @@ public final class LiveKernel: KernelInterface {
     }
 
     public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
-        if nook_pidfd_send_signal(process.pidfd, sig) < 0 && errno != ESRCH {
+        let r = process.pidfd >= 0 ? nook_pidfd_send_signal(process.pidfd, sig) : Glibc.kill(process.pid, sig)
+        if r < 0 && errno != ESRCH {
             throw NookError.sys("kill \(process.pid)", errno: errno)
         }
     }

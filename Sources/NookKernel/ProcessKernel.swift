@@ -2,6 +2,8 @@ import Glibc
 import NookCore
 
 /// A child the kernel gave us: its pid in our PID namespace and a pidfd.
+/// A child of ours without one (pidfd -1: opening it failed) is signalled by
+/// pid, which is safe only until it is reaped: till then no one else gets its pid.
 public struct SpawnedProcess: Sendable, Equatable {
     public var pid: pid_t
     public var pidfd: Int32

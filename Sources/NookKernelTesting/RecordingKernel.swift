@@ -191,9 +191,14 @@ public final class RecordingKernel: KernelInterface {
 
     public func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
 
+    /// A `.pid` record of step `.fork` says the child forked a process with
+    /// CLONE_PARENT: from then on that process is our child too, to reap.
     public func receive(_ fd: Int32) throws -> ChildMessage? {
         try record(.receive(fd), live: "read from the container's setup")
-        return messages.isEmpty ? nil : messages.removeFirst()
+        guard !messages.isEmpty else { return nil }
+        let message = messages.removeFirst()
+        if message.kind == .pid && message.step == .fork { liveChildren.insert(message.value) }
+        return message
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
@@ -207,10 +212,9 @@ public final class RecordingKernel: KernelInterface {
         if sig == SIGKILL { killed.insert(process.pid) }
     }
 
-    /// The adopted process gets pidfd 88.
+    /// The adopted process (a child of ours already) gets pidfd 88.
     public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
         try record(.adopt(pid), live: "pidfd_open \(pid)")
-        liveChildren.insert(pid)
         openFDs.insert(88)
         return SpawnedProcess(pid: pid, pidfd: 88)
     }

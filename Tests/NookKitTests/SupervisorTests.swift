@@ -166,6 +166,36 @@ final class SupervisorTests: XCTestCase {
         assertContains(traceLines.lines.joined(separator: "\n"), "trace: pidns: clone3(CLONE_PARENT) = pid 5151 -- setns(CLONE_NEWPID) moves only children")
     }
 
+    /// Whichever step fails, neither the first child nor the one it forked
+    /// (our child too) is left unreaped, and no fd stays open.
+    func testAJoinedPIDNamespaceFailureAtEachStep() throws {
+        var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
+                                                    setgroupsAllowed: true, writer: .none, reason: "nook's own"))
+        plan.namespaces.removeAll { $0 == .pid }
+        plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        let messages = [ChildMessage(kind: .pid, step: .fork, value: 5151), ChildMessage(kind: .exec, step: .exec, index: 0)]
+        kernel.messages = messages
+        _ = try supervisor().launch(plan, options: SpawnOptions())
+        let baseline = kernel.calls
+        for (i, call) in baseline.enumerated() where call.canFail {
+            kernel = RecordingKernel()
+            kernel.messages = messages
+            kernel.failAt = i
+            let label = "step \(i) \(call)"
+            do {
+                // The first child's wait may fail: it is reaped without its pidfd.
+                _ = try supervisor().launch(plan, options: SpawnOptions())
+                XCTAssertEqual(call, .wait(4242, []), "\(label): launched though the step failed")
+                XCTAssertEqual(kernel.liveChildren, [5151], "\(label): only the container's process is left")
+                XCTAssertEqual(kernel.openFDs, [88], label)
+            } catch {
+                XCTAssertEqual(kernel.liveChildren, [], "\(label): a child is left")
+                XCTAssertEqual(kernel.openFDs, [], "\(label): an fd is open")
+            }
+        }
+    }
+
     func testAFailedJoinOfAPIDNamespaceKillsTheFirstChild() throws {
         var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
                                                     gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],

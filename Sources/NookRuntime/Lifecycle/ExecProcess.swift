@@ -127,14 +127,17 @@ extension Runtime {
     func spawnInContainer(_ plan: LaunchPlan, options: SpawnOptions, tracer: Tracer) throws -> (SpawnedProcess, Int32) {
         let supervisor = Supervisor(kernel: kernel, tracer: tracer)
         let launched = try supervisor.launch(plan, options: options)
-        // The helper exits once it has forked the real process; reap it
-        // (without its pidfd if the wait fails: it is exiting anyway).
-        if (try? kernel.wait(launched.process, forwarding: [])) == nil { kernel.reap(launched.process.pid) }
-        kernel.close(launched.process.pidfd)
+        supervisor.collectJoiningHelper(launched.process)
         guard let pid = launched.commandPID else {
             throw NookError("exec: the helper did not report the new process")
         }
-        return (try kernel.adopt(pid), launched.consoleMaster)
+        do {
+            return (try kernel.adopt(pid), launched.consoleMaster)
+        } catch {
+            supervisor.discardForked(pid)
+            kernel.close(launched.consoleMaster)
+            throw error
+        }
     }
 
     /// OCI hooks that run inside the container: its namespaces and cgroup, as

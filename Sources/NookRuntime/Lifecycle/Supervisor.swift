@@ -74,6 +74,8 @@ public final class Supervisor {
         var failure: ChildMessage?
         var execed = false
         var commandPID: Int32?
+        /// exec: the process the joining helper forked, our child too (CLONE_PARENT).
+        var forked: pid_t?
         do {
             while let message = try kernel.receive(parentEnd) {
                 switch message.kind {
@@ -85,7 +87,9 @@ public final class Supervisor {
                         tracer.emit(message, plan: plan)
                         try kernel.sendGo(parentEnd) // ack: the trace line is out before the command runs
                     }
-                case .pid: commandPID = message.value
+                case .pid:
+                    commandPID = message.value
+                    if message.step == .fork { forked = message.value }
                 case .console: console = message.fd
                 case .ready:
                     try atReady(process)
@@ -95,14 +99,14 @@ public final class Supervisor {
             }
         } catch {
             abandon()
+            if let forked { discardForked(forked) }
             throw error
         }
         if let failure {
             abandon()
-            // exec: the process the helper forked is our child too (CLONE_PARENT)
-            // and failed before its exec. Reap it: a zombie in the container's
-            // PID namespace would keep a killed init from ever finishing its exit.
-            if let pid = commandPID { kernel.reap(pid) }
+            // It failed before its exec: a zombie in the container's PID
+            // namespace would keep a killed init from ever finishing its exit.
+            if let forked { discardForked(forked) }
             throw Self.error(for: failure, plan: plan)
         }
         guard execed else {
@@ -125,9 +129,12 @@ public final class Supervisor {
             case .step, .skip: tracer.emit(message, plan: plan)
             case .fail: throw Self.error(for: message, plan: plan)
             case .pid where message.step == .fork:
-                let process = try kernel.adopt(message.value)
-                _ = try? kernel.wait(first, forwarding: [])
-                kernel.close(first.pidfd)
+                let process: SpawnedProcess
+                do { process = try kernel.adopt(message.value) } catch {
+                    discardForked(message.value)
+                    throw error
+                }
+                collectJoiningHelper(first)
                 tracer.emit("pidns", "clone3(CLONE_PARENT) = pid \(process.pid)",
                             "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace; the first child exits")
                 return process
@@ -137,6 +144,22 @@ public final class Supervisor {
         }
         throw NookError("container setup ended before it forked into the joined PID namespace",
                         hint: "the setup process was killed from outside")
+    }
+
+    /// The joining helper, which exits once it has forked: reaped (without
+    /// its pidfd if the wait fails: it is exiting anyway), its pidfd closed.
+    func collectJoiningHelper(_ helper: SpawnedProcess) {
+        if (try? kernel.wait(helper, forwarding: [])) == nil { kernel.reap(helper.pid) }
+        kernel.close(helper.pidfd)
+    }
+
+    /// A process the joining helper forked (CLONE_PARENT: our child) that we
+    /// will not follow: killed and reaped. Until it is reaped its pid is
+    /// not reused, so the pid names it (there may be no pidfd: opening one
+    /// may be what failed).
+    func discardForked(_ pid: pid_t) {
+        try? kernel.signal(SpawnedProcess(pid: pid, pidfd: -1), SIGKILL) // fails only if it is gone: the reap collects it
+        kernel.reap(pid)
     }
 
     /// The `clone:` trace line: the flags clone3 really gets.
