@@ -46,6 +46,12 @@ public protocol FileSystemKernel: AnyObject {
     func makeFIFO(_ path: String, mode: mode_t) throws
     /// open(2) with O_CLOEXEC added.
     func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32
+    /// write(2): how many of `bytes` were written.
+    func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int
+    /// poll(2) on one fd for `events`, at most `milliseconds`: its revents (0: none in time).
+    func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16
+    /// ioctl(FIONREAD): bytes waiting in a pipe or FIFO (either end), or -1.
+    func pendingBytes(_ fd: Int32) -> Int32
 }
 
 extension FileSystemKernel {

@@ -75,4 +75,20 @@ extension LiveKernel {
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         return fd
     }
+
+    public func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
+        let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw Errno(rawValue: errno) }
+        return n
+    }
+
+    public func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
+        var p = pollfd(fd: fd, events: events, revents: 0)
+        let r = Glibc.poll(&p, 1, milliseconds)
+        if r < 0 && errno == EINTR { return 0 }
+        guard r >= 0 else { throw Errno(rawValue: errno) }
+        return r == 0 ? 0 : p.revents
+    }
+
+    public func pendingBytes(_ fd: Int32) -> Int32 { nook_pending_bytes(fd) }
 }

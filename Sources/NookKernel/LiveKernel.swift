@@ -81,7 +81,7 @@ public final class LiveKernel: KernelInterface {
                        pollfd(fd: stdinOpen ? 0 : -1, events: Int16(POLLIN), revents: 0),
                        pollfd(fd: masterOpen ? terminal!.master : -1, events: Int16(POLLIN), revents: 0)]
             for fd in log?.openSources ?? [] { fds.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0)) }
-            let r = poll(&fds, nfds_t(fds.count), -1)
+            let r = Glibc.poll(&fds, nfds_t(fds.count), -1)
             if r < 0 && errno == EINTR { continue }
             if r < 0 { throw NookError.sys("poll", errno: errno) }
             if fds[1].revents & Int16(POLLIN) != 0 {
@@ -116,7 +116,7 @@ public final class LiveKernel: KernelInterface {
     static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) {
         var offset = 0
         while offset < count {
-            let n = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, count - offset) }
+            let n = buffer.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, count - offset) }
             if n < 0 { if errno == EINTR { continue }; return }
             offset += n
         }

@@ -36,6 +36,9 @@ public final class RecordingKernel: KernelInterface {
         case lock(String)
         case makeFIFO(String)
         case open(String)
+        case write(String)
+        case poll(String)
+        case openPidfd(pid_t)
         /// A step of another seam (the cgroup, the network helper) in the same timeline.
         case step(String)
         /// Something the test itself did (e.g. inside beforeRelease), in the same timeline.
@@ -67,6 +70,9 @@ public final class RecordingKernel: KernelInterface {
             case .lock(let p): "lock(\(p))"
             case .makeFIFO(let p): "mkfifo(\(p))"
             case .open(let p): "open(\(p))"
+            case .write(let p): "write(\(p))"
+            case .poll(let p): "poll(\(p))"
+            case .openPidfd(let pid): "pidfd_open(\(pid))"
             case .step(let s): s
             case .note(let s): "note(\(s))"
             }
@@ -110,6 +116,19 @@ public final class RecordingKernel: KernelInterface {
     /// Children not yet waited for or reaped (and processes a test says are running).
     public var liveChildren: Set<pid_t> = []
     public private(set) var killed: Set<pid_t> = []
+    public private(set) var stopped: Set<pid_t> = []
+    // The process table a test sets up for processes it says are running:
+    /// parent pids (default 1),
+    public var parents: [pid_t: pid_t] = [:]
+    /// namespace inodes by kind ("pid", "user"), the user namespaces' parents,
+    public var namespaces: [pid_t: [String: UInt64]] = [:]
+    public var userNamespaceParents: [UInt64: UInt64] = [:]
+    /// and the pid in a process's own PID namespace (default: its pid here).
+    public var innermostPIDs: [pid_t: pid_t] = [:]
+    /// The monotonic clock: `sleep` moves it on, nothing else.
+    public private(set) var clock: Double = 0
+    private var pidfdTargets: [Int32: pid_t] = [:]
+    private var namespaceFDs: [Int32: UInt64] = [:]
     public private(set) var directories: Set<String> = ["/"]
     public private(set) var files: [String: [UInt8]] = [:]
     public private(set) var fifos: Set<String> = []
@@ -209,7 +228,16 @@ public final class RecordingKernel: KernelInterface {
 
     public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
         try record(.signal(process.pid, sig), live: "kill \(process.pid)")
-        if sig == SIGKILL { killed.insert(process.pid) }
+        deliver(sig, to: process.pid)
+    }
+
+    private func deliver(_ sig: Int32, to pid: pid_t) {
+        switch sig {
+        case SIGKILL: killed.insert(pid)
+        case SIGSTOP: stopped.insert(pid)
+        case SIGCONT: stopped.remove(pid)
+        default: break
+        }
     }
 
     /// The adopted process (a child of ours already) gets pidfd 88.
@@ -231,13 +259,15 @@ public final class RecordingKernel: KernelInterface {
         openFDs.remove(fd)
         heldLocks[fd] = nil
         fdPaths[fd] = nil
+        pidfdTargets[fd] = nil
+        namespaceFDs[fd] = nil
     }
 
     /// A live process shows a stat line with `startTime` (field 22); a gone one has none.
     public func processStat(_ pid: pid_t) -> String? {
         calls.append(.processStat(pid))
-        guard liveChildren.contains(pid) && !killed.contains(pid) else { return nil }
-        return "\(pid) (fake) S" + String(repeating: " 0", count: 18) + " \(startTime)"
+        guard isRunning(pid) else { return nil }
+        return "\(pid) (fake) \(stopped.contains(pid) ? "T" : "S") \(parents[pid] ?? 1)" + String(repeating: " 0", count: 17) + " \(startTime)"
     }
 
     public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
@@ -245,6 +275,56 @@ public final class RecordingKernel: KernelInterface {
         liveChildren.insert(5000)
         return 5000
     }
+
+    private func isRunning(_ pid: pid_t) -> Bool { liveChildren.contains(pid) && !killed.contains(pid) }
+
+    // MARK: the process table
+
+    public func openPidfd(_ pid: pid_t) throws -> Int32 {
+        try record(.openPidfd(pid))
+        guard isRunning(pid) else { throw Errno.noSuchProcess }
+        let fd = allocateFD(for: "pidfd:\(pid)")
+        pidfdTargets[fd] = pid
+        return fd
+    }
+
+    public func hasExited(_ pidfd: Int32) -> Bool { pidfdTargets[pidfd].map { !isRunning($0) } ?? true }
+
+    public func signal(pidfd: Int32, _ sig: Int32) throws {
+        guard let pid = pidfdTargets[pidfd] else { throw Errno.badFileDescriptor }
+        try record(.signal(pid, sig))
+        deliver(sig, to: pid)
+    }
+
+    public func processIDs() -> [pid_t] { liveChildren.filter(isRunning).sorted() }
+
+    public func processStatus(_ pid: pid_t) -> String? {
+        guard isRunning(pid) else { return nil }
+        return "Name:\tfake\nNSpid:\t\(pid)\(innermostPIDs[pid].map { "\t\($0)" } ?? "")\n"
+    }
+
+    public func namespaceID(_ pid: pid_t, _ kind: String) -> NamespaceID? {
+        guard isRunning(pid), let inode = namespaces[pid]?[kind] else { return nil }
+        return NamespaceID(device: 4, inode: inode)
+    }
+
+    public func openNamespace(_ pid: pid_t, _ kind: String) -> OpenNamespace? {
+        namespaceID(pid, kind).map { openNamespace($0.inode) }
+    }
+
+    public func parentNamespace(of fd: Int32) -> OpenNamespace? {
+        guard let inode = namespaceFDs[fd], let parent = userNamespaceParents[inode] else { return nil }
+        return openNamespace(parent)
+    }
+
+    private func openNamespace(_ inode: UInt64) -> OpenNamespace {
+        let fd = allocateFD(for: "ns:\(inode)")
+        namespaceFDs[fd] = inode
+        return OpenNamespace(fd: fd, id: NamespaceID(device: 4, inode: inode))
+    }
+
+    public func now() -> Double { clock }
+    public func sleep(microseconds: UInt32) { clock += Double(microseconds) / 1e6 }
 
     private func exit(_ pid: pid_t) {
         liveChildren.remove(pid)
@@ -354,4 +434,25 @@ public final class RecordingKernel: KernelInterface {
         }
         return allocateFD(for: path)
     }
+
+    /// A byte written into a FIFO is taken by its reader (create's waiter),
+    /// which closes it then: the FIFO has no reader any more.
+    public func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
+        let path = fdPaths[fd] ?? ""
+        try record(.write(path))
+        guard openFDs.contains(fd) else { throw Errno.badFileDescriptor }
+        if fifos.contains(path) { fifoReaders = fifoReaders.filter { $0.value != path } }
+        return bytes.count
+    }
+
+    /// A FIFO without a reader polls POLLERR; otherwise nothing happens in time.
+    public func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
+        let path = fdPaths[fd] ?? ""
+        try record(.poll(path))
+        clock += Double(milliseconds) / 1000
+        return fifos.contains(path) && !fifoReaders.values.contains(path) ? Int16(POLLERR) : 0
+    }
+
+    /// Every byte written was taken.
+    public func pendingBytes(_ fd: Int32) -> Int32 { 0 }
 }

@@ -34,6 +34,10 @@ final class RecordingCgroups: FakeCgroupBackend, @unchecked Sendable {
         try record(.openForClone)
         return path.map { kernel.allocateFD(for: $0) } ?? -1
     }
+
+    /// Without a cgroup there is nothing to freeze or kill at once.
+    override func holdStill() -> Bool { path != nil && super.holdStill() }
+    override func killAll() -> Bool { path != nil && super.killAll() }
 }
 
 /// The network helper as a recording fake.

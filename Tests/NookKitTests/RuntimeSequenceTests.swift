@@ -146,8 +146,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
             "sendGo(10)", "receive(10)",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
-            "open(\(directory)/exec.fifo)", // status for the hooks' state: a reader waits for start
-            "readFile(\(directory)/config.json)", // createContainer hooks: none
+            "open(\(directory)/exec.fifo)", // status for the hooks' state (none): a reader waits for start
         ])
         // The container waits for `start`: its process, directory and cgroup stay; nothing else.
         XCTAssertEqual(w.kernel.liveChildren, [4242])
@@ -298,6 +297,164 @@ final class RuntimeSequenceTests: XCTestCase {
         }
     }
 
+    // MARK: start
+
+    /// A created container: its waiter (4242) holds exec.fifo open for reading.
+    func seedCreated(_ w: World) throws {
+        try create(w)
+        w.kernel.calls = []
+    }
+
+    func testStartSteps() throws {
+        let w = try world()
+        try seedCreated(w)
+        try w.runtime.start(id: "c1")
+        let fifo = directory + "/exec.fifo"
+        XCTAssertEqual(steps(w.kernel), [
+            "lock(\(directory)/lock)", "readFile(\(directory)/state.json)", "open(\(fifo))", // recovery: still waits
+            "readFile(\(directory)/state.json)", // not run in the foreground
+            "lock(\(directory)/lock)", "readFile(\(directory)/state.json)", "readFile(\(directory)/config.json)",
+            "open(\(fifo))", // status: created
+            "open(\(fifo))", // status for the startContainer hooks' state (none)
+            "open(\(fifo))", "write(\(fifo))", // the byte that releases the waiter
+            "pidfd_open(4242)", "poll(\(fifo))", // it took the byte and closed the FIFO
+            "unlink(\(fifo))",
+            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+        ])
+        XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
+        XCTAssertEqual(w.kernel.liveChildren, [4242])
+        XCTAssertEqual(w.kernel.openFDs, [])
+        XCTAssertEqual(w.kernel.heldLocks, [:])
+    }
+
+    /// Whichever step fails, the container is never lost: it still waits
+    /// (created, and a second start starts it), or it was released and reads
+    /// as running; no lock or fd is left.
+    func testStartFailureAtEachStep() throws {
+        let baseline = try world()
+        try seedCreated(baseline)
+        try baseline.runtime.start(id: "c1")
+        // From the lock on, each step is start's own and its failure fails start;
+        // before it, recovery and the foreground check only look (a failed
+        // look reads as "nothing to repair"). Probes of exec.fifo read a
+        // failure as "not waiting"; the waiter's pidfd only serves to wake a
+        // stopped waiter; the FIFO's removal is best effort.
+        let calls = baseline.kernel.calls
+        let locked = calls.indices.filter { if case .lock = calls[$0] { true } else { false } }[1]
+        let release = calls.lastIndex(of: .open(directory + "/exec.fifo"))!
+        func mustFail(_ i: Int) -> Bool {
+            switch calls[i] {
+            case .open: i == release
+            case .openPidfd, .removeFile: false
+            default: i >= locked
+            }
+        }
+        for (i, call) in calls.enumerated() where call.canFail {
+            let w = try world()
+            try seedCreated(w)
+            w.kernel.failAt = i
+            let label = "step \(i) \(call)"
+            do {
+                try w.runtime.start(id: "c1")
+                XCTAssertFalse(mustFail(i), "\(label): start succeeded though the step failed")
+            } catch let e as NookError {
+                if mustFail(i) {
+                    XCTAssertTrue(e.message.contains(failure), "\(label): \(e.message)")
+                    XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
+                }
+                XCTAssertEqual(e.exitCode, 125, label)
+            }
+            XCTAssertEqual(w.kernel.openFDs, [], "\(label): an fd is open")
+            XCTAssertEqual(w.kernel.heldLocks, [:], "\(label): a lock is held")
+            XCTAssertEqual(w.kernel.liveChildren, [4242], "\(label): the container's process is gone")
+            w.kernel.failAt = nil
+            let status = try w.runtime.state(id: "c1").status
+            if status == "created" { try w.runtime.start(id: "c1") } else { XCTAssertEqual(status, "running", label) }
+            XCTAssertEqual(try w.runtime.state(id: "c1").status, "running", label)
+        }
+    }
+
+    // MARK: delete --force
+
+    /// A running container without a cgroup, in PID and user namespaces of
+    /// its own: its init 4242 (PID 1 there), the init's child 4300, and 4500,
+    /// which a process of the container started and handed to the host's
+    /// reaper (its parent is 1 now, its PID namespace still the container's).
+    /// 4400 is a stranger of the same user: never to be signalled.
+    func seedRunningProcesses(_ w: World) throws {
+        var state = ContainerState(id: "c1", status: .running, pid: 4242, startTime: w.kernel.startTime,
+                                   bundle: tmp.path, rootfs: tmp.path + "/rootfs", mode: .oci, created: "2000-01-01T00:00:00Z")
+        state.ownNamespaces = ["pid", "user", "mount"]
+        let encoder = JSONEncoder()
+        w.kernel.seed(file: directory + "/state.json", Array(try encoder.encode(state)))
+        w.kernel.seed(file: directory + "/config.json", Array(try encoder.encode(spec())))
+        w.kernel.seed(file: directory + "/lock", [])
+        w.kernel.liveChildren.formUnion([4242, 4300, 4400, 4500])
+        w.kernel.parents = [4242: 1, 4300: 4242, 4400: 1, 4500: 1]
+        let container: [String: UInt64] = ["pid": 900, "user": 901]
+        w.kernel.namespaces = [4242: container, 4300: container, 4500: container, 4400: ["pid": 1, "user": 2]]
+        w.kernel.innermostPIDs = [4242: 1, 4300: 2, 4500: 7]
+        w.kernel.calls = []
+    }
+
+    var containerPIDs: Set<pid_t> { [4242, 4300, 4500] }
+
+    func testDeleteForceSteps() throws {
+        let w = try world()
+        try seedRunningProcesses(w)
+        try w.runtime.delete(id: "c1", force: true)
+        let gone = root + "/.gone-\(getpid())-c1"
+        XCTAssertEqual(steps(w.kernel), [
+            "lock(\(directory)/lock)", "readFile(\(directory)/state.json)", // recovery: running, nothing to do
+            "readFile(\(directory)/state.json)", "open(\(directory)/exec.fifo)", // running (not waiting for start): --force kills it
+            "pidfd_open(4242)", // the init, held before its start time is checked; PID 1 of its namespace
+            "signal(4242, 9)", // its death ends its PID namespace
+            "pidfd_open(4300)", "pidfd_open(4500)", // found by their PID namespace, held before the proof
+            "signal(4300, 19)", "signal(4500, 19)", // stopped first: no fork, no orphan escapes
+            "signal(4300, 9)", "signal(4500, 9)", // the init is gone already
+            "lock(\(directory)/lock)",
+            "readFile(\(directory)/config.json)",
+            "rename(\(directory), \(gone))",
+        ])
+        XCTAssertEqual(w.kernel.killed, containerPIDs)
+        assertDeleted(w)
+    }
+
+    /// Whichever step fails, a stranger is never signalled, and the container
+    /// is either gone whole (its processes killed) or kept for a second
+    /// `delete --force`, which finishes the job.
+    func testDeleteForceFailureAtEachStep() throws {
+        let baseline = try world()
+        try seedRunningProcesses(baseline)
+        try baseline.runtime.delete(id: "c1", force: true)
+        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
+            let w = try world()
+            try seedRunningProcesses(w)
+            w.kernel.failAt = i
+            let label = "step \(i) \(call)"
+            do {
+                try w.runtime.delete(id: "c1", force: true)
+            } catch let e as NookError {
+                XCTAssertTrue(e.message.contains(failure) || e.message.contains("c1"), "\(label): \(e.message)")
+                XCTAssertNotNil(w.kernel.files[directory + "/state.json"], "\(label): failed, but the state is gone")
+                XCTAssertEqual(w.kernel.openFDs, [], label)
+                XCTAssertEqual(w.kernel.heldLocks, [:], label)
+                XCTAssertFalse(w.kernel.killed.contains(4400), "\(label): a stranger was killed")
+                w.kernel.failAt = nil
+                try w.runtime.delete(id: "c1", force: true)
+            }
+            XCTAssertEqual(w.kernel.killed, containerPIDs, label)
+            assertDeleted(w, label)
+        }
+    }
+
+    func assertDeleted(_ w: World, _ label: String = "", file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(w.kernel.directories.filter { $0.hasPrefix(root + "/") }, [], "\(label): a directory is left", file: file, line: line)
+        XCTAssertFalse(w.kernel.stopped.contains(4400), "\(label): a stranger was stopped", file: file, line: line)
+        XCTAssertEqual(w.kernel.heldLocks, [:], "\(label): a lock is held", file: file, line: line)
+        XCTAssertEqual(w.kernel.openFDs, [], "\(label): an fd is open", file: file, line: line)
+    }
+
     // MARK: what every way out must leave
 
     func assertNothingLeft(_ w: World, _ label: String = "", file: StaticString = #filePath, line: UInt = #line) {
@@ -323,6 +480,7 @@ final class RuntimeSequenceTests: XCTestCase {
         case .wait(let pid, _): "waitpid \(pid)"
         case .signal(let pid, _): "kill \(pid)"
         case .adopt(let pid): "pidfd_open \(pid)"
+        case .write(let p), .poll(let p): p
         case .runHelper(let argv): argv[0]
         case .startHelper(let argv): argv[0]
         case .step(let s): s.split(separator: " ").last.map(String.init) ?? s

@@ -75,8 +75,8 @@ public final class DelegatedV2Backend: CgroupBackend {
     public func holdStill() -> Bool {
         guard cgroup.read("cgroup.freeze") == "0" else { return false } // not if the user paused it
         guard (try? cgroup.freeze(true)) != nil else { return false }  // cannot freeze: the caller stops processes one by one instead
-        let start = ContainerProcesses.now()
-        while !isFrozen && ContainerProcesses.now() - start < 2 { usleep(2_000) }
+        let start = Monotonic.now()
+        while !isFrozen && Monotonic.now() - start < 2 { usleep(2_000) }
         return true
     }
 

@@ -21,12 +21,14 @@ import NookSpec
 /// /proc shows afterwards is that process, or that process is dead, so a pid
 /// reused by a stranger is never signalled. The namespace is held open while
 /// we look, so its inode number cannot pass to another namespace meanwhile.
+/// Everything it asks of the kernel goes through the seam (`ProcessTableKernel`).
 public final class ContainerProcesses {
     /// pid -> pidfd of every live process proven to be the container's.
     private var members: [Int32: Int32] = [:]
     private let initPID: Int32
     private var namespace: NamespaceHandle?
     private let cgroup: CgroupBackend
+    private let kernel: KernelInterface
     /// Pids in the container's cgroup when last read (after the pidfds were opened).
     private var cgroupPIDs: Set<Int32> = []
     private var cgroupFrozenByUs = false
@@ -38,66 +40,53 @@ public final class ContainerProcesses {
     /// A namespace of the init's, held open.
     struct NamespaceHandle {
         var kind: String
-        var fd: Int32
-        var dev: UInt64
-        var ino: UInt64
-
-        static func open(pid: Int32, kind: String) -> NamespaceHandle? {
-            let fd = Glibc.open("/proc/\(pid)/ns/\(kind)", O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { return nil }
-            var st = stat()
-            guard fstat(fd, &st) == 0 else { Glibc.close(fd); return nil }
-            return NamespaceHandle(kind: kind, fd: fd, dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
-        }
+        var open: OpenNamespace
 
         /// In it, or, for a user namespace, in one made inside it: only a
         /// process in a user namespace can make one there (the kernel records
         /// the parent), so one that unshared or cloned a user namespace of its
         /// own is still found, whoever its parent is. They nest 32 deep at most.
-        func contains(_ pid: Int32) -> Bool {
-            let path = "/proc/\(pid)/ns/\(kind)"
-            var st = stat()
-            guard stat(path, &st) == 0 else { return false }
-            if isThis(st) { return true }
+        func contains(_ pid: Int32, in kernel: KernelInterface) -> Bool {
+            guard let id = kernel.namespaceID(pid, kind) else { return false }
+            if id == open.id { return true }
             guard kind == "user" else { return false }
-            var fd = ContainerProcesses.retryingWithMoreFiles { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
-            for _ in 0..<32 where fd >= 0 {
-                // EPERM above the top of our own scope: then it is not below ours.
-                let parent = ContainerProcesses.retryingWithMoreFiles { Syscall.namespaceParent(fd) }
-                Glibc.close(fd)
-                fd = parent
-                if fd >= 0 && fstat(fd, &st) == 0 && isThis(st) { break }
+            var current = kernel.openNamespace(pid, kind)
+            for _ in 0..<32 {
+                guard let ns = current else { return false }
+                // nil above the top of our own scope: then it is not below ours.
+                let parent = kernel.parentNamespace(of: ns.fd)
+                kernel.close(ns.fd)
+                current = parent
+                if let parent, parent.id == open.id { break }
             }
-            guard fd >= 0 else { return false }
-            Glibc.close(fd)
-            return isThis(st)
+            guard let found = current else { return false }
+            kernel.close(found.fd)
+            return found.id == open.id
         }
-
-        private func isThis(_ st: stat) -> Bool { UInt64(st.st_dev) == dev && UInt64(st.st_ino) == ino }
     }
 
-    public init(state: ContainerState, cgroup: CgroupBackend) {
+    public init(state: ContainerState, cgroup: CgroupBackend, kernel: KernelInterface) {
         initPID = state.pid
         excluded = Set([getpid()] + (state.networkHelperPID.map { [$0] } ?? []))
         self.cgroup = cgroup
+        self.kernel = kernel
         var ownPIDNamespace = false
-        let fd = state.pid > 0 ? Syscall.pidfdOpen(state.pid) : -1
-        if fd >= 0 {
+        if state.pid > 0, let fd = try? kernel.openPidfd(state.pid) { // none: the init is gone
             // Opened first, checked after: if the start time matches now, the pidfd is the init.
-            guard ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive else {
-                close(fd)
+            guard ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive(in: kernel) else {
+                kernel.close(fd)
                 initEndsNamespace = false
                 return
             }
-            ownPIDNamespace = Self.innermostPID(state.pid) == 1
+            ownPIDNamespace = Self.innermostPID(state.pid, in: kernel) == 1
             let kind = ownPIDNamespace ? "pid" : (state.ownNamespaces ?? []).contains("user") ? "user" : nil
-            namespace = kind.flatMap { NamespaceHandle.open(pid: state.pid, kind: $0) }
-            if Self.hasExited(fd) {
+            namespace = kind.flatMap { kind in kernel.openNamespace(state.pid, kind).map { NamespaceHandle(kind: kind, open: $0) } }
+            if kernel.hasExited(fd) {
                 // What we read may have been another process's that took the pid.
-                if let ns = namespace { close(ns.fd) }
+                if let ns = namespace { kernel.close(ns.open.fd) }
                 namespace = nil
                 ownPIDNamespace = false
-                close(fd)
+                kernel.close(fd)
             } else {
                 members[state.pid] = fd
             }
@@ -106,8 +95,8 @@ public final class ContainerProcesses {
     }
 
     deinit {
-        for fd in members.values { close(fd) }
-        if let ns = namespace { close(ns.fd) }
+        for fd in members.values { kernel.close(fd) }
+        if let ns = namespace { kernel.close(ns.open.fd) }
         // Nothing to report to in a deinit; a cgroup left frozen is the container's to end.
         if cgroupFrozenByUs { try? cgroup.freeze(false) }
     }
@@ -119,13 +108,13 @@ public final class ContainerProcesses {
     @discardableResult
     public func refresh() -> [Int32] {
         // An ended process is let go: its pid may soon be someone else's.
-        for (pid, fd) in members where Self.hasExited(fd) {
-            close(fd)
+        for (pid, fd) in members where kernel.hasExited(fd) {
+            kernel.close(fd)
             members[pid] = nil
         }
         var parents: [Int32: Int32] = [:]
-        for pid in Self.allPIDs() where members[pid] == nil && !excluded.contains(pid) {
-            if let s = Self.procStat(pid), s.state != "Z", s.state != "X" { parents[pid] = s.ppid }
+        for pid in kernel.processIDs() where members[pid] == nil && !excluded.contains(pid) {
+            if let s = procStat(pid), s.state != "Z", s.state != "X" { parents[pid] = s.ppid }
         }
         var found: [Int32] = []
         var rejected = Set<Int32>()
@@ -133,10 +122,9 @@ public final class ContainerProcesses {
             // Descendants need their parent proven first: repeat until nothing new.
             let inCgroupBefore = cgroup.pids()
             var candidates: [(Int32, Int32)] = []
-            for (pid, ppid) in parents where members[pid] == nil && !rejected.contains(pid) {
-                guard members[ppid] != nil || inCgroupBefore.contains(pid) || namespace?.contains(pid) == true else { continue }
-                let fd = Self.pidfd(pid)
-                if fd >= 0 { candidates.append((pid, fd)) } else { rejected.insert(pid) }
+            for (pid, ppid) in parents.sorted(by: { $0.key < $1.key }) where members[pid] == nil && !rejected.contains(pid) {
+                guard members[ppid] != nil || inCgroupBefore.contains(pid) || namespace?.contains(pid, in: kernel) == true else { continue }
+                if let fd = try? kernel.openPidfd(pid) { candidates.append((pid, fd)) } else { rejected.insert(pid) } // gone: not ours to signal
             }
             if candidates.isEmpty { break }
             cgroupPIDs = cgroup.pids()
@@ -145,7 +133,7 @@ public final class ContainerProcesses {
                     members[pid] = fd
                     found.append(pid)
                 } else {
-                    close(fd)
+                    kernel.close(fd)
                     rejected.insert(pid)
                 }
             }
@@ -159,13 +147,13 @@ public final class ContainerProcesses {
     private func adoptPIDNamespace(from pids: [Int32]) -> Bool {
         guard let initFD = members[initPID] else { return false }
         for pid in pids {
-            guard let fd = members[pid], Self.procStat(pid)?.ppid == initPID,
-                  let ns = NamespaceHandle.open(pid: pid, kind: "pid") else { continue }
-            if Self.hasExited(fd) || Self.hasExited(initFD) || Self.procStat(pid)?.ppid != initPID {
-                close(ns.fd)
+            guard let fd = members[pid], procStat(pid)?.ppid == initPID,
+                  let ns = kernel.openNamespace(pid, "pid") else { continue }
+            if kernel.hasExited(fd) || kernel.hasExited(initFD) || procStat(pid)?.ppid != initPID {
+                kernel.close(ns.fd)
                 continue
             }
-            namespace = ns
+            namespace = NamespaceHandle(kind: "pid", open: ns)
             return true
         }
         return false
@@ -173,10 +161,10 @@ public final class ContainerProcesses {
 
     /// Checked after `pid`'s pidfd was opened.
     private func proven(_ pid: Int32) -> Bool {
-        if cgroupPIDs.contains(pid) || namespace?.contains(pid) == true { return true }
-        guard let s = Self.procStat(pid), s.state != "Z", let parent = members[s.ppid] else { return false }
+        if cgroupPIDs.contains(pid) || namespace?.contains(pid, in: kernel) == true { return true }
+        guard let s = procStat(pid), s.state != "Z", let parent = members[s.ppid] else { return false }
         // The parent had not ended after we read its pid: the number was still that process's.
-        return !Self.hasExited(parent)
+        return !kernel.hasExited(parent)
     }
 
     /// Sends `sig` to every process of the container, each once, forks while
@@ -197,43 +185,51 @@ public final class ContainerProcesses {
     private func signalNewMembers(_ sig: Int32, sent: inout Set<Int32>) -> [Int32] {
         refresh()
         let fresh = members.filter { !sent.contains($0.key) }
-        for (pid, fd) in fresh {
-            _ = Syscall.pidfdSendSignal(fd, sig)
+        for (pid, fd) in fresh.sorted(by: { $0.key < $1.key }) {
+            send(sig, to: fd)
             sent.insert(pid)
         }
         return Array(fresh.keys)
     }
 
+    /// A failed signal is not retried here: one not stopped is found by the
+    /// wait below, one not killed by the caller's check that the init is gone.
+    private func send(_ sig: Int32, to pidfd: Int32) {
+        try? kernel.signal(pidfd: pidfd, sig)
+    }
+
     /// SIGKILLs every process of the container and waits (a few seconds at
     /// most) until none is left, forks during the kill included.
     public func kill() {
-        let start = Self.now()
+        let start = kernel.now()
         // The kernel kills the whole cgroup at once (Linux 5.14+); without
         // cgroup.kill, freeze it so that nothing there forks while we list it.
         if !cgroup.killAll() { freezeCgroup() }
         defer { thawCgroup() }
-        if initEndsNamespace, let fd = members[initPID] { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }
+        if initEndsNamespace, let fd = members[initPID] { send(SIGKILL, to: fd) }
         // Stop before killing: a stopped process cannot fork, and a parent killed
         // first would hand its children to a reaper outside the container.
         var stopped = Set<Int32>()
-        while Self.now() - start < 5 {
+        while kernel.now() - start < 5 {
             let fresh = signalNewMembers(SIGSTOP, sent: &stopped)
             if fresh.isEmpty { break }
-            while Self.now() - start < 5 && !fresh.allSatisfy(isHeld) { usleep(2_000) }
+            while kernel.now() - start < 5 && !fresh.allSatisfy(isHeld) { kernel.sleep(microseconds: 2_000) }
         }
         FaultPoint.reached("kill.stopped")
-        for fd in members.values { _ = Syscall.pidfdSendSignal(fd, SIGKILL) }
-        // Until all are gone; one that escaped the stop is found and killed here.
-        while Self.now() - start < 10 {
-            for pid in refresh() { _ = members[pid].map { Syscall.pidfdSendSignal($0, SIGKILL) } }
+        for (_, fd) in members.sorted(by: { $0.key < $1.key }) { send(SIGKILL, to: fd) }
+        // Until all are gone; one that escaped the stop is found and killed
+        // here, and one whose SIGKILL failed gets another.
+        while kernel.now() - start < 10 {
+            refresh()
             if members.isEmpty { break }
-            usleep(5_000)
+            for (_, fd) in members.sorted(by: { $0.key < $1.key }) { send(SIGKILL, to: fd) }
+            kernel.sleep(microseconds: 5_000)
         }
     }
 
     /// Stopped, gone, or frozen by us: it cannot fork any more.
     private func isHeld(_ pid: Int32) -> Bool {
-        guard let fd = members[pid], !Self.hasExited(fd), let s = Self.procStat(pid) else { return true }
+        guard let fd = members[pid], !kernel.hasExited(fd), let s = procStat(pid) else { return true }
         if s.state == "T" || s.state == "t" || s.state == "Z" || s.state == "X" { return true }
         return cgroupFrozenByUs && cgroupPIDs.contains(pid)
     }
@@ -251,58 +247,24 @@ public final class ContainerProcesses {
 
     static let maxRounds = 1000
 
-    static func pidfd(_ pid: Int32) -> Int32 { retryingWithMoreFiles { Syscall.pidfdOpen(pid) } }
-
-    /// `open` returns an fd or -1; with too many open files, raise the soft limit to the hard one once.
-    static func retryingWithMoreFiles(_ open: () -> Int32) -> Int32 {
-        let fd = open()
-        guard fd < 0 && errno == EMFILE else { return fd }
-        var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return -1 }
-        limit.rlim_cur = limit.rlim_max
-        guard setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return -1 }
-        return open()
-    }
-
-    /// A pidfd polls readable once its process has ended (a zombie included).
-    static func hasExited(_ pidfd: Int32) -> Bool {
-        var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-        var r: Int32
-        repeat { r = poll(&p, 1, 0) } while r < 0 && errno == EINTR
-        return r != 0
+    private func procStat(_ pid: Int32) -> (state: Character, ppid: Int32)? {
+        kernel.processStat(pid).flatMap(Self.parseStat)
     }
 
     /// Fields 3 and 4 of /proc/PID/stat, counted from the last ')' (the name may hold any).
-    static func procStat(_ pid: Int32) -> (state: Character, ppid: Int32)? {
-        guard let text = try? HostPath.readText("/proc/\(pid)/stat"), let close = text.lastIndex(of: ")") else { return nil }
+    static func parseStat(_ text: String) -> (state: Character, ppid: Int32)? {
+        guard let close = text.lastIndex(of: ")") else { return nil }
         let fields = text[text.index(after: close)...].split(separator: " ", maxSplits: 3)
         guard fields.count >= 2, let state = fields[0].first, let ppid = Int32(fields[1]) else { return nil }
         return (state, ppid)
     }
 
     /// The last NSpid entry: the pid in the process's own (innermost) PID namespace.
-    static func innermostPID(_ pid: Int32) -> Int32? {
-        guard let text = try? HostPath.readText("/proc/\(pid)/status") else { return nil }
+    private static func innermostPID(_ pid: Int32, in kernel: KernelInterface) -> Int32? {
+        guard let text = kernel.processStatus(pid) else { return nil }
         for line in text.split(separator: "\n") where line.hasPrefix("NSpid:") {
             return line.split(whereSeparator: { $0 == "\t" || $0 == " " }).last.flatMap { Int32($0) }
         }
         return nil
-    }
-
-    static func allPIDs() -> [Int32] {
-        guard let dir = opendir("/proc") else { return [] }
-        defer { closedir(dir) }
-        var result: [Int32] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if let pid = Int32(name) { result.append(pid) }
-        }
-        return result
-    }
-
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 }

@@ -149,8 +149,7 @@ extension Runtime {
     ///   runtime namespace), as the runtime spec says: it is opened here and
     ///   the child execs that fd once inside (`execveat`, see `HookProgram`).
     /// - startContainer (`start`): `path` resolves in the container.
-    func runHooksInContainer(id: String, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
-        let spec = try loadSpec(id)
+    func runHooksInContainer(id: String, spec: Spec, _ point: HookRunner.Point, state: OCIState, tracer: Tracer) throws {
         let hooks = spec.hooks(at: point)
         guard !hooks.isEmpty else { return }
         let record = try store.read(id)

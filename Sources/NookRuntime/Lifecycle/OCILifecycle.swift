@@ -2,6 +2,7 @@ import Glibc
 import NookCore
 import NookKernel
 import NookSpec
+import SystemPackage
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -101,7 +102,7 @@ extension Runtime {
             try store.write(state)
             FaultPoint.reached("create.created")
             // In the container's namespaces, path resolved on the host (runtime spec).
-            try runHooksInContainer(id: id, .createContainer, state: ociState(state), tracer: tracer)
+            try runHooksInContainer(id: id, spec: spec, .createContainer, state: ociState(state), tracer: tracer)
             if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: ready.process.pid) }
             kernel.close(ready.process.pidfd)
         } catch {
@@ -135,47 +136,21 @@ extension Runtime {
         // startContainer hooks run in the container before its program: the
         // program waits at exec.fifo until we write it below.
         do {
-            try runHooksInContainer(id: id, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
+            try runHooksInContainer(id: id, spec: spec, .startContainer, state: ociState(state), tracer: Tracer(enabled: false))
         } catch {
             try? kill(id: id, signal: SIGKILL, all: true) // the runtime spec: a failed startContainer hook stops the container
             throw error
         }
         FaultPoint.reached("start.locked")
         let fifo = store.directory(id) + "/" + Self.fifoName
-        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
-        // The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
-        let fd = open(fifo, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else {
-            if errno == ENXIO { throw NookError("container '\(id)' died before it could start") }
-            throw NookError.sys("open '\(fifo)'", errno: errno)
-        }
-        defer { close(fd) }
+        let fd = try openStartFIFO(fifo, id: id)
+        defer { kernel.close(fd) }
         FaultPoint.reached("start.opened")
-        var byte: UInt8 = 0x30
-        guard write(fd, &byte, 1) == 1 else { throw NookError.sys("write '\(fifo)'", errno: errno) }
+        _ = try NookError.step("write '\(fifo)'") { try kernel.write(fd, [0x30]) }
         FaultPoint.reached("start.released")
-        // It closes the FIFO once it has the byte: then the FIFO has no reader
-        // (POLLERR). A byte still there means it died without taking it.
-        // A process of the same user (without a PID namespace of its own, any
-        // in the container) may have stopped the waiter: it gets SIGCONT, and
-        // one kept stopped is reported, never waited for without end.
-        let waiter = Syscall.pidfdOpen(state.pid)
-        defer { if waiter >= 0 { close(waiter) } }
-        let began = ContainerProcesses.now()
-        while true {
-            if waiter >= 0, let s = ContainerProcesses.procStat(state.pid), s.state == "T" || s.state == "t" {
-                guard ContainerProcesses.now() - began < 5 else {
-                    throw NookError("container '\(id)''s process is kept stopped (SIGSTOP) and does not take the start",
-                                    hint: "'nook delete --force \(id)' removes it")
-                }
-                _ = Syscall.pidfdSendSignal(waiter, SIGCONT)
-            }
-            var p = pollfd(fd: fd, events: 0, revents: 0)
-            if poll(&p, 1, 100) > 0 && p.revents & Int16(POLLERR) != 0 { break }
-            if !identity.isAlive { break }
-        }
-        if Syscall.pendingBytes(fd) != 0 { throw NookError("container '\(id)' died before it could start") }
-        unlink(fifo)
+        try waitForStartTaken(fd, fifo: fifo, state: state)
+        // Best effort: no one opens it again (a container that no longer waits has no reader), and delete removes it.
+        try? kernel.removeFile(fifo)
         state.status = .running
         state.started = Runtime.timestamp()
         try store.write(state)
@@ -183,6 +158,42 @@ extension Runtime {
         // The state as of the start: a short-lived process may be gone by
         // now, and the hook is still told it ran, with its pid (as runc and crun do).
         try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false))
+    }
+
+    /// The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
+    private func openStartFIFO(_ fifo: String, id: String) throws -> Int32 {
+        do {
+            return try kernel.open(fifo, flags: O_WRONLY | O_NONBLOCK | O_NOFOLLOW, mode: 0)
+        } catch Errno.noSuchAddressOrDevice {
+            throw NookError("container '\(id)' died before it could start")
+        } catch let e as Errno {
+            throw NookError.sys("open '\(fifo)'", errno: e.rawValue)
+        }
+    }
+
+    /// The waiter closes the FIFO once it has the byte: then the FIFO has no
+    /// reader (POLLERR). A byte still there means it died without taking it.
+    /// A process of the same user (without a PID namespace of its own, any
+    /// in the container) may have stopped the waiter: it gets SIGCONT, and
+    /// one kept stopped is reported, never waited for without end.
+    private func waitForStartTaken(_ fd: Int32, fifo: String, state: ContainerState) throws {
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        let waiter = try? kernel.openPidfd(state.pid) // none: it is gone, which the loop finds
+        defer { waiter.map(kernel.close) }
+        let began = kernel.now()
+        while true {
+            if let waiter, let s = kernel.processStat(state.pid).flatMap(ContainerProcesses.parseStat), s.state == "T" || s.state == "t" {
+                guard kernel.now() - began < 5 else {
+                    throw NookError("container '\(state.id)''s process is kept stopped (SIGSTOP) and does not take the start",
+                                    hint: "'nook delete --force \(state.id)' removes it")
+                }
+                try? kernel.signal(pidfd: waiter, SIGCONT) // fails only once it is gone: the loop finds that
+            }
+            let events = try NookError.step("poll '\(fifo)'") { try kernel.poll(fd, events: 0, milliseconds: 100) }
+            if events & Int16(POLLERR) != 0 { break }
+            if !identity.isAlive(in: kernel) { break }
+        }
+        if kernel.pendingBytes(fd) != 0 { throw NookError("container '\(state.id)' died before it could start") }
     }
 
     /// The OCI status: creating, created, running or stopped, from the state
@@ -246,18 +257,15 @@ extension Runtime {
             }
         }
         // Through a pidfd whose start time we checked: never a reused pid.
-        let fd = Syscall.pidfdOpen(state.pid)
-        guard fd >= 0 else { return }
-        defer { close(fd) }
-        guard ProcessIdentity.startTime(pid: state.pid) == state.startTime else { return }
-        if Syscall.pidfdSendSignal(fd, signal) < 0 && errno != ESRCH {
-            throw NookError.sys("kill \(state.pid)", errno: errno)
-        }
+        guard let fd = try? kernel.openPidfd(state.pid) else { return } // gone: nothing to signal
+        defer { kernel.close(fd) }
+        guard ProcessIdentity.startTime(pid: state.pid, in: kernel) == state.startTime else { return }
+        try NookError.step("kill \(state.pid)") { try kernel.signal(pidfd: fd, signal) }
     }
 
     /// The container's processes, found through its cgroup (if it has one) and its namespaces.
     func containerProcesses(_ state: ContainerState) -> ContainerProcesses {
-        ContainerProcesses(state: state, cgroup: cgroups.backend(of: state.id, recordedPath: state.cgroupPath))
+        ContainerProcesses(state: state, cgroup: cgroups.backend(of: state.id, recordedPath: state.cgroupPath), kernel: kernel)
     }
 
     /// Host pids of the container's processes (and of nothing else: see `ContainerProcesses`).
@@ -280,8 +288,8 @@ extension Runtime {
             containerProcesses(state).kill()
             let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
             var waited = 0
-            while identity.isAlive && waited < 500 { usleep(10_000); waited += 1 }
-            if identity.isAlive { throw NookError("container '\(id)' did not die after SIGKILL") }
+            while identity.isAlive(in: kernel) && waited < 500 { kernel.sleep(microseconds: 10_000); waited += 1 }
+            if identity.isAlive(in: kernel) { throw NookError("container '\(id)' did not die after SIGKILL") }
             FaultPoint.reached("delete.killed")
         }
         // A monitor (run -d) or foreground nook holds the lock until it has
@@ -309,9 +317,9 @@ extension Runtime {
         FaultPoint.reached("stop.signalled")
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
         var waited = 0
-        while identity.isAlive && waited < timeout * 100 { usleep(10_000); waited += 1 }
+        while identity.isAlive(in: kernel) && waited < timeout * 100 { kernel.sleep(microseconds: 10_000); waited += 1 }
         processes.kill()
-        while identity.isAlive { usleep(10_000) }
+        while identity.isAlive(in: kernel) { kernel.sleep(microseconds: 10_000) }
     }
 
     /// A detached container's monitor restarts it (`--restart`) only when it

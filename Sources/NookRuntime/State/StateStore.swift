@@ -115,10 +115,11 @@ public final class StateStore: @unchecked Sendable {
     public func lock(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
-        // the failure is reported just below, naming the container
-        guard let lock = try? ContainerLock(path: directory(id) + "/lock", wait: true, kernel: kernel) else {
-            throw NookError("cannot lock container '\(id)'")
-        }
+        let path = directory(id) + "/lock"
+        // Waiting, it is never nil: only the kernel's error is left to say.
+        guard let lock = try NookError.step("cannot lock container '\(id)': flock '\(path)'", {
+            try ContainerLock(path: path, wait: true, kernel: kernel)
+        }) else { throw NookError("cannot lock container '\(id)'") }
         return lock
     }
 
@@ -161,6 +162,8 @@ public final class StateStore: @unchecked Sendable {
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
         let bytes: [UInt8]
         do { bytes = try kernel.readFile(statePath(id), as: .own, noFollow: true) } catch {
+            // There but unreadable: the read's own error says why.
+            guard !kernel.exists(statePath(id)) else { throw error }
             throw NookError("container '\(id)' has no state yet: the command creating it is still at work",
                             hint: "wait for it to finish; if it was killed, the next nook command removes what it left")
         }
