@@ -44,65 +44,17 @@ extension Runtime {
     }
 
     /// Runs `process` in container `id`. Returns its exit status, or nil with `detach`.
+    /// The parent side in order (the child's is spawn.c's join path):
     @discardableResult
     public func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
-        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
-        repair(id: id)
-        let state = try store.read(id)
-        if status(of: state) == "paused" {
-            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
-        }
-        if status(of: state) == "creating" {
-            throw NookError("container '\(id)' is still being set up: its root filesystem is not built yet",
-                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then")
-        }
-        guard status(of: state) == "running" || status(of: state) == "created" else {
-            throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
-        }
-        let spec = try loadSpec(id)
-        var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,
-                                          pid: Self.namespaceHolder(initPID: state.pid))
-        plan.pdeathsig = false
-        if plan.terminal && settings.detach && settings.consoleSocket == nil {
-            throw NookError("exec --tty --detach needs --console-socket")
-        }
-
-        let blocked = BlockedSignals(settings.forwardSignals)
-        defer { blocked.restore() }
-
-        var options = SpawnOptions()
-        options.createConsole = plan.terminal
-        options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
-        // The new process belongs to the container's cgroup (and so to its limits):
-        // its helper is cloned straight into it, and the process inherits it.
-        let cgroupFD = try cgroups.backend(of: id, recordedPath: state.cgroupPath).openForClone()
-        defer { kernel.close(cgroupFD) }
-        options.cgroupFD = cgroupFD
-        var devNull: Int32 = -1
-        defer { kernel.close(devNull) }
-        if !settings.interactive && !plan.terminal {
-            devNull = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
-            options.stdio.0 = devNull
-        }
-        FaultPoint.reached("exec.prepared")
-        let (process, consoleMaster) = try spawnInContainer(plan, options: options, tracer: tracer)
-        FaultPoint.reached("exec.spawned")
-        let pid = process.pid
-        let pidfd = process.pidfd
-        defer { kernel.close(pidfd) }
-        if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: pid) }
-        if consoleMaster >= 0, let socket = settings.consoleSocket {
-            let r = Syscall.sendFD(consoleMaster, toSocket: socket)
-            close(consoleMaster)
-            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
-        }
+        let exec = try ExecSequence(runtime: self, id: id, process: process, settings: settings) // state checked, plan made
+        defer { exec.cleanUp() }         // undoes what the phases below made, in reverse
+        exec.blockForwardedSignals()     // none lost between clone and wait
+        try exec.prepareSpawn()          // the container's cgroup fd, /dev/null, console
+        try exec.launch()                // joining helper, the process it forks adopted
+        try exec.handOver()              // --pid-file, console to --console-socket
         if settings.detach { return nil }
-        let terminal = consoleMaster >= 0 && settings.consoleSocket == nil
-            ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
-        terminal?.enterRawMode()
-        let status = try waitOrKill(process, forwarding: settings.forwardSignals, terminal: terminal)
-        terminal?.restore()
-        return status
+        return try exec.wait()           // signals forwarded, terminal relayed
     }
 
     /// A process whose /proc/PID/ns we may open: the init, unless it made

@@ -31,91 +31,17 @@ extension Runtime {
     static let specName = "config.json"
 
     /// `nook create`: sets the container up; its process waits for `start`.
+    /// The parent side in order (the child's is spawn.c's `child_main`, then the waiter):
     public func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
-        let tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
-        reconcile()
-        let identity = try identity(for: spec)
-        let limits = try CgroupLimits(spec.linux?.resources)
-        let cgroup = try cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
-        var plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity,
-                                       ownCgroup: cgroup.path != nil)
-        plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
-        plan.preserveFDs = try Self.checkPreservedFDs(settings.preserveFDs)
-        if plan.terminal && settings.consoleSocket == nil {
-            throw NookError("process.terminal is true but no --console-socket was given",
-                            hint: "pass --console-socket SOCK, or set \"terminal\": false in config.json")
-        }
-        let lock = try store.reserve(id)
-        defer { lock.release() }
-        FaultPoint.reached("create.reserved")
-        // Once launched, the process is ours to kill if anything after fails
-        // (before that, the supervisor kills it itself); its pidfd stays open until then.
-        var launched: Supervisor.Launched?
-        do {
-            try cgroup.create()
-            if let path = cgroup.path { try store.recordCgroup(id, path: path) }
-            FaultPoint.reached("create.prepared")
-            let dir = store.directory(id)
-            try writeJSON(spec, to: dir + "/" + Self.specName)
-            let fifo = dir + "/" + Self.fifoName
-            // 0600: no one opens it by path but `start`. The container's
-            // waiter holds the only reader, opened read-write here on the host
-            // and handed down (its user, maybe a sub-id, needs no right to it);
-            // it blocks reading until `start` writes (StartWaiter), and
-            // `start` finds no reader (ENXIO) once the container is gone.
-            try NookError.step("mkfifo '\(fifo)'") { try kernel.makeFIFO(fifo, mode: 0o600) }
-            let fifoFD = try NookError.step("open '\(fifo)'") { try kernel.open(fifo, flags: O_RDWR | O_NOFOLLOW, mode: 0) }
-            defer { kernel.close(fifoFD) }
-
-            var options = SpawnOptions()
-            options.startFifoFD = fifoFD
-            options.createConsole = plan.terminal
-            options.consoleSize = TerminalRelay.startSize(relayed: false, requested: plan.spec.process?.consoleSize.map(WindowSize.init))
-            let cgroupFD = try cgroup.openForClone()
-            defer { kernel.close(cgroupFD) }
-            options.cgroupFD = cgroupFD
-            var state = ContainerState(id: id, status: .creating, pid: 0, startTime: 0, bundle: settings.bundle,
-                                       rootfs: plan.rootfs, mode: .oci, created: Self.timestamp())
-            state.annotations = spec.annotations
-            state.cgroupPath = cgroup.path
-            state.ownNamespaces = plan.namespaces.map(\.ociName)
-            let openedSources = plan.opensBindSourcesFirst ? try MountPlanner.openBindSources(&plan.mounts) : []
-            defer { for fd in openedSources { kernel.close(fd) } }
-            let supervisor = Supervisor(kernel: kernel, tracer: tracer)
-            let ready = try supervisor.launch(plan, options: options, stopAtReady: true) { process in
-                state.pid = process.pid
-                state.startTime = ProcessIdentity.startTime(pid: process.pid, in: self.kernel) ?? 0
-                FaultPoint.reached("create.cloned")
-                try store.write(state)
-                FaultPoint.reached("create.launched")
-                try HookRunner.run(spec, .createRuntime, state: self.ociState(state), tracer: tracer)
-                try HookRunner.run(spec, .prestart, state: self.ociState(state), tracer: tracer)
-            }
-            launched = ready
-            FaultPoint.reached("create.ready")
-            if ready.consoleMaster >= 0 {
-                defer { kernel.close(ready.consoleMaster) }
-                let r = Syscall.sendFD(ready.consoleMaster, toSocket: settings.consoleSocket!)
-                if r < 0 { throw NookError.sys("send the console to '\(settings.consoleSocket!)'", errno: -r) }
-            }
-            state.status = .created
-            try store.write(state)
-            FaultPoint.reached("create.created")
-            // In the container's namespaces, path resolved on the host (runtime spec).
-            try runHooksInContainer(id: id, spec: spec, .createContainer, state: ociState(state), tracer: tracer)
-            if let pidFile = settings.pidFile { try Self.writePIDFile(pidFile, pid: ready.process.pid) }
-            kernel.close(ready.process.pidfd)
-        } catch {
-            if let p = launched?.process {
-                try? kernel.signal(p, SIGKILL)
-                _ = try? kernel.wait(p, forwarding: [])
-                kernel.close(p.pidfd)
-            }
-            // The error being thrown is the one to report; a cgroup left is recorded for repair.
-            try? cgroup.remove()
-            store.remove(id)
-            throw error
-        }
+        let create = try CreateSequence(runtime: self, spec: spec, id: id, settings: settings) // plan and checks: nothing made yet
+        defer { create.cleanUp() }    // undoes what the phases below made, unless all of them succeeded
+        try create.reserveState()     // state directory made and locked
+        try create.makeCgroup()       // cgroup and limits, recorded
+        try create.prepareStartFIFO() // config.json, exec.fifo and the waiter's end of it
+        try create.prepareSpawn()     // cgroup fd, console, bind sources opened as root
+        try create.launch()           // clone, id maps, state, createRuntime and prestart hooks, setup up to the waiter
+        try create.sendConsole()      // the pty master to --console-socket
+        try create.recordCreated()    // created; createContainer hooks; --pid-file
     }
 
     /// `nook start`: lets a created container's process exec its command.
@@ -276,31 +202,43 @@ extension Runtime {
     }
 
     /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
+    /// The phases in order:
     public func delete(id: String, force: Bool) throws {
-        if repair(id: id) { return } // what a killed command left: removed now
+        if repair(id: id) { return }             // what a killed command left: removed now
         let state = try store.read(id)
-        let current = status(of: state)
-        if current != "stopped" {
-            guard force else {
-                throw NookError("container '\(id)' is \(current)", hint: "stop it first, or use --force")
-            }
-            markStoppedByUser(state)
-            containerProcesses(state).kill()
-            let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
-            var waited = 0
-            while identity.isAlive(in: kernel) && waited < 500 { kernel.sleep(microseconds: 10_000); waited += 1 }
-            if identity.isAlive(in: kernel) { throw NookError("container '\(id)' did not die after SIGKILL") }
-            FaultPoint.reached("delete.killed")
-        }
+        try stopForDelete(state, force: force)   // --force: every process of the container killed
         // A monitor (run -d) or foreground nook holds the lock until it has
         // recorded the end; it lets go as soon as its container is gone.
         guard kernel.isDirectory(store.directory(id)) else { return }
         let lock = try store.lock(id)
         defer { lock.release() }
         FaultPoint.reached("delete.locked")
-        let spec = try? loadSpec(id) // none (removed by hand): no poststop hooks to run
-        try cgroups.backend(of: id, recordedPath: state.cgroupPath).remove()
-        store.remove(id)
+        try removeStopped(state)                 // cgroup, state directory, poststop hooks
+    }
+
+    /// A container still running is refused, or with `force` killed whole:
+    /// its init must be gone before anything of it is removed.
+    private func stopForDelete(_ state: ContainerState, force: Bool) throws {
+        let current = status(of: state)
+        guard current != "stopped" else { return }
+        guard force else {
+            throw NookError("container '\(state.id)' is \(current)", hint: "stop it first, or use --force")
+        }
+        markStoppedByUser(state)
+        containerProcesses(state).kill()
+        let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
+        var waited = 0
+        while identity.isAlive(in: kernel) && waited < 500 { kernel.sleep(microseconds: 10_000); waited += 1 }
+        if identity.isAlive(in: kernel) { throw NookError("container '\(state.id)' did not die after SIGKILL") }
+        FaultPoint.reached("delete.killed")
+    }
+
+    /// With the lock held: the cgroup (a failure keeps the state, to delete
+    /// again), then the state directory, then the poststop hooks.
+    private func removeStopped(_ state: ContainerState) throws {
+        let spec = try? loadSpec(state.id) // none (removed by hand): no poststop hooks to run
+        try cgroups.backend(of: state.id, recordedPath: state.cgroupPath).remove()
+        store.remove(state.id)
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
     }
 

@@ -1,0 +1,117 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// One `nook exec`, parent side, as named phases (`Runtime.exec` lists them
+/// in order). Each phase notes what it made; `cleanUp` undoes exactly that
+/// on every way out.
+final class ExecSequence {
+    let runtime: Runtime
+    let id: String
+    let settings: Runtime.ExecSettings
+    let tracer: Tracer
+    var kernel: KernelInterface { runtime.kernel }
+
+    // Decided before anything is made.
+    let state: ContainerState
+    var plan: LaunchPlan
+    let process: Spec.Process
+
+    // What the phases made, undone by `cleanUp`.
+    var blockedSignals: BlockedSignals?
+    var options = SpawnOptions()
+    var fdsToClose: [Int32] = []
+    /// The new process (our child) and, with a terminal, its pty master.
+    var spawned: SpawnedProcess?
+    var consoleMaster: Int32 = -1
+
+    /// The container must be running (or created); the plan joins its namespaces.
+    init(runtime: Runtime, id: String, process: Spec.Process, settings: Runtime.ExecSettings) throws {
+        self.runtime = runtime
+        self.id = id
+        self.process = process
+        self.settings = settings
+        tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
+        runtime.repair(id: id)
+        state = try runtime.store.read(id)
+        let status = runtime.status(of: state)
+        if status == "paused" {
+            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
+        }
+        if status == "creating" {
+            throw NookError("container '\(id)' is still being set up: its root filesystem is not built yet",
+                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then")
+        }
+        guard status == "running" || status == "created" else {
+            throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
+        }
+        let spec = try runtime.loadSpec(id)
+        plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,
+                                      pid: Runtime.namespaceHolder(initPID: state.pid))
+        plan.pdeathsig = false
+        if plan.terminal && settings.detach && settings.consoleSocket == nil {
+            throw NookError("exec --tty --detach needs --console-socket")
+        }
+    }
+
+    /// Signals to forward are blocked from now on, so none is lost between
+    /// the clone and the wait; the child unblocks them before exec.
+    func blockForwardedSignals() {
+        blockedSignals = BlockedSignals(settings.forwardSignals)
+    }
+
+    /// The container's cgroup fd, so the new process belongs to it (and to
+    /// its limits): its helper is cloned straight into it, and the process
+    /// inherits it. /dev/null as stdin when not interactive; the console.
+    func prepareSpawn() throws {
+        options.createConsole = plan.terminal
+        options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
+        options.cgroupFD = try runtime.cgroups.backend(of: id, recordedPath: state.cgroupPath).openForClone()
+        fdsToClose.append(options.cgroupFD)
+        if !settings.interactive && !plan.terminal {
+            options.stdio.0 = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
+            fdsToClose.append(options.stdio.0)
+        }
+        FaultPoint.reached("exec.prepared")
+    }
+
+    /// The joining helper enters the container and forks the process, which
+    /// we adopt.
+    func launch() throws {
+        let (process, master) = try runtime.spawnInContainer(plan, options: options, tracer: tracer)
+        spawned = process
+        consoleMaster = master
+        FaultPoint.reached("exec.spawned")
+    }
+
+    /// --pid-file, and the console to --console-socket.
+    func handOver() throws {
+        guard let spawned else { return }
+        if let pidFile = settings.pidFile { try Runtime.writePIDFile(pidFile, pid: spawned.pid) }
+        if consoleMaster >= 0, let socket = settings.consoleSocket {
+            let r = Syscall.sendFD(consoleMaster, toSocket: socket)
+            kernel.close(consoleMaster)
+            consoleMaster = -1
+            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        }
+    }
+
+    /// Waits for the process, relaying its terminal and forwarding signals.
+    func wait() throws -> ExitStatus? {
+        guard let spawned else { return nil }
+        let terminal = consoleMaster >= 0 ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
+        terminal?.enterRawMode()
+        defer { terminal?.restore() }
+        return try runtime.waitOrKill(spawned, forwarding: settings.forwardSignals, terminal: terminal)
+    }
+
+    /// Undoes what the phases made, in reverse: the console and the
+    /// process's pidfd (a detached process runs on), fds, signal mask.
+    func cleanUp() {
+        kernel.close(consoleMaster)
+        if let spawned { kernel.close(spawned.pidfd) }
+        for fd in fdsToClose.reversed() { kernel.close(fd) }
+        blockedSignals?.restore()
+    }
+}
