@@ -272,28 +272,32 @@ final class RuntimeSequenceTests: XCTestCase {
     }
 
     func testDeleteFailureAtEachStep() throws {
+        try deleteFailureAtEachStep(force: false, seed: seedStopped) { w, label in assertNothingLeft(w, label) }
+    }
+
+    /// `delete`, failing at each of its steps: the container is gone whole
+    /// (`assertGone`), or the error names the step and the container is kept
+    /// whole, with no lock or fd left, for a second delete that finishes the job.
+    func deleteFailureAtEachStep(force: Bool, seed: (World) throws -> Void, assertGone: (World, String) -> Void) throws {
         let baseline = try world()
-        try seedStopped(baseline)
-        try baseline.runtime.delete(id: "c1", force: false)
+        try seed(baseline)
+        try baseline.runtime.delete(id: "c1", force: force)
         for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
             let w = try world()
-            try seedStopped(w)
+            try seed(w)
             w.kernel.failAt = i
             let label = "step \(i) \(call)"
             do {
-                try w.runtime.delete(id: "c1", force: false)
-                // Gone after all, or kept whole to delete again: never half.
-                assertNothingLeft(w, label)
+                try w.runtime.delete(id: "c1", force: force)
             } catch let e as NookError {
                 XCTAssertTrue(e.message.contains(failure) || e.message.contains("c1"), "\(label): \(e.message)")
-                XCTAssertTrue(w.kernel.files[directory + "/state.json"] != nil, "\(label): failed, but the state is gone")
+                XCTAssertNotNil(w.kernel.files[directory + "/state.json"], "\(label): failed, but the state is gone")
                 XCTAssertEqual(w.kernel.openFDs, [], label)
                 XCTAssertEqual(w.kernel.heldLocks, [:], label)
-                // What failed is retried: a second delete finishes the job.
                 w.kernel.failAt = nil
-                try w.runtime.delete(id: "c1", force: false)
-                assertNothingLeft(w, label)
+                try w.runtime.delete(id: "c1", force: force)
             }
+            assertGone(w, label)
         }
     }
 
@@ -424,25 +428,7 @@ final class RuntimeSequenceTests: XCTestCase {
     /// is either gone whole (its processes killed) or kept for a second
     /// `delete --force`, which finishes the job.
     func testDeleteForceFailureAtEachStep() throws {
-        let baseline = try world()
-        try seedRunningProcesses(baseline)
-        try baseline.runtime.delete(id: "c1", force: true)
-        for (i, call) in baseline.kernel.calls.enumerated() where call.canFail {
-            let w = try world()
-            try seedRunningProcesses(w)
-            w.kernel.failAt = i
-            let label = "step \(i) \(call)"
-            do {
-                try w.runtime.delete(id: "c1", force: true)
-            } catch let e as NookError {
-                XCTAssertTrue(e.message.contains(failure) || e.message.contains("c1"), "\(label): \(e.message)")
-                XCTAssertNotNil(w.kernel.files[directory + "/state.json"], "\(label): failed, but the state is gone")
-                XCTAssertEqual(w.kernel.openFDs, [], label)
-                XCTAssertEqual(w.kernel.heldLocks, [:], label)
-                XCTAssertFalse(w.kernel.killed.contains(4400), "\(label): a stranger was killed")
-                w.kernel.failAt = nil
-                try w.runtime.delete(id: "c1", force: true)
-            }
+        try deleteFailureAtEachStep(force: true, seed: seedRunningProcesses) { w, label in
             XCTAssertEqual(w.kernel.killed, containerPIDs, label)
             assertDeleted(w, label)
         }

@@ -137,14 +137,20 @@ final class SupervisorTests: XCTestCase {
         XCTAssertEqual(try supervisor().launch(try makePlan(), options: SpawnOptions()).commandPID, 2)
     }
 
-    /// A PID namespace given by path: the first child joins and forks the
-    /// container's process; that one is recorded, released and followed.
-    func testAJoinedPIDNamespaceIsEnteredByTheForkedProcess() throws {
+    /// A plan that joins a PID namespace by path, in nook's own user namespace.
+    func joinedPIDNamespacePlan() throws -> LaunchPlan {
         var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
                                                     gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
                                                     setgroupsAllowed: true, writer: .none, reason: "nook's own"))
         plan.namespaces.removeAll { $0 == .pid }
         plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        return plan
+    }
+
+    /// A PID namespace given by path: the first child joins and forks the
+    /// container's process; that one is recorded, released and followed.
+    func testAJoinedPIDNamespaceIsEnteredByTheForkedProcess() throws {
+        let plan = try joinedPIDNamespacePlan()
         kernel.messages = [ChildMessage(kind: .step, step: .setns, index: 0),
                            ChildMessage(kind: .pid, step: .fork, value: 5151),
                            ChildMessage(kind: .exec, step: .exec, index: 0)]
@@ -169,11 +175,7 @@ final class SupervisorTests: XCTestCase {
     /// Whichever step fails, neither the first child nor the one it forked
     /// (our child too) is left unreaped, and no fd stays open.
     func testAJoinedPIDNamespaceFailureAtEachStep() throws {
-        var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
-                                                    gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
-                                                    setgroupsAllowed: true, writer: .none, reason: "nook's own"))
-        plan.namespaces.removeAll { $0 == .pid }
-        plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        let plan = try joinedPIDNamespacePlan()
         let messages = [ChildMessage(kind: .pid, step: .fork, value: 5151), ChildMessage(kind: .exec, step: .exec, index: 0)]
         kernel.messages = messages
         _ = try supervisor().launch(plan, options: SpawnOptions())
@@ -197,11 +199,7 @@ final class SupervisorTests: XCTestCase {
     }
 
     func testAFailedJoinOfAPIDNamespaceKillsTheFirstChild() throws {
-        var plan = try makePlan(identity: IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
-                                                    gidMappings: [.init(containerID: 0, hostID: 0, size: 1)],
-                                                    setgroupsAllowed: true, writer: .none, reason: "nook's own"))
-        plan.namespaces.removeAll { $0 == .pid }
-        plan.joinNamespaces = [.pid: "/proc/7/ns/pid"]
+        let plan = try joinedPIDNamespacePlan()
         kernel.messages = [ChildMessage(kind: .fail, step: .setns, index: 0, errno: EPERM)]
         var released = false
         assertNookError(try supervisor().launch(plan, options: SpawnOptions()) { _ in released = true }) { e in

@@ -6,15 +6,11 @@ import NookSpec
 /// One `nook create`, parent side, as named phases (`Runtime.create` lists
 /// them in order). Each phase notes what it made; `cleanUp` undoes it on
 /// every way out but success, when the container is left waiting for `start`.
-final class CreateSequence {
-    let runtime: Runtime
+final class CreateSequence: ContainerSequence {
+    let runtime: Runtime, id: String
     let spec: Spec
-    let id: String
     let settings: Runtime.CreateSettings
     let tracer: Tracer
-    var kernel: KernelInterface { runtime.kernel }
-    var store: StateStore { runtime.store }
-    var directory: String { store.directory(id) }
     var fifo: String { directory + "/" + Runtime.fifoName }
 
     // Decided before anything is made.
@@ -35,10 +31,7 @@ final class CreateSequence {
 
     /// The plan: identity, mounts, limits, all checked before anything is made.
     init(runtime: Runtime, spec: Spec, id: String, settings: Runtime.CreateSettings) throws {
-        self.runtime = runtime
-        self.spec = spec
-        self.id = id
-        self.settings = settings
+        (self.runtime, self.spec, self.id, self.settings) = (runtime, spec, id, settings)
         tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         runtime.reconcile()
         let identity = try runtime.identity(for: spec)

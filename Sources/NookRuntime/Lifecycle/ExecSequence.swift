@@ -6,12 +6,10 @@ import NookSpec
 /// One `nook exec`, parent side, as named phases (`Runtime.exec` lists them
 /// in order). Each phase notes what it made; `cleanUp` undoes exactly that
 /// on every way out.
-final class ExecSequence {
-    let runtime: Runtime
-    let id: String
+final class ExecSequence: ContainerSequence {
+    let runtime: Runtime, id: String
     let settings: Runtime.ExecSettings
     let tracer: Tracer
-    var kernel: KernelInterface { runtime.kernel }
 
     // Decided before anything is made.
     let state: ContainerState
@@ -28,10 +26,7 @@ final class ExecSequence {
 
     /// The container must be running (or created); the plan joins its namespaces.
     init(runtime: Runtime, id: String, process: Spec.Process, settings: Runtime.ExecSettings) throws {
-        self.runtime = runtime
-        self.id = id
-        self.process = process
-        self.settings = settings
+        (self.runtime, self.id, self.process, self.settings) = (runtime, id, process, settings)
         tracer = Tracer(enabled: settings.trace, sink: settings.traceSink)
         runtime.repair(id: id)
         state = try runtime.store.read(id)

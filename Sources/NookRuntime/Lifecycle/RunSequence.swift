@@ -6,15 +6,11 @@ import NookSpec
 /// One `nook run`, parent side, as named phases (`Runtime.run` lists them in
 /// order). Each phase notes what it made; `cleanUp` undoes exactly that, in
 /// reverse, on every way out.
-final class RunSequence {
-    let runtime: Runtime
+final class RunSequence: ContainerSequence {
+    let runtime: Runtime, id: String
     let spec: Spec
-    let id: String
     let settings: Runtime.RunSettings
     let tracer: Tracer
-    var kernel: KernelInterface { runtime.kernel }
-    var store: StateStore { runtime.store }
-    var directory: String { store.directory(id) }
 
     // Decided before anything is made.
     var plan: LaunchPlan
