@@ -195,7 +195,7 @@ public final class ContainerProcesses {
     /// A failed signal is not retried here: one not stopped is found by the
     /// wait below, one not killed by the caller's check that the init is gone.
     private func send(_ sig: Int32, to pidfd: Int32) {
-        try? kernel.signal(pidfd: pidfd, sig)
+        try? kernel.signal(pidfd: pidfd, sig)  // not retried here: see above
     }
 
     /// SIGKILLs every process of the container and waits (a few seconds at

@@ -66,6 +66,7 @@ extension Runtime {
         defer { closedir(dir) }
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            // a process that ended meanwhile is not one to look at
             guard let pid = Int32(name), let stat = try? HostPath.readText("/proc/\(pid)/stat"),
                   let close = stat.lastIndex(of: ")") else { continue }
             let fields = stat[stat.index(after: close)...].split(separator: " ")

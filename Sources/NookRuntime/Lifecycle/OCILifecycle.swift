@@ -156,6 +156,7 @@ extension Runtime {
 
     public func list() -> [OCIState] {
         reconcile()
+        // a container removed or half-written while we list is not listed
         return store.ids().compactMap { try? store.read($0) }.map(ociState)
     }
 
@@ -239,6 +240,7 @@ extension Runtime {
         let spec = try? loadSpec(state.id) // none (removed by hand): no poststop hooks to run
         try cgroups.backend(of: state.id, recordedPath: state.cgroupPath).remove()
         store.remove(state.id)
+        // poststop hooks are reported and ignored, as the runtime spec says
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
     }
 
@@ -266,22 +268,24 @@ extension Runtime {
         guard state.mode == .detached, state.restartPolicy != nil else { return }
         var marked = state
         marked.stoppedByUser = true
-        try? store.write(marked)
+        try? store.write(marked)  // best effort: the stop goes on; a lost mark means one more restart at most
     }
 
     /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).
     public func waitForExit(id: String) throws -> Int32? {
         while true {
+            // no readable state: the container is gone, said as such
             guard let state = try? store.read(id) else { throw store.notFound(id) }
             if status(of: state) == "stopped" {
                 // The monitor records the code just after the process ends.
                 for _ in 0..<200 {
+                    // removed meanwhile: the next line and the loop's end cover it
                     if let s = try? store.read(id), s.exitCode != nil || s.status == .stopped { return s.exitCode }
-                    if let s = try? store.read(id), let m = s.monitorPID, let t = s.monitorStartTime,
+                    if let s = try? store.read(id), let m = s.monitorPID, let t = s.monitorStartTime,  // as above
                        !ProcessIdentity(pid: m, startTime: t).isAlive { return s.exitCode }
                     usleep(10_000)
                 }
-                return (try? store.read(id))?.exitCode
+                return (try? store.read(id))?.exitCode  // removed meanwhile: its code is unknown (nil)
             }
             usleep(50_000)
         }

@@ -51,8 +51,8 @@ public final class Supervisor {
         var console: Int32 = -1
         /// Every way out before the container runs: kill it, reap it, close what we hold.
         func abandon() {
-            try? kernel.signal(process, SIGKILL)
-            _ = try? kernel.wait(process, forwarding: [])
+            try? kernel.signal(process, SIGKILL)  // already gone is what we want
+            _ = try? kernel.wait(process, forwarding: [])  // reaped or not, the error being reported is the caller's
             kernel.close(console)
             kernel.close(process.pidfd)
         }
@@ -110,7 +110,7 @@ public final class Supervisor {
             throw Self.error(for: failure, plan: plan)
         }
         guard execed else {
-            let status = try? kernel.wait(process, forwarding: [])
+            let status = try? kernel.wait(process, forwarding: [])  // the status only adds detail to the error below; nil says 'unknown'
             abandon()
             throw NookError("container setup ended without a report (\(status.map { "status \($0.code)" } ?? "unknown status"))",
                             hint: "the setup process was killed from outside")
@@ -149,7 +149,7 @@ public final class Supervisor {
     /// The joining helper, which exits once it has forked: reaped (without
     /// its pidfd if the wait fails: it is exiting anyway), its pidfd closed.
     func collectJoiningHelper(_ helper: SpawnedProcess) {
-        if (try? kernel.wait(helper, forwarding: [])) == nil { kernel.reap(helper.pid) }
+        if (try? kernel.wait(helper, forwarding: [])) == nil { kernel.reap(helper.pid) }  // a failed wait falls back to a plain reap
         kernel.close(helper.pidfd)
     }
 
@@ -219,6 +219,7 @@ public final class Supervisor {
     private func writeOOMScoreAdj(_ adj: Int, pid: Int32) throws {
         let path = "/proc/\(pid)/oom_score_adj"
         do { try kernel.writeFile(path, "\(adj)") } catch let e as NookError {
+            // only detail for the error being built
             let own = (try? HostPath.readText("/proc/self/oom_score_adj"))?.trimmingCharacters(in: "\n") ?? "?"
             throw NookError("process.oomScoreAdj \(adj): \(e.message)",
                             hint: "without CAP_SYS_RESOURCE it can only be raised: nook's own is \(own), so use \(own) to 1000")
