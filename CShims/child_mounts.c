@@ -19,7 +19,18 @@
 #define NOOK_MOUNT_ABSENT 1 // open_target: the path to mask does not exist here
 
 // Creates `name` in dir: a directory, or an empty file. An existing entry is fine.
+// A name made relative to its parent fd must be one component: with a '/' in
+// it, mkdirat/openat/symlinkat would follow a symlink of the image outside
+// RESOLVE_IN_ROOT's protection. Swift splits on '/' (RootPath); this holds
+// it to that.
+static int single_name(const char *name) {
+    if (strchr(name, '/') == NULL && name[0] != '\0') return 1;
+    errno = EINVAL;
+    return 0;
+}
+
 static int create_entry(int dir, const char *name, int as_file) {
+    if (!single_name(name)) return -1;
     if (!as_file) return mkdirat(dir, name, 0755) < 0 && errno != EEXIST ? -1 : 0;
     int f = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (f >= 0) close(f);
@@ -105,7 +116,7 @@ static int make_symlink(int rootfd, const struct nook_mount *m) {
     if (m->target.n == 0) return -EINVAL;
     int parent = open_or_create_in_root(rootfd, &m->target, m->target.n - 1, 0);
     if (parent < 0) return -errno;
-    int r = symlinkat(m->source, parent, m->target.names[m->target.n - 1]);
+    int r = single_name(m->target.names[m->target.n - 1]) ? symlinkat(m->source, parent, m->target.names[m->target.n - 1]) : -1;
     int e = errno;
     close(parent);
     return (r < 0 && e != EEXIST) ? -e : 0;

@@ -9,17 +9,22 @@ public struct RootPath: Sendable, Equatable {
     /// "a", "b": the last component of each prefix.
     public var names: [String]
 
+    /// Split on the byte '/', as the kernel does: a Swift Character would
+    /// take "/" and a combining mark after it as one, leaving a slash inside a
+    /// name that the child then creates relative to its parent (outside
+    /// RESOLVE_IN_ROOT's protection).
     public init(_ path: String) {
         self.path = path
         prefixes = []
         names = []
-        var index = path.startIndex
-        while index < path.endIndex {
-            guard path[index] != "/" else { index = path.index(after: index); continue }
+        let bytes = Array(path.utf8)
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] != UInt8(ascii: "/") else { index += 1; continue }
             let start = index
-            while index < path.endIndex && path[index] != "/" { index = path.index(after: index) }
-            prefixes.append(String(path[..<index]))
-            names.append(String(path[start..<index]))
+            while index < bytes.count && bytes[index] != UInt8(ascii: "/") { index += 1 }
+            prefixes.append(String(decoding: bytes[..<index], as: UTF8.self))
+            names.append(String(decoding: bytes[start..<index], as: UTF8.self))
         }
     }
 

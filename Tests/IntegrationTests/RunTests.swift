@@ -139,6 +139,23 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: root + "/\(target)"), "the mount point was made inside the rootfs")
     }
 
+    /// A combining mark after a '/' (U+0301) is one Swift Character with it:
+    /// split that way, "/a/\u{301}b" became one name with a slash inside, which
+    /// the child created relative to the symlink `a` of the image, on the host
+    /// (the hostile reviewer's finding). Paths split on bytes, as the kernel does.
+    func testAPathWithACombiningMarkAfterASlashStaysInsideTheRootfs() throws {
+        let host = try h.scratch("mark-host")
+        let links = try h.scratch("mark-root")
+        try FileManager.default.copyItem(atPath: h.rootfs, toPath: links + "/rootfs")
+        let root = links + "/rootfs"
+        try FileManager.default.createSymbolicLink(atPath: root + "/a", withDestinationPath: host)
+        if h.isRoot { _ = try Harness.shell(["/bin/chown", "-R", "\(h.user.uid):\(h.user.gid)", links, host]) }
+        let data = try h.scratch("mark-data")
+        _ = try h.run(["run", "--rootfs", root, "-w", "/a/\u{301}escaped", "--", "true"])
+        _ = try h.run(["run", "--rootfs", root, "-v", "\(data):/a/\u{301}mnt", "--", "true"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: host), [], "nothing was made in the host directory the image's symlink names")
+    }
+
     func testEnvironmentWorkdirAndEnvFile() throws {
         let dir = try h.scratch("env")
         try "# comment\n\nFROMFILE=yes\nFOO=file\n".write(toFile: dir + "/env", atomically: true, encoding: .utf8)

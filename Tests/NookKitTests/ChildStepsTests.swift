@@ -57,6 +57,13 @@ final class ChildStepsTests: XCTestCase {
 
     /// The child opens each prefix from the root and creates a missing one by
     /// its name in its parent: no string work after the clone.
+    /// On the byte '/', not on Characters: "/" and a combining mark after it are one Character.
+    func testRootPathSplitsOnTheSlashByteNotOnCharacters() {
+        let p = RootPath("/a/\u{301}b")
+        XCTAssertEqual(p.names, ["a", "\u{301}b"])
+        XCTAssertEqual(p.prefixes, ["/a", "/a/\u{301}b"])
+    }
+
     func testRootPathIsSplitIntoPrefixesAndNames() {
         let p = RootPath("/a/bb/c")
         XCTAssertEqual(p.prefixes, ["/a", "/a/bb", "/a/bb/c"])
