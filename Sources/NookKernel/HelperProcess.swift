@@ -7,8 +7,10 @@ import NookCore
 /// all of them (`HelperProcess.start`); the container's own processes are
 /// cloned by `ChildLauncher` instead.
 public struct HelperLaunch {
-    /// Absolute, or a name looked up in our PATH.
+    /// The file to execute: as given (execve's rules), or with `searchPath` a
+    /// name looked up in our PATH (nook's own helpers, never a hook's path).
     public var program: String
+    public var searchPath = false
     /// argv, argv[0] included.
     public var arguments: [String]
     /// nil: ours.
@@ -32,7 +34,7 @@ public enum HelperProcess {
     /// could not start, naming the program and the errno (execve's included).
     public static func start(_ launch: HelperLaunch) throws -> pid_t {
         let name = launch.arguments.first ?? launch.program
-        let path = launch.program.contains("/") ? launch.program : HostPath.findExecutable(launch.program)
+        let path = launch.searchPath ? HostPath.findExecutable(launch.program) : launch.program
         guard let path else { throw NookError.sys("run \(name)", errno: ENOENT, hint: "'\(launch.program)' is not in PATH") }
         var argv = launch.arguments.map { strdup($0) } + [nil]
         var envp = launch.environment.map { $0.map { strdup($0) } + [nil] }
@@ -65,6 +67,7 @@ public enum HelperProcess {
         guard Syscall.pipe(&errPipe) == 0, Syscall.pipe(&outPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
         defer { close(errPipe[0]); close(outPipe[0]) }
         var launch = HelperLaunch(program: argv[0], arguments: argv)
+        launch.searchPath = true
         launch.fds = [0, captureStdout ? outPipe[1] : 1, errPipe[1]]
         let started = Result { try start(launch) }
         close(errPipe[1])

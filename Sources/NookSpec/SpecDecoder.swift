@@ -14,7 +14,7 @@ public enum SpecDecoder {
         guard OCIVersion.isSupported(spec.ociVersion) else {
             throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
         }
-        try checkHookTimeouts(spec, source: source)
+        try checkHooks(spec, source: source)
         // An empty path would be the bundle itself: nook would make /proc, /dev and /sys there.
         if spec.root?.path.isEmpty == true {
             throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute")
@@ -49,9 +49,16 @@ public enum SpecDecoder {
     /// above zero; poll(2) takes milliseconds in an Int32.
     static let hookTimeouts = 1...Int(Int32.max / 1000)
 
-    static func checkHookTimeouts(_ spec: Spec, source: String) throws {
+    /// Each hook's path is absolute (the runtime spec says MUST: a relative
+    /// one would be found through whatever PATH or directory nook runs in) and
+    /// its timeout in range.
+    static func checkHooks(_ spec: Spec, source: String) throws {
         for point in HookPoint.allCases {
             for (i, hook) in spec.hooks(at: point).enumerated() {
+                guard hook.path.hasPrefix("/") else {
+                    throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].path' is '\(hook.path)': it must be an absolute path",
+                                    hint: "give the hook's program by its full path, e.g. /usr/bin/\(hook.path.split(separator: "/").last ?? "hook")")
+                }
                 if let t = hook.timeout, !hookTimeouts.contains(t) {
                     throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].timeout' is \(t): "
                                     + "a number of seconds from \(hookTimeouts.lowerBound) to \(hookTimeouts.upperBound)")

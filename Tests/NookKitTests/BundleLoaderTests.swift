@@ -203,6 +203,15 @@ final class BundleLoaderTests: XCTestCase {
         XCTAssertNoThrow(try decode(#"{"ociVersion": "1.0.2", "hooks": {"prestart": [{"path": "/bin/true", "timeout": 2147483}]}}"#))
     }
 
+    /// The runtime spec: a hook's path MUST be absolute. A relative one was
+    /// looked up in nook's PATH (whoever set the caller's PATH chose the program).
+    func testARelativeHookPathIsRefused() {
+        let json = #"{"ociVersion": "1.0.2", "hooks": {"prestart": [{"path": "/bin/true"}], "poststop": [{"path": "touch", "args": ["touch", "/tmp/x"]}]}}"#
+        assertNookError(try decode(json)) { e in
+            XCTAssertEqual(e.message, "invalid bundle/config.json: field 'hooks.poststop[0].path' is 'touch': it must be an absolute path")
+        }
+    }
+
     func testLoadErrors() throws {
         let tmp = try TempDir("nook-bundle")
         defer { tmp.remove() }
