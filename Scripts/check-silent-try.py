@@ -11,15 +11,26 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TRY = re.compile(r"\btry\?")
 
 
+STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+
+
+def reason(line):
+    """The comment of a line of code (string literals left out: "http://" is none)."""
+    code = STRING.sub('""', line)
+    return code.split("//", 1)[1].strip() if "//" in code else ""
+
+
 def silent(path):
     with open(path, encoding="utf-8") as f:
         lines = f.read().split("\n")
     for i, line in enumerate(lines):
-        code = line.split("//", 1)[0]
+        code = STRING.sub('""', line).split("//", 1)[0]
         if not TRY.search(code):
             continue
-        said_here = "//" in line[TRY.search(line).end():]
-        said_above = i > 0 and lines[i - 1].strip().startswith("//")
+        said_here = reason(line) != ""
+        # The line just above, if it is a plain comment: not a doc comment (///), not a MARK.
+        above = lines[i - 1].strip() if i > 0 else ""
+        said_above = above.startswith("//") and not above.startswith("///") and not above.startswith("// MARK")
         if not (said_here or said_above):
             yield f"{os.path.relpath(path, REPO)}:{i + 1}: try? without a comment saying why its error is dropped"
 

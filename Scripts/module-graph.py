@@ -190,21 +190,49 @@ IMPORT = re.compile(r"^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|
                     r"import\s+(?:(?:typealias|struct|class|enum|protocol|let|var|func)\s+)?(\w+)")
 
 
-def imports(path):
-    """(line number, module) for each import in a Swift file, outside comments."""
-    found, in_comment = [], False
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(f, 1):
-            if in_comment:
-                if "*/" not in line:
-                    continue
-                line, in_comment = line.split("*/", 1)[1], False
-            if line.lstrip().startswith("/*") and "*/" not in line:
-                in_comment = True
+def code_lines(text):
+    """The file's lines with comments blanked (`//` to the line's end, `/* */`
+    across lines), so `import /* x */ CShims` reads as an import."""
+    out, current, in_block, i = [], [], False, 0
+    while i < len(text):
+        c, n = text[i], text[i + 1] if i + 1 < len(text) else ""
+        if in_block:
+            if c == "*" and n == "/":
+                in_block, i = False, i + 2
+                current.append(" ")
                 continue
-            m = IMPORT.match(line)
-            if m:
-                found.append((number, m.group(1)))
+            if c == "\n":
+                out.append("".join(current))
+                current = []
+            i += 1
+            continue
+        if c == "/" and n == "*":
+            in_block, i = True, i + 2
+            continue
+        if c == "/" and n == "/":
+            while i < len(text) and text[i] != "\n":
+                i += 1
+            continue
+        if c == "\n":
+            out.append("".join(current))
+            current = []
+        else:
+            current.append(c)
+        i += 1
+    out.append("".join(current))
+    return out
+
+
+def imports(path):
+    """(line number, module) for each import in a Swift file, outside comments,
+    every statement of a line (`import Glibc; import CShims`)."""
+    found = []
+    with open(path, encoding="utf-8") as f:
+        for number, line in enumerate(code_lines(f.read()), 1):
+            for statement in line.split(";"):
+                m = IMPORT.match(statement)
+                if m:
+                    found.append((number, m.group(1)))
     return found
 
 

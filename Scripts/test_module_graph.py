@@ -109,6 +109,16 @@ class ModuleGraphTests(unittest.TestCase):
                       check.stdout)
         self.assertIn("forbidden arrow nook -> CShims: Sources/nook/Main.swift:2 imports CShims", check.stdout)
 
+    def test_imports_hidden_by_comments_tabs_or_semicolons_are_found(self):
+        self.write("Sources/NookRuntime/A.swift", "import Glibc; import CShims\n")
+        self.write("Sources/NookRuntime/B.swift", "import /* c */ CShims\n")
+        self.write("Sources/NookRuntime/C.swift", "import\tCShims\n")
+        self.write("Sources/NookRuntime/D.swift", "/* a\n*/ import CShims\n")
+        check = self.run_graph("--check-arrows")
+        self.assertEqual(check.returncode, 1)
+        for line in ["A.swift:1", "B.swift:1", "C.swift:1", "D.swift:2"]:
+            self.assertIn(f"Sources/NookRuntime/{line} imports CShims", check.stdout)
+
     def test_imports_in_comments_are_not_arrows(self):
         self.write("Sources/NookSpec/Doc.swift", "/*\nimport NookKernel\n*/\n// import CShims\nimport NookCore\n")
         check = self.run_graph("--check-arrows")

@@ -20,9 +20,11 @@ struct DirectImportsOnly: BuildToolPlugin {
         var wrong: [String] = []
         for file in module.sourceFiles where file.url.pathExtension == "swift" {
             let text = try String(contentsOf: file.url, encoding: .utf8)
-            for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                guard let name = Self.importedModule(line), ours.contains(name), !declared.contains(name) else { continue }
-                wrong.append("\(file.url.path):\(index + 1): \(target.name) imports \(name), which Package.swift does not give it")
+            for (index, line) in Self.codeLines(text).enumerated() {
+                for statement in line.split(separator: ";") {
+                    guard let name = Self.importedModule(statement), ours.contains(name), !declared.contains(name) else { continue }
+                    wrong.append("\(file.url.path):\(index + 1): \(target.name) imports \(name), which Package.swift does not give it")
+                }
             }
         }
         guard wrong.isEmpty else {
@@ -32,9 +34,34 @@ struct DirectImportsOnly: BuildToolPlugin {
         return []
     }
 
+    /// The file's lines with comments blanked out (`//` to the end of the
+    /// line, `/* */` across lines), so `import /* x */ CShims` reads as an import.
+    static func codeLines(_ text: String) -> [String] {
+        var lines: [String] = []
+        var current = ""
+        var inBlock = false
+        var chars = Array(text.unicodeScalars)[...]
+        while let c = chars.popFirst() {
+            if inBlock {
+                if c == "*" && chars.first == "/" { chars.removeFirst(); inBlock = false; current += " " }
+                else if c == "\n" { lines.append(current); current = "" }
+                continue
+            }
+            if c == "/" && chars.first == "*" { chars.removeFirst(); inBlock = true; continue }
+            if c == "/" && chars.first == "/" {
+                while let n = chars.first, n != "\n" { chars.removeFirst() }
+                continue
+            }
+            if c == "\n" { lines.append(current); current = ""; continue }
+            current.unicodeScalars.append(c)
+        }
+        lines.append(current)
+        return lines
+    }
+
     /// "import X", "@testable import X", "internal import X", "import struct X.Y" -> X.
-    static func importedModule(_ line: Substring) -> String? {
-        var words = line.split(separator: " ").filter { !$0.isEmpty }
+    static func importedModule(_ statement: Substring) -> String? {
+        var words = statement.split(whereSeparator: { $0 == " " || $0 == "\t" }).filter { !$0.isEmpty }
         while let first = words.first, first.hasPrefix("@") || ["public", "package", "internal", "private", "fileprivate"].contains(first) {
             words.removeFirst()
         }
