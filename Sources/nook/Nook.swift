@@ -48,9 +48,10 @@ struct Nook: ParsableCommand {
                 withGlobals.global = withGlobals.global.over(globalsBeforeSubcommand)
                 command = withGlobals
             }
-            // Errors go to --log from here on; one the parser itself reports goes
-            // to stderr only (as runc's: its log is set up after parsing, too).
+            // Errors go to --log from here on (given before the subcommand's
+            // name, for one that takes no global options: spec, rootfs, audit).
             errorLogDestination = (command as? UsesGlobalOptions)?.global.logDestination
+                ?? globalsBeforeSubcommand?.over(nil as GlobalOptions?).logDestination
             // Our arguments can carry secrets (`-e KEY=VALUE`, host paths), and
             // a container without a PID namespace of its own reads every
             // /proc/PID/cmdline of the host: from here on it shows a title.
@@ -65,6 +66,9 @@ struct Nook: ParsableCommand {
                 Glibc.exit(0)
             }
             if error is CleanExit { Glibc.exit(code.rawValue) }
+            // Parsing failed: the error goes to a --log given before the
+            // subcommand's name too (where conmon and containerd pass it).
+            errorLogDestination = errorLogDestination ?? Self.rootOptions(arguments)?.over(nil as GlobalOptions?).logDestination
             // Only once parsing failed: a mistyped command named as such, with the nearest one.
             if let unknown = UnknownCommand.check(arguments) { fail(unknown) }
             let message = fullMessage(for: error)
@@ -72,6 +76,14 @@ struct Nook: ParsableCommand {
             GlobalOptions.log(message)
             Glibc.exit(125)
         }
+    }
+
+    /// The global options before the subcommand's name, parsed by the same
+    /// parser on their own, for an error of the subcommand's parse.
+    static func rootOptions(_ arguments: [String]) -> GlobalOptionsOf<BeforeSubcommand>? {
+        let names = Set(configuration.subcommands.compactMap { $0.configuration.commandName })
+        // A prefix that does not parse has no log to name: the error stays on stderr.
+        return try? GlobalOptionsOf<BeforeSubcommand>.parse(Array(arguments.prefix { !names.contains($0) }))
     }
 
     static func fail(_ error: NookError) -> Never {

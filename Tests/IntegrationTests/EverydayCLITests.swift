@@ -36,6 +36,11 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(exec.stdout, "-t --root x\n", exec.stderr)
         let foreground = try h.run(["--root", root, "--log-format", "json", "run", "--rootfs", h.rootfs, "--", "echo", "-i", "--log", "y"])
         XCTAssertEqual(foreground.stdout, "-i --log y\n", foreground.stderr)
+        // conmon reads errors from --log, given before the subcommand: a bad flag of the subcommand's included.
+        let log = root + "-parse.log"
+        XCTAssertEqual(try h.run(["--log", log, "create", "--bogus", "x"]).status, 125)
+        let logged = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        XCTAssertTrue(logged.contains("Unknown option '--bogus'"), "the parse error in --log: \(logged)")
     }
 
     func testEveryCommandPrintsHelpWithHelpAndH() throws {
