@@ -192,4 +192,13 @@ final class TmpfsSpecTests: XCTestCase {
             }
         }
     }
+
+    /// docker refuses a bind over "/"; so does Nook (it failed later as "exec 'true': not found").
+    func testADestinationThatIsTheRootIsRefused() {
+        for destination in ["/", "//", "///"] {
+            assertNookError(try VolumeSpec.parse("/tmp:\(destination)")) { e in
+                XCTAssertEqual(e.message, "invalid volume '/tmp:\(destination)': destination '\(destination)' is the container's root")
+            }
+        }
+    }
 }

@@ -49,6 +49,11 @@ public struct VolumeSpec: Sendable, Equatable {
         guard parts[1].hasPrefix("/") else {
             throw NookError("invalid volume '\(text)': destination '\(parts[1])' must be an absolute path")
         }
+        // Over the whole root, the container would run on the host directory (as docker, refused).
+        guard parts[1].contains(where: { $0 != "/" }) else {
+            throw NookError("invalid volume '\(text)': destination '\(parts[1])' is the container's root",
+                            hint: "mount it on a directory inside the container, e.g. \(parts[0]):/data")
+        }
         guard parts[0].hasPrefix("/") || parts[0].hasPrefix(".") else {
             throw NookError("invalid volume '\(text)': source '\(parts[0])' must be a host path (absolute or starting with ./)",
                             hint: "Nook has no named volumes; use -v \"$PWD/\(parts[0]):\(parts[1])\"")
