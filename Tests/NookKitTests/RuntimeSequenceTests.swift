@@ -4,7 +4,7 @@ import NookCore
 import NookKernel
 import NookKernelTesting
 @testable import NookRuntime
-import NookSpec
+@testable import NookSpec
 
 /// The parent side of `run`, `create`, `exec` and `delete`, on the recording
 /// fakes of the kernel, cgroup and network seams: the order of the steps for a
@@ -52,8 +52,13 @@ final class RuntimeSequenceTests: XCTestCase {
         spec.linux?.uidMappings = [.init(containerID: 0, hostID: getuid(), size: 1)]
         spec.linux?.gidMappings = [.init(containerID: 0, hostID: getgid(), size: 1)]
         if let network { spec.annotations = [NetworkSettings.modeAnnotation: network] }
+        spec.hooks = Spec.Hooks(prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], createContainer: nil,
+                                startContainer: nil, poststart: [hook("poststart")], poststop: [hook("poststop")])
         return spec
     }
+
+    /// A hook on the host (the fake starts it; it exits 0 unless a test says otherwise).
+    func hook(_ point: String) -> Spec.Hook { Spec.Hook(path: "/hooks/" + point, args: nil, env: nil, timeout: 5) }
 
     /// The steps that make or change something, in order: what a reader of
     /// the sequence checks (probes and closes left out).
@@ -144,10 +149,16 @@ final class RuntimeSequenceTests: XCTestCase {
             #"writeFile(/proc/4242/setgroups, "deny")"#,
             "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
+            // The hooks on the host, before the child's setup goes on: each started, watched until it ends, collected.
+            "startHelper(/hooks/createRuntime)", "poll(pidfd:5101)", "wait(5101, [])",
+            "startHelper(/hooks/prestart)", "poll(pidfd:5102)", "wait(5102, [])",
             "sendGo(10)", "receive(10)",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
             "open(\(directory)/exec.fifo)", // status for the hooks' state (none): a reader waits for start
         ])
+        // The hooks read the state on stdin: the container's process, still creating.
+        let input = try JSONDecoder().decode(OCIState.self, from: Data(w.kernel.helperInputs["/hooks/prestart"] ?? []))
+        XCTAssertEqual([input.id, input.status, "\(input.pid)"], ["c1", "creating", "4242"])
         // The container waits for `start`: its process, directory and cgroup stay; nothing else.
         XCTAssertEqual(w.kernel.liveChildren, [4242])
         XCTAssertEqual(w.cgroups.existing, ["/fake/cgroup/nook-c1"])
@@ -173,6 +184,31 @@ final class RuntimeSequenceTests: XCTestCase {
             }
             assertNothingLeft(w, label)
         }
+    }
+
+    /// A prestart hook that fails, or outlives its timeout (then it is
+    /// killed), fails create, which undoes what it made; a failing poststart
+    /// or poststop hook is reported and ignored.
+    func testHookOutcomes() throws {
+        for (hanging, exits) in [(true, [String: ExitStatus]()), (false, ["/hooks/prestart": .exited(3)])] {
+            let w = try world()
+            w.kernel.hangingHelpers = hanging ? ["/hooks/prestart"] : []
+            w.kernel.helperExits = exits
+            assertNookError(try create(w)) { e in
+                XCTAssertTrue(e.message.contains(hanging ? "prestart hook 0 (/hooks/prestart): timed out after 5 s" : "exited with status 3"), e.message)
+            }
+            XCTAssertEqual(w.kernel.killed, hanging ? [5102, 4242] : [4242]) // the hook that overran, and the container's process
+            XCTAssertEqual(w.kernel.clock, hanging ? 5 : 0)
+            assertNothingLeft(w)
+        }
+        let w = try world()
+        w.kernel.helperExits = ["/hooks/poststart": .exited(1), "/hooks/poststop": .signaled(SIGKILL)]
+        try create(w)
+        try w.runtime.start(id: "c1")
+        XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
+        w.kernel.liveChildren.remove(4242)
+        try w.runtime.delete(id: "c1", force: false)
+        assertNothingLeft(w)
     }
 
     // MARK: exec
@@ -267,6 +303,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "readFile(\(directory)/config.json)",
             "cgroup remove /fake/cgroup/nook-c1",
             "rename(\(directory), \(gone))",
+            "startHelper(/hooks/poststop)", "poll(pidfd:5103)", "wait(5103, [])", // once the container is gone
         ])
         assertNothingLeft(w)
     }
@@ -324,6 +361,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "pidfd_open(4242)", "poll(\(fifo))", // it took the byte and closed the FIFO
             "unlink(\(fifo))",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+            "startHelper(/hooks/poststart)", "poll(pidfd:5103)", "wait(5103, [])",
         ])
         XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
         XCTAssertEqual(w.kernel.liveChildren, [4242])
@@ -342,7 +380,8 @@ final class RuntimeSequenceTests: XCTestCase {
         // before it, recovery and the foreground check only look (a failed
         // look reads as "nothing to repair"). Probes of exec.fifo read a
         // failure as "not waiting"; the waiter's pidfd only serves to wake a
-        // stopped waiter; the FIFO's removal is best effort.
+        // stopped waiter; the FIFO's removal is best effort; a failed
+        // poststart hook is reported and ignored (the runtime spec).
         let calls = baseline.kernel.calls
         let locked = calls.indices.filter { if case .lock = calls[$0] { true } else { false } }[1]
         let release = calls.lastIndex(of: .open(directory + "/exec.fifo"))!
@@ -350,7 +389,7 @@ final class RuntimeSequenceTests: XCTestCase {
             switch calls[i] {
             case .open: i == release
             case .openPidfd, .removeFile: false
-            default: i >= locked
+            default: i >= locked && !hookSteps(calls).contains(i)
             }
         }
         for (i, call) in calls.enumerated() where call.canFail {
@@ -419,6 +458,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "lock(\(directory)/lock)",
             "readFile(\(directory)/config.json)",
             "rename(\(directory), \(gone))",
+            "startHelper(/hooks/poststop)", "poll(pidfd:5101)", "wait(5101, [])",
         ])
         XCTAssertEqual(w.kernel.killed, containerPIDs)
         assertDeleted(w)
@@ -429,7 +469,7 @@ final class RuntimeSequenceTests: XCTestCase {
     /// `delete --force`, which finishes the job.
     func testDeleteForceFailureAtEachStep() throws {
         try deleteFailureAtEachStep(force: true, seed: seedRunningProcesses) { w, label in
-            XCTAssertEqual(w.kernel.killed, containerPIDs, label)
+            XCTAssertEqual(w.kernel.killed.subtracting(w.kernel.helperPIDs), containerPIDs, label)
             assertDeleted(w, label)
         }
     }
@@ -439,6 +479,19 @@ final class RuntimeSequenceTests: XCTestCase {
         XCTAssertFalse(w.kernel.stopped.contains(4400), "\(label): a stranger was stopped", file: file, line: line)
         XCTAssertEqual(w.kernel.heldLocks, [:], "\(label): a lock is held", file: file, line: line)
         XCTAssertEqual(w.kernel.openFDs, [], "\(label): an fd is open", file: file, line: line)
+    }
+
+    /// The indices of the steps that start, watch and collect a hook.
+    func hookSteps(_ calls: [RecordingKernel.Call]) -> [Int] {
+        var pids: Set<pid_t> = []
+        return calls.indices.filter { i in
+            switch calls[i] {
+            case .startHelper(let argv) where argv[0].hasPrefix("/hooks/"): return true
+            case .poll(let p) where p.hasPrefix("pidfd:"): pids.insert(pid_t(p.dropFirst(6))!); return true
+            case .wait(let pid, _): return pids.contains(pid)
+            default: return false
+            }
+        }
     }
 
     // MARK: what every way out must leave
@@ -466,6 +519,7 @@ final class RuntimeSequenceTests: XCTestCase {
         case .wait(let pid, _): "waitpid \(pid)"
         case .signal(let pid, _): "kill \(pid)"
         case .adopt(let pid): "pidfd_open \(pid)"
+        case .poll(let p) where p.hasPrefix("pidfd:"): "the hook's pidfd"
         case .write(let p), .poll(let p): p
         case .runHelper(let argv): argv[0]
         case .startHelper(let argv): argv[0]

@@ -98,8 +98,8 @@ final class CreateSequence: ContainerSequence {
             FaultPoint.reached("create.cloned")
             try self.store.write(record)
             FaultPoint.reached("create.launched")
-            try HookRunner.run(self.spec, .createRuntime, state: self.runtime.ociState(record), tracer: self.tracer)
-            try HookRunner.run(self.spec, .prestart, state: self.runtime.ociState(record), tracer: self.tracer)
+            try HookRunner.run(self.spec, .createRuntime, state: self.runtime.ociState(record), tracer: self.tracer, kernel: self.kernel)
+            try HookRunner.run(self.spec, .prestart, state: self.runtime.ociState(record), tracer: self.tracer, kernel: self.kernel)
         }
         state = record
         FaultPoint.reached("create.ready")
