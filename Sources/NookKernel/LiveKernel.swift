@@ -182,6 +182,11 @@ public final class LiveKernel: KernelInterface {
         return SpawnedProcess(pid: pid, pidfd: nook_pidfd_open(pid))
     }
 
+    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+        let r = Syscall.sendFD(fd, toSocket: path)
+        if r < 0 { throw NookError.sys("send the console to '\(path)'", errno: -r) }
+    }
+
     public func pipe(holding bytes: [UInt8]) throws -> Int32 {
         var fds: [Int32] = [-1, -1]
         guard Syscall.pipe(&fds) == 0 else { throw NookError.sys("pipe", errno: errno) }

@@ -82,6 +82,8 @@ public protocol ProcessKernel: AnyObject {
     /// A pipe's read end with `bytes` already in it and the write end closed
     /// (a hook's stdin in the container); `bytes` must fit in the pipe.
     func pipe(holding bytes: [UInt8]) throws -> Int32
+    /// Sends `fd` over the unix socket at `path` (a --console-socket).
+    func sendFD(_ fd: Int32, toSocket path: String) throws
 }
 
 extension ProcessKernel {

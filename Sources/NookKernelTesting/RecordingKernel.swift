@@ -29,6 +29,8 @@ public final class RecordingKernel: KernelInterface {
         case makeDirectory(String)
         case status(String)
         case createFile(String)
+        case createNewFile(String)
+        case sendFD(String)
         case readFile(String)
         case rename(String, String)
         case removeFile(String)
@@ -61,9 +63,11 @@ public final class RecordingKernel: KernelInterface {
             case .processStat(let pid): "processStat(\(pid))"
             case .startHelper(let argv): "startHelper(\(argv.joined(separator: " ")))"
             case .pipe: "pipe"
+            case .sendFD(let p): "sendFD(\(p))"
             case .makeDirectory(let p): "mkdir(\(p))"
             case .status(let p): "stat(\(p))"
             case .createFile(let p): "createFile(\(p))"
+            case .createNewFile(let p): "createNewFile(\(p))"
             case .readFile(let p): "readFile(\(p))"
             case .rename(let a, let b): "rename(\(a), \(b))"
             case .removeFile(let p): "unlink(\(p))"
@@ -230,6 +234,7 @@ public final class RecordingKernel: KernelInterface {
         guard !messages.isEmpty else { return nil }
         let message = messages.removeFirst()
         if message.kind == .pid && message.step == .fork { liveChildren.insert(message.value) }
+        if message.kind == .console && message.fd >= 0 { openFDs.insert(message.fd) } // passed to us with the message
         return message
     }
 
@@ -302,6 +307,12 @@ public final class RecordingKernel: KernelInterface {
         let fd = allocateFD(for: "pidfd:\(pid)")
         pidfdTargets[fd] = pid
         return SpawnedProcess(pid: pid, pidfd: fd)
+    }
+
+    /// The fd went to whoever listens at `path`; ours stays open until closed.
+    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+        try record(.sendFD(path), live: "send the console to '\(path)'")
+        guard openFDs.contains(fd) else { throw Errno.badFileDescriptor }
     }
 
     public func pipe(holding bytes: [UInt8]) throws -> Int32 {
@@ -390,6 +401,13 @@ public final class RecordingKernel: KernelInterface {
 
     public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
         try record(.createFile(path))
+        guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+        files[path] = bytes
+    }
+
+    public func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        try record(.createNewFile(path))
+        if exists(path) { throw Errno.fileExists }
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         files[path] = bytes
     }

@@ -41,6 +41,7 @@ final class RuntimeSequenceTests: XCTestCase {
         let cgroups = RecordingCgroups(kernel)
         let network = RecordingNetwork(kernel)
         let runtime = try Runtime(stateRoot: root, environment: [:], kernel: kernel, cgroups: cgroups, network: network)
+        kernel.seed(directory: "/run/pids") // where --pid-file writes
         kernel.calls = []
         kernel.failAt = failAt
         return World(kernel: kernel, cgroups: cgroups, network: network, runtime: runtime)
@@ -130,9 +131,15 @@ final class RuntimeSequenceTests: XCTestCase {
 
     // MARK: create
 
+    /// With a terminal (its master sent to --console-socket) and a --pid-file.
     func create(_ w: World) throws {
-        w.kernel.messages = [ChildMessage(kind: .ready, step: .none)]
-        try w.runtime.create(spec(), id: "c1", settings: .init(bundle: tmp.path))
+        w.kernel.messages = [ChildMessage(kind: .console, step: .none, fd: 60), ChildMessage(kind: .ready, step: .none)]
+        var spec = spec()
+        spec.process?.terminal = true
+        var settings = Runtime.CreateSettings(bundle: tmp.path)
+        settings.consoleSocket = "/run/console.sock"
+        settings.pidFile = "/run/pids/c1.pid"
+        try w.runtime.create(spec, id: "c1", settings: settings)
     }
 
     func testCreateSteps() throws {
@@ -152,10 +159,13 @@ final class RuntimeSequenceTests: XCTestCase {
             // The hooks on the host, before the child's setup goes on: each started, watched until it ends, collected.
             "startHelper(/hooks/createRuntime)", "poll(pidfd:5101)", "wait(5101, [])",
             "startHelper(/hooks/prestart)", "poll(pidfd:5102)", "wait(5102, [])",
-            "sendGo(10)", "receive(10)",
+            "sendGo(10)", "receive(10)", "receive(10)", // the pty's master, then ready
+            "sendFD(/run/console.sock)", // the pty master, then closed
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
             "open(\(directory)/exec.fifo)", // status for the hooks' state (none): a reader waits for start
+            "createNewFile(/run/pids/c1.pid.nook-tmp)", "rename(/run/pids/c1.pid.nook-tmp, /run/pids/c1.pid)", // --pid-file, whole
         ])
+        XCTAssertEqual(w.kernel.files["/run/pids/c1.pid"], Array("4242".utf8))
         // The hooks read the state on stdin: the container's process, still creating.
         let input = try JSONDecoder().decode(OCIState.self, from: Data(w.kernel.helperInputs["/hooks/prestart"] ?? []))
         XCTAssertEqual([input.id, input.status, "\(input.pid)"], ["c1", "creating", "4242"])
@@ -183,6 +193,7 @@ final class RuntimeSequenceTests: XCTestCase {
                 XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
             }
             assertNothingLeft(w, label)
+            XCTAssertEqual(w.kernel.files.keys.filter { $0.hasPrefix("/run/pids/") }, [], "\(label): a pid file is left")
         }
     }
 
@@ -226,11 +237,16 @@ final class RuntimeSequenceTests: XCTestCase {
         w.kernel.liveChildren.insert(getpid())
     }
 
+    /// With a terminal (its master sent to --console-socket) and a --pid-file.
     func exec(_ w: World) throws -> ExitStatus? {
-        w.kernel.messages = [ChildMessage(kind: .pid, step: .fork, value: 4343), ChildMessage(kind: .exec, step: .exec)]
+        w.kernel.messages = [ChildMessage(kind: .console, step: .none, fd: 61), ChildMessage(kind: .pid, step: .fork, value: 4343),
+                             ChildMessage(kind: .exec, step: .exec)]
         var settings = Runtime.ExecSettings()
         settings.forwardSignals = [SIGTERM]
-        return try w.runtime.exec(id: "c1", process: try w.runtime.execProcess(id: "c1", args: ["true"]), settings: settings)
+        settings.consoleSocket = "/run/console.sock"
+        settings.pidFile = "/run/pids/exec.pid"
+        let process = try w.runtime.execProcess(id: "c1", args: ["true"], terminal: true)
+        return try w.runtime.exec(id: "c1", process: process, settings: settings)
     }
 
     func testExecSteps() throws {
@@ -240,11 +256,14 @@ final class RuntimeSequenceTests: XCTestCase {
         XCTAssertEqual(steps(w.kernel).filter { !$0.hasPrefix("readFile") && !$0.hasPrefix("lock") && !$0.hasPrefix("open(") }, [
             "cgroup open /fake/cgroup/nook-c1",
             "socketPair", "spawn(syncFD: 11)",
-            "sendGo(10)", "receive(10)", "receive(10)", "receive(10)",
+            "sendGo(10)", "receive(10)", "receive(10)", "receive(10)", "receive(10)",
             "wait(4242, [])", // the joining helper, once it forked the process
             "adopt(4343)",
+            "createNewFile(/run/pids/exec.pid.nook-tmp)", "rename(/run/pids/exec.pid.nook-tmp, /run/pids/exec.pid)", // --pid-file, whole
+            "sendFD(/run/console.sock)", // the pty master, then closed
             "wait(4343, [15])",
         ])
+        XCTAssertEqual(w.kernel.files["/run/pids/exec.pid"], Array("4343".utf8))
         XCTAssertEqual(w.kernel.liveChildren, [getpid()])
         XCTAssertEqual(w.kernel.openFDs, [])
         XCTAssertEqual(w.kernel.heldLocks, [:])
@@ -510,8 +529,8 @@ final class RuntimeSequenceTests: XCTestCase {
     func subject(_ call: RecordingKernel.Call) -> String {
         switch call {
         case .makeDirectory(let p), .createFile(let p), .readFile(let p), .removeFile(let p), .lock(let p),
-             .makeFIFO(let p), .open(let p), .writeFile(let p, _): p
-        case .rename(let from, _): from
+             .makeFIFO(let p), .open(let p), .writeFile(let p, _), .createNewFile(let p), .sendFD(let p): p
+        case .rename(let from, let to): from.hasSuffix(".nook-tmp") ? to : from // a file replaced whole is named by its own path
         case .socketPair: "socketpair"
         case .spawn: "clone3"
         case .sendGo: "send to the container's setup"

@@ -109,9 +109,7 @@ final class CreateSequence: ContainerSequence {
     func sendConsole() throws {
         guard let master = launched?.consoleMaster, master >= 0 else { return }
         defer { kernel.close(master) }
-        let socket = settings.consoleSocket!
-        let r = Syscall.sendFD(master, toSocket: socket)
-        if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        try kernel.sendFD(master, toSocket: settings.consoleSocket!)
     }
 
     /// Created; the createContainer hooks (in the container's namespaces,
@@ -122,7 +120,7 @@ final class CreateSequence: ContainerSequence {
         try store.write(record)
         FaultPoint.reached("create.created")
         try runtime.runHooksInContainer(id: id, spec: spec, .createContainer, state: runtime.ociState(record), tracer: tracer)
-        if let pidFile = settings.pidFile { try Runtime.writePIDFile(pidFile, pid: launched.process.pid) }
+        if let pidFile = settings.pidFile { try runtime.writePIDFile(pidFile, pid: launched.process.pid) }
         finished = true
     }
 

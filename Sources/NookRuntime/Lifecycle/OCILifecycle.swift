@@ -309,7 +309,7 @@ extension Runtime {
     }
 
     /// Atomic, like runc: conmon reads it as soon as create returns.
-    static func writePIDFile(_ path: String, pid: Int32) throws {
-        try FileReplacement.write(path, "\(pid)")
+    func writePIDFile(_ path: String, pid: Int32) throws {
+        try FileReplacement.write(path, "\(pid)", kernel: kernel)
     }
 }
