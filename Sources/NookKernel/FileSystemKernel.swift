@@ -30,6 +30,9 @@ public protocol FileSystemKernel: AnyObject {
     /// whole; with `sync`, fsync before close (the write half of an atomic replace).
     func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws
     /// The bytes of a file, bounded by `kind` (`HostPath.readBytes`). Throws `NookError`.
+    /// A file made new with `bytes` (EEXIST when anything is at the path:
+    /// never through a symlink, never into a FIFO); removed again if the write fails.
+    func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws
     func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8]
     /// rename(2), or renameat2(RENAME_NOREPLACE).
     func rename(_ from: String, to: String, noReplace: Bool) throws

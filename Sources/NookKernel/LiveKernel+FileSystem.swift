@@ -24,6 +24,19 @@ extension LiveKernel {
         if sync { _ = fsync(fd.rawValue) }
     }
 
+    public func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode)
+        guard fd >= 0 else { throw Errno(rawValue: errno) }
+        do {
+            _ = try FileDescriptor(rawValue: fd).writeAll(bytes)
+            Glibc.close(fd)
+        } catch {
+            Glibc.close(fd)
+            Glibc.unlink(path)
+            throw error
+        }
+    }
+
     public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
         try HostPath.readBytes(path, as: kind, noFollow: noFollow)
     }

@@ -59,6 +59,9 @@ public final class LiveKernel: KernelInterface {
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+        if process.pidfd < 0 && signals.isEmpty && terminal == nil && log == nil {
+            return try Self.collect(process.pid) // no pidfd to poll and nothing to relay: waited for by pid
+        }
         let sigfd = signals.isEmpty ? -1 : nook_signalfd(signals, signals.count)
         defer { if sigfd >= 0 { Glibc.close(sigfd) } }
         var stdinOpen = terminal?.forwardInput ?? false
@@ -104,13 +107,18 @@ public final class LiveKernel: KernelInterface {
             if fds[0].revents != 0 {
                 drainMaster()
                 log?.drain()
-                var status: Int32 = 0
-                while waitpid(process.pid, &status, 0) < 0 {
-                    if errno != EINTR { throw NookError.sys("waitpid \(process.pid)", errno: errno) }
-                }
-                return ExitStatus(waitStatus: status)
+                return try Self.collect(process.pid)
             }
         }
+    }
+
+    /// waitpid for a child of ours, through EINTR.
+    static func collect(_ pid: pid_t) throws -> ExitStatus {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 {
+            if errno != EINTR { throw NookError.sys("waitpid \(pid)", errno: errno) }
+        }
+        return ExitStatus(waitStatus: status)
     }
 
     static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ count: Int) {
@@ -150,5 +158,40 @@ public final class LiveKernel: KernelInterface {
 
     public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
         try HelperProcess.spawnTied(path, argv, fds: fds)
+    }
+
+    public func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
+        var inPipe: [Int32] = [-1, -1]
+        guard Syscall.pipe(&inPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
+        var launch = launch
+        launch.fds = [inPipe[0]] + launch.fds.dropFirst()
+        let pid: pid_t
+        do {
+            pid = try HelperProcess.start(launch)
+        } catch {
+            Glibc.close(inPipe[0])
+            Glibc.close(inPipe[1])
+            throw error
+        }
+        Glibc.close(inPipe[0])
+        // It may exit without reading its stdin: that must be EPIPE for us, not SIGPIPE.
+        let previous = Glibc.signal(SIGPIPE, SIG_IGN)
+        Self.writeAll(inPipe[1], input, input.count)
+        Glibc.close(inPipe[1])
+        Glibc.signal(SIGPIPE, previous)
+        return SpawnedProcess(pid: pid, pidfd: nook_pidfd_open(pid))
+    }
+
+    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+        let r = Syscall.sendFD(fd, toSocket: path)
+        if r < 0 { throw NookError.sys("send the console to '\(path)'", errno: -r) }
+    }
+
+    public func pipe(holding bytes: [UInt8]) throws -> Int32 {
+        var fds: [Int32] = [-1, -1]
+        guard Syscall.pipe(&fds) == 0 else { throw NookError.sys("pipe", errno: errno) }
+        Self.writeAll(fds[1], bytes, bytes.count)
+        Glibc.close(fds[1])
+        return fds[0]
     }
 }

@@ -75,6 +75,15 @@ public protocol ProcessKernel: AnyObject {
     /// Starts a long-lived helper (pasta, slirp4netns) tied to this process
     /// (PR_SET_PDEATHSIG), with `fds[i]` as its fd i; returns its pid.
     func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t
+    /// Starts a short-lived program of ours (an OCI hook) with `input` written
+    /// to its stdin, and a pidfd for it (-1 if none could be had); the caller
+    /// waits for it (`wait`, or `poll` on the pidfd for a timeout).
+    func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess
+    /// A pipe's read end with `bytes` already in it and the write end closed
+    /// (a hook's stdin in the container); `bytes` must fit in the pipe.
+    func pipe(holding bytes: [UInt8]) throws -> Int32
+    /// Sends `fd` over the unix socket at `path` (a --console-socket).
+    func sendFD(_ fd: Int32, toSocket path: String) throws
 }
 
 extension ProcessKernel {

@@ -25,9 +25,12 @@ public final class RecordingKernel: KernelInterface {
         case close(Int32)
         case processStat(pid_t)
         case startHelper([String])
+        case pipe
         case makeDirectory(String)
         case status(String)
         case createFile(String)
+        case createNewFile(String)
+        case sendFD(String)
         case readFile(String)
         case rename(String, String)
         case removeFile(String)
@@ -59,9 +62,12 @@ public final class RecordingKernel: KernelInterface {
             case .close(let fd): "close(\(fd))"
             case .processStat(let pid): "processStat(\(pid))"
             case .startHelper(let argv): "startHelper(\(argv.joined(separator: " ")))"
+            case .sendFD(let p): "sendFD(\(p))"
+            case .pipe: "pipe"
             case .makeDirectory(let p): "mkdir(\(p))"
             case .status(let p): "stat(\(p))"
             case .createFile(let p): "createFile(\(p))"
+            case .createNewFile(let p): "createNewFile(\(p))"
             case .readFile(let p): "readFile(\(p))"
             case .rename(let a, let b): "rename(\(a), \(b))"
             case .removeFile(let p): "unlink(\(p))"
@@ -107,6 +113,12 @@ public final class RecordingKernel: KernelInterface {
     /// Helper name (argv[0]) -> (status, stderr). Unlisted helpers succeed.
     public var helperResults: [String: (Int32, String)] = [:]
     public var waitStatus: ExitStatus = .exited(0)
+    /// Short-lived helpers (hooks), by program: how each ends (unlisted: exit 0),
+    /// and those that never end by themselves.
+    public var helperExits: [String: ExitStatus] = [:]
+    public var hangingHelpers: Set<String> = []
+    /// What each short-lived helper got on its stdin, by program.
+    public private(set) var helperInputs: [String: [UInt8]] = [:]
     public var spawnedOptions: SpawnOptions?
     public var spawnedPlan: ChildPlan?
 
@@ -117,6 +129,11 @@ public final class RecordingKernel: KernelInterface {
     public var liveChildren: Set<pid_t> = []
     public private(set) var killed: Set<pid_t> = []
     public private(set) var stopped: Set<pid_t> = []
+    /// Children that ended by themselves, not yet waited for (zombies), with how.
+    private var ended: [pid_t: ExitStatus] = [:]
+    private var nextHelperPID: pid_t = 5100
+    /// The short-lived helpers (hooks) started so far.
+    public private(set) var helperPIDs: Set<pid_t> = []
     // The process table a test sets up for processes it says are running:
     /// parent pids (default 1),
     public var parents: [pid_t: pid_t] = [:]
@@ -217,13 +234,15 @@ public final class RecordingKernel: KernelInterface {
         guard !messages.isEmpty else { return nil }
         let message = messages.removeFirst()
         if message.kind == .pid && message.step == .fork { liveChildren.insert(message.value) }
+        if message.kind == .console && message.fd >= 0 { openFDs.insert(message.fd) } // passed to us with the message
         return message
     }
 
     public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
         try record(.wait(process.pid, signals), live: "waitpid \(process.pid)")
+        let ended = ended[process.pid]
         exit(process.pid)
-        return killed.contains(process.pid) ? .signaled(SIGKILL) : waitStatus
+        return killed.contains(process.pid) ? .signaled(SIGKILL) : ended ?? waitStatus
     }
 
     public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
@@ -276,7 +295,32 @@ public final class RecordingKernel: KernelInterface {
         return 5000
     }
 
-    private func isRunning(_ pid: pid_t) -> Bool { liveChildren.contains(pid) && !killed.contains(pid) }
+    /// A hook: it reads its input and ends at once, unless it hangs. Its pidfd is 'pidfd:PID'.
+    public func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
+        try record(.startHelper(launch.arguments), live: "run \(launch.arguments.first ?? launch.program)")
+        nextHelperPID += 1
+        let pid = nextHelperPID
+        liveChildren.insert(pid)
+        helperPIDs.insert(pid)
+        helperInputs[launch.program] = input
+        if !hangingHelpers.contains(launch.program) { ended[pid] = helperExits[launch.program] ?? .exited(0) }
+        let fd = allocateFD(for: "pidfd:\(pid)")
+        pidfdTargets[fd] = pid
+        return SpawnedProcess(pid: pid, pidfd: fd)
+    }
+
+    /// The fd went to whoever listens at `path`; ours stays open until closed.
+    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+        try record(.sendFD(path), live: "send the console to '\(path)'")
+        guard openFDs.contains(fd) else { throw Errno.badFileDescriptor }
+    }
+
+    public func pipe(holding bytes: [UInt8]) throws -> Int32 {
+        try record(.pipe, live: "pipe")
+        return allocateFD(for: "pipe")
+    }
+
+    private func isRunning(_ pid: pid_t) -> Bool { liveChildren.contains(pid) && !killed.contains(pid) && ended[pid] == nil }
 
     // MARK: the process table
 
@@ -329,6 +373,7 @@ public final class RecordingKernel: KernelInterface {
     private func exit(_ pid: pid_t) {
         liveChildren.remove(pid)
         fifoReaders[pid] = nil
+        ended[pid] = nil
     }
 
     // MARK: the file system
@@ -356,6 +401,13 @@ public final class RecordingKernel: KernelInterface {
 
     public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
         try record(.createFile(path))
+        guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
+        files[path] = bytes
+    }
+
+    public func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+        try record(.createNewFile(path))
+        if exists(path) { throw Errno.fileExists }
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         files[path] = bytes
     }
@@ -445,10 +497,12 @@ public final class RecordingKernel: KernelInterface {
         return bytes.count
     }
 
-    /// A FIFO without a reader polls POLLERR; otherwise nothing happens in time.
+    /// A FIFO without a reader polls POLLERR, a pidfd whose process ended
+    /// POLLIN; otherwise nothing happens in time.
     public func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
         let path = fdPaths[fd] ?? ""
         try record(.poll(path))
+        if let pid = pidfdTargets[fd], !isRunning(pid) { return Int16(POLLIN) }
         clock += Double(milliseconds) / 1000
         return fifos.contains(path) && !fifoReaders.values.contains(path) ? Int16(POLLERR) : 0
     }

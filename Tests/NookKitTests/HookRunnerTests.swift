@@ -10,8 +10,9 @@ final class HookRunnerTests: XCTestCase {
     /// must not overflow on its way to poll(2)'s milliseconds.
     func testAHugeTimeoutIsClampedNotACrash() throws {
         for timeout in [Int.max, Int(Int32.max), 2_147_484] {
-            let pid = try spawnProcess(["/bin/true"])
-            XCTAssertNoThrow(try HookRunner.waitForHook(pid: pid, timeout: timeout), "\(timeout)")
+            let kernel = LiveKernel()
+            let hook = try kernel.startHelper(HelperLaunch(program: "/bin/true", arguments: ["/bin/true"]), input: [])
+            XCTAssertNoThrow(try HookRunner.waitForHook(hook, timeout: timeout, kernel: kernel), "\(timeout)")
         }
     }
 }

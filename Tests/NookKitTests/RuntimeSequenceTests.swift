@@ -4,7 +4,7 @@ import NookCore
 import NookKernel
 import NookKernelTesting
 @testable import NookRuntime
-import NookSpec
+@testable import NookSpec
 
 /// The parent side of `run`, `create`, `exec` and `delete`, on the recording
 /// fakes of the kernel, cgroup and network seams: the order of the steps for a
@@ -41,6 +41,7 @@ final class RuntimeSequenceTests: XCTestCase {
         let cgroups = RecordingCgroups(kernel)
         let network = RecordingNetwork(kernel)
         let runtime = try Runtime(stateRoot: root, environment: [:], kernel: kernel, cgroups: cgroups, network: network)
+        kernel.seed(directory: "/run/pids") // where --pid-file writes
         kernel.calls = []
         kernel.failAt = failAt
         return World(kernel: kernel, cgroups: cgroups, network: network, runtime: runtime)
@@ -52,8 +53,13 @@ final class RuntimeSequenceTests: XCTestCase {
         spec.linux?.uidMappings = [.init(containerID: 0, hostID: getuid(), size: 1)]
         spec.linux?.gidMappings = [.init(containerID: 0, hostID: getgid(), size: 1)]
         if let network { spec.annotations = [NetworkSettings.modeAnnotation: network] }
+        spec.hooks = Spec.Hooks(prestart: [hook("prestart")], createRuntime: [hook("createRuntime")], createContainer: nil,
+                                startContainer: nil, poststart: [hook("poststart")], poststop: [hook("poststop")])
         return spec
     }
+
+    /// A hook on the host (the fake starts it; it exits 0 unless a test says otherwise).
+    func hook(_ point: String) -> Spec.Hook { Spec.Hook(path: "/hooks/" + point, args: nil, env: nil, timeout: 5) }
 
     /// The steps that make or change something, in order: what a reader of
     /// the sequence checks (probes and closes left out).
@@ -125,9 +131,15 @@ final class RuntimeSequenceTests: XCTestCase {
 
     // MARK: create
 
+    /// With a terminal (its master sent to --console-socket) and a --pid-file.
     func create(_ w: World) throws {
-        w.kernel.messages = [ChildMessage(kind: .ready, step: .none)]
-        try w.runtime.create(spec(), id: "c1", settings: .init(bundle: tmp.path))
+        w.kernel.messages = [ChildMessage(kind: .console, step: .none, fd: 60), ChildMessage(kind: .ready, step: .none)]
+        var spec = spec()
+        spec.process?.terminal = true
+        var settings = Runtime.CreateSettings(bundle: tmp.path)
+        settings.consoleSocket = "/run/console.sock"
+        settings.pidFile = "/run/pids/c1.pid"
+        try w.runtime.create(spec, id: "c1", settings: settings)
     }
 
     func testCreateSteps() throws {
@@ -144,10 +156,19 @@ final class RuntimeSequenceTests: XCTestCase {
             #"writeFile(/proc/4242/setgroups, "deny")"#,
             "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
-            "sendGo(10)", "receive(10)",
+            // The hooks on the host, before the child's setup goes on: each started, watched until it ends, collected.
+            "startHelper(/hooks/createRuntime)", "poll(pidfd:5101)", "wait(5101, [])",
+            "startHelper(/hooks/prestart)", "poll(pidfd:5102)", "wait(5102, [])",
+            "sendGo(10)", "receive(10)", "receive(10)", // the pty's master, then ready
+            "sendFD(/run/console.sock)", // the pty master, then closed
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
             "open(\(directory)/exec.fifo)", // status for the hooks' state (none): a reader waits for start
+            "createNewFile(/run/pids/c1.pid.nook-tmp)", "rename(/run/pids/c1.pid.nook-tmp, /run/pids/c1.pid)", // --pid-file, whole
         ])
+        XCTAssertEqual(w.kernel.files["/run/pids/c1.pid"], Array("4242".utf8))
+        // The hooks read the state on stdin: the container's process, still creating.
+        let input = try JSONDecoder().decode(OCIState.self, from: Data(w.kernel.helperInputs["/hooks/prestart"] ?? []))
+        XCTAssertEqual([input.id, input.status, "\(input.pid)"], ["c1", "creating", "4242"])
         // The container waits for `start`: its process, directory and cgroup stay; nothing else.
         XCTAssertEqual(w.kernel.liveChildren, [4242])
         XCTAssertEqual(w.cgroups.existing, ["/fake/cgroup/nook-c1"])
@@ -172,7 +193,33 @@ final class RuntimeSequenceTests: XCTestCase {
                 XCTAssertTrue(e.message.contains(subject(call)), "\(label): the error does not name the step: \(e.message)")
             }
             assertNothingLeft(w, label)
+            XCTAssertEqual(w.kernel.files.keys.filter { $0.hasPrefix("/run/pids/") }, [], "\(label): a pid file is left")
         }
+    }
+
+    /// A prestart hook that fails, or outlives its timeout (then it is
+    /// killed), fails create, which undoes what it made; a failing poststart
+    /// or poststop hook is reported and ignored.
+    func testHookOutcomes() throws {
+        for (hanging, exits) in [(true, [String: ExitStatus]()), (false, ["/hooks/prestart": .exited(3)])] {
+            let w = try world()
+            w.kernel.hangingHelpers = hanging ? ["/hooks/prestart"] : []
+            w.kernel.helperExits = exits
+            assertNookError(try create(w)) { e in
+                XCTAssertTrue(e.message.contains(hanging ? "prestart hook 0 (/hooks/prestart): timed out after 5 s" : "exited with status 3"), e.message)
+            }
+            XCTAssertEqual(w.kernel.killed, hanging ? [5102, 4242] : [4242]) // the hook that overran, and the container's process
+            XCTAssertEqual(w.kernel.clock, hanging ? 5 : 0)
+            assertNothingLeft(w)
+        }
+        let w = try world()
+        w.kernel.helperExits = ["/hooks/poststart": .exited(1), "/hooks/poststop": .signaled(SIGKILL)]
+        try create(w)
+        try w.runtime.start(id: "c1")
+        XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
+        w.kernel.liveChildren.remove(4242)
+        try w.runtime.delete(id: "c1", force: false)
+        assertNothingLeft(w)
     }
 
     // MARK: exec
@@ -190,11 +237,16 @@ final class RuntimeSequenceTests: XCTestCase {
         w.kernel.liveChildren.insert(getpid())
     }
 
+    /// With a terminal (its master sent to --console-socket) and a --pid-file.
     func exec(_ w: World) throws -> ExitStatus? {
-        w.kernel.messages = [ChildMessage(kind: .pid, step: .fork, value: 4343), ChildMessage(kind: .exec, step: .exec)]
+        w.kernel.messages = [ChildMessage(kind: .console, step: .none, fd: 61), ChildMessage(kind: .pid, step: .fork, value: 4343),
+                             ChildMessage(kind: .exec, step: .exec)]
         var settings = Runtime.ExecSettings()
         settings.forwardSignals = [SIGTERM]
-        return try w.runtime.exec(id: "c1", process: try w.runtime.execProcess(id: "c1", args: ["true"]), settings: settings)
+        settings.consoleSocket = "/run/console.sock"
+        settings.pidFile = "/run/pids/exec.pid"
+        let process = try w.runtime.execProcess(id: "c1", args: ["true"], terminal: true)
+        return try w.runtime.exec(id: "c1", process: process, settings: settings)
     }
 
     func testExecSteps() throws {
@@ -204,11 +256,14 @@ final class RuntimeSequenceTests: XCTestCase {
         XCTAssertEqual(steps(w.kernel).filter { !$0.hasPrefix("readFile") && !$0.hasPrefix("lock") && !$0.hasPrefix("open(") }, [
             "cgroup open /fake/cgroup/nook-c1",
             "socketPair", "spawn(syncFD: 11)",
-            "sendGo(10)", "receive(10)", "receive(10)", "receive(10)",
+            "sendGo(10)", "receive(10)", "receive(10)", "receive(10)", "receive(10)",
             "wait(4242, [])", // the joining helper, once it forked the process
             "adopt(4343)",
+            "createNewFile(/run/pids/exec.pid.nook-tmp)", "rename(/run/pids/exec.pid.nook-tmp, /run/pids/exec.pid)", // --pid-file, whole
+            "sendFD(/run/console.sock)", // the pty master, then closed
             "wait(4343, [15])",
         ])
+        XCTAssertEqual(w.kernel.files["/run/pids/exec.pid"], Array("4343".utf8))
         XCTAssertEqual(w.kernel.liveChildren, [getpid()])
         XCTAssertEqual(w.kernel.openFDs, [])
         XCTAssertEqual(w.kernel.heldLocks, [:])
@@ -267,6 +322,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "readFile(\(directory)/config.json)",
             "cgroup remove /fake/cgroup/nook-c1",
             "rename(\(directory), \(gone))",
+            "startHelper(/hooks/poststop)", "poll(pidfd:5103)", "wait(5103, [])", // once the container is gone
         ])
         assertNothingLeft(w)
     }
@@ -324,6 +380,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "pidfd_open(4242)", "poll(\(fifo))", // it took the byte and closed the FIFO
             "unlink(\(fifo))",
             "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+            "startHelper(/hooks/poststart)", "poll(pidfd:5103)", "wait(5103, [])",
         ])
         XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
         XCTAssertEqual(w.kernel.liveChildren, [4242])
@@ -342,7 +399,8 @@ final class RuntimeSequenceTests: XCTestCase {
         // before it, recovery and the foreground check only look (a failed
         // look reads as "nothing to repair"). Probes of exec.fifo read a
         // failure as "not waiting"; the waiter's pidfd only serves to wake a
-        // stopped waiter; the FIFO's removal is best effort.
+        // stopped waiter; the FIFO's removal is best effort; a failed
+        // poststart hook is reported and ignored (the runtime spec).
         let calls = baseline.kernel.calls
         let locked = calls.indices.filter { if case .lock = calls[$0] { true } else { false } }[1]
         let release = calls.lastIndex(of: .open(directory + "/exec.fifo"))!
@@ -350,7 +408,7 @@ final class RuntimeSequenceTests: XCTestCase {
             switch calls[i] {
             case .open: i == release
             case .openPidfd, .removeFile: false
-            default: i >= locked
+            default: i >= locked && !hookSteps(calls).contains(i)
             }
         }
         for (i, call) in calls.enumerated() where call.canFail {
@@ -419,6 +477,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "lock(\(directory)/lock)",
             "readFile(\(directory)/config.json)",
             "rename(\(directory), \(gone))",
+            "startHelper(/hooks/poststop)", "poll(pidfd:5101)", "wait(5101, [])",
         ])
         XCTAssertEqual(w.kernel.killed, containerPIDs)
         assertDeleted(w)
@@ -429,7 +488,7 @@ final class RuntimeSequenceTests: XCTestCase {
     /// `delete --force`, which finishes the job.
     func testDeleteForceFailureAtEachStep() throws {
         try deleteFailureAtEachStep(force: true, seed: seedRunningProcesses) { w, label in
-            XCTAssertEqual(w.kernel.killed, containerPIDs, label)
+            XCTAssertEqual(w.kernel.killed.subtracting(w.kernel.helperPIDs), containerPIDs, label)
             assertDeleted(w, label)
         }
     }
@@ -439,6 +498,19 @@ final class RuntimeSequenceTests: XCTestCase {
         XCTAssertFalse(w.kernel.stopped.contains(4400), "\(label): a stranger was stopped", file: file, line: line)
         XCTAssertEqual(w.kernel.heldLocks, [:], "\(label): a lock is held", file: file, line: line)
         XCTAssertEqual(w.kernel.openFDs, [], "\(label): an fd is open", file: file, line: line)
+    }
+
+    /// The indices of the steps that start, watch and collect a hook.
+    func hookSteps(_ calls: [RecordingKernel.Call]) -> [Int] {
+        var pids: Set<pid_t> = []
+        return calls.indices.filter { i in
+            switch calls[i] {
+            case .startHelper(let argv) where argv[0].hasPrefix("/hooks/"): return true
+            case .poll(let p) where p.hasPrefix("pidfd:"): pids.insert(pid_t(p.dropFirst(6))!); return true
+            case .wait(let pid, _): return pids.contains(pid)
+            default: return false
+            }
+        }
     }
 
     // MARK: what every way out must leave
@@ -457,8 +529,8 @@ final class RuntimeSequenceTests: XCTestCase {
     func subject(_ call: RecordingKernel.Call) -> String {
         switch call {
         case .makeDirectory(let p), .createFile(let p), .readFile(let p), .removeFile(let p), .lock(let p),
-             .makeFIFO(let p), .open(let p), .writeFile(let p, _): p
-        case .rename(let from, _): from
+             .makeFIFO(let p), .open(let p), .writeFile(let p, _), .createNewFile(let p), .sendFD(let p): p
+        case .rename(let from, let to): from.hasSuffix(".nook-tmp") ? to : from // a file replaced whole is named by its own path
         case .socketPair: "socketpair"
         case .spawn: "clone3"
         case .sendGo: "send to the container's setup"
@@ -466,6 +538,7 @@ final class RuntimeSequenceTests: XCTestCase {
         case .wait(let pid, _): "waitpid \(pid)"
         case .signal(let pid, _): "kill \(pid)"
         case .adopt(let pid): "pidfd_open \(pid)"
+        case .poll(let p) where p.hasPrefix("pidfd:"): "the hook's pidfd"
         case .write(let p), .poll(let p): p
         case .runHelper(let argv): argv[0]
         case .startHelper(let argv): argv[0]

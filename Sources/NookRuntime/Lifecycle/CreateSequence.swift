@@ -98,8 +98,8 @@ final class CreateSequence: ContainerSequence {
             FaultPoint.reached("create.cloned")
             try self.store.write(record)
             FaultPoint.reached("create.launched")
-            try HookRunner.run(self.spec, .createRuntime, state: self.runtime.ociState(record), tracer: self.tracer)
-            try HookRunner.run(self.spec, .prestart, state: self.runtime.ociState(record), tracer: self.tracer)
+            try HookRunner.run(self.spec, .createRuntime, state: self.runtime.ociState(record), tracer: self.tracer, kernel: self.kernel)
+            try HookRunner.run(self.spec, .prestart, state: self.runtime.ociState(record), tracer: self.tracer, kernel: self.kernel)
         }
         state = record
         FaultPoint.reached("create.ready")
@@ -109,9 +109,7 @@ final class CreateSequence: ContainerSequence {
     func sendConsole() throws {
         guard let master = launched?.consoleMaster, master >= 0 else { return }
         defer { kernel.close(master) }
-        let socket = settings.consoleSocket!
-        let r = Syscall.sendFD(master, toSocket: socket)
-        if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+        try kernel.sendFD(master, toSocket: settings.consoleSocket!)
     }
 
     /// Created; the createContainer hooks (in the container's namespaces,
@@ -122,7 +120,7 @@ final class CreateSequence: ContainerSequence {
         try store.write(record)
         FaultPoint.reached("create.created")
         try runtime.runHooksInContainer(id: id, spec: spec, .createContainer, state: runtime.ociState(record), tracer: tracer)
-        if let pidFile = settings.pidFile { try Runtime.writePIDFile(pidFile, pid: launched.process.pid) }
+        if let pidFile = settings.pidFile { try runtime.writePIDFile(pidFile, pid: launched.process.pid) }
         finished = true
     }
 

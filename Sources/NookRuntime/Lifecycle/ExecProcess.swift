@@ -125,20 +125,14 @@ extension Runtime {
                     plan.execFD = program.fd
                     plan.keepExecFD = program.isScript
                 }
-                var pipe: [Int32] = [-1, -1]
-                guard Syscall.pipe(&pipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
-                defer { close(pipe[0]) }
-                // The state is small: it fits in the pipe before the hook reads it.
-                input.withUnsafeBytes { _ = write(pipe[1], $0.baseAddress, $0.count) }
-                close(pipe[1])
                 var options = SpawnOptions()
-                options.stdio.0 = pipe[0]
-                let cgroupFD = try cgroups.backend(of: id, recordedPath: record.cgroupPath).openForClone()
-                defer { if cgroupFD >= 0 { close(cgroupFD) } }
-                options.cgroupFD = cgroupFD
+                // The state is small: it fits in the pipe before the hook reads it.
+                options.stdio.0 = try kernel.pipe(holding: input)
+                defer { kernel.close(options.stdio.0) }
+                options.cgroupFD = try cgroups.backend(of: id, recordedPath: record.cgroupPath).openForClone()
+                defer { kernel.close(options.cgroupFD) }
                 let (spawned, _) = try spawnInContainer(plan, options: options, tracer: tracer)
-                kernel.close(spawned.pidfd)
-                try HookRunner.waitForHook(pid: spawned.pid, timeout: hook.timeout)
+                try HookRunner.waitForHook(spawned, timeout: hook.timeout, kernel: kernel)
             } catch let error as NookError {
                 throw NookError("\(point.rawValue) hook \(i) (\(hook.path), in the container): \(error.message)", hint: error.hint)
             }

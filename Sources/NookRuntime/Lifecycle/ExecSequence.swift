@@ -23,6 +23,9 @@ final class ExecSequence: ContainerSequence {
     /// The new process (our child) and, with a terminal, its pty master.
     var spawned: SpawnedProcess?
     var consoleMaster: Int32 = -1
+    /// Its pid file written and its console sent: until then, a failure kills it
+    /// (no one could find it, or talk to it).
+    var handedOver = false
 
     /// The container must be running (or created); the plan joins its namespaces.
     init(runtime: Runtime, id: String, process: Spec.Process, settings: Runtime.ExecSettings) throws {
@@ -80,16 +83,18 @@ final class ExecSequence: ContainerSequence {
         FaultPoint.reached("exec.spawned")
     }
 
-    /// --pid-file, and the console to --console-socket.
+    /// --pid-file, and the console to --console-socket; a process not handed over is killed (`cleanUp`).
     func handOver() throws {
         guard let spawned else { return }
-        if let pidFile = settings.pidFile { try Runtime.writePIDFile(pidFile, pid: spawned.pid) }
+        if let pidFile = settings.pidFile { try runtime.writePIDFile(pidFile, pid: spawned.pid) }
         if consoleMaster >= 0, let socket = settings.consoleSocket {
-            let r = Syscall.sendFD(consoleMaster, toSocket: socket)
-            kernel.close(consoleMaster)
-            consoleMaster = -1
-            if r < 0 { throw NookError.sys("send the console to '\(socket)'", errno: -r) }
+            defer {
+                kernel.close(consoleMaster)
+                consoleMaster = -1
+            }
+            try kernel.sendFD(consoleMaster, toSocket: socket)
         }
+        handedOver = true
     }
 
     /// Waits for the process, relaying its terminal and forwarding signals.
@@ -101,9 +106,14 @@ final class ExecSequence: ContainerSequence {
         return try runtime.waitOrKill(spawned, forwarding: settings.forwardSignals, terminal: terminal)
     }
 
-    /// Undoes what the phases made, in reverse: the console and the
-    /// process's pidfd (a detached process runs on), fds, signal mask.
+    /// Undoes what the phases made, in reverse: a process not handed over
+    /// (killed and reaped), the console and the process's pidfd (a detached
+    /// process runs on), fds, signal mask.
     func cleanUp() {
+        if !handedOver, let spawned {
+            try? kernel.signal(spawned, SIGKILL) // fails only if it is gone: the wait collects it
+            _ = try? kernel.wait(spawned, forwarding: []) // nothing to report: it was killed, and the error being thrown is the one
+        }
         kernel.close(consoleMaster)
         if let spawned { kernel.close(spawned.pidfd) }
         for fd in fdsToClose.reversed() { kernel.close(fd) }

@@ -15,14 +15,17 @@ public enum HookRunner {
     public typealias Point = HookPoint
 
 
-    public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer) throws {
+    public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer, kernel: KernelInterface) throws {
         let list = spec.hooks(at: point)
         guard !list.isEmpty else { return }
         let input = try input(state)
         for (i, hook) in list.enumerated() {
             tracer.emit("hook", "\(point.rawValue)[\(i)]: \(hook.path)", "an OCI hook, with the state JSON on stdin")
             do {
-                try runOne(hook, input: input)
+                var launch = HelperLaunch(program: hook.path, arguments: hook.args?.isEmpty == false ? hook.args! : [hook.path])
+                launch.environment = hook.env ?? []
+                let process = try kernel.startHelper(launch, input: input)
+                try waitForHook(process, timeout: hook.timeout, kernel: kernel)
             } catch let error as NookError {
                 let wrapped = NookError("\(point.rawValue) hook \(i) (\(hook.path)): \(error.message)", hint: error.hint)
                 if point.fatal { throw wrapped }
@@ -31,46 +34,45 @@ public enum HookRunner {
         }
     }
 
-    static func runOne(_ hook: Spec.Hook, input: [UInt8]) throws {
-        var inPipe: [Int32] = [-1, -1]
-        guard Syscall.pipe(&inPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
-        var launch = HelperLaunch(program: hook.path, arguments: hook.args?.isEmpty == false ? hook.args! : [hook.path])
-        launch.environment = hook.env ?? []
-        launch.fds = [inPipe[0], 1, 2]
-        let pid: pid_t
+    /// Waits for a hook process (our child), killing it after `timeout`
+    /// seconds; throws unless it exited 0. Its pidfd is closed, and it is
+    /// collected on every way out.
+    static func waitForHook(_ hook: SpawnedProcess, timeout: Int?, kernel: KernelInterface) throws {
+        defer { kernel.close(hook.pidfd) }
+        // Clamped: BundleLoader refused timeouts out of range, a Spec made in code may not be.
+        let seconds = timeout.map { Double(min(max($0, 0), Int(Int32.max / 1000))) }
+        let deadline = seconds.map { kernel.now() + $0 }
+        // Without a pidfd there is nothing to poll: it is waited for without a timeout.
+        while hook.pidfd >= 0 {
+            let left = deadline.map { Int32(max(0, ($0 - kernel.now()) * 1000).rounded(.up)) } ?? -1
+            let events: Int16
+            do {
+                events = try NookError.step("poll the hook's pidfd") { try kernel.poll(hook.pidfd, events: Int16(POLLIN), milliseconds: left) }
+            } catch {
+                stop(hook, kernel: kernel)
+                throw error
+            }
+            if events != 0 { break }
+            // No event: the time is up, or a signal woke us early.
+            if let deadline, kernel.now() >= deadline {
+                stop(hook, kernel: kernel)
+                throw NookError("timed out after \(timeout ?? 0) s")
+            }
+        }
+        let exit: ExitStatus
         do {
-            pid = try HelperProcess.start(launch)
+            exit = try kernel.wait(hook, forwarding: [])
         } catch {
-            close(inPipe[0])
-            close(inPipe[1])
+            kernel.reap(hook.pid)
             throw error
         }
-        close(inPipe[0])
-        // A hook may exit without reading its stdin: that must be EPIPE for us, not SIGPIPE.
-        let previous = signal(SIGPIPE, SIG_IGN)
-        input.withUnsafeBytes { _ = write(inPipe[1], $0.baseAddress, $0.count) }
-        close(inPipe[1])
-        signal(SIGPIPE, previous)
-        try waitForHook(pid: pid, timeout: hook.timeout)
+        if exit != .exited(0) { throw NookError("exited with status \(exit.code)") }
     }
 
-    /// Waits for a hook process (our child), killing it after `timeout` seconds; throws unless it exited 0.
-    static func waitForHook(pid: pid_t, timeout: Int?) throws {
-        let pidfd = Syscall.pidfdOpen(pid)
-        defer { if pidfd >= 0 { close(pidfd) } }
-        var fds = [pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)]
-        // Clamped: BundleLoader refused timeouts out of range, a Spec made in code may not be.
-        let milliseconds = timeout.map { Int32(clamping: $0.multipliedReportingOverflow(by: 1000).overflow ? Int.max : $0 * 1000) } ?? -1
-        if pidfd >= 0 && poll(&fds, 1, milliseconds) == 0 {
-            kill(pid, SIGKILL)
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-            throw NookError("timed out after \(timeout ?? 0) s")
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exit = ExitStatus(waitStatus: status)
-        if exit != .exited(0) { throw NookError("exited with status \(exit.code)") }
+    /// Kills a hook that overran (or that can no longer be watched) and collects it.
+    private static func stop(_ hook: SpawnedProcess, kernel: KernelInterface) {
+        try? kernel.signal(hook, SIGKILL) // fails only once it is gone: it is collected just the same
+        kernel.reap(hook.pid)
     }
 
     /// The state JSON hooks read on stdin.

@@ -83,7 +83,7 @@ extension Runtime {
         FaultPoint.reached("start.recorded")
         // The state as of the start: a short-lived process may be gone by
         // now, and the hook is still told it ran, with its pid (as runc and crun do).
-        try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false))
+        try HookRunner.run(spec, .poststart, state: ociState(state, status: "running"), tracer: Tracer(enabled: false), kernel: kernel)
     }
 
     /// The container's waiter is the FIFO's only reader: none (ENXIO), it is gone.
@@ -241,7 +241,7 @@ extension Runtime {
         try cgroups.backend(of: state.id, recordedPath: state.cgroupPath).remove()
         store.remove(state.id)
         // poststop hooks are reported and ignored, as the runtime spec says
-        if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false)) }
+        if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false), kernel: kernel) }
     }
 
     /// `nook stop`: TERM (or `signal`), then KILL after `timeout` seconds.
@@ -309,7 +309,7 @@ extension Runtime {
     }
 
     /// Atomic, like runc: conmon reads it as soon as create returns.
-    static func writePIDFile(_ path: String, pid: Int32) throws {
-        try FileReplacement.write(path, "\(pid)")
+    func writePIDFile(_ path: String, pid: Int32) throws {
+        try FileReplacement.write(path, "\(pid)", kernel: kernel)
     }
 }
