@@ -7,18 +7,15 @@ with the external products they use and the system libraries they link as leaves
 a Mermaid flowchart (GitHub and GitLab render it as a picture) and the same graph as
 an ASCII tree for terminals. The output is sorted, so the same manifest gives the same text.
 
-ALLOWED below is the rule table: which of our targets may depend on, and import,
-which. It is the only place the arrows are written down. --check fails, naming the
-arrow, when
+ALLOWED below is the rule table: which of our targets may depend on which. It is
+the only place the arrows are written down. --check fails, naming the arrow, when
   - Package.swift declares a dependency the table forbids,
-  - a source file of a target imports one of our modules the table forbids
-    (SwiftPM cannot refuse an import of a transitive dependency: `import CShims`
-    in NookRuntime, which reaches CShims through NookKernel, builds even with
-    --explicit-target-dependency-import-check error; this scan refuses it),
   - a target is missing from the table (a new module decides its arrows first),
   - the generated block in the page differs from what the manifest gives (a diff).
-Scripts/check-arrows.sh shows, by building, which wrong-way imports the compiler
-refuses on its own.
+What a source file imports is the build's business: Plugins/DirectImportsOnly
+fails a target that imports one of our modules Package.swift does not give it,
+so the imports stay within the declared arrows, and these within the table.
+Scripts/check-arrows.sh proves that by building each forbidden import.
 
 Usage: module-graph.py [--json FILE|-] [--write DOC | --check DOC | --check-arrows | --arrows]
   (no action: print the generated block; --check-arrows: only the arrows, no page;
@@ -185,57 +182,6 @@ def source_files(package_root, t):
                 yield p
 
 
-# `import X`, `@testable import X`, `internal import X`, `import struct X.Y`, ...
-IMPORT = re.compile(r"^\s*(?:@\w+\s+)*(?:(?:public|package|internal|fileprivate|private)\s+)?"
-                    r"import\s+(?:(?:typealias|struct|class|enum|protocol|let|var|func)\s+)?(\w+)")
-
-
-def code_lines(text):
-    """The file's lines with comments blanked (`//` to the line's end, `/* */`
-    across lines), so `import /* x */ CShims` reads as an import."""
-    out, current, in_block, i = [], [], False, 0
-    while i < len(text):
-        c, n = text[i], text[i + 1] if i + 1 < len(text) else ""
-        if in_block:
-            if c == "*" and n == "/":
-                in_block, i = False, i + 2
-                current.append(" ")
-                continue
-            if c == "\n":
-                out.append("".join(current))
-                current = []
-            i += 1
-            continue
-        if c == "/" and n == "*":
-            in_block, i = True, i + 2
-            continue
-        if c == "/" and n == "/":
-            while i < len(text) and text[i] != "\n":
-                i += 1
-            continue
-        if c == "\n":
-            out.append("".join(current))
-            current = []
-        else:
-            current.append(c)
-        i += 1
-    out.append("".join(current))
-    return out
-
-
-def imports(path):
-    """(line number, module) for each import in a Swift file, outside comments,
-    every statement of a line (`import Glibc; import CShims`)."""
-    found = []
-    with open(path, encoding="utf-8") as f:
-        for number, line in enumerate(code_lines(f.read()), 1):
-            for statement in line.split(";"):
-                m = IMPORT.match(statement)
-                if m:
-                    found.append((number, m.group(1)))
-    return found
-
-
 def arrow_problems(g):
     problems = []
     for name in sorted(g.targets):
@@ -246,12 +192,6 @@ def arrow_problems(g):
         for dep in g.target_deps(name):
             if dep not in ALLOWED[name]:
                 problems.append(f"{name} -> {dep}: Package.swift declares it, the rule table forbids it")
-        for path in source_files(g.root, g.targets[name]):
-            for number, module in imports(path):
-                if module in g.targets and module != name and module not in ALLOWED[name]:
-                    where = os.path.relpath(path, g.root)
-                    problems.append(f"{name} -> {module}: {where}:{number} imports {module}, "
-                                    "the rule table forbids it")
     return problems
 
 

@@ -5,10 +5,6 @@ import Glibc
 /// syscalls, ioctls, prctls), each as the kernel answers: a result, and -1
 /// with errno on failure. Only this module sees the C shim.
 public enum Syscall {
-    public static func pidfdOpen(_ pid: pid_t) -> Int32 { nook_pidfd_open(pid) }
-    public static func pidfdSendSignal(_ pidfd: Int32, _ sig: Int32) -> Int32 { nook_pidfd_send_signal(pidfd, sig) }
-    /// ioctl(nsfd, NS_GET_PARENT): an fd of the namespace's parent, or -1 (EPERM at the top of our scope).
-    public static func namespaceParent(_ nsfd: Int32) -> Int32 { nook_ns_get_parent(nsfd) }
     /// pipe2(O_CLOEXEC) into `fds[0]` (read end) and `fds[1]`.
     public static func pipe(_ fds: inout [Int32]) -> Int32 { nook_pipe_cloexec(&fds) }
     /// open(path, O_PATH | O_CLOEXEC): a handle that is not a reader (for exec.fifo).
