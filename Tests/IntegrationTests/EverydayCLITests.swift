@@ -26,6 +26,7 @@ final class EverydayCLITests: XCTestCase {
     /// container's command keeps every argument, nook's own option names included.
     func testGlobalFlagsBeforeOrAfterTheSubcommandAndTheCommandKeepsItsArguments() throws {
         let root = h.stateDir() + "-alt"
+        defer { for path in [root, root + "-parse.log"] { try? FileManager.default.removeItem(atPath: path) } }
         let name = Harness.name("globals")
         let started = try h.run(["run", "-d", "--root", root, "--name", name, "--rootfs", h.rootfs, "--", "sleep", "30"])
         XCTAssertEqual(started.status, 0, started.stderr)
