@@ -15,6 +15,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // A target that imports one of our modules it does not declare fails to build.
@@ -55,6 +56,19 @@ let package = Package(
             dependencies: ["NookCore", "NookSpec", "NookKernel", .product(name: "SystemPackage", package: "swift-system")],
             plugins: directImportsOnly
         ),
+        // Images: references, the content-addressed store, verification, layers,
+        // import/export and what `nook run IMAGE` starts from. Never NookRuntime:
+        // an image ends as a rootfs and a Spec. Not on `nook run --rootfs`'s path.
+        .target(
+            name: "NookImages",
+            dependencies: [
+                "NookCore",
+                "NookSpec",
+                "NookKernel",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            plugins: directImportsOnly
+        ),
         // What a Swift program imports: the runtime and the OCI model.
         .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"], plugins: directImportsOnly),
         // The CLI: parses flags and calls the runtime; its own file reads go
@@ -66,15 +80,16 @@ let package = Package(
                 "NookSpec",
                 "NookKernel",
                 "NookRuntime",
+                "NookImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: directImportsOnly
         ),
         .testTarget(name: "NookKitTests",
-                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "CShims",
+                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "CShims",
                                    .product(name: "SystemPackage", package: "swift-system")],
                     plugins: directImportsOnly),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "CShims"],
+        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "CShims"],
                     plugins: directImportsOnly),
     ],
     swiftLanguageModes: [.v6]

@@ -1,0 +1,116 @@
+import Glibc
+import NookCore
+
+/// One blob being written into the store: held under its lock, hashed as
+/// it is written, and renamed into blobs/ by `commit()` only when its
+/// digest and size are the ones it must have. `abandon()` (or failing to
+/// commit) leaves nothing under blobs/.
+///
+/// The partial file is `tmp/HEX.partial`: a pull that was interrupted
+/// finds it, and `resumeOffset` says how much of it is there (the registry
+/// client asks for the rest with a Range request, or truncates and restarts).
+public final class BlobWriter {
+    public let store: ImageStore
+    public let expected: Digest
+    public let expectedSize: Int64?
+    let what: String
+    private var fd: Int32
+    private var stream = DigestStream()
+    private let lock: StoreLock
+    let partialPath: String
+
+    /// nil when the blob is already in the store (checked under the lock, so
+    /// a second pull of the same image waits and then finds it).
+    public init?(store: ImageStore, expected: Digest, expectedSize: Int64?, what: String = "blob") throws {
+        self.store = store
+        self.expected = expected
+        self.expectedSize = expectedSize
+        self.what = what
+        lock = try StoreLock(store: store, name: expected.hex)
+        if store.hasBlob(expected) { lock.unlock(); return nil }
+        partialPath = store.tmpDirectory + "/" + expected.hex + ".partial"
+        fd = open(partialPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard fd >= 0 else { throw NookError.sys("create '\(partialPath)'", errno: errno) }
+    }
+
+    /// Bytes already in the partial file from an interrupted pull, hashed
+    /// again now so the final digest covers them. 0 if none.
+    public func resume() throws -> Int64 {
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        _ = lseek(fd, 0, SEEK_SET)
+        stream = DigestStream()
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(partialPath)'", errno: errno) }
+            if n == 0 { break }
+            stream.update(Array(chunk[0..<n]))
+        }
+        if let expectedSize, stream.count > expectedSize { try restart() }
+        return stream.count
+    }
+
+    /// Throws away what the partial file holds (the server ignored a Range request).
+    public func restart() throws {
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw NookError.sys("truncate '\(partialPath)'", errno: errno) }
+        stream = DigestStream()
+    }
+
+    public var written: Int64 { stream.count }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if let expectedSize, stream.count + Int64(bytes.count) > expectedSize {
+            throw NookError("\(what) \(expected) is larger than the \(expectedSize) bytes its descriptor says; nothing was stored",
+                            hint: "the source is corrupt or lying about the size")
+        }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw NookError.sys("write '\(partialPath)'", errno: errno,
+                                    hint: errno == ENOSPC ? "the disk is full: free space under \(store.root) and pull again" : nil)
+            }
+            offset += n
+        }
+        stream.update(bytes)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Verifies, fsyncs and renames into blobs/. On a mismatch the partial file is removed.
+    public func commit() throws {
+        let actual = stream.finish()
+        if let expectedSize, stream.count != expectedSize {
+            abandon()
+            throw NookError("\(what) \(expected) has \(stream.count) bytes, not the \(expectedSize) its descriptor says; nothing was stored",
+                            hint: "the source is corrupt or the transfer was cut short; try again")
+        }
+        guard actual == expected else {
+            abandon()
+            throw NookError("\(what) digest mismatch: expected \(expected), got \(actual); nothing was stored",
+                            hint: "the source is corrupt or was changed; fetch it again")
+        }
+        guard fsync(fd) == 0 else { throw NookError.sys("fsync '\(partialPath)'", errno: errno) }
+        fchmod(fd, 0o444)
+        close(fd)
+        fd = -1
+        guard rename(partialPath, store.blobPath(expected)) == 0 else { throw NookError.sys("rename into '\(store.blobsDirectory)'", errno: errno) }
+        let dir = open(store.blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dir >= 0 { fsync(dir); close(dir) }
+        lock.unlock()
+    }
+
+    /// Removes the partial file: what an error does.
+    public func abandon() {
+        if fd >= 0 { close(fd); fd = -1 }
+        unlink(partialPath)
+        lock.unlock()
+    }
+
+    deinit {
+        // Kept for a later resume unless committed or abandoned.
+        if fd >= 0 { close(fd) }
+    }
+}
