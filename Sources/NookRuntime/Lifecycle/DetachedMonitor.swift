@@ -8,9 +8,20 @@ import NookSpec
 /// which runs the container as a foreground run would (supervises it, keeps
 /// its exit code, copies its output into a log) and reports back over a pipe
 /// once the command runs. Killing a monitor kills its container, and only it.
+///
+/// The monitor is `monitorExecutable`: the CLI's own binary, or for a library
+/// caller a nook binary found or named (`MonitorExecutable`).
 extension Runtime {
+    /// A detached container that runs: its monitor (our child until it ends:
+    /// the caller reaps it) and the container's process.
+    public struct DetachedStart: Sendable, Equatable {
+        public var monitorPID: Int32
+        public var containerPID: Int32
+    }
+
+    @discardableResult
     public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
-                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws {
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
@@ -24,10 +35,14 @@ extension Runtime {
         guard Syscall.pipe(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
         defer { close(notify[0]) }
 
-        // This very binary, whatever its path (a sealed copy, SealedBinary, has none).
-        let executable = "/proc/self/exe"
-        // argv[0] as we were called: ps shows the monitor as the nook it is.
-        var args = [CommandLine.arguments.first ?? "nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
+        let executable: String
+        do { executable = try monitorExecutable.resolve(environment: environment) } catch {
+            close(notify[0]); close(notify[1]); unlink(specFile)
+            throw error
+        }
+        // The CLI: argv[0] as we were called, so ps shows the monitor as the nook it is.
+        let name = monitorExecutable == .currentProcess ? CommandLine.arguments.first ?? "nook" : "nook"
+        var args = [name, "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
         if initProcess { args.append("--init") }
         if removeOnExit { args.append("--rm") }
         if trace { args.append("--trace") }
@@ -48,7 +63,7 @@ extension Runtime {
         } catch let error as NookError {
             close(notify[1])
             unlink(specFile)
-            throw NookError("start the monitor (nook __monitor): \(error.message)")
+            throw NookError("start the monitor (\(executable) __monitor): \(error.message)", hint: error.hint)
         }
         close(notify[1])
         FaultPoint.reached("detach.spawned")
@@ -59,7 +74,9 @@ extension Runtime {
         var byte: UInt8 = 0
         while read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix("ok ") { return }
+        if text.hasPrefix("ok "), let containerPID = Int32(text.dropFirst(3)) {
+            return DetachedStart(monitorPID: pid, containerPID: containerPID)
+        }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         unlink(specFile)
@@ -68,7 +85,8 @@ extension Runtime {
             let code = Int32(rest.prefix { $0 != " " }) ?? 125
             throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
         }
-        throw NookError("the monitor of '\(id)' ended before the container ran (status \(ExitStatus(waitStatus: status).code))")
+        throw NookError("the monitor of '\(id)' (\(executable)) ended before the container ran (status \(ExitStatus(waitStatus: status).code))",
+                        hint: monitorExecutable == .currentProcess ? nil : "it must be a nook of the same version as the library")
     }
 
     /// `nook start` or `nook restart` of a stopped `run -d` container: the same
