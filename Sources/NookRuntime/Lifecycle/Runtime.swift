@@ -16,6 +16,8 @@ public final class Runtime {
     public let cgroups: CgroupHost
     public let network: NetworkSetup
     public let environment: [String: String]
+    /// Compiled seccomp filters, kept under this runtime's state root.
+    public let seccompCache: SeccompCache
     /// The program that runs `nook __monitor` for `runDetached`.
     public let monitorExecutable: MonitorExecutable
 
@@ -30,7 +32,7 @@ public final class Runtime {
         self.network = network
         monitorExecutable = monitor
         store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment), kernel: kernel)
-        SeccompCache.directory = store.root + "/.seccomp"
+        seccompCache = SeccompCache(directory: store.root + "/.seccomp")
     }
 
     /// Options of one run beyond the spec.
