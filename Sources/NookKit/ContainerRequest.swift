@@ -8,6 +8,7 @@ import NookSpec
 ///
 ///     var request = ContainerRequest(rootfs: rootfs, command: ["httpd", "-f", "-p", "80"])
 ///     request.ports = [80]
+///     request.readiness = [.http(port: 80, path: "/")]
 ///     try await withContainer(request) { web in
 ///         let port = web.hostPort(for: 80)!   // on 127.0.0.1
 ///     }
@@ -27,6 +28,10 @@ public struct ContainerRequest: Sendable {
     public var network: NetworkMode = .none
     /// cgroup limits, as `nook run` takes them (`memory: "64M"`, `pidsLimit`, `cpus`).
     public var limits = ResourceFlags()
+    /// What `start()` waits for before it returns (all of them, in order).
+    public var readiness: [Readiness] = []
+    /// How long `start()` waits for `readiness`.
+    public var readinessTimeout: Duration = .seconds(30)
     /// The container's name (default: a generated id).
     public var name: String?
     /// Where state lives (default: `$XDG_RUNTIME_DIR/nook`, or `/tmp/nook-UID`).
@@ -41,10 +46,18 @@ public struct ContainerRequest: Sendable {
         self.command = command
     }
 
-    /// Starts the container; returns once its command runs.
+    /// Starts the container and waits for `readiness`. A container that does
+    /// not become ready is removed before the error is thrown.
     public func start() async throws -> ContainerHandle {
         let request = self
-        return try await offPool { try request.startDetached() }
+        let handle = try await offPool { try request.startDetached() }
+        do {
+            for condition in readiness { try await handle.waitUntil(condition, timeout: readinessTimeout) }
+        } catch {
+            await handle.remove()
+            throw error
+        }
+        return handle
     }
 
     /// The spec (as `nook run --rootfs` makes it), then the monitor.
