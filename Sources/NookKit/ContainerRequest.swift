@@ -4,7 +4,9 @@ import NookRuntime
 import NookSpec
 
 /// A container to start for a test: a root filesystem, a command, and what
-/// else it needs. `start()` runs it detached under its own monitor.
+/// else it needs. `start()` runs it detached under its own monitor, bound to
+/// this process: if this process dies, even by SIGKILL, the monitor kills
+/// the container and removes its state.
 ///
 ///     var request = ContainerRequest(rootfs: rootfs, command: ["httpd", "-f", "-p", "80"])
 ///     request.ports = [80]
@@ -74,7 +76,8 @@ public struct ContainerRequest: Sendable {
         let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
         options.network = NetworkSettings(mode: mode, ports: published)
         let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
-        let started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false)
+        let started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
+                                              boundToCaller: true)
         return ContainerHandle(id: id, stateRoot: runtime.store.root, environment: callerEnvironment,
                                monitorPID: started.monitorPID, pid: started.containerPID,
                                ports: Dictionary(published.map { ($0.containerPort, $0.hostPort) }, uniquingKeysWith: { a, _ in a }))

@@ -3,6 +3,8 @@
 // rootless caller; the test process itself runs as root in CI):
 //   serve ROOTFS         busybox httpd in a container, ready on a published
 //                        port, a page fetched; prints what it saw
+//   orphan ROOTFS N      starts N containers, prints "started ID PID STATEDIR"
+//                        for each and "all started", then waits to be killed
 //   bench ROOTFS RUNS    start-to-ready of busybox httpd, RUNS times; prints the median
 import Glibc
 import NookKit
@@ -48,7 +50,7 @@ func say(_ line: String) {
 
 let args = CommandLine.arguments
 guard args.count >= 3 else {
-    say("usage: nook-harness-probe serve|bench ROOTFS [N]")
+    say("usage: nook-harness-probe serve|orphan|bench ROOTFS [N]")
     exit(2)
 }
 let rootfs = args[2]
@@ -69,6 +71,16 @@ do {
         }
         // withContainer removed it: nothing of it may be left.
         say("done")
+    case "orphan":
+        let count = args.count > 3 ? Int(args[3]) ?? 1 : 1
+        for _ in 0..<count {
+            var request = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
+            request.readiness = [.command(["true"])]
+            let handle = try await request.start()
+            say("started \(handle.id) \(handle.pid) \(handle.monitorPID) \(handle.stateDirectory)")
+        }
+        say("all started")
+        while true { try await Task.sleep(for: .seconds(60)) }
     case "bench":
         let runs = args.count > 3 ? Int(args[3]) ?? 50 : 50
         var times: [Double] = []

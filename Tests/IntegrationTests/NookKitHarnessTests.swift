@@ -49,6 +49,31 @@ final class NookKitHarnessTests: XCTestCase {
         if let stateDir { XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir), "withContainer left \(stateDir)") }
     }
 
+    /// The probe starts containers through the API and is SIGKILLed: each
+    /// container's monitor sees its creator's pidfd end, kills the container
+    /// and removes its state. Checked by pid and state directory.
+    func testCreatorKilledLeavesNothing() throws {
+        let out = NSTemporaryDirectory() + "nook-orphan-\(getpid())-\(UUID().uuidString)"
+        let err = out + ".err"
+        let pid = try Harness.spawn(try probeCommand(["orphan", h.rootfs, "3"]), stdin: "/dev/null", stdout: out, stderr: err)
+        let probe = Harness.Background(pid: pid, errPath: err, outPath: out)
+        XCTAssertTrue(Harness.eventually(30) { probe.stdoutText.contains("all started") }, probe.stdoutText + probe.stderrText)
+        let started = probe.stdoutText.split(separator: "\n").filter { $0.hasPrefix("started ") }.map { $0.split(separator: " ") }
+        XCTAssertEqual(started.count, 3, probe.stdoutText)
+        let containerPIDs = started.compactMap { Int32($0[2]) }, monitorPIDs = started.compactMap { Int32($0[3]) }
+        let stateDirs = started.map { String($0[4]) }
+        XCTAssertTrue(containerPIDs.allSatisfy(Harness.isAlive) && stateDirs.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+
+        kill(pid, SIGKILL)
+        XCTAssertEqual(probe.wait(), 128 + SIGKILL)
+        XCTAssertTrue(Harness.eventually(10) { !containerPIDs.contains(where: Harness.isAlive) },
+                      "container processes left: \(containerPIDs.filter(Harness.isAlive))")
+        XCTAssertTrue(Harness.eventually(10) { !stateDirs.contains { FileManager.default.fileExists(atPath: $0) } },
+                      "state left: \(stateDirs.filter { FileManager.default.fileExists(atPath: $0) })")
+        XCTAssertTrue(Harness.eventually(10) { !monitorPIDs.contains(where: Harness.isAlive) },
+                      "monitors left: \(monitorPIDs.filter(Harness.isAlive))")
+    }
+
     /// Start-to-ready of busybox httpd through the API, median of 50 (printed; no timed assertion).
     func testStartToReadyMedian() throws {
         try requirePasta()

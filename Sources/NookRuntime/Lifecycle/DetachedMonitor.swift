@@ -10,7 +10,11 @@ import NookSpec
 /// once the command runs. Killing a monitor kills its container, and only it.
 ///
 /// The monitor is `monitorExecutable`: the CLI's own binary, or for a library
-/// caller a nook binary found or named (`MonitorExecutable`).
+/// caller a nook binary found or named (`MonitorExecutable`). With
+/// `boundToCaller`, the monitor holds a pidfd of this process: when this
+/// process dies, however (SIGKILL included), the monitor kills the container
+/// and removes its state. No reaper process, no daemon: the container's own
+/// monitor is the one that watches.
 extension Runtime {
     /// A detached container that runs: its monitor (our child until it ends:
     /// the caller reaps it) and the container's process.
@@ -21,7 +25,8 @@ extension Runtime {
 
     @discardableResult
     public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
-                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws -> DetachedStart {
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
+                            boundToCaller: Bool = false) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
@@ -54,8 +59,18 @@ extension Runtime {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard devNull >= 0 else { close(notify[1]); unlink(specFile); throw NookError.sys("open /dev/null", errno: errno) }
         defer { close(devNull) }
+        // Our own pidfd, fd 4 of the monitor: readable once we are gone.
+        var ownerFD: Int32 = -1
+        if boundToCaller {
+            do { ownerFD = try kernel.openPidfd(getpid()) } catch {
+                close(notify[1]); unlink(specFile)
+                throw error
+            }
+            args += ["--owner-fd", "4"]
+        }
+        defer { if ownerFD >= 0 { close(ownerFD) } }
         var launch = HelperLaunch(program: executable, arguments: args)
-        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]]
+        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
         launch.newSession = true
         let pid: pid_t
         do {
@@ -122,10 +137,12 @@ extension Runtime {
     }
 
     /// The monitor's side (`nook __monitor`).
+    /// `ownerFD`: a pidfd of the process that started it (`boundToCaller`).
     public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
-                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) -> Int32 {
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
-        _ = Syscall.closeFrom(notifyFD + 1)
+        _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1) + 1)
+        let owner = ownerFD.map { OwnerWatch(pidfd: $0, id: id, stateRoot: store.root, environment: environment) }
         // `nook run -d` hears one line, about the first run only.
         let told = Once()
         @Sendable func tell(_ text: String) {
@@ -161,6 +178,7 @@ extension Runtime {
             settings.network = try NetworkSettings.recorded(in: spec)
             settings.onRunning = { pid in
                 tell("ok \(pid)")
+                owner?.containerRuns()
                 // --trace showed the setup on the caller's stderr; once the container
                 // runs, `nook run -d` is done, and a pipe it wrote to must end with it
                 // (`nook run -d --trace ... | cat` used to last as long as the container).
@@ -174,8 +192,13 @@ extension Runtime {
             settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
             // The restart policy: this monitor runs the container again when it
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
+            try owner?.start()
             while true {
                 let status = try run(spec, id: id, settings: settings)
+                if let owner {
+                    owner.awaitRelease(in: self)
+                    return status.code
+                }
                 guard let state = try? store.read(id), state.stoppedByUser != true,  // removed meanwhile: no restart
                       restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
                     return status.code
