@@ -5,6 +5,8 @@
 //                        port, a page fetched; prints what it saw
 //   orphan ROOTFS N      starts N containers, prints "started ID PID STATEDIR"
 //                        for each and "all started", then waits to be killed
+//   unready ROOTFS       a server that never answers: the readiness error, and
+//                        withContainer's cleanup when its body throws
 //   bench ROOTFS RUNS    start-to-ready of busybox httpd, RUNS times; prints the median
 import Glibc
 import NookKit
@@ -81,6 +83,29 @@ do {
         }
         say("all started")
         while true { try await Task.sleep(for: .seconds(60)) }
+    case "unready":
+        var request = ContainerRequest(rootfs: rootfs, command: ["sh", "-c", "echo booting; echo still booting; exec sleep 1000"])
+        request.ports = [80]
+        request.readiness = [.http(port: 80, path: "/")]
+        request.readinessTimeout = .milliseconds(500)
+        request.name = "unready-\(getpid())"
+        do {
+            _ = try await request.start()
+            say("started: no error")
+        } catch {
+            say("readiness error: \(error)")
+        }
+        say("left after the failed start: \(access((request.stateRoot ?? StateStore.defaultRoot(environment: request.callerEnvironment)) + "/" + request.name!, F_OK) == 0)")
+        struct Thrown: Error {}
+        var directory = ""
+        do {
+            _ = try await withContainer(ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])) { handle -> Int in
+                directory = handle.stateDirectory
+                throw Thrown()
+            }
+        } catch is Thrown {
+            say("left after a throwing body: \(access(directory, F_OK) == 0)")
+        }
     case "bench":
         let runs = args.count > 3 ? Int(args[3]) ?? 50 : 50
         var times: [Double] = []

@@ -74,6 +74,19 @@ final class NookKitHarnessTests: XCTestCase {
                       "monitors left: \(monitorPIDs.filter(Harness.isAlive))")
     }
 
+    /// A readiness wait that times out names what it waited for and shows the
+    /// container's last log lines; a failed start and a throwing body leave nothing.
+    func testUnreadyContainerErrorShowsItsLogAndLeavesNothing() throws {
+        try requirePasta()
+        let r = try Harness.shell(try probeCommand(["unready", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("readiness error: container 'unready-"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("no GET / on container port 80 answering 200 within"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  | booting\n  | still booting"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("left after the failed start: false"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("left after a throwing body: false"), r.stdout)
+    }
+
     /// Start-to-ready of busybox httpd through the API, median of 50 (printed; no timed assertion).
     func testStartToReadyMedian() throws {
         try requirePasta()
