@@ -19,6 +19,9 @@ final class OwnerWatch: Sendable {
 
     init(pidfd: Int32, id: String, stateRoot: String, environment: [String: String]) {
         (self.pidfd, self.id, self.stateRoot, self.environment) = (pidfd, id, stateRoot, environment)
+        // Inherited as a plain fd 4: no program the monitor starts may hold it
+        // (the container's child marks every fd close-on-exec anyway).
+        _ = fcntl(pidfd, F_SETFD, FD_CLOEXEC)
     }
 
     var isGone: Bool { progress.withLock { $0.ownerGone } }
