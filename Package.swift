@@ -85,6 +85,9 @@ let package = Package(
             ],
             plugins: directImportsOnly
         ),
+        // A program using NookKit as a test harness would; the integration
+        // tests run it as an unprivileged user (NookKitHarnessTests).
+        .executableTarget(name: "nook-harness-probe", dependencies: ["NookKit"], plugins: directImportsOnly),
         .testTarget(name: "NookKitTests",
                     dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "CShims",
                                    .product(name: "SystemPackage", package: "swift-system")],

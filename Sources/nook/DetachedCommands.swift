@@ -99,6 +99,8 @@ struct MonitorCommand: ParsableCommand {
     @Option var bundle: String?
     @Option var restart: String = "no"
     @Flag var restarting = false
+    /// A pidfd of the library caller the container is bound to (`runDetached(boundToCaller:)`).
+    @Option(name: .customLong("owner-fd")) var ownerFD: Int32?
     func run() throws {
         // unreadable: runtime.monitor below reads the spec file again and reports the error
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
@@ -109,6 +111,6 @@ struct MonitorCommand: ParsableCommand {
         let runtime = try global.runtime()
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
-                                   restarting: restarting, trace: trace))
+                                   restarting: restarting, trace: trace, ownerFD: ownerFD))
     }
 }

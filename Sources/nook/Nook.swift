@@ -129,7 +129,7 @@ struct GlobalOptionsOf<Place>: ParsableArguments {
         if systemdCgroup {
             writeStandardError("nook: warning: --systemd-cgroup is not supported (no systemd cgroup manager); using cgroupfs\n")
         }
-        return try Runtime(stateRoot: root, environment: ProcessEnvironment.current())
+        return try Runtime(stateRoot: root, environment: ProcessEnvironment.current(), monitor: .currentProcess)
     }
 
     /// Container `id`'s recorded spec, for `SealPolicy` before anything else

@@ -74,7 +74,7 @@ struct RunCommand: ParsableCommand {
         }
         try TerminalInput.check(tty: tty, interactive: interactive)
         let environment = ProcessEnvironment.current()
-        let runtime = try Runtime(stateRoot: global.root, environment: environment)
+        let runtime = try Runtime(stateRoot: global.root, environment: environment, monitor: .currentProcess)
         var settings = Runtime.RunSettings()
         settings.trace = trace
         settings.interactive = interactive

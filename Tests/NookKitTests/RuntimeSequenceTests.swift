@@ -24,7 +24,6 @@ final class RuntimeSequenceTests: XCTestCase {
         _ = try tmp.dir("rootfs")
     }
     override func tearDown() {
-        SeccompCache.directory = nil
         tmp.remove()
     }
 

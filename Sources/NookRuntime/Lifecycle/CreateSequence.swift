@@ -38,7 +38,7 @@ final class CreateSequence: ContainerSequence {
         let limits = try CgroupLimits(spec.linux?.resources)
         cgroup = try runtime.cgroups.backend(forNew: id, limits: limits, cgroupsPath: spec.linux?.cgroupsPath, tracer: tracer)
         plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle, identity: identity,
-                                   ownCgroup: cgroup.path != nil)
+                                   ownCgroup: cgroup.path != nil, seccompCache: runtime.seccompCache)
         plan.pdeathsig = false // the caller (conmon, a test harness) supervises it, not us
         plan.preserveFDs = try Runtime.checkPreservedFDs(settings.preserveFDs)
         if plan.terminal && settings.consoleSocket == nil {

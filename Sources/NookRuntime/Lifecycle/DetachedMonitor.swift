@@ -8,9 +8,25 @@ import NookSpec
 /// which runs the container as a foreground run would (supervises it, keeps
 /// its exit code, copies its output into a log) and reports back over a pipe
 /// once the command runs. Killing a monitor kills its container, and only it.
+///
+/// The monitor is `monitorExecutable`: the CLI's own binary, or for a library
+/// caller a nook binary found or named (`MonitorExecutable`). With
+/// `boundToCaller`, the monitor holds a pidfd of this process: when this
+/// process dies, however (SIGKILL included), the monitor kills the container
+/// and removes its state. No reaper process, no daemon: the container's own
+/// monitor is the one that watches.
 extension Runtime {
+    /// A detached container that runs: its monitor (our child until it ends:
+    /// the caller reaps it) and the container's process.
+    public struct DetachedStart: Sendable, Equatable {
+        public var monitorPID: Int32
+        public var containerPID: Int32
+    }
+
+    @discardableResult
     public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
-                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) throws {
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
+                            boundToCaller: Bool = false) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
@@ -24,10 +40,14 @@ extension Runtime {
         guard Syscall.pipe(&notify) == 0 else { unlink(specFile); throw NookError.sys("pipe", errno: errno) }
         defer { close(notify[0]) }
 
-        // This very binary, whatever its path (a sealed copy, SealedBinary, has none).
-        let executable = "/proc/self/exe"
-        // argv[0] as we were called: ps shows the monitor as the nook it is.
-        var args = [CommandLine.arguments.first ?? "nook", "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
+        let executable: String
+        do { executable = try monitorExecutable.resolve(environment: environment) } catch {
+            close(notify[0]); close(notify[1]); unlink(specFile)
+            throw error
+        }
+        // The CLI: argv[0] as we were called, so ps shows the monitor as the nook it is.
+        let name = monitorExecutable == .currentProcess ? CommandLine.arguments.first ?? "nook" : "nook"
+        var args = [name, "__monitor", "--root", store.root, "--id", id, "--spec-file", specFile, "--notify-fd", "3"]
         if initProcess { args.append("--init") }
         if removeOnExit { args.append("--rm") }
         if trace { args.append("--trace") }
@@ -39,8 +59,18 @@ extension Runtime {
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
         guard devNull >= 0 else { close(notify[1]); unlink(specFile); throw NookError.sys("open /dev/null", errno: errno) }
         defer { close(devNull) }
+        // Our own pidfd, fd 4 of the monitor: readable once we are gone.
+        var ownerFD: Int32 = -1
+        if boundToCaller {
+            do { ownerFD = try kernel.openPidfd(getpid()) } catch {
+                close(notify[1]); unlink(specFile)
+                throw error
+            }
+            args += ["--owner-fd", "4"]
+        }
+        defer { if ownerFD >= 0 { close(ownerFD) } }
         var launch = HelperLaunch(program: executable, arguments: args)
-        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]]
+        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
         launch.newSession = true
         let pid: pid_t
         do {
@@ -48,7 +78,7 @@ extension Runtime {
         } catch let error as NookError {
             close(notify[1])
             unlink(specFile)
-            throw NookError("start the monitor (nook __monitor): \(error.message)")
+            throw NookError("start the monitor (\(executable) __monitor): \(error.message)", hint: error.hint)
         }
         close(notify[1])
         FaultPoint.reached("detach.spawned")
@@ -59,7 +89,9 @@ extension Runtime {
         var byte: UInt8 = 0
         while read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
-        if text.hasPrefix("ok ") { return }
+        if text.hasPrefix("ok "), let containerPID = Int32(text.dropFirst(3)) {
+            return DetachedStart(monitorPID: pid, containerPID: containerPID)
+        }
         var status: Int32 = 0
         waitpid(pid, &status, 0)
         unlink(specFile)
@@ -68,7 +100,8 @@ extension Runtime {
             let code = Int32(rest.prefix { $0 != " " }) ?? 125
             throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
         }
-        throw NookError("the monitor of '\(id)' ended before the container ran (status \(ExitStatus(waitStatus: status).code))")
+        throw NookError("the monitor of '\(id)' (\(executable)) ended before the container ran (status \(ExitStatus(waitStatus: status).code))",
+                        hint: monitorExecutable == .currentProcess ? nil : "it must be a nook of the same version as the library")
     }
 
     /// `nook start` or `nook restart` of a stopped `run -d` container: the same
@@ -104,10 +137,12 @@ extension Runtime {
     }
 
     /// The monitor's side (`nook __monitor`).
+    /// `ownerFD`: a pidfd of the process that started it (`boundToCaller`).
     public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
-                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool) -> Int32 {
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
-        _ = Syscall.closeFrom(notifyFD + 1)
+        _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1) + 1)
+        let owner = ownerFD.map { OwnerWatch(pidfd: $0, id: id, stateRoot: store.root, environment: environment) }
         // `nook run -d` hears one line, about the first run only.
         let told = Once()
         @Sendable func tell(_ text: String) {
@@ -143,6 +178,7 @@ extension Runtime {
             settings.network = try NetworkSettings.recorded(in: spec)
             settings.onRunning = { pid in
                 tell("ok \(pid)")
+                owner?.containerRuns()
                 // --trace showed the setup on the caller's stderr; once the container
                 // runs, `nook run -d` is done, and a pipe it wrote to must end with it
                 // (`nook run -d --trace ... | cat` used to last as long as the container).
@@ -156,8 +192,13 @@ extension Runtime {
             settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
             // The restart policy: this monitor runs the container again when it
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
+            try owner?.start()
             while true {
                 let status = try run(spec, id: id, settings: settings)
+                if let owner {
+                    owner.awaitRelease(in: self)
+                    return status.code
+                }
                 guard let state = try? store.read(id), state.stoppedByUser != true,  // removed meanwhile: no restart
                       restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
                     return status.code

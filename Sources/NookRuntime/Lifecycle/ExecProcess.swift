@@ -14,6 +14,9 @@ extension Runtime {
         public var pidFile: String?
         public var consoleSocket: String?
         public var interactive = true
+        /// The process's stdin, stdout, stderr (-1: ours, or /dev/null for a
+        /// stdin that is not `interactive`): a library caller's captures.
+        public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
         public var trace = false
         public var traceSink: @Sendable (String) -> Void = Tracer.standardError
         public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
@@ -116,7 +119,8 @@ extension Runtime {
                 process.env = hook.env ?? []
                 process.cwd = "/"
                 process.terminal = false
-                var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id, pid: record.pid)
+                var plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id, pid: record.pid,
+                                                  seccompCache: seccompCache)
                 plan.execCandidates = [hook.path]
                 plan.pdeathsig = false
                 let program = pathOnHost ? try HookProgram(opening: hook.path) : nil

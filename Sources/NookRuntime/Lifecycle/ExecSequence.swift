@@ -46,7 +46,7 @@ final class ExecSequence: ContainerSequence {
         }
         let spec = try runtime.loadSpec(id)
         plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,
-                                      pid: Runtime.namespaceHolder(initPID: state.pid))
+                                      pid: Runtime.namespaceHolder(initPID: state.pid), seccompCache: runtime.seccompCache)
         plan.pdeathsig = false
         if plan.terminal && settings.detach && settings.consoleSocket == nil {
             throw NookError("exec --tty --detach needs --console-socket")
@@ -64,10 +64,11 @@ final class ExecSequence: ContainerSequence {
     /// inherits it. /dev/null as stdin when not interactive; the console.
     func prepareSpawn() throws {
         options.createConsole = plan.terminal
+        options.stdio = settings.stdio
         options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
         options.cgroupFD = try runtime.cgroups.backend(of: id, recordedPath: state.cgroupPath).openForClone()
         fdsToClose.append(options.cgroupFD)
-        if !settings.interactive && !plan.terminal {
+        if !settings.interactive && !plan.terminal && options.stdio.0 < 0 {
             options.stdio.0 = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
             fdsToClose.append(options.stdio.0)
         }

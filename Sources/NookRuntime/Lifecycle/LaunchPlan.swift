@@ -62,7 +62,8 @@ public struct LaunchPlan: Sendable {
     /// `parsed`: the spec's mounts, rlimits and capabilities, typed by `nook run --rootfs`
     /// (nil: parsed from the spec here).
     public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
-                            network: NetworkSettings? = nil, parsed: ParsedSpec? = nil) throws -> LaunchPlan {
+                            network: NetworkSettings? = nil, parsed: ParsedSpec? = nil,
+                            seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let process = spec.process else {
             throw NookError("config.json has no \"process\"", hint: "the process to run is required")
         }
@@ -129,7 +130,7 @@ public struct LaunchPlan: Sendable {
         try checkGroupsSettable(user, setgroupsAllowed: identity.setgroupsAllowed)
         let env = process.env ?? []
         let parsed = try parsed ?? ParsedSpec(spec)
-        let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp)
+        let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp, cache: seccompCache)
         var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts,
                                            newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup), gidMappings: identity.gidMappings,
@@ -154,7 +155,8 @@ public struct LaunchPlan: Sendable {
 
     /// A plan for `exec`: a new process in the namespaces of the container whose
     /// init is `pid`, with the container's identity rules but its own process spec.
-    public static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32) throws -> LaunchPlan {
+    public static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32,
+                               seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let args = process.args, let first = args.first, !first.isEmpty else {
             throw NookError("no command to run in the container")
         }
@@ -180,7 +182,7 @@ public struct LaunchPlan: Sendable {
                                  gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
                                  setgroupsAllowed: setgroupsAllowed, writer: .none,
                                  reason: "exec joins the container's user namespace: its maps are already written")
-        let (seccompFilter, _) = try compiledFilter(containerSpec.linux?.seccomp)
+        let (seccompFilter, _) = try compiledFilter(containerSpec.linux?.seccomp, cache: seccompCache)
         let seccompDescription = seccompFilter.isEmpty ? "none" : "the container's filter"
         let env = process.env ?? []
         var child = ChildPlan()
@@ -197,11 +199,11 @@ public struct LaunchPlan: Sendable {
 
     /// `linux.seccomp` compiled to BPF (from the cache when it was compiled
     /// before), with a line for --trace; none: an empty program.
-    static func compiledFilter(_ seccomp: Spec.Seccomp?) throws -> (program: [UInt8], description: String) {
+    static func compiledFilter(_ seccomp: Spec.Seccomp?, cache: SeccompCache) throws -> (program: [UInt8], description: String) {
         guard let seccomp else { return ([], "none") }
         let profile = try SeccompProfile(oci: seccomp, name: "linux.seccomp")
         let names = Set(profile.rules.flatMap(\.names)).count
-        return (try SeccompCache.compile(profile), "\(names) system calls in \(profile.rules.count) rules, default \(seccomp.defaultAction)")
+        return (try cache.compile(profile), "\(names) system calls in \(profile.rules.count) rules, default \(seccomp.defaultAction)")
     }
 
     /// Where setgroups(2) is denied (a single-id user namespace), the process

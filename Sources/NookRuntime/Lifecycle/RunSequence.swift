@@ -46,7 +46,8 @@ final class RunSequence: ContainerSequence {
         // `nook run --rootfs` always says which network; a bundle gets exactly what its config.json asks for.
         network = settings.network
         plan = try LaunchPlan.make(spec: spec, containerID: id, bundle: settings.bundle ?? runtime.store.directory(id), identity: identity,
-                                   ownCgroup: cgroup.path != nil, network: network, parsed: settings.parsed)
+                                   ownCgroup: cgroup.path != nil, network: network, parsed: settings.parsed,
+                                   seccompCache: runtime.seccompCache)
         plan.initProcess = settings.initProcess
         plan.newSession = true
         plan.preserveFDs = try Runtime.checkPreservedFDs(settings.preserveFDs)

@@ -16,16 +16,23 @@ public final class Runtime {
     public let cgroups: CgroupHost
     public let network: NetworkSetup
     public let environment: [String: String]
+    /// Compiled seccomp filters, kept under this runtime's state root.
+    public let seccompCache: SeccompCache
+    /// The program that runs `nook __monitor` for `runDetached`.
+    public let monitorExecutable: MonitorExecutable
 
+    /// `monitor`: the CLI passes `.currentProcess`; a library caller lets the
+    /// nook binary be found (`.locate`) or names it.
     public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
                 kernel: KernelInterface = LiveKernel(), cgroups: CgroupHost = LiveCgroupHost(),
-                network: NetworkSetup = LiveNetworkSetup()) throws {
+                network: NetworkSetup = LiveNetworkSetup(), monitor: MonitorExecutable = .locate) throws {
         self.environment = environment
         self.kernel = kernel
         self.cgroups = cgroups
         self.network = network
+        monitorExecutable = monitor
         store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment), kernel: kernel)
-        SeccompCache.directory = store.root + "/.seccomp"
+        seccompCache = SeccompCache(directory: store.root + "/.seccomp")
     }
 
     /// Options of one run beyond the spec.

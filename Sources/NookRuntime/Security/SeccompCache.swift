@@ -6,22 +6,28 @@ import NookSpec
 
 /// Compiling a filter with libseccomp costs milliseconds (most of a start-up):
 /// compiled filters are kept in memory for this process and on disk in the
-/// user's private state directory, keyed by a hash of the profile.
-public enum SeccompCache {
+/// user's private state directory, keyed by a hash of the profile. Each
+/// Runtime has its own (its state root's); the memory is shared by all, as
+/// a profile compiles to the same program whoever asks.
+public struct SeccompCache: Sendable {
     private static let memory = Mutex<[SeccompProfile: [UInt8]]>([:])
-    /// Set by Runtime to `<state root>/.seccomp` (0700, the caller's own).
-    nonisolated(unsafe) public static var directory: String?
+    /// `<state root>/.seccomp` (0700, the caller's own); nil: memory only.
+    public let directory: String?
 
-    public static func compile(_ profile: SeccompProfile) throws -> [UInt8] {
-        if let hit = memory.withLock({ $0[profile] }) { return hit }
-        let file = directory.map { "\($0)/\(key(profile)).bpf" }
+    public init(directory: String? = nil) {
+        self.directory = directory
+    }
+
+    public func compile(_ profile: SeccompProfile) throws -> [UInt8] {
+        if let hit = Self.memory.withLock({ $0[profile] }) { return hit }
+        let file = directory.map { "\($0)/\(Self.key(profile)).bpf" }
         // a missing or unreadable cache entry is compiled afresh
         if let file, let bytes = try? HostPath.readBytes(file), !bytes.isEmpty, bytes.count % 8 == 0 {
-            memory.withLock { $0[profile] = bytes }
+            Self.memory.withLock { $0[profile] = bytes }
             return bytes
         }
         let bpf = try profile.compile()
-        memory.withLock { $0[profile] = bpf }
+        Self.memory.withLock { $0[profile] = bpf }
         if let dir = directory, let file {
             // Write then rename: a concurrent reader sees all of it or nothing.
             if mkdir(dir, 0o700) == 0 || errno == EEXIST {

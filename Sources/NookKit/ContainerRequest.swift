@@ -1,0 +1,100 @@
+import Glibc
+import NookCore
+import NookRuntime
+import NookSpec
+
+/// A container to start for a test: a root filesystem, a command, and what
+/// else it needs. `start()` runs it detached under its own monitor, bound to
+/// this process: if this process dies, even by SIGKILL, the monitor kills
+/// the container and removes its state.
+///
+///     var request = ContainerRequest(rootfs: rootfs, command: ["httpd", "-f", "-p", "80"])
+///     request.ports = [80]
+///     request.readiness = [.http(port: 80, path: "/")]
+///     try await withContainer(request) { web in
+///         let port = web.hostPort(for: 80)!   // on 127.0.0.1
+///     }
+public struct ContainerRequest: Sendable {
+    /// An unpacked root filesystem (an image, once images land).
+    public var rootfs: String
+    public var command: [String]
+    /// `KEY=VALUE`.
+    public var environment: [String] = []
+    /// Bind mounts, as `-v` takes them: `SOURCE:DESTINATION[:ro]`.
+    public var mounts: [String] = []
+    /// Container ports to publish on 127.0.0.1, each on a host port the
+    /// kernel picks (`ContainerHandle.hostPort(for:)`). Needs a user-mode
+    /// network: with ports and `network` `.none`, pasta is used.
+    public var ports: [UInt16] = []
+    /// `--network`: none (only loopback), pasta, slirp4netns, host.
+    public var network: NetworkMode = .none
+    /// cgroup limits, as `nook run` takes them (`memory: "64M"`, `pidsLimit`, `cpus`).
+    public var limits = ResourceFlags()
+    /// What `start()` waits for before it returns (all of them, in order).
+    public var readiness: [Readiness] = []
+    /// How long `start()` waits for `readiness`.
+    public var readinessTimeout: Duration = .seconds(30)
+    /// The container's name (default: a generated id).
+    public var name: String?
+    /// Where state lives (default: `$XDG_RUNTIME_DIR/nook`, or `/tmp/nook-UID`).
+    public var stateRoot: String?
+    /// The nook binary that runs the container's monitor (default: found, see `MonitorExecutable`).
+    public var nookBinary: MonitorExecutable = .locate
+    /// The environment used to find things (`NOOK_BINARY`, `PATH`, `XDG_RUNTIME_DIR`).
+    public var callerEnvironment: [String: String] = ProcessEnvironment.current()
+
+    public init(rootfs: String, command: [String]) {
+        self.rootfs = rootfs
+        self.command = command
+    }
+
+    /// Starts the container and waits for `readiness`. A container that does
+    /// not become ready is removed before the error is thrown.
+    public func start() async throws -> ContainerHandle {
+        let request = self
+        let handle = try await offPool { try request.startDetached() }
+        do {
+            for condition in readiness { try await handle.waitUntil(condition, timeout: readinessTimeout) }
+        } catch {
+            await handle.remove()
+            throw error
+        }
+        return handle
+    }
+
+    /// The spec (as `nook run --rootfs` makes it), then the monitor.
+    private func startDetached() throws -> ContainerHandle {
+        let runtime = try Runtime(stateRoot: stateRoot, environment: callerEnvironment, monitor: nookBinary)
+        let id = name ?? Runtime.generateID()
+        try StateStore.validate(id: id)
+        var options = RunOptions(rootfs: rootfs, command: command)
+        options.name = name
+        options.env = environment
+        options.volumes = try mounts.map(VolumeSpec.parse)
+        options.resources = limits
+        let published = try ports.map { try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: $0).withHostPortChosen() }
+        let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
+        options.network = NetworkSettings(mode: mode, ports: published)
+        let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
+        let started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
+                                              boundToCaller: true)
+        return ContainerHandle(id: id, stateRoot: runtime.store.root, environment: callerEnvironment,
+                               monitorPID: started.monitorPID, pid: started.containerPID,
+                               ports: Dictionary(published.map { ($0.containerPort, $0.hostPort) }, uniquingKeysWith: { a, _ in a }))
+    }
+}
+
+/// Starts `request`, runs `body` with its handle, and removes the container
+/// afterwards, whether `body` returns, throws or is cancelled.
+public func withContainer<T: Sendable>(_ request: ContainerRequest,
+                                       _ body: (ContainerHandle) async throws -> T) async throws -> T {
+    let handle = try await request.start()
+    do {
+        let result = try await body(handle)
+        await handle.remove()
+        return result
+    } catch {
+        await handle.remove()
+        throw error
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import XCTest
+
+/// NookKit's harness API, driven from `nook-harness-probe` run as the test
+/// user: the library must work for a rootless caller, and this test process
+/// runs as root in CI. The probe sits beside the harness's nook, where
+/// `MonitorExecutable.locate` finds it (the probe itself has no `__monitor`).
+final class NookKitHarnessTests: XCTestCase {
+    let h = Harness.shared
+
+    /// The probe, copied beside the harness's nook (readable by the test user).
+    func probe() throws -> String {
+        let path = h.work + "/nook-harness-probe"
+        if !FileManager.default.fileExists(atPath: path) {
+            let built = URL(fileURLWithPath: Harness.builtBinary()).deletingLastPathComponent().appendingPathComponent("nook-harness-probe").path
+            guard FileManager.default.isExecutableFile(atPath: built) else {
+                throw XCTSkip("nook-harness-probe is not built (swift build --build-tests builds it)")
+            }
+            try FileManager.default.copyItem(atPath: built, toPath: path)
+            chmod(path, 0o755)
+            if h.isRoot { chown(path, h.user.uid, h.user.gid) }
+        }
+        return path
+    }
+
+    /// argv for the probe as the test user, with a clean environment (no NOOK_BINARY: it finds nook beside itself).
+    func probeCommand(_ args: [String]) throws -> [String] {
+        let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(h.work)", "LANG=C", "XDG_RUNTIME_DIR=\(h.runtimeDir())"]
+        return h.asUser(["/usr/bin/env", "-i"] + environment + [try probe()] + args)
+    }
+
+    func requirePasta() throws {
+        guard Harness.isInstalled("pasta") else { throw XCTSkip("pasta is not installed (Debian package passt)") }
+    }
+
+    /// A web server in a container: ready (log line, then HTTP), fetched over
+    /// its random host port, exec with status and both outputs, logs as lines,
+    /// and nothing left after `withContainer`.
+    func testServeFetchExecAndCleanUp() throws {
+        try requirePasta()
+        let r = try Harness.shell(try probeCommand(["serve", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("status-line: HTTP/1.1 200 OK"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("body: hello from nook"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("exec: 3 out err"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("first-log-line: serving"), r.stdout)
+        let stateDir = r.stdout.split(separator: "\n").first { $0.hasPrefix("state-dir: ") }.map { String($0.dropFirst(11)) }
+        XCTAssertNotNil(stateDir, r.stdout)
+        if let stateDir { XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir), "withContainer left \(stateDir)") }
+    }
+
+    /// The probe starts containers through the API and is SIGKILLed: each
+    /// container's monitor sees its creator's pidfd end, kills the container
+    /// and removes its state. Checked by pid and state directory.
+    func testCreatorKilledLeavesNothing() throws {
+        let out = NSTemporaryDirectory() + "nook-orphan-\(getpid())-\(UUID().uuidString)"
+        let err = out + ".err"
+        let pid = try Harness.spawn(try probeCommand(["orphan", h.rootfs, "3"]), stdin: "/dev/null", stdout: out, stderr: err)
+        let probe = Harness.Background(pid: pid, errPath: err, outPath: out)
+        XCTAssertTrue(Harness.eventually(30) { probe.stdoutText.contains("all started") }, probe.stdoutText + probe.stderrText)
+        let started = probe.stdoutText.split(separator: "\n").filter { $0.hasPrefix("started ") }.map { $0.split(separator: " ") }
+        XCTAssertEqual(started.count, 3, probe.stdoutText)
+        let containerPIDs = started.compactMap { Int32($0[2]) }, monitorPIDs = started.compactMap { Int32($0[3]) }
+        let stateDirs = started.map { String($0[4]) }
+        XCTAssertTrue(containerPIDs.allSatisfy(Harness.isAlive) && stateDirs.allSatisfy { FileManager.default.fileExists(atPath: $0) })
+
+        kill(pid, SIGKILL)
+        XCTAssertEqual(probe.wait(), 128 + SIGKILL)
+        XCTAssertTrue(Harness.eventually(10) { !containerPIDs.contains(where: Harness.isAlive) },
+                      "container processes left: \(containerPIDs.filter(Harness.isAlive))")
+        XCTAssertTrue(Harness.eventually(10) { !stateDirs.contains { FileManager.default.fileExists(atPath: $0) } },
+                      "state left: \(stateDirs.filter { FileManager.default.fileExists(atPath: $0) })")
+        XCTAssertTrue(Harness.eventually(10) { !monitorPIDs.contains(where: Harness.isAlive) },
+                      "monitors left: \(monitorPIDs.filter(Harness.isAlive))")
+    }
+
+    /// A readiness wait that times out names what it waited for and shows the
+    /// container's last log lines; a failed start and a throwing body leave nothing.
+    func testUnreadyContainerErrorShowsItsLogAndLeavesNothing() throws {
+        try requirePasta()
+        let r = try Harness.shell(try probeCommand(["unready", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertTrue(r.stdout.contains("readiness error: container 'unready-"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("no GET / on container port 80 answering 200 within"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("  | booting\n  | still booting"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("left after the failed start: false"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("left after a throwing body: false"), r.stdout)
+    }
+
+    /// Start-to-ready of busybox httpd through the API, median of 50 (printed; no timed assertion).
+    func testStartToReadyMedian() throws {
+        try requirePasta()
+        let r = try Harness.shell(try probeCommand(["bench", h.rootfs, "50"]), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        print("nook-harness-probe: " + r.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
