@@ -222,6 +222,12 @@ int nook_open_path(const char *path);
 long nook_fstatfs_type(int fd);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
+/// O_PATH (a GNU flag the Swift importer does not see).
+int nook_o_path(void);
+/// fsetxattr(fd, name, value, size, 0) (sys/xattr.h).
+int nook_fsetxattr(int fd, const char *name, const void *value, size_t size);
+/// getrandom(buffer, length, 0).
+long nook_getrandom(void *buffer, size_t length);
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
 int nook_rename_noreplace(const char *from, const char *to);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
