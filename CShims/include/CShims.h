@@ -241,6 +241,12 @@ enum nook_helper_flags {
 // other fd closed, an empty signal mask and default dispositions. Returns its
 // pid, or -1 with errno (a failed execve included: the child reports it).
 pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int flags);
+// Start a program as root of a new user and mount namespace (the host's
+// files, no pivot_root). Returns once the child is in its namespaces, with
+// *go: write one byte there once /proc/PID/{uid,gid}_map are written; and
+// *report: EOF once the program runs, else an int errno (setresuid, execve).
+// Returns -1 with errno when the child could not start or unshare.
+pid_t nook_spawn_in_userns(const char *path, char *const argv[], char *const envp[], int *go, int *report);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);
