@@ -192,10 +192,10 @@ struct ImageInspectCommand: ParsableCommand {
 /// What rmi and prune share: removes records, the blobs only they used, and
 /// (inside the user namespace) their layers' trees.
 enum ImageRemoval {
-    static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> [ImageRecord] {
+    static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], freed: Int64) {
         let (removed, garbage) = try store.removeImages(where: pick)
         try ImageLayers.remove(garbage.layers, store: store)
-        return removed
+        return (removed, garbage.bytes)
     }
 }
 
@@ -212,7 +212,7 @@ struct RemoveImagesOptions: ParsableArguments {
                 print("Untagged: \(name)")
                 continue
             }
-            for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }) {
+            for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }).removed {
                 for name in removed.names { print("Untagged: \(name)") }
                 print("Deleted: \(removed.config.hex)")
             }
@@ -237,10 +237,9 @@ struct ImagePruneCommand: ParsableCommand {
 
     func run() throws {
         let store = try openImageStore()
-        let removed = try ImageRemoval.remove(in: store, where: { $0.names.isEmpty })
+        let (removed, freed) = try ImageRemoval.remove(in: store, where: { $0.names.isEmpty })
         for record in removed { print("Deleted: \(record.config.hex)") }
-        let freed = removed.reduce(Int64(0)) { $0 + $1.size }
-        print("Removed \(removed.count) image\(removed.count == 1 ? "" : "s"), \(ImageListOptions.humanSize(freed))")
+        print("Removed \(removed.count) image\(removed.count == 1 ? "" : "s"), freed \(ImageListOptions.humanSize(freed)) of blobs")
     }
 }
 

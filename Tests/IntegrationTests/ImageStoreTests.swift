@@ -343,7 +343,9 @@ final class ImageStoreTests: XCTestCase {
         XCTAssertEqual(s.contents().filter { $0.hasPrefix("layers/") }.count, 1, "\(s.contents())")
         let pruned = try s.nook(["image", "prune"])
         XCTAssertEqual(pruned.status, 0, pruned.stderr)
-        XCTAssertTrue(pruned.stdout.contains("Removed 1 image"), pruned.stdout)
+        // Freed: the unnamed image's manifest, config and the shared layer's blob, as `ls -l` counts them.
+        let last = try XCTUnwrap(pruned.stdout.split(separator: "\n").last)
+        XCTAssertTrue(last.hasPrefix("Removed 1 image, freed ") && last.hasSuffix(" B of blobs") && !last.contains("freed 0 B"), pruned.stdout)
         XCTAssertEqual(s.contents(), [])
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         let missing = try s.nook(["rmi", "localhost/one:1"])

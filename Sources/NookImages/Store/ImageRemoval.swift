@@ -7,6 +7,8 @@ import NookKernel
 public struct ImageGarbage: Sendable {
     public var blobs: [Digest] = []
     public var layers: [Digest] = []
+    /// Bytes of the blobs removed (the layers' trees not counted).
+    public var bytes: Int64 = 0
 }
 
 extension ImageStore {
@@ -46,6 +48,8 @@ extension ImageStore {
         for digest in garbage.blobs {
             let lock = try StoreLock(store: self, name: digest.hex)
             defer { lock.unlock() }
+            var st = stat()
+            if lstat(blobPath(digest), &st) == 0 { garbage.bytes += Int64(st.st_size) }
             guard unlink(blobPath(digest)) == 0 || errno == ENOENT else { throw NookError.sys("remove blob '\(blobPath(digest))'", errno: errno) }
         }
         return (removed, garbage)
