@@ -152,25 +152,7 @@ final class LayerTreeWriter {
         let fd = openat(parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw NookError.sys("\(what): create", errno: errno) }
         defer { close(fd) }
-        var buffer: UnsafeRawPointer?
-        var size = 0
-        var offset: Int64 = 0
-        while true {
-            let r = archive_read_data_block(reader, &buffer, &size, &offset)
-            if r == ARCHIVE_EOF { break }
-            guard r >= ARCHIVE_WARN else {
-                throw NookError("\(what): \(LayerStream.message(reader))", hint: "the layer is damaged; pull or import the image again")
-            }
-            var done = 0
-            while done < size {
-                let n = pwrite(fd, buffer! + done, size - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw NookError.sys("\(what): write", errno: errno, hint: errno == ENOSPC ? "the disk is full" : nil)
-                }
-                done += n
-            }
-        }
+        try ArchiveEntryData.write(reader, to: fd, label: what)
         // A sparse file's hole at the end has no block to write.
         guard ftruncate(fd, off_t(entry.size)) == 0 else { throw NookError.sys("\(what): truncate", errno: errno) }
         try setMetadata(fd: fd, entry, what: what)

@@ -102,22 +102,6 @@ struct ArchiveStaging {
         let fd = openat(parent, path.name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw NookError.sys("\(label): create", errno: errno) }
         defer { close(fd) }
-        var buffer: UnsafeRawPointer?
-        var size = 0
-        var offset: Int64 = 0
-        while true {
-            let r = archive_read_data_block(reader, &buffer, &size, &offset)
-            if r == ARCHIVE_EOF { return }
-            guard r >= ARCHIVE_WARN else { throw NookError("\(label): \(LayerStream.message(reader))", hint: "the archive is damaged") }
-            var done = 0
-            while done < size {
-                let n = pwrite(fd, buffer! + done, size - done, off_t(offset) + off_t(done))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    throw NookError.sys("\(label): write", errno: errno, hint: errno == ENOSPC ? "the disk is full" : nil)
-                }
-                done += n
-            }
-        }
+        try ArchiveEntryData.write(reader, to: fd, label: label)
     }
 }
