@@ -151,6 +151,7 @@ struct ImageExportCommand: ParsableCommand {
         }
         let store = try openImageStore()
         let record = try findImage(image, in: store)
+        // An image ID is no name: the export is then named by the image's first name.
         let name = (try? ImageReference(parsing: image)).map(\.description).flatMap { record.names.contains($0) ? $0 : nil } ?? record.names.first
         try ImageExporter(store: store).export(record, name: name, to: path, format: kind)
     }

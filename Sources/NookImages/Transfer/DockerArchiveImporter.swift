@@ -27,6 +27,7 @@ struct DockerArchiveImporter {
 
     func importArchive(_ dir: String, source: String, reference: ImageReference?) throws -> ImageRecord {
         let entries = try ImageImporter.decode([Entry].self, dir + "/manifest.json", what: "manifest.json of '\(source)'")
+        // A RepoTag that is not a reference names nothing: it is left out.
         let tags = { (e: Entry) in (e.repoTags ?? []).compactMap { try? ImageReference(parsing: $0).description } }
         let entry: Entry
         if let reference, let hit = entries.first(where: { tags($0).contains(reference.description) }) {
