@@ -121,6 +121,10 @@ struct nook_launch {
     int trace;                  // report every step, not only failures; wait for an ack after READY and EXEC
     int setup_rootfs;           // 0: stay in the caller's root (never with a mount namespace plan)
     const char *rootfs;         // absolute host path
+    const char *overlay_dir;    // non-NULL: mount an overlay at rootfs instead of binding it; its layer
+                                // paths in overlay_options are relative to this directory (a page at most)
+    const char *overlay_options; // lowerdir=...[,upperdir=...,workdir=...],userxattr
+    int overlay_readonly;       // MS_RDONLY (no upper layer)
     const struct nook_mount *mounts;
     size_t n_mounts;
     int readonly_rootfs;
