@@ -29,7 +29,8 @@ public enum OwnedLayer {
     }
 
     public static func remove(_ dir: String) {
-        if TreeRemoval.remove(dir) { return }
+        // As the caller first: most layers hold only the caller's files (and no spawn is the fastest).
+        if (try? TreeRemover.remove(dir)) != nil { return }  // what failed is removed next, in the user namespace
         do {
             let status = try UserNamespaceCommand.containerMapping().run(program: "/bin/rm", arguments: ["rm", "-rf", "--", dir])
             if status != 0 || access(dir, F_OK) == 0 {
