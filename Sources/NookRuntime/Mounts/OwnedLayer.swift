@@ -23,6 +23,8 @@ public enum OwnedLayer {
     /// like the rest of a removal: a failure is said on stderr.
     public static func remove(namedIn specPath: String) {
         guard let bytes = try? HostPath.readBytes(specPath, as: .configJSON, label: specPath, noFollow: true),
+              // Most containers have no layer of their own: no JSON decoding for them.
+              bytes.contains(subsequence: Array(RootOverlay.ownedLayerAnnotation.utf8)),
               let spec = try? SpecDecoder.decode(bytes, source: specPath),  // no spec, or not one of ours: nothing to remove
               let dir = directory(of: spec) else { return }
         remove(dir)
@@ -39,5 +41,12 @@ public enum OwnedLayer {
         } catch {
             Tracer.standardError("nook: could not remove the container's layer '\(dir)': \(error)")
         }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
+        return (0...(count - needle.count)).contains { i in self[i] == needle[0] && self[i..<(i + needle.count)].elementsEqual(needle) }
     }
 }
