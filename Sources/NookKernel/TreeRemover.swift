@@ -6,7 +6,8 @@ import NookCore
 /// never the host's files. A directory of ours without write or search
 /// permission (overlayfs's `work/work` is mode 0, an image's 0500) is opened
 /// up first. Files of other owners (a container's sub-ids) fail here as the
-/// caller: `OwnedLayer` removes those inside a user namespace.
+/// caller: `OwnedLayer` and the layer store remove those inside a user
+/// namespace, where they are root's.
 public enum TreeRemover {
     /// Removes `path` and everything under it; a missing path is not an error.
     public static func remove(_ path: String) throws {
@@ -23,7 +24,8 @@ public enum TreeRemover {
         try remove(String(path[path.index(after: slash)...]), in: parent, label: path)
     }
 
-    static func remove(_ name: String, in parent: Int32, label: String) throws {
+    /// Removes the entry `name` of the directory `parent`, a directory with all it holds.
+    public static func remove(_ name: String, in parent: Int32, label: String) throws {
         if unlinkat(parent, name, 0) == 0 || errno == ENOENT { return }
         guard errno == EISDIR || errno == EPERM else { throw NookError.sys("remove '\(label)'", errno: errno) }
         var st = stat()

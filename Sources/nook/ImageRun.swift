@@ -20,7 +20,7 @@ enum ImageRun {
         }
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
-        let layers = try unpackedLayers(record, store: store)
+        let layers = try ImageLayers.ensureUnpacked(record, store: store)  // bottom first
         let container = try ContainerLayer(store: store, containerID: containerID, layers: layers, readOnly: options.readOnly)
         options.rootfs = container.rootfs
         options.rootOverlay = container.overlay
@@ -32,20 +32,6 @@ enum ImageRun {
         options.annotations = settings.annotations
         options.userDatabaseRoot = layers.reversed().first { isRegularFile($0 + "/etc/passwd") }
         return (container.directory, settings.publishedPorts)
-    }
-
-    /// The image's layers, bottom first, as directories in the store.
-    // TODO(img-store): LayerStore's ensureUnpacked takes over here (it unpacks at first use).
-    static func unpackedLayers(_ record: ImageRecord, store: ImageStore) throws -> [String] {
-        try record.diffIDs.map { id in
-            let path = store.layersDirectory + "/" + id.hex
-            var st = stat()
-            guard lstat(path, &st) == 0, st.st_mode & S_IFMT == S_IFDIR else {
-                throw NookError("layer \(id) of the image is not unpacked in '\(store.layersDirectory)'",
-                                hint: "import or pull the image again")
-            }
-            return path
-        }
     }
 
     static func isRegularFile(_ path: String) -> Bool {

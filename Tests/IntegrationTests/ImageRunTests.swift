@@ -4,8 +4,8 @@ import XCTest
 /// `nook run IMAGE`: the image's config applied under the flags, a writable
 /// layer of its own per container (overlayfs in the user namespace), gone with
 /// the container. Images are built here (Tests/images/oci-layout.py) from the
-/// harness's busybox rootfs and put in a store of the test's own
-/// (Tests/images/store-seed.py, until `nook image import` and the unpacker land).
+/// harness's busybox rootfs and imported into a store of the test's own
+/// (`nook image import`); layers are unpacked at the first run.
 final class ImageRunTests: XCTestCase {
     var h: Harness { Harness.shared }
 
@@ -14,7 +14,6 @@ final class ImageRunTests: XCTestCase {
         let h = Harness.shared
         var result: [String: String] = [:]
         do {
-            let layout = h.work + "/image-layout"
             let extra = h.work + "/image-extra"
             try FileManager.default.createDirectory(atPath: extra + "/srv", withIntermediateDirectories: true)
             try "from layer 2\n".write(toFile: extra + "/srv/hello.txt", atomically: false, encoding: .utf8)
@@ -24,21 +23,19 @@ final class ImageRunTests: XCTestCase {
                 "stopsig": #"{"StopSignal":"SIGUSR1","Labels":{"org.example.role":"test"}}"#,
             ]
             for (tag, config) in configs.sorted(by: { $0.key < $1.key }) {
+                let layout = h.work + "/image-layout-" + tag
                 let made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", tag,
-                                              "--compression", "none", "--owner", "0:0", "--layer", h.rootfs, "--layer", extra,
-                                              "--config-json", config])
+                                              "--owner", "0:0", "--layer", h.rootfs, "--layer", extra, "--config-json", config])
                 guard made.status == 0 else { fatalError("oci-layout.py: \(made.stderr)") }
+                _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
             }
-            chmod(layout, 0o755)
-            _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
             for user in [Harness.withRange, Harness.withoutRange] {
                 let data = h.work + "/xdg-\(user.name)"
                 try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
                 if h.isRoot { chown(data, user.uid, user.gid) }
                 for tag in configs.keys {
-                    let seeded = try Harness.shell(h.asUser(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/store-seed.py", layout, tag,
-                                                             data + "/nook", "docker.io/library/\(tag):latest"], user))
-                    guard seeded.status == 0 else { fatalError("store-seed.py: \(seeded.stderr)") }
+                    let imported = try h.run(["image", "import", h.work + "/image-layout-" + tag, tag], as: user, env: ["XDG_DATA_HOME": data])
+                    guard imported.status == 0 else { fatalError("nook image import: \(imported.stderr)") }
                 }
                 result[user.name] = data
             }
@@ -99,10 +96,10 @@ final class ImageRunTests: XCTestCase {
     func testContainersOfOneImageDoNotSeeEachOthersWrites() throws {
         let a = Harness.name("imga"), b = Harness.name("imgb")
         defer { _ = try? nook(["rm", "-f", a]); _ = try? nook(["rm", "-f", b]) }
-        let layerFiles = try FileManager.default.contentsOfDirectory(atPath: store() + "/layers")
-        let vi = try XCTUnwrap(layerFiles.map { store() + "/layers/" + $0 + "/bin/vi" }.first { FileManager.default.fileExists(atPath: $0) })
         var r = try nook(["run", "-d", "--name", a, "plain", "sh", "-c", "echo mine > /mine; rm /bin/vi; sleep 60"])
         XCTAssertEqual(r.status, 0, r.stderr)
+        let layerFiles = try FileManager.default.contentsOfDirectory(atPath: store() + "/layers")  // unpacked by that first run
+        let vi = try XCTUnwrap(layerFiles.map { store() + "/layers/" + $0 + "/bin/vi" }.first { FileManager.default.fileExists(atPath: $0) })
         r = try nook(["run", "-d", "--name", b, "plain", "sleep", "60"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(Harness.eventually { (try? self.nook(["exec", a, "--", "cat", "/mine"]))?.stdout == "mine\n" })

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Glibc
 import NookCore
+import NookKernel
 
 /// `nook image export REF PATH`: the image as an OCI image layout, in an
 /// oci-archive tar (default) or a directory (`--format oci-dir`), its
