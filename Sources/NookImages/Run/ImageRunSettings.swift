@@ -81,6 +81,7 @@ public struct ImageRunSettings: Sendable, Equatable {
     static func parseEntrypoint(_ text: String) throws -> [String] {
         if text.isEmpty { return [] }
         guard text.hasPrefix("[") else { return [text] }
+        // The decoder's words would not help: the error below says what is wanted.
         guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
             throw NookError("invalid --entrypoint '\(text)': it starts with '[' but is not a JSON array of strings",
                             hint: "--entrypoint '[\"/bin/sh\",\"-c\"]', or a single program: --entrypoint /bin/sh")

@@ -22,6 +22,7 @@ public enum OwnedLayer {
     /// Removes the layer named in the spec at `specPath`, if any. Best effort,
     /// like the rest of a removal: a failure is said on stderr.
     public static func remove(namedIn specPath: String) {
+        // No readable spec: no layer named, nothing to remove.
         guard let bytes = try? HostPath.readBytes(specPath, as: .configJSON, label: specPath, noFollow: true),
               // Most containers have no layer of their own: no JSON decoding for them.
               bytes.contains(subsequence: Array(RootOverlay.ownedLayerAnnotation.utf8)),
