@@ -29,6 +29,8 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
+        // libarchive's headers, for reading layer tarballs (tar; gzip, zstd): only NookImages uses it.
+        .systemLibrary(name: "CArchive", path: "CArchive"),
         // Errors and text: what every module says to users. Imports nothing of ours.
         .target(name: "NookCore", plugins: directImportsOnly),
         // The OCI model, its parsing, validation and defaults. No I/O, no kernel.
@@ -65,6 +67,7 @@ let package = Package(
                 "NookCore",
                 "NookSpec",
                 "NookKernel",
+                "CArchive",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: directImportsOnly

@@ -1,5 +1,5 @@
 // The container child's root filesystem: make every mount private, bind the
-// rootfs, perform the mount list Swift planned (Mounts/MountPlan.swift), then
+// rootfs (or mount an image's overlay there), perform the mount list Swift planned (Mounts/MountPlan.swift), then
 // pivot_root into it. Every target is resolved inside the rootfs with
 // RESOLVE_IN_ROOT, so a symlink in the image cannot send a mount to the host.
 #include "child_internal.h"
@@ -225,9 +225,18 @@ void setup_rootfs(const struct nook_launch *l) {
     if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) step_fail(l, NOOK_STEP_MOUNT_PRIVATE, 0, errno);
     step_done(l, NOOK_STEP_MOUNT_PRIVATE, 0);
 
-    // pivot_root needs the new root to be a mount point.
-    if (mount(l->rootfs, l->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) step_fail(l, NOOK_STEP_BIND_ROOTFS, 0, errno);
-    step_done(l, NOOK_STEP_BIND_ROOTFS, 0);
+    if (l->overlay_options) {
+        // An image's layers under the container's own writable one. The layer
+        // paths are relative to overlay_dir (short: the options fit a page).
+        if (chdir(l->overlay_dir) < 0) step_fail(l, NOOK_STEP_OVERLAY_ROOTFS, 0, errno);
+        if (mount("overlay", l->rootfs, "overlay", l->overlay_readonly ? MS_RDONLY : 0, l->overlay_options) < 0)
+            step_fail(l, NOOK_STEP_OVERLAY_ROOTFS, 0, errno);
+        step_done(l, NOOK_STEP_OVERLAY_ROOTFS, 0);
+    } else {
+        // pivot_root needs the new root to be a mount point.
+        if (mount(l->rootfs, l->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0) step_fail(l, NOOK_STEP_BIND_ROOTFS, 0, errno);
+        step_done(l, NOOK_STEP_BIND_ROOTFS, 0);
+    }
 
     int rootfd = open(l->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (rootfd < 0) step_fail(l, NOOK_STEP_BIND_ROOTFS, 0, errno);

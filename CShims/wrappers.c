@@ -11,10 +11,12 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <termios.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
@@ -129,3 +131,9 @@ int nook_pending_bytes(int fd) {
     int n = 0;
     return ioctl(fd, FIONREAD, &n) < 0 ? -1 : n;
 }
+
+int nook_o_path(void) { return O_PATH; }
+
+int nook_fsetxattr(int fd, const char *name, const void *value, size_t size) { return fsetxattr(fd, name, value, size, 0); }
+
+long nook_getrandom(void *buffer, size_t length) { return getrandom(buffer, length, 0); }

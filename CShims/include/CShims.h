@@ -121,6 +121,10 @@ struct nook_launch {
     int trace;                  // report every step, not only failures; wait for an ack after READY and EXEC
     int setup_rootfs;           // 0: stay in the caller's root (never with a mount namespace plan)
     const char *rootfs;         // absolute host path
+    const char *overlay_dir;    // non-NULL: mount an overlay at rootfs instead of binding it; its layer
+                                // paths in overlay_options are relative to this directory (a page at most)
+    const char *overlay_options; // lowerdir=...[,upperdir=...,workdir=...],userxattr
+    int overlay_readonly;       // MS_RDONLY (no upper layer)
     const struct nook_mount *mounts;
     size_t n_mounts;
     int readonly_rootfs;
@@ -222,6 +226,12 @@ int nook_open_path(const char *path);
 long nook_fstatfs_type(int fd);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
+/// O_PATH (a GNU flag the Swift importer does not see).
+int nook_o_path(void);
+/// fsetxattr(fd, name, value, size, 0) (sys/xattr.h).
+int nook_fsetxattr(int fd, const char *name, const void *value, size_t size);
+/// getrandom(buffer, length, 0).
+long nook_getrandom(void *buffer, size_t length);
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
 int nook_rename_noreplace(const char *from, const char *to);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
@@ -235,6 +245,12 @@ enum nook_helper_flags {
 // other fd closed, an empty signal mask and default dispositions. Returns its
 // pid, or -1 with errno (a failed execve included: the child reports it).
 pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int flags);
+// Start a program as root of a new user and mount namespace (the host's
+// files, no pivot_root). Returns once the child is in its namespaces, with
+// *go: write one byte there once /proc/PID/{uid,gid}_map are written; and
+// *report: EOF once the program runs, else an int errno (setresuid, execve).
+// Returns -1 with errno when the child could not start or unshare.
+pid_t nook_spawn_in_userns(const char *path, char *const argv[], char *const envp[], int *go, int *report);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

@@ -48,7 +48,8 @@ enum nook_step {
     NOOK_STEP_SETNS,          // index: join_fds[index]
     NOOK_STEP_FORK,           // exec: the process in the joined namespaces
     NOOK_STEP_ROOT_PROPAGATION,
-    NOOK_STEP_SUBREAPER
+    NOOK_STEP_SUBREAPER,
+    NOOK_STEP_OVERLAY_ROOTFS  // the root is an overlay mounted at rootfs (in place of the bind)
 };
 
 struct nook_msg {

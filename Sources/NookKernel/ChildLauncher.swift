@@ -64,6 +64,11 @@ final class ChildLauncher {
         launch.pdeathsig = plan.pdeathsig ? 1 : 0
         launch.fork_after_join = plan.forksIntoJoinedPIDNamespace ? 1 : 0
         launch.rootfs = cString(plan.rootfs)
+        if let overlay = plan.rootOverlay {
+            launch.overlay_dir = cString(overlay.directory)
+            launch.overlay_options = cString(overlay.options)
+            launch.overlay_readonly = overlay.readOnly ? 1 : 0
+        }
         let mounts = plan.mounts.map { op in
             nook_mount(kind: op.kind.rawValue, if_missing: Self.cValue(op.ifMissing), on_procfs: op.mustBeOnProcfs ? 1 : 0,
                        optional: op.optional ? 1 : 0, recursive: op.recursive ? 1 : 0, source: cString(op.source),

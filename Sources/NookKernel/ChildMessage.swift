@@ -38,6 +38,6 @@ public struct ChildMessage: Sendable, Equatable {
         case none = 0
         case waitMaps = 1, cgroupNamespace, mountPrivate, bindRootfs, mount, readonlyRoot, pivotRoot, detachOldRoot,
              hostname, loopback, chdir, rlimit, setgroups, setgid, setuid, capabilities, noNewPrivs, seccomp,
-             closeFDs, console, waitStart, initFork, exec, setns, fork, rootPropagation, subreaper
+             closeFDs, console, waitStart, initFork, exec, setns, fork, rootPropagation, subreaper, overlayRootfs
     }
 }

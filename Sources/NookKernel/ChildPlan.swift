@@ -5,6 +5,8 @@ import CShims
 /// and the C shim follows it without deciding anything.
 public struct ChildPlan: Sendable {
     public var rootfs: String = ""
+    /// The root is an overlay mounted at `rootfs` (an image's layers), not a bind of it.
+    public var rootOverlay: OverlayMount?
     public var namespaces: [NamespaceKind] = []
     /// Namespaces to join by path (OCI `linux.namespaces[].path`).
     public var joinNamespaces: [NamespaceKind: String] = [:]

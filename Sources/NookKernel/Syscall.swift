@@ -11,6 +11,23 @@ public enum Syscall {
     public static func openPath(_ path: String) -> Int32 { nook_open_path(path) }
     /// close_range(fd, ~0, 0): close every fd from fd up.
     public static func closeFrom(_ fd: Int32) -> Int32 { nook_close_from(fd) }
+    /// openat2(dirfd, path, flags | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS):
+    /// `path` resolved as if dirfd were "/", so no symlink on the way leaves it.
+    public static func openInRoot(_ dirfd: Int32, _ path: String, flags: Int32, mode: mode_t = 0) -> Int32 {
+        nook_openat2_in_root(dirfd, path, flags, Int32(mode))
+    }
+    /// O_PATH: a handle to a place in the tree, for *at calls, that reads nothing.
+    public static var pathOnlyFlag: Int32 { nook_o_path() }
+    /// fsetxattr(fd, name, value, 0).
+    public static func setAttribute(_ fd: Int32, _ name: String, _ value: [UInt8]) -> Int32 {
+        value.withUnsafeBytes { nook_fsetxattr(fd, name, $0.baseAddress, $0.count) }
+    }
+    /// `count` random bytes from getrandom(2).
+    public static func randomBytes(_ count: Int) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        _ = bytes.withUnsafeMutableBytes { nook_getrandom($0.baseAddress, count) }
+        return bytes
+    }
     /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
     public static func renameNoReplace(_ from: String, _ to: String) -> Int32 { nook_rename_noreplace(from, to) }
     /// open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.

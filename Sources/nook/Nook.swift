@@ -33,8 +33,9 @@ struct Nook: ParsableCommand {
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
                       DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
                       StatsCommand.self, PauseCommand.self, ResumeCommand.self, LogsCommand.self, WaitCommand.self,
-                      StopCommand.self, RestartCommand.self, RmCommand.self, RootfsCommand.self, AuditCommand.self, InspectCommand.self, PortCommand.self, VersionCommand.self,
-                      MonitorCommand.self]
+                      StopCommand.self, RestartCommand.self, RmCommand.self, RootfsCommand.self, ImageCommand.self, ImagesCommand.self, RmiCommand.self, UnshareCommand.self,
+                      AuditCommand.self, InspectCommand.self, PortCommand.self, VersionCommand.self,
+                      MonitorCommand.self, UnpackLayersCommand.self, RemoveLayersCommand.self]
     )
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import NookCore
+import NookImages
 import NookKernel
 import NookRuntime
 import NookSpec
@@ -10,6 +11,7 @@ struct RunCommand: ParsableCommand {
         commandName: "run",
         abstract: "Run a command in a new container.",
         usage: """
+        nook run [OPTIONS] IMAGE [COMMAND [ARG...]]
         nook run --rootfs DIR [OPTIONS] -- COMMAND [ARG...]
         nook run --bundle DIR ID
         """
@@ -24,6 +26,10 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Mount a tmpfs at DST[:OPTIONS].") var tmpfs: [String] = []
     @Option(name: [.short, .customLong("env")], help: "Set KEY=VALUE (or copy KEY from your environment).") var env: [String] = []
     @Option(name: .customLong("env-file"), help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
+    @Option(help: "With an image: the program to run instead of its Entrypoint (a JSON array for several words); clears its Cmd.")
+    var entrypoint: String?
+    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "With an image: publish each port it exposes on a host port the kernel picks.")
+    var publishAll = false
     @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
     @Option(help: "Hostname inside the container (default: the container id).") var hostname: String?
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
@@ -61,10 +67,20 @@ struct RunCommand: ParsableCommand {
     @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
     @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges as 8000-8001:80-81; with no HOSTPORT one is picked (nook port shows it). Needs pasta or slirp4netns.") var publish: [String] = []
 
-    @Argument(parsing: .captureForPassthrough, help: "-- COMMAND [ARG...] with --rootfs; ID with --bundle.")
+    @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]; -- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
 
     func run() throws {
+        var layer: String?
+        do { try start(layer: &layer) } catch {
+            // Made for this run, not yet the runtime's to remove (or removed already).
+            if let layer { OwnedLayer.remove(layer) }
+            throw error
+        }
+    }
+
+    /// `layer`: an image's container layer, once made.
+    func start(layer: inout String?) throws {
         var rest = arguments
         if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
         if rest.first == "--" {
@@ -85,10 +101,12 @@ struct RunCommand: ParsableCommand {
         let spec: Spec
         let id: String
         switch (rootfs, bundle) {
-        case (let rootfs?, nil):
+        case (nil, nil) where rest.isEmpty:
+            throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh")
+        case (_, nil):
             id = name ?? Runtime.generateID()
             try StateStore.validate(id: id)
-            var options = RunOptions(rootfs: rootfs, command: rest)
+            var options = RunOptions(rootfs: rootfs ?? "", command: rest)
             options.name = name
             options.volumes = try volume.map(VolumeSpec.parse)
             options.tmpfs = try tmpfs.map(TmpfsSpec.parse)
@@ -115,8 +133,21 @@ struct RunCommand: ParsableCommand {
             options.resources = ResourceFlags(memory: memory, memorySwap: memorySwap, memoryReservation: memoryReservation,
                                               pidsLimit: pidsLimit, cpus: cpus, cpuShares: cpuShares, cpusetCPUs: cpusetCPUs,
                                               blkioWeight: blkioWeight, deviceReadBps: deviceReadBps, deviceWriteBps: deviceWriteBps)
+            var ports = try publishedPorts()
+            if rootfs == nil {
+                var command = Array(rest.dropFirst())
+                if command.first == "--" { command.removeFirst() }
+                let overrides = ImageRunSettings.Overrides(command: command, entrypoint: entrypoint, workdir: workdir, user: user,
+                                                           publishAll: publishAll)
+                let image = rest[0]
+                let exposed: [String]
+                (layer, exposed) = try ImageRun.prepare(&options, image: image, overrides: overrides, containerID: id, environment: environment)
+                ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
+            } else if entrypoint != nil || publishAll {
+                throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs")
+            }
             // `nook run --rootfs` always says which network.
-            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
+            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: ports)
             (spec, settings.parsed) = try options.make(containerID: id, callerEnvironment: environment)
             settings.network = options.network
         case (nil, let bundle?):
@@ -140,8 +171,6 @@ struct RunCommand: ParsableCommand {
             }
             spec = loaded
             settings.bundle = bundlePath
-        case (nil, nil):
-            throw NookError("nook run needs --rootfs DIR or --bundle DIR", hint: "nook run --rootfs ./rootfs -- sh")
         case (_?, _?):
             throw NookError("--rootfs and --bundle cannot be used together")
         }

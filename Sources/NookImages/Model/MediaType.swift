@@ -24,7 +24,7 @@ public enum MediaType {
     /// How a layer blob is compressed, from its media type.
     public static func layerCompression(_ type: String) -> LayerCompression? {
         switch type {
-        case ociLayer: return .none
+        case ociLayer: return LayerCompression.none
         case ociLayerGzip, ociLayerNondistributableGzip, dockerLayerGzip, dockerForeignLayerGzip: return .gzip
         case ociLayerZstd: return .zstd
         default: return nil

@@ -54,6 +54,7 @@ public struct ImageRecords: Sendable {
     /// manifest digest, or an image ID or a prefix of it (at least 3 digits, unique).
     public func find(_ text: String) throws -> ImageRecord? {
         let records = try all()
+        // Not a reference: the text may still be an image ID or a prefix of one (below).
         if let reference = try? ImageReference(parsing: text) {
             if let digest = reference.digest, reference.tag == nil {
                 if let hit = records.first(where: { $0.manifest == digest && $0.names.contains { $0.hasPrefix(reference.name + ":") || $0 == reference.description } })

@@ -131,13 +131,16 @@ public struct LaunchPlan: Sendable {
         let env = process.env ?? []
         let parsed = try parsed ?? ParsedSpec(spec)
         let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp, cache: seccompCache)
-        var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts,
+        // The root overlay is mounted at the rootfs, not inside it.
+        let rootOverlay = try RootOverlayPlan.find(in: spec).map(RootOverlayPlan.mount(for:))
+        var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts.filter { !($0.destination == "/" && $0.type == "overlay") },
                                            newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup), gidMappings: identity.gidMappings,
                                            keepLockedFlags: LockedMountFlags.locked(newUserNamespace: namespaces.contains(.user)))
         try MountPlanner.addSysctls(spec.linux?.sysctl ?? [:], to: &mounts)
         var child = ChildPlan()
         child.rootfs = rootfs
+        child.rootOverlay = rootOverlay
         child.namespaces = namespaces
         child.joinNamespaces = joins
         child.mounts = mounts

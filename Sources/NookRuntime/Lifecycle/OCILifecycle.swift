@@ -244,11 +244,12 @@ extension Runtime {
         if let spec { try? HookRunner.run(spec, .poststop, state: ociState(state), tracer: Tracer(enabled: false), kernel: kernel) }
     }
 
-    /// `nook stop`: TERM (or `signal`), then KILL after `timeout` seconds.
-    public func stop(id: String, timeout: Int, signal: Int32 = SIGTERM) throws {
+    /// `nook stop`: `signal` (nil: the spec's stop signal, else TERM), then KILL after `timeout` seconds.
+    public func stop(id: String, timeout: Int, signal: Int32? = nil) throws {
         repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else { return }
+        let signal = try signal ?? stopSignal(of: id)
         // Found before the init can end: without a PID namespace of its own,
         // what it leaves behind is found from these (and their children) after.
         let processes = containerProcesses(state)
@@ -260,6 +261,16 @@ extension Runtime {
         while identity.isAlive(in: kernel) && waited < timeout * 100 { kernel.sleep(microseconds: 10_000); waited += 1 }
         processes.kill()
         while identity.isAlive(in: kernel) { kernel.sleep(microseconds: 10_000) }
+    }
+
+    /// The signal the container's spec asks `nook stop` to send first (an image's StopSignal).
+    func stopSignal(of id: String) throws -> Int32 {
+        // no recorded spec (removed by hand): the default
+        guard let name = (try? loadSpec(id))?.annotations?[StopSignalAnnotation.key] else { return SIGTERM }
+        do { return try Signals.parse(name) } catch {
+            throw NookError("container '\(id)' has an unknown stop signal '\(name)' (annotation \(StopSignalAnnotation.key))",
+                            hint: "stop it with: nook kill \(id) TERM")
+        }
     }
 
     /// A detached container's monitor restarts it (`--restart`) only when it

@@ -32,6 +32,16 @@ public struct RunOptions: Sendable {
     public var resources = ResourceFlags()
     /// `--network` and `-p`.
     public var network = NetworkSettings()
+    /// The root is an overlay mounted at `rootfs` (an image's layers), and
+    /// `ownedLayer` the container's own directory of it, removed with it.
+    public var rootOverlay: RootOverlay?
+    public var ownedLayer: String?
+    /// Where `--user` names are looked up (an image's top layer with an
+    /// /etc/passwd); nil: the rootfs.
+    public var userDatabaseRoot: String?
+    /// Environment under -e and --env-file (an image's Env); it may set HOME.
+    public var baseEnv: [String] = []
+    public var annotations: [String: String] = [:]
 
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
@@ -54,18 +64,24 @@ public struct RunOptions: Sendable {
         let root = try HostPath.absolute(rootfs)
         var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
         spec.root?.readonly = readOnly
+        if let rootOverlay { spec.mounts?.insert(rootOverlay.ociMount, at: 0) }
+        if !annotations.isEmpty || ownedLayer != nil {
+            var all = annotations
+            all[RootOverlay.ownedLayerAnnotation] = ownedLayer
+            spec.annotations = all
+        }
         spec.process?.terminal = terminal
         if terminal { spec.process?.env?.append("TERM=xterm") }
 
         var home = "/root"
         if let user {
-            let resolved = try UserLookup(rootfs: root).resolve(user)
+            let resolved = try UserLookup(rootfs: userDatabaseRoot ?? root).resolve(user)
             spec.process?.user = Spec.User(uid: resolved.uid, gid: resolved.gid,
                                            additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
             home = resolved.home
         } else if userns == .keepID {
             let uid = getuid(), gid = getgid()
-            let resolved = try UserLookup(rootfs: root).resolve("\(uid)")
+            let resolved = try UserLookup(rootfs: userDatabaseRoot ?? root).resolve("\(uid)")
             spec.process?.user = Spec.User(uid: uid, gid: gid)
             home = resolved.home
         }
@@ -73,8 +89,8 @@ public struct RunOptions: Sendable {
         // capabilities; the bounding set still limits what could be regained.
         try security.apply(to: &spec)
         spec.linux?.resources = try resources.resources()
-        let baseEnv = spec.process?.env ?? []
-        spec.process?.env = EnvironmentList.merge(baseEnv, ["HOME=\(home)"])
+        let defaults = spec.process?.env ?? []
+        spec.process?.env = EnvironmentList.merge(EnvironmentList.merge(defaults, ["HOME=\(home)"]), baseEnv)
 
         var environment = spec.process?.env ?? []
         for file in envFiles {
@@ -91,7 +107,7 @@ public struct RunOptions: Sendable {
         }
         // The defaults' own option strings are parsed here, once; -v and --tmpfs
         // are typed already. The spec gets the same mounts as its record.
-        var mounts = (spec.mounts ?? []).map(ContainerMount.init(oci:))
+        var mounts = (spec.mounts ?? []).filter { !RootOverlay.isRootOverlay($0) }.map(ContainerMount.init(oci:))
         for volume in volumes {
             let path = try HostPath.absolute(volume.source)
             // The one look at the source: the plan and the locked flags use it too.

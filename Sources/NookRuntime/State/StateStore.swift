@@ -182,10 +182,18 @@ public final class StateStore: @unchecked Sendable {
         do {
             try kernel.rename(directory(id), to: gone, noReplace: false)
             FaultPoint.reached("remove.renamed")
-            kernel.removeTree(gone)
+            removeWithLayer(gone)
         } catch let e as Errno where e != .noSuchFileOrDirectory {
-            kernel.removeTree(directory(id))
+            removeWithLayer(directory(id))
         } catch {}
+    }
+
+    /// A container's directory, and the writable layer its config.json names
+    /// (an image's container: `OwnedLayer`), that first: a removal killed
+    /// between the two leaves the record that still names it.
+    func removeWithLayer(_ directory: String) {
+        OwnedLayer.remove(namedIn: directory + "/" + Runtime.specName)
+        kernel.removeTree(directory)
     }
 
     /// The container's lock if nobody holds it (never creating the lock file:
@@ -211,7 +219,7 @@ public final class StateStore: @unchecked Sendable {
         }
         for name in stale {
             // a leftover that went meanwhile is what we wanted
-            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else { kernel.removeTree(root + "/" + name) }
+            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else { removeWithLayer(root + "/" + name) }
         }
     }
 

@@ -69,6 +69,13 @@ public struct StepDescription: Sendable {
                                                              : "a cgroup namespace, rooted at nook's own cgroup (the container has none of its own): it sees that as /",
                                                              "unshare cgroup namespace")
         case .mountPrivate: (step, call, why, failure) = ("mount", "mount(NULL, \"/\", NULL, MS_REC|MS_PRIVATE)", "nothing mounted in the container propagates to the host", "make / private")
+        case .overlayRootfs:
+            let overlay = plan.rootOverlay
+            (step, call, failure) = ("overlay", "mount(\"overlay\", \(Self.quote(plan.rootfs)), \"overlay\", \(Self.quote(overlay?.options ?? "?"))) in \(Self.quote(overlay?.directory ?? "?"))",
+                                     "mount the image's overlay at '\(plan.rootfs)'")
+            why = overlay?.readOnly == true ? "the image's layers, read-only (no writable layer: --read-only)"
+                : "the image's layers, read-only, under this container's own writable layer (upperdir): its changes stay there"
+            if overlay != nil { hint = "this kernel may not allow overlayfs in a user namespace: run an exported rootfs with --rootfs" }
         case .bindRootfs: (step, call, why, failure) = ("mount", "mount(\(Self.quote(plan.rootfs)), \(Self.quote(plan.rootfs)), MS_BIND|MS_REC)", "pivot_root needs the new root to be a mount point", "bind rootfs '\(plan.rootfs)' onto itself")
         case .mount:
             let i = Int(m.index)

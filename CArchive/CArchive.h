@@ -1,0 +1,3 @@
+// What NookImages uses of libarchive: the reader and its entries.
+#include <archive.h>
+#include <archive_entry.h>

@@ -1,0 +1,56 @@
+import Glibc
+import NookCore
+import NookSpec
+
+/// A container's own writable layer in the store: `containers/<id>-<random>/`
+/// with `upper` and `work` (overlayfs's) and `merged`, where the container's
+/// child mounts the overlay and which becomes its root. The spec names the
+/// directory (`RootOverlay.ownedLayerAnnotation`): the runtime removes it with
+/// the container, knowing only that it is the container's own.
+public struct ContainerLayer: Sendable {
+    public let directory: String
+    public let overlay: RootOverlay
+
+    public var rootfs: String { directory + "/merged" }
+
+    /// - Parameters:
+    ///   - layers: the image's unpacked layers, bottom first.
+    ///   - readOnly: no upper layer: the image stays as it is.
+    public init(store: ImageStore, containerID: String, layers: [String], readOnly: Bool) throws {
+        guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
+        for path in layers { try RootOverlay.checkPath(path) }
+        try store.prepare()
+        var directory = ""
+        for _ in 0..<8 {
+            let candidate = store.containersDirectory + "/" + containerID + "-" + Self.randomSuffix()
+            if mkdir(candidate, 0o700) == 0 { directory = candidate; break }
+            guard errno == EEXIST else { throw NookError.sys("mkdir '\(candidate)'", errno: errno) }
+        }
+        guard !directory.isEmpty else { throw NookError("could not make a fresh directory in '\(store.containersDirectory)'") }
+        do {
+            var names = ["merged"]
+            var lower = Array(layers.reversed())
+            if readOnly {
+                // overlayfs wants two lower layers when there is no upper: an empty one at the bottom.
+                if lower.count == 1 { names.append("empty"); lower.append(directory + "/empty") }
+            } else {
+                names += ["upper", "work"]
+            }
+            for name in names where mkdir(directory + "/" + name, 0o755) != 0 {
+                throw NookError.sys("mkdir '\(directory)/\(name)'", errno: errno)
+            }
+            try RootOverlay.checkPath(directory)
+            overlay = RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work")
+        } catch {
+            for name in ["merged", "upper", "work", "empty"] { rmdir(directory + "/" + name) }
+            rmdir(directory)
+            throw error
+        }
+        self.directory = directory
+    }
+
+    static func randomSuffix() -> String {
+        var rng = SystemRandomNumberGenerator()
+        return String(UInt32.random(in: 0...UInt32.max, using: &rng), radix: 16)
+    }
+}

@@ -1,0 +1,14 @@
+/// An overlay the child mounts as the container's root, as plain data: the
+/// options string is final (decided in NookRuntime's RootOverlay), its layer
+/// paths relative to `directory`, where the child changes to before mounting.
+public struct OverlayMount: Sendable, Equatable {
+    public var directory: String
+    public var options: String
+    public var readOnly: Bool
+
+    public init(directory: String, options: String, readOnly: Bool) {
+        self.directory = directory
+        self.options = options
+        self.readOnly = readOnly
+    }
+}

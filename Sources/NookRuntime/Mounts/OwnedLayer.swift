@@ -1,0 +1,53 @@
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// A container's own writable layer: the directory its spec's annotation
+/// names (`RootOverlay.ownedLayerAnnotation`), holding `merged` (root.path)
+/// and, unless read-only, the overlay's `upper` and `work`. It goes with the
+/// container. Files in it may belong to sub-ids (the container's users): what
+/// the caller cannot remove is removed inside a user namespace mapped like the
+/// container's, where the caller is root.
+public enum OwnedLayer {
+    /// The directory, when the spec's root really is an overlay over it.
+    public static func directory(of spec: Spec) -> String? {
+        guard let dir = spec.annotations?[RootOverlay.ownedLayerAnnotation], dir.hasPrefix("/"), dir != "/",
+              spec.root?.path == dir + "/merged",
+              let overlay = try? RootOverlayPlan.find(in: spec) else { return nil }  // not an overlay root: nothing of ours
+        guard overlay.readOnly || (overlay.upper == dir + "/upper" && overlay.work == dir + "/work") else { return nil }
+        return dir
+    }
+
+    /// Removes the layer named in the spec at `specPath`, if any. Best effort,
+    /// like the rest of a removal: a failure is said on stderr.
+    public static func remove(namedIn specPath: String) {
+        // No readable spec: no layer named, nothing to remove.
+        guard let bytes = try? HostPath.readBytes(specPath, as: .configJSON, label: specPath, noFollow: true),
+              // Most containers have no layer of their own: no JSON decoding for them.
+              bytes.contains(subsequence: Array(RootOverlay.ownedLayerAnnotation.utf8)),
+              let spec = try? SpecDecoder.decode(bytes, source: specPath),  // no spec, or not one of ours: nothing to remove
+              let dir = directory(of: spec) else { return }
+        remove(dir)
+    }
+
+    public static func remove(_ dir: String) {
+        // As the caller first: most layers hold only the caller's files (and no spawn is the fastest).
+        if (try? TreeRemover.remove(dir)) != nil { return }  // what failed is removed next, in the user namespace
+        do {
+            let status = try UserNamespaceCommand.containerMapping().run(program: "/bin/rm", arguments: ["rm", "-rf", "--", dir])
+            if status != 0 || access(dir, F_OK) == 0 {
+                Tracer.standardError("nook: could not remove the container's layer '\(dir)' (rm: exit \(status))")
+            }
+        } catch {
+            Tracer.standardError("nook: could not remove the container's layer '\(dir)': \(error)")
+        }
+    }
+}
+
+extension Array where Element == UInt8 {
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard !needle.isEmpty, needle.count <= count else { return needle.isEmpty }
+        return (0...(count - needle.count)).contains { i in self[i] == needle[0] && self[i..<(i + needle.count)].elementsEqual(needle) }
+    }
+}

@@ -1,0 +1,65 @@
+import NookCore
+
+/// How a spec says "the root is an overlay": a mount at "/" of type "overlay"
+/// whose options name the layers (`lowerdir=TOP:...:BOTTOM`, overlayfs's
+/// order), the writable layer (`upperdir`, `workdir`; none: read-only) and
+/// `userxattr`; root.path is where it is mounted. Written by `nook run IMAGE`,
+/// read by the runtime, which never learns an image was involved.
+public struct RootOverlay: Sendable, Equatable {
+    /// Annotation naming the directory that holds this container's own
+    /// writable layer (`upper`, `work`, `merged`): removed with the container.
+    public static let ownedLayerAnnotation = "org.nook.container-layer"
+
+    /// Top first, as overlayfs lists them.
+    public var lower: [String]
+    public var upper: String?
+    public var work: String?
+
+    public init(lower: [String], upper: String?, work: String?) {
+        self.lower = lower
+        self.upper = upper
+        self.work = work
+    }
+
+    public var readOnly: Bool { upper == nil }
+
+    public var ociMount: Spec.Mount {
+        var options = ["lowerdir=" + lower.joined(separator: ":")]
+        if let upper, let work { options += ["upperdir=" + upper, "workdir=" + work] }
+        options.append("userxattr")
+        if readOnly { options.append("ro") }
+        return Spec.Mount(destination: "/", type: "overlay", source: "overlay", options: options)
+    }
+
+    /// Paths go into a comma- and colon-separated option string.
+    public static func checkPath(_ path: String) throws {
+        guard path.hasPrefix("/"), !path.contains(","), !path.contains(":"), !path.contains("\\") else {
+            throw NookError("overlay layer path '\(path)' must be absolute and free of ',', ':' and '\\'",
+                            hint: "move the image store (XDG_DATA_HOME) to a path without those characters")
+        }
+    }
+
+    /// The spec's root overlay mount, if it has one.
+    public static func isRootOverlay(_ mount: Spec.Mount) -> Bool { mount.destination == "/" && mount.type == "overlay" }
+
+    /// Reads the mount back; throws on options Nook does not write.
+    public init(oci mount: Spec.Mount) throws {
+        var lower: [String] = [], upper: String?, work: String?
+        for option in mount.options ?? [] {
+            let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+            switch (parts.first ?? "", parts.count) {
+            case ("lowerdir", 2): lower = parts[1].split(separator: ":").map(String.init)
+            case ("upperdir", 2): upper = parts[1]
+            case ("workdir", 2): work = parts[1]
+            case ("userxattr", 1), ("ro", 1): break
+            default:
+                throw NookError("root overlay option '\(option)' is not supported",
+                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr and ro")
+            }
+        }
+        guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir") }
+        guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither") }
+        for path in lower + [upper, work].compactMap({ $0 }) { try Self.checkPath(path) }
+        self.init(lower: lower, upper: upper, work: work)
+    }
+}

@@ -1,0 +1,261 @@
+import ArgumentParser
+import Glibc
+import NookCore
+import NookImages
+import NookKernel
+import NookRuntime
+
+/// `nook image SUBCOMMAND`, as podman names them; `nook images` and `nook rmi` too.
+struct ImageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image",
+        abstract: "Manage images: list, import, export, inspect, remove, prune.",
+        subcommands: [ImageListCommand.self, ImageImportCommand.self, ImageExportCommand.self, ImageInspectCommand.self,
+                      ImageRemoveCommand.self, ImagePruneCommand.self, ImageUnpackCommand.self]
+    )
+}
+
+/// The user's image store, made if missing.
+func openImageStore() throws -> ImageStore {
+    let store = ImageStore(root: try ImageStore.defaultRoot(environment: ProcessEnvironment.current()))
+    try store.prepare()
+    return store
+}
+
+/// The record `text` names, or an error that says so.
+func findImage(_ text: String, in store: ImageStore) throws -> ImageRecord {
+    guard let record = try ImageRecords(store: store).find(text) else {
+        throw NookError("image '\(PrintableText.escaped(text))' is not in the store", hint: "see 'nook images'; pull or import it first")
+    }
+    return record
+}
+
+struct ImageListOptions: ParsableArguments {
+    @Flag(help: "Show the manifest digests.") var digests = false
+    @Flag(name: .shortAndLong, help: "Only the image IDs.") var quiet = false
+    @Option(help: "table or json.") var format = "table"
+
+    struct Row: Encodable {
+        var Id: String
+        var Names: [String]
+        var RepoTags: [String]
+        var RepoDigests: [String]
+        var Digest: String
+        var Created: Int64
+        var CreatedAt: String
+        var Size: Int64
+    }
+
+    func run() throws {
+        let store = try openImageStore()
+        var records: [(ImageRecord, String)] = []
+        for record in try ImageRecords(store: store).all() {
+            // the list shows an image whose config cannot be read, with no date
+            let created = (try? store.readJSON(ImageConfiguration.self, record.config, what: "config"))?.created ?? ""
+            records.append((record, created))
+        }
+        records.sort { (Age.seconds(rfc3339: $0.1) ?? 0) > (Age.seconds(rfc3339: $1.1) ?? 0) }
+        if quiet {
+            for (record, _) in records { print(record.config.short) }
+            return
+        }
+        switch format {
+        case "json":
+            let rows = records.map { record, created in
+                Row(Id: record.config.hex, Names: record.names, RepoTags: record.names,
+                    RepoDigests: record.names.map { Self.repository($0) + "@" + record.manifest.description },
+                    Digest: record.manifest.description, Created: Age.seconds(rfc3339: created) ?? 0, CreatedAt: created, Size: record.size)
+            }
+            print(try JSONText.encode(rows, pretty: true))
+        case "table":
+            var table = [["REPOSITORY", "TAG"] + (digests ? ["DIGEST"] : []) + ["IMAGE ID", "CREATED", "SIZE"]]
+            for (record, created) in records {
+                let names = record.names.isEmpty ? ["<none>:<none>"] : record.names
+                for name in names {
+                    let repository = Self.repository(name)
+                    let tag = name == "<none>:<none>" ? "<none>" : String(name.dropFirst(repository.count + 1))
+                    table.append([repository, tag] + (digests ? [record.manifest.description] : [])
+                                 + [record.config.short, Age.human(since: created), Self.humanSize(record.size)])
+                }
+            }
+            print(Table.render(table))
+        default:
+            throw NookError("unknown --format '\(format)'", hint: "use table or json")
+        }
+    }
+
+    /// "docker.io/library/busybox" of "docker.io/library/busybox:latest" (a port's ':' is not a tag's).
+    static func repository(_ name: String) -> String {
+        guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return name }
+        return String(name[..<colon])
+    }
+
+    /// podman's SIZE: decimal units, three significant digits ("4.86 MB").
+    static func humanSize(_ bytes: Int64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB", "PB"]
+        var value = Double(bytes)
+        var unit = 0
+        while value >= 1000 && unit < units.count - 1 { value /= 1000; unit += 1 }
+        let decimals = value >= 100 ? 0 : value >= 10 ? 1 : 2
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let rounded = (value * scale).rounded() / scale
+        var text = decimals == 0 ? String(Int(rounded)) : String(rounded)
+        if text.contains(".") { while text.hasSuffix("0") { text.removeLast() }; if text.hasSuffix(".") { text.removeLast() } }
+        return text + " " + units[unit]
+    }
+}
+
+struct ImagesCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "images", abstract: "List images (as nook image ls).")
+    @OptionGroup var options: ImageListOptions
+    func run() throws { try options.run() }
+}
+
+struct ImageListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "ls", abstract: "List images.", aliases: ["list"])
+    @OptionGroup var options: ImageListOptions
+    func run() throws { try options.run() }
+}
+
+struct ImageImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Import an image from an OCI layout directory, an oci-archive or a docker-archive.",
+        discussion: "Every blob is checked against its digest as it is stored. REF names the image (and picks it when the source holds several)."
+    )
+    @Argument(help: "An OCI image layout directory, or an oci-archive or docker-archive tar.") var path: String
+    @Argument(help: "The name to give the image, e.g. localhost/app:1.0.") var reference: String?
+
+    func run() throws {
+        let store = try openImageStore()
+        let parsed = try reference.map { try ImageReference(parsing: $0) }
+        let record = try ImageImporter(store: store).importImage(from: path, reference: parsed, referenceText: reference)
+        if record.names.isEmpty { print("Loaded image: \(record.config.description)") }
+        for name in record.names { print("Loaded image: \(name)") }
+    }
+}
+
+struct ImageExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write an image as an oci-archive tar, or an OCI layout directory."
+    )
+    @Argument(help: "The image.") var image: String
+    @Argument(help: "The file (or directory) to create.") var path: String
+    @Option(help: "oci-archive (a tar, default) or oci-dir (a directory).") var format = "oci-archive"
+
+    func run() throws {
+        guard let kind = ImageExporter.Format(rawValue: format) else {
+            throw NookError("unknown --format '\(format)'", hint: "use oci-archive or oci-dir")
+        }
+        let store = try openImageStore()
+        let record = try findImage(image, in: store)
+        // An image ID is no name: the export is then named by the image's first name.
+        let name = (try? ImageReference(parsing: image)).map(\.description).flatMap { record.names.contains($0) ? $0 : nil } ?? record.names.first
+        try ImageExporter(store: store).export(record, name: name, to: path, format: kind)
+    }
+}
+
+struct ImageInspectCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "inspect", abstract: "Show images' manifests and configs as JSON.")
+    @Argument(help: "Images.") var images: [String]
+
+    struct Details: Encodable {
+        var Id: String
+        var Digest: String
+        var RepoTags: [String]
+        var RepoDigests: [String]
+        var Created: String?
+        var Architecture: String?
+        var Os: String?
+        var Size: Int64
+        var Config: ImageConfiguration.RunDefaults?
+        var RootFS: RootFS
+        struct RootFS: Encodable { var `Type`: String; var Layers: [String] }
+    }
+
+    func run() throws {
+        let store = try openImageStore()
+        var all: [Details] = []
+        for text in images {
+            let record = try findImage(text, in: store)
+            let config = try store.readJSON(ImageConfiguration.self, record.config, what: "config")
+            all.append(Details(Id: record.config.hex, Digest: record.manifest.description, RepoTags: record.names,
+                               RepoDigests: record.names.map { ImageListOptions.repository($0) + "@" + record.manifest.description },
+                               Created: config.created, Architecture: config.architecture, Os: config.os, Size: record.size,
+                               Config: config.config, RootFS: .init(Type: config.rootfs.type, Layers: record.diffIDs.map(\.description))))
+        }
+        print(try JSONText.encode(all, pretty: true))
+    }
+}
+
+/// What rmi and prune share: removes records, the blobs only they used, and
+/// (inside the user namespace) their layers' trees.
+enum ImageRemoval {
+    static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], freed: Int64) {
+        let (removed, garbage) = try store.removeImages(where: pick)
+        try ImageLayers.remove(garbage.layers, store: store)
+        return (removed, garbage.bytes)
+    }
+}
+
+struct RemoveImagesOptions: ParsableArguments {
+    @Argument(help: "Images: names or IDs.") var images: [String]
+
+    func run() throws {
+        let store = try openImageStore()
+        for text in images {
+            let record = try findImage(text, in: store)
+            // A name of an image with other names: only the name goes (podman's untag).
+            if let name = (try? ImageReference(parsing: text))?.description, record.names.contains(name), record.names.count > 1 {
+                try store.untag(name)
+                print("Untagged: \(name)")
+                continue
+            }
+            for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }).removed {
+                for name in removed.names { print("Untagged: \(name)") }
+                print("Deleted: \(removed.config.hex)")
+            }
+        }
+    }
+}
+
+struct RmiCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rmi", abstract: "Remove images (as nook image rm).")
+    @OptionGroup var options: RemoveImagesOptions
+    func run() throws { try options.run() }
+}
+
+struct ImageRemoveCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove images: their names, and the blobs and layers no other image uses.")
+    @OptionGroup var options: RemoveImagesOptions
+    func run() throws { try options.run() }
+}
+
+struct ImagePruneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "prune", abstract: "Remove images that have no name.")
+
+    func run() throws {
+        let store = try openImageStore()
+        let (removed, freed) = try ImageRemoval.remove(in: store, where: { $0.names.isEmpty })
+        for record in removed { print("Deleted: \(record.config.hex)") }
+        print("Removed \(removed.count) image\(removed.count == 1 ? "" : "s"), freed \(ImageListOptions.humanSize(freed)) of blobs")
+    }
+}
+
+/// `nook image unpack IMAGE`: unpacks the image's layers now (`nook run`
+/// does it at first use) and prints their directories, bottom first.
+struct ImageUnpackCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unpack",
+        abstract: "Unpack an image's layers into the store and print their directories, bottom first.",
+        discussion: "Layers are unpacked inside your containers' user namespace: files keep the owners the image names, shifted into your sub-id range (see nook unshare)."
+    )
+    @Argument(help: "The image.") var image: String
+
+    func run() throws {
+        let store = try openImageStore()
+        for path in try ImageLayers.ensureUnpacked(try findImage(image, in: store), store: store) { print(path) }
+    }
+}

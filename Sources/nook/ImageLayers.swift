@@ -1,0 +1,49 @@
+import Glibc
+import NookCore
+import NookImages
+import NookRuntime
+
+/// The CLI's glue between the image store and the user namespace: layers
+/// are unpacked (and removed) by nook itself re-run as root of the
+/// namespace a container of this user gets (`nook __unpack-layers`), so
+/// their files are owned as the image says, shifted into the sub-id range.
+enum ImageLayers {
+    /// Unpacks every layer of `record` not yet under layers/, and returns
+    /// the layers' directories bottom first (overlayfs wants lowerdir top first:
+    /// reverse them). Without a sub-id range every file is the user's (said once).
+    static func ensureUnpacked(_ record: ImageRecord, store: ImageStore) throws -> [String] {
+        let manifest = try store.readJSON(ImageManifest.self, record.manifest, what: "manifest")
+        guard manifest.layers.count == record.diffIDs.count else {
+            throw NookError("image \(record.config.short): its manifest has \(manifest.layers.count) layers and its config \(record.diffIDs.count) diff IDs",
+                            hint: "the image is broken; remove it (nook rmi) and pull or import it again")
+        }
+        let layers = LayerStore(store: store)
+        var missing: [String] = []
+        var seen = Set<Digest>()
+        for (descriptor, diffID) in zip(manifest.layers, record.diffIDs) where !layers.isUnpacked(diffID) && seen.insert(diffID).inserted {
+            missing += [diffID.description, descriptor.digest.description, descriptor.mediaType]
+        }
+        if !missing.isEmpty {
+            let namespace = try UserNamespaceCommand.containerMapping()
+            if !namespace.mapsSubordinateIDs {
+                writeStandardError("nook: note: you have no sub-id range (/etc/subuid, /etc/subgid): the image's files are unpacked as yours, not with the owners it names\n")
+            }
+            try runSelf(["__unpack-layers", "--store", store.root] + (namespace.mapsSubordinateIDs ? [] : ["--drop-ownership"]) + missing,
+                        in: namespace, what: "unpacking the layers of image \(record.config.short)")
+        }
+        return record.diffIDs.map { layers.path(of: $0) }
+    }
+
+    /// Removes these layers' trees, inside the user namespace.
+    static func remove(_ diffIDs: [Digest], store: ImageStore) throws {
+        guard !diffIDs.isEmpty else { return }
+        try runSelf(["__remove-layers", "--store", store.root] + diffIDs.map(\.description),
+                    in: try UserNamespaceCommand.containerMapping(), what: "removing layers")
+    }
+
+    /// nook itself, run in the namespace; its own errors went to stderr already.
+    private static func runSelf(_ arguments: [String], in namespace: UserNamespaceCommand, what: String) throws {
+        let status = try namespace.run(program: "/proc/self/exe", arguments: ["nook"] + arguments)
+        guard status == 0 else { throw NookError("\(what) failed (exit \(status))", hint: "see the error above") }
+    }
+}

@@ -1,0 +1,42 @@
+import ArgumentParser
+import Glibc
+import NookCore
+import NookImages
+
+/// `nook __unpack-layers`: what `ImageLayers.ensureUnpacked` runs inside the
+/// user namespace (as root there, so files get the owners the image says,
+/// shifted into the user's sub-id range). Not for people: hidden.
+struct UnpackLayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__unpack-layers", shouldDisplay: false)
+
+    @Option(help: "The image store.") var store: String
+    @Flag(help: "The namespace maps only the user: files stay the user's.") var dropOwnership = false
+    @Argument(help: "DIFF-ID BLOB-DIGEST MEDIA-TYPE, for each layer.") var layers: [String]
+
+    func run() throws {
+        // pax headers carry UTF-8 names: libarchive hands them over as they are only in a UTF-8 locale.
+        _ = setlocale(LC_CTYPE, "C.UTF-8")
+        guard layers.count % 3 == 0 else { throw NookError("__unpack-layers takes DIFF-ID BLOB-DIGEST MEDIA-TYPE triples") }
+        let layerStore = LayerStore(store: ImageStore(root: store))
+        for i in stride(from: 0, to: layers.count, by: 3) {
+            let diffID = try Digest(layers[i])
+            let blob = try Digest(layers[i + 1])
+            let descriptor = Descriptor(mediaType: layers[i + 2], digest: blob, size: 0)
+            try layerStore.unpack(layer: descriptor, diffID: diffID, keepOwnership: !dropOwnership) { writeStandardError("nook: note: \($0)\n") }
+        }
+    }
+}
+
+/// `nook __remove-layers`: removes layer trees inside the user namespace
+/// (their files may be owned by sub-ids). Hidden.
+struct RemoveLayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__remove-layers", shouldDisplay: false)
+
+    @Option(help: "The image store.") var store: String
+    @Argument(help: "Diff IDs.") var diffIDs: [String]
+
+    func run() throws {
+        let layerStore = LayerStore(store: ImageStore(root: store))
+        for text in diffIDs { try layerStore.remove(try Digest(text)) }
+    }
+}

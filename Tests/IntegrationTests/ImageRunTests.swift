@@ -1,0 +1,170 @@
+import Foundation
+import XCTest
+
+/// `nook run IMAGE`: the image's config applied under the flags, a writable
+/// layer of its own per container (overlayfs in the user namespace), gone with
+/// the container. Images are built here (Tests/images/oci-layout.py) from the
+/// harness's busybox rootfs and imported into a store of the test's own
+/// (`nook image import`); layers are unpacked at the first run.
+final class ImageRunTests: XCTestCase {
+    var h: Harness { Harness.shared }
+
+    /// XDG_DATA_HOME for each user: its store is DIR/nook.
+    static let stores: [String: String] = {
+        let h = Harness.shared
+        var result: [String: String] = [:]
+        do {
+            let extra = h.work + "/image-extra"
+            try FileManager.default.createDirectory(atPath: extra + "/srv", withIntermediateDirectories: true)
+            try "from layer 2\n".write(toFile: extra + "/srv/hello.txt", atomically: false, encoding: .utf8)
+            let configs = [
+                "plain": "{}",
+                "configured": #"{"Entrypoint":["/bin/echo","entry"],"Cmd":["cmd"],"Env":["GREETING=hello","PATH=/bin:/usr/bin"],"WorkingDir":"/srv","User":"alice"}"#,
+                "stopsig": #"{"StopSignal":"SIGUSR1","Labels":{"org.example.role":"test"}}"#,
+            ]
+            for (tag, config) in configs.sorted(by: { $0.key < $1.key }) {
+                let layout = h.work + "/image-layout-" + tag
+                let made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", tag,
+                                              "--owner", "0:0", "--layer", h.rootfs, "--layer", extra, "--config-json", config])
+                guard made.status == 0 else { fatalError("oci-layout.py: \(made.stderr)") }
+                _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+            }
+            for user in [Harness.withRange, Harness.withoutRange] {
+                let data = h.work + "/xdg-\(user.name)"
+                try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+                if h.isRoot { chown(data, user.uid, user.gid) }
+                for tag in configs.keys {
+                    let imported = try h.run(["image", "import", h.work + "/image-layout-" + tag, tag], as: user, env: ["XDG_DATA_HOME": data])
+                    guard imported.status == 0 else { fatalError("nook image import: \(imported.stderr)") }
+                }
+                result[user.name] = data
+            }
+        } catch { fatalError("image fixtures: \(error)") }
+        return result
+    }()
+
+    func store(_ who: Harness.User? = nil) -> String { Self.stores[(who ?? h.user).name]! + "/nook" }
+
+    @discardableResult
+    func nook(_ args: [String], as who: Harness.User? = nil, timeout: TimeInterval = 60) throws -> Harness.Result {
+        try h.run(args, as: who, env: ["XDG_DATA_HOME": Self.stores[(who ?? h.user).name]!], timeout: timeout)
+    }
+
+    /// The store's per-container directories (none once every container is gone).
+    func containerDirectories(_ who: Harness.User? = nil) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: store(who) + "/containers")) ?? []
+    }
+
+    func testImageConfigAppliesAndFlagsOverrideIt() throws {
+        var r = try nook(["run", "configured"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "entry cmd\n", "Entrypoint + Cmd")
+        r = try nook(["run", "configured", "other", "-n"])
+        XCTAssertEqual(r.stdout, "entry other -n\n", "a COMMAND replaces Cmd; flags after the image are the command's")
+        r = try nook(["run", "--entrypoint", "/bin/sh", "configured", "-c", "echo $GREETING $HOME; pwd; id -u; echo $PATH"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "hello /home/alice\n/srv\n1000\n/bin:/usr/bin\n", "Env, WorkingDir and User from the image")
+        r = try nook(["run", "-e", "GREETING=bye", "-w", "/tmp", "-u", "0", "--entrypoint", #"["/bin/sh","-c"]"#, "configured",
+                      "echo $GREETING; pwd; id -u"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "bye\n/tmp\n0\n", "-e, -w and -u override the image")
+        r = try nook(["run", "plain", "sh", "-c", "echo $PATH; cat /srv/hello.txt"])
+        XCTAssertEqual(r.stdout, "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\nfrom layer 2\n",
+                       "PATH by default; the upper layer's file over the lower")
+        r = try nook(["run", "plain"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("has no Entrypoint or Cmd"), r.stderr)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    func testUnknownImageIsAClearError() throws {
+        let r = try nook(["run", "nosuchimage", "true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("image 'nosuchimage' is not in the store: nook pull nosuchimage or nook image import"), r.stderr)
+    }
+
+    func testTraceSaysOverlayWithItsLayers() throws {
+        let r = try nook(["run", "--trace", "plain", "true"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let line = r.stderr.split(separator: "\n").first { $0.hasPrefix("trace: overlay: ") } ?? ""
+        XCTAssertTrue(line.contains("lowerdir=layers/") && line.contains("upperdir=containers/"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("MS_BIND|MS_REC)"), "the root is the overlay, not a bind")
+    }
+
+    /// Each container writes into its own layer: the other never sees it, and
+    /// the image's layer is the same after a container deleted a file of it.
+    func testContainersOfOneImageDoNotSeeEachOthersWrites() throws {
+        let a = Harness.name("imga"), b = Harness.name("imgb")
+        defer { _ = try? nook(["rm", "-f", a]); _ = try? nook(["rm", "-f", b]) }
+        var r = try nook(["run", "-d", "--name", a, "plain", "sh", "-c", "echo mine > /mine; rm /bin/vi; sleep 60"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let layerFiles = try FileManager.default.contentsOfDirectory(atPath: store() + "/layers")  // unpacked by that first run
+        let vi = try XCTUnwrap(layerFiles.map { store() + "/layers/" + $0 + "/bin/vi" }.first { FileManager.default.fileExists(atPath: $0) })
+        r = try nook(["run", "-d", "--name", b, "plain", "sleep", "60"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { (try? self.nook(["exec", a, "--", "cat", "/mine"]))?.stdout == "mine\n" })
+        XCTAssertNotEqual(try nook(["exec", a, "--", "ls", "/bin/vi"]).status, 0, "deleted in a")
+        XCTAssertEqual(try nook(["exec", b, "--", "ls", "/bin/vi"]).status, 0, "still there in b")
+        XCTAssertNotEqual(try nook(["exec", b, "--", "cat", "/mine"]).status, 0, "a's file is not in b")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: vi), "the image's layer is unchanged")
+        XCTAssertEqual(try nook(["rm", "-f", a]).status, 0)
+        XCTAssertEqual(try nook(["rm", "-f", b]).status, 0)
+        XCTAssertEqual(containerDirectories(), [], "rm removes each container's layer")
+    }
+
+    func testReadOnlyKeepsTheImageImmutable() throws {
+        let r = try nook(["run", "--read-only", "plain", "sh", "-c", "touch /new"])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("Read-only file system"), r.stderr)
+        XCTAssertEqual(try nook(["run", "--read-only", "plain", "cat", "/srv/hello.txt"]).stdout, "from layer 2\n")
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    func testDetachedExecLogsAndRemoveLeaveNoLayer() throws {
+        let name = Harness.name("imgd")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        var r = try nook(["run", "-d", "--name", name, "plain", "sh", "-c", "echo started; sleep 60"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(containerDirectories().count, 1)
+        r = try nook(["exec", name, "--", "sh", "-c", "echo written > /tmp/x; cat /tmp/x"])
+        XCTAssertEqual(r.stdout, "written\n", r.stderr)
+        XCTAssertTrue(Harness.eventually { (try? self.nook(["logs", name]))?.stdout == "started\n" })
+        XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [], "the writable layer went with the container")
+
+        r = try nook(["run", "-d", "--rm", "--name", name, "plain", "true"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { self.containerDirectories().isEmpty }, "run -d --rm removes it when it stops")
+    }
+
+    /// Files a container's users made (sub-ids, a 0700 directory of theirs)
+    /// are removed too: inside the user namespace.
+    func testUpperLayerIsGoneAfterAForegroundRun() throws {
+        let r = try nook(["run", "plain", "sh", "-c", "mkdir /d && echo x > /d/f && chown -R 1000:1000 /d && chmod 700 /d && rm /bin/vi"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(containerDirectories(), [], r.stderr)
+    }
+
+    func testStopSendsTheImagesStopSignal() throws {
+        let name = Harness.name("imgstop")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        // PID 1 ignores TERM (no handler); the image says USR1, which it traps.
+        var r = try nook(["run", "-d", "--name", name, "stopsig", "sh", "-c",
+                          "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.1; done"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { (try? self.nook(["logs", name]))?.stdout == "ready\n" })
+        r = try nook(["inspect", name])
+        XCTAssertTrue(r.stdout.contains("org.example.role"), "labels become annotations: \(r.stdout)")
+        XCTAssertEqual(try nook(["stop", "-t", "30", name]).status, 0)
+        r = try nook(["wait", name])
+        XCTAssertEqual(r.stdout, "7\n", "stopped by USR1, not killed: \(r.stderr)")
+    }
+
+    func testUserWithoutSubIDsRunsAnImage() throws {
+        let who = Harness.withoutRange
+        let r = try nook(["run", "plain", "sh", "-c", "echo hi > /f; cat /f /srv/hello.txt; id -u"], as: who)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "hi\nfrom layer 2\n0\n")
+        XCTAssertEqual(containerDirectories(who), [])
+    }
+}
