@@ -222,6 +222,8 @@ int nook_open_path(const char *path);
 long nook_fstatfs_type(int fd);
 /// close_range(fd, ~0, 0): close every fd from fd up.
 int nook_close_from(int fd);
+/// lgetxattr(2): the value's length, or -1 with errno (Glibc's header is not imported by Swift).
+long nook_lgetxattr(const char *path, const char *name, void *value, size_t size);
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
 int nook_rename_noreplace(const char *from, const char *to);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
