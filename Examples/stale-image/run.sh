@@ -262,8 +262,8 @@ if [[ -z $part2_why ]]; then
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.2; done
   say "  a registry (docker-registry, pid $registry_pid) on 127.0.0.1:$port, its storage in $work/registry"
   ref=127.0.0.1:$port/demo/debian:bookworm
-  skopeo copy --quiet --dest-tls-verify=false "oci:$images/stale:bookworm" "docker://$ref"
-  pushed=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$ref")
+  HOME=$work skopeo copy --quiet --dest-tls-verify=false "oci:$images/stale:bookworm" "docker://$ref"
+  pushed=$(HOME=$work skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$ref")
   say "  skopeo pushed the old image as $ref (the registry's digest: $pushed)"
   # The store of this demo only.
   export XDG_DATA_HOME=$work/data
@@ -287,7 +287,7 @@ if [[ -z $part2_why ]]; then
   say ""
   say "Pin it: $pin"
   say "Now someone rebuilds the image and pushes it under the same tag:"
-  skopeo copy --quiet --dest-tls-verify=false "oci:$images/fresh:bookworm" "docker://$ref"
+  HOME=$work skopeo copy --quiet --dest-tls-verify=false "oci:$images/fresh:bookworm" "docker://$ref"
   say "\$ nook pull --tls-verify=false $ref"
   "$nook" pull --tls-verify=false "$ref" 2>&1 | tee "$work/pull2.txt" | sed 's/^/  /'
   repulled=$(grep -o 'sha256:[0-9a-f]\{64\}' "$work/pull2.txt" | tail -n 1)
@@ -337,21 +337,22 @@ check "--strict names what it found" grep -q 'audit --strict: [0-9]* setuid file
 check "--strict exits 0 on a clean busybox rootfs (got $clean_rc)" test "$clean_rc" = 0
 if [[ -n $part2 ]]; then
   image_count() { sed -n "s/^$1 (\([0-9]*\)).*/\1/p" "$2" | head -n1; }
+  stale_count=$(image_count 'stale packages' "$work/image-audit.txt")
   check "nook pull printed the digest the registry holds ($pushed)" test -n "$pulled" -a "$pulled" = "$pushed"
-  check "nook images --digests lists that digest" grep -q "$pulled" "$work/images.txt"
+  check "nook images --digests lists that digest" bash -c "[[ -n '$pulled' ]] && grep -q '$pulled' '$work/images.txt'"
   check "nook audit IMAGE exited 0 (got $image_audit_rc) and gives the image's age from its config" \
-    grep -q '^created: 2023-06-10, [0-9]* days ago' "$work/image-audit.txt"
+    bash -c "[[ $image_audit_rc == 0 ]] && grep -q '^created: 2023-06-10, [0-9]* days ago' '$work/image-audit.txt'"
   check "it names the base system, Debian 12 (bookworm)" grep -q '^system: Debian GNU/Linux 12 (bookworm)' "$work/image-audit.txt"
-  check "it lists stale packages: $(image_count 'stale packages' "$work/image-audit.txt") older than the host's apt lists know" \
-    test "$(image_count 'stale packages' "$work/image-audit.txt")" -gt 0
+  check "it lists stale packages: ${stale_count:-none} older than the host's apt lists know" test "${stale_count:-0}" -gt 0
   if [[ -n $expected_stale ]]; then
     check "as many as dpkg --compare-versions against apt-cache madison finds ($expected_stale)" \
-      test "$(image_count 'stale packages' "$work/image-audit.txt")" = "$expected_stale"
+      test "${stale_count:-none}" = "$expected_stale"
   fi
   check "nook audit --format json gives the same report as JSON" grep -q '"stale"' "$work/image-audit.json"
-  check "the re-pushed tag resolves to another digest ($repulled)" test -n "$repulled" -a "$repulled" != "$pulled"
+  check "the re-pushed tag resolves to another digest (${repulled:-none})" test -n "$repulled" -a -n "$pulled" -a "$repulled" != "$pulled"
+  # The old image's libc6 is the rebuilt one's without its +deb12uN (how the simulation rolled it back).
   check "the pin still runs the old image: libc6 $pin_libc, the tag now $tag_libc" \
-    test -n "$pin_libc" -a -n "$tag_libc" -a "$pin_libc" != "$tag_libc"
+    bash -c "[[ -n '$pulled' && '$tag_libc' == *+deb12u* && '$pin_libc' == '${tag_libc%+deb12u*}' ]]"
   check "nook audit of the pin still reports the old image (created 2023-06-10)" grep -q '"createdDay" : "2023-06-10"' "$work/pin-audit.json"
 else
   say "  part 2 (an image from a registry) could not run here: $part2_why"

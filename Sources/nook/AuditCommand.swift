@@ -17,9 +17,9 @@ struct AuditCommand: ParsableCommand {
             """)
     @Flag(help: "Exit 1 when setuid files or device nodes (a rootfs) or stale packages (an image) are found.") var strict = false
     @Option(name: [.short, .customLong("format")], help: "text or json.") var format: String = "text"
-    @Option(name: .customLong("apt-lists"), help: "The apt package lists an image is compared with.")
+    @Option(name: .customLong("apt-lists"), help: ArgumentHelp("The apt package lists an image is compared with.", valueName: "dir"))
     var aptLists: String = DebianArchive.defaultLists
-    @Argument(help: "The unpacked root filesystem, or an image in the store.") var target: String
+    @Argument(help: ArgumentHelp("The unpacked root filesystem, or an image in the store.", valueName: "rootfs-or-image")) var target: String
 
     func run() throws {
         guard ["text", "json"].contains(format) else {
@@ -64,6 +64,7 @@ struct AuditCommand: ParsableCommand {
     /// The image `target` names in the user's store; nil when it names none
     /// (or there is no store).
     func storedImage() throws -> (record: ImageRecord, store: ImageStore)? {
+        // No HOME and no XDG_DATA_HOME: no store, so the target is no image.
         guard let root = try? ImageStore.defaultRoot(environment: ProcessEnvironment.current()), HostPath.isDirectory(root) else { return nil }
         let store = ImageStore(root: root)
         guard let record = try ImageRecords(store: store).find(target) else { return nil }

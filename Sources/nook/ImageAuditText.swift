@@ -10,6 +10,7 @@ enum ImageAuditText {
         lines.append("image: \(audit.names.isEmpty ? "<none>" : audit.names.joined(separator: ", "))")
         lines.append("digest: \(audit.digest)")
         for name in audit.names {
+            // A stored name parsed when it was stored; one that does not now gets no pin line.
             if let reference = try? ImageReference(parsing: name) { lines.append("  pin it: \(reference.name)@\(audit.digest)") }
         }
         lines.append("id: \(audit.id)")
