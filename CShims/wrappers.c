@@ -97,6 +97,10 @@ int nook_rename_noreplace(const char *from, const char *to) {
     return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */);
 }
 
+long nook_lgetxattr(const char *path, const char *name, void *value, size_t size) {
+    return (long)syscall(SYS_lgetxattr, path, name, value, size);
+}
+
 int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }
 
 int nook_open_tree_clone(const char *path, int recursive) {

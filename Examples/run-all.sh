@@ -13,8 +13,8 @@
 #   NOOK    the nook binary: the first argument, else $NOOK, else `nook` on PATH
 #   ROOTFS  passed on to each example (default: each makes its own busybox rootfs)
 #   EXAMPLE_TIMEOUT  seconds one example may take (default 300)
-#   NOOK_EXAMPLE_CACHE  a directory where stale-image keeps the Debian rootfs it
-#           makes with debootstrap (default: none, made again on every run)
+#   NOOK_EXAMPLE_CACHE  a directory where stale-image keeps the Debian image it
+#           makes with mmdebstrap (default: Tests/images/debian-image.sh's own cache)
 # Run it as an ordinary user, or as root (CI): each example then switches to the
 # test user nooktest itself (Scripts/test-users.sh creates it).
 set -uo pipefail

@@ -14,7 +14,6 @@ packages=(
   podman conmon catatonit            # a real OCI client
   containerd rootlesskit             # a second client, rootless (ContainerdTests)
   gcc libc6-dev                      # the test probe (static C)
-  debootstrap                        # a real Debian rootfs for Examples/stale-image
   libarchive-dev libzstd-dev zstd    # layers: tar, gzip, zstd (read through the CArchive target)
   docker-registry skopeo umoci       # images: a loopback registry, and references to copy and unpack with
   mmdebstrap fuse-overlayfs          # a Debian image built unprivileged; the overlay fallback

@@ -34,7 +34,7 @@ else
 fi
 
 echo "== examples"
-# stale-image keeps the Debian rootfs it makes with debootstrap here.
+# stale-image keeps the Debian image it makes with mmdebstrap here (Tests/images/debian-image.sh).
 NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 600 Examples/run-all.sh
 
 echo "== docs: every source path they name exists"

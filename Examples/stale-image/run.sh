@@ -11,13 +11,15 @@
 # make it read the host's). `nook audit --strict` exits 1 when it finds setuid
 # files or device nodes, so a script can refuse such an image.
 #
-# The image:
-#   - started as root with debootstrap installed: a real Debian 12 rootfs,
-#     `debootstrap --variant=minbase bookworm` (about 1.5 minutes and 200 MB
-#     from the Debian mirror; set NOOK_EXAMPLE_CACHE=DIR to keep it between
-#     runs, as Scripts/test.sh does). debootstrap takes only the main archive,
-#     not bookworm-security: the image is stale the moment it is made;
-#   - otherwise (or when that fails, or NOOK_EXAMPLE_DEBOOTSTRAP=0): a busybox
+# Part 1, the rootfs:
+#   - started as root with mmdebstrap installed: a real Debian 12 rootfs, the
+#     tarball of `mmdebstrap --variant=minbase bookworm` (Tests/images/
+#     debian-image.sh; a few minutes and ~150 MB from the Debian mirror apt
+#     uses; NOOK_EXAMPLE_CACHE=DIR keeps it between runs, as Scripts/test.sh
+#     does), unpacked as root so owners, setuid bits and device nodes stay.
+#     It takes only the `bookworm` suite, not bookworm-security: the image is
+#     stale the moment it is made;
+#   - otherwise (or when that fails, or NOOK_EXAMPLE_DEBIAN=0): a busybox
 #     rootfs with the host's own dpkg status entries for a few packages, a
 #     setuid copy of busybox, a world-writable directory and, as root only, a
 #     block device node (an unprivileged user cannot create device nodes);
@@ -26,13 +28,25 @@
 # versions with the host's candidate versions (apt-cache policy): the packages
 # listed there have newer versions, often security fixes, that the image lacks.
 #
+# Part 2, an image (threat 6 as it happens): a registry (docker-registry) on
+# 127.0.0.1 serves the Debian image; `nook pull` prints the digest it resolved,
+# `nook audit IMAGE` gives the image's age, system and the packages older than
+# the host's apt lists know; then a rebuilt image is pushed under the same tag,
+# and the digest pin (`REF@sha256:...`) still runs the old one. The old image
+# is a SIMULATION (no internet, so no real old image): today's tree with its
+# dpkg database's versions rolled back to Debian 12.0 and `created` 2023-06-10
+# (Tests/images/debian-image.sh says how). Needs mmdebstrap (and a sub-id
+# range as an ordinary user), docker-registry, skopeo, curl; without them the
+# example runs part 1 and exits 77 (skipped), saying what was missing.
+#
 # Usage:  Examples/stale-image/run.sh
 #   NOOK    the nook binary (default: `nook` on PATH)
 #   ROOTFS  a root filesystem to build the busybox image and the clean one from
 #           (default: a fresh `nook rootfs busybox`)
 # Run it as an ordinary user. Started as root, it prepares the image, then
 # re-executes itself as the user nooktest (create it with Scripts/test-users.sh).
-# Exit status: 0 when every check passed, 1 when one failed, 2 when the example
+# Exit status: 0 when every check passed, 1 when one failed, 77 when part 2
+# could not run here (part 1 passed), 2 when the example
 # could not run.
 set -euo pipefail
 
@@ -78,35 +92,27 @@ make_busybox_image() {
 if [[ $(id -u) == 0 ]]; then
   stage_for_test_user
   image=
+  images=
   if [[ -n ${STALE_IMAGE:-} ]]; then
     [[ -d $STALE_IMAGE ]] || die "STALE_IMAGE=$STALE_IMAGE is not a directory"
     image=$(cd "$STALE_IMAGE" && pwd)
-  elif [[ ${NOOK_EXAMPLE_DEBOOTSTRAP:-1} != 0 ]] && command -v debootstrap >/dev/null; then
-    cached=${NOOK_EXAMPLE_CACHE:+$NOOK_EXAMPLE_CACHE/debian-bookworm-minbase}
-    if [[ -n $cached && -f $cached/.complete ]]; then
-      say "Using the Debian rootfs made earlier by debootstrap: $cached"
+  elif [[ ${NOOK_EXAMPLE_DEBIAN:-1} != 0 ]] && command -v mmdebstrap >/dev/null; then
+    # A real Debian 12: mmdebstrap's tarball, unpacked as root so its owners,
+    # setuid bits and device nodes stay as the image has them; its OCI images
+    # (fresh and the simulated old one) go to the test user for part 2.
+    say "Making a real Debian 12 image: Tests/images/debian-image.sh (mmdebstrap, a few minutes unless cached) ..."
+    if NOOK_IMAGE_CACHE=${NOOK_EXAMPLE_CACHE:+$NOOK_EXAMPLE_CACHE/images} \
+      timeout 600 "$repo/Tests/images/debian-image.sh" "$tmp/images" >"$tmp/debian-image.log" 2>&1; then
+      mkdir "$tmp/image"
+      tar -C "$tmp/image" -xpf "$tmp/images/rootfs.tar"
+      rm "$tmp/images/rootfs.tar"
+      chown -R "$uid:$gid" "$tmp/images"
       image=$tmp/image
-      cp -a "$cached" "$image"
+      images=$tmp/images
     else
-      say "Making a real Debian 12 rootfs: debootstrap --variant=minbase bookworm (about 1.5 minutes) ..."
-      t0=$(date +%s)
-      if timeout 300 debootstrap --variant=minbase bookworm "$tmp/image" http://deb.debian.org/debian \
-        >"$tmp/debootstrap.log" 2>&1; then
-        image=$tmp/image
-        touch "$image/.complete"
-        say "  done in $(($(date +%s) - t0)) s."
-        if [[ -n $cached ]]; then
-          mkdir -p "$NOOK_EXAMPLE_CACHE"
-          rm -rf "$cached.tmp"
-          cp -a "$image" "$cached.tmp" && mv "$cached.tmp" "$cached"
-        fi
-      else
-        say "  debootstrap failed after $(($(date +%s) - t0)) s (last lines below); using the busybox image instead."
-        tail -n 3 "$tmp/debootstrap.log" | sed 's/^/    /'
-        rm -rf "$tmp/image"
-      fi
+      say "  debian-image.sh failed (last lines below); using the busybox image instead."
+      tail -n 3 "$tmp/debian-image.log" | sed 's/^/    /'
     fi
-    [[ -z $image ]] || rm -f "$image/.complete"
   fi
   if [[ -z $image ]]; then
     image=$tmp/image
@@ -116,13 +122,21 @@ if [[ $(id -u) == 0 ]]; then
   # root, setuid bits and device nodes intact); only its top is opened up.
   chmod 755 "$image"
   set +e
-  run_as_test_user STALE_IMAGE="$image"
+  run_as_test_user STALE_IMAGE="$image" NOOK_EXAMPLE_IMAGES="${images:-}"
   exit $?
 fi
 
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
-trap 'rm -rf "$work"' EXIT
+registry_pid=
+# The registry stopped by its PID; the image store's unpacked layers belong to
+# your sub-ids, so they are removed inside a user namespace that maps them.
+cleanup() {
+  [[ -z $registry_pid ]] || kill "$registry_pid" 2>/dev/null || true
+  [[ ! -d $work/data ]] || unshare --map-root-user --map-auto rm -rf "$work/data" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
 use_rootfs
 clean=$rootfs
 if [[ -n ${STALE_IMAGE:-} ]]; then
@@ -213,6 +227,98 @@ say "  unreadable directories: the audit could not look inside (run it as the ow
 say "  packages: Nook cannot patch them. Rebuild the image from updated packages, and rebuild often."
 say ""
 
+# ---- Part 2: an image from a registry, its age, its stale packages, a digest pin
+part2=
+part2_why=
+images=${NOOK_EXAMPLE_IMAGES:-}
+for tool in docker-registry skopeo python3 curl unshare; do
+  command -v "$tool" >/dev/null || part2_why="${part2_why:+$part2_why, }no $tool"
+done
+if [[ -z $part2_why && -z $images ]]; then
+  if command -v mmdebstrap >/dev/null && [[ ${NOOK_EXAMPLE_DEBIAN:-1} != 0 ]]; then
+    say "== Making a real Debian 12 image: Tests/images/debian-image.sh (mmdebstrap --mode=unshare, a few minutes unless cached)"
+    if NOOK_IMAGE_CACHE=${NOOK_EXAMPLE_CACHE:+$NOOK_EXAMPLE_CACHE/images} \
+      timeout 600 "$repo/Tests/images/debian-image.sh" "$work/images" >"$work/debian-image.log" 2>&1; then
+      images=$work/images
+    else
+      part2_why="Tests/images/debian-image.sh failed: $(tail -n 1 "$work/debian-image.log")"
+    fi
+  else
+    part2_why="no mmdebstrap (or NOOK_EXAMPLE_DEBIAN=0)"
+  fi
+fi
+if [[ -z $part2_why ]]; then
+  part2=1
+  say "== Part 2: a registry serves the image; its tag moves, a digest pin does not"
+  say "The images: $images/stale (SIMULATED old: Debian 12's packages with their versions in the dpkg"
+  say "database rolled back to 12.0 and created 2023-06-10; see Tests/images/debian-image.sh) and"
+  say "$images/fresh (the same mmdebstrap tree as built today, created today)."
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  mkdir "$work/registry"
+  printf '%s\n' 'version: 0.1' 'storage:' '  filesystem:' "    rootdirectory: $work/registry/data" \
+    'http:' "  addr: 127.0.0.1:$port" >"$work/registry/config.yml"
+  docker-registry serve "$work/registry/config.yml" >"$work/registry/log" 2>&1 &
+  registry_pid=$!
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/v2/" >/dev/null && break; sleep 0.2; done
+  say "  a registry (docker-registry, pid $registry_pid) on 127.0.0.1:$port, its storage in $work/registry"
+  ref=127.0.0.1:$port/demo/debian:bookworm
+  HOME=$work skopeo copy --quiet --dest-tls-verify=false "oci:$images/stale:bookworm" "docker://$ref"
+  pushed=$(HOME=$work skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$ref")
+  say "  skopeo pushed the old image as $ref (the registry's digest: $pushed)"
+  # The store of this demo only.
+  export XDG_DATA_HOME=$work/data
+  say ""
+  say "\$ nook pull --tls-verify=false $ref"
+  set +e
+  "$nook" pull --tls-verify=false "$ref" 2>&1 | tee "$work/pull.txt" | sed 's/^/  /'
+  pulled=$(grep -o 'sha256:[0-9a-f]\{64\}' "$work/pull.txt" | tail -n 1)
+  say "\$ nook images --digests"
+  "$nook" images --digests 2>&1 | tee "$work/images.txt" | sed 's/^/  /'
+  # A first run unpacks the layers (nook audit IMAGE reads them).
+  say "\$ nook run --rm $ref cat /etc/debian_version"
+  "$nook" run --rm "$ref" cat /etc/debian_version 2>&1 | sed 's/^/  /'
+  say "\$ nook audit $ref"
+  "$nook" audit "$ref" >"$work/image-audit.txt" 2>&1
+  image_audit_rc=$?
+  "$nook" audit --format json "$ref" >"$work/image-audit.json" 2>/dev/null
+  awk '/^stale packages \(/ { print; n = 0; on = 1; next } on && /^  [^ ]* [^ ]* < / { if (++n <= 10) print; else if (n == 11) print "  ..."; next } { on = 0; print }' \
+    "$work/image-audit.txt" | sed 's/^/  /'
+  pin=${ref%:bookworm}@$pulled
+  say ""
+  say "Pin it: $pin"
+  say "Now someone rebuilds the image and pushes it under the same tag:"
+  HOME=$work skopeo copy --quiet --dest-tls-verify=false "oci:$images/fresh:bookworm" "docker://$ref"
+  say "\$ nook pull --tls-verify=false $ref"
+  "$nook" pull --tls-verify=false "$ref" 2>&1 | tee "$work/pull2.txt" | sed 's/^/  /'
+  repulled=$(grep -o 'sha256:[0-9a-f]\{64\}' "$work/pull2.txt" | tail -n 1)
+  version_query=(dpkg-query -W -f '${Version}\n' libc6)
+  say "\$ nook run --rm $pin ${version_query[*]}"
+  pin_libc=$("$nook" run --rm "$pin" "${version_query[@]}" 2>&1)
+  say "  $pin_libc"
+  say "\$ nook run --rm $ref ${version_query[*]}"
+  tag_libc=$("$nook" run --rm "$ref" "${version_query[@]}" 2>&1)
+  say "  $tag_libc"
+  "$nook" audit --format json "$pin" >"$work/pin-audit.json" 2>/dev/null
+  "$nook" audit "$ref" >"$work/fresh-audit.txt" 2>&1
+  say "\$ nook audit $ref   (the rebuilt image, made from bookworm without bookworm-security)"
+  grep -E '^(created|stale packages)' "$work/fresh-audit.txt" | sed 's/^/  /'
+  set -e
+  # Independent: the stale image's dpkg database (its top layer) against apt-cache madison.
+  expected_stale=
+  if command -v apt-cache >/dev/null && command -v dpkg >/dev/null && grep -q '^  compared with' "$work/image-audit.txt"; then
+    status_blob=$(python3 -c 'import json, sys; d = sys.argv[1]; i = json.load(open(d + "/index.json")); m = json.load(open(d + "/blobs/sha256/" + i["manifests"][0]["digest"][7:])); print(d + "/blobs/sha256/" + m["layers"][-1]["digest"][7:])' "$images/stale")
+    zstd -dc "$status_blob" | tar -xOf - ./var/lib/dpkg/status |
+      awk '/^Package:/ { p = $2 } /^Version:/ { print p, $2 }' >"$work/stale-pkgs"
+    expected_stale=0
+    while read -r pkg ver; do
+      for v in $(apt-cache madison "$pkg" 2>/dev/null | awk -F'|' '{ gsub(/ /, "", $2); print $2 }'); do
+        if dpkg --compare-versions "$ver" lt "$v"; then expected_stale=$((expected_stale + 1)); break; fi
+      done
+    done <"$work/stale-pkgs"
+  fi
+  say ""
+fi
+
 # ---- Checks ------------------------------------------------------------------
 say "== Checks"
 json_ok() { grep -q '"setuid"' "$work/audit.json" && grep -q '"packages"' "$work/audit.json"; }
@@ -229,9 +335,34 @@ check "--strict exits 1 on an image with setuid files or device nodes" \
   test "$strict_rc" = 1 -a -n "$setuid_found$devices_found"
 check "--strict names what it found" grep -q 'audit --strict: [0-9]* setuid file(s), [0-9]* device node(s)' "$work/strict.err"
 check "--strict exits 0 on a clean busybox rootfs (got $clean_rc)" test "$clean_rc" = 0
+if [[ -n $part2 ]]; then
+  image_count() { sed -n "s/^$1 (\([0-9]*\)).*/\1/p" "$2" | head -n1; }
+  stale_count=$(image_count 'stale packages' "$work/image-audit.txt")
+  check "nook pull printed the digest the registry holds ($pushed)" test -n "$pulled" -a "$pulled" = "$pushed"
+  check "nook images --digests lists that digest" bash -c "[[ -n '$pulled' ]] && grep -q '$pulled' '$work/images.txt'"
+  check "nook audit IMAGE exited 0 (got $image_audit_rc) and gives the image's age from its config" \
+    bash -c "[[ $image_audit_rc == 0 ]] && grep -q '^created: 2023-06-10, [0-9]* days ago' '$work/image-audit.txt'"
+  check "it names the base system, Debian 12 (bookworm)" grep -q '^system: Debian GNU/Linux 12 (bookworm)' "$work/image-audit.txt"
+  check "it lists stale packages: ${stale_count:-none} older than the host's apt lists know" test "${stale_count:-0}" -gt 0
+  if [[ -n $expected_stale ]]; then
+    check "as many as dpkg --compare-versions against apt-cache madison finds ($expected_stale)" \
+      test "${stale_count:-none}" = "$expected_stale"
+  fi
+  check "nook audit --format json gives the same report as JSON" grep -q '"stale"' "$work/image-audit.json"
+  check "the re-pushed tag resolves to another digest (${repulled:-none})" test -n "$repulled" -a -n "$pulled" -a "$repulled" != "$pulled"
+  # The old image's libc6 is the rebuilt one's without its +deb12uN (how the simulation rolled it back).
+  check "the pin still runs the old image: libc6 $pin_libc, the tag now $tag_libc" \
+    bash -c "[[ -n '$pulled' && '$tag_libc' == *+deb12u* && '$pin_libc' == '${tag_libc%+deb12u*}' ]]"
+  check "nook audit of the pin still reports the old image (created 2023-06-10)" grep -q '"createdDay" : "2023-06-10"' "$work/pin-audit.json"
+else
+  say "  part 2 (an image from a registry) could not run here: $part2_why"
+fi
 
+if [[ $failed == 0 && -z $part2 ]]; then
+  skip "part 2, an image pulled from a registry, needs: $part2_why (part 1's $passed checks passed)"
+fi
 if [[ $failed == 0 ]]; then
-  say "$name: all $passed checks passed: the audit showed what to look at before trusting the image."
+  say "$name: all $passed checks passed: the audit showed what to look at before trusting the image, and a digest pin held."
   exit 0
 fi
 say "$name: $failed of $((passed + failed)) checks FAILED"

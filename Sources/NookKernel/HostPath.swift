@@ -39,13 +39,18 @@ public enum HostPath {
     }
 
     /// Names of the directories in `path` (none if it cannot be read).
-    public static func subdirectories(_ path: String) -> [String] {
+    public static func subdirectories(_ path: String) -> [String] { names(in: path, type: Int32(DT_DIR)) }
+
+    /// The regular files directly in `path`, sorted; [] when it cannot be read.
+    public static func regularFiles(_ path: String) -> [String] { names(in: path, type: Int32(DT_REG)) }
+
+    static func names(in path: String, type: Int32) -> [String] {
         guard let d = opendir(path) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
         while let entry = readdir(d) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." && Int32(entry.pointee.d_type) == DT_DIR { names.append(name) }
+            if name != "." && name != ".." && Int32(entry.pointee.d_type) == type { names.append(name) }
         }
         return names.sorted()
     }

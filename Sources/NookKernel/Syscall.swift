@@ -29,6 +29,11 @@ public enum Syscall {
         return bytes
     }
     /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
+    /// lgetxattr(2) into `value`: the value's length, or -1 with errno (ENODATA: no such attribute).
+    public static func lgetxattr(_ path: String, _ name: String, _ value: inout [UInt8]) -> Int {
+        value.withUnsafeMutableBytes { nook_lgetxattr(path, name, $0.baseAddress, $0.count) }
+    }
+
     public static func renameNoReplace(_ from: String, _ to: String) -> Int32 { nook_rename_noreplace(from, to) }
     /// open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
     public static func openTreeClone(_ path: String, recursive: Bool) -> Int32 { nook_open_tree_clone(path, recursive ? 1 : 0) }

@@ -17,10 +17,7 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
     /// PRETTY_NAME from the rootfs's os-release ("Debian GNU/Linux 12 (bookworm)").
     public var system: String?
 
-    public struct Package: Codable, Sendable, Equatable {
-        public var name: String
-        public var version: String
-    }
+    public typealias Package = InstalledPackage
 
     /// Setuid files and device nodes are what `--strict` refuses.
     public var hasFindings: Bool { !setuid.isEmpty || !devices.isEmpty }
@@ -66,35 +63,18 @@ public struct RootfsAudit: Codable, Sendable, Equatable {
     }
 
     mutating func readPackages(_ root: String) throws {
-        if let text = try Self.read(root, "/var/lib/dpkg/status", as: .packageDatabase) {
-            packageDatabase = "/var/lib/dpkg/status"
-            for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
-                var name = "", version = "", installed = false
-                for line in stanza.split(separator: "\n") {
-                    if line.hasPrefix("Package: ") { name = String(line.dropFirst(9)) }
-                    if line.hasPrefix("Version: ") { version = String(line.dropFirst(9)) }
-                    if line.hasPrefix("Status: ") && line.hasSuffix(" installed") { installed = true }
-                }
-                if installed && !name.isEmpty { packages.append(Package(name: name, version: version)) }
-            }
-        } else if let text = try Self.read(root, "/lib/apk/db/installed", as: .packageDatabase) {
-            packageDatabase = "/lib/apk/db/installed"
-            var name = ""
-            for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-                if line.hasPrefix("P:") { name = String(line.dropFirst(2)) }
-                if line.hasPrefix("V:") && !name.isEmpty { packages.append(Package(name: name, version: String(line.dropFirst(2)))); name = "" }
-            }
+        if let text = try Self.read(root, InstalledPackages.dpkgStatusPath, as: .packageDatabase) {
+            packageDatabase = InstalledPackages.dpkgStatusPath
+            packages = InstalledPackages.dpkgStatus(text)
+        } else if let text = try Self.read(root, InstalledPackages.apkInstalledPath, as: .packageDatabase) {
+            packageDatabase = InstalledPackages.apkInstalledPath
+            packages = InstalledPackages.apkInstalled(text)
         }
-        packages.sort { $0.name < $1.name }
     }
 
     mutating func readSystem(_ root: String) throws {
         guard let text = try Self.read(root, "/etc/os-release", as: .osRelease)
             ?? Self.read(root, "/usr/lib/os-release", as: .osRelease) else { return }
-        for line in text.split(separator: "\n") where line.hasPrefix("PRETTY_NAME=") {
-            var value = line.dropFirst("PRETTY_NAME=".count)
-            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
-            system = String(value)
-        }
+        system = InstalledPackages.osRelease(text)["PRETTY_NAME"]
     }
 }

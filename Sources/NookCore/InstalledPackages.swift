@@ -1,0 +1,56 @@
+/// A package an image's own database says is installed.
+public struct InstalledPackage: Codable, Sendable, Equatable {
+    public var name: String
+    public var version: String
+
+    public init(name: String, version: String) {
+        self.name = name
+        self.version = version
+    }
+}
+
+/// The readers of an image's package database and os-release, shared by
+/// `nook audit ROOTFS` (NookRuntime) and `nook audit IMAGE` (NookImages):
+/// only the text, each caller reads the file its own way.
+public enum InstalledPackages {
+    public static let dpkgStatusPath = "/var/lib/dpkg/status"
+    public static let apkInstalledPath = "/lib/apk/db/installed"
+
+    /// dpkg's status file: the stanzas whose Status ends in "installed", sorted by name.
+    public static func dpkgStatus(_ text: String) -> [InstalledPackage] {
+        var packages: [InstalledPackage] = []
+        for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
+            var name = "", version = "", installed = false
+            for line in stanza.split(separator: "\n") {
+                if line.hasPrefix("Package: ") { name = String(line.dropFirst(9)) }
+                if line.hasPrefix("Version: ") { version = String(line.dropFirst(9)) }
+                if line.hasPrefix("Status: ") && line.hasSuffix(" installed") { installed = true }
+            }
+            if installed && !name.isEmpty { packages.append(InstalledPackage(name: name, version: version)) }
+        }
+        return packages.sorted { $0.name < $1.name }
+    }
+
+    /// apk's installed database (Alpine): P: name, V: version.
+    public static func apkInstalled(_ text: String) -> [InstalledPackage] {
+        var packages: [InstalledPackage] = []
+        var name = ""
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("P:") { name = String(line.dropFirst(2)) }
+            if line.hasPrefix("V:") && !name.isEmpty { packages.append(InstalledPackage(name: name, version: String(line.dropFirst(2)))); name = "" }
+        }
+        return packages.sorted { $0.name < $1.name }
+    }
+
+    /// os-release's KEY=value lines, quotes removed ("PRETTY_NAME" -> "Debian GNU/Linux 12 (bookworm)").
+    public static func osRelease(_ text: String) -> [String: String] {
+        var fields: [String: String] = [:]
+        for line in text.split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }
+            var value = line[line.index(after: eq)...]
+            if value.count >= 2, let q = value.first, q == "\"" || q == "'", value.last == q { value = value.dropFirst().dropLast() }
+            fields[String(line[..<eq])] = String(value)
+        }
+        return fields
+    }
+}
