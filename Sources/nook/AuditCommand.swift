@@ -73,11 +73,8 @@ struct AuditCommand: ParsableCommand {
 
     func auditImage(_ record: ImageRecord, in store: ImageStore) throws {
         let configuration = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
-        let layers = record.diffIDs.map { store.layersDirectory + "/" + $0.hex }
-        if let missing = record.diffIDs.first(where: { !HostPath.isDirectory(store.layersDirectory + "/" + $0.hex) }) {
-            throw NookError("layer \(missing) of \(target) is not unpacked in \(store.layersDirectory)",
-                            hint: "nook run \(target) unpacks its layers; then audit it again")
-        }
+        // Unpacked at first use, as nook run does (the layer directories, bottom first).
+        let layers = try ImageLayers.ensureUnpacked(record, store: store)
         let audit = try ImageAudit.make(record: record, configuration: configuration, layers: layers,
                                         aptLists: aptLists, now: Int(time(nil)))
         if format == "json" {

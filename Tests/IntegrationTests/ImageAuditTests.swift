@@ -14,7 +14,7 @@ final class ImageAuditTests: XCTestCase {
     static let created = "2024-01-01T00:00:00Z"
 
     /// The scratch directory, the store under it, and the image's record.
-    func makeImage(unpack: Bool = true) throws -> (dir: String, store: ImageStore, record: ImageRecord) {
+    func makeImage() throws -> (dir: String, store: ImageStore, record: ImageRecord) {
         let dir = try h.scratch("image-audit")
         // Layer 1: a Debian base. os-release is Debian's symlink into /usr/lib.
         let l1 = dir + "/l1", l2 = dir + "/l2"
@@ -35,7 +35,7 @@ final class ImageAuditTests: XCTestCase {
                                        "--layer", l1, "--layer", l2, "--owner", "0:0", "--created", Self.created])
         XCTAssertEqual(built.status, 0, built.stderr)
         // Into the store as `nook image import` would put it (blobs verified, a record),
-        // and the layers unpacked as LayerStore leaves them: layers/<diff id hex>/.
+        // Its layers are not unpacked: nook audit unpacks them at first use, as nook run does.
         let store = ImageStore(root: dir + "/data/nook")
         try store.prepare()
         let manifestDigest = try Digest(built.stdout.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -50,11 +50,6 @@ final class ImageAuditTests: XCTestCase {
         let record = ImageRecord(manifest: manifestDigest, config: manifest.config.digest, names: [Self.name],
                                  diffIDs: config.rootfs.diffIDs, size: 0)
         try ImageRecords(store: store).add(record)
-        if unpack {
-            for (tree, diffID) in zip([l1, l2], config.rootfs.diffIDs) {
-                XCTAssertEqual(try Harness.shell(["/bin/cp", "-a", tree, store.layersDirectory + "/" + diffID.hex]).status, 0)
-            }
-        }
         // The host's archive, as apt lists: bookworm and bookworm-security.
         try FileManager.default.createDirectory(atPath: dir + "/lists", withIntermediateDirectories: true)
         try "Package: libc6\nVersion: 2.36-9+deb12u10\n\nPackage: zlib1g\nVersion: 1:1.2.13.dfsg-1\n\nPackage: base-files\nVersion: 12.4+deb12u5\n\nPackage: openssl\nVersion: 3.0.11-1~deb12u2\n"
@@ -123,11 +118,12 @@ final class ImageAuditTests: XCTestCase {
         assertContains(r.stdout, "no apt package list for bookworm (amd64)")
     }
 
-    func testAnImageNotUnpackedOrUnknownIsAClearError() throws {
-        let (dir, _, record) = try makeImage(unpack: false)
+    func testTheFirstAuditUnpacksTheLayersAndAnUnknownImageIsAClearError() throws {
+        let (dir, store, record) = try makeImage()
+        XCTAssertFalse(LayerStore(store: store).isUnpacked(record.diffIDs[0]))
         let r = try audit(dir, [Self.name])
-        XCTAssertEqual(r.status, 125)
-        assertContains(r.stderr, "layer \(record.diffIDs[0]) of \(Self.name) is not unpacked")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(record.diffIDs.allSatisfy(LayerStore(store: store).isUnpacked))
         let unknown = try audit(dir, ["docker.io/library/nothing:1"])
         XCTAssertEqual(unknown.status, 125)
         assertContains(unknown.stderr, "neither a directory nor an image in the store")
