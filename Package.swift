@@ -16,6 +16,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // AsyncHTTPClient's own dependencies, named because the registry client uses their types.
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // A target that imports one of our modules it does not declare fails to build.
@@ -72,6 +76,22 @@ let package = Package(
             ],
             plugins: directImportsOnly
         ),
+        // The registry client: the OCI distribution protocol, its auth, and
+        // `nook pull`'s blob fetches into the store. Not on `nook run --rootfs`'s path.
+        .target(
+            name: "NookRegistry",
+            dependencies: [
+                "NookCore",
+                "NookSpec",
+                "NookKernel",
+                "NookImages",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            plugins: directImportsOnly
+        ),
         // What a Swift program imports: the runtime and the OCI model.
         .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"], plugins: directImportsOnly),
         // The CLI: parses flags and calls the runtime; its own file reads go
@@ -84,6 +104,7 @@ let package = Package(
                 "NookKernel",
                 "NookRuntime",
                 "NookImages",
+                "NookRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: directImportsOnly
@@ -92,10 +113,10 @@ let package = Package(
         // tests run it as an unprivileged user (NookKitHarnessTests).
         .executableTarget(name: "nook-harness-probe", dependencies: ["NookKit"], plugins: directImportsOnly),
         .testTarget(name: "NookKitTests",
-                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "CShims",
+                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "NookRegistry", "CShims",
                                    .product(name: "SystemPackage", package: "swift-system")],
                     plugins: directImportsOnly),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "CShims"],
+        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "NookRegistry", "CShims"],
                     plugins: directImportsOnly),
     ],
     swiftLanguageModes: [.v6]

@@ -48,6 +48,8 @@ ALLOWED = {
     "NookKernel": ["NookCore", "CShims"],
     "NookRuntime": ["NookSpec", "NookKernel", "NookCore"],
     "NookImages": ["NookSpec", "NookKernel", "NookCore", "CArchive"],
+    # The registry client (AsyncHTTPClient): fetches into the image store, never the runtime.
+    "NookRegistry": ["NookImages", "NookSpec", "NookKernel", "NookCore"],
     # The recording fake of the kernel seam: for tests and harnesses, never the binary.
     "NookKernelTesting": ["NookKernel", "NookCore"],
     # What a Swift program imports: the runtime and the OCI model.
@@ -55,7 +57,7 @@ ALLOWED = {
     # The CLI's own file reads use the kernel seam (HostPath); never the C shim.
     # Issue #20's plan had nook -> NookKernel forbidden: drop it here once the CLI
     # reads through NookRuntime, and --check names every file still importing it.
-    "nook": ["NookRuntime", "NookImages", "NookSpec", "NookKernel", "NookCore"],
+    "nook": ["NookRuntime", "NookImages", "NookRegistry", "NookSpec", "NookKernel", "NookCore"],
     # A program that uses the harness API as a test would (run by the integration tests).
     "nook-harness-probe": ["NookKit"],
 }

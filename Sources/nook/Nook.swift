@@ -33,7 +33,7 @@ struct Nook: ParsableCommand {
         subcommands: [RunCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
                       DeleteCommand.self, ListCommand.self, PSCommand.self, ExecCommand.self, SpecCommand.self,
                       StatsCommand.self, PauseCommand.self, ResumeCommand.self, LogsCommand.self, WaitCommand.self,
-                      StopCommand.self, RestartCommand.self, RmCommand.self, RootfsCommand.self, ImageCommand.self, ImagesCommand.self, RmiCommand.self, UnshareCommand.self,
+                      StopCommand.self, RestartCommand.self, RmCommand.self, RootfsCommand.self, PullCommand.self, ImageCommand.self, ImagesCommand.self, RmiCommand.self, UnshareCommand.self,
                       AuditCommand.self, InspectCommand.self, PortCommand.self, VersionCommand.self,
                       MonitorCommand.self, UnpackLayersCommand.self, RemoveLayersCommand.self]
     )

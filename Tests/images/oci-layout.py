@@ -4,7 +4,9 @@ images Nook's tests pull, import and run are built here, by the test, so every
 byte is known (no internet, no registry but the test's own).
 
   oci-layout.py OUT --tag TAG [--layer DIR]... [--layer-tar FILE]... \
-      [--compression gzip|zstd|none] [--config-json JSON] [--created DATE]
+      [--compression gzip|zstd|none] [--config-json JSON] [--created DATE] [--arch ARCH]
+  oci-layout.py OUT --tag TAG --index-of TAG1 --index-of TAG2   (a multi-platform index
+      over images already in OUT: `skopeo copy --all oci:OUT:TAG ...` pushes all of them)
 
 Layers go bottom first. --layer DIR tars DIR's tree (ownership as it is on disk
 unless --owner UID:GID); --layer-tar FILE takes a tar as it is (a test can
@@ -51,6 +53,36 @@ def compress(data, how):
     return data, "application/vnd.oci.image.layer.v1.tar"
 
 
+def read_index(out):
+    with open(os.path.join(out, "index.json")) as f:
+        return json.load(f)
+
+
+def set_tag(out, tag, entry):
+    index_path = os.path.join(out, "index.json")
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
+    if os.path.exists(index_path):
+        index = read_index(out)
+    entry["annotations"] = {"org.opencontainers.image.ref.name": tag}
+    index["manifests"] = [m for m in index["manifests"]
+                          if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != tag] + [entry]
+    with open(index_path, "w") as f:
+        json.dump(index, f)
+    print(entry["digest"])
+
+
+def make_index(out, tag, tags):
+    by_tag = {m.get("annotations", {}).get("org.opencontainers.image.ref.name"): m for m in read_index(out)["manifests"]}
+    manifests = []
+    for t in tags:
+        m = dict(by_tag[t])
+        m.pop("annotations", None)
+        manifests.append(m)
+    data = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+                       "manifests": manifests}, sort_keys=True).encode()
+    set_tag(out, tag, {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": blob(out, data), "size": len(data)})
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -62,7 +94,10 @@ def main():
     ap.add_argument("--config-json", default="{}", help="the config's 'config' object (Entrypoint, Cmd, Env...)")
     ap.add_argument("--created", default="2024-01-01T00:00:00Z")
     ap.add_argument("--arch", default="amd64")
+    ap.add_argument("--index-of", action="append", default=[], help="a tag in OUT to list in an index")
     args = ap.parse_args()
+    if args.index_of:
+        return make_index(args.out, args.tag, args.index_of)
     owner = tuple(int(x) for x in args.owner.split(":")) if args.owner else None
 
     os.makedirs(os.path.join(args.out, "blobs", "sha256"), exist_ok=True)
@@ -97,18 +132,8 @@ def main():
     }
     manifest_bytes = json.dumps(manifest, sort_keys=True).encode()
     entry = {"mediaType": manifest["mediaType"], "digest": blob(args.out, manifest_bytes), "size": len(manifest_bytes),
-             "annotations": {"org.opencontainers.image.ref.name": args.tag},
              "platform": {"architecture": args.arch, "os": "linux"}}
-    index_path = os.path.join(args.out, "index.json")
-    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []}
-    if os.path.exists(index_path):
-        with open(index_path) as f:
-            index = json.load(f)
-    index["manifests"] = [m for m in index["manifests"]
-                          if m.get("annotations", {}).get("org.opencontainers.image.ref.name") != args.tag] + [entry]
-    with open(index_path, "w") as f:
-        json.dump(index, f)
-    print(entry["digest"])
+    set_tag(args.out, args.tag, entry)
 
 
 if __name__ == "__main__":

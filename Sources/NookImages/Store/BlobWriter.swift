@@ -17,6 +17,8 @@ public final class BlobWriter {
     private var fd: Int32
     private var stream = DigestStream()
     private let lock: StoreLock
+    /// Committed or abandoned: a second abandon() must not unlink another pull's new partial file.
+    private var finished = false
     let partialPath: String
 
     /// nil when the blob is already in the store (checked under the lock, so
@@ -97,6 +99,7 @@ public final class BlobWriter {
         close(fd)
         fd = -1
         guard rename(partialPath, store.blobPath(expected)) == 0 else { throw NookError.sys("rename into '\(store.blobsDirectory)'", errno: errno) }
+        finished = true
         let dir = open(store.blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 { fsync(dir); close(dir) }
         lock.unlock()
@@ -104,6 +107,8 @@ public final class BlobWriter {
 
     /// Removes the partial file: what an error does.
     public func abandon() {
+        guard !finished else { return }
+        finished = true
         if fd >= 0 { close(fd); fd = -1 }
         unlink(partialPath)
         lock.unlock()
