@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "nook", targets: ["nook"]),
+        .executable(name: "nook-registry", targets: ["nook-registry"]),
         .library(name: "NookKit", targets: ["NookKit"]),
     ],
     dependencies: [
@@ -104,11 +105,14 @@ let package = Package(
                 "NookKernel",
                 "NookRuntime",
                 "NookImages",
-                "NookRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: directImportsOnly
         ),
+        // What `nook pull` runs to talk to registries: the HTTP client stays out
+        // of `nook` (NookImages' PullRequest says why).
+        .executableTarget(name: "nook-registry", dependencies: ["NookCore", "NookSpec", "NookImages", "NookRegistry"],
+                          plugins: directImportsOnly),
         // A program using NookKit as a test harness would; the integration
         // tests run it as an unprivileged user (NookKitHarnessTests).
         .executableTarget(name: "nook-harness-probe", dependencies: ["NookKit"], plugins: directImportsOnly),
@@ -116,7 +120,7 @@ let package = Package(
                     dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "NookRegistry", "CShims",
                                    .product(name: "SystemPackage", package: "swift-system")],
                     plugins: directImportsOnly),
-        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "NookRegistry", "CShims"],
+        .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "CShims"],
                     plugins: directImportsOnly),
     ],
     swiftLanguageModes: [.v6]

@@ -30,6 +30,7 @@ if ! runuser -u "$user" -- test -w "$dest"; then
 fi
 mkdir -p "$dest/bin"
 install -m 0755 "$bin" "$dest/bin/nook"
+install -m 0755 "$(dirname "$bin")/nook-registry" "$dest/bin/nook-registry"   # what `nook pull` runs
 chown -R "$user:" "$dest/bin"
 [ -d "$dest/rootfs" ] || runuser -u "$user" -- "$dest/bin/nook" rootfs busybox "$dest/rootfs"
 

@@ -2,8 +2,6 @@ import ArgumentParser
 import Glibc
 import NookCore
 import NookImages
-import NookRegistry
-import NookRuntime
 
 struct PullCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,27 +28,10 @@ struct PullCommand: ParsableCommand {
     @Flag(name: .shortAndLong, help: "Print no progress.") var quiet = false
 
     func run() throws {
-        let parsed = try ImageReference(parsing: reference)
-        let environment = ProcessEnvironment.current()
-        let puller = ImagePuller(
-            store: ImageStore(root: try ImageStore.defaultRoot(environment: environment)),
-            platform: try platform.map(Self.parsePlatform) ?? .host,
-            tlsVerify: tlsVerify,
-            credentials: try creds.map { try RegistryCredentials(parsingFlag: $0) },
-            authFile: authfile,
-            environment: environment,
-            showProgress: !quiet && isatty(2) == 1)
-        let result = try waitFor { try await puller.pull(parsed) }
-        var pinned = parsed
-        pinned.digest = result.resolvedDigest
-        print(pinned.description)
-    }
-
-    static func parsePlatform(_ text: String) throws -> Platform {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { b in (48...57).contains(b) || (97...122).contains(b) || b == UInt8(ascii: "_") } }) else {
-            throw NookError("invalid --platform '\(PrintableText.escaped(text))'", hint: "write OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")
-        }
-        return Platform(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
+        // Checked here, so a typo is refused before any other program starts.
+        _ = try ImageReference(parsing: reference)
+        if let platform { _ = try Platform(parsing: platform) }
+        try RegistryProgram.exec(PullRequest(reference: reference, platform: platform, tlsVerify: tlsVerify,
+                                             creds: creds, authFile: authfile, quiet: quiet))
     }
 }

@@ -90,6 +90,13 @@ final class Harness: @unchecked Sendable {
         nook = work + "/nook"
         try FileManager.default.copyItem(atPath: Harness.builtBinary(), toPath: nook)
         chmod(nook, 0o755)
+        // `nook pull` runs nook-registry from beside nook: the copy gets its companion.
+        let registry = URL(fileURLWithPath: Harness.builtBinary()).deletingLastPathComponent().appendingPathComponent("nook-registry").path
+        if FileManager.default.isExecutableFile(atPath: registry) {
+            try FileManager.default.copyItem(atPath: registry, toPath: work + "/nook-registry")
+            chmod(work + "/nook-registry", 0o755)
+            if isRoot { chown(work + "/nook-registry", user.uid, user.gid) }
+        }
         rootfs = work + "/rootfs"
         if isRoot {
             chown(work, user.uid, user.gid)

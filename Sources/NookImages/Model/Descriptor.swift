@@ -1,3 +1,5 @@
+import NookCore
+
 /// What points at a blob: its media type, digest and size (OCI image spec, descriptor.md).
 public struct Descriptor: Codable, Sendable, Hashable {
     public var mediaType: String
@@ -47,4 +49,15 @@ public struct Platform: Codable, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { [os, architecture, variant].compactMap { $0 }.joined(separator: "/") }
+}
+
+extension Platform {
+    /// `--platform OS/ARCH[/VARIANT]` (linux/amd64, linux/arm64/v8).
+    public init(parsing text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { b in (48...57).contains(b) || (97...122).contains(b) || b == UInt8(ascii: "_") } }) else {
+            throw NookError("invalid --platform '\(PrintableText.escaped(text))'", hint: "write OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")
+        }
+        self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
+    }
 }

@@ -1,0 +1,36 @@
+/// What `nook pull` asks of `nook-registry`, the separate program that talks
+/// to registries: the flags as typed, handed over as JSON on fd 3 (a pipe),
+/// never in argv, where `/proc/PID/cmdline` would show a `--creds` password.
+///
+/// Why a second program: the HTTP client (AsyncHTTPClient, SwiftNIO) linked
+/// into `nook` made every `nook run --rootfs` execute 20% more instructions
+/// (the Swift runtime scans every protocol conformance in the binary on its
+/// first dynamic casts; see Docs/performance.md). `nook` stays small; only a
+/// pull loads the network stack.
+public struct PullRequest: Codable, Sendable, Equatable {
+    public var reference: String
+    /// `--platform OS/ARCH[/VARIANT]`, as typed.
+    public var platform: String?
+    public var tlsVerify: Bool
+    /// `--creds USER[:PASS]`, as typed (the password is asked on the terminal when left out).
+    public var creds: String?
+    public var authFile: String?
+    public var quiet: Bool
+
+    public init(reference: String, platform: String? = nil, tlsVerify: Bool = true, creds: String? = nil,
+                authFile: String? = nil, quiet: Bool = false) {
+        self.reference = reference
+        self.platform = platform
+        self.tlsVerify = tlsVerify
+        self.creds = creds
+        self.authFile = authFile
+        self.quiet = quiet
+    }
+
+    /// The fd the request arrives on.
+    public static let fd: Int32 = 3
+    /// The request is a few hundred bytes; more is not a request.
+    public static let limit = 1 << 20
+    /// The program's name, found beside `nook` (see `RegistryProgram`).
+    public static let programName = "nook-registry"
+}
