@@ -138,7 +138,7 @@ public final class ContainerHandle: Sendable {
     /// command's repair does.
     public func remove() async {
         let (id, root, environment, monitor) = (self.id, stateRoot, self.environment, monitorPID)
-        _ = try? await offPool {
+        _ = try? await offPool { // (already gone, or its monitor removes it: nothing left to report)
             let runtime = try Runtime(stateRoot: root, environment: environment)
             try runtime.delete(id: id, force: true)
         }

@@ -46,12 +46,12 @@ struct BlobFetcher: Sendable {
                             hint: "the registry served other content than the pin names; check the digest")
         }
         if pinned == nil, let header = response.headers.first(name: "Docker-Content-Digest"), header.hasPrefix("sha256:"),
-           let said = try? Digest(header), said != actual {
+           let said = try? Digest(header), said != actual { // (a header that is no sha256 digest: the content check above is what counts)
             throw NookError("manifest digest mismatch for \(what): expected \(said) (the registry's Docker-Content-Digest), got \(actual); nothing was stored",
                             hint: "the manifest was corrupted in transit or in the registry")
         }
         struct Probe: Decodable { var schemaVersion: Int?; var mediaType: String? }
-        let probe = try? JSONDecoder().decode(Probe.self, from: Data(body))
+        let probe = try? JSONDecoder().decode(Probe.self, from: Data(body)) // (not JSON: the manifest decoder below says what is wrong)
         let contentType = response.headers.first(name: "Content-Type")?.split(separator: ";").first.map { String($0.filter { $0 != " " }) }
         if probe?.schemaVersion == 1 || Self.schema1.contains(contentType ?? "") {
             throw NookError("\(what) is a Docker schema 1 manifest, which Nook does not read (deprecated since 2017)",

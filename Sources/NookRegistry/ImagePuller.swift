@@ -56,7 +56,7 @@ public struct ImagePuller: Sendable {
             try await http.shutdown()
             return result
         } catch {
-            try? await http.shutdown()
+            try? await http.shutdown() // (the pull's own error is the one to report)
             throw error
         }
     }

@@ -124,7 +124,7 @@ public actor RegistrySession {
             throw NookError("the token server \(realm) answered \(response.status.code) \(response.status.reasonPhrase)", hint: "try again later")
         }
         struct TokenResponse: Decodable { var token: String?; var access_token: String? }
-        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body)),
+        guard let decoded = try? JSONDecoder().decode(TokenResponse.self, from: Data(body)), // (not JSON: the guard's error names the token server)
               let token = decoded.token ?? decoded.access_token, !token.isEmpty,
               token.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
             throw NookError("the token server \(realm) sent no token", hint: "the registry's token server is misconfigured")
@@ -147,7 +147,7 @@ public actor RegistrySession {
     /// A registry's error body (`{"errors":[{"code":..,"message":..}]}`) as one phrase, if it is one.
     static func registryErrors(_ body: [UInt8]) -> String? {
         struct Errors: Decodable { struct Item: Decodable { var code: String?; var message: String? }; var errors: [Item]? }
-        guard let items = (try? JSONDecoder().decode(Errors.self, from: Data(body)))?.errors, !items.isEmpty else { return nil }
+        guard let items = (try? JSONDecoder().decode(Errors.self, from: Data(body)))?.errors, !items.isEmpty else { return nil } // (no error body: the caller says the status instead)
         return items.map { [$0.code, $0.message].compactMap { $0 }.joined(separator: ": ") }.joined(separator: "; ")
     }
 

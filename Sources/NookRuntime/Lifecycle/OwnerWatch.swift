@@ -66,7 +66,7 @@ final class OwnerWatch: Sendable {
     private func killContainer() {
         // Unreadable state or runtime: the monitor's run ends with the container anyway.
         guard let runtime = try? Runtime(stateRoot: stateRoot, environment: environment, monitor: .locate),
-              let state = try? runtime.store.read(id) else { return }
+              let state = try? runtime.store.read(id) else { return } // (unreadable state: nothing to kill; see above)
         runtime.containerProcesses(state).kill()
     }
 }
