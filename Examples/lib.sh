@@ -96,6 +96,12 @@ stage_for_test_user() {
   cp "$self" "$tmp/$name/run.sh"
   chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/$name" "$tmp/$name/run.sh"
   chmod 755 "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/$name" "$tmp/$name/run.sh"
+  # `nook pull` runs nook-registry from beside nook.
+  if [[ -x $(dirname "$nook")/nook-registry ]]; then
+    cp "$(dirname "$nook")/nook-registry" "$tmp/nook-registry"
+    chown "$uid:$gid" "$tmp/nook-registry"
+    chmod 755 "$tmp/nook-registry"
+  fi
   if [[ -n ${ROOTFS:-} ]]; then
     [[ -d $ROOTFS ]] || die "ROOTFS=$ROOTFS is not a directory"
     cp -a "$ROOTFS" "$tmp/rootfs"

@@ -35,7 +35,7 @@ fi
 
 echo "== examples"
 # stale-image keeps the Debian image it makes with mmdebstrap here (Tests/images/debian-image.sh).
-NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 600 Examples/run-all.sh
+NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 1200 Examples/run-all.sh
 
 echo "== docs: every source path they name exists"
 Scripts/check-doc-paths.py
