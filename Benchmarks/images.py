@@ -26,12 +26,15 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # importing bench.py leaves no __pycache__ in the checkout
 from bench import ENV, BenchError, as_user, ids, log, run_checked
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 IMAGE = "localhost/bench:run"
 PULL_TAG = "debian:bench"
+# Row labels: none starts with "nook " (a table pasted into Docs/ must not read as a command to Scripts/check-docs.py).
+LABEL = {"nook pull": "pull (nook)", "skopeo copy": "copy (skopeo)"}
 
 
 def loadavg():
@@ -229,14 +232,44 @@ class Images:
             sys.stdout.flush()
         log("")
         out = {k: summary(v) for k, v in samples.items()}
-        log(f"{'':<12}  {'median ms':>9}  {'min - max ms':>17}  {'n':>4}")
+        log(f"{'':<13}  {'median ms':>9}  {'min - max ms':>17}  {'n':>4}")
         for k, s in out.items():
-            log(f"{k:<12}  {s['median_ms']:>9.0f}  {s['min_ms']:>7.0f} - {s['max_ms']:>7.0f}  {s['n']:>4}")
+            log(f"{LABEL[k]:<13}  {s['median_ms']:>9.0f}  {s['min_ms']:>7.0f} - {s['max_ms']:>7.0f}  {s['n']:>4}")
         ratio = out["nook pull"]["median_ms"] / out["skopeo copy"]["median_ms"]
-        log(f"nook pull / skopeo copy: {ratio:.2f}x in the medians "
+        log(f"ratio nook pull / skopeo copy: {ratio:.2f}x in the medians "
             f"({out['nook pull']['min_ms'] / out['skopeo copy']['min_ms']:.2f}x in the minimums); goal 1.2x: "
             f"{'met' if ratio <= 1.2 else 'missed'}; load average {loadavg()}")
         self.results["pull"] = dict(out, ratio=ratio, reference=pin, blob_bytes=size)
+        if self.args.profile:
+            self.profile_pull(argv, scratch)
+
+    def profile_pull(self, argv, scratch):
+        """One more pull of each for the CPU it takes (wait4's rusage of the whole tree) and one
+        under `strace -c -f` as the user (the syscall summary is kept in the --profile directory)."""
+        d = self.args.profile
+        os.makedirs(d, exist_ok=True)
+        log(f"\nprofile (one pull each; strace -c -f summaries in {d}):")
+        log(f"{'':<13}  {'wall ms':>8}  {'user ms':>8}  {'sys ms':>7}  top syscalls by time (strace -c -f)")
+        for k, a in argv.items():
+            name = k.split()[0]
+            cpu = []
+            for tracer in ([], ["strace", "-c", "-f", "-o", f"{self.home()}/{name}.strace"]):
+                dest = self.user_dir(f"{scratch}/profile-{name}")
+                cmd = as_user(self.user, tracer + [x.replace(f"{scratch}/DIR", dest) for x in a])
+                t = time.monotonic()
+                p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=self.env(dest), cwd=self.home())
+                _, status, ru = os.wait4(p.pid, 0)
+                cpu.append(((time.monotonic() - t) * 1e3, ru.ru_utime * 1e3, ru.ru_stime * 1e3))
+                shutil.rmtree(dest)
+                if status != 0:
+                    raise BenchError(f"{k} failed under the profile ({'strace' if tracer else 'wait4'})")
+            shutil.copy(f"{self.home()}/{name}.strace", f"{d}/{name}.strace")
+            rows = [l.split() for l in open(f"{d}/{name}.strace").read().splitlines()[2:] if l[:1] == " " or l[:1].isdigit()]
+            top = ", ".join(f"{r[-1]} {r[1]} s/{r[3]}" for r in rows[:5] if len(r) >= 5 and r[-1] != "total")
+            wall, user, system = cpu[0]
+            log(f"{LABEL[k]:<13}  {wall:>8.0f}  {user:>8.0f}  {system:>7.0f}  {top}")
+            self.results.setdefault("pull_profile", {})[k] = {"wall_ms": wall, "user_ms": user, "sys_ms": system,
+                                                              "strace": open(f"{d}/{name}.strace").read()}
 
 
 def main():
@@ -249,6 +282,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("-n", type=int, default=10, help="starts of each per round")
     ap.add_argument("--pull-rounds", type=int, default=10)
+    ap.add_argument("--profile", metavar="DIR", help="with --pull: CPU and strace -c -f of one pull each, kept in DIR")
     ap.add_argument("--out", help="directory for images.json")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--tmpdir", default="/tmp")

@@ -75,6 +75,8 @@ fi
 image_args=(--nook "$NOOK" --measure "$bin/measure" --user "${BENCH_USER:-nooktest}")
 if [ "$images" = 1 ]; then
   echo "== images benchmark (full), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  # With --out, also one pull of each under wait4 (CPU) and strace -c -f, kept there.
+  [ ${#out[@]} -gt 0 ] && image_args+=(--profile "${out[1]}")
   timeout 3600 "$py" "$repo/Benchmarks/images.py" "${image_args[@]}" --pull "${out[@]}" "${keep[@]}"
   exit
 fi
