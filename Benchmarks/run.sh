@@ -5,6 +5,7 @@
 #   sudo Benchmarks/run.sh [--quick] [--out DIR] [--keep]
 #   sudo NOOK=/path/to/nook Benchmarks/run.sh --quick      # no build
 #   sudo Benchmarks/run.sh --profile --out DIR              # where nook's start-up goes
+#   sudo Benchmarks/run.sh --images                         # nook pull vs skopeo, run IMAGE vs --rootfs
 #
 # --quick  few samples (CI: under a minute once nook is built; fails only when a
 #          runtime that should work errors out, never because figures are slow)
@@ -12,21 +13,30 @@
 # --keep   keep the work directory (rootfs, bundles, binaries) under /tmp
 # --profile  instead of the benchmark: differential timings, strace and perf of
 #          one `nook run -- /bin/true` (Benchmarks/profile.py); needs --out
-# Env: NOOK (skip the build), BENCH_SKIP=crun,runc,bwrap (leave peers out),
-#      BENCH_ROUNDS / BENCH_N (full run: rounds, starts per runtime per round).
+# --images  instead of the start-up benchmark: the images benchmark in full
+#          (Benchmarks/images.py): `nook pull` of a Debian image from a loopback
+#          docker-registry against `skopeo copy`, and `nook run IMAGE` against
+#          `nook run --rootfs` on the same tree. Without --images, the start-up
+#          benchmark (full or --quick) ends with that run comparison only.
+# Env: NOOK (skip the build; nook-registry must be beside it for --images),
+#      BENCH_SKIP=crun,runc,bwrap (leave peers out), BENCH_ROUNDS / BENCH_N
+#      (full run: rounds, starts per runtime per round), BENCH_USER (the test
+#      user of the images benchmark, default nooktest), NOOK_IMAGE_CACHE (where
+#      Tests/images/debian-image.sh keeps the Debian image).
 set -euo pipefail
 self=$(realpath "$0")
 cd "$(dirname "$self")/.."
 repo=$(pwd)
 
-quick=() out=() keep=() profile=0
+quick=() out=() keep=() profile=0 images=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=(--quick) ;;
     --out) out=(--out "$(realpath -m "$2")"); shift ;;
     --keep) keep=(--keep) ;;
     --profile) profile=1 ;;
-    -h|--help) sed -n '2,16p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --images) images=1 ;;
+    -h|--help) sed -n '2,25p' "$self" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -62,7 +72,20 @@ if [ "$profile" = 1 ]; then
   timeout 1800 "$py" "$repo/Benchmarks/profile.py" "${args[@]}" "${out[@]}"
   exit
 fi
+image_args=(--nook "$NOOK" --measure "$bin/measure" --user "${BENCH_USER:-nooktest}")
+if [ "$images" = 1 ]; then
+  echo "== images benchmark (full), $(date -u '+%Y-%m-%d %H:%M UTC')"
+  # With --out, also one pull of each under wait4 (CPU) and strace -c -f, kept there.
+  [ ${#out[@]} -gt 0 ] && image_args+=(--profile "${out[1]}")
+  timeout 3600 "$py" "$repo/Benchmarks/images.py" "${image_args[@]}" --pull "${out[@]}" "${keep[@]}"
+  exit
+fi
 [ -n "${BENCH_ROUNDS:-}" ] && args+=(--rounds "$BENCH_ROUNDS")
 [ -n "${BENCH_N:-}" ] && args+=(-n "$BENCH_N")
 echo "== benchmark ($([ ${#quick[@]} -gt 0 ] && echo quick || echo full)), $(date -u '+%Y-%m-%d %H:%M UTC')"
-timeout 1800 "$py" "$repo/Benchmarks/bench.py" "${args[@]}" "${quick[@]}" "${out[@]}" "${keep[@]}"
+status=0
+timeout 1800 "$py" "$repo/Benchmarks/bench.py" "${args[@]}" "${quick[@]}" "${out[@]}" "${keep[@]}" || status=$?
+echo
+echo "== images: nook run IMAGE vs --rootfs ($([ ${#quick[@]} -gt 0 ] && echo quick || echo full)); --images also measures nook pull"
+timeout 900 "$py" "$repo/Benchmarks/images.py" "${image_args[@]}" "${quick[@]}" "${out[@]}" "${keep[@]}" || status=$?
+exit "$status"
