@@ -146,6 +146,25 @@ final class ImageStoreTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: outside), [])
     }
 
+    /// `.wh...` (a whiteout of "..") and `a/.wh..` (of "."): clearing what they
+    /// name emptied the whole layers/ directory, other images' layers included
+    /// (the review's finding). Refused now, and the other image's layer stays.
+    func testWhiteoutsOfDotAndDotDotAreRefusedAndOtherLayersStay() throws {
+        let s = try store()
+        try importTar([["bin", "d", ""], ["bin/keep", "f", "kept"]], name: "localhost/other:1", into: s)
+        XCTAssertEqual(try s.nook(["image", "unpack", "localhost/other:1"]).status, 0)
+        let before = try FileManager.default.contentsOfDirectory(atPath: s.root + "/layers").sorted()
+        XCTAssertEqual(before.count, 1)
+        for (i, entries) in [[["x", "f", "x"], [".wh...", "f", ""]], [["a", "d", ""], ["a/f", "f", "x"], ["a/.wh..", "f", ""]]].enumerated() {
+            try importTar(entries, name: "localhost/wh\(i):1", into: s)
+            let r = try s.nook(["image", "unpack", "localhost/wh\(i):1"])
+            XCTAssertEqual(r.status, 125, r.stderr)
+            XCTAssertTrue(r.stderr.contains("a whiteout that names"), r.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: s.root + "/layers").sorted(), before)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: s.root + "/layers/" + before[0] + "/bin/keep"))
+        }
+    }
+
     func testSymlinkEscapesStayInsideTheLayer() throws {
         let s = try store()
         let outside = try h.scratch("outside")

@@ -60,6 +60,12 @@ final class LayerTreeWriter {
         if path.name.hasPrefix(Self.whiteoutPrefix + Self.whiteoutPrefix) { return }  // aufs' own files (.wh..wh.plnk): not content
         if path.name.hasPrefix(Self.whiteoutPrefix) {
             let hidden = String(path.name.dropFirst(Self.whiteoutPrefix.count))
+            // `.wh..` or `.wh...` would name the directory itself or its parent: clearing
+            // that would empty what lies outside this entry (the whole layers/ directory).
+            guard !hidden.isEmpty, hidden != ".", hidden != "..", !hidden.contains("/") else {
+                throw NookError("\(what): a whiteout that names '\(PrintableText.escaped(hidden))', not a file of its directory",
+                                hint: "the image is broken or hostile; nook refuses the layer")
+            }
             try clear(hidden, in: parent, forDirectory: false, what: what)
             guard mknodat(parent, hidden, S_IFCHR | 0o000, 0) == 0 else { throw NookError.sys("\(what): make the whiteout (a 0/0 device)", errno: errno) }
             return
@@ -139,6 +145,10 @@ final class LayerTreeWriter {
 
     /// Makes room for a new entry: what is there goes, unless both are directories (tar's rule: the later entry wins).
     private func clear(_ name: String, in parent: Int32, forDirectory: Bool, what: String) throws {
+        // Only a name in `parent`: "." or ".." would remove the directory or its parent.
+        guard !name.isEmpty, name != ".", name != "..", !name.contains("/") else {
+            throw NookError("\(what): '\(PrintableText.escaped(name))' is not a name of a file in its directory", hint: "the image is broken or hostile")
+        }
         var st = stat()
         guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0 else { return }
         if forDirectory && st.st_mode & S_IFMT == S_IFDIR { return }
