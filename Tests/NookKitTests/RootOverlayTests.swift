@@ -43,15 +43,31 @@ final class RootOverlayTests: XCTestCase {
     }
 
     func testOwnedLayerIsOnlyTheSpecsOwnOverlayDirectory() {
+        let env = ["HOME": "/home/u"]
         let dir = store + "/containers/c-1"
         let overlay = RootOverlay(lower: [store + "/layers/a"], upper: dir + "/upper", work: dir + "/work")
         var spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
                         annotations: [RootOverlay.ownedLayerAnnotation: dir])
-        XCTAssertEqual(OwnedLayer.directory(of: spec), dir)
+        XCTAssertEqual(OwnedLayer.directory(of: spec, environment: env), dir)
         spec.root?.path = "/home/u/rootfs"
-        XCTAssertNil(OwnedLayer.directory(of: spec), "an annotation alone names nothing to remove")
+        XCTAssertNil(OwnedLayer.directory(of: spec, environment: env), "an annotation alone names nothing to remove")
         spec.root?.path = dir + "/merged"
         spec.mounts = []
-        XCTAssertNil(OwnedLayer.directory(of: spec))
+        XCTAssertNil(OwnedLayer.directory(of: spec, environment: env))
+    }
+
+    /// A bundle's config.json (a hostile one) names a directory of the user's
+    /// own, with merged/upper/work and an overlay to match: not in the image
+    /// store's containers/, so nook removes nothing (the review found it deleted).
+    func testALayerOutsideTheStoresContainersIsNeverRemoved() {
+        let env = ["HOME": "/home/u"]
+        for dir in ["/home/u/precious", store + "/layers", store + "/containers/..", store + "/containers/a/b", store + "/containers"] {
+            let overlay = RootOverlay(lower: ["/home/u/lower"], upper: dir + "/upper", work: dir + "/work")
+            let spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
+                            annotations: [RootOverlay.ownedLayerAnnotation: dir])
+            XCTAssertNil(OwnedLayer.directory(of: spec, environment: env), dir)
+        }
+        XCTAssertNil(OwnedLayer.directory(of: Spec(annotations: [RootOverlay.ownedLayerAnnotation: store + "/containers/x"]), environment: [:]),
+                     "no store (no HOME): nothing is ours")
     }
 }

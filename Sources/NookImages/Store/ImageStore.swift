@@ -25,10 +25,7 @@ public struct ImageStore: Sendable {
 
     /// `$XDG_DATA_HOME/nook`, else `$HOME/.local/share/nook` (podman's rule for its storage).
     public static func defaultRoot(environment: [String: String]) throws -> String {
-        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/nook" }
-        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.local/share/nook" }
-        throw NookError("no place for the image store: neither XDG_DATA_HOME nor HOME is an absolute path",
-                        hint: "set HOME, or XDG_DATA_HOME=/some/dir")
+        try ImageStoreLocation.root(environment: environment)
     }
 
     public var blobsDirectory: String { root + "/blobs/sha256" }

@@ -11,8 +11,12 @@ import NookSpec
 /// container's, where the caller is root.
 public enum OwnedLayer {
     /// The directory, when the spec's root really is an overlay over it.
-    public static func directory(of spec: Spec) -> String? {
+    /// Only a directory directly in the image store's `containers/`: the annotation
+    /// comes from a spec, and a hostile bundle could name any directory the user owns.
+    public static func directory(of spec: Spec, environment: [String: String] = ProcessEnvironment.current()) -> String? {
         guard let dir = spec.annotations?[RootOverlay.ownedLayerAnnotation], dir.hasPrefix("/"), dir != "/",
+              let containers = try? ImageStoreLocation.containers(environment: environment),  // no store: no layer of ours
+              isDirectlyIn(containers, dir),
               spec.root?.path == dir + "/merged",
               let overlay = try? RootOverlayPlan.find(in: spec) else { return nil }  // not an overlay root: nothing of ours
         guard overlay.readOnly || (overlay.upper == dir + "/upper" && overlay.work == dir + "/work") else { return nil }
@@ -29,6 +33,13 @@ public enum OwnedLayer {
               let spec = try? SpecDecoder.decode(bytes, source: specPath),  // no spec, or not one of ours: nothing to remove
               let dir = directory(of: spec) else { return }
         remove(dir)
+    }
+
+    /// `dir` is `parent/NAME`, NAME one component other than `.` and `..`.
+    static func isDirectlyIn(_ parent: String, _ dir: String) -> Bool {
+        guard dir.hasPrefix(parent + "/") else { return false }
+        let name = dir.dropFirst(parent.count + 1)
+        return !name.isEmpty && name != "." && name != ".." && !name.contains("/")
     }
 
     public static func remove(_ dir: String) {
