@@ -39,11 +39,17 @@ public actor RegistrySession {
 
     /// GET `path` (under `base`) with auth; returns the final response, whose body the caller reads.
     public func get(_ path: String, headers extra: [(String, String)] = []) async throws -> HTTPClientResponse {
-        var response = try await send(base + path, headers: extra)
+        var (response, answeredBy) = try await sendFollowing(base + path, headers: extra)
         if response.status == .unauthorized {
+            // A challenge from the host a redirect led to (blob storage) is never
+            // answered: its realm would receive the user's password.
+            guard Self.authority(of: answeredBy) == Self.authority(of: base) else {
+                throw NookError("\(answeredBy), where \(host) redirected the request, refused it (401 Unauthorized); nook sends credentials only to \(host)",
+                                hint: "the registry's storage is misconfigured, or the redirect is hostile")
+            }
             let challenges = response.headers["WWW-Authenticate"].flatMap(AuthChallenge.parse)
             try await answer(challenges)
-            response = try await send(base + path, headers: extra)
+            (response, answeredBy) = try await sendFollowing(base + path, headers: extra)
             if response.status == .unauthorized {
                 throw NookError("\(host) refused \(credentials.map { "the credentials of '\($0.username)'" } ?? "anonymous access") to \(repository) (401 Unauthorized)",
                                 hint: credentials == nil ? "give --creds USER:PASSWORD or log in (podman login writes the auth file Nook reads)"
@@ -55,6 +61,11 @@ public actor RegistrySession {
 
     /// One request, following redirects; Authorization only to the registry's own host.
     func send(_ url: String, headers extra: [(String, String)]) async throws -> HTTPClientResponse {
+        try await sendFollowing(url, headers: extra).response
+    }
+
+    /// `send`, and the URL whose host gave the final answer.
+    func sendFollowing(_ url: String, headers extra: [(String, String)]) async throws -> (response: HTTPClientResponse, url: String) {
         var url = url
         for _ in 0...Self.maximumRedirects {
             var request = HTTPClientRequest(url: url)
@@ -67,7 +78,7 @@ public actor RegistrySession {
             do { response = try await http.execute(request, timeout: Self.timeout) } catch {
                 throw Self.transportError(error, url: url)
             }
-            guard [301, 302, 303, 307, 308].contains(response.status.code) else { return response }
+            guard [301, 302, 303, 307, 308].contains(response.status.code) else { return (response, url) }
             guard let location = response.headers.first(name: "Location"), let next = Self.resolve(location, against: url) else {
                 throw NookError("\(host) redirected \(url) without a usable Location", hint: "the registry is misconfigured")
             }

@@ -295,6 +295,19 @@ final class PullTests: XCTestCase {
         XCTAssertTrue(redirected.allSatisfy { $0["authorization"] is NSNull || $0["authorization"] == nil }, "\(redirected)")
     }
 
+    /// The storage host a blob is redirected to answers 401 with its own bearer
+    /// challenge: answering it would send the user's password to its realm
+    /// (the review's finding). nook refuses, and /steal never sees the credentials.
+    func testAChallengeFromARedirectedHostIsNotAnswered() throws {
+        _ = try pushBusybox("test/hostile", tag: "v1")
+        let front = try registry.front(["--token-user", "alice", "--token-password", "s3cret", "--redirect-blobs", "--hostile-storage"])
+        let r = try pull(["--tls-verify=false", "--creds", "alice:s3cret", "\(front.host)/test/hostile:v1"], store: try newStore())
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.contains("nook sends credentials only to"), r.stderr)
+        let stolen = front.requests.filter { ($0["path"] as? String ?? "").hasPrefix("/steal") }
+        XCTAssertTrue(stolen.isEmpty, "the storage host's realm was asked: \(stolen)")
+    }
+
     func testASchema1ManifestIsRefused() throws {
         let front = try registry.front(["--schema1"])
         let store = try newStore()

@@ -10,6 +10,8 @@ it forwards every /v2/ request to the registry and can, for one test,
   --schema1    answer every manifest GET with a Docker schema 1 manifest (long deprecated)
   --redirect-blobs   answer blob GETs with a 307 to http://localhost:PORT/redirected/...
         (another host name for the same front), served without auth, as a storage host would
+  --hostile-storage  with --redirect-blobs: the storage host answers 401 with a bearer
+        challenge whose realm is http://localhost:PORT/steal (which logs what it is sent)
 
 Every request is logged to --log as one JSON line (path, Range, Authorization or
 none), so a test can see what the client sent. The port it listens on (chosen by
@@ -32,6 +34,7 @@ def main():
     ap.add_argument("--throttle", type=int, default=0)
     ap.add_argument("--redirect-blobs", action="store_true")
     ap.add_argument("--schema1", action="store_true")
+    ap.add_argument("--hostile-storage", action="store_true")
     args = ap.parse_args()
     upstream = urlsplit(args.upstream)
     tokens = set()
@@ -63,7 +66,11 @@ def main():
             path = urlsplit(self.path).path
             if path == "/token":
                 return self.token()
+            if path == "/steal":
+                return self.reply(200, [("Content-Type", "application/json")], b'{"token": "stolen"}')
             if path.startswith("/redirected/"):
+                if args.hostile_storage:
+                    return self.reply(401, [("WWW-Authenticate", f'Bearer realm="http://localhost:{port}/steal",service="x"')], b"")
                 return self.forward(path[len("/redirected"):])
             if args.token_user or args.anonymous_tokens:
                 auth = self.headers.get("Authorization", "")
