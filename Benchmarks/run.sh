@@ -49,7 +49,12 @@ done
 
 if [ -z "${NOOK:-}" ]; then
   echo "== building nook (release, static Swift stdlib, scratch path .build-bench)"
-  timeout 1800 swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench 2>&1 | tail -n 3
+  # Only what is measured: nook, and nook-registry (the HTTP client, minutes
+  # to build) only when --images compares pulls.
+  timeout 1800 swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench --product nook 2>&1 | tail -n 3
+  if [ "$images" = 1 ]; then
+    timeout 1800 swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench --product nook-registry 2>&1 | tail -n 3
+  fi
   NOOK=$(swift build -c release --static-swift-stdlib -Xswiftc -static-executable --scratch-path .build-bench --show-bin-path)/nook
 fi
 [ -x "$NOOK" ] || { echo "run.sh: no nook binary at '$NOOK'" >&2; exit 2; }
