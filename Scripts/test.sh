@@ -19,7 +19,7 @@ bin=$(swift build --show-bin-path)
 echo "== architecture: the module graph in Docs/architecture.md, and the forbidden arrows refused"
 python3 Scripts/test_module_graph.py
 Scripts/module-graph.py --check Docs/architecture.md
-timeout 900 Scripts/check-arrows.sh
+timeout 1500 Scripts/check-arrows.sh
 echo "== no error dropped in silence: every try? says why"
 Scripts/check-silent-try.py
 
