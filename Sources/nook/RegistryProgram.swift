@@ -9,22 +9,10 @@ import NookSpec
 /// says why). The request goes over a pipe as fd 3; stdin, stdout, stderr and
 /// the terminal stay the user's (a `--creds USER` password is asked on it).
 enum RegistryProgram {
-    /// Beside this nook's own file (how bootstrap and SwiftPM lay them out),
-    /// else `$NOOK_REGISTRY`, else PATH.
+    /// `$NOOK_REGISTRY`, else beside this nook's own file (how bootstrap and
+    /// SwiftPM lay them out), else PATH.
     static func locate(environment: [String: String]) throws -> String {
-        var candidates: [String] = []
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        if n > 0, buffer[0] == UInt8(ascii: "/") {
-            let exe = String(decoding: buffer.prefix(n), as: UTF8.self)
-            if !exe.hasSuffix(" (deleted)"), let slash = exe.lastIndex(of: "/") {
-                candidates.append(String(exe[..<slash]) + "/" + PullRequest.programName)
-            }
-        }
-        if let explicit = environment["NOOK_REGISTRY"], !explicit.isEmpty { candidates.append(explicit) }
-        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        candidates += path.split(separator: ":").filter { $0.hasPrefix("/") }.map { "\($0)/\(PullRequest.programName)" }
-        guard let found = candidates.first(where: { access($0, X_OK) == 0 && !HostPath.isDirectory($0) }) else {
+        guard let found = CompanionExecutable.find(PullRequest.programName, overrideVariable: "NOOK_REGISTRY", environment: environment) else {
             throw NookError("cannot find \(PullRequest.programName), the program nook pull runs to talk to registries",
                             hint: "install it beside nook (Scripts/bootstrap.sh does), or set NOOK_REGISTRY to its path")
         }

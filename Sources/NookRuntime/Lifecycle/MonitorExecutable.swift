@@ -35,7 +35,7 @@ public enum MonitorExecutable: Sendable, Equatable {
             }
             return path
         case .locate:
-            if let path = Self.candidates(environment: environment).first(where: { access($0, X_OK) == 0 && !HostPath.isDirectory($0) }) {
+            if let path = CompanionExecutable.find("nook", overrideVariable: "NOOK_BINARY", environment: environment) {
                 return path
             }
             throw NookError("cannot find the nook binary to monitor a detached container",
@@ -45,19 +45,6 @@ public enum MonitorExecutable: Sendable, Equatable {
 
     /// Where `.locate` looks, in order.
     static func candidates(environment: [String: String]) -> [String] {
-        var found: [String] = []
-        if let explicit = environment["NOOK_BINARY"], !explicit.isEmpty { found.append(explicit) }
-        var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        // A sealed or deleted executable has no directory to look in.
-        if n > 0, buffer[0] == UInt8(ascii: "/") {
-            let exe = String(decoding: buffer.prefix(n), as: UTF8.self)
-            if !exe.hasSuffix(" (deleted)"), let slash = exe.lastIndex(of: "/") {
-                found.append(String(exe[..<slash]) + "/nook")
-            }
-        }
-        let path = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        found += path.split(separator: ":").filter { $0.hasPrefix("/") }.map { "\($0)/nook" }
-        return found
+        CompanionExecutable.candidates("nook", overrideVariable: "NOOK_BINARY", environment: environment)
     }
 }
