@@ -192,9 +192,13 @@ struct ImageInspectCommand: ParsableCommand {
 
 /// What rmi and prune share: removes records, the blobs only they used, and
 /// (inside the user namespace) their layers' trees.
+/// An image a container uses (its layer names it: `ContainerLayerUser`) is
+/// never removed: rmi refuses it, prune keeps it. No --force removing the
+/// containers too (podman's rmi -f): `nook rm` them first.
 enum ImageRemoval {
     static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], freed: Int64) {
-        let (removed, garbage) = try store.removeImages(where: pick)
+        let users = store.containerLayerUsers()
+        let (removed, garbage) = try store.removeImages(where: { pick($0) && users[$0.manifest] == nil })
         try ImageLayers.remove(garbage.layers, store: store)
         return (removed, garbage.bytes)
     }
@@ -212,6 +216,10 @@ struct RemoveImagesOptions: ParsableArguments {
                 try store.untag(name)
                 print("Untagged: \(name)")
                 continue
+            }
+            if let containers = store.containerLayerUsers()[record.manifest] {
+                throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
+                                hint: "remove the container first: nook rm \(containers.joined(separator: " "))")
             }
             for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }).removed {
                 for name in removed.names { print("Untagged: \(name)") }

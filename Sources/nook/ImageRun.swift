@@ -21,7 +21,7 @@ enum ImageRun {
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
         let layers = try ImageLayers.ensureUnpacked(record, store: store)  // bottom first
-        let container = try ContainerLayer(store: store, containerID: containerID, layers: layers, readOnly: options.readOnly)
+        let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers, readOnly: options.readOnly)
         options.rootfs = container.rootfs
         options.rootOverlay = container.overlay
         options.ownedLayer = container.directory

@@ -168,3 +168,38 @@ final class ImageRunTests: XCTestCase {
         XCTAssertEqual(containerDirectories(who), [])
     }
 }
+
+extension ImageRunTests {
+    /// rmi refuses an image a container uses, and names the container;
+    /// prune keeps it. Once the container is gone, both remove it.
+    func testImageInUseIsNotRemoved() throws {
+        // An image of its own (its label makes it one), with no name: prune's kind.
+        let layout = h.work + "/image-layout-inuse"
+        let made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", "inuse",
+                                      "--owner", "0:0", "--layer", h.rootfs, "--config-json", #"{"Labels":{"test":"in use"}}"#])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        var r = try nook(["image", "import", layout])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let id = String(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("Loaded image: sha256:".count).prefix(12))
+        let name = Harness.name("imguse")
+        defer { _ = try? nook(["rm", "-f", name]); _ = try? nook(["rmi", id]) }
+        r = try nook(["run", "-d", "--name", name, id, "sleep", "60"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+
+        r = try nook(["rmi", id])
+        XCTAssertEqual(r.status, 125, r.stdout)
+        XCTAssertTrue(r.stderr.contains("image '\(id)' is in use by container \(name)") && r.stderr.contains("nook rm \(name)"), r.stderr)
+        r = try nook(["image", "prune"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(r.stdout.contains(id), "prune keeps it: \(r.stdout)")
+        XCTAssertTrue(try nook(["images", "-q"]).stdout.contains(id), "still there")
+        XCTAssertEqual(try nook(["exec", name, "--", "true"]).status, 0, "the container still runs")
+
+        XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
+        r = try nook(["image", "prune"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Deleted: " + id), r.stdout)
+        XCTAssertFalse(try nook(["images", "-q"]).stdout.contains(id))
+    }
+}

@@ -4,9 +4,10 @@ import NookSpec
 
 /// A container's own writable layer in the store: `containers/<id>-<random>/`
 /// with `upper` and `work` (overlayfs's) and `merged`, where the container's
-/// child mounts the overlay and which becomes its root. The spec names the
-/// directory (`RootOverlay.ownedLayerAnnotation`): the runtime removes it with
-/// the container, knowing only that it is the container's own.
+/// child mounts the overlay and which becomes its root, and `user.json`
+/// (`ContainerLayerUser`: which image, which container; rmi reads it). The
+/// spec names the directory (`RootOverlay.ownedLayerAnnotation`): the runtime
+/// removes it with the container, knowing only that it is the container's own.
 public struct ContainerLayer: Sendable {
     public let directory: String
     public let overlay: RootOverlay
@@ -15,8 +16,9 @@ public struct ContainerLayer: Sendable {
 
     /// - Parameters:
     ///   - layers: the image's unpacked layers, bottom first.
+    ///   - image: the image's manifest digest, recorded for rmi.
     ///   - readOnly: no upper layer: the image stays as it is.
-    public init(store: ImageStore, containerID: String, layers: [String], readOnly: Bool) throws {
+    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
         try store.prepare()
@@ -40,8 +42,10 @@ public struct ContainerLayer: Sendable {
                 throw NookError.sys("mkdir '\(directory)/\(name)'", errno: errno)
             }
             try RootOverlay.checkPath(directory)
+            try ContainerLayerUser(image: image, container: containerID).write(in: directory)
             overlay = RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work")
         } catch {
+            unlink(directory + "/" + ContainerLayerUser.fileName)
             for name in ["merged", "upper", "work", "empty"] { rmdir(directory + "/" + name) }
             rmdir(directory)
             throw error

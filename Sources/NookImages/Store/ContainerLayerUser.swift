@@ -1,0 +1,48 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Glibc
+import NookCore
+import NookKernel
+import NookSpec
+
+/// Which image a container layer (`containers/<id>-<random>/`) was made
+/// from, and for which container: `user.json` in it. An image some layer
+/// names is in use (rmi refuses it, prune keeps it) until the layer goes,
+/// which is when its container is removed.
+public struct ContainerLayerUser: Codable, Sendable, Equatable {
+    public static let fileName = "user.json"
+
+    /// The image's manifest digest.
+    public var image: Digest
+    public var container: String
+
+    public init(image: Digest, container: String) {
+        self.image = image
+        self.container = container
+    }
+
+    func write(in directory: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        try HostPath.writeText(directory + "/" + Self.fileName, String(decoding: try encoder.encode(self), as: UTF8.self) + "\n",
+                               create: true, mode: 0o600)
+    }
+}
+
+extension ImageStore {
+    /// Every container layer's user record, by the image it uses. A layer
+    /// without a readable record (one being made, or a broken one) uses nothing.
+    public func containerLayerUsers() -> [Digest: [String]] {
+        var users: [Digest: [String]] = [:]
+        for name in HostPath.subdirectories(containersDirectory) {
+            let path = containersDirectory + "/" + name + "/" + ContainerLayerUser.fileName
+            guard let bytes = try? HostPath.readBytes(path, as: .own, noFollow: true),
+                  let user = try? SpecDecoder.decodeJSON(ContainerLayerUser.self, from: bytes, what: path) else { continue }
+            users[user.image, default: []].append(user.container)
+        }
+        return users.mapValues { $0.sorted() }
+    }
+}
