@@ -9,6 +9,9 @@ public struct RootOverlay: Sendable, Equatable {
     /// Annotation naming the directory that holds this container's own
     /// writable layer (`upper`, `work`, `merged`): removed with the container.
     public static let ownedLayerAnnotation = "org.nook.container-layer"
+    /// The file in that directory saying which image and container it is for:
+    /// a root without an overlay (a copy) is the container's own only with it.
+    public static let layerUserFile = "user.json"
 
     /// Top first, as overlayfs lists them.
     public var lower: [String]

@@ -41,6 +41,11 @@ enum ImageLayers {
                     in: try UserNamespaceCommand.containerMapping(), what: "removing layers")
     }
 
+    /// The copy storage driver's root: `layers` (bottom first) copied into `destination`, inside the user namespace.
+    static func copy(_ layers: [String], into destination: String) throws {
+        try runSelf(["__copy-layers", destination] + layers, in: try UserNamespaceCommand.containerMapping(), what: "copying the image's layers")
+    }
+
     /// nook itself, run in the namespace; its own errors went to stderr already.
     private static func runSelf(_ arguments: [String], in namespace: UserNamespaceCommand, what: String) throws {
         let status = try namespace.run(program: "/proc/self/exe", arguments: ["nook"] + arguments)

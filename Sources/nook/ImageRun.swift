@@ -12,7 +12,7 @@ enum ImageRun {
     /// (the caller removes it if the run fails before the runtime took it
     /// over) and the ports to publish (-P: those the image exposes).
     static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides,
-                        containerID: String, environment: [String: String]) throws -> (layer: String, ports: [String]) {
+                        containerID: String, environment: [String: String], trace: Bool) throws -> (layer: String, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
         guard let record = try ImageRecords(store: store).find(image) else {
             throw NookError("image '\(image)' is not in the store: nook pull \(image) or nook image import",
@@ -21,7 +21,20 @@ enum ImageRun {
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
         let layers = try ImageLayers.ensureUnpacked(record, store: store)  // bottom first
-        let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers, readOnly: options.readOnly)
+        let driver = try StorageDriver.choose(store: store, environment: environment)
+        let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers,
+                                           readOnly: options.readOnly, copy: driver != .overlay)
+        let tracer = Tracer(enabled: trace)
+        switch driver {
+        case .overlay:
+            tracer.emit("storage", "overlay", "the image's \(layers.count) layers shared, the container's writes in \(container.directory)")
+        case .copy(let reason):
+            tracer.emit("storage", "copy (overlay unavailable: \(reason))", "the image's \(layers.count) layers copied into \(container.rootfs)")
+            do { try ImageLayers.copy(layers, into: container.rootfs) } catch {
+                OwnedLayer.remove(container.directory)
+                throw error
+            }
+        }
         options.rootfs = container.rootfs
         options.rootOverlay = container.overlay
         options.ownedLayer = container.directory

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import NookCore
 import NookImages
+import NookKernel
 
 /// `nook __unpack-layers`: what `ImageLayers.ensureUnpacked` runs inside the
 /// user namespace (as root there, so files get the owners the image says,
@@ -38,5 +39,38 @@ struct RemoveLayersCommand: ParsableCommand {
     func run() throws {
         let layerStore = LayerStore(store: ImageStore(root: store))
         for text in diffIDs { try layerStore.remove(try Digest(text)) }
+    }
+}
+
+/// `nook __copy-layers DEST LAYER...`: the copy storage driver's root,
+/// made inside the user namespace (files keep their sub-id owners). Hidden.
+struct CopyLayersCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__copy-layers", shouldDisplay: false)
+
+    @Argument(help: "The directory to fill.") var destination: String
+    @Argument(help: "The layers' directories, bottom first.") var layers: [String]
+
+    func run() throws { try LayerFlattener.flatten(layers: layers, into: destination) }
+}
+
+/// `nook __probe-overlay DIR`: can overlayfs be mounted in this user
+/// namespace? Exit 0 if so; else 1, with strerror in DIR/reason. Hidden.
+struct ProbeOverlayCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "__probe-overlay", shouldDisplay: false)
+
+    @Argument(help: "An empty directory of the caller's.") var directory: String
+
+    func run() throws {
+        for name in ["lower", "upper", "work", "merged"] where mkdir(directory + "/" + name, 0o700) != 0 {
+            throw NookError.sys("mkdir '\(directory)/\(name)'", errno: errno)
+        }
+        let options = "lowerdir=\(directory)/lower,upperdir=\(directory)/upper,workdir=\(directory)/work,userxattr"
+        if mount("overlay", directory + "/merged", "overlay", 0, options) == 0 {
+            umount2(directory + "/merged", Int32(MNT_DETACH))
+            return
+        }
+        let reason = "mount overlay: " + String(cString: strerror(errno))
+        try HostPath.writeText(directory + "/reason", reason + "\n", create: true, mode: 0o600)
+        throw ExitCode(1)
     }
 }

@@ -141,7 +141,7 @@ struct RunCommand: ParsableCommand {
                                                            publishAll: publishAll)
                 let image = rest[0]
                 let exposed: [String]
-                (layer, exposed) = try ImageRun.prepare(&options, image: image, overrides: overrides, containerID: id, environment: environment)
+                (layer, exposed) = try ImageRun.prepare(&options, image: image, overrides: overrides, containerID: id, environment: environment, trace: trace)
                 ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
             } else if entrypoint != nil || publishAll {
                 throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs")

@@ -48,12 +48,12 @@ final class RootOverlayTests: XCTestCase {
         let overlay = RootOverlay(lower: [store + "/layers/a"], upper: dir + "/upper", work: dir + "/work")
         var spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
                         annotations: [RootOverlay.ownedLayerAnnotation: dir])
-        XCTAssertEqual(OwnedLayer.directory(of: spec, environment: env), dir)
+        XCTAssertEqual(OwnedLayer.directory(of: spec, container: "c", environment: env), dir)
         spec.root?.path = "/home/u/rootfs"
-        XCTAssertNil(OwnedLayer.directory(of: spec, environment: env), "an annotation alone names nothing to remove")
+        XCTAssertNil(OwnedLayer.directory(of: spec, container: "c", environment: env), "an annotation alone names nothing to remove")
         spec.root?.path = dir + "/merged"
         spec.mounts = []
-        XCTAssertNil(OwnedLayer.directory(of: spec, environment: env))
+        XCTAssertNil(OwnedLayer.directory(of: spec, container: "c", environment: env))
     }
 
     /// A bundle's config.json (a hostile one) names a directory of the user's
@@ -65,9 +65,27 @@ final class RootOverlayTests: XCTestCase {
             let overlay = RootOverlay(lower: ["/home/u/lower"], upper: dir + "/upper", work: dir + "/work")
             let spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
                             annotations: [RootOverlay.ownedLayerAnnotation: dir])
-            XCTAssertNil(OwnedLayer.directory(of: spec, environment: env), dir)
+            XCTAssertNil(OwnedLayer.directory(of: spec, container: "c", environment: env), dir)
         }
-        XCTAssertNil(OwnedLayer.directory(of: Spec(annotations: [RootOverlay.ownedLayerAnnotation: store + "/containers/x"]), environment: [:]),
+        XCTAssertNil(OwnedLayer.directory(of: Spec(annotations: [RootOverlay.ownedLayerAnnotation: store + "/containers/c-1"]), container: "c", environment: [:]),
                      "no store (no HOME): nothing is ours")
+    }
+
+    /// A bundle's config.json names another container's layer (`containers/web-1a2b`,
+    /// made for the container `web`): removing this container must not remove it.
+    func testAnotherContainersLayerIsNeverRemoved() {
+        let env = ["HOME": "/home/u"]
+        for (container, name) in [("evil", "web-1a2b"), ("web", "web-1-1a2b"), ("we", "web-1a2b"), ("web", "web-"), ("web", "web-1a2b/x")] {
+            let dir = store + "/containers/" + name
+            let overlay = RootOverlay(lower: [store + "/layers/a"], upper: dir + "/upper", work: dir + "/work")
+            let spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
+                            annotations: [RootOverlay.ownedLayerAnnotation: dir])
+            XCTAssertNil(OwnedLayer.directory(of: spec, container: container, environment: env), "\(container): \(name)")
+        }
+        let dir = store + "/containers/web-1-1a2b"
+        let overlay = RootOverlay(lower: [store + "/layers/a"], upper: dir + "/upper", work: dir + "/work")
+        let spec = Spec(root: Spec.Root(path: dir + "/merged", readonly: false), mounts: [overlay.ociMount],
+                        annotations: [RootOverlay.ownedLayerAnnotation: dir])
+        XCTAssertEqual(OwnedLayer.directory(of: spec, container: "web-1", environment: env), dir, "the container web-1's own layer")
     }
 }

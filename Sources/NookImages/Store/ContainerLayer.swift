@@ -6,11 +6,13 @@ import NookSpec
 /// with `upper` and `work` (overlayfs's) and `merged`, where the container's
 /// child mounts the overlay and which becomes its root, and `user.json`
 /// (`ContainerLayerUser`: which image, which container; rmi reads it). The
-/// spec names the directory (`RootOverlay.ownedLayerAnnotation`): the runtime
+/// copy storage driver (`copy`) makes only `merged` and copies the layers
+/// into it: a plain root, no overlay. The spec names the directory (`RootOverlay.ownedLayerAnnotation`): the runtime
 /// removes it with the container, knowing only that it is the container's own.
 public struct ContainerLayer: Sendable {
     public let directory: String
-    public let overlay: RootOverlay
+    /// nil with the copy driver.
+    public let overlay: RootOverlay?
 
     public var rootfs: String { directory + "/merged" }
 
@@ -18,7 +20,8 @@ public struct ContainerLayer: Sendable {
     ///   - layers: the image's unpacked layers, bottom first.
     ///   - image: the image's manifest digest, recorded for rmi.
     ///   - readOnly: no upper layer: the image stays as it is.
-    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool) throws {
+    ///   - copy: no overlay: the caller copies the layers into `rootfs`.
+    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
         try store.prepare()
@@ -32,7 +35,9 @@ public struct ContainerLayer: Sendable {
         do {
             var names = ["merged"]
             var lower = Array(layers.reversed())
-            if readOnly {
+            if copy {
+                // only merged
+            } else if readOnly {
                 // overlayfs wants two lower layers when there is no upper: an empty one at the bottom.
                 if lower.count == 1 { names.append("empty"); lower.append(directory + "/empty") }
             } else {
@@ -43,7 +48,7 @@ public struct ContainerLayer: Sendable {
             }
             try RootOverlay.checkPath(directory)
             try ContainerLayerUser(image: image, container: containerID).write(in: directory)
-            overlay = RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work")
+            overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work")
         } catch {
             unlink(directory + "/" + ContainerLayerUser.fileName)
             for name in ["merged", "upper", "work", "empty"] { rmdir(directory + "/" + name) }

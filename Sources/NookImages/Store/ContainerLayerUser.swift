@@ -13,7 +13,7 @@ import NookSpec
 /// names is in use (rmi refuses it, prune keeps it) until the layer goes,
 /// which is when its container is removed.
 public struct ContainerLayerUser: Codable, Sendable, Equatable {
-    public static let fileName = "user.json"
+    public static let fileName = RootOverlay.layerUserFile
 
     /// The image's manifest digest.
     public var image: Digest

@@ -182,17 +182,17 @@ public final class StateStore: @unchecked Sendable {
         do {
             try kernel.rename(directory(id), to: gone, noReplace: false)
             FaultPoint.reached("remove.renamed")
-            removeWithLayer(gone)
+            removeWithLayer(gone, id: id)
         } catch let e as Errno where e != .noSuchFileOrDirectory {
-            removeWithLayer(directory(id))
+            removeWithLayer(directory(id), id: id)
         } catch {}
     }
 
     /// A container's directory, and the writable layer its config.json names
     /// (an image's container: `OwnedLayer`), that first: a removal killed
     /// between the two leaves the record that still names it.
-    func removeWithLayer(_ directory: String) {
-        OwnedLayer.remove(namedIn: directory + "/" + Runtime.specName)
+    func removeWithLayer(_ directory: String, id: String) {
+        OwnedLayer.remove(namedIn: directory + "/" + Runtime.specName, container: id)
         kernel.removeTree(directory)
     }
 
@@ -219,7 +219,11 @@ public final class StateStore: @unchecked Sendable {
         }
         for name in stale {
             // a leftover that went meanwhile is what we wanted
-            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else { removeWithLayer(root + "/" + name) }
+            if name.hasSuffix(".json") && name.hasPrefix(Self.pendingPrefix) { try? kernel.removeFile(root + "/" + name) } else {
+                // `.new-<pid>-<id>` or `.gone-<pid>-<id>`: the id follows the pid and its dash.
+                let id = name.drop { $0 != "-" }.dropFirst().drop { $0 != "-" }.dropFirst()
+                removeWithLayer(root + "/" + name, id: String(id))
+            }
         }
     }
 

@@ -1,0 +1,60 @@
+import Glibc
+import NookCore
+import NookImages
+import NookKernel
+import NookRuntime
+
+/// How an image's container gets its root: `overlay` (the layers shared, a
+/// writable layer of its own on top) or `copy` (the layers copied into a
+/// directory of its own), for a kernel that cannot mount overlayfs in a user
+/// namespace. NOOK_STORAGE_DRIVER=overlay|copy decides; unset, a probe does,
+/// run once per kernel release and remembered in the store (`overlay-probe`).
+/// fuse-overlayfs is not used.
+enum StorageDriver: Equatable {
+    case overlay
+    case copy(reason: String)
+
+    static let variable = "NOOK_STORAGE_DRIVER"
+
+    static func choose(store: ImageStore, environment: [String: String]) throws -> StorageDriver {
+        switch environment[variable] {
+        case "overlay"?: return .overlay
+        case "copy"?: return .copy(reason: "\(variable)=copy")
+        case nil, ""?: break
+        case let other?:
+            throw NookError("\(variable)='\(PrintableText.escaped(other))' is not a storage driver",
+                            hint: "use overlay or copy, or unset it (Nook then checks what the kernel can do)")
+        }
+        let release = kernelRelease()
+        let cache = store.root + "/overlay-probe"
+        // The probe's verdict for this kernel: "RELEASE\tok" or "RELEASE\tREASON".
+        if let text = try? HostPath.readText(cache, as: .own), let line = text.split(separator: "\n").first,
+           let tab = line.firstIndex(of: "\t"), line[..<tab] == release {
+            let verdict = String(line[line.index(after: tab)...])
+            return verdict == "ok" ? .overlay : .copy(reason: verdict)
+        }
+        let reason = try probe(store: store)
+        try? HostPath.writeText(cache, release + "\t" + (reason ?? "ok") + "\n", create: true, mode: 0o600)  // no cache: probe again next time
+        return reason.map { .copy(reason: $0) } ?? .overlay
+    }
+
+    /// Mounts a tiny overlay in the containers' user namespace (`nook
+    /// __probe-overlay`); nil when it mounts, else why not.
+    static func probe(store: ImageStore) throws -> String? {
+        try store.prepare()
+        var template = Array((store.tmpDirectory + "/overlay-probe-XXXXXX").utf8CString)
+        guard mkdtemp(&template) != nil else { throw NookError.sys("mkdtemp in '\(store.tmpDirectory)'", errno: errno) }
+        let dir = String(cString: template)
+        defer { OwnedLayer.remove(dir) }
+        let status = try UserNamespaceCommand.containerMapping().run(program: "/proc/self/exe", arguments: ["nook", "__probe-overlay", dir])
+        if status == 0 { return nil }
+        let reason = (try? HostPath.readText(dir + "/reason", as: .own))?.split(separator: "\n").first.map(String.init)
+        return reason ?? "the probe failed (exit \(status))"
+    }
+
+    static func kernelRelease() -> String {
+        var u = utsname()
+        uname(&u)
+        return withUnsafeBytes(of: u.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }
+}

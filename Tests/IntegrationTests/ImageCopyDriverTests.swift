@@ -1,0 +1,75 @@
+import Foundation
+import XCTest
+
+/// The copy storage driver (NOOK_STORAGE_DRIVER=copy; what a kernel without
+/// overlayfs in user namespaces gets): the layers copied into the
+/// container's own directory, whiteouts and opaque directories honoured as
+/// overlayfs would, gone with the container.
+extension ImageRunTests {
+    /// Layer 2 puts /data/{keep,gone} and /opq/{a,b}; layer 3 whites out
+    /// /data/gone and /bin/vi, makes /opq opaque and adds /opq/c.
+    func makeWhiteoutImage() throws {
+        let layout = h.work + "/image-layout-whiteouts"
+        let script = """
+        import io, sys, tarfile
+        def tar(path, entries):
+            with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
+                for name, data in entries:
+                    info = tarfile.TarInfo(name)
+                    if data is None:
+                        info.type = tarfile.DIRTYPE; info.mode = 0o755
+                        t.addfile(info)
+                    else:
+                        info.size = len(data); info.mode = 0o644
+                        t.addfile(info, io.BytesIO(data))
+        tar(sys.argv[1], [("data", None), ("data/keep", b"kept\\n"), ("data/gone", b"x"), ("opq", None), ("opq/a", b"a"), ("opq/b", b"b")])
+        tar(sys.argv[2], [("data/.wh.gone", b""), ("bin/.wh.vi", b""), ("opq", None), ("opq/.wh..wh..opq", b""), ("opq/c", b"c")])
+        """
+        let two = h.work + "/whiteouts-2.tar", three = h.work + "/whiteouts-3.tar"
+        var made = try Harness.shell(["/usr/bin/python3", "-c", script, two, three])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", "whiteouts",
+                                  "--owner", "0:0", "--layer", h.rootfs, "--layer-tar", two, "--layer-tar", three])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        let imported = try nook(["image", "import", layout, "whiteouts"])
+        XCTAssertEqual(imported.status, 0, imported.stderr)
+    }
+
+    func testCopyDriverSeesWhatTheOverlaySees() throws {
+        try makeWhiteoutImage()
+        let look = "ls /data /opq; cat /data/keep; test -e /bin/vi && echo vi; echo changed > /data/keep; rm /opq/c; cat /data/keep"
+        let copy = ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_STORAGE_DRIVER": "copy"]
+        var r = try h.run(["run", "--trace", "whiteouts", "sh", "-c", look], env: copy)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "/data:\nkeep\n\n/opq:\nc\nkept\nchanged\n", "whiteouts and the opaque directory honoured")
+        XCTAssertTrue(r.stderr.contains("trace: storage: copy (overlay unavailable: NOOK_STORAGE_DRIVER=copy)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("trace: overlay: "), "no overlay mounted")
+        XCTAssertEqual(containerDirectories(), [], "the copy went with the container")
+
+        r = try h.run(["run", "whiteouts", "sh", "-c", "cat /data/keep; ls /opq"], env: copy)
+        XCTAssertEqual(r.stdout, "kept\nc\n", "the layers are as they were: \(r.stderr)")
+        r = try nook(["run", "--trace", "whiteouts", "sh", "-c", look])
+        XCTAssertEqual(r.stdout, "/data:\nkeep\n\n/opq:\nc\nkept\nchanged\n", "the overlay shows the same: \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("trace: storage: overlay -- "), r.stderr)
+
+        r = try h.run(["run", "whiteouts", "true"], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_STORAGE_DRIVER": "fuse"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("NOOK_STORAGE_DRIVER='fuse' is not a storage driver"), r.stderr)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    /// A user's detached container on a copy: exec sees it, rm removes it (files owned by sub-ids too).
+    func testCopyDriverDetachedContainerIsRemovedWithItsCopy() throws {
+        let name = Harness.name("imgcopy")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        let copy = ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_STORAGE_DRIVER": "copy"]
+        var r = try h.run(["run", "-d", "--name", name, "plain", "sh", "-c", "mkdir /d; chown 1000:1000 /d; sleep 60"], env: copy)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(containerDirectories().count, 1)
+        r = try nook(["exec", name, "--", "cat", "/srv/hello.txt"])
+        XCTAssertEqual(r.stdout, "from layer 2\n", r.stderr)
+        XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [], "the copy went with the container")
+    }
+}
