@@ -12,7 +12,7 @@ mkdir -p "$out"
 # The date printed in the pages: the last commit's, so two runs agree.
 swift package --allow-writing-to-package-directory generate-manual --multi-page \
   --date "$(git log -1 --format=%cs)" --output-directory "$out"
-rm -f "$out/nook.__monitor.1" "$out/nook.__unpack-layers.1" "$out/nook.__remove-layers.1" # internal
+rm -f "$out"/nook.__*.1 # internal commands
 swift build
 "$(swift build --show-bin-path)/nook" --experimental-dump-help >"$out/help.json"
 ls "$out"
