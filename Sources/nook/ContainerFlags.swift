@@ -109,6 +109,20 @@ struct ContainerFlags: ParsableArguments {
         return (made.spec, made.parsed, options.network)
     }
 
+    /// The arguments after the flags (captured for passthrough): a leading
+    /// `--` dropped, `--help` or `-h` a request for `command`'s help, any other
+    /// leading option unknown (`unknown 'X'`).
+    static func positional(_ arguments: [String], of command: ParsableCommand, unknown: String, hint: String) throws -> [String] {
+        var rest = arguments
+        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(command) }
+        if rest.first == "--" {
+            rest.removeFirst()
+        } else if let first = rest.first, first.hasPrefix("-") {
+            throw NookError("\(unknown) '\(first)'", hint: hint)
+        }
+        return rest
+    }
+
     /// Every -p, ranges expanded, host ports the kernel is to pick chosen now.
     func publishedPorts() throws -> [PortMapping] {
         try publish.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }

@@ -33,14 +33,8 @@ struct CreateCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        var rest = arguments
-        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
-        if rest.first == "--" {
-            rest.removeFirst()
-        } else if let first = rest.first, first.hasPrefix("-") {
-            // Capitalised as the parser's own: conmon shows it from --log.
-            throw NookError("Unknown option '\(first)'", hint: "see 'nook create --help'")
-        }
+        // "Unknown", capitalised as the parser's own: conmon shows it from --log.
+        let rest = try ContainerFlags.positional(arguments, of: self, unknown: "Unknown option", hint: "see 'nook create --help'")
         if let bundle { return try createFromBundle(bundle, arguments: rest) }
         if rest.count == 1 && ImageRun.isRegularFile("config.json") { return try createFromBundle(".", arguments: rest) }
         guard !rest.isEmpty else {

@@ -38,13 +38,8 @@ struct RunCommand: ParsableCommand {
 
     /// `layer`: an image's container layer, once made.
     func start(layer: inout String?) throws {
-        var rest = arguments
-        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
-        if rest.first == "--" {
-            rest.removeFirst()
-        } else if let first = rest.first, first.hasPrefix("-") {
-            throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --")
-        }
+        let rest = try ContainerFlags.positional(arguments, of: self, unknown: "unknown option",
+                                                 hint: "see 'nook run --help'; put the command after --")
         try TerminalInput.check(tty: flags.tty, interactive: flags.interactive)
         let environment = ProcessEnvironment.current()
         let runtime = try Runtime(stateRoot: global.root, environment: environment, monitor: .currentProcess)
