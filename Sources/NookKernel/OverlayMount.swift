@@ -5,10 +5,13 @@ public struct OverlayMount: Sendable, Equatable {
     public var directory: String
     public var options: String
     public var readOnly: Bool
+    /// `volatile` is among the options (for --trace to say why).
+    public var volatile: Bool
 
-    public init(directory: String, options: String, readOnly: Bool) {
+    public init(directory: String, options: String, readOnly: Bool, volatile: Bool = false) {
         self.directory = directory
         self.options = options
         self.readOnly = readOnly
+        self.volatile = volatile
     }
 }

@@ -5,6 +5,13 @@ import NookCore
 /// order), the writable layer (`upperdir`, `workdir`; none: read-only) and
 /// `userxattr`; root.path is where it is mounted. Written by `nook run IMAGE`,
 /// read by the runtime, which never learns an image was involved.
+///
+/// `volatile` (overlayfs's option): the overlay never syncs its upper
+/// filesystem, not even when it is unmounted, which otherwise writes back and
+/// commits the whole host filesystem under the store at every container's end
+/// (milliseconds, more on a busy host). Its price: after a host crash the
+/// upper layer may be incomplete, and the kernel refuses to mount it again.
+/// Only for a layer that goes with the container when it stops.
 public struct RootOverlay: Sendable, Equatable {
     /// Annotation naming the directory that holds this container's own
     /// writable layer (`upper`, `work`, `merged`): removed with the container.
@@ -17,11 +24,14 @@ public struct RootOverlay: Sendable, Equatable {
     public var lower: [String]
     public var upper: String?
     public var work: String?
+    /// No sync of the upper layer's filesystem (only with an upper layer).
+    public var volatile: Bool
 
-    public init(lower: [String], upper: String?, work: String?) {
+    public init(lower: [String], upper: String?, work: String?, volatile: Bool = false) {
         self.lower = lower
         self.upper = upper
         self.work = work
+        self.volatile = volatile && upper != nil
     }
 
     public var readOnly: Bool { upper == nil }
@@ -30,6 +40,7 @@ public struct RootOverlay: Sendable, Equatable {
         var options = ["lowerdir=" + lower.joined(separator: ":")]
         if let upper, let work { options += ["upperdir=" + upper, "workdir=" + work] }
         options.append("userxattr")
+        if volatile { options.append("volatile") }
         if readOnly { options.append("ro") }
         return Spec.Mount(destination: "/", type: "overlay", source: "overlay", options: options)
     }
@@ -47,22 +58,24 @@ public struct RootOverlay: Sendable, Equatable {
 
     /// Reads the mount back; throws on options Nook does not write.
     public init(oci mount: Spec.Mount) throws {
-        var lower: [String] = [], upper: String?, work: String?
+        var lower: [String] = [], upper: String?, work: String?, volatile = false
         for option in mount.options ?? [] {
             let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
             switch (parts.first ?? "", parts.count) {
             case ("lowerdir", 2): lower = parts[1].split(separator: ":").map(String.init)
             case ("upperdir", 2): upper = parts[1]
             case ("workdir", 2): work = parts[1]
+            case ("volatile", 1): volatile = true
             case ("userxattr", 1), ("ro", 1): break
             default:
                 throw NookError("root overlay option '\(option)' is not supported",
-                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr and ro")
+                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr, volatile and ro")
             }
         }
         guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir") }
         guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither") }
+        guard !volatile || upper != nil else { throw NookError("root overlay option 'volatile' needs an upperdir", hint: "a read-only overlay has nothing to sync") }
         for path in lower + [upper, work].compactMap({ $0 }) { try Self.checkPath(path) }
-        self.init(lower: lower, upper: upper, work: work)
+        self.init(lower: lower, upper: upper, work: work, volatile: volatile)
     }
 }

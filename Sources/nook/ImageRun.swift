@@ -11,7 +11,9 @@ enum ImageRun {
     /// Fills `options` for `image`; returns the container's layer directory
     /// (the caller removes it if the run fails before the runtime took it
     /// over) and the ports to publish (-P: those the image exposes).
-    static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides,
+    /// `transient`: the container is removed when it stops (a foreground run,
+    /// `-d --rm`), never started again: its layer can be volatile.
+    static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
                         containerID: String, environment: [String: String], trace: Bool) throws -> (layer: String, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
         guard let record = try ImageRecords(store: store).find(image) else {
@@ -23,7 +25,7 @@ enum ImageRun {
         let layers = try ImageLayers.ensureUnpacked(record, store: store)  // bottom first
         let driver = try StorageDriver.choose(store: store, environment: environment)
         let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers,
-                                           readOnly: options.readOnly, copy: driver != .overlay)
+                                           readOnly: options.readOnly, copy: driver != .overlay, volatile: transient)
         let tracer = Tracer(enabled: trace)
         switch driver {
         case .overlay:

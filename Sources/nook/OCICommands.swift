@@ -13,32 +13,6 @@ import Foundation
 // The OCI runtime interface, in runc's syntax, so podman (conmon), containerd
 // or CRI-O can drive Nook. Each command is a thin call into NookKit.
 
-struct CreateCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container from an OCI bundle; it waits for 'start'.")
-    @OptionGroup var global: GlobalOptions
-    @Option(name: [.short, .long], help: "Bundle directory (default: the current directory).") var bundle: String = "."
-    @Option(name: .customLong("pid-file"), help: "Write the container's pid here.") var pidFile: String?
-    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the pty master (terminal: true).") var consoleSocket: String?
-    @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
-    @Flag(name: .customLong("no-pivot"), help: .hidden) var noPivot = false
-    @Flag(name: .customLong("no-new-keyring"), help: .hidden) var noNewKeyring = false
-    @Flag(help: "Print every isolation step to stderr.") var trace = false
-    @Argument(help: "Container ID.", completion: Completions.containers) var id: String
-
-    func run() throws {
-        let bundlePath = try HostPath.absolute(bundle)
-        let spec = try BundleLoader.load(bundle: bundlePath)
-        if SealPolicy.create(spec) { try SealedBinary.ensure() } // its clone sets the container up (SealPolicy)
-        let runtime = try global.runtime()
-        var settings = Runtime.CreateSettings(bundle: bundlePath)
-        settings.pidFile = try pidFile.map(HostPath.absolute)
-        settings.consoleSocket = consoleSocket
-        settings.preserveFDs = preserveFDs
-        settings.trace = trace
-        try runtime.create(spec, id: id, settings: settings)
-    }
-}
-
 struct StartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "start",
                                                     abstract: "Start a created container, or a stopped 'run -d' one again.")

@@ -21,51 +21,8 @@ struct RunCommand: ParsableCommand {
 
     @Option(help: "Unpacked root filesystem to run in.") var rootfs: String?
     @Option(help: "OCI bundle directory (with config.json).") var bundle: String?
-    @Option(help: "Name of the container (default: a generated id).") var name: String?
-    @Option(name: [.short, .customLong("volume")], help: "Bind mount SRC:DST[:ro].") var volume: [String] = []
-    @Option(help: "Mount a tmpfs at DST[:OPTIONS].") var tmpfs: [String] = []
-    @Option(name: [.short, .customLong("env")], help: "Set KEY=VALUE (or copy KEY from your environment).") var env: [String] = []
-    @Option(name: .customLong("env-file"), help: "Read KEY=VALUE lines from a file.") var envFile: [String] = []
-    @Option(help: "With an image: the program to run instead of its Entrypoint (a JSON array for several words); clears its Cmd.")
-    var entrypoint: String?
-    @Flag(name: [.customShort("P"), .customLong("publish-all")], help: "With an image: publish each port it exposes on a host port the kernel picks.")
-    var publishAll = false
-    @Option(name: [.short, .customLong("workdir")], help: "Working directory inside the container.") var workdir: String?
-    @Option(help: "Hostname inside the container (default: the container id).") var hostname: String?
-    @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
-    @Flag(help: "Print every isolation step, with its system call and why, to stderr.") var trace = false
-    @Flag(name: [.customShort("t"), .customLong("tty")], help: "Give the container a pseudo-terminal.") var tty = false
-    @Flag(name: [.customShort("i"), .customLong("interactive")], help: "Keep stdin open (connected to the container).") var interactive = false
-    @Flag(help: "Run a minimal init as PID 1 that reaps zombies and forwards signals.") var `init` = false
     @Flag(name: [.short, .customLong("detach")], help: "Run in the background under its own monitor; print the ID.") var detach = false
-    @Option(help: "With -d: no, on-failure[:N], always or unless-stopped; the container's own monitor restarts it (never after nook stop, kill or rm).")
-    var restart: String = "no"
-    @Flag(name: .customLong("rm"), help: "Remove the container when it stops (a foreground run always does).") var remove = false
-    @Option(name: [.short, .customLong("user")], help: "Run as UID[:GID] or NAME[:GROUP] (looked up in the rootfs).") var user: String?
-    @Option(help: "User namespace mode: auto, keep-id, host (host: real root only).") var userns: String = "auto"
-    @Option(name: .customLong("cap-add"), help: "Add a capability (NET_RAW, CAP_SYS_PTRACE, ALL).") var capAdd: [String] = []
-    @Option(name: .customLong("cap-drop"), help: "Drop a capability (or ALL).") var capDrop: [String] = []
-    @Option(name: .customLong("seccomp-profile"), help: "Seccomp profile file (OCI or Docker JSON).") var seccompProfile: String?
-    @Option(help: "Seccomp: 'unconfined' turns the filter off.") var seccomp: String?
-    @Option(name: .customLong("security-opt"), help: "no-new-privileges[=false], seccomp=unconfined|FILE.") var securityOpt: [String] = []
-    @Option(help: "Resource limit NAME=SOFT[:HARD] (nofile, nproc, core...).") var ulimit: [String] = []
-    @Option(name: .customLong("preserve-fds"), help: "Pass fds 3 .. 3+N-1 to the container.") var preserveFDs: Int32 = 0
-    @Option(name: [.short, .customLong("memory")], help: "Memory limit (64M, 1g).") var memory: String?
-    // .unconditional: "-1" is a value here, not an option (swift-argument-parser
-    // otherwise takes it for a short flag and only --memory-swap=-1 works).
-    @Option(name: .customLong("memory-swap"), parsing: .unconditional,
-            help: "Memory plus swap limit (-1: unlimited; default: twice --memory).") var memorySwap: String?
-    @Option(name: .customLong("memory-reservation"), help: "Memory soft limit (memory.low).") var memoryReservation: String?
-    @Option(name: .customLong("pids-limit"), parsing: .unconditional, help: "Maximum number of processes (-1: unlimited).") var pidsLimit: Int64?
-    @Option(help: "CPUs (cpu.max), e.g. 0.5.") var cpus: String?
-    @Option(name: .customLong("cpu-shares"), help: "Relative CPU weight (v1 shares, converted to cpu.weight).") var cpuShares: UInt64?
-    @Option(name: .customLong("cpuset-cpus"), help: "CPUs allowed, e.g. 0-1.") var cpusetCPUs: String?
-    @Option(name: .customLong("blkio-weight"), help: "Relative IO weight 10-1000 (io.weight).") var blkioWeight: UInt16?
-    @Option(name: .customLong("device-read-bps"), help: "Read rate limit DEVICE:RATE.") var deviceReadBps: [String] = []
-    @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
-
-    @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
-    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges as 8000-8001:80-81; with no HOSTPORT one is picked (nook port shows it). Needs pasta or slirp4netns.") var publish: [String] = []
+    @OptionGroup var flags: ContainerFlags
 
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [COMMAND [ARG...]]; -- COMMAND [ARG...] with --rootfs; ID with --bundle.")
     var arguments: [String] = []
@@ -81,22 +38,17 @@ struct RunCommand: ParsableCommand {
 
     /// `layer`: an image's container layer, once made.
     func start(layer: inout String?) throws {
-        var rest = arguments
-        if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
-        if rest.first == "--" {
-            rest.removeFirst()
-        } else if let first = rest.first, first.hasPrefix("-") {
-            throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --")
-        }
-        try TerminalInput.check(tty: tty, interactive: interactive)
+        let rest = try ContainerFlags.positional(arguments, of: self, unknown: "unknown option",
+                                                 hint: "see 'nook run --help'; put the command after --")
+        try TerminalInput.check(tty: flags.tty, interactive: flags.interactive)
         let environment = ProcessEnvironment.current()
         let runtime = try Runtime(stateRoot: global.root, environment: environment, monitor: .currentProcess)
         var settings = Runtime.RunSettings()
-        settings.trace = trace
-        settings.interactive = interactive
-        settings.initProcess = self.`init`
-        settings.userns = try UserNamespaceMode.parse(userns)
-        settings.preserveFDs = preserveFDs
+        settings.trace = flags.trace
+        settings.interactive = flags.interactive
+        settings.initProcess = flags.`init`
+        settings.userns = try UserNamespaceMode.parse(flags.userns)
+        settings.preserveFDs = flags.preserveFDs
 
         let spec: Spec
         let id: String
@@ -104,52 +56,11 @@ struct RunCommand: ParsableCommand {
         case (nil, nil) where rest.isEmpty:
             throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh")
         case (_, nil):
-            id = name ?? Runtime.generateID()
-            try StateStore.validate(id: id)
-            var options = RunOptions(rootfs: rootfs ?? "", command: rest)
-            options.name = name
-            options.volumes = try volume.map(VolumeSpec.parse)
-            options.tmpfs = try tmpfs.map(TmpfsSpec.parse)
-            options.env = env
-            options.envFiles = envFile
-            options.workdir = workdir
-            options.hostname = hostname
-            options.readOnly = readOnly
-            options.user = user
-            options.userns = settings.userns
-            options.terminal = tty
-            var security = SecurityOptions()
-            security.capAdd = capAdd
-            security.capDrop = capDrop
-            for opt in securityOpt { try security.apply(securityOpt: opt) }
-            if let seccompProfile { security.seccomp = .file(seccompProfile) }
-            switch seccomp {
-            case nil: break
-            case "unconfined"?: security.seccomp = .unconfined
-            case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE")
-            }
-            security.ulimits = try ulimit.map(ResourceLimit.parse(ulimit:))
-            options.security = security
-            options.resources = ResourceFlags(memory: memory, memorySwap: memorySwap, memoryReservation: memoryReservation,
-                                              pidsLimit: pidsLimit, cpus: cpus, cpuShares: cpuShares, cpusetCPUs: cpusetCPUs,
-                                              blkioWeight: blkioWeight, deviceReadBps: deviceReadBps, deviceWriteBps: deviceWriteBps)
-            var ports = try publishedPorts()
-            if rootfs == nil {
-                var command = Array(rest.dropFirst())
-                if command.first == "--" { command.removeFirst() }
-                let overrides = ImageRunSettings.Overrides(command: command, entrypoint: entrypoint, workdir: workdir, user: user,
-                                                           publishAll: publishAll)
-                let image = rest[0]
-                let exposed: [String]
-                (layer, exposed) = try ImageRun.prepare(&options, image: image, overrides: overrides, containerID: id, environment: environment, trace: trace)
-                ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
-            } else if entrypoint != nil || publishAll {
-                throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs")
-            }
-            // `nook run --rootfs` always says which network.
-            options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: ports)
-            (spec, settings.parsed) = try options.make(containerID: id, callerEnvironment: environment)
-            settings.network = options.network
+            id = flags.name ?? Runtime.generateID()
+            // Removed when it stops, never started again: a foreground run, -d --rm (no --restart with it).
+            let made = try flags.spec(rootfs: rootfs, arguments: rest, id: id, transient: !detach || flags.remove,
+                                      environment: environment, layer: &layer)
+            (spec, settings.parsed, settings.network) = (made.spec, made.parsed, made.network)
         case (nil, let bundle?):
             guard rest.count == 1 else {
                 throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
@@ -161,8 +72,8 @@ struct RunCommand: ParsableCommand {
             // root.path is relative to the bundle: make it absolute, so the spec
             // means the same wherever it is read (a -d monitor reads a copy).
             if let root = loaded.root?.path, !root.hasPrefix("/") { loaded.root?.path = bundlePath + "/" + root }
-            if network != "none" || !publish.isEmpty {
-                let settingsFromFlags = NetworkSettings(mode: try NetworkMode.parse(network), ports: try publishedPorts())
+            if flags.network != "none" || !flags.publish.isEmpty {
+                let settingsFromFlags = NetworkSettings(mode: try NetworkMode.parse(flags.network), ports: try flags.publishedPorts())
                 try settingsFromFlags.apply(to: &loaded)
                 settings.network = settingsFromFlags
             } else {
@@ -174,24 +85,19 @@ struct RunCommand: ParsableCommand {
         case (_?, _?):
             throw NookError("--rootfs and --bundle cannot be used together")
         }
-        if SealPolicy.run(spec, initProcess: self.`init`, detached: detach) { try SealedBinary.ensure() }
+        if SealPolicy.run(spec, initProcess: flags.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
-            guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
-            try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: self.`init`, removeOnExit: remove,
-                                    restartPolicy: try RestartPolicy.parse(restart), trace: trace)
+            guard !flags.tty && !flags.interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
+            try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: flags.`init`, removeOnExit: flags.remove,
+                                    restartPolicy: try RestartPolicy.parse(flags.restart), trace: flags.trace)
             print(id)
             return
         }
         // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
-        if try RestartPolicy.parse(restart) != .no {
-            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(restart) ...")
+        if try RestartPolicy.parse(flags.restart) != .no {
+            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(flags.restart) ...")
         }
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
-    }
-
-    /// Every -p, ranges expanded, host ports the kernel is to pick chosen now.
-    func publishedPorts() throws -> [PortMapping] {
-        try publish.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
     }
 }

@@ -21,6 +21,7 @@ final class ImageRunTests: XCTestCase {
                 "plain": "{}",
                 "configured": #"{"Entrypoint":["/bin/echo","entry"],"Cmd":["cmd"],"Env":["GREETING=hello","PATH=/bin:/usr/bin"],"WorkingDir":"/srv","User":"alice"}"#,
                 "stopsig": #"{"StopSignal":"SIGUSR1","Labels":{"org.example.role":"test"}}"#,
+                "web": #"{"ExposedPorts":{"8080/tcp":{}},"Cmd":["httpd","-f","-p","8080","-h","/www"]}"#,
             ]
             for (tag, config) in configs.sorted(by: { $0.key < $1.key }) {
                 let layout = h.work + "/image-layout-" + tag
@@ -143,6 +144,93 @@ final class ImageRunTests: XCTestCase {
         let r = try nook(["run", "plain", "sh", "-c", "mkdir /d && echo x > /d/f && chown -R 1000:1000 /d && chmod 700 /d && rm /bin/vi"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(containerDirectories(), [], r.stderr)
+    }
+
+    /// podman's `create IMAGE` then `start`: the container runs in the
+    /// background with the image's config and the flags, as `run -d` would;
+    /// `nook rm` removes it and its layer. A bad image leaves nothing.
+    func testCreateThenStartRunsTheImageAndRmRemovesItsLayer() throws {
+        let name = Harness.name("imgcreate")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        var r = try nook(["create", "--name", name, "-e", "GREETING=created", "--entrypoint", "/bin/sh", "configured",
+                          "-c", "echo $GREETING; pwd; id -u"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, name + "\n")
+        XCTAssertEqual(containerDirectories().count, 1, "its layer is made at create")
+        r = try nook(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        XCTAssertTrue(r.stdout.split(separator: "\n").contains("\(name) created"), r.stdout)
+        XCTAssertEqual(try nook(["logs", name]).stdout, "", "nothing ran yet")
+        r = try nook(["start", name])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try nook(["wait", name]).stdout, "0\n")
+        XCTAssertEqual(try nook(["logs", name]).stdout, "created\n/srv\n1000\n", "-e and --entrypoint over the image's Env, WorkingDir, User")
+        r = try nook(["exec", name, "--", "true"])
+        XCTAssertNotEqual(r.status, 0, "stopped: nothing to exec into")
+        XCTAssertEqual(try nook(["rm", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [], "rm removed the layer")
+
+        r = try nook(["create", "--name", name, "nosuchimage"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("image 'nosuchimage' is not in the store"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/" + name), "no container recorded")
+        r = try nook(["create", "-t", "plain", "sh"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("-t and -i go with nook run"), r.stderr)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    /// The root overlay's line in the container's mountinfo (mount point "/", type overlay).
+    static let rootOverlayLine = "grep ' / / .* - overlay ' /proc/self/mountinfo"
+
+    /// A layer that goes when its container stops is mounted `volatile` (no
+    /// sync of the host's filesystem at unmount); one that may be mounted again
+    /// (`run -d` without --rm, started again by `nook start`) is not: the kernel
+    /// refuses to mount a volatile upper layer twice.
+    func testATransientContainersLayerIsVolatileAKeptOnesIsNot() throws {
+        var r = try nook(["run", "plain", "sh", "-c", Self.rootOverlayLine])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // The kernel shows it as fsync=volatile (6.x) or volatile.
+        XCTAssertTrue(r.stdout.contains("volatile"), "a foreground run's layer: \(r.stdout)")
+        r = try nook(["run", "--trace", "plain", "true"])
+        XCTAssertTrue(r.stderr.contains("volatile: the layer goes when the container stops"), r.stderr)
+
+        let name = Harness.name("imgkept")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        r = try nook(["run", "-d", "--name", name, "plain", "sh", "-c", Self.rootOverlayLine])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try nook(["wait", name]).stdout, "0\n")
+        XCTAssertEqual(try nook(["start", name]).status, 0, "the same layer mounted again")
+        XCTAssertEqual(try nook(["wait", name]).stdout, "0\n")
+        let lines = try nook(["logs", name]).stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2, "two runs over one layer: \(lines)")
+        XCTAssertFalse(lines.contains { $0.contains("volatile") }, "\(lines)")
+        XCTAssertEqual(try nook(["rm", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    /// -P publishes what the image exposes on a port the kernel picks: `nook
+    /// port` names it, and the container answers there on 127.0.0.1.
+    func testPublishAllPublishesTheImagesExposedPorts() throws {
+        guard Harness.isInstalled("pasta") else { throw XCTSkip("pasta is not installed (Debian package passt)") }
+        let www = try h.scratch("www")
+        try "exposed\n".write(toFile: www + "/index.html", atomically: true, encoding: .utf8)
+        chmod(www + "/index.html", 0o644)
+        let name = Harness.name("imgweb")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        let r = try nook(["run", "-d", "--init", "--name", name, "--network", "pasta", "-P", "-v", "\(www):/www:ro", "web"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let port = try nook(["port", name, "8080"])
+        XCTAssertEqual(port.status, 0, port.stderr)
+        let address = port.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let hostPort = try XCTUnwrap(UInt16(address.split(separator: ":").last ?? ""), address)
+        XCTAssertNotEqual(hostPort, 0)
+        var page = ""
+        XCTAssertTrue(Harness.eventually(15) {
+            page = (try? Loopback.httpGet(port: hostPort)) ?? ""
+            return page.contains("exposed")
+        }, "GET http://127.0.0.1:\(hostPort)/ gave '\(page)'")
+        XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [])
     }
 
     func testStopSendsTheImagesStopSignal() throws {

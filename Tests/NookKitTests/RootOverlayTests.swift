@@ -17,6 +17,18 @@ final class RootOverlayTests: XCTestCase {
         XCTAssertTrue(readOnly.readOnly)
     }
 
+    /// A volatile layer stays volatile through the spec, and reaches the child's options.
+    func testVolatileRoundTripsAndNeedsAnUpperLayer() throws {
+        let overlay = RootOverlay(lower: [store + "/layers/a"], upper: store + "/containers/c/upper", work: store + "/containers/c/work",
+                                  volatile: true)
+        XCTAssertEqual(overlay.ociMount.options?.last, "volatile")
+        XCTAssertEqual(try RootOverlay(oci: overlay.ociMount), overlay)
+        let mount = try RootOverlayPlan.mount(for: overlay)
+        XCTAssertTrue(mount.options.hasSuffix(",userxattr,volatile") && mount.volatile, mount.options)
+        XCTAssertFalse(RootOverlay(lower: ["/a", "/b"], upper: nil, work: nil, volatile: true).volatile, "nothing to sync without an upper layer")
+        XCTAssertThrowsError(try RootOverlay(oci: Spec.Mount(destination: "/", type: "overlay", options: ["lowerdir=/a:/b", "volatile"])))
+    }
+
     func testOptionsNookDoesNotWriteAreRefused() {
         for options in [["lowerdir=/a", "metacopy=on"], ["upperdir=/u", "workdir=/w"], ["lowerdir=/a", "upperdir=/u"], ["lowerdir=a:/b"]] {
             XCTAssertThrowsError(try RootOverlay(oci: Spec.Mount(destination: "/", type: "overlay", options: options)), "\(options)")

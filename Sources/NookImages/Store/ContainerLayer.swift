@@ -21,7 +21,10 @@ public struct ContainerLayer: Sendable {
     ///   - image: the image's manifest digest, recorded for rmi.
     ///   - readOnly: no upper layer: the image stays as it is.
     ///   - copy: no overlay: the caller copies the layers into `rootfs`.
-    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false) throws {
+    ///   - volatile: the layer goes when the container stops (a foreground run,
+    ///     `-d --rm`): overlayfs's `volatile`, no sync at unmount (`RootOverlay`).
+    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false,
+                volatile: Bool = false) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
         try store.prepare()
@@ -48,7 +51,8 @@ public struct ContainerLayer: Sendable {
             }
             try RootOverlay.checkPath(directory)
             try ContainerLayerUser(image: image, container: containerID).write(in: directory)
-            overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work")
+            overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work",
+                                               volatile: volatile)
         } catch {
             unlink(directory + "/" + ContainerLayerUser.fileName)
             for name in ["merged", "upper", "work", "empty"] { rmdir(directory + "/" + name) }

@@ -27,7 +27,8 @@ extension Runtime {
             let s = status(of: state)
             var described = s
             if s == "stopped" {
-                if let code = state.exitCode { described = "exited (\(code)\(state.exitReason.map { ", " + $0 } ?? ""))" }
+                if state.neverStarted { described = "created" }
+                else if let code = state.exitCode { described = "exited (\(code)\(state.exitReason.map { ", " + $0 } ?? ""))" }
                 else if state.mode == .detached { described = "stopped (monitor killed)" }
             }
             return ContainerSummary(id: state.id, status: s, describedStatus: described, pid: s == "stopped" ? 0 : state.pid,

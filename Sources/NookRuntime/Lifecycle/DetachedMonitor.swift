@@ -104,8 +104,9 @@ extension Runtime {
                         hint: monitorExecutable == .currentProcess ? nil : "it must be a nook of the same version as the library")
     }
 
-    /// `nook start` or `nook restart` of a stopped `run -d` container: the same
-    /// config, name, log and policy, under a new monitor.
+    /// `nook start` or `nook restart` of a stopped `run -d` container (or one
+    /// `nook create IMAGE` made): the same config, name, log and policy, under
+    /// a new monitor. Only a created one can have --rm: a `run -d --rm` one is gone once stopped.
     public func restartDetached(id: String, trace: Bool = false) throws {
         var state = try store.read(id)
         // The monitor of a stopped container (not one waiting to restart it) is
@@ -132,7 +133,7 @@ extension Runtime {
             lock.release()
         }
         try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
-                        initProcess: state.initProcess ?? false, removeOnExit: false, restartPolicy: policy,
+                        initProcess: state.initProcess ?? false, removeOnExit: state.removeOnExit == true, restartPolicy: policy,
                         restarting: true, trace: trace)
     }
 

@@ -26,11 +26,12 @@ public enum RootOverlayPlan {
             options += ",upperdir=" + relative(upper) + ",workdir=" + relative(work)
         }
         options += ",userxattr"
+        if overlay.volatile { options += ",volatile" }
         guard options.utf8.count <= optionLimit else {
             throw NookError("the root overlay's options are \(options.utf8.count) bytes (\(overlay.lower.count) layers): mount(2) takes at most \(optionLimit)",
                             hint: "flatten the image into fewer layers (podman build --squash), or export it and run it with --rootfs")
         }
-        return OverlayMount(directory: base, options: options, readOnly: overlay.readOnly)
+        return OverlayMount(directory: base, options: options, readOnly: overlay.readOnly, volatile: overlay.volatile)
     }
 
     /// The deepest directory above every path ("/" at least).

@@ -75,6 +75,7 @@ public struct StepDescription: Sendable {
                                      "mount the image's overlay at '\(plan.rootfs)'")
             why = overlay?.readOnly == true ? "the image's layers, read-only (no writable layer: --read-only)"
                 : "the image's layers, read-only, under this container's own writable layer (upperdir): its changes stay there"
+                + (overlay?.volatile == true ? "; volatile: the layer goes when the container stops, so the host filesystem is not synced when it is unmounted (a crash would leave it unusable)" : "")
             if overlay != nil { hint = "this kernel may not allow overlayfs in a user namespace: run an exported rootfs with --rootfs" }
         case .bindRootfs: (step, call, why, failure) = ("mount", "mount(\(Self.quote(plan.rootfs)), \(Self.quote(plan.rootfs)), MS_BIND|MS_REC)", "pivot_root needs the new root to be a mount point", "bind rootfs '\(plan.rootfs)' onto itself")
         case .mount:
