@@ -39,6 +39,8 @@ NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 1200 Exa
 
 echo "== docs: every source path they name exists"
 Scripts/check-doc-paths.py
+echo "== docs: NookKit's articles show Examples/harness's code, verbatim"
+Scripts/check-docc-snippets.py
 echo "== docs: every command in Docs/*.md and Examples/README.md"
 NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh
 echo "== docs again, their dates moved to another month and year, in another time zone"
