@@ -7,6 +7,7 @@ import NookSpec
 /// come from any task; the container's truth is its state on disk, so the
 /// handle holds only names and numbers. `remove()` (or `withContainer`) ends it.
 public final class ContainerHandle: Sendable {
+    /// The container's name: ``ContainerRequest/name``, or a generated id.
     public let id: String
     /// The container's init, as the host sees it.
     public let pid: Int32
@@ -150,9 +151,12 @@ public final class ContainerHandle: Sendable {
     }
 }
 
-/// What `exec` gives back.
+/// What ``ContainerHandle/exec(_:environment:)`` gives back.
 public struct ExecResult: Sendable, Equatable {
+    /// The command's exit status; 128+N when signal N ended it, -1 when unknown.
     public var status: Int32
+    /// Everything it wrote to stdout (at most 16 MiB).
     public var stdout: String
+    /// Everything it wrote to stderr (at most 16 MiB).
     public var stderr: String
 }

@@ -17,6 +17,8 @@ import NookSpec
 public struct ContainerRequest: Sendable {
     /// An unpacked root filesystem (an image, once images land).
     public var rootfs: String
+    /// The program and its arguments, run as the container's init (PATH is
+    /// searched inside the container).
     public var command: [String]
     /// `KEY=VALUE`.
     public var environment: [String] = []
@@ -43,6 +45,8 @@ public struct ContainerRequest: Sendable {
     /// The environment used to find things (`NOOK_BINARY`, `PATH`, `XDG_RUNTIME_DIR`).
     public var callerEnvironment: [String: String] = ProcessEnvironment.current()
 
+    /// A container running `command` in `rootfs`, with every other setting at
+    /// its default: no network, no ports, no readiness wait.
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
         self.command = command
