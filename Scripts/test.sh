@@ -41,6 +41,8 @@ echo "== docs: every source path they name exists"
 Scripts/check-doc-paths.py
 echo "== docs: NookKit's articles show Examples/harness's code, verbatim"
 Scripts/check-docc-snippets.py
+echo "== docs: NookKit's DocC catalog and doc comments build, every link resolved"
+timeout 300 Scripts/nookkit-docs.sh >/dev/null
 echo "== docs: every command in Docs/*.md and Examples/README.md"
 NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh
 echo "== docs again, their dates moved to another month and year, in another time zone"
