@@ -14,10 +14,12 @@ bin=$(swift build --show-bin-path)
 [[ -f $bin/Modules/NookKit.swiftmodule ]] || { echo "no $bin/Modules/NookKit.swiftmodule: run swift build --target NookKit" >&2; exit 2; }
 symbols=$(mktemp -d "${TMPDIR:-/tmp}/nookkit-symbols.XXXXXX")
 trap 'rm -rf "$symbols"' EXIT
-# NookKit's imports: swift-system's C module and the shim's, as the build saw them.
+# NookKit's imports: swift-system's C module, the shim's, and through
+# NookImageRun libarchive's headers, as the build saw them.
 swift symbolgraph-extract -module-name NookKit -target "$(uname -m)-unknown-linux-gnu" \
   -I "$bin/Modules" -I "$(dirname "$bin")/../checkouts/swift-system/Sources/CSystem/include" \
   -Xcc "-fmodule-map-file=$bin/CShims.build/module.modulemap" \
+  -Xcc "-fmodule-map-file=CArchive/module.modulemap" \
   -minimum-access-level public -output-dir "$symbols"
 docc convert Sources/NookKit/NookKit.docc --additional-symbol-graph-dir "$symbols" \
   --fallback-display-name NookKit --fallback-bundle-identifier NookKit \

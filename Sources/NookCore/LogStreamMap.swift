@@ -4,15 +4,20 @@
 /// little-endian UInt32), in the log's order. Written after the piece, so
 /// the map never runs ahead of the log; rotated with it.
 public enum LogStreamMap {
+    /// Where a piece of the log came from.
     public enum Stream: UInt8, Sendable {
         /// A line of nook's own (why the container was killed).
         case nook = 0
+        /// The container's standard output.
         case stdout = 1
+        /// The container's standard error.
         case stderr = 2
     }
 
+    /// The map beside the log at `logPath`.
     public static func path(of logPath: String) -> String { logPath + ".streams" }
 
+    /// The record of one piece: its stream, then `count` (little-endian UInt32).
     public static func record(_ stream: Stream, count: Int) -> [UInt8] {
         let n = UInt32(truncatingIfNeeded: count)
         return [stream.rawValue, UInt8(n & 0xff), UInt8(n >> 8 & 0xff), UInt8(n >> 16 & 0xff), UInt8(n >> 24)]

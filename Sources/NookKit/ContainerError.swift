@@ -17,6 +17,7 @@ public struct ContainerError: Error, CustomStringConvertible, Sendable {
         case portNotPublished(UInt16)
     }
 
+    /// Which failure, for a caller to match.
     public var kind: Kind
     /// What failed, naming the container and what was waited for.
     public var message: String

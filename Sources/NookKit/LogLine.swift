@@ -6,10 +6,12 @@ public struct LogLine: Sendable, Equatable, CustomStringConvertible {
     /// Where a line came from: the container's stdout or stderr, or nook
     /// itself (a line saying why the container was killed).
     public typealias Stream = LogStreamMap.Stream
+    /// The stream it came from.
     public var stream: Stream
     /// The line, without its newline.
     public var text: String
 
+    /// A line of `stream`.
     public init(stream: Stream, text: String) {
         (self.stream, self.text) = (stream, text)
     }
