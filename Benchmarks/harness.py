@@ -23,7 +23,6 @@ import argparse
 import os
 import pwd
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,26 +31,11 @@ import threading
 import time
 import urllib.request
 
+from bench import as_user, cgroup_hybrid  # setpriv to the user; crun's hybrid-host workaround
+from images import free_port
+
 PAGE_SCRIPT = "mkdir -p /www && echo '{page}' > /www/index.html && echo serving && exec httpd -f -p 80 -h /www"
 PODMAN_GLOBAL = ["--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
-
-
-def as_user(user, argv, hide_unified=False):
-    """argv as `user` via setpriv. hide_unified: in a private mount namespace,
-    first hide a hybrid host's cgroup2 mount (crun refuses hybrid hosts), as
-    Benchmarks/bench.py does for crun; the host is unchanged."""
-    u = pwd.getpwnam(user)
-    cmd = ["setpriv", f"--reuid={u.pw_uid}", f"--regid={u.pw_gid}", "--clear-groups"] + argv
-    if hide_unified and os.path.ismount("/sys/fs/cgroup/unified"):
-        cmd = ["unshare", "-m", "--propagation", "private", "sh", "-c",
-               'mount -t tmpfs -o ro tmpfs /sys/fs/cgroup/unified && exec "$@"', "sh"] + cmd
-    return cmd
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def answers(port):
@@ -68,7 +52,7 @@ class Podman:
         self.base = ["podman", "--root", f"{work}/podman-root", "--runroot", f"{work}/podman-runroot"] + PODMAN_GLOBAL
 
     def run(self, argv):
-        p = subprocess.run(as_user(self.user, self.base + argv, hide_unified=True), env=self.env, capture_output=True, text=True,
+        p = subprocess.run(as_user(self.user, self.base + argv, hide_unified=cgroup_hybrid()), env=self.env, capture_output=True, text=True,
                            stdin=subprocess.DEVNULL, timeout=120)
         if p.returncode != 0:
             raise RuntimeError(f"podman {' '.join(argv)}: exit {p.returncode}: {p.stderr.strip()[-1000:]}")
