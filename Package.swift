@@ -93,8 +93,11 @@ let package = Package(
             ],
             plugins: directImportsOnly
         ),
-        // What a Swift program imports: the runtime and the OCI model.
-        .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime"], plugins: directImportsOnly),
+        // An image as a run's source: its config and a container layer become
+        // RunOptions. Shared by `nook run IMAGE` and NookKit; never the registry client.
+        .target(name: "NookImageRun", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages"], plugins: directImportsOnly),
+        // What a Swift program imports: the runtime, images from the store and the OCI model.
+        .target(name: "NookKit", dependencies: ["NookCore", "NookSpec", "NookRuntime", "NookImageRun"], plugins: directImportsOnly),
         // The CLI: parses flags and calls the runtime; its own file reads go
         // through the kernel seam too. Never the C shim.
         .executableTarget(
@@ -105,6 +108,7 @@ let package = Package(
                 "NookKernel",
                 "NookRuntime",
                 "NookImages",
+                "NookImageRun",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             plugins: directImportsOnly

@@ -52,12 +52,16 @@ ALLOWED = {
     "NookRegistry": ["NookImages", "NookSpec", "NookKernel", "NookCore"],
     # The recording fake of the kernel seam: for tests and harnesses, never the binary.
     "NookKernelTesting": ["NookKernel", "NookCore"],
-    # What a Swift program imports: the runtime and the OCI model.
-    "NookKit": ["NookRuntime", "NookSpec", "NookCore"],
+    # An image as a run's source (image config + container layer -> RunOptions):
+    # the one place images meet the runtime, shared by the CLI and NookKit.
+    "NookImageRun": ["NookRuntime", "NookImages", "NookSpec", "NookKernel", "NookCore"],
+    # What a Swift program imports: the runtime, images from the store (never
+    # the registry client) and the OCI model.
+    "NookKit": ["NookRuntime", "NookImageRun", "NookSpec", "NookCore"],
     # The CLI's own file reads use the kernel seam (HostPath); never the C shim.
     # Issue #20's plan had nook -> NookKernel forbidden: drop it here once the CLI
     # reads through NookRuntime, and --check names every file still importing it.
-    "nook": ["NookRuntime", "NookImages", "NookSpec", "NookKernel", "NookCore"],
+    "nook": ["NookRuntime", "NookImageRun", "NookImages", "NookSpec", "NookKernel", "NookCore"],
     # What `nook pull` runs: the HTTP client lives here, never in `nook`
     # (linking it there costs every `nook run` a longer conformance scan).
     "nook-registry": ["NookRegistry", "NookImages", "NookSpec", "NookCore"],

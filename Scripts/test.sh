@@ -15,6 +15,9 @@ echo "== build"
 # A target that imports a module it does not declare fails (the module graph, Docs/architecture.md).
 timeout 1200 swift build --build-tests --explicit-target-dependency-import-check error
 bin=$(swift build --show-bin-path)
+# Examples/harness is a package of its own that builds NookKit again in its own
+# .build: built here, so that its run.sh (under run-all.sh's timeout) finds it built.
+timeout 900 swift build --build-tests --package-path Examples/harness
 
 echo "== architecture: the module graph in Docs/architecture.md, and the forbidden arrows refused"
 python3 Scripts/test_module_graph.py
@@ -39,6 +42,10 @@ NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 1200 Exa
 
 echo "== docs: every source path they name exists"
 Scripts/check-doc-paths.py
+echo "== docs: NookKit's articles show Examples/harness's code, verbatim"
+Scripts/check-docc-snippets.py
+echo "== docs: NookKit's DocC catalog and doc comments build, every link resolved"
+timeout 300 Scripts/nookkit-docs.sh >/dev/null
 echo "== docs: every command in Docs/*.md and Examples/README.md"
 NOOK="$bin/nook" timeout 300 Scripts/check-docs.sh
 echo "== docs again, their dates moved to another month and year, in another time zone"

@@ -5,12 +5,19 @@ import NookCore
 /// `nook run -d`: the container's stdout and stderr are pipes the monitor
 /// copies into `<state>/container.log`, size-capped: past `limit` bytes the
 /// log is rotated to container.log.1 (one old file kept).
+///
+/// Beside it, `container.log.streams` says which stream each piece came
+/// from (`LogStreamMap`), so a library caller can tell stdout from stderr
+/// while the log itself stays one file in order, as `nook logs` shows it.
 public final class LogRelay: @unchecked Sendable {
     public let path: String
     public let limit: Int
     private var sources: [Int32]
     private var fd: Int32
     private var size: Int
+    /// The stream map's fd (written after the bytes it describes).
+    private var mapFD: Int32
+    private let stdoutSource: Int32
 
     /// The pipes' write ends, for the container's stdout and stderr.
     public let containerStdout: Int32
@@ -22,10 +29,13 @@ public final class LogRelay: @unchecked Sendable {
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
         guard nook_pipe_cloexec_checked(&out), nook_pipe_cloexec_checked(&err) else { throw NookError.sys("pipe", errno: errno) }
         sources = [out[0], err[0]]
+        stdoutSource = out[0]
         containerStdout = out[1]
         containerStderr = err[1]
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw NookError.sys("open log '\(path)'", errno: errno) }
+        mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
+        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", errno: errno) }
         var st = stat()
         fstat(fd, &st)
         size = Int(st.st_size)
@@ -46,8 +56,10 @@ public final class LogRelay: @unchecked Sendable {
             if n == 0 || errno != EINTR { sources.removeAll { $0 == source }; close(source) }
             return
         }
-        append(buffer, n)
+        append(buffer, n, from: stream(of: source))
     }
+
+    private func stream(of source: Int32) -> LogStreamMap.Stream { source == stdoutSource ? .stdout : .stderr }
 
     func drain() {
         for source in sources {
@@ -56,7 +68,7 @@ public final class LogRelay: @unchecked Sendable {
             while true {
                 let n = read(source, &buffer, buffer.count)
                 if n <= 0 { break }
-                append(buffer, n)
+                append(buffer, n, from: stream(of: source))
             }
         }
     }
@@ -64,29 +76,42 @@ public final class LogRelay: @unchecked Sendable {
     /// A line of nook's own (e.g. why the container was killed), after the container's output.
     public func note(_ line: String) {
         let bytes = Array((line + "\n").utf8)
-        append(bytes, bytes.count)
+        append(bytes, bytes.count, from: .nook)
     }
 
-    private func append(_ buffer: [UInt8], _ n: Int) {
+    private func append(_ buffer: [UInt8], _ n: Int, from stream: LogStreamMap.Stream) {
         if size + n > limit {
             close(fd)
+            close(mapFD)
             rename(path, path + ".1")
+            rename(LogStreamMap.path(of: path), LogStreamMap.path(of: path + ".1"))
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+            mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
             size = 0
         }
+        let written = Self.writeAll(fd, buffer, n)
+        size += written
+        // After the bytes: a reader never sees a record for bytes not yet there.
+        let record = LogStreamMap.record(stream, count: written)
+        _ = Self.writeAll(mapFD, record, record.count)
+    }
+
+    /// How many of `n` bytes went out (fewer only on an error).
+    private static func writeAll(_ fd: Int32, _ buffer: [UInt8], _ n: Int) -> Int {
         var offset = 0
         while offset < n {
             let w = buffer.withUnsafeBytes { write(fd, $0.baseAddress! + offset, n - offset) }
-            if w < 0 { if errno == EINTR { continue }; return }
+            if w < 0 { if errno == EINTR { continue }; break }
             offset += w
         }
-        size += n
+        return offset
     }
 
     deinit {
         drain()
         for s in sources { close(s) }
         close(fd)
+        close(mapFD)
     }
 }
 

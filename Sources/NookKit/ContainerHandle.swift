@@ -7,6 +7,7 @@ import NookSpec
 /// come from any task; the container's truth is its state on disk, so the
 /// handle holds only names and numbers. `remove()` (or `withContainer`) ends it.
 public final class ContainerHandle: Sendable {
+    /// The container's name: ``ContainerRequest/name``, or a generated id.
     public let id: String
     /// The container's init, as the host sees it.
     public let pid: Int32
@@ -49,7 +50,7 @@ public final class ContainerHandle: Sendable {
         while true {
             if let code = try exitCode() { return code }
             if let deadline, clock.now >= deadline {
-                throw ContainerError("container '\(id)' still runs after \(timeout!)", lastLogLines: lastLogLines())
+                throw ContainerError(.timedOut, "container '\(id)' still runs after \(timeout!)", lastLogLines: lastLogLines())
             }
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -71,7 +72,7 @@ public final class ContainerHandle: Sendable {
     public func exec(_ command: [String], environment extra: [String] = []) async throws -> ExecResult {
         return try await offPool { [self] in
             let runtime = try runtime()
-            let out = try CaptureFile(in: runtime.store.root), err = try CaptureFile(in: runtime.store.root)
+            let out = try ScratchFile(in: runtime.store.root), err = try ScratchFile(in: runtime.store.root)
             var settings = Runtime.ExecSettings()
             settings.interactive = false
             settings.forwardSignals = []
@@ -88,6 +89,12 @@ public final class ContainerHandle: Sendable {
         String(decoding: ContainerLog(directory: stateDirectory).read(), as: UTF8.self)
     }
 
+    /// Everything the container wrote to its stdout so far.
+    public func stdout() -> String { ContainerLog(directory: stateDirectory).text(of: .stdout) }
+
+    /// Everything the container wrote to its stderr so far.
+    public func stderr() -> String { ContainerLog(directory: stateDirectory).text(of: .stderr) }
+
     /// The last `count` lines of its output.
     public func lastLogLines(_ count: Int = 20) -> [String] {
         var lines = output().split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
@@ -95,31 +102,31 @@ public final class ContainerHandle: Sendable {
         return Array(lines.suffix(count))
     }
 
-    /// Its output, line by line, from the start, as it comes; ends when the
-    /// container has stopped and every line was given.
-    public var logs: AsyncThrowingStream<String, Error> {
+    /// Its output, line by line, from the start, as it comes, each line with
+    /// the stream it came from; ends when the container has stopped and every
+    /// line was given.
+    public var logs: AsyncThrowingStream<LogLine, Error> {
         let log = ContainerLog(directory: stateDirectory)
         let handle = self
         return AsyncThrowingStream { continuation in
             let task = Task {
-                var offset = 0
-                var partial: [UInt8] = []
+                var consumed = 0
+                var splitter = LogLineSplitter()
                 do {
                     while true {
                         let stopped = try handle.exitCode() != nil
-                        let bytes = log.read()
-                        if bytes.count < offset { offset = 0 } // rotated
-                        for byte in bytes[offset...] {
-                            if byte == 10 {
-                                continuation.yield(String(decoding: partial, as: UTF8.self))
-                                partial.removeAll(keepingCapacity: true)
-                            } else {
-                                partial.append(byte)
-                            }
+                        let pieces = log.pieces()
+                        let total = pieces.reduce(0) { $0 + $1.bytes.count }
+                        if total < consumed { consumed = 0 } // rotated
+                        var skip = consumed
+                        for piece in pieces {
+                            let seen = min(skip, piece.bytes.count)
+                            skip -= seen
+                            for line in splitter.lines(in: piece.bytes.dropFirst(seen), of: piece.stream) { continuation.yield(line) }
                         }
-                        offset = bytes.count
+                        consumed = total
                         if stopped {
-                            if !partial.isEmpty { continuation.yield(String(decoding: partial, as: UTF8.self)) }
+                            for line in splitter.rest() { continuation.yield(line) }
                             continuation.finish()
                             return
                         }
@@ -150,9 +157,12 @@ public final class ContainerHandle: Sendable {
     }
 }
 
-/// What `exec` gives back.
+/// What ``ContainerHandle/exec(_:environment:)`` gives back.
 public struct ExecResult: Sendable, Equatable {
+    /// The command's exit status; 128+N when signal N ended it, -1 when unknown.
     public var status: Int32
+    /// Everything it wrote to stdout (at most 16 MiB).
     public var stdout: String
+    /// Everything it wrote to stderr (at most 16 MiB).
     public var stderr: String
 }

@@ -1,5 +1,6 @@
 import Glibc
 import NookCore
+import NookImageRun
 import NookRuntime
 import NookSpec
 
@@ -15,9 +16,20 @@ import NookSpec
 ///         let port = web.hostPort(for: 80)!   // on 127.0.0.1
 ///     }
 public struct ContainerRequest: Sendable {
-    /// An unpacked root filesystem (an image, once images land).
+    /// An unpacked root filesystem (unused when `image` is set).
     public var rootfs: String
+    /// An image in nook's store (`nook pull`, `nook image import`), run as
+    /// `nook run IMAGE` runs it: over a container layer of its own (removed
+    /// with the container), with the image's Entrypoint, Cmd, Env, WorkingDir
+    /// and User. Takes the place of `rootfs`.
+    public var image: String?
+    /// The program and its arguments, run as the container's init (PATH is
+    /// searched inside the container). With an image: replaces its Cmd
+    /// (empty: the image's own).
     public var command: [String]
+    /// What the container reads on stdin, then end of file (default: nothing,
+    /// stdin is /dev/null).
+    public var stdin: [UInt8]?
     /// `KEY=VALUE`.
     public var environment: [String] = []
     /// Bind mounts, as `-v` takes them: `SOURCE:DESTINATION[:ro]`.
@@ -43,8 +55,18 @@ public struct ContainerRequest: Sendable {
     /// The environment used to find things (`NOOK_BINARY`, `PATH`, `XDG_RUNTIME_DIR`).
     public var callerEnvironment: [String: String] = ProcessEnvironment.current()
 
+    /// A container running `command` in `rootfs`, with every other setting at
+    /// its default: no network, no ports, no readiness wait.
     public init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
+        self.command = command
+    }
+
+    /// A container from `image` (in nook's store), running `command` (empty:
+    /// the image's Entrypoint and Cmd), every other setting at its default.
+    public init(image: String, command: [String] = []) {
+        self.rootfs = ""
+        self.image = image
         self.command = command
     }
 
@@ -62,7 +84,7 @@ public struct ContainerRequest: Sendable {
         return handle
     }
 
-    /// The spec (as `nook run --rootfs` makes it), then the monitor.
+    /// The spec (as `nook run --rootfs` or `nook run IMAGE` makes it), then the monitor.
     private func startDetached() throws -> ContainerHandle {
         let runtime = try Runtime(stateRoot: stateRoot, environment: callerEnvironment, monitor: nookBinary)
         let id = name ?? Runtime.generateID()
@@ -75,9 +97,26 @@ public struct ContainerRequest: Sendable {
         let published = try ports.map { try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: $0).withHostPortChosen() }
         let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
         options.network = NetworkSettings(mode: mode, ports: published)
-        let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
-        let started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
-                                              boundToCaller: true)
+        let input = try stdin.map { bytes in
+            let file = try ScratchFile(in: runtime.store.root)
+            try file.fill(bytes)
+            return file
+        }
+        var layer: String?
+        let started: Runtime.DetachedStart
+        do {
+            if let image {
+                layer = try ImageRun.prepare(&options, image: image, command: command, containerID: id,
+                                         environment: callerEnvironment, nook: nookBinary)
+            }
+            let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
+            started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
+                                              boundToCaller: true, stdin: input?.fd ?? -1)
+        } catch {
+            // Made for this start, not yet the runtime's to remove (or removed already).
+            if let layer { OwnedLayer.remove(layer) }
+            throw error
+        }
         return ContainerHandle(id: id, stateRoot: runtime.store.root, environment: callerEnvironment,
                                monitorPID: started.monitorPID, pid: started.containerPID,
                                ports: Dictionary(published.map { ($0.containerPort, $0.hostPort) }, uniquingKeysWith: { a, _ in a }))

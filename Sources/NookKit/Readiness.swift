@@ -44,10 +44,10 @@ extension ContainerHandle {
         while true {
             if try await holds(condition, linesSeen: &linesSeen) { return }
             if let code = try exitCode() {
-                throw ContainerError("container '\(id)' exited (\(code)) before \(condition.description)", lastLogLines: lastLogLines())
+                throw ContainerError(.exited(code), "container '\(id)' exited (\(code)) before \(condition.description)", lastLogLines: lastLogLines())
             }
             guard clock.now < deadline else {
-                throw ContainerError("container '\(id)': no \(condition.description) within \(timeout)", lastLogLines: lastLogLines())
+                throw ContainerError(.timedOut, "container '\(id)': no \(condition.description) within \(timeout)", lastLogLines: lastLogLines())
             }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -73,7 +73,7 @@ extension ContainerHandle {
 
     private func published(_ port: UInt16) throws -> UInt16 {
         guard let host = hostPort(for: port) else {
-            throw ContainerError("container port \(port) is not published", lastLogLines: [])
+            throw ContainerError(.portNotPublished(port), "container port \(port) is not published", lastLogLines: [])
         }
         return host
     }

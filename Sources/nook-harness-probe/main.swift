@@ -3,11 +3,16 @@
 // rootless caller; the test process itself runs as root in CI):
 //   serve ROOTFS         busybox httpd in a container, ready on a published
 //                        port, a page fetched; prints what it saw
-//   orphan ROOTFS N      starts N containers, prints "started ID PID STATEDIR"
+//   orphan ROOTFS N [IMAGE]  starts N containers (the last from IMAGE if given), prints "started ID PID STATEDIR"
 //                        for each and "all started", then waits to be killed
 //   unready ROOTFS       a server that never answers: the readiness error, and
 //                        withContainer's cleanup when its body throws
 //   bench ROOTFS RUNS    start-to-ready of busybox httpd, RUNS times; prints the median
+//   parallel ROOTFS N    N busybox httpd at once; prints the wall time until all are ready
+//   streams ROOTFS       stdout and stderr apart, log lines with their stream,
+//                        stdin /dev/null by default or the request's input
+//   signals ROOTFS       wait's timeout, stop's SIGKILL after its timeout, kill(signal:)
+//   image IMAGE          a container from an image in the store ($XDG_DATA_HOME)
 import Glibc
 import NookKit
 
@@ -67,7 +72,7 @@ do {
             let inside = try await web.exec(["sh", "-c", "echo out; echo err >&2; exit 3"])
             say("exec: \(inside.status) \(trimmed(inside.stdout)) \(trimmed(inside.stderr))")
             var firstLine = ""
-            for try await line in web.logs { firstLine = line; break }
+            for try await line in web.logs { firstLine = line.text; break }
             say("first-log-line: \(firstLine)")
             say("state-dir: \(web.stateDirectory)")
         }
@@ -75,8 +80,11 @@ do {
         say("done")
     case "orphan":
         let count = args.count > 3 ? Int(args[3]) ?? 1 : 1
-        for _ in 0..<count {
+        // With IMAGE, the last one runs from that image, over a layer of its own.
+        let image = args.count > 4 ? args[4] : nil
+        for i in 0..<count {
             var request = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
+            if let image, i == count - 1 { request = ContainerRequest(image: image, command: ["sleep", "1000"]) }
             request.readiness = [.command(["true"])]
             let handle = try await request.start()
             say("started \(handle.id) \(handle.pid) \(handle.monitorPID) \(handle.stateDirectory)")
@@ -120,6 +128,80 @@ do {
         times.sort()
         let median = times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
         say("start-to-ready median over \(runs) runs: \(ms(median)) ms (min \(ms(times.first ?? 0)), max \(ms(times.last ?? 0)))")
+    case "parallel":
+        let count = args.count > 3 ? Int(args[3]) ?? 20 : 20
+        let clock = ContinuousClock()
+        let start = clock.now
+        let handles = try await withThrowingTaskGroup(of: ContainerHandle.self) { group in
+            for i in 0..<count { group.addTask { try await httpdRequest(rootfs, page: "server \(i)").start() } }
+            var all: [ContainerHandle] = []
+            for try await handle in group { all.append(handle) }
+            return all
+        }
+        let elapsed = clock.now - start
+        for handle in handles { await handle.remove() }
+        say("\(count) in parallel, all ready: \(ms(Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)) ms")
+    case "streams":
+        let script = "echo out1; echo err1 >&2; printf 'out'; echo err2 >&2; echo 2; [ \"$(readlink /proc/self/fd/0)\" = /dev/null ] && echo stdin-null; cat"
+        for input in [nil, Array("typed in\n".utf8)] {
+            var request = ContainerRequest(rootfs: rootfs, command: ["sh", "-c", script])
+            request.stdin = input
+            try await withContainer(request) { container in
+                say("exit: \(try await container.wait(timeout: .seconds(30)))")
+                say("stdout: \(container.stdout().debugDescription)")
+                say("stderr: \(container.stderr().debugDescription)")
+                // Lines of one stream keep their order; across streams the
+                // monitor's reads decide it, so each is shown on its own.
+                var lines: [LogLine] = []
+                for try await line in container.logs { lines.append(line) }
+                for stream in [LogLine.Stream.stdout, .stderr] {
+                    say("logs \(stream): \(lines.filter { $0.stream == stream }.map(\.text).joined(separator: "|"))")
+                }
+            }
+        }
+    case "signals":
+        // wait(timeout:) on a container that does not exit: a typed timeout, and it runs on.
+        try await withContainer(ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])) { container in
+            do {
+                let code = try await container.wait(timeout: .milliseconds(300))
+                say("wait: exited \(code)")
+            } catch let error as ContainerError where error.kind == .timedOut {
+                say("wait: timed out, still runs: \(try container.exitCode() == nil && kill(container.pid, 0) == 0)")
+            }
+        }
+        // stop(timeout:) on a container that ignores SIGTERM: SIGKILL once the timeout passed.
+        let ignoring = "trap '' TERM; echo ready; sleep 1000 & wait; wait"
+        var request = ContainerRequest(rootfs: rootfs, command: ["sh", "-c", ignoring])
+        request.readiness = [.logLine(containing: "ready")]
+        try await withContainer(request) { container in
+            let clock = ContinuousClock(), start = clock.now
+            try await container.stop(timeout: .seconds(1))
+            let waited = clock.now - start
+            say("stop: exit \(try container.exitCode().map(String.init) ?? "none"), waited at least the timeout: \(waited >= .seconds(1))")
+        }
+        // kill(signal:): the container's trap sees it.
+        let trapping = "trap 'echo got USR1; exit 5' USR1; echo ready; sleep 1000 & wait"
+        request = ContainerRequest(rootfs: rootfs, command: ["sh", "-c", trapping])
+        request.readiness = [.logLine(containing: "ready")]
+        try await withContainer(request) { container in
+            try await container.kill(signal: SIGUSR1)
+            say("kill: exit \(try await container.wait(timeout: .seconds(30))), stdout \(container.stdout().debugDescription)")
+        }
+    case "image":
+        var request = ContainerRequest(image: rootfs)
+        try await withContainer(request) { container in
+            say("image default: exit \(try await container.wait(timeout: .seconds(30))), stdout \(container.stdout().debugDescription)")
+        }
+        request = ContainerRequest(image: rootfs, command: ["from", "the", "request"])
+        try await withContainer(request) { container in
+            say("image command: exit \(try await container.wait(timeout: .seconds(30))), stdout \(container.stdout().debugDescription)")
+        }
+        do {
+            _ = try await ContainerRequest(image: "no-such-image:1").start()
+            say("unknown image: started")
+        } catch {
+            say("unknown image: \(error)")
+        }
     default:
         say("unknown mode \(args[1])")
         exit(2)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import NookCore
+import NookImageRun
 import NookImages
 import NookKernel
 import NookRuntime

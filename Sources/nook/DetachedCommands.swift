@@ -101,6 +101,8 @@ struct MonitorCommand: ParsableCommand {
     @Flag var restarting = false
     /// A pidfd of the library caller the container is bound to (`runDetached(boundToCaller:)`).
     @Option(name: .customLong("owner-fd")) var ownerFD: Int32?
+    /// The container reads our stdin (a library caller's input), not /dev/null.
+    @Flag(name: .customLong("stdin")) var stdin = false
     func run() throws {
         // unreadable: runtime.monitor below reads the spec file again and reports the error
         if let spec = try? BundleLoader.decode(try HostPath.readBytes(specFile), source: specFile),
@@ -111,6 +113,6 @@ struct MonitorCommand: ParsableCommand {
         let runtime = try global.runtime()
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
-                                   restarting: restarting, trace: trace, ownerFD: ownerFD))
+                                   restarting: restarting, trace: trace, ownerFD: ownerFD, stdin: stdin))
     }
 }

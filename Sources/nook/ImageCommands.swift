@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import NookCore
+import NookImageRun
 import NookImages
 import NookKernel
 import NookRuntime

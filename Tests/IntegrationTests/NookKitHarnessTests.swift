@@ -24,8 +24,8 @@ final class NookKitHarnessTests: XCTestCase {
     }
 
     /// argv for the probe as the test user, with a clean environment (no NOOK_BINARY: it finds nook beside itself).
-    func probeCommand(_ args: [String]) throws -> [String] {
-        let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(h.work)", "LANG=C", "XDG_RUNTIME_DIR=\(h.runtimeDir())"]
+    func probeCommand(_ args: [String], environment extra: [String] = []) throws -> [String] {
+        let environment = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=\(h.work)", "LANG=C", "XDG_RUNTIME_DIR=\(h.runtimeDir())"] + extra
         return h.asUser(["/usr/bin/env", "-i"] + environment + [try probe()] + args)
     }
 
@@ -49,13 +49,17 @@ final class NookKitHarnessTests: XCTestCase {
         if let stateDir { XCTAssertFalse(FileManager.default.fileExists(atPath: stateDir), "withContainer left \(stateDir)") }
     }
 
-    /// The probe starts containers through the API and is SIGKILLed: each
-    /// container's monitor sees its creator's pidfd end, kills the container
-    /// and removes its state. Checked by pid and state directory.
+    /// The probe starts containers through the API (one from an image) and is
+    /// SIGKILLed: each container's monitor sees its creator's pidfd end, kills
+    /// the container and removes its state and its layer. Checked by pid,
+    /// state directory and the image store's container layers.
     func testCreatorKilledLeavesNothing() throws {
         let out = NSTemporaryDirectory() + "nook-orphan-\(getpid())-\(UUID().uuidString)"
         let err = out + ".err"
-        let pid = try Harness.spawn(try probeCommand(["orphan", h.rootfs, "3"]), stdin: "/dev/null", stdout: out, stderr: err)
+        // The third from an image: its container layer must go too.
+        let data = ImageRunTests.stores[h.user.name]!
+        let pid = try Harness.spawn(try probeCommand(["orphan", h.rootfs, "3", "plain"], environment: ["XDG_DATA_HOME=\(data)"]),
+                                    stdin: "/dev/null", stdout: out, stderr: err)
         let probe = Harness.Background(pid: pid, errPath: err, outPath: out)
         XCTAssertTrue(Harness.eventually(30) { probe.stdoutText.contains("all started") }, probe.stdoutText + probe.stderrText)
         let started = probe.stdoutText.split(separator: "\n").filter { $0.hasPrefix("started ") }.map { $0.split(separator: " ") }
@@ -72,6 +76,8 @@ final class NookKitHarnessTests: XCTestCase {
                       "state left: \(stateDirs.filter { FileManager.default.fileExists(atPath: $0) })")
         XCTAssertTrue(Harness.eventually(10) { !monitorPIDs.contains(where: Harness.isAlive) },
                       "monitors left: \(monitorPIDs.filter(Harness.isAlive))")
+        let layers = { (try? FileManager.default.contentsOfDirectory(atPath: data + "/nook/containers")) ?? [] }
+        XCTAssertTrue(Harness.eventually(10) { layers().isEmpty }, "container layers left: \(layers())")
     }
 
     /// A readiness wait that times out names what it waited for and shows the
@@ -85,6 +91,57 @@ final class NookKitHarnessTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("  | booting\n  | still booting"), r.stdout)
         XCTAssertTrue(r.stdout.contains("left after the failed start: false"), r.stdout)
         XCTAssertTrue(r.stdout.contains("left after a throwing body: false"), r.stdout)
+    }
+
+    /// stdout and stderr kept apart (and each log line says its stream) while
+    /// the log stays one, in order; stdin is /dev/null unless the request
+    /// gives input, which the container then reads to its end.
+    func testStdoutAndStderrApartAndStdinOnlyWhenGiven() throws {
+        let r = try Harness.shell(try probeCommand(["streams", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines, [
+            "exit: 0",
+            #"stdout: "out1\nout2\nstdin-null\n""#,
+            #"stderr: "err1\nerr2\n""#,
+            "logs stdout: out1|out2|stdin-null",
+            "logs stderr: err1|err2",
+            "exit: 0",
+            #"stdout: "out1\nout2\ntyped in\n""#,
+            #"stderr: "err1\nerr2\n""#,
+            "logs stdout: out1|out2|typed in",
+            "logs stderr: err1|err2",
+        ], r.stdout)
+    }
+
+    /// `wait(timeout:)` throws a typed timeout and the container runs on;
+    /// `stop(timeout:)` kills one that ignores SIGTERM once the timeout passed
+    /// (exit 137); `kill(signal:)` reaches the container's trap.
+    func testWaitTimeoutStopEscalatesAndKillDelivers() throws {
+        let r = try Harness.shell(try probeCommand(["signals", h.rootfs]), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "wait: timed out, still runs: true",
+            "stop: exit 137, waited at least the timeout: true",
+            #"kill: exit 5, stdout "ready\ngot USR1\n""#,
+        ], r.stdout)
+    }
+
+    /// `ContainerRequest(image:)` runs an image from the store as `nook run
+    /// IMAGE` does (Entrypoint + Cmd, a command replacing Cmd), over a layer
+    /// of its own that goes with the container; an unknown image is a clear error.
+    func testImageAsTheRequestsSource() throws {
+        let data = ImageRunTests.stores[h.user.name]!
+        let r = try Harness.shell(try probeCommand(["image", "configured"], environment: ["XDG_DATA_HOME=\(data)"]), timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(Array(lines.prefix(2)), [
+            #"image default: exit 0, stdout "entry cmd\n""#,
+            #"image command: exit 0, stdout "entry from the request\n""#,
+        ], r.stdout)
+        XCTAssertTrue(r.stdout.contains("unknown image: image 'no-such-image:1' is not in the store"), r.stdout)
+        let layers = (try? FileManager.default.contentsOfDirectory(atPath: data + "/nook/containers")) ?? []
+        XCTAssertEqual(layers, [], "container layers left")
     }
 
     /// Start-to-ready of busybox httpd through the API, median of 50 (printed; no timed assertion).

@@ -26,7 +26,7 @@ extension Runtime {
     @discardableResult
     public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
                             restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
-                            boundToCaller: Bool = false) throws -> DetachedStart {
+                            boundToCaller: Bool = false, stdin: Int32 = -1) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
@@ -54,6 +54,8 @@ extension Runtime {
         if let bundle { args += ["--bundle", bundle] }
         if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
         if restarting { args.append("--restarting") }
+        // `stdin`: what the container reads (a library caller's input), the monitor's fd 0.
+        if stdin >= 0 { args.append("--stdin") }
 
         // Its own session and no pdeathsig: it outlives this `nook run -d`.
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -70,7 +72,7 @@ extension Runtime {
         }
         defer { if ownerFD >= 0 { close(ownerFD) } }
         var launch = HelperLaunch(program: executable, arguments: args)
-        launch.fds = [devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
+        launch.fds = [stdin >= 0 ? stdin : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
         launch.newSession = true
         let pid: pid_t
         do {
@@ -139,8 +141,10 @@ extension Runtime {
 
     /// The monitor's side (`nook __monitor`).
     /// `ownerFD`: a pidfd of the process that started it (`boundToCaller`).
+    /// `stdin`: the container reads the monitor's fd 0 (otherwise /dev/null).
     public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
-                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil) -> Int32 {
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil,
+                        stdin: Bool = false) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
         _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1) + 1)
         let owner = ownerFD.map { OwnerWatch(pidfd: $0, id: id, stateRoot: store.root, environment: environment) }
@@ -174,6 +178,7 @@ extension Runtime {
             settings.initProcess = initProcess
             settings.trace = trace
             settings.interactive = false
+            if stdin { settings.stdio.0 = 0 }
             settings.bundle = bundle
             // The spec file is the monitor's input: its annotations carry --network and -p.
             settings.network = try NetworkSettings.recorded(in: spec)

@@ -23,8 +23,9 @@ public enum MonitorExecutable: Sendable, Equatable {
     /// installed nook, which may be another version: hence last).
     case locate
 
-    /// The file to execute, checked to be executable.
-    func resolve(environment: [String: String]) throws -> String {
+    /// The file to execute, checked to be executable. A harness also uses it
+    /// to find the nook it runs itself (`nook rootfs busybox DIR`).
+    public func resolve(environment: [String: String]) throws -> String {
         switch self {
         case .currentProcess:
             return "/proc/self/exe"

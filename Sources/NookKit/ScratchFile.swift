@@ -1,21 +1,32 @@
 import Glibc
 import NookCore
 
-/// An unlinked file in the (private) state root that an exec'd process writes
-/// its output to: a file, not a pipe, so a process that writes much never
-/// blocks on a reader, and nothing is left if we die.
-final class CaptureFile {
+/// An unlinked file in the (private) state root: what an exec'd process
+/// writes its output to (a file, not a pipe, so a process that writes much
+/// never blocks on a reader), or a container's input. Nothing is left if we die.
+final class ScratchFile {
     let fd: Int32
     /// More output than this is cut: a test reads what it asked for.
     static let limit = 16 << 20
 
     init(in directory: String) throws {
-        var template = Array((directory + "/.exec-output-XXXXXX").utf8CString)
+        var template = Array((directory + "/.scratch-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw NookError.sys("create a capture file in '\(directory)'", errno: errno) }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd
+    }
+
+    /// `bytes`, from the start (the offset stays 0: a reader starts there).
+    func fill(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, bytes.count - offset, off_t(offset)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw NookError.sys("write a container's input", errno: errno) }
+            offset += n
+        }
     }
 
     func text() -> String {

@@ -10,13 +10,15 @@ import NookRuntime
 /// namespace. NOOK_STORAGE_DRIVER=overlay|copy decides; unset, a probe does,
 /// run once per kernel release and remembered in the store (`overlay-probe`).
 /// fuse-overlayfs is not used.
-enum StorageDriver: Equatable {
+public enum StorageDriver: Equatable {
     case overlay
     case copy(reason: String)
 
     static let variable = "NOOK_STORAGE_DRIVER"
 
-    static func choose(store: ImageStore, environment: [String: String]) throws -> StorageDriver {
+    /// `nook`: the binary that runs the probe (the CLI's own, or a library caller's monitors' nook).
+    public static func choose(store: ImageStore, environment: [String: String],
+                              nook: MonitorExecutable = .currentProcess) throws -> StorageDriver {
         switch environment[variable] {
         case "overlay"?: return .overlay
         case "copy"?: return .copy(reason: "\(variable)=copy")
@@ -33,20 +35,20 @@ enum StorageDriver: Equatable {
             let verdict = String(line[line.index(after: tab)...])
             return verdict == "ok" ? .overlay : .copy(reason: verdict)
         }
-        let reason = try probe(store: store)
+        let reason = try probe(store: store, nook: nook.resolve(environment: environment))
         try? HostPath.writeText(cache, release + "\t" + (reason ?? "ok") + "\n", create: true, mode: 0o600)  // no cache: probe again next time
         return reason.map { .copy(reason: $0) } ?? .overlay
     }
 
     /// Mounts a tiny overlay in the containers' user namespace (`nook
     /// __probe-overlay`); nil when it mounts, else why not.
-    static func probe(store: ImageStore) throws -> String? {
+    static func probe(store: ImageStore, nook: String) throws -> String? {
         try store.prepare()
         var template = Array((store.tmpDirectory + "/overlay-probe-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw NookError.sys("mkdtemp in '\(store.tmpDirectory)'", errno: errno) }
         let dir = String(cString: template)
         defer { OwnedLayer.remove(dir) }
-        let status = try UserNamespaceCommand.containerMapping().run(program: "/proc/self/exe", arguments: ["nook", "__probe-overlay", dir])
+        let status = try UserNamespaceCommand.containerMapping().run(program: nook, arguments: ["nook", "__probe-overlay", dir])
         if status == 0 { return nil }
         let reason = (try? HostPath.readText(dir + "/reason", as: .own))?.split(separator: "\n").first.map(String.init)
         return reason ?? "the probe failed (exit \(status))"

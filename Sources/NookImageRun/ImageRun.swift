@@ -4,17 +4,22 @@ import NookImages
 import NookRuntime
 import NookSpec
 
-/// `nook run IMAGE [COMMAND...]`: the image's config and the flags become
-/// RunOptions over a container layer of its own; from there it is a run like
-/// `--rootfs`'s. Nothing after the spec knows an image was involved.
-enum ImageRun {
+/// `nook run IMAGE [COMMAND...]` and NookKit's `ContainerRequest(image:)`:
+/// the image's config and the caller's overrides become RunOptions over a
+/// container layer of its own; from there it is a run like `--rootfs`'s.
+/// Nothing after the spec knows an image was involved. Its own module: it
+/// needs both the image store and the runtime's options, and NookImages
+/// never imports NookRuntime.
+public enum ImageRun {
     /// Fills `options` for `image`; returns the container's layer directory
     /// (the caller removes it if the run fails before the runtime took it
     /// over) and the ports to publish (-P: those the image exposes).
     /// `transient`: the container is removed when it stops (a foreground run,
-    /// `-d --rm`), never started again: its layer can be volatile.
-    static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
-                        containerID: String, environment: [String: String], trace: Bool) throws -> (layer: String, ports: [String]) {
+    /// `-d --rm`, a NookKit container), never started again: its layer can be volatile.
+    /// `nook`: what unpacks or copies the layers (`ImageLayers`) and probes overlayfs (`StorageDriver`).
+    public static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
+                               containerID: String, environment: [String: String], trace: Bool = false,
+                               nook: MonitorExecutable = .currentProcess) throws -> (layer: String, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
         guard let record = try ImageRecords(store: store).find(image) else {
             throw NookError("image '\(image)' is not in the store: nook pull \(image) or nook image import",
@@ -22,8 +27,8 @@ enum ImageRun {
         }
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
-        let layers = try ImageLayers.ensureUnpacked(record, store: store)  // bottom first
-        let driver = try StorageDriver.choose(store: store, environment: environment)
+        let layers = try ImageLayers.ensureUnpacked(record, store: store, nook: nook, environment: environment)  // bottom first
+        let driver = try StorageDriver.choose(store: store, environment: environment, nook: nook)
         let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers,
                                            readOnly: options.readOnly, copy: driver != .overlay, volatile: transient)
         let tracer = Tracer(enabled: trace)
@@ -32,7 +37,7 @@ enum ImageRun {
             tracer.emit("storage", "overlay", "the image's \(layers.count) layers shared, the container's writes in \(container.directory)")
         case .copy(let reason):
             tracer.emit("storage", "copy (overlay unavailable: \(reason))", "the image's \(layers.count) layers copied into \(container.rootfs)")
-            do { try ImageLayers.copy(layers, into: container.rootfs) } catch {
+            do { try ImageLayers.copy(layers, into: container.rootfs, nook: nook, environment: environment) } catch {
                 OwnedLayer.remove(container.directory)
                 throw error
             }
@@ -49,7 +54,16 @@ enum ImageRun {
         return (container.directory, settings.publishedPorts)
     }
 
-    static func isRegularFile(_ path: String) -> Bool {
+    /// `prepare` with only a command after the image (NookKit's
+    /// `ContainerRequest(image:command:)`); the container's layer directory.
+    public static func prepare(_ options: inout RunOptions, image: String, command: [String],
+                               containerID: String, environment: [String: String], nook: MonitorExecutable) throws -> String {
+        // A NookKit container is never started again: transient.
+        try prepare(&options, image: image, overrides: ImageRunSettings.Overrides(command: command), transient: true,
+                    containerID: containerID, environment: environment, nook: nook).layer
+    }
+
+    private static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
