@@ -63,7 +63,7 @@ public enum ImageRun {
                     containerID: containerID, environment: environment, nook: nook).layer
     }
 
-    private static func isRegularFile(_ path: String) -> Bool {
+    public static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Glibc
 import NookCore
+import NookImageRun
 import NookKernel
 import NookRuntime
 import NookSpec
