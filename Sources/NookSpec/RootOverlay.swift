@@ -38,7 +38,7 @@ public struct RootOverlay: Sendable, Equatable {
     public static func checkPath(_ path: String) throws {
         guard path.hasPrefix("/"), !path.contains(","), !path.contains(":"), !path.contains("\\") else {
             throw NookError("overlay layer path '\(path)' must be absolute and free of ',', ':' and '\\'",
-                            hint: "move the image store (XDG_DATA_HOME) to a path without those characters")
+                            hint: "move the image store (XDG_DATA_HOME) to a path without those characters", kind: .invalidInput)
         }
     }
 
@@ -57,11 +57,11 @@ public struct RootOverlay: Sendable, Equatable {
             case ("userxattr", 1), ("ro", 1): break
             default:
                 throw NookError("root overlay option '\(option)' is not supported",
-                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr and ro")
+                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr and ro", kind: .invalidInput)
             }
         }
-        guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir") }
-        guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither") }
+        guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir", kind: .invalidInput) }
+        guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither", kind: .invalidInput) }
         for path in lower + [upper, work].compactMap({ $0 }) { try Self.checkPath(path) }
         self.init(lower: lower, upper: upper, work: work)
     }

@@ -86,7 +86,7 @@ struct RunCommand: ParsableCommand {
         if rest.first == "--" {
             rest.removeFirst()
         } else if let first = rest.first, first.hasPrefix("-") {
-            throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --")
+            throw NookError("unknown option '\(first)'", hint: "see 'nook run --help'; put the command after --", kind: .invalidInput)
         }
         try TerminalInput.check(tty: tty, interactive: interactive)
         let environment = ProcessEnvironment.current()
@@ -102,7 +102,7 @@ struct RunCommand: ParsableCommand {
         let id: String
         switch (rootfs, bundle) {
         case (nil, nil) where rest.isEmpty:
-            throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh")
+            throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh", kind: .invalidInput)
         case (_, nil):
             id = name ?? Runtime.generateID()
             try StateStore.validate(id: id)
@@ -126,7 +126,7 @@ struct RunCommand: ParsableCommand {
             switch seccomp {
             case nil: break
             case "unconfined"?: security.seccomp = .unconfined
-            case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE")
+            case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE", kind: .invalidInput)
             }
             security.ulimits = try ulimit.map(ResourceLimit.parse(ulimit:))
             options.security = security
@@ -144,7 +144,7 @@ struct RunCommand: ParsableCommand {
                 (layer, exposed) = try ImageRun.prepare(&options, image: image, overrides: overrides, containerID: id, environment: environment, trace: trace)
                 ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
             } else if entrypoint != nil || publishAll {
-                throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs")
+                throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs", kind: .invalidInput)
             }
             // `nook run --rootfs` always says which network.
             options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: ports)
@@ -152,7 +152,7 @@ struct RunCommand: ParsableCommand {
             settings.network = options.network
         case (nil, let bundle?):
             guard rest.count == 1 else {
-                throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
+                throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer", kind: .invalidInput)
             }
             id = rest[0]
             settings.interactive = true
@@ -172,11 +172,11 @@ struct RunCommand: ParsableCommand {
             spec = loaded
             settings.bundle = bundlePath
         case (_?, _?):
-            throw NookError("--rootfs and --bundle cannot be used together")
+            throw NookError("--rootfs and --bundle cannot be used together", kind: .invalidInput)
         }
         if SealPolicy.run(spec, initProcess: self.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
-            guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
+            guard !tty && !interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'", kind: .invalidInput) }
             try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: self.`init`, removeOnExit: remove,
                                     restartPolicy: try RestartPolicy.parse(restart), trace: trace)
             print(id)
@@ -184,7 +184,7 @@ struct RunCommand: ParsableCommand {
         }
         // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
         if try RestartPolicy.parse(restart) != .no {
-            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(restart) ...")
+            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(restart) ...", kind: .invalidInput)
         }
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)
