@@ -49,7 +49,7 @@ public final class ContainerHandle: Sendable {
         while true {
             if let code = try exitCode() { return code }
             if let deadline, clock.now >= deadline {
-                throw ContainerError("container '\(id)' still runs after \(timeout!)", lastLogLines: lastLogLines())
+                throw ContainerError("container '\(id)' still runs after \(timeout!)", kind: .timedOut(timeout!), lastLogLines: lastLogLines())
             }
             try await Task.sleep(for: .milliseconds(5))
         }

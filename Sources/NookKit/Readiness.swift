@@ -44,10 +44,12 @@ extension ContainerHandle {
         while true {
             if try await holds(condition, linesSeen: &linesSeen) { return }
             if let code = try exitCode() {
-                throw ContainerError("container '\(id)' exited (\(code)) before \(condition.description)", lastLogLines: lastLogLines())
+                throw ContainerError("container '\(id)' exited (\(code)) before \(condition.description)", kind: .exitedBeforeReady(exitCode: code),
+                                     lastLogLines: lastLogLines())
             }
             guard clock.now < deadline else {
-                throw ContainerError("container '\(id)': no \(condition.description) within \(timeout)", lastLogLines: lastLogLines())
+                throw ContainerError("container '\(id)': no \(condition.description) within \(timeout)", kind: .timedOut(timeout),
+                                     lastLogLines: lastLogLines())
             }
             try await Task.sleep(for: .milliseconds(2))
         }
@@ -73,7 +75,7 @@ extension ContainerHandle {
 
     private func published(_ port: UInt16) throws -> UInt16 {
         guard let host = hostPort(for: port) else {
-            throw ContainerError("container port \(port) is not published", lastLogLines: [])
+            throw ContainerError("container port \(port) is not published", kind: .portNotPublished(port))
         }
         return host
     }
