@@ -27,10 +27,11 @@ public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Co
     }
 
     /// The same failure, its message prefixed with where it happened
-    /// ("set memory.max=64M: " + "write '...': ..."): the kind and exit code
-    /// stay; a `hint` given replaces the one it had.
+    /// ("set memory.max=64M: " + "write '...': ..."): the kind stays; a `hint`
+    /// given replaces the one it had. A step of Nook's own failed: exit code
+    /// 125 (a createContainer hook's exec says 126 or 127 only as its kind).
     public func within(_ context: String, hint: String? = nil) -> NookError {
-        NookError("\(context): \(message)", hint: hint ?? self.hint, exitCode: exitCode, kind: kind)
+        NookError("\(context): \(message)", hint: hint ?? self.hint, kind: kind)
     }
 
     /// The errno of a failed system call, nil for other kinds: `error.errno == .permissionDenied`.

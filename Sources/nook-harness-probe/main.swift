@@ -135,7 +135,9 @@ do {
         say("missing rootfs: " + (await failureKind(ContainerRequest(rootfs: rootfs + "/nothing-here", command: ["true"]))))
         var first = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
         first.name = "kinds-\(getpid())"
-        try await withContainer(first) { _ in say("name in use: " + (await failureKind(first))) }
+        let holder = try await first.start()
+        say("name in use: " + (await failureKind(first)))
+        await holder.remove()
         var unready = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
         unready.readiness = [.command(["false"])]
         unready.readinessTimeout = .milliseconds(300)

@@ -117,6 +117,8 @@ final class NookErrorKindTests: XCTestCase {
         XCTAssertEqual(outer.kind, inner.kind)
         XCTAssertEqual(outer.errno, .permissionDenied)
         XCTAssertEqual(outer.message, "set memory.max=64M: write '/sys/fs/cgroup/x/memory.max': permission denied")
+        let hook = NookError("exec '/bin/true': no such file or directory", exitCode: 127, kind: .commandNotFound("/bin/true"))
+        XCTAssertEqual(hook.within("createContainer hook 0").exitCode, 125, "a step of Nook's own failed")
     }
 
     /// What a detached container's monitor sends its caller over the pipe.
