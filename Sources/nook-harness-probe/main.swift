@@ -142,6 +142,7 @@ do {
         unready.readiness = [.command(["false"])]
         unready.readinessTimeout = .milliseconds(300)
         say("never ready: " + (await failureKind(unready)))
+    case "bench":
         let runs = args.count > 3 ? Int(args[3]) ?? 50 : 50
         var times: [Double] = []
         for i in 0..<runs {
