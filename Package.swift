@@ -37,7 +37,7 @@ let package = Package(
         // libarchive's headers, for reading layer tarballs (tar; gzip, zstd): only NookImages uses it.
         .systemLibrary(name: "CArchive", path: "CArchive"),
         // Errors and text: what every module says to users. Imports nothing of ours.
-        .target(name: "NookCore", plugins: directImportsOnly),
+        .target(name: "NookCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")], plugins: directImportsOnly),
         // The OCI model, its parsing, validation and defaults. No I/O, no kernel.
         .target(name: "NookSpec", dependencies: ["NookCore"], plugins: directImportsOnly),
         // The one seam over the kernel and the C shim (KernelInterface, LiveKernel).

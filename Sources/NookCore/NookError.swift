@@ -1,22 +1,45 @@
 import Glibc
+import SystemPackage
 
 /// Every failure Nook reports: one line that names the step, the path and the
 /// errno, plus a hint where one helps. Users read these; they are the product.
-public struct NookError: Error, CustomStringConvertible, Sendable, Equatable {
+/// Programs match `kind` (NookErrorKind.swift), never the words of `message`.
+public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Codable {
     public var message: String
     public var hint: String?
     /// The exit code `nook` returns for it (podman's convention: 125 = Nook failed).
     public var exitCode: Int32
+    /// What failed, for a caller to match; the CLI prints `description` only.
+    public var kind: Kind
 
-    public init(_ message: String, hint: String? = nil, exitCode: Int32 = 125) {
+    public init(_ message: String, hint: String? = nil, exitCode: Int32 = 125, kind: Kind = .other) {
         self.message = message
         self.hint = hint
         self.exitCode = exitCode
+        self.kind = kind
     }
 
-    /// A failed system call: "open '/x/y': permission denied".
-    public static func sys(_ what: String, errno err: Int32, hint: String? = nil) -> NookError {
-        NookError("\(what): \(errnoDescription(err))", hint: hint)
+    /// A failed system call: "open '/x/y': permission denied". `path` is the
+    /// file it worked on, for callers; the message already names it.
+    public static func sys(_ what: String, path: String? = nil, errno err: Int32, hint: String? = nil) -> NookError {
+        NookError("\(what): \(errnoDescription(err))", hint: hint,
+                  kind: .systemCall(step: what, path: path, errno: Errno(rawValue: err)))
+    }
+
+    /// The same failure, its message prefixed with where it happened
+    /// ("set memory.max=64M: " + "write '...': ..."): the kind stays; a `hint`
+    /// given replaces the one it had. A step of Nook's own failed: exit code
+    /// 125 (a createContainer hook's exec says 126 or 127 only as its kind).
+    public func within(_ context: String, hint: String? = nil) -> NookError {
+        NookError("\(context): \(message)", hint: hint ?? self.hint, kind: kind)
+    }
+
+    /// The errno of a failed system call, nil for other kinds: `error.errno == .permissionDenied`.
+    public var errno: Errno? {
+        switch kind {
+        case .systemCall(_, _, let err), .notExecutable(_, let err): return err
+        default: return nil
+        }
     }
 
     public var description: String {

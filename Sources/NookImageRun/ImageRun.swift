@@ -23,7 +23,8 @@ public enum ImageRun {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
         guard let record = try ImageRecords(store: store).find(image) else {
             throw NookError("image '\(image)' is not in the store: nook pull \(image) or nook image import",
-                            hint: "nook images lists what the store holds; --rootfs DIR runs an unpacked tree")
+                            hint: "nook images lists what the store holds; --rootfs DIR runs an unpacked tree",
+                            kind: .notFound(.image, name: image))
         }
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)

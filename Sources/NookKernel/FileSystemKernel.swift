@@ -66,7 +66,7 @@ extension FileSystemKernel {
 
 extension NookError {
     /// Runs one kernel step; its failure becomes "`what`: <errno text>".
-    public static func step<T>(_ what: String, hint: String? = nil, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as Errno { throw NookError.sys(what, errno: e.rawValue, hint: hint) }
+    public static func step<T>(_ what: String, path: String? = nil, hint: String? = nil, _ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as Errno { throw NookError.sys(what, path: path, errno: e.rawValue, hint: hint) }
     }
 }

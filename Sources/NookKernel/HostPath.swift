@@ -78,7 +78,7 @@ public enum HostPath {
     public static func readBytes(inRoot root: String, _ path: String, as kind: FileKind) throws -> [UInt8]? {
         let what = "\(path) in the rootfs \(root)"
         let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dir >= 0 else { throw NookError.sys("rootfs '\(root)'", errno: errno) }
+        guard dir >= 0 else { throw NookError.sys("rootfs '\(root)'", path: root, errno: errno) }
         defer { close(dir) }
         let fd = nook_openat2_in_root(dir, path, readFlags, 0)
         guard fd >= 0 else {
@@ -147,7 +147,7 @@ public enum HostPath {
             defer { try? fd.close() }  // the write above succeeded in full or threw; a close error loses nothing
             _ = try fd.writeAll(Array(text.utf8))
         } catch let errno as Errno {
-            throw NookError.sys("write '\(path)'", errno: errno.rawValue)
+            throw NookError.sys("write '\(path)'", path: path, errno: errno.rawValue)
         }
     }
 }

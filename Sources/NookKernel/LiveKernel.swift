@@ -184,7 +184,7 @@ public final class LiveKernel: KernelInterface {
 
     public func sendFD(_ fd: Int32, toSocket path: String) throws {
         let r = Syscall.sendFD(fd, toSocket: path)
-        if r < 0 { throw NookError.sys("send the console to '\(path)'", errno: -r) }
+        if r < 0 { throw NookError.sys("send the console to '\(path)'", path: path, errno: -r) }
     }
 
     public func pipe(holding bytes: [UInt8]) throws -> Int32 {

@@ -33,9 +33,9 @@ public final class LogRelay: @unchecked Sendable {
         containerStdout = out[1]
         containerStderr = err[1]
         fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw NookError.sys("open log '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
         mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", errno: errno) }
+        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
         var st = stat()
         fstat(fd, &st)
         size = Int(st.st_size)

@@ -21,7 +21,7 @@ public enum NamespacePath {
     /// Opens without blocking, and checks what was opened (the path may have changed since `check`).
     static func open(_ path: String, type: String) throws -> Int32 {
         let fd = Glibc.open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC)
-        guard fd >= 0 else { throw NookError.sys("open namespace '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("open namespace '\(path)'", path: path, errno: errno) }
         do { try checkOpened(fd, path: path, type: type) } catch { close(fd); throw error }
         return fd
     }

@@ -28,7 +28,7 @@ public struct SeccompProfile: Sendable, Hashable {
             case "SCMP_ACT_LOG": self = .log
             default:
                 throw NookError("unknown seccomp action '\(name)'",
-                                hint: "actions are SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG")
+                                hint: "actions are SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL_PROCESS, SCMP_ACT_KILL_THREAD, SCMP_ACT_TRAP, SCMP_ACT_TRACE, SCMP_ACT_LOG", kind: .invalidInput)
             }
         }
 
@@ -113,7 +113,7 @@ public struct SeccompProfile: Sendable, Hashable {
     public func validated(ignoreUnknown: Bool = false) throws -> SeccompProfile {
         var copy = self
         for arch in architectures where nook_seccomp_arch_known(arch) != 0 {
-            throw NookError("unknown seccomp architecture '\(arch)' in \(name)")
+            throw NookError("unknown seccomp architecture '\(arch)' in \(name)", kind: .invalidInput)
         }
         copy.rules = try rules.map { rule in
             var r = rule
@@ -122,7 +122,7 @@ public struct SeccompProfile: Sendable, Hashable {
                 // pseudo-number when not native); -1 means no such call anywhere.
                 if nook_seccomp_syscall_number(syscall) != -1 { return true }
                 if ignoreUnknown { return false }
-                throw NookError("unknown system call '\(syscall)' in \(name)", hint: "check the spelling; names are as in syscalls(2)")
+                throw NookError("unknown system call '\(syscall)' in \(name)", hint: "check the spelling; names are as in syscalls(2)", kind: .invalidInput)
             }
             return r
         }.filter { !$0.names.isEmpty }

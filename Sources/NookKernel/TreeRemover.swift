@@ -18,7 +18,7 @@ public enum TreeRemover {
         let parent = open(parentPath, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard parent >= 0 else {
             if errno == ENOENT { return }
-            throw NookError.sys("open '\(parentPath)'", errno: errno)
+            throw NookError.sys("open '\(parentPath)'", path: parentPath, errno: errno)
         }
         defer { close(parent) }
         try remove(String(path[path.index(after: slash)...]), in: parent, label: path)
@@ -27,17 +27,17 @@ public enum TreeRemover {
     /// Removes the entry `name` of the directory `parent`, a directory with all it holds.
     public static func remove(_ name: String, in parent: Int32, label: String) throws {
         if unlinkat(parent, name, 0) == 0 || errno == ENOENT { return }
-        guard errno == EISDIR || errno == EPERM else { throw NookError.sys("remove '\(label)'", errno: errno) }
+        guard errno == EISDIR || errno == EPERM else { throw NookError.sys("remove '\(label)'", path: label, errno: errno) }
         var st = stat()
         guard fstatat(parent, name, &st, AT_SYMLINK_NOFOLLOW) == 0, st.st_mode & S_IFMT == S_IFDIR else {
-            throw NookError.sys("remove '\(label)'", errno: EPERM)
+            throw NookError.sys("remove '\(label)'", path: label, errno: EPERM)
         }
         if st.st_mode & 0o700 != 0o700 { _ = fchmodat(parent, name, 0o700, 0) } // not ours: EPERM, and the reads below say so
         let dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard dir >= 0, let stream = fdopendir(dir) else {
             let e = errno
             if dir >= 0 { close(dir) }
-            throw NookError.sys("open '\(label)'", errno: e)
+            throw NookError.sys("open '\(label)'", path: label, errno: e)
         }
         defer { closedir(stream) }
         var names: [String] = []
@@ -46,6 +46,6 @@ public enum TreeRemover {
             if child != "." && child != ".." { names.append(child) }
         }
         for child in names { try remove(child, in: dirfd(stream), label: label + "/" + child) }
-        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw NookError.sys("remove '\(label)'", errno: errno) }
+        guard unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw NookError.sys("remove '\(label)'", path: label, errno: errno) }
     }
 }

@@ -414,7 +414,7 @@ public final class RecordingKernel: KernelInterface {
 
     public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
         try record(.readFile(path), live: "'\(path)'")
-        guard let bytes = files[path] else { throw NookError.sys("'\(path)'", errno: ENOENT) }
+        guard let bytes = files[path] else { throw NookError.sys("'\(path)'", path: path, errno: ENOENT) }
         return bytes
     }
 

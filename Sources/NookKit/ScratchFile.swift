@@ -12,7 +12,7 @@ final class ScratchFile {
     init(in directory: String) throws {
         var template = Array((directory + "/.scratch-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw NookError.sys("create a capture file in '\(directory)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create a capture file in '\(directory)'", path: directory, errno: errno) }
         template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.fd = fd

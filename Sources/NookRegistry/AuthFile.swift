@@ -22,7 +22,7 @@ public struct AuthFile: Sendable {
         var st = stat()
         if stat(path, &st) != 0 {
             if errno == ENOENT && !mustExist { return nil }
-            throw NookError.sys("auth file '\(path)'", errno: errno,
+            throw NookError.sys("auth file '\(path)'", path: path, errno: errno,
                                 hint: "name an existing file (podman login --authfile writes one)")
         }
         let bytes = try HostPath.readBytes(path, as: limit, label: "auth file '\(path)'")

@@ -43,12 +43,14 @@ struct BlobFetcher: Sendable {
         let actual = Digest.of(body)
         if let pinned, pinned != actual {
             throw NookError("manifest digest mismatch for \(what): expected \(pinned), got \(actual); nothing was stored",
-                            hint: "the registry served other content than the pin names; check the digest")
+                            hint: "the registry served other content than the pin names; check the digest",
+                            kind: .digestMismatch(expected: "\(pinned)", actual: "\(actual)"))
         }
         if pinned == nil, let header = response.headers.first(name: "Docker-Content-Digest"), header.hasPrefix("sha256:"),
            let said = try? Digest(header), said != actual { // (a header that is no sha256 digest: the content check above is what counts)
             throw NookError("manifest digest mismatch for \(what): expected \(said) (the registry's Docker-Content-Digest), got \(actual); nothing was stored",
-                            hint: "the manifest was corrupted in transit or in the registry")
+                            hint: "the manifest was corrupted in transit or in the registry",
+                            kind: .digestMismatch(expected: "\(said)", actual: "\(actual)"))
         }
         struct Probe: Decodable { var schemaVersion: Int?; var mediaType: String? }
         let probe = try? JSONDecoder().decode(Probe.self, from: Data(body)) // (not JSON: the manifest decoder below says what is wrong)
@@ -90,7 +92,9 @@ struct BlobFetcher: Sendable {
         let actual = Digest.of(body)
         guard actual == descriptor.digest, Int64(body.count) == descriptor.size else {
             throw NookError("\(what) digest mismatch: expected \(descriptor.digest) (\(descriptor.size) bytes), got \(actual) (\(body.count) bytes); nothing was stored",
-                            hint: "the registry's copy is corrupt or was changed")
+                            hint: "the registry's copy is corrupt or was changed",
+                            kind: actual == descriptor.digest ? .sizeMismatch(expected: descriptor.size, actual: Int64(body.count))
+                                : .digestMismatch(expected: "\(descriptor.digest)", actual: "\(actual)"))
         }
         return body
     }
@@ -152,8 +156,11 @@ struct BlobFetcher: Sendable {
             }
             try writer.commit()
             await progress?.done(descriptor.digest, bytes: descriptor.size)
-        } catch let error as NookError where error.message.contains("nothing was stored") {
-            writer.abandon()  // wrong content: nothing of it is kept, not even for a resume
+        } catch let error as NookError {
+            switch error.kind {
+            case .digestMismatch, .sizeMismatch: writer.abandon()  // wrong content: nothing of it is kept, not even for a resume
+            default: break
+            }
             throw error
         }
         // Any other error (a cut connection) keeps the partial file for the next pull to resume.

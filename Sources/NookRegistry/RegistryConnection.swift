@@ -27,7 +27,8 @@ public enum RegistryConnection {
         do {
             try await ping(https)
             return https
-        } catch let error as NookError where error.message.hasPrefix("cannot ") {
+        } catch let error as NookError {
+            guard case .connectionFailed = error.kind else { throw error }
             firstError = error
         }
         let plain = RegistrySession(http: http, base: "http://" + apiHost, host: registry, repository: repository,

@@ -20,7 +20,7 @@ public struct RegistryCredentials: Equatable, Sendable {
     public init(parsingFlag text: String, askPassword: () throws -> String = RegistryCredentials.askPassword) throws {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         guard let user = parts.first, !user.isEmpty else {
-            throw NookError("--creds needs a user name before the ':'", hint: "write --creds USER:PASSWORD, or --creds USER to be asked")
+            throw NookError("--creds needs a user name before the ':'", hint: "write --creds USER:PASSWORD, or --creds USER to be asked", kind: .invalidInput)
         }
         username = String(user)
         password = parts.count == 2 ? String(parts[1]) : try askPassword()
@@ -44,7 +44,7 @@ public struct RegistryCredentials: Equatable, Sendable {
     public static func askPassword() throws -> String {
         guard isatty(0) == 1 else {
             throw NookError("--creds names a user but no password, and there is no terminal to ask it on",
-                            hint: "write --creds USER:PASSWORD, or use an auth file (--authfile)")
+                            hint: "write --creds USER:PASSWORD, or use an auth file (--authfile)", kind: .invalidInput)
         }
         guard let line = getpass("Password: ") else { throw NookError.sys("read the password", errno: errno) }
         return String(cString: line)

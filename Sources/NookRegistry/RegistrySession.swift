@@ -198,9 +198,10 @@ public actor RegistrySession {
     static func transportError(_ error: Error, url: String) -> NookError {
         let text = String(describing: error)
         if text.contains("connectionRefused") || text.contains("Connection refused") {
-            return NookError("cannot connect to \(url): connection refused", hint: "is the registry running, and is the host and port right?")
+            return NookError("cannot connect to \(url): connection refused", hint: "is the registry running, and is the host and port right?",
+                             kind: .connectionFailed(url: url))
         }
-        return NookError("cannot fetch \(url): \(text)", hint: "check the registry's address and your network")
+        return NookError("cannot fetch \(url): \(text)", hint: "check the registry's address and your network", kind: .connectionFailed(url: url))
     }
 }
 

@@ -15,7 +15,7 @@ public enum EnvironmentList {
     public static func parse(_ entries: [String], caller: [String: String]) throws -> [String] {
         try entries.compactMap { entry in
             if entry.isEmpty || entry.hasPrefix("=") {
-                throw NookError("invalid environment variable '\(entry)': expected KEY=VALUE or KEY")
+                throw NookError("invalid environment variable '\(entry)': expected KEY=VALUE or KEY", kind: .invalidInput)
             }
             if entry.contains("=") { return entry }
             return caller[entry].map { "\(entry)=\($0)" }

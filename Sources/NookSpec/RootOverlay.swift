@@ -69,12 +69,12 @@ public struct RootOverlay: Sendable, Equatable {
             case ("userxattr", 1), ("ro", 1): break
             default:
                 throw NookError("root overlay option '\(option)' is not supported",
-                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr, volatile and ro")
+                                hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr, volatile and ro", kind: .invalidInput)
             }
         }
-        guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir") }
-        guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither") }
-        guard !volatile || upper != nil else { throw NookError("root overlay option 'volatile' needs an upperdir", hint: "a read-only overlay has nothing to sync") }
+        guard !lower.isEmpty else { throw NookError("root overlay mount has no lowerdir", kind: .invalidInput) }
+        guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither", kind: .invalidInput) }
+        guard !volatile || upper != nil else { throw NookError("root overlay option 'volatile' needs an upperdir", hint: "a read-only overlay has nothing to sync", kind: .invalidInput) }
         for path in lower + [upper, work].compactMap({ $0 }) { try Self.checkPath(path) }
         self.init(lower: lower, upper: upper, work: work, volatile: volatile)
     }

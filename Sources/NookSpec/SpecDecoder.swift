@@ -10,14 +10,14 @@ import NookCore
 public enum SpecDecoder {
     public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
         let spec = try decodeJSON(Spec.self, from: bytes, what: source)
-        guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty") }
+        guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty", kind: .invalidInput) }
         guard OCIVersion.isSupported(spec.ociVersion) else {
-            throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)")
+            throw NookError("invalid \(source): field 'ociVersion' is '\(spec.ociVersion)': Nook supports \(OCIVersion.supported)", kind: .invalidInput)
         }
         try checkHooks(spec, source: source)
         // An empty path would be the bundle itself: nook would make /proc, /dev and /sys there.
         if spec.root?.path.isEmpty == true {
-            throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute")
+            throw NookError("invalid \(source): root.path is empty ('')", hint: "name the rootfs directory, relative to the bundle or absolute", kind: .invalidInput)
         }
         return spec
     }
@@ -27,9 +27,9 @@ public enum SpecDecoder {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw NookError("invalid \(what): \(describe(error, decoding: T.self, from: bytes))")
+            throw NookError("invalid \(what): \(describe(error, decoding: T.self, from: bytes))", kind: .invalidInput)
         } catch {
-            throw NookError("invalid \(what): \(error)")
+            throw NookError("invalid \(what): \(error)", kind: .invalidInput)
         }
     }
 
@@ -57,11 +57,11 @@ public enum SpecDecoder {
             for (i, hook) in spec.hooks(at: point).enumerated() {
                 guard hook.path.hasPrefix("/") else {
                     throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].path' is '\(hook.path)': it must be an absolute path",
-                                    hint: "give the hook's program by its full path, e.g. /usr/bin/\(hook.path.split(separator: "/").last ?? "hook")")
+                                    hint: "give the hook's program by its full path, e.g. /usr/bin/\(hook.path.split(separator: "/").last ?? "hook")", kind: .invalidInput)
                 }
                 if let t = hook.timeout, !hookTimeouts.contains(t) {
                     throw NookError("invalid \(source): field 'hooks.\(point.rawValue)[\(i)].timeout' is \(t): "
-                                    + "a number of seconds from \(hookTimeouts.lowerBound) to \(hookTimeouts.upperBound)")
+                                    + "a number of seconds from \(hookTimeouts.lowerBound) to \(hookTimeouts.upperBound)", kind: .invalidInput)
                 }
             }
         }

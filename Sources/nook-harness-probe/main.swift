@@ -7,6 +7,8 @@
 //                        for each and "all started", then waits to be killed
 //   unready ROOTFS       a server that never answers: the readiness error, and
 //                        withContainer's cleanup when its body throws
+//   kinds ROOTFS         failed starts, each printed as the kind of its error
+//                        (what a harness matches), however far down it failed
 //   bench ROOTFS RUNS    start-to-ready of busybox httpd, RUNS times; prints the median
 //   parallel ROOTFS N    N busybox httpd at once; prints the wall time until all are ready
 //   streams ROOTFS       stdout and stderr apart, log lines with their stream,
@@ -45,6 +47,27 @@ func fetch(port: UInt16, path: String) -> String {
 
 func trimmed(_ text: String) -> String {
     String(text.drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+}
+
+/// How `request.start()` failed, as a harness would match it: the error's kind, not its words.
+func failureKind(_ request: ContainerRequest) async -> String {
+    do {
+        await (try await request.start()).remove()
+        return "started"
+    } catch let error as NookError {
+        switch error.kind {
+        case .commandNotFound(let command): return "commandNotFound \(command), exit \(error.exitCode)"
+        case .notExecutable(let command, let err): return "notExecutable \(command) \(errnoName(err.rawValue)), exit \(error.exitCode)"
+        case .systemCall(_, let path, let err): return "systemCall \(path ?? "-") \(errnoName(err.rawValue))"
+        case .alreadyExists(let subject, let name): return "alreadyExists \(subject) \(name)"
+        default: return "NookError \(error.kind): \(error)"
+        }
+    } catch let error as ContainerError {
+        if error.kind == .timedOut { return "ContainerError timedOut" }
+        return "ContainerError \(error.kind): \(error)"
+    } catch {
+        return "\(type(of: error)): \(error)"
+    }
 }
 
 func ms(_ value: Double) -> String { String(Double(Int(value * 10)) / 10) }
@@ -114,6 +137,19 @@ do {
         } catch is Thrown {
             say("left after a throwing body: \(access(directory, F_OK) == 0)")
         }
+    case "kinds":
+        say("missing command: " + (await failureKind(ContainerRequest(rootfs: rootfs, command: ["no-such-command"]))))
+        say("not executable: " + (await failureKind(ContainerRequest(rootfs: rootfs, command: ["/etc/passwd"]))))
+        say("missing rootfs: " + (await failureKind(ContainerRequest(rootfs: rootfs + "/nothing-here", command: ["true"]))))
+        var first = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
+        first.name = "kinds-\(getpid())"
+        let holder = try await first.start()
+        say("name in use: " + (await failureKind(first)))
+        await holder.remove()
+        var unready = ContainerRequest(rootfs: rootfs, command: ["sleep", "1000"])
+        unready.readiness = [.command(["false"])]
+        unready.readinessTimeout = .milliseconds(300)
+        say("never ready: " + (await failureKind(unready)))
     case "bench":
         let runs = args.count > 3 ? Int(args[3]) ?? 50 : 50
         var times: [Double] = []

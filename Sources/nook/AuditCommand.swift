@@ -24,7 +24,7 @@ struct AuditCommand: ParsableCommand {
 
     func run() throws {
         guard ["text", "json"].contains(format) else {
-            throw NookError("unknown --format '\(format)'", hint: "use text or json")
+            throw NookError("unknown --format '\(format)'", hint: "use text or json", kind: .invalidInput)
         }
         guard !target.isEmpty else { throw NookError("the rootfs to audit is empty ('')", hint: "name an unpacked root filesystem, e.g. nook audit ./rootfs") }
         // A path that exists is a rootfs (a directory of that name wins over an image).

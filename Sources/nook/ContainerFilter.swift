@@ -26,7 +26,7 @@ struct ContainerFilter {
             if atEnd { text = text.dropLast() }
             guard text.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
                 throw NookError("--filter name=\(pattern): nook matches a piece of the name, anchored by ^ and $",
-                                hint: "e.g. name=web, name=^web- or name=^web$ (names hold letters, digits, '_', '.' and '-')")
+                                hint: "e.g. name=web, name=^web- or name=^web$ (names hold letters, digits, '_', '.' and '-')", kind: .invalidInput)
             }
             self.text = text
         }
@@ -45,21 +45,21 @@ struct ContainerFilter {
         for filter in filters {
             let parts = filter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
             guard parts.count == 2, !parts[1].isEmpty else {
-                throw NookError("--filter '\(filter)' is not KEY=VALUE", hint: "e.g. --filter status=running")
+                throw NookError("--filter '\(filter)' is not KEY=VALUE", hint: "e.g. --filter status=running", kind: .invalidInput)
             }
             var (key, value) = (parts[0], parts[1])
             switch key {
             case "status":
                 if value == "exited" { value = "stopped" } // podman's word for it
                 guard Self.statuses.contains(value) else {
-                    throw NookError("--filter status=\(value): unknown status", hint: "one of \(Self.statuses.joined(separator: ", "))")
+                    throw NookError("--filter status=\(value): unknown status", hint: "one of \(Self.statuses.joined(separator: ", "))", kind: .invalidInput)
                 }
             case "name":
                 names.append(try NamePattern(value))
             case "id":
                 break
             default:
-                throw NookError("unknown --filter key '\(key)'", hint: "use status=, name= or id=")
+                throw NookError("unknown --filter key '\(key)'", hint: "use status=, name= or id=", kind: .invalidInput)
             }
             byKey[key, default: []].append(value)
         }

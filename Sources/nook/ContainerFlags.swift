@@ -84,7 +84,7 @@ struct ContainerFlags: ParsableArguments {
         switch seccomp {
         case nil: break
         case "unconfined"?: security.seccomp = .unconfined
-        case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE")
+        case let other?: throw NookError("invalid --seccomp '\(other)'", hint: "use --seccomp unconfined, or --seccomp-profile FILE", kind: .invalidInput)
         }
         security.ulimits = try ulimit.map(ResourceLimit.parse(ulimit:))
         options.security = security
@@ -102,7 +102,7 @@ struct ContainerFlags: ParsableArguments {
                                                     containerID: id, environment: environment, trace: trace)
             ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
         } else if entrypoint != nil || publishAll {
-            throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs")
+            throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs", kind: .invalidInput)
         }
         // `nook run --rootfs` always says which network.
         options.network = NetworkSettings(mode: try NetworkMode.parse(network), ports: ports)

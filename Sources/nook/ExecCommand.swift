@@ -32,7 +32,7 @@ struct ExecCommand: ParsableCommand {
         if rest.first == "--help" || rest.first == "-h" { throw CleanExit.helpRequest(self) }
         if consoleSocket == nil { try TerminalInput.check(tty: tty, interactive: interactive) }
         guard !rest.isEmpty, !rest[0].hasPrefix("-") else {
-            throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND")
+            throw NookError("nook exec needs a container ID", hint: "nook exec ID -- COMMAND", kind: .invalidInput)
         }
         let id = rest.removeFirst()
         if rest.first == "--" { rest.removeFirst() }
@@ -43,7 +43,7 @@ struct ExecCommand: ParsableCommand {
             let bytes = try HostPath.readBytes(processFile, as: .processJSON, label: "--process \(processFile)")
             process = try SpecDecoder.decodeJSON(Spec.Process.self, from: bytes, what: "process file \(processFile)")
         } else {
-            guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh") }
+            guard !rest.isEmpty else { throw NookError("no command given", hint: "nook exec \(id) -- sh", kind: .invalidInput) }
             // `-e KEY` copies the caller's value: a secret need not be on the command line.
             process = try runtime.execProcess(id: id, args: rest, env: try EnvironmentList.parse(env, caller: ProcessEnvironment.current()),
                                               cwd: cwd, user: user, terminal: tty)

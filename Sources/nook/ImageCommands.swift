@@ -26,7 +26,8 @@ func openImageStore() throws -> ImageStore {
 /// The record `text` names, or an error that says so.
 func findImage(_ text: String, in store: ImageStore) throws -> ImageRecord {
     guard let record = try ImageRecords(store: store).find(text) else {
-        throw NookError("image '\(PrintableText.escaped(text))' is not in the store", hint: "see 'nook images'; pull or import it first")
+        throw NookError("image '\(PrintableText.escaped(text))' is not in the store", hint: "see 'nook images'; pull or import it first",
+                        kind: .notFound(.image, name: text))
     }
     return record
 }
@@ -81,7 +82,7 @@ struct ImageListOptions: ParsableArguments {
             }
             print(Table.render(table))
         default:
-            throw NookError("unknown --format '\(format)'", hint: "use table or json")
+            throw NookError("unknown --format '\(format)'", hint: "use table or json", kind: .invalidInput)
         }
     }
 
@@ -148,7 +149,7 @@ struct ImageExportCommand: ParsableCommand {
 
     func run() throws {
         guard let kind = ImageExporter.Format(rawValue: format) else {
-            throw NookError("unknown --format '\(format)'", hint: "use oci-archive or oci-dir")
+            throw NookError("unknown --format '\(format)'", hint: "use oci-archive or oci-dir", kind: .invalidInput)
         }
         let store = try openImageStore()
         let record = try findImage(image, in: store)

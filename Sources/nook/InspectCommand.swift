@@ -13,7 +13,7 @@ struct InspectCommand: ParsableCommand {
     @Argument(help: "Container names.", completion: Completions.containers) var ids: [String]
 
     func run() throws {
-        guard format == "json" else { throw NookError("unknown --format '\(format)'", hint: "inspect prints json") }
+        guard format == "json" else { throw NookError("unknown --format '\(format)'", hint: "inspect prints json", kind: .invalidInput) }
         let runtime = try global.runtime()
         // As podman: every name is looked up before anything is printed.
         let all = try ids.map { try runtime.inspect(id: $0) }

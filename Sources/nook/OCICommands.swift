@@ -62,7 +62,7 @@ struct DeleteCommand: ParsableCommand {
         let runtime = try global.runtime()
         do { try runtime.delete(id: id, force: force) } catch let e as NookError {
             // runc: deleting a container that does not exist with --force is not an error.
-            if force && e.message.hasSuffix("does not exist") { return }
+            if force, case .notFound(.container, _) = e.kind { return }
             throw e
         }
     }
@@ -118,7 +118,7 @@ struct PSCommand: ParsableCommand {
             return
         }
         guard filters.isEmpty, !quiet else {
-            throw NookError("--filter and --quiet list containers, not the processes of one", hint: "nook ps --filter name=\(id)")
+            throw NookError("--filter and --quiet list containers, not the processes of one", hint: "nook ps --filter name=\(id)", kind: .invalidInput)
         }
         let output = try OutputFormat.parse(format, fields: ["Pid", "Command"])
         runtime.repair(id: id)

@@ -31,7 +31,7 @@ enum OutputFormat: Equatable {
         if body.hasPrefix("table ") { aligned = true; body = body.dropFirst(6) }
         guard body.contains("{{") else {
             throw NookError("unknown \(option) '\(text)'",
-                            hint: "use table, json, or a template such as '{{.\(fields[0])}}' (fields: \(fields.joined(separator: ", ")))")
+                            hint: "use table, json, or a template such as '{{.\(fields[0])}}' (fields: \(fields.joined(separator: ", ")))", kind: .invalidInput)
         }
         var pieces: [Piece] = []
         while let open = body.firstRange(of: "{{") {

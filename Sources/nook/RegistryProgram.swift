@@ -34,6 +34,6 @@ enum RegistryProgram {
         let argv = [PullRequest.programName, "pull"]
         var cArgs = argv.map { strdup($0) } + [nil]
         execv(program, &cArgs)
-        throw NookError.sys("exec '\(program)'", errno: errno)
+        throw NookError.sys("exec '\(program)'", path: program, errno: errno)
     }
 }

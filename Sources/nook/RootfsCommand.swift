@@ -18,7 +18,7 @@ struct RootfsCommand: ParsableCommand {
     func run() throws {
         guard kind == "busybox" else {
             throw NookError("unknown rootfs kind '\(kind)'",
-                            hint: "the only kind is busybox; for Debian: mmdebstrap --mode=unshare --variant=minbase bookworm DIR, or nook pull debian:bookworm (Docs/using.md, Other root filesystems)")
+                            hint: "the only kind is busybox; for Debian: mmdebstrap --mode=unshare --variant=minbase bookworm DIR, or nook pull debian:bookworm (Docs/using.md, Other root filesystems)", kind: .invalidInput)
         }
         guard !directory.isEmpty else { throw RootfsBuilder.emptyDirectory }
         let count = try RootfsBuilder.busybox(at: try HostPath.absolute(directory), busybox: busybox)

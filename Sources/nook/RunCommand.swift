@@ -55,7 +55,7 @@ struct RunCommand: ParsableCommand {
         let id: String
         switch (rootfs, bundle) {
         case (nil, nil) where rest.isEmpty:
-            throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh")
+            throw NookError("nook run needs an IMAGE, --rootfs DIR or --bundle DIR", hint: "nook run busybox sh, or nook run --rootfs ./rootfs -- sh", kind: .invalidInput)
         case (_, nil):
             id = flags.name ?? Runtime.generateID()
             // Removed when it stops, never started again: a foreground run, -d --rm (no --restart with it).
@@ -64,7 +64,7 @@ struct RunCommand: ParsableCommand {
             (spec, settings.parsed, settings.network) = (made.spec, made.parsed, made.network)
         case (nil, let bundle?):
             guard rest.count == 1 else {
-                throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer")
+                throw NookError("nook run --bundle DIR takes exactly one container ID", hint: "nook run --bundle \(bundle) mycontainer", kind: .invalidInput)
             }
             id = rest[0]
             settings.interactive = true
@@ -84,11 +84,11 @@ struct RunCommand: ParsableCommand {
             spec = loaded
             settings.bundle = bundlePath
         case (_?, _?):
-            throw NookError("--rootfs and --bundle cannot be used together")
+            throw NookError("--rootfs and --bundle cannot be used together", kind: .invalidInput)
         }
         if SealPolicy.run(spec, initProcess: flags.`init`, detached: detach) { try SealedBinary.ensure() }
         if detach {
-            guard !flags.tty && !flags.interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'") }
+            guard !flags.tty && !flags.interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'", kind: .invalidInput) }
             try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: flags.`init`, removeOnExit: flags.remove,
                                     restartPolicy: try RestartPolicy.parse(flags.restart), trace: flags.trace)
             print(id)
@@ -96,7 +96,7 @@ struct RunCommand: ParsableCommand {
         }
         // --rm in the foreground is what a foreground run does anyway: accepted, as podman users type it.
         if try RestartPolicy.parse(flags.restart) != .no {
-            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(flags.restart) ...")
+            throw NookError("--restart goes with -d", hint: "the container's own monitor restarts it: nook run -d --restart \(flags.restart) ...", kind: .invalidInput)
         }
         let status = try runtime.run(spec, id: id, settings: settings)
         Glibc.exit(status.code)

@@ -11,6 +11,6 @@ enum TerminalInput {
     static func check(tty: Bool, interactive: Bool) throws {
         guard tty && interactive && isatty(0) == 0 else { return }
         throw NookError("-it needs a terminal on stdin, and stdin is not one",
-                        hint: "to pipe input into the container, use -i without -t")
+                        hint: "to pipe input into the container, use -i without -t", kind: .invalidInput)
     }
 }

@@ -13,9 +13,9 @@ enum UnknownCommand {
         let visible = names.filter { $0 != "__monitor" }
         let nearest = visible.min { distance(word, $0) < distance(word, $1) }
         if let nearest, distance(word, nearest) <= max(2, word.count / 3) {
-            return NookError("unknown command '\(word)'; did you mean '\(nearest)'?", hint: "nook --help lists the commands")
+            return NookError("unknown command '\(word)'; did you mean '\(nearest)'?", hint: "nook --help lists the commands", kind: .invalidInput)
         }
-        return NookError("unknown command '\(word)'", hint: "nook --help lists the commands")
+        return NookError("unknown command '\(word)'", hint: "nook --help lists the commands", kind: .invalidInput)
     }
 
     /// Levenshtein distance: the fewest one-character edits from a to b.

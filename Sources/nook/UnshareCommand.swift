@@ -30,7 +30,8 @@ struct UnshareCommand: ParsableCommand {
         }
         let program = argv[0].contains("/") ? argv[0] : HostPath.findExecutable(argv[0])
         guard let program else {
-            throw NookError("'\(PrintableText.escaped(argv[0]))' is not in PATH", hint: "give its full path", exitCode: 127)
+            throw NookError("'\(PrintableText.escaped(argv[0]))' is not in PATH", hint: "give its full path", exitCode: 127,
+                            kind: .commandNotFound(argv[0]))
         }
         Glibc.exit(try UserNamespaceCommand.containerMapping().run(program: program, arguments: argv))
     }

@@ -110,9 +110,16 @@ final class DetachedTests: XCTestCase {
         XCTAssertTrue(Harness.eventually(10) { !FileManager.default.fileExists(atPath: self.h.stateDir() + "/\(name)") })
         let bad = try h.run(["run", "-d", "--name", Harness.name("bad"), "--rootfs", "/nonexistent-rootfs", "--", "true"])
         XCTAssertEqual(bad.status, 125)
-        XCTAssertTrue(bad.stderr.contains("rootfs '/nonexistent-rootfs' does not exist"), bad.stderr)
+        // The monitor's error crosses its pipe whole (kind, hint, exit code): the
+        // caller prints what a foreground run prints, byte for byte.
+        XCTAssertEqual(bad.stderr, "nook: rootfs '/nonexistent-rootfs' does not exist (hint: make one with: nook rootfs busybox /nonexistent-rootfs)\n")
         let missing = try h.run(["run", "-d", "--rootfs", h.rootfs, "--", "no-such-command"])
         XCTAssertEqual(missing.status, 127, missing.stderr)
+        let foreground = try h.run(["run", "--rootfs", h.rootfs, "--", "no-such-command"])
+        XCTAssertEqual(foreground.status, 127, foreground.stderr)
+        XCTAssertEqual(missing.stderr, foreground.stderr)
+        XCTAssertTrue(missing.stderr.hasPrefix("nook: exec 'no-such-command': not found in the container: no such file or directory (hint: looked in PATH="),
+                      missing.stderr)
     }
 
     func testNoNookProcessButMonitorsAndNoListeningSocket() throws {

@@ -144,6 +144,20 @@ final class NookKitHarnessTests: XCTestCase {
         XCTAssertEqual(layers, [], "container layers left")
     }
 
+    /// A harness matches a failed start by its kind, whichever process found it:
+    /// the monitor's (command not found or not executable, missing rootfs) cross
+    /// its pipe with their kind, errno and exit code; the name in use is found before.
+    func testFailedStartsAreMatchedByKind() throws {
+        let r = try Harness.shell(try probeCommand(["kinds", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains("missing command: commandNotFound no-such-command, exit 127"), r.stdout)
+        XCTAssertTrue(lines.contains("not executable: notExecutable /etc/passwd EACCES, exit 126"), r.stdout)
+        XCTAssertTrue(lines.contains("missing rootfs: systemCall \(h.rootfs)/nothing-here ENOENT"), r.stdout)
+        XCTAssertTrue(lines.contains { $0.hasPrefix("name in use: alreadyExists container kinds-") }, r.stdout)
+        XCTAssertTrue(lines.contains("never ready: ContainerError timedOut"), r.stdout)
+    }
+
     /// Start-to-ready of busybox httpd through the API, median of 50 (printed; no timed assertion).
     func testStartToReadyMedian() throws {
         try requirePasta()

@@ -88,7 +88,7 @@ public struct LayeredTree: Sendable {
             var st = stat()
             guard lstat(hostPath, &st) == 0 else {
                 if errno == ENOENT || errno == ENOTDIR { continue }
-                throw NookError.sys("'\(hostPath)' (a file of the image's layer)", errno: errno)
+                throw NookError.sys("'\(hostPath)' (a file of the image's layer)", path: hostPath, errno: errno)
             }
             let type = st.st_mode & S_IFMT
             if type == S_IFCHR && st.st_rdev == 0 { break }  // a whiteout: nothing below counts
@@ -123,7 +123,7 @@ public struct LayeredTree: Sendable {
     static func readLink(_ hostPath: String) throws -> String {
         var buffer = [Int8](repeating: 0, count: Int(PATH_MAX))
         let n = readlink(hostPath, &buffer, buffer.count)
-        guard n >= 0 else { throw NookError.sys("readlink '\(hostPath)'", errno: errno) }
+        guard n >= 0 else { throw NookError.sys("readlink '\(hostPath)'", path: hostPath, errno: errno) }
         guard n < buffer.count else { throw NookError("'\(hostPath)': a symbolic link longer than \(PATH_MAX) bytes") }
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }

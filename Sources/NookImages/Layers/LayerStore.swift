@@ -65,7 +65,7 @@ public struct LayerStore: Sendable {
                             hint: "Nook unpacks tar layers, plain or compressed with gzip or zstd")
         }
         let temp = path(of: diffID) + Self.temporaryMarker + Self.randomSuffix()
-        guard mkdir(temp, 0o755) == 0 else { throw NookError.sys("mkdir '\(temp)'", errno: errno) }
+        guard mkdir(temp, 0o755) == 0 else { throw NookError.sys("mkdir '\(temp)'", path: temp, errno: errno) }
         do {
             let blob = open(store.blobPath(layer.digest), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             guard blob >= 0 else { throw NookError.sys("layer \(layer.digest) in the store", errno: errno, hint: "pull or import the image again") }
@@ -78,7 +78,7 @@ public struct LayerStore: Sendable {
             if report.skippedAttributes > 0 {
                 note("layer \(diffID.short): skipped \(report.skippedAttributes) extended attribute\(report.skippedAttributes == 1 ? "" : "s") a user namespace cannot set (\(report.skippedAttributeExample))")
             }
-            guard rename(temp, path(of: diffID)) == 0 else { throw NookError.sys("rename '\(temp)' to '\(path(of: diffID))'", errno: errno) }
+            guard rename(temp, path(of: diffID)) == 0 else { throw NookError.sys("rename '\(temp)' to '\(path(of: diffID))'", path: temp, errno: errno) }
         } catch {
             try? TreeRemover.remove(temp)  // the error thrown says what went wrong; a tree we could not remove is found as a leftover next time
             throw error

@@ -28,7 +28,7 @@ final class LayerTreeWriter {
     init(root: String, keepOwnership: Bool) throws {
         rootPath = root
         self.root = open(root, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard self.root >= 0 else { throw NookError.sys("open '\(root)'", errno: errno) }
+        guard self.root >= 0 else { throw NookError.sys("open '\(root)'", path: root, errno: errno) }
         self.keepOwnership = keepOwnership
     }
 
@@ -130,14 +130,14 @@ final class LayerTreeWriter {
                 if mkdirat(current, path.components[index], 0o755) != 0 {
                     let err = errno
                     close(current)
-                    throw NookError.sys("\(what): make its directory '\(prefix)'", errno: err,
+                    throw NookError.sys("\(what): make its directory '\(prefix)'", path: prefix, errno: err,
                                         hint: err == EEXIST ? "'\(prefix)' is a symbolic link to nothing in the layer: the layer cannot be unpacked" : nil)
                 }
                 next = Syscall.openInRoot(root, prefix, flags: flags)
             }
             let err = errno
             close(current)
-            guard next >= 0 else { throw NookError.sys("\(what): its directory '\(prefix)'", errno: err) }
+            guard next >= 0 else { throw NookError.sys("\(what): its directory '\(prefix)'", path: prefix, errno: err) }
             current = next
         }
         return current

@@ -59,7 +59,8 @@ public struct LayerUnpacker {
         let actual = stream.digest.finish()
         guard actual == diffID else {
             throw NookError("\(what): its uncompressed content hashes to \(actual), not to the diff ID the image config names; the layer was refused, nothing of it was kept",
-                            hint: "the image is corrupt or was tampered with; remove it (nook rmi) and pull or import it again")
+                            hint: "the image is corrupt or was tampered with; remove it (nook rmi) and pull or import it again",
+                            kind: .digestMismatch(expected: "\(diffID)", actual: "\(actual)"))
         }
         try writer.finish()
         return writer.report

@@ -56,7 +56,7 @@ extension Platform {
     public init(parsing text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
         guard (2...3).contains(parts.count), parts.allSatisfy({ !$0.isEmpty && $0.utf8.allSatisfy { b in (48...57).contains(b) || (97...122).contains(b) || b == UInt8(ascii: "_") } }) else {
-            throw NookError("invalid --platform '\(PrintableText.escaped(text))'", hint: "write OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8")
+            throw NookError("invalid --platform '\(PrintableText.escaped(text))'", hint: "write OS/ARCH[/VARIANT], e.g. linux/amd64 or linux/arm64/v8", kind: .invalidInput)
         }
         self.init(os: parts[0], architecture: parts[1], variant: parts.count == 3 ? parts[2] : nil)
     }

@@ -11,11 +11,11 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
 
     public init(_ text: String) throws {
         guard text.hasPrefix("sha256:") else {
-            throw NookError("invalid digest '\(PrintableText.escaped(text))': Nook knows only sha256:<64 hex digits>")
+            throw NookError("invalid digest '\(PrintableText.escaped(text))': Nook knows only sha256:<64 hex digits>", kind: .invalidInput)
         }
         let hex = String(text.dropFirst("sha256:".count))
         guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
-            throw NookError("invalid digest '\(PrintableText.escaped(text))': expected sha256: and 64 lower-case hex digits")
+            throw NookError("invalid digest '\(PrintableText.escaped(text))': expected sha256: and 64 lower-case hex digits", kind: .invalidInput)
         }
         self.hex = hex
     }

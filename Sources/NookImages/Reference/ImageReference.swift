@@ -28,7 +28,7 @@ public struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertib
     public init(parsing text: String) throws {
         let form = "REGISTRY/NAME:TAG or NAME@sha256:DIGEST, e.g. docker.io/library/busybox:latest"
         func bad(_ why: String) -> NookError {
-            NookError("invalid image reference '\(PrintableText.escaped(text))': \(why)", hint: "write it as \(form)")
+            NookError("invalid image reference '\(PrintableText.escaped(text))': \(why)", hint: "write it as \(form)", kind: .invalidInput)
         }
         guard !text.isEmpty else { throw bad("it is empty") }
         guard text.utf8.count <= Self.maximumLength + 72 else { throw bad("it is longer than \(Self.maximumLength) characters") }

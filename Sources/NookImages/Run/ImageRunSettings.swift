@@ -68,7 +68,7 @@ public struct ImageRunSettings: Sendable, Equatable {
         workdir = overrides.workdir ?? imageDir
         if let workdir, !workdir.hasPrefix("/") {
             throw NookError("working directory '\(workdir)' of image '\(imageName)' is not absolute",
-                            hint: "give one with -w /PATH")
+                            hint: "give one with -w /PATH", kind: .invalidInput)
         }
         user = overrides.user ?? config.user.flatMap { $0.isEmpty ? nil : $0 }
         publishedPorts = overrides.publishAll ? (config.exposedPorts ?? [:]).keys.sorted() : []
@@ -84,7 +84,7 @@ public struct ImageRunSettings: Sendable, Equatable {
         // The decoder's words would not help: the error below says what is wanted.
         guard let list = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
             throw NookError("invalid --entrypoint '\(text)': it starts with '[' but is not a JSON array of strings",
-                            hint: "--entrypoint '[\"/bin/sh\",\"-c\"]', or a single program: --entrypoint /bin/sh")
+                            hint: "--entrypoint '[\"/bin/sh\",\"-c\"]', or a single program: --entrypoint /bin/sh", kind: .invalidInput)
         }
         return list
     }

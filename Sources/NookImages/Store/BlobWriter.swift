@@ -32,7 +32,7 @@ public final class BlobWriter {
         if store.hasBlob(expected) { lock.unlock(); return nil }
         partialPath = store.tmpDirectory + "/" + expected.hex + ".partial"
         fd = open(partialPath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw NookError.sys("create '\(partialPath)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create '\(partialPath)'", path: partialPath, errno: errno) }
     }
 
     /// Bytes already in the partial file from an interrupted pull, hashed
@@ -43,7 +43,7 @@ public final class BlobWriter {
         stream = DigestStream()
         while true {
             let n = read(fd, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(partialPath)'", errno: errno) }
+            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(partialPath)'", path: partialPath, errno: errno) }
             if n == 0 { break }
             stream.update(Array(chunk[0..<n]))
         }
@@ -53,7 +53,7 @@ public final class BlobWriter {
 
     /// Throws away what the partial file holds (the server ignored a Range request).
     public func restart() throws {
-        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw NookError.sys("truncate '\(partialPath)'", errno: errno) }
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw NookError.sys("truncate '\(partialPath)'", path: partialPath, errno: errno) }
         stream = DigestStream()
     }
 
@@ -62,14 +62,15 @@ public final class BlobWriter {
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let expectedSize, stream.count + Int64(bytes.count) > expectedSize {
             throw NookError("\(what) \(expected) is larger than the \(expectedSize) bytes its descriptor says; nothing was stored",
-                            hint: "the source is corrupt or lying about the size")
+                            hint: "the source is corrupt or lying about the size",
+                            kind: .sizeMismatch(expected: expectedSize, actual: stream.count + Int64(bytes.count)))
         }
         var offset = 0
         while offset < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw NookError.sys("write '\(partialPath)'", errno: errno,
+                throw NookError.sys("write '\(partialPath)'", path: partialPath, errno: errno,
                                     hint: errno == ENOSPC ? "the disk is full: free space under \(store.root) and pull again" : nil)
             }
             offset += n
@@ -87,18 +88,20 @@ public final class BlobWriter {
         if let expectedSize, stream.count != expectedSize {
             abandon()
             throw NookError("\(what) \(expected) has \(stream.count) bytes, not the \(expectedSize) its descriptor says; nothing was stored",
-                            hint: "the source is corrupt or the transfer was cut short; try again")
+                            hint: "the source is corrupt or the transfer was cut short; try again",
+                            kind: .sizeMismatch(expected: expectedSize, actual: stream.count))
         }
         guard actual == expected else {
             abandon()
             throw NookError("\(what) digest mismatch: expected \(expected), got \(actual); nothing was stored",
-                            hint: "the source is corrupt or was changed; fetch it again")
+                            hint: "the source is corrupt or was changed; fetch it again",
+                            kind: .digestMismatch(expected: "\(expected)", actual: "\(actual)"))
         }
-        guard fsync(fd) == 0 else { throw NookError.sys("fsync '\(partialPath)'", errno: errno) }
+        guard fsync(fd) == 0 else { throw NookError.sys("fsync '\(partialPath)'", path: partialPath, errno: errno) }
         fchmod(fd, 0o444)
         close(fd)
         fd = -1
-        guard rename(partialPath, store.blobPath(expected)) == 0 else { throw NookError.sys("rename into '\(store.blobsDirectory)'", errno: errno) }
+        guard rename(partialPath, store.blobPath(expected)) == 0 else { throw NookError.sys("rename into '\(store.blobsDirectory)'", path: partialPath, errno: errno) }
         finished = true
         let dir = open(store.blobsDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if dir >= 0 { fsync(dir); close(dir) }

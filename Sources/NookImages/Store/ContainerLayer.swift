@@ -32,7 +32,7 @@ public struct ContainerLayer: Sendable {
         for _ in 0..<8 {
             let candidate = store.containersDirectory + "/" + containerID + "-" + Self.randomSuffix()
             if mkdir(candidate, 0o700) == 0 { directory = candidate; break }
-            guard errno == EEXIST else { throw NookError.sys("mkdir '\(candidate)'", errno: errno) }
+            guard errno == EEXIST else { throw NookError.sys("mkdir '\(candidate)'", path: candidate, errno: errno) }
         }
         guard !directory.isEmpty else { throw NookError("could not make a fresh directory in '\(store.containersDirectory)'") }
         do {

@@ -44,7 +44,7 @@ public struct ImageRecords: Sendable {
         var st = stat()
         guard lstat(store.imagesFile, &st) == 0 else {
             if errno == ENOENT { return [] }
-            throw NookError.sys("'\(store.imagesFile)'", errno: errno)
+            throw NookError.sys("'\(store.imagesFile)'", path: store.imagesFile, errno: errno)
         }
         let bytes = try HostPath.readBytes(store.imagesFile, as: Self.limit, noFollow: true)
         return try SpecDecoder.decodeJSON([ImageRecord].self, from: bytes, what: store.imagesFile)
@@ -100,7 +100,7 @@ public struct ImageRecords: Sendable {
         let bytes = Array(try encoder.encode(records))
         let temp = store.tmpDirectory + "/images.json.\(getpid())"
         let fd = open(temp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw NookError.sys("create '\(temp)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create '\(temp)'", path: temp, errno: errno) }
         var offset = 0
         while offset < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
@@ -109,12 +109,12 @@ public struct ImageRecords: Sendable {
                 let err = errno
                 close(fd)
                 unlink(temp)
-                throw NookError.sys("write '\(temp)'", errno: err)
+                throw NookError.sys("write '\(temp)'", path: temp, errno: err)
             }
             offset += n
         }
-        guard fsync(fd) == 0 else { let err = errno; close(fd); unlink(temp); throw NookError.sys("fsync '\(temp)'", errno: err) }
+        guard fsync(fd) == 0 else { let err = errno; close(fd); unlink(temp); throw NookError.sys("fsync '\(temp)'", path: temp, errno: err) }
         close(fd)
-        guard rename(temp, store.imagesFile) == 0 else { let err = errno; unlink(temp); throw NookError.sys("rename to '\(store.imagesFile)'", errno: err) }
+        guard rename(temp, store.imagesFile) == 0 else { let err = errno; unlink(temp); throw NookError.sys("rename to '\(store.imagesFile)'", path: store.imagesFile, errno: err) }
     }
 }

@@ -50,7 +50,7 @@ extension ImageStore {
             defer { lock.unlock() }
             var st = stat()
             if lstat(blobPath(digest), &st) == 0 { garbage.bytes += Int64(st.st_size) }
-            guard unlink(blobPath(digest)) == 0 || errno == ENOENT else { throw NookError.sys("remove blob '\(blobPath(digest))'", errno: errno) }
+            guard unlink(blobPath(digest)) == 0 || errno == ENOENT else { throw NookError.sys("remove blob '\(blobPath(digest))'", path: blobPath(digest), errno: errno) }
         }
         return (removed, garbage)
     }

@@ -42,7 +42,7 @@ public struct ImageStore: Sendable {
     public func prepare() throws {
         try Self.makeDirectories(root, mode: 0o700)
         var st = stat()
-        guard lstat(root, &st) == 0 else { throw NookError.sys("image store '\(root)'", errno: errno) }
+        guard lstat(root, &st) == 0 else { throw NookError.sys("image store '\(root)'", path: root, errno: errno) }
         guard st.st_mode & S_IFMT == S_IFDIR else {
             throw NookError("image store '\(root)' is \(HostPath.fileType(st.st_mode)), not a directory", hint: "move it away, or set XDG_DATA_HOME")
         }
@@ -50,7 +50,7 @@ public struct ImageStore: Sendable {
             throw NookError("image store '\(root)' belongs to uid \(st.st_uid), not to you (uid \(geteuid()))",
                             hint: "each user has a store of their own; set XDG_DATA_HOME to a directory you own")
         }
-        if st.st_mode & 0o077 != 0, chmod(root, 0o700) != 0 { throw NookError.sys("chmod 0700 '\(root)'", errno: errno) }
+        if st.st_mode & 0o077 != 0, chmod(root, 0o700) != 0 { throw NookError.sys("chmod 0700 '\(root)'", path: root, errno: errno) }
         for dir in [blobsDirectory, layersDirectory, tmpDirectory, locksDirectory, containersDirectory] {
             try Self.makeDirectories(dir, mode: 0o700)
         }
@@ -69,7 +69,8 @@ public struct ImageStore: Sendable {
         let actual = Digest.of(bytes)
         guard actual == digest else {
             throw NookError("\(what) \(digest) in the store has changed: its content hashes to \(actual)",
-                            hint: "remove it with 'nook rmi' and pull or import the image again")
+                            hint: "remove it with 'nook rmi' and pull or import the image again",
+                            kind: .digestMismatch(expected: "\(digest)", actual: "\(actual)"))
         }
         return bytes
     }
@@ -85,7 +86,8 @@ public struct ImageStore: Sendable {
         let actual = Digest.of(bytes)
         if let expected, expected != actual {
             throw NookError("\(what) digest mismatch: expected \(expected), got \(actual); nothing was stored",
-                            hint: "the source is corrupt or was changed; fetch it again")
+                            hint: "the source is corrupt or was changed; fetch it again",
+                            kind: .digestMismatch(expected: "\(expected)", actual: "\(actual)"))
         }
         let writer = try BlobWriter(store: self, expected: actual, expectedSize: Int64(bytes.count), what: what)
         guard let writer else { return actual }  // already stored
@@ -106,9 +108,9 @@ public struct ImageStore: Sendable {
             return
         }
         guard err == ENOENT, let slash = path.lastIndex(of: "/"), slash != path.startIndex else {
-            throw NookError.sys("mkdir '\(path)'", errno: err)
+            throw NookError.sys("mkdir '\(path)'", path: path, errno: err)
         }
         try makeDirectories(String(path[..<slash]), mode: 0o755)
-        if mkdir(path, mode) != 0 && errno != EEXIST { throw NookError.sys("mkdir '\(path)'", errno: errno) }
+        if mkdir(path, mode) != 0 && errno != EEXIST { throw NookError.sys("mkdir '\(path)'", path: path, errno: errno) }
     }
 }

@@ -11,12 +11,12 @@ public final class StoreLock {
     public init(store: ImageStore, name: String) throws {
         let path = store.locksDirectory + "/" + name + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
-        guard fd >= 0 else { throw NookError.sys("lock '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("lock '\(path)'", path: path, errno: errno) }
         while flock(fd, LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let err = errno
             close(fd)
-            throw NookError.sys("flock '\(path)'", errno: err)
+            throw NookError.sys("flock '\(path)'", path: path, errno: err)
         }
     }
 

@@ -15,7 +15,7 @@ struct ArchiveStaging {
     /// Unpacks `archive` into a new directory under `store`'s tmp/.
     static func unpack(_ archive: String, store: ImageStore) throws -> ArchiveStaging {
         let directory = store.tmpDirectory + "/import-" + LayerStore.randomSuffix()
-        guard mkdir(directory, 0o700) == 0 else { throw NookError.sys("mkdir '\(directory)'", errno: errno) }
+        guard mkdir(directory, 0o700) == 0 else { throw NookError.sys("mkdir '\(directory)'", path: directory, errno: errno) }
         let staging = ArchiveStaging(directory: directory)
         do { try staging.fill(from: archive) } catch {
             staging.remove()
@@ -30,7 +30,7 @@ struct ArchiveStaging {
 
     private func fill(from archive: String) throws {
         let fd = open(archive, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw NookError.sys("'\(archive)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("'\(archive)'", path: archive, errno: errno) }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
@@ -47,7 +47,7 @@ struct ArchiveStaging {
                             hint: "give an OCI layout directory, an oci-archive or a docker-archive tar")
         }
         let root = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard root >= 0 else { throw NookError.sys("open '\(directory)'", errno: errno) }
+        guard root >= 0 else { throw NookError.sys("open '\(directory)'", path: directory, errno: errno) }
         defer { close(root) }
         var links: [(LayerEntryPath, LayerEntryPath)] = []
         var entry: OpaquePointer?
@@ -86,10 +86,10 @@ struct ArchiveStaging {
     private func makeParent(_ path: LayerEntryPath, root: Int32) throws -> Int32 {
         var current = dup(root)
         for name in path.components.dropLast() {
-            if mkdirat(current, name, 0o700) != 0 && errno != EEXIST { close(current); throw NookError.sys("mkdir '\(name)'", errno: errno) }
+            if mkdirat(current, name, 0o700) != 0 && errno != EEXIST { close(current); throw NookError.sys("mkdir '\(name)'", path: name, errno: errno) }
             let next = openat(current, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
             close(current)
-            guard next >= 0 else { throw NookError.sys("open '\(name)'", errno: errno) }
+            guard next >= 0 else { throw NookError.sys("open '\(name)'", path: name, errno: errno) }
             current = next
         }
         return current

@@ -51,11 +51,11 @@ struct DockerArchiveImporter {
         for (name, diffID) in zip(entry.layers, config.rootfs.diffIDs) {
             let path = try file(dir, name)
             var st = stat()
-            guard lstat(path, &st) == 0 else { throw NookError.sys("'\(source)': layer \(name)", errno: errno) }
+            guard lstat(path, &st) == 0 else { throw NookError.sys("'\(source)': layer \(name)", path: path, errno: errno) }
             let (compression, digest) = try Self.sniff(path)
             if compression == .none && digest != diffID {
                 throw NookError("'\(source)': layer \(name) hashes to \(digest), not to the diff ID \(diffID) the config names; nothing of it was stored",
-                                hint: "the archive is corrupt or was changed")
+                                hint: "the archive is corrupt or was changed", kind: .digestMismatch(expected: "\(diffID)", actual: "\(digest)"))
             }
             try store.copyBlob(from: path, expected: compression == .none ? diffID : digest, size: Int64(st.st_size), what: "layer")
             let media = compression == .gzip ? MediaType.ociLayerGzip : compression == .zstd ? MediaType.ociLayerZstd : MediaType.ociLayer
@@ -84,14 +84,14 @@ struct DockerArchiveImporter {
     /// How a layer file is compressed (by its magic number) and its sha256.
     static func sniff(_ path: String) throws -> (LayerCompression, Digest) {
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard fd >= 0 else { throw NookError.sys("'\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("'\(path)'", path: path, errno: errno) }
         defer { close(fd) }
         var stream = DigestStream()
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         var head: [UInt8] = []
         while true {
             let n = read(fd, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(path)'", errno: errno) }
+            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(path)'", path: path, errno: errno) }
             if n == 0 { break }
             if head.count < 4 { head += chunk[0..<min(n, 4 - head.count)] }
             chunk.withUnsafeBytes { stream.update(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }

@@ -35,7 +35,7 @@ public struct ImageExporter {
         switch format {
         case .ociDirectory:
             guard mkdir(path, 0o755) == 0 else {
-                throw NookError.sys("mkdir '\(path)'", errno: errno, hint: errno == EEXIST ? "give a path that does not exist yet" : nil)
+                throw NookError.sys("mkdir '\(path)'", path: path, errno: errno, hint: errno == EEXIST ? "give a path that does not exist yet" : nil)
             }
             do {
                 try ImageStore.makeDirectories(path + "/blobs/sha256", mode: 0o755)
@@ -51,7 +51,7 @@ public struct ImageExporter {
         case .ociArchive:
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
             guard fd >= 0 else {
-                throw NookError.sys("create '\(path)'", errno: errno, hint: errno == EEXIST ? "give a path that does not exist yet" : nil)
+                throw NookError.sys("create '\(path)'", path: path, errno: errno, hint: errno == EEXIST ? "give a path that does not exist yet" : nil)
             }
             defer { close(fd) }
             do {
@@ -63,7 +63,7 @@ public struct ImageExporter {
                     try tar.add("blobs/sha256/" + digest.hex, source: store.blobPath(digest))
                 }
                 try tar.finish()
-                guard fsync(fd) == 0 else { throw NookError.sys("fsync '\(path)'", errno: errno) }
+                guard fsync(fd) == 0 else { throw NookError.sys("fsync '\(path)'", path: path, errno: errno) }
             } catch {
                 unlink(path)
                 throw error
@@ -73,7 +73,7 @@ public struct ImageExporter {
 
     static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw NookError.sys("create '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create '\(path)'", path: path, errno: errno) }
         defer { close(fd) }
         try TarWriter(fd: fd, label: "'\(path)'").writeAll(bytes)
     }
@@ -83,7 +83,7 @@ extension ImageStore {
     /// Copies a blob out of the store (export).
     func copyFile(_ source: String, to path: String) throws {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw NookError.sys("create '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create '\(path)'", path: path, errno: errno) }
         defer { close(fd) }
         try TarWriter(fd: fd, label: "'\(path)'").copy(from: source)
     }

@@ -25,7 +25,7 @@ public struct ImageImporter {
     public func importImage(from path: String, reference: ImageReference?, referenceText: String?) throws -> ImageRecord {
         try store.prepare()
         var st = stat()
-        guard stat(path, &st) == 0 else { throw NookError.sys("'\(path)'", errno: errno) }
+        guard stat(path, &st) == 0 else { throw NookError.sys("'\(path)'", path: path, errno: errno) }
         if st.st_mode & S_IFMT == S_IFDIR { return try importLayout(path, reference: reference, referenceText: referenceText) }
         let staging = try ArchiveStaging.unpack(path, store: store)
         defer { staging.remove() }
@@ -123,7 +123,7 @@ extension ImageStore {
         guard fd >= 0 else {
             let err = errno
             writer.abandon()
-            throw NookError.sys("\(what) \(expected): '\(path)'", errno: err, hint: "the image is incomplete")
+            throw NookError.sys("\(what) \(expected): '\(path)'", path: path, errno: err, hint: "the image is incomplete")
         }
         defer { close(fd) }
         do {
@@ -131,7 +131,7 @@ extension ImageStore {
             var chunk = [UInt8](repeating: 0, count: 1 << 16)
             while true {
                 let n = read(fd, &chunk, chunk.count)
-                if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(path)'", errno: errno) }
+                if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(path)'", path: path, errno: errno) }
                 if n == 0 { break }
                 try chunk.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
             }

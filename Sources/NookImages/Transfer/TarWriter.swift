@@ -15,7 +15,7 @@ struct TarWriter {
         if let source {
             input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
             var st = stat()
-            guard input >= 0, fstat(input, &st) == 0 else { throw NookError.sys("'\(source)'", errno: errno) }
+            guard input >= 0, fstat(input, &st) == 0 else { throw NookError.sys("'\(source)'", path: source, errno: errno) }
             size = Int64(st.st_size)
         }
         defer { if input >= 0 { close(input) } }
@@ -29,7 +29,7 @@ struct TarWriter {
     func copy(from source: String) throws {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         var st = stat()
-        guard input >= 0, fstat(input, &st) == 0 else { throw NookError.sys("'\(source)'", errno: errno) }
+        guard input >= 0, fstat(input, &st) == 0 else { throw NookError.sys("'\(source)'", path: source, errno: errno) }
         defer { close(input) }
         try copy(input, size: Int64(st.st_size), label: source)
     }
@@ -39,7 +39,7 @@ struct TarWriter {
         var copied: Int64 = 0
         while copied < size {
             let n = read(input, &chunk, chunk.count)
-            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(label)'", errno: errno) }
+            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(label)'", path: label, errno: errno) }
             guard n > 0 else { throw NookError("'\(label)' changed while it was exported", hint: "export again") }
             try write(Array(chunk[0..<min(n, Int(size - copied))]))
             copied += Int64(n)

@@ -89,14 +89,14 @@ public struct CgroupLimits: Sendable, Equatable {
         for h in r.hugepageLimits ?? [] {
             // The page size names a file: "2MB", "1GB".
             guard !h.pageSize.isEmpty, h.pageSize.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber) }) else {
-                throw NookError("invalid linux.resources.hugepageLimits pageSize '\(h.pageSize)'", hint: "a size such as 2MB or 1GB")
+                throw NookError("invalid linux.resources.hugepageLimits pageSize '\(h.pageSize)'", hint: "a size such as 2MB or 1GB", kind: .invalidInput)
             }
             files.append(("hugetlb.\(h.pageSize).max", "\(h.limit)"))
         }
         if let n = r.network, n.classID != nil || !(n.priorities ?? []).isEmpty { throw Self.v1Only("network") }
         for (device, limit) in (r.rdma ?? [:]).sorted(by: { $0.key < $1.key }) {
             guard !device.isEmpty, !device.contains(where: { $0.isWhitespace }) else {
-                throw NookError("invalid linux.resources.rdma device '\(device)'", hint: "an RDMA device name such as mlx4_0")
+                throw NookError("invalid linux.resources.rdma device '\(device)'", hint: "an RDMA device name such as mlx4_0", kind: .invalidInput)
             }
             let parts = [limit.hcaHandles.map { "hca_handle=\($0)" }, limit.hcaObjects.map { "hca_object=\($0)" }].compactMap { $0 }
             if !parts.isEmpty { files.append(("rdma.max", "\(device) " + parts.joined(separator: " "))) }
@@ -106,7 +106,7 @@ public struct CgroupLimits: Sendable, Equatable {
             // cgroup.procs would put a process of the config's choosing in the
             // container's cgroup (and so in its kill scope), cgroup.kill kill it.
             guard !key.contains("/"), !key.hasPrefix("."), key.contains("."), !key.hasPrefix("cgroup.") else {
-                throw NookError("invalid linux.resources.unified key '\(key)'", hint: "a controller's file such as memory.high; not cgroup.* and no path")
+                throw NookError("invalid linux.resources.unified key '\(key)'", hint: "a controller's file such as memory.high; not cgroup.* and no path", kind: .invalidInput)
             }
             files.append((key, value))
         }

@@ -123,7 +123,7 @@ extension CgroupPlacement {
             } else {
                 let parts = path.split(separator: "/")
                 guard !parts.contains(".."), !parts.contains("."), !parts.isEmpty else {
-                    throw NookError("invalid linux.cgroupsPath '\(path)'", hint: "use a path without '.' or '..' components")
+                    throw NookError("invalid linux.cgroupsPath '\(path)'", hint: "use a path without '.' or '..' components", kind: .invalidInput)
                 }
                 let target: String
                 if path.hasPrefix("/") {

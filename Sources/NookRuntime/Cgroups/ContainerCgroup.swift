@@ -19,7 +19,7 @@ public struct ContainerCgroup: Sendable, Equatable {
     /// For clone3(CLONE_INTO_CGROUP): the child starts inside, no race.
     public func openDirectory() throws -> Int32 {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw NookError.sys("open cgroup '\(path)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("open cgroup '\(path)'", path: path, errno: errno) }
         return fd
     }
 
@@ -47,7 +47,7 @@ public struct ContainerCgroup: Sendable, Equatable {
             if errno != EBUSY { break }
             usleep(5_000)
         }
-        if rmdir(path) != 0 && errno != ENOENT { throw NookError.sys("remove cgroup '\(path)'", errno: errno) }
+        if rmdir(path) != 0 && errno != ENOENT { throw NookError.sys("remove cgroup '\(path)'", path: path, errno: errno) }
     }
 
     public func freeze(_ frozen: Bool) throws {

@@ -19,7 +19,7 @@ extension Runtime {
     /// The cgroup of a running container.
     func cgroup(of id: String) throws -> CgroupBackend {
         let state = try store.read(id)
-        guard status(of: state) != "stopped" else { throw NookError("container '\(id)' is not running") }
+        guard status(of: state) != "stopped" else { throw NookError("container '\(id)' is not running", kind: .wrongState(container: id, state: "stopped")) }
         return cgroups.backend(of: id, recordedPath: state.cgroupPath)
     }
 

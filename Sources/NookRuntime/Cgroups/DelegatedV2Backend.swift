@@ -112,7 +112,7 @@ public final class DelegatedV2Backend: CgroupBackend {
             if !still.isEmpty { throw missingControllers(still.sorted(), base: base) }
         }
         if mkdir(dir, 0o755) != 0 {
-            guard errno == EEXIST else { throw NookError.sys("create cgroup '\(dir)'", errno: errno) }
+            guard errno == EEXIST else { throw NookError.sys("create cgroup '\(dir)'", path: dir, errno: errno) }
             // Ours only if nothing runs in it: the same name under another
             // --root (another state directory) must not kill that container.
             if Self.isPopulated(dir, view: LiveCgroupView()) {
@@ -121,7 +121,7 @@ public final class DelegatedV2Backend: CgroupBackend {
             }
             try ContainerCgroup(path: dir).remove()
             tracer.emit("cgroup", "rmdir \(dir)", "a stale, empty cgroup of an earlier container with this name")
-            guard mkdir(dir, 0o755) == 0 else { throw NookError.sys("create cgroup '\(dir)'", errno: errno) }
+            guard mkdir(dir, 0o755) == 0 else { throw NookError.sys("create cgroup '\(dir)'", path: dir, errno: errno) }
         }
         var cgroup = ContainerCgroup(path: dir)
         cgroup.supervisor = supervisor
@@ -135,7 +135,7 @@ public final class DelegatedV2Backend: CgroupBackend {
                         tracer.emit("cgroup", "(skip) \(file.name)", "no swap accounting in this kernel")
                         continue
                     }
-                    throw NookError("set \(file.name)=\(file.value): \(e.message)", hint: e.hint)
+                    throw e.within("set \(file.name)=\(file.value)")
                 }
                 tracer.emit("cgroup", "write \(dir)/\(file.name) \"\(file.value)\"", "resource limit")
             }
@@ -163,11 +163,11 @@ public final class DelegatedV2Backend: CgroupBackend {
     /// controller-bearing children.
     func moveSelfIntoLeaf(_ ownDir: String) throws -> ContainerCgroup.SupervisorLeaf {
         let leaf = ownDir + "/nook-supervisor"
-        if mkdir(leaf, 0o755) != 0 && errno != EEXIST { throw NookError.sys("create cgroup '\(leaf)'", errno: errno) }
+        if mkdir(leaf, 0o755) != 0 && errno != EEXIST { throw NookError.sys("create cgroup '\(leaf)'", path: leaf, errno: errno) }
         do { try HostPath.writeText(leaf + "/cgroup.procs", "\(getpid())") } catch let e as NookError {
             _ = rmdir(leaf)
-            throw NookError("move nook into \(leaf): \(e.message)",
-                            hint: "nook needs a cgroup of its own to place containers below it: systemd-run --user --scope -p Delegate=yes nook run ...")
+            throw e.within("move nook into \(leaf)",
+                           hint: "nook needs a cgroup of its own to place containers below it: systemd-run --user --scope -p Delegate=yes nook run ...")
         }
         tracer.emit("cgroup", "write \(leaf)/cgroup.procs \(getpid())",
                     "a cgroup with processes cannot hand controllers to children: nook moves into a leaf first")
@@ -181,9 +181,9 @@ public final class DelegatedV2Backend: CgroupBackend {
                 let others = ((try? HostPath.readText(ownDir + "/cgroup.procs")) ?? "").split(separator: "\n")
                 if !others.isEmpty {
                     throw NookError("enable controllers in \(ownDir): \(e.message): other processes joined nook's cgroup (pids \(others.prefix(5).joined(separator: ", "))), and a cgroup with processes cannot hand controllers to children",
-                                    hint: "start nook in a cgroup of its own: systemd-run --user --scope -p Delegate=yes nook run ...")
+                                    hint: "start nook in a cgroup of its own: systemd-run --user --scope -p Delegate=yes nook run ...", kind: e.kind)
                 }
-                throw NookError("enable controllers in \(ownDir): \(e.message)", hint: e.hint)
+                throw e.within("enable controllers in \(ownDir)")
             }
             record.added = Self.enabled(ownDir).subtracting(before).sorted()
         }

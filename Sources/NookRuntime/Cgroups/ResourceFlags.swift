@@ -44,9 +44,9 @@ public struct ResourceFlags: Sendable, Equatable {
         // Digits with at most one '.': Double() alone would take "inf", "nan", "1e30" and "0x10".
         guard number.contains(where: \.isNumber), number.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               number.filter({ $0 == "." }).count <= 1, let n = Double(number) else {
-            throw NookError("invalid \(flag) '\(shown ?? text)'", hint: hint)
+            throw NookError("invalid \(flag) '\(shown ?? text)'", hint: hint, kind: .invalidInput)
         }
-        let tooLarge = NookError("invalid \(flag) '\(shown ?? text)': more than \(Int64.max) bytes", hint: hint)
+        let tooLarge = NookError("invalid \(flag) '\(shown ?? text)': more than \(Int64.max) bytes", hint: hint, kind: .invalidInput)
         if let whole = Int64(number) {
             let (bytes, overflow) = whole.multipliedReportingOverflow(by: scale)
             guard !overflow else { throw tooLarge }
@@ -61,15 +61,15 @@ public struct ResourceFlags: Sendable, Equatable {
     /// "/dev/vda:1mb" -> (major, minor, bytes per second).
     public static func device(_ text: String, flag: String) throws -> Spec.Resources.ThrottleDevice {
         guard let colon = text.lastIndex(of: ":") else {
-            throw NookError("invalid \(flag) '\(text)'", hint: "use DEVICE:RATE, e.g. \(flag) /dev/vda:1mb")
+            throw NookError("invalid \(flag) '\(text)'", hint: "use DEVICE:RATE, e.g. \(flag) /dev/vda:1mb", kind: .invalidInput)
         }
         let path = String(text[..<colon])
         var st = stat()
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFBLK else {
-            throw NookError("invalid \(flag) '\(text)': '\(path)' is not a block device")
+            throw NookError("invalid \(flag) '\(text)': '\(path)' is not a block device", kind: .invalidInput)
         }
         let rate = try bytes(String(text[text.index(after: colon)...]), flag: flag, shown: text)
-        guard rate > 0 else { throw NookError("invalid \(flag) '\(text)': the rate must be positive") }
+        guard rate > 0 else { throw NookError("invalid \(flag) '\(text)': the rate must be positive", kind: .invalidInput) }
         let major = Int64((st.st_rdev >> 8) & 0xfff) | Int64((st.st_rdev >> 32) & ~0xfff)
         let minor = Int64(st.st_rdev & 0xff) | Int64((st.st_rdev >> 12) & ~0xff)
         return .init(major: major, minor: minor, rate: UInt64(rate))
@@ -83,7 +83,7 @@ public struct ResourceFlags: Sendable, Equatable {
 
     /// `--cpus 1.5` -> a quota of 150000 µs per 100000 µs period.
     public static func cpuQuota(_ text: String) throws -> Int64 {
-        let bad = NookError("invalid --cpus '\(text)'", hint: "a number of CPUs from \(cpusRange), e.g. 0.5")
+        let bad = NookError("invalid --cpus '\(text)'", hint: "a number of CPUs from \(cpusRange), e.g. 0.5", kind: .invalidInput)
         // Digits with at most one '.': Double() alone would take "inf", "nan" and "1e30".
         guard text.contains(where: \.isNumber), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
               text.filter({ $0 == "." }).count <= 1, let n = Double(text) else { throw bad }
@@ -103,7 +103,7 @@ public struct ResourceFlags: Sendable, Equatable {
                              reservation: try memoryReservation.map { try Self.bytes($0, flag: "--memory-reservation") },
                              swap: try memorySwap.map { try Self.bytes($0, flag: "--memory-swap") })
             if let memory, let limit = r.memory?.limit, limit > 0 && limit < 6 << 20 {
-                throw NookError("--memory \(memory) is too small", hint: "a container needs at least 6M")
+                throw NookError("--memory \(memory) is too small", hint: "a container needs at least 6M", kind: .invalidInput)
             }
             // podman and docker: --memory without --memory-swap allows as much
             // swap as memory (memory plus swap = twice the memory limit);
@@ -123,13 +123,13 @@ public struct ResourceFlags: Sendable, Equatable {
         }
         if let pidsLimit {
             guard pidsLimit == -1 || pidsLimit > 0 else {
-                throw NookError("invalid --pids-limit \(pidsLimit)", hint: "a number of processes from 1, or -1 for unlimited")
+                throw NookError("invalid --pids-limit \(pidsLimit)", hint: "a number of processes from 1, or -1 for unlimited", kind: .invalidInput)
             }
             if pidsLimit > 0 { r.pids = .init(limit: pidsLimit) }
         }
         if blkioWeight != nil || !deviceReadBps.isEmpty || !deviceWriteBps.isEmpty {
             if let w = blkioWeight, !(10...1000).contains(w) {
-                throw NookError("invalid --blkio-weight \(w)", hint: "a weight from 10 to 1000")
+                throw NookError("invalid --blkio-weight \(w)", hint: "a weight from 10 to 1000", kind: .invalidInput)
             }
             r.blockIO = .init(weight: blkioWeight,
                               throttleReadBpsDevice: try deviceReadBps.map { try Self.device($0, flag: "--device-read-bps") },

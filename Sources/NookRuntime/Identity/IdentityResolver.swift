@@ -14,7 +14,7 @@ public enum UserNamespaceMode: String, Sendable, Equatable {
 
     public static func parse(_ text: String) throws -> UserNamespaceMode {
         guard let mode = UserNamespaceMode(rawValue: text) else {
-            throw NookError("invalid --userns '\(text)'", hint: "modes are auto, keep-id and host")
+            throw NookError("invalid --userns '\(text)'", hint: "modes are auto, keep-id and host", kind: .invalidInput)
         }
         return mode
     }
@@ -60,12 +60,12 @@ public struct IdentityResolver {
         if let namespaces = spec.linux?.namespaces, !namespaces.contains(where: { $0.type == "user" }) {
             guard uid == 0 else {
                 throw NookError("linux.namespaces has no user namespace",
-                                hint: "a rootless container needs one; add {\"type\": \"user\"}")
+                                hint: "a rootless container needs one; add {\"type\": \"user\"}", kind: .invalidInput)
             }
             // runc would run it as the host's root: Nook never makes host root the container's root.
             guard !inInitialUserNamespace else {
                 throw NookError("linux.namespaces has no user namespace, and nook runs as the host's root: the container's root would be the host's root",
-                                hint: "run the caller rootless (podman as a user, containerd under rootlesskit: see Docs/containerd.md), or add {\"type\": \"user\"} with uidMappings and gidMappings")
+                                hint: "run the caller rootless (podman as a user, containerd under rootlesskit: see Docs/containerd.md), or add {\"type\": \"user\"} with uidMappings and gidMappings", kind: .invalidInput)
             }
             return IDMapping(uidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
                              gidMappings: [.init(containerID: 0, hostID: 0, size: UInt32.max)],
@@ -101,7 +101,7 @@ public struct IdentityResolver {
                                  reason: "--userns host: no user namespace, container root IS host root")
             }
             if mode == .keepID {
-                throw NookError("--userns keep-id makes no sense for root", hint: "use --userns host to run as host root (not recommended)")
+                throw NookError("--userns keep-id makes no sense for root", hint: "use --userns host to run as host root (not recommended)", kind: .invalidInput)
             }
             return IDMapping(uidMappings: [.init(containerID: 0, hostID: r.start, size: r.count)],
                              gidMappings: [.init(containerID: 0, hostID: g.start, size: g.count)],
@@ -124,7 +124,7 @@ public struct IdentityResolver {
 
         switch mode {
         case .host:
-            throw NookError("--userns host needs real root", hint: "an unprivileged user can only run containers in a user namespace")
+            throw NookError("--userns host needs real root", hint: "an unprivileged user can only run containers in a user namespace", kind: .invalidInput)
         case .keepID:
             guard let (r, g) = ranges else {
                 var m = IDMapping(uidMappings: [.init(containerID: uid, hostID: uid, size: 1)],

@@ -31,7 +31,7 @@ public struct UserLookup {
     public func resolve(_ spec: String) throws -> Resolved {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let userPart = parts[0]
-        guard !userPart.isEmpty else { throw NookError("invalid --user '\(spec)': empty user") }
+        guard !userPart.isEmpty else { throw NookError("invalid --user '\(spec)': empty user", kind: .invalidInput) }
         let passwd = try entries("/etc/passwd")
         var uid: UInt32
         var gid: UInt32?
@@ -45,7 +45,7 @@ public struct UserLookup {
         } else {
             guard let e = passwd.first(where: { $0.count >= 7 && $0[0] == userPart }), let u = UInt32(e[2]) else {
                 throw NookError("user '\(userPart)' not found in the container's /etc/passwd",
-                                hint: "use a numeric uid, or add the user to \(rootfs)/etc/passwd")
+                                hint: "use a numeric uid, or add the user to \(rootfs)/etc/passwd", kind: .notFound(.user, name: userPart))
             }
             uid = u; name = userPart; gid = UInt32(e[3]); home = String(e[5])
         }
@@ -54,7 +54,7 @@ public struct UserLookup {
             let g = parts[1]
             if let n = UInt32(g) { gid = n } else {
                 guard let e = groups.first(where: { $0.count >= 3 && $0[0] == g }), let n = UInt32(e[2]) else {
-                    throw NookError("group '\(g)' not found in the container's /etc/group")
+                    throw NookError("group '\(g)' not found in the container's /etc/group", kind: .notFound(.group, name: g))
                 }
                 gid = n
             }

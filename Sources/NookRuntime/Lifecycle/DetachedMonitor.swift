@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import NookCore
 import NookKernel
@@ -31,7 +32,7 @@ extension Runtime {
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
         if removeOnExit && restartPolicy != .no {
-            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted")
+            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted", kind: .invalidInput)
         }
         // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
         let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
@@ -80,12 +81,12 @@ extension Runtime {
         } catch let error as NookError {
             close(notify[1])
             unlink(specFile)
-            throw NookError("start the monitor (\(executable) __monitor): \(error.message)", hint: error.hint)
+            throw error.within("start the monitor (\(executable) __monitor)")
         }
         close(notify[1])
         FaultPoint.reached("detach.spawned")
 
-        // One line: "ok PID" or "error CODE MESSAGE". The pipe may stay open
+        // One line: "ok PID" or "error JSON" (a NookError, kind and all). The pipe may stay open
         // in an --init container, so read up to the newline, not to EOF.
         var line: [UInt8] = []
         var byte: UInt8 = 0
@@ -99,6 +100,7 @@ extension Runtime {
         unlink(specFile)
         if text.hasPrefix("error ") {
             let rest = text.dropFirst(6)
+            if let error = try? JSONDecoder().decode(NookError.self, from: Data(rest.utf8)) { throw error }
             let code = Int32(rest.prefix { $0 != " " }) ?? 125
             throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
         }
@@ -124,7 +126,8 @@ extension Runtime {
                             hint: state.mode == .oci ? "its engine (podman, containerd) restarts it" : "run it again")
         }
         guard status(of: state) == "stopped", !state.monitorIsAlive else {
-            throw NookError("container '\(id)' is \(status(of: state)) under its monitor", hint: "'nook restart \(id)' stops it first")
+            throw NookError("container '\(id)' is \(status(of: state)) under its monitor", hint: "'nook restart \(id)' stops it first",
+                            kind: .wrongState(container: id, state: status(of: state)))
         }
         let policy = try RestartPolicy.parse(state.restartPolicy ?? "no")
         // This start is the user's: an earlier `nook stop` no longer holds the policy back.
@@ -218,7 +221,8 @@ extension Runtime {
             }
         } catch let e as NookError {
             unlink(specFile)
-            tell("error \(e.exitCode) \(e.description)")
+            // JSON escapes newlines: the error stays one line.
+            tell("error " + String(decoding: (try? JSONEncoder().encode(e)) ?? Data("{}".utf8), as: UTF8.self))
             return e.exitCode
         } catch {
             unlink(specFile)

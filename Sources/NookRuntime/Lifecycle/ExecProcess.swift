@@ -138,7 +138,7 @@ extension Runtime {
                 let (spawned, _) = try spawnInContainer(plan, options: options, tracer: tracer)
                 try HookRunner.waitForHook(spawned, timeout: hook.timeout, kernel: kernel)
             } catch let error as NookError {
-                throw NookError("\(point.rawValue) hook \(i) (\(hook.path), in the container): \(error.message)", hint: error.hint)
+                throw error.within("\(point.rawValue) hook \(i) (\(hook.path), in the container)")
             }
         }
     }

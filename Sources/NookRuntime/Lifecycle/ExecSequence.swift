@@ -35,14 +35,15 @@ final class ExecSequence: ContainerSequence {
         state = try runtime.store.read(id)
         let status = runtime.status(of: state)
         if status == "paused" {
-            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)")
+            throw NookError("container '\(id)' is paused", hint: "resume it first: nook resume \(id)", kind: .wrongState(container: id, state: status))
         }
         if status == "creating" {
             throw NookError("container '\(id)' is still being set up: its root filesystem is not built yet",
-                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then")
+                            hint: "exec enters a container once 'nook state \(id)' says running (or created); try again then",
+                            kind: .wrongState(container: id, state: status))
         }
         guard status == "running" || status == "created" else {
-            throw NookError("container '\(id)' is not running", hint: "exec needs a running container")
+            throw NookError("container '\(id)' is not running", hint: "exec needs a running container", kind: .wrongState(container: id, state: status))
         }
         let spec = try runtime.loadSpec(id)
         plan = try LaunchPlan.forExec(containerSpec: spec, process: process, containerID: id,

@@ -27,7 +27,7 @@ public enum HookRunner {
                 let process = try kernel.startHelper(launch, input: input)
                 try waitForHook(process, timeout: hook.timeout, kernel: kernel)
             } catch let error as NookError {
-                let wrapped = NookError("\(point.rawValue) hook \(i) (\(hook.path)): \(error.message)", hint: error.hint)
+                let wrapped = error.within("\(point.rawValue) hook \(i) (\(hook.path))")
                 if point.fatal { throw wrapped }
                 Tracer.standardError("nook: warning: \(wrapped)")
             }
@@ -56,7 +56,7 @@ public enum HookRunner {
             // No event: the time is up, or a signal woke us early.
             if let deadline, kernel.now() >= deadline {
                 stop(hook, kernel: kernel)
-                throw NookError("timed out after \(timeout ?? 0) s")
+                throw NookError("timed out after \(timeout ?? 0) s", kind: .timedOut)
             }
         }
         let exit: ExitStatus
@@ -98,7 +98,7 @@ struct HookProgram {
         guard path.hasPrefix("/") else { throw NookError("the hook's path must be absolute (OCI runtime spec)") }
         // O_PATH first: opening cannot block (a FIFO), and it is checked before it is read.
         let fd = Syscall.openPath(path)
-        guard fd >= 0 else { throw NookError.sys("open '\(path)' on the host", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("open '\(path)' on the host", path: path, errno: errno) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else {
             Glibc.close(fd)
@@ -110,7 +110,7 @@ struct HookProgram {
         // Reopened through the fd, so this is the file that was checked.
         let reader = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         Glibc.close(fd)
-        guard reader >= 0 else { throw NookError.sys("read '\(path)' on the host to copy it", errno: errno) }
+        guard reader >= 0 else { throw NookError.sys("read '\(path)' on the host to copy it", path: path, errno: errno) }
         defer { Glibc.close(reader) }
         self.fd = try SealedBinary.sealedCopy(of: reader, name: "hook", what: "the hook '\(path)'")
         var magic: [UInt8] = [0, 0]

@@ -1,5 +1,6 @@
 import Glibc
 import NookCore
+import SystemPackage
 import NookKernel
 import NookSpec
 
@@ -65,25 +66,26 @@ public struct LaunchPlan: Sendable {
                             network: NetworkSettings? = nil, parsed: ParsedSpec? = nil,
                             seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let process = spec.process else {
-            throw NookError("config.json has no \"process\"", hint: "the process to run is required")
+            throw NookError("config.json has no \"process\"", hint: "the process to run is required", kind: .invalidInput)
         }
         guard let args = process.args, let first = args.first, !first.isEmpty else {
-            throw NookError("no command to run: process.args is empty")
+            throw NookError("no command to run: process.args is empty", kind: .invalidInput)
         }
-        guard let root = spec.root else { throw NookError("config.json has no \"root\"") }
+        guard let root = spec.root else { throw NookError("config.json has no \"root\"", kind: .invalidInput) }
         try SpecBounds.check(spec)
         let rootfs = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
         var st = stat()
         if stat(rootfs, &st) != 0 {
             throw NookError("rootfs '\(rootfs)' does not exist",
-                            hint: "make one with: nook rootfs busybox \(rootfs)")
+                            hint: "make one with: nook rootfs busybox \(rootfs)",
+                            kind: .systemCall(step: "stat rootfs '\(rootfs)'", path: rootfs, errno: Errno(rawValue: errno)))
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw NookError("rootfs '\(rootfs)' is not a directory",
-                            hint: "--rootfs takes an unpacked root filesystem directory, not an image file")
+                            hint: "--rootfs takes an unpacked root filesystem directory, not an image file", kind: .invalidInput)
         }
         guard process.cwd.hasPrefix("/") else {
-            throw NookError("process.cwd '\(process.cwd)' must be an absolute path")
+            throw NookError("process.cwd '\(process.cwd)' must be an absolute path", kind: .invalidInput)
         }
 
         var namespaces: [NamespaceKind] = []
@@ -91,7 +93,7 @@ public struct LaunchPlan: Sendable {
         for ns in spec.linux?.namespaces ?? [] {
             guard let kind = NamespaceKind(ociName: ns.type) else {
                 throw NookError("unknown namespace type '\(ns.type)' in linux.namespaces",
-                                hint: "types are user, mount, pid, network, uts, ipc, cgroup")
+                                hint: "types are user, mount, pid, network, uts, ipc, cgroup", kind: .invalidInput)
             }
             if let path = ns.path {
                 try NamespacePath.check(path, type: ns.type)
@@ -107,7 +109,7 @@ public struct LaunchPlan: Sendable {
             namespaces.removeAll { $0 == .user }
         } else if !namespaces.contains(.user) {
             throw NookError("linux.namespaces has no user namespace",
-                            hint: "a rootless container needs one; add {\"type\": \"user\"}")
+                            hint: "a rootless container needs one; add {\"type\": \"user\"}", kind: .invalidInput)
         }
         if joins[.pid] != nil && namespaces.contains(.user) {
             // setns(CLONE_NEWPID) needs CAP_SYS_ADMIN over the user namespace that
@@ -116,16 +118,16 @@ public struct LaunchPlan: Sendable {
                             hint: "run nook inside the user namespace that owns that PID namespace, with no user namespace in config.json (as podman does)")
         }
         guard namespaces.contains(.mount) else {
-            throw NookError("linux.namespaces has no mount namespace", hint: "add {\"type\": \"mount\"}")
+            throw NookError("linux.namespaces has no mount namespace", hint: "add {\"type\": \"mount\"}", kind: .invalidInput)
         }
 
         let user = process.user
         guard IDMapping.maps(user.uid, in: identity.uidMappings) else {
             throw NookError("user \(user.uid) has no mapping in this container's user namespace",
-                            hint: "only ids in the uid map exist inside; \(identity.reason)")
+                            hint: "only ids in the uid map exist inside; \(identity.reason)", kind: .invalidInput)
         }
         guard IDMapping.maps(user.gid, in: identity.gidMappings) else {
-            throw NookError("group \(user.gid) has no mapping in this container's user namespace")
+            throw NookError("group \(user.gid) has no mapping in this container's user namespace", kind: .invalidInput)
         }
         try checkGroupsSettable(user, setgroupsAllowed: identity.setgroupsAllowed)
         let env = process.env ?? []
@@ -161,9 +163,9 @@ public struct LaunchPlan: Sendable {
     public static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32,
                                seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let args = process.args, let first = args.first, !first.isEmpty else {
-            throw NookError("no command to run in the container")
+            throw NookError("no command to run in the container", kind: .invalidInput)
         }
-        guard process.cwd.hasPrefix("/") else { throw NookError("working directory '\(process.cwd)' must be absolute") }
+        guard process.cwd.hasPrefix("/") else { throw NookError("working directory '\(process.cwd)' must be absolute", kind: .invalidInput) }
         // Enter each namespace the container has and we do not share; user first,
         // so the others are entered with the capabilities it grants, mount last.
         let order: [NamespaceKind] = [.user, .cgroup, .ipc, .uts, .network, .pid, .mount]
@@ -172,7 +174,7 @@ public struct LaunchPlan: Sendable {
             let theirs = "/proc/\(pid)/ns/\(ns.procName)"
             let ours = "/proc/self/ns/\(ns.procName)"
             var a = stat(), b = stat()
-            guard stat(theirs, &a) == 0 else { throw NookError.sys("stat '\(theirs)'", errno: errno, hint: "is the container still running?") }
+            guard stat(theirs, &a) == 0 else { throw NookError.sys("stat '\(theirs)'", path: theirs, errno: errno, hint: "is the container still running?") }
             if stat(ours, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev { continue }
             joins[ns] = theirs
         }
@@ -217,7 +219,7 @@ public struct LaunchPlan: Sendable {
         let extra = (user.additionalGids ?? []).filter { $0 != user.gid }
         guard !extra.isEmpty else { return }
         throw NookError("process.user.additionalGids \(extra): this container's user namespace denies setgroups (a single-id mapping), so no supplementary group can be set",
-                        hint: "leave the groups out, or give the user a sub-id range (/etc/subuid, /etc/subgid) so that containers map more than one id")
+                        hint: "leave the groups out, or give the user a sub-id range (/etc/subuid, /etc/subgid) so that containers map more than one id", kind: .invalidInput)
     }
 
     /// Where execve will look for argv[0], decided here from the container's
@@ -225,7 +227,7 @@ public struct LaunchPlan: Sendable {
     /// The kernel's range for /proc/PID/oom_score_adj, checked before the clone.
     static func checkedOOMScoreAdj(_ value: Int?) throws -> Int? {
         guard let value, !(-1000...1000).contains(value) else { return value }
-        throw NookError("field 'process.oomScoreAdj' is \(value): the kernel takes -1000 to 1000")
+        throw NookError("field 'process.oomScoreAdj' is \(value): the kernel takes -1000 to 1000", kind: .invalidInput)
     }
 
     public static func execCandidates(for command: String, env: [String]) -> [String] {

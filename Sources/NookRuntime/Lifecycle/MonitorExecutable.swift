@@ -31,7 +31,7 @@ public enum MonitorExecutable: Sendable, Equatable {
             return "/proc/self/exe"
         case .path(let path):
             guard access(path, X_OK) == 0 else {
-                throw NookError.sys("the nook binary for the monitor, '\(path)'", errno: errno,
+                throw NookError.sys("the nook binary for the monitor, '\(path)'", path: path, errno: errno,
                                     hint: "name an executable nook binary")
             }
             return path

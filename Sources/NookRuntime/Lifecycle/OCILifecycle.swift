@@ -50,14 +50,16 @@ extension Runtime {
         // Only `create` makes a container that waits for `start`; a foreground
         // run's own nook holds its lock for as long as it runs: no waiting on it.
         if let peek = try? store.read(id), peek.mode == .foreground {
-            throw NookError("container '\(id)' was started by 'nook run' in the foreground", hint: "only a container made by 'nook create' can be started")
+            throw NookError("container '\(id)' was started by 'nook run' in the foreground", hint: "only a container made by 'nook create' can be started",
+                            kind: .wrongState(container: id, state: status(of: peek)))
         }
         let lock = try store.lock(id)
         defer { lock.release() }
         var state = try store.read(id)
         let spec = try loadSpec(id)
         guard status(of: state) == "created" else {
-            throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started")
+            throw NookError("container '\(id)' is \(status(of: state)), not created", hint: "only a created container can be started",
+                            kind: .wrongState(container: id, state: status(of: state)))
         }
         // startContainer hooks run in the container before its program: the
         // program waits at exec.fifo until we write it below.
@@ -93,7 +95,7 @@ extension Runtime {
         } catch Errno.noSuchAddressOrDevice {
             throw NookError("container '\(id)' died before it could start")
         } catch let e as Errno {
-            throw NookError.sys("open '\(fifo)'", errno: e.rawValue)
+            throw NookError.sys("open '\(fifo)'", path: fifo, errno: e.rawValue)
         }
     }
 
@@ -166,7 +168,8 @@ extension Runtime {
         repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else {
-            throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it")
+            throw NookError("container '\(id)' is not running", hint: "nothing to signal; 'nook delete \(id)' removes it",
+                            kind: .wrongState(container: id, state: "stopped"))
         }
         markStoppedByUser(state)
         if all {
@@ -223,7 +226,8 @@ extension Runtime {
         let current = status(of: state)
         guard current != "stopped" else { return }
         guard force else {
-            throw NookError("container '\(state.id)' is \(current)", hint: "stop it first, or use --force")
+            throw NookError("container '\(state.id)' is \(current)", hint: "stop it first, or use --force",
+                            kind: .wrongState(container: state.id, state: current))
         }
         markStoppedByUser(state)
         containerProcesses(state).kill()

@@ -17,7 +17,7 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
     case always
 
     public static func parse(_ text: String) throws -> RestartPolicy {
-        let bad = NookError("invalid --restart '\(text)'", hint: "use no, on-failure[:N], always or unless-stopped")
+        let bad = NookError("invalid --restart '\(text)'", hint: "use no, on-failure[:N], always or unless-stopped", kind: .invalidInput)
         switch text {
         case "", "no": return .no
         case "always", "unless-stopped": return .always

@@ -57,10 +57,10 @@ public struct RunOptions: Sendable {
     /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
     public func make(containerID: String, callerEnvironment: [String: String] = [:]) throws -> (spec: Spec, parsed: ParsedSpec) {
         guard !command.isEmpty else {
-            throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh")
+            throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh", kind: .invalidInput)
         }
         // "" would be the current directory.
-        guard !rootfs.isEmpty else { throw NookError("--rootfs is empty ('')", hint: "name an unpacked root filesystem, e.g. --rootfs ./rootfs") }
+        guard !rootfs.isEmpty else { throw NookError("--rootfs is empty ('')", hint: "name an unpacked root filesystem, e.g. --rootfs ./rootfs", kind: .invalidInput) }
         let root = try HostPath.absolute(rootfs)
         var spec = SpecDefaults.spec(rootfs: root, args: command, hostname: hostname ?? containerID)
         spec.root?.readonly = readOnly
@@ -101,7 +101,7 @@ public struct RunOptions: Sendable {
 
         if let workdir {
             guard workdir.hasPrefix("/") else {
-                throw NookError("invalid workdir '\(workdir)': it must be an absolute path inside the container")
+                throw NookError("invalid workdir '\(workdir)': it must be an absolute path inside the container", kind: .invalidInput)
             }
             spec.process?.cwd = workdir
         }
@@ -113,7 +113,7 @@ public struct RunOptions: Sendable {
             // The one look at the source: the plan and the locked flags use it too.
             guard let source = BindSource.look(path) else {
                 throw NookError("bind mount source '\(path)' does not exist",
-                                hint: "create it first, or check the spelling of -v \(volume.source):\(volume.destination)")
+                                hint: "create it first, or check the spelling of -v \(volume.source):\(volume.destination)", kind: .notFound(.file, name: path))
             }
             mounts.append(volume.mount(source: source))
             spec.mounts?.append(volume.ociMount(absoluteSource: path))

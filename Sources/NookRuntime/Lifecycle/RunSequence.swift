@@ -81,7 +81,8 @@ final class RunSequence: ContainerSequence {
             lock?.release()
             lock = nil
             throw NookError("container '\(id)' is \(runtime.status(of: earlier)) under its monitor (pid \(earlier.monitorPID ?? 0))",
-                            hint: "'nook stop \(id)' stops it and ends its restart policy")
+                            hint: "'nook stop \(id)' stops it and ends its restart policy",
+                            kind: .wrongState(container: id, state: runtime.status(of: earlier)))
         }
         self.earlier = earlier
     }

@@ -128,9 +128,9 @@ public final class Runtime {
 
     /// Every preserved fd must be open: then nothing Nook opens lands among them.
     static func checkPreservedFDs(_ n: Int32) throws -> Int32 {
-        guard n >= 0 && n < 1024 else { throw NookError("invalid --preserve-fds \(n)") }
+        guard n >= 0 && n < 1024 else { throw NookError("invalid --preserve-fds \(n)", kind: .invalidInput) }
         for fd in 3..<(3 + n) where fcntl(fd, F_GETFD) < 0 {
-            throw NookError("--preserve-fds \(n): fd \(fd) is not open", hint: "pass fds 3 .. \(2 + n) to nook")
+            throw NookError("--preserve-fds \(n): fd \(fd) is not open", hint: "pass fds 3 .. \(2 + n) to nook", kind: .invalidInput)
         }
         return n
     }

@@ -16,7 +16,7 @@ public enum Signals {
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
         guard let n = names[name] else {
-            throw NookError("unknown signal '\(text)'", hint: "use a name like TERM or SIGKILL, or a number")
+            throw NookError("unknown signal '\(text)'", hint: "use a name like TERM or SIGKILL, or a number", kind: .invalidInput)
         }
         return n
     }

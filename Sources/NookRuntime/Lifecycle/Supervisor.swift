@@ -1,5 +1,6 @@
 import Glibc
 import NookCore
+import SystemPackage
 import NookKernel
 import NookSpec
 
@@ -208,7 +209,7 @@ public final class Supervisor {
     private func writeMap(_ path: String, _ maps: [Spec.IDMap], _ kind: String, _ identity: IDMapping) throws {
         let text = IDMapping.text(maps)
         do { try kernel.writeFile(path, text) } catch let e as NookError {
-            throw NookError("write \(kind) map: \(e.message)", hint: "an unprivileged user can map only its own \(kind)")
+            throw e.within("write \(kind) map", hint: "an unprivileged user can map only its own \(kind)")
         }
         tracer.emit("id maps", "write \(path) \"\(text.trimmingCharacters(in: "\n").replacingNewlines())\" (by nook)",
                     identity.reason)
@@ -221,8 +222,8 @@ public final class Supervisor {
         do { try kernel.writeFile(path, "\(adj)") } catch let e as NookError {
             // only detail for the error being built
             let own = (try? HostPath.readText("/proc/self/oom_score_adj"))?.trimmingCharacters(in: "\n") ?? "?"
-            throw NookError("process.oomScoreAdj \(adj): \(e.message)",
-                            hint: "without CAP_SYS_RESOURCE it can only be raised: nook's own is \(own), so use \(own) to 1000")
+            throw e.within("process.oomScoreAdj \(adj)",
+                           hint: "without CAP_SYS_RESOURCE it can only be raised: nook's own is \(own), so use \(own) to 1000")
         }
         tracer.emit("oom", "write \(path) \"\(adj)\"", "process.oomScoreAdj: how readily the OOM killer picks this container")
     }
@@ -230,9 +231,13 @@ public final class Supervisor {
     /// The user's one line for a failed child step, with podman's exit codes.
     public static func error(for message: ChildMessage, plan: LaunchPlan) -> NookError {
         let d = StepDescription(message, plan: plan)
-        var code: Int32 = 125
-        if message.step == .exec { code = message.errno == ENOENT && message.index < 0 ? 127 : 126 }
-        return NookError("\(d.failure): \(errnoDescription(message.errno))", hint: d.hint, exitCode: code)
+        let err = Errno(rawValue: message.errno)
+        var (code, kind): (Int32, NookError.Kind) = (125, .systemCall(step: d.failure, path: d.path, errno: err))
+        if message.step == .exec {
+            let command = plan.argv.first ?? ""
+            (code, kind) = message.errno == ENOENT && message.index < 0 ? (127, .commandNotFound(command)) : (126, .notExecutable(command, errno: err))
+        }
+        return NookError("\(d.failure): \(errnoDescription(message.errno))", hint: d.hint, exitCode: code, kind: kind)
     }
 }
 

@@ -77,11 +77,11 @@ public enum MountPlanner {
             let type = mount.type
             if mount.isBind {
                 guard let source = mount.source, source.hasPrefix("/") else {
-                    throw NookError("bind mount to '\(mount.destination)' needs an absolute source path")
+                    throw NookError("bind mount to '\(mount.destination)' needs an absolute source path", kind: .invalidInput)
                 }
                 // One look (RunOptions' for -v): whether it exists, file or directory, its mount's flags.
                 guard let looked = mount.bindSource ?? BindSource.look(source) else {
-                    throw NookError("bind mount source '\(source)' does not exist")
+                    throw NookError("bind mount source '\(source)' does not exist", kind: .notFound(.file, name: source))
                 }
                 ops.append(bind(MountOp(kind: .bind, source: source, target: mount.destination,
                                         attrs: options.attrs, recursive: options.recursive, targetIsFile: !looked.isDirectory,

@@ -14,7 +14,7 @@ public enum RootPropagation {
         // runc's "rshared" etc. mean the same: Nook applies every value recursively.
         let name = value.hasPrefix("r") && kinds[String(value.dropFirst())] != nil ? String(value.dropFirst()) : value
         guard let flag = kinds[name] else {
-            throw NookError("field 'linux.rootfsPropagation' is '\(value)'", hint: "use shared, slave, private or unbindable")
+            throw NookError("field 'linux.rootfsPropagation' is '\(value)'", hint: "use shared, slave, private or unbindable", kind: .invalidInput)
         }
         return UInt(flag | MS_REC)
     }

@@ -23,7 +23,7 @@ public enum RootfsBuilder {
         for sub in ["", "/bin", "/sbin", "/usr", "/usr/bin", "/usr/sbin", "/etc", "/proc", "/sys", "/dev", "/tmp",
                     "/root", "/home", "/var", "/var/tmp", "/run", "/mnt"] {
             let path = dir + sub
-            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw NookError.sys("mkdir '\(path)'", errno: errno) }
+            if mkdir(path, 0o755) != 0 && errno != EEXIST { throw NookError.sys("mkdir '\(path)'", path: path, errno: errno) }
         }
         chmod(dir + "/tmp", 0o1777)
         chmod(dir + "/var/tmp", 0o1777)
@@ -61,12 +61,12 @@ public enum RootfsBuilder {
         let bytes = try HostPath.readBytes(from, as: .executable)
         unlink(to)
         let fd = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
-        guard fd >= 0 else { throw NookError.sys("create '\(to)'", errno: errno) }
+        guard fd >= 0 else { throw NookError.sys("create '\(to)'", path: to, errno: errno) }
         defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("write '\(to)'", errno: errno) }
+            if n < 0 { if errno == EINTR { continue }; throw NookError.sys("write '\(to)'", path: to, errno: errno) }
             offset += n
         }
         fchmod(fd, mode)

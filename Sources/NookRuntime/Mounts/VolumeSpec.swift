@@ -44,26 +44,26 @@ public struct VolumeSpec: Sendable, Equatable {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw NookError("invalid volume '\(text)': expected SRC:DST or SRC:DST:OPTIONS",
-                            hint: "for example -v \"$PWD/data:/data:ro\"")
+                            hint: "for example -v \"$PWD/data:/data:ro\"", kind: .invalidInput)
         }
         guard parts[1].hasPrefix("/") else {
-            throw NookError("invalid volume '\(text)': destination '\(parts[1])' must be an absolute path")
+            throw NookError("invalid volume '\(text)': destination '\(parts[1])' must be an absolute path", kind: .invalidInput)
         }
         // Over the whole root, the container would run on the host directory (as docker, refused).
         guard parts[1].contains(where: { $0 != "/" }) else {
             throw NookError("invalid volume '\(text)': destination '\(parts[1])' is the container's root",
-                            hint: "mount it on a directory inside the container, e.g. \(parts[0]):/data")
+                            hint: "mount it on a directory inside the container, e.g. \(parts[0]):/data", kind: .invalidInput)
         }
         guard parts[0].hasPrefix("/") || parts[0].hasPrefix(".") else {
             throw NookError("invalid volume '\(text)': source '\(parts[0])' must be a host path (absolute or starting with ./)",
-                            hint: "Nook has no named volumes; use -v \"$PWD/\(parts[0]):\(parts[1])\"")
+                            hint: "Nook has no named volumes; use -v \"$PWD/\(parts[0]):\(parts[1])\"", kind: .invalidInput)
         }
         var spec = VolumeSpec(source: parts[0], destination: parts[1])
         if parts.count == 3 {
             for option in parts[2].split(separator: ",").map(String.init) {
                 guard let effect = optionEffects[option] else {
                     throw NookError("invalid volume '\(text)': unknown option '\(option)'",
-                                    hint: "options are ro, rw, noexec, exec, nosuid, suid, nodev, dev, norbind")
+                                    hint: "options are ro, rw, noexec, exec, nosuid, suid, nodev, dev, norbind", kind: .invalidInput)
                 }
                 effect(&spec)
             }
@@ -100,7 +100,7 @@ public struct TmpfsSpec: Sendable, Equatable {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts[0].hasPrefix("/") else {
             throw NookError("invalid --tmpfs '\(text)': destination must be an absolute path",
-                            hint: "for example --tmpfs /tmp:size=64m")
+                            hint: "for example --tmpfs /tmp:size=64m", kind: .invalidInput)
         }
         let options = parts.count == 2 ? parts[1].split(separator: ",").map(String.init) : []
         return TmpfsSpec(destination: parts[0], options: options)

@@ -42,14 +42,14 @@ public final class NetworkHelper {
         guard let (program, package) = mode.helper else { return }
         if HostPath.findExecutable(program) == nil {
             throw NookError("--network \(program): '\(program)' is not installed (not found in PATH)",
-                            hint: "install it (Debian: apt-get install \(package)), or use --network none")
+                            hint: "install it (Debian: apt-get install \(package)), or use --network none", kind: .unsupported)
         }
     }
 
     /// - Parameter fds: the helper's fds 3, 4, ... in order.
     init(program: String, arguments: [String], passing fds: [Int32], stateDirectory: String) throws {
         guard let path = HostPath.findExecutable(program) else {
-            throw NookError("'\(program)' is not installed (not found in PATH)")
+            throw NookError("'\(program)' is not installed (not found in PATH)", kind: .unsupported)
         }
         self.program = program
         self.arguments = arguments

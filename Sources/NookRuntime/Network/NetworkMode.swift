@@ -30,7 +30,7 @@ public enum NetworkMode: Sendable, Equatable {
         case "none" where options.isEmpty, "private" where options.isEmpty: return .none
         case "host" where options.isEmpty: return .host
         case "none", "private", "host":
-            throw NookError("invalid --network '\(text)': \(name) takes no options", hint: "use --network \(name)")
+            throw NookError("invalid --network '\(text)': \(name) takes no options", hint: "use --network \(name)", kind: .invalidInput)
         case "pasta":
             // podman's spelling: --map-gw lets the container reach the host's
             // loopback through the gateway address. Nook passes --no-map-gw otherwise.
@@ -48,13 +48,13 @@ public enum NetworkMode: Sendable, Equatable {
                 case ("port_handler", "slirp4netns"): break
                 default:
                     throw NookError("invalid --network option '\(option)' for slirp4netns",
-                                    hint: "options are allow_host_loopback=true|false, mtu=1280..65521, port_handler=slirp4netns")
+                                    hint: "options are allow_host_loopback=true|false, mtu=1280..65521, port_handler=slirp4netns", kind: .invalidInput)
                 }
             }
             return .slirp4netns(allowHostLoopback: allow, mtu: mtu)
         default:
             throw NookError("invalid --network '\(text)'",
-                            hint: "use none, host, pasta[:OPTIONS] or slirp4netns[:OPTIONS]")
+                            hint: "use none, host, pasta[:OPTIONS] or slirp4netns[:OPTIONS]", kind: .invalidInput)
         }
     }
 
@@ -136,11 +136,11 @@ public struct NetworkSettings: Sendable, Equatable {
     public func validate() throws {
         if !ports.isEmpty && !mode.usesHelper {
             throw NookError("-p needs a user-mode network: with --network \(mode.description) there is nothing to publish through",
-                            hint: "add --network pasta (or --network slirp4netns)")
+                            hint: "add --network pasta (or --network slirp4netns)", kind: .invalidInput)
         }
         if case .slirp4netns = mode, let v6 = ports.first(where: { $0.hostIP?.contains(":") == true }) {
             throw NookError("-p \(v6): slirp4netns publishes on IPv4 addresses only",
-                            hint: "use an IPv4 address (127.0.0.1), or --network pasta")
+                            hint: "use an IPv4 address (127.0.0.1), or --network pasta", kind: .invalidInput)
         }
         var seen = Set<String>()
         for port in ports where !seen.insert("\(port.hostPort)/\(port.proto.rawValue)").inserted {

@@ -37,7 +37,7 @@ public final class LiveNetworkSetup: NetworkSetup {
         try NetworkHelper.checkInstalled(network.mode)
         if network.mode.usesHelper && !namespaces.contains(.network) {
             throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
-                            hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces")
+                            hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces", kind: .invalidInput)
         }
         for port in network.ports { try port.checkAvailable() }
     }

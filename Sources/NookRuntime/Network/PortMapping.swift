@@ -25,7 +25,7 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     public static func parse(_ text: String) throws -> PortMapping {
         let all = try parseAll(text)
         guard all.count == 1, all[0].hostPort != 0 else {
-            throw NookError("invalid -p '\(text)': one mapping with both ports expected")
+            throw NookError("invalid -p '\(text)': one mapping with both ports expected", kind: .invalidInput)
         }
         return all[0]
     }
@@ -37,7 +37,7 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     public static func parseAll(_ text: String) throws -> [PortMapping] {
         func invalid(_ why: String) -> NookError {
             NookError("invalid -p '\(text)': \(why)",
-                      hint: "use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], e.g. -p 127.0.0.1:8080:80, -p 8000-8001:80-81 or -p 80")
+                      hint: "use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], e.g. -p 127.0.0.1:8080:80, -p 8000-8001:80-81 or -p 80", kind: .invalidInput)
         }
         var body = Substring(text)
         var proto = Proto.tcp

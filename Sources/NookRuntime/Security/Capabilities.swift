@@ -35,7 +35,7 @@ public enum Capability {
         for name in list ?? [] {
             guard let n = number(name) else {
                 throw NookError("unknown capability '\(name)' in \(field)",
-                                hint: "capability names look like CAP_NET_RAW; see capabilities(7)")
+                                hint: "capability names look like CAP_NET_RAW; see capabilities(7)", kind: .invalidInput)
             }
             mask |= 1 << UInt64(n)
         }

@@ -20,7 +20,7 @@ extension ResourceLimit {
         var name = type.uppercased()
         if !name.hasPrefix("RLIMIT_") { name = "RLIMIT_" + name }
         guard let n = Self.numbers[name] else {
-            throw NookError("unknown rlimit '\(type)'", hint: "names look like RLIMIT_NOFILE; see setrlimit(2)")
+            throw NookError("unknown rlimit '\(type)'", hint: "names look like RLIMIT_NOFILE; see setrlimit(2)", kind: .invalidInput)
         }
         guard soft <= hard else {
             throw NookError("rlimit \(name): soft limit \(soft) is above hard limit \(hard)")
@@ -30,7 +30,7 @@ extension ResourceLimit {
 
     /// `--ulimit NAME=SOFT[:HARD]` (a value alone is both; -1 or unlimited: no limit).
     public static func parse(ulimit text: String) throws -> ResourceLimit {
-        let bad = NookError("invalid --ulimit '\(text)'", hint: "use NAME=SOFT[:HARD], e.g. --ulimit nofile=1024:2048")
+        let bad = NookError("invalid --ulimit '\(text)'", hint: "use NAME=SOFT[:HARD], e.g. --ulimit nofile=1024:2048", kind: .invalidInput)
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw bad }
         let values = parts[1].split(separator: ":").map(String.init)

@@ -58,7 +58,7 @@ public enum SeccompProfileLoader {
             guard applies(rule.includes, include: true, capabilities: capabilities),
                   applies(rule.excludes, include: false, capabilities: capabilities) else { continue }
             let names = rule.names ?? rule.name.map { [$0] } ?? []
-            guard !names.isEmpty else { throw NookError("invalid seccomp profile \(source): syscalls[\(i)] has no names") }
+            guard !names.isEmpty else { throw NookError("invalid seccomp profile \(source): syscalls[\(i)] has no names", kind: .invalidInput) }
             rules.append(Spec.SyscallRule(names: names, action: rule.action, errnoRet: rule.errnoRet, args: rule.args))
         }
         let seccomp = Spec.Seccomp(defaultAction: profile.defaultAction, defaultErrnoRet: profile.defaultErrnoRet,
@@ -99,7 +99,7 @@ extension SeccompProfile {
     /// From the OCI form (config.json's `linux.seccomp`, or a resolved Docker profile).
     public init(oci: Spec.Seccomp, name: String) throws {
         func located<T>(_ field: String, _ body: () throws -> T) throws -> T {
-            do { return try body() } catch let e as NookError { throw NookError("\(name) \(field): \(e.message)", hint: e.hint) }
+            do { return try body() } catch let e as NookError { throw e.within("\(name) \(field)") }
         }
         let defaultAction = try located("defaultAction") { try Action(name: oci.defaultAction, errnoRet: oci.defaultErrnoRet) }
         var arches: [String] = []
@@ -114,7 +114,7 @@ extension SeccompProfile {
             let args = try (rule.args ?? []).map { arg -> Arg in
                 guard let op = Arg.Op(rawValue: arg.op) else {
                     throw NookError("unknown seccomp operator '\(arg.op)' in \(name)",
-                                    hint: "operators are SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ")
+                                    hint: "operators are SCMP_CMP_NE, _LT, _LE, _EQ, _GE, _GT, _MASKED_EQ", kind: .invalidInput)
                 }
                 guard arg.index < 6 else { throw NookError("seccomp argument index \(arg.index) in \(name) is out of range 0-5") }
                 return Arg(index: arg.index, op: op, value: arg.value, valueTwo: arg.valueTwo ?? 0)

@@ -32,7 +32,7 @@ public struct SecurityOptions: Sendable, Equatable {
         case ("seccomp", let file?) where !file.isEmpty: seccomp = .file(file)
         default:
             throw NookError("unknown --security-opt '\(securityOpt)'",
-                            hint: "supported: no-new-privileges[=true|false], seccomp=unconfined, seccomp=FILE")
+                            hint: "supported: no-new-privileges[=true|false], seccomp=unconfined, seccomp=FILE", kind: .invalidInput)
         }
     }
 
@@ -63,7 +63,7 @@ public struct SecurityOptions: Sendable, Equatable {
     }
 
     func unknownCap(_ name: String, _ flag: String) -> NookError {
-        NookError("unknown capability '\(name)' in \(flag)", hint: "names look like NET_RAW or CAP_NET_RAW, or ALL; see capabilities(7)")
+        NookError("unknown capability '\(name)' in \(flag)", hint: "names look like NET_RAW or CAP_NET_RAW, or ALL; see capabilities(7)", kind: .invalidInput)
     }
 
     /// Writes these choices into a spec whose process user is already known.

@@ -31,9 +31,10 @@ public final class StateStore: @unchecked Sendable {
         self.uid = uid
         self.kernel = kernel
         try makeDirectory(root)
-        let st = try NookError.step("stat state directory '\(root)'") { try kernel.status(root, followLinks: false) }
+        let st = try NookError.step("stat state directory '\(root)'", path: root) { try kernel.status(root, followLinks: false) }
         guard st.isDirectory else {
-            throw NookError("state directory '\(root)' is not a directory", hint: "remove it, or set XDG_RUNTIME_DIR / --root elsewhere")
+            throw NookError("state directory '\(root)' is not a directory", hint: "remove it, or set XDG_RUNTIME_DIR / --root elsewhere",
+                            kind: .invalidInput)
         }
         guard st.owner == uid else {
             throw NookError("state directory '\(root)' belongs to uid \(st.owner), not to you (uid \(uid))",
@@ -53,11 +54,11 @@ public final class StateStore: @unchecked Sendable {
         if failure == .fileExists { return }
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         guard failure == .noSuchFileOrDirectory, !parent.isEmpty, parent != path else {
-            throw NookError.sys("create state directory '\(path)'", errno: failure.rawValue)
+            throw NookError.sys("create state directory '\(path)'", path: path, errno: failure.rawValue)
         }
         try makeDirectory(parent)
         do { try kernel.makeDirectory(path, mode: 0o700) } catch let e as Errno where e != .fileExists {
-            throw NookError.sys("create state directory '\(path)'", errno: e.rawValue)
+            throw NookError.sys("create state directory '\(path)'", path: path, errno: e.rawValue)
         }
     }
 
@@ -65,7 +66,7 @@ public final class StateStore: @unchecked Sendable {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
         guard !id.isEmpty, id.count <= 128, id.allSatisfy({ allowed.contains($0) }), id.first != ".", id.first != "-" else {
             throw NookError("invalid container name '\(id)'",
-                            hint: "use letters, digits, '_', '.' and '-', starting with a letter or digit")
+                            hint: "use letters, digits, '_', '.' and '-', starting with a letter or digit", kind: .invalidInput)
         }
     }
 
@@ -81,14 +82,14 @@ public final class StateStore: @unchecked Sendable {
         try Self.validate(id: id)
         let staging = root + "/" + Self.stagingPrefix + "\(getpid())-" + id
         kernel.removeTree(staging) // a previous process with our pid, killed here
-        try NookError.step("create '\(staging)'") { try kernel.makeDirectory(staging, mode: 0o700) }
+        try NookError.step("create '\(staging)'", path: staging) { try kernel.makeDirectory(staging, mode: 0o700) }
         let lock: ContainerLock
         do {
             guard let held = try ContainerLock(path: staging + "/lock", wait: false, kernel: kernel) else { throw Errno.wouldBlock }
             lock = held
         } catch let e as Errno {
             kernel.removeTree(staging)
-            throw NookError.sys("lock '\(staging)/lock'", errno: e.rawValue)
+            throw NookError.sys("lock '\(staging)/lock'", path: staging + "/lock", errno: e.rawValue)
         }
         do {
             try kernel.rename(staging, to: directory(id), noReplace: true)
@@ -96,14 +97,15 @@ public final class StateStore: @unchecked Sendable {
             lock.release()
             kernel.removeTree(staging)
             if e == .fileExists || e == .directoryNotEmpty { throw alreadyExists(id) }
-            throw NookError.sys("rename '\(staging)' to '\(directory(id))'", errno: e.rawValue)
+            throw NookError.sys("rename '\(staging)' to '\(directory(id))'", path: staging, errno: e.rawValue)
         }
         return lock
     }
 
     public func alreadyExists(_ id: String) -> NookError {
         NookError("a container named '\(id)' already exists",
-                  hint: "'nook rm -f \(id)' removes it (stopping it if it runs), or choose another name")
+                  hint: "'nook rm -f \(id)' removes it (stopping it if it runs), or choose another name",
+                  kind: .alreadyExists(.container, name: id))
     }
 
     /// Hidden names in the store: a directory being reserved, a spec handed to a monitor.
@@ -117,14 +119,14 @@ public final class StateStore: @unchecked Sendable {
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
         let path = directory(id) + "/lock"
         // Waiting, it is never nil: only the kernel's error is left to say.
-        guard let lock = try NookError.step("cannot lock container '\(id)': flock '\(path)'", {
+        guard let lock = try NookError.step("cannot lock container '\(id)': flock '\(path)'", path: path, {
             try ContainerLock(path: path, wait: true, kernel: kernel)
         }) else { throw NookError("cannot lock container '\(id)'") }
         return lock
     }
 
     public func notFound(_ id: String) -> NookError {
-        NookError("container '\(id)' does not exist", hint: "'nook list' shows your containers")
+        NookError("container '\(id)' does not exist", hint: "'nook list' shows your containers", kind: .notFound(.container, name: id))
     }
 
     /// Atomic: write a temporary file, fsync, rename over the old one.
@@ -133,8 +135,8 @@ public final class StateStore: @unchecked Sendable {
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
         let tmp = statePath(state.id) + ".tmp"
-        try NookError.step("write '\(tmp)'") { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: true) }
-        try NookError.step("rename '\(tmp)'") { try kernel.rename(tmp, to: statePath(state.id), noReplace: false) }
+        try NookError.step("write '\(tmp)'", path: tmp) { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: true) }
+        try NookError.step("rename '\(tmp)'", path: tmp) { try kernel.rename(tmp, to: statePath(state.id), noReplace: false) }
     }
 
     /// The container's cgroup, noted as soon as it is made: state.json comes
@@ -146,7 +148,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// A new file of ours in a container's directory (0600).
     public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-        try NookError.step("write '\(path)'") { try kernel.createFile(path, bytes, mode: 0o600, sync: false) }
+        try NookError.step("write '\(path)'", path: path) { try kernel.createFile(path, bytes, mode: 0o600, sync: false) }
     }
 
     public func recordedCgroup(_ id: String) -> String? {

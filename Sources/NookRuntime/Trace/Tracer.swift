@@ -56,11 +56,13 @@ public struct StepDescription: Sendable {
     /// "mount proc on /proc" — prefixed to the errno text on failure.
     public var failure: String
     public var hint: String?
+    /// The file the step worked on, where it had one: a failure's `NookError.Kind` carries it.
+    public var path: String?
 
     static func quote(_ s: String) -> String { "\"\(s)\"" }
 
     public init(_ m: ChildMessage, plan: LaunchPlan) {
-        hint = nil
+        (hint, path) = (nil, nil)
         switch m.step {
         case .none: (step, call, why, failure) = ("?", "?", "?", "setup")
         case .waitMaps: (step, call, why, failure) = ("sync", "read(sync socket)", "the parent wrote the id maps: we are root in our user namespace", "waiting for the id maps")
@@ -83,6 +85,7 @@ public struct StepDescription: Sendable {
             guard i >= 0 && i < plan.mounts.count else { (step, call, why, failure) = ("mount", "?", "?", "mount"); return }
             let op = plan.mounts[i]
             why = op.why
+            path = op.target
             step = "mount"
             switch op.kind {
             case .filesystem:
@@ -126,6 +129,7 @@ public struct StepDescription: Sendable {
         case .chdir: (step, call, why, failure) = ("chdir", "openat2(\(Self.quote(plan.cwd)), RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) + fchdir",
                                                    "the working directory, looked up inside the container without magic links (CVE-2024-21626)",
                                                    "chdir to working directory '\(plan.cwd)'")
+            path = plan.cwd
             if m.errno == ENOENT { hint = "the directory does not exist in the rootfs; create it or mount something there" }
         case .rlimit:
             let i = Int(m.index)
@@ -167,6 +171,7 @@ public struct StepDescription: Sendable {
             let path = i >= 0 && i < plan.execCandidates.count ? plan.execCandidates[i] : (plan.argv.first ?? "?")
             let args = plan.argv.map { Self.quote($0) }.joined(separator: ", ")
             (step, call, why, failure) = ("exec", "execve(\(Self.quote(path)), [\(args)])", "the container's command replaces the setup code", "exec '\(plan.argv.first ?? "")'")
+            self.path = path
             if plan.execFD >= 0 {
                 // A createContainer hook: a host file, entered by fd.
                 (call, why, failure) = ("execveat(\(plan.execFD) = \(Self.quote(path)) on the host, \"\", [\(args)], AT_EMPTY_PATH)",
