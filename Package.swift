@@ -34,7 +34,7 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")],
             linkerSettings: [.linkedLibrary("seccomp")]
         ),
-        // libarchive's headers, for reading layer tarballs (tar; gzip, zstd): only NookImages uses it.
+        // libarchive's headers, for reading layer tarballs (tar; gzip, zstd) and apt's lz4 lists: only NookImages uses it.
         .systemLibrary(name: "CArchive", path: "CArchive"),
         // Errors and text: what every module says to users. Imports nothing of ours.
         .target(name: "NookCore", dependencies: [.product(name: "SystemPackage", package: "swift-system")], plugins: directImportsOnly),

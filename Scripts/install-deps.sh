@@ -14,7 +14,7 @@ packages=(
   podman conmon catatonit            # a real OCI client
   containerd rootlesskit             # a second client, rootless (ContainerdTests)
   gcc libc6-dev                      # the test probe (static C)
-  libarchive-dev libzstd-dev zstd    # layers: tar, gzip, zstd (read through the CArchive target)
+  libarchive-dev libzstd-dev zstd liblz4-dev lz4  # tar, gzip, zstd, lz4 (through the CArchive target)
   docker-registry skopeo umoci       # images: a loopback registry, and references to copy and unpack with
   mmdebstrap fuse-overlayfs          # a Debian image built unprivileged; the overlay fallback
 )

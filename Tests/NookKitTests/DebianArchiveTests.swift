@@ -18,23 +18,51 @@ final class DebianArchiveTests: XCTestCase {
     /// `lz4 -BX` of `text`: block and content checksums.
     static let frameWithChecksums: [UInt8] = [0x04, 0x22, 0x4d, 0x18, 0x74, 0x40, 0xbd, 0x51, 0x00, 0x00, 0x00, 0xff, 0x1a, 0x50, 0x61, 0x63, 0x6b, 0x61, 0x67, 0x65, 0x3a, 0x20, 0x6c, 0x69, 0x62, 0x63, 0x36, 0x0a, 0x56, 0x65, 0x72, 0x73, 0x69, 0x6f, 0x6e, 0x3a, 0x20, 0x32, 0x2e, 0x33, 0x36, 0x2d, 0x39, 0x2b, 0x64, 0x65, 0x62, 0x31, 0x32, 0x75, 0x31, 0x30, 0x0a, 0x0a, 0x29, 0x00, 0x16, 0x1f, 0x61, 0x01, 0x00, 0x18, 0x06, 0x56, 0x00, 0x66, 0x7a, 0x6c, 0x69, 0x62, 0x31, 0x67, 0x80, 0x00, 0xf0, 0x01, 0x31, 0x3a, 0x31, 0x2e, 0x32, 0x2e, 0x31, 0x33, 0x2e, 0x64, 0x66, 0x73, 0x67, 0x2d, 0x31, 0x0a, 0xe9, 0x35, 0xc8, 0xd3, 0x00, 0x00, 0x00, 0x00, 0x9d, 0xb2, 0x8c, 0x87]
 
-    func testLZ4FramesAsTheLz4ToolWritesThem() throws {
-        for frame in [Self.frameWithContentSize, Self.frameWithChecksums] {
-            let out = try LZ4Frame.decompress(frame, limit: 1 << 20, what: "test")
-            XCTAssertEqual(String(decoding: out, as: UTF8.self), Self.text)
-        }
-        // Two frames one after the other, and a skippable frame between them.
-        let skippable: [UInt8] = [0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]
-        let out = try LZ4Frame.decompress(Self.frameWithContentSize + skippable + Self.frameWithChecksums, limit: 1 << 20, what: "test")
-        XCTAssertEqual(String(decoding: out, as: UTF8.self), Self.text + Self.text)
+    /// `bytes` in a new file; its path.
+    func write(_ name: String, _ bytes: [UInt8]) -> String {
+        let path = tmp.path + "/" + name
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+        return path
     }
 
-    func testABrokenOrOversizedFrameIsAClearError() {
-        assertNookError(try LZ4Frame.decompress(Array(Self.frameWithChecksums.prefix(40)), limit: 1 << 20, what: "lists/x.lz4")) {
-            assertContains($0.message, "lists/x.lz4: not a valid LZ4")
-        }
-        assertNookError(try LZ4Frame.decompress(Array("Package: x\n".utf8), limit: 1 << 20, what: "plain")) { assertContains($0.message, "magic number") }
-        assertNookError(try LZ4Frame.decompress(Self.frameWithContentSize, limit: 100, what: "big")) { assertContains($0.message, "big: decompresses to more than") }
+    func decompress(_ path: String, limit: Int = 1 << 20) throws -> String {
+        let text = FileKind(name: "a test list", limit: limit)
+        return String(decoding: try LayerStream.decompressFile(path, filter: .lz4, as: text, hint: "test"), as: UTF8.self)
+    }
+
+    func testLZ4FramesAsTheLz4ToolWritesThem() throws {
+        XCTAssertEqual(try decompress(write("sized.lz4", Self.frameWithContentSize)), Self.text)
+        XCTAssertEqual(try decompress(write("checked.lz4", Self.frameWithChecksums)), Self.text)
+        // Two frames one after the other, and a skippable frame between them.
+        let skippable: [UInt8] = [0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 9, 9, 9]
+        XCTAssertEqual(try decompress(write("two.lz4", Self.frameWithContentSize + skippable + Self.frameWithChecksums)), Self.text + Self.text)
+    }
+
+    /// A list of many blocks, linked (a match reaches into the block before), as the lz4 tool writes it now.
+    func testAListOfManyBlocksTheLz4ToolWrites() throws {
+        let lz4 = try XCTUnwrap(HostPath.findExecutable("lz4"), "the lz4 tool is missing: run Scripts/install-deps.sh")
+        let text = (0..<20_000).map { "Package: p\($0 % 1000)\nVersion: \($0 / 1000).\($0)\n\n" }.joined()
+        let plain = try tmp.file("list", text)
+        let tool = Process()
+        tool.executableURL = URL(fileURLWithPath: lz4)
+        tool.arguments = ["-q", "-B4", "-BD", "--content-size", plain, plain + ".lz4"]
+        try tool.run()
+        tool.waitUntilExit()
+        XCTAssertEqual(tool.terminationStatus, 0)
+        XCTAssertGreaterThan(text.utf8.count, 4 << 16, "more than four 64 KiB blocks")
+        XCTAssertEqual(try decompress(plain + ".lz4"), text)
+    }
+
+    func testABrokenOrOversizedFrameIsAClearError() throws {
+        let cut = write("x.lz4", Array(Self.frameWithChecksums.prefix(40)))
+        assertNookError(try decompress(cut)) { assertContains($0.message, "'\(cut)'") }
+        let plain = write("plain.lz4", Array("Package: x\n".utf8))
+        assertNookError(try decompress(plain)) { assertContains($0.message, "'\(plain)' is not lz4-compressed data") }
+        let big = write("big.lz4", Self.frameWithContentSize)
+        assertNookError(try decompress(big, limit: 100)) { assertContains($0.message, "'\(big)': larger than 100 bytes, the limit for a test list") }
+        let fifo = tmp.path + "/fifo.lz4"
+        XCTAssertEqual(mkfifo(fifo, 0o644), 0)
+        assertNookError(try decompress(fifo)) { assertContains($0.message, "not a regular file") }
     }
 
     func testListNamesTakenApart() throws {

@@ -11,7 +11,7 @@ public struct DebianArchive: Sendable {
     public static let defaultLists = "/var/lib/apt/lists"
     /// A compressed list is ~20 MiB, its text ~100 MiB (bookworm main, amd64).
     static let listFile = FileKind(name: "an apt package list", limit: 256 << 20)
-    static let listText = 512 << 20
+    static let listText = FileKind(name: "an apt package list's text", limit: 512 << 20)
 
     /// The newest version of each wanted package.
     public var newest: [String: DpkgVersion] = [:]
@@ -31,10 +31,11 @@ public struct DebianArchive: Sendable {
             archive.suites.insert(list.suite)
             guard list.codename == codename, list.architecture == architecture || list.architecture == "all" else { continue }
             let path = directory + "/" + name
-            var bytes = try HostPath.readBytes(path, as: listFile, noFollow: true)
+            let bytes: [UInt8]
             switch list.compression {
-            case "": break
-            case "lz4": bytes = try LZ4Frame.decompress(bytes, limit: listText, what: path)
+            case "": bytes = try HostPath.readBytes(path, as: listFile, noFollow: true)
+            case "lz4": bytes = try LayerStream.decompressFile(path, filter: .lz4, as: listText,
+                                                              hint: "is the file complete? apt update fetches it again")
             default:
                 archive.skipped.append("\(path): compressed with \(list.compression), which nook does not read")
                 continue
