@@ -22,4 +22,14 @@ final class LayerEntryPathTests: XCTestCase {
             }
         }
     }
+
+    /// A hostile name is kilobytes long: the error quotes its start and says how long it was.
+    func testAVeryLongNameIsQuotedShort() {
+        let name = String(repeating: "a", count: 6000) + "/../../x"
+        XCTAssertThrowsError(try LayerEntryPath(name)) { error in
+            let text = "\(error)"
+            XCTAssertLessThan(text.count, 600, text)
+            XCTAssertTrue(text.contains("'" + String(repeating: "a", count: 200) + "...(6008 characters)' that climbs out"), text)
+        }
+    }
 }

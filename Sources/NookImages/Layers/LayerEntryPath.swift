@@ -19,7 +19,7 @@ public struct LayerEntryPath: Equatable, Sendable {
             if part == ".." {
                 if parts.isEmpty && absolute { continue }
                 guard !parts.isEmpty else {
-                    throw NookError("the layer has an entry '\(PrintableText.escaped(name))' that climbs out of it with '..'; the layer was refused, nothing of it was kept",
+                    throw NookError("the layer has an entry '\(PrintableText.escaped(name, limit: PrintableText.nameLimit))' that climbs out of it with '..'; the layer was refused, nothing of it was kept",
                                     hint: "this image is broken or hostile: do not use it")
                 }
                 parts.removeLast()

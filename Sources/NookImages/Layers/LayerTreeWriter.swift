@@ -36,11 +36,11 @@ final class LayerTreeWriter {
 
     func write(_ entry: TarEntry, from reader: OpaquePointer, label: String) throws {
         guard let name = entry.name else {
-            throw NookError("\(label): an entry's name '\(PrintableText.escaped(entry.rawName))' is not UTF-8, which Nook cannot unpack yet",
+            throw NookError("\(label): an entry's name '\(PrintableText.escaped(entry.rawName, limit: PrintableText.nameLimit))' is not UTF-8, which Nook cannot unpack yet",
                             hint: "rebuild the image with UTF-8 file names")
         }
         let path = try LayerEntryPath(name)
-        let what = "\(label): entry '\(PrintableText.escaped(path.relative))'"
+        let what = "\(label): entry '\(PrintableText.escaped(path.relative, limit: PrintableText.nameLimit))'"
         if path.isRoot {
             guard entry.mode & S_IFMT == S_IFDIR else { throw NookError("\(what): the layer's root is not a directory", hint: "the image is broken") }
             try setMetadata(fd: root, entry, what: what)
@@ -174,13 +174,13 @@ final class LayerTreeWriter {
         guard !target.isRoot else { throw NookError("\(what): a hard link to the layer's root", hint: "the image is broken or hostile: do not use it") }
         let targetParent = Syscall.openInRoot(root, target.parent, flags: Syscall.pathOnlyFlag | O_DIRECTORY)
         guard targetParent >= 0 else {
-            throw NookError.sys("\(what): its hard link target '\(PrintableText.escaped(target.relative))'", errno: errno,
+            throw NookError.sys("\(what): its hard link target '\(PrintableText.escaped(target.relative, limit: PrintableText.nameLimit))'", errno: errno,
                                 hint: "a hard link may only point to a file earlier in the same layer")
         }
         defer { close(targetParent) }
         var st = stat()
         guard fstatat(targetParent, target.name, &st, AT_SYMLINK_NOFOLLOW) == 0 else {
-            throw NookError.sys("\(what): its hard link target '\(PrintableText.escaped(target.relative))'", errno: errno,
+            throw NookError.sys("\(what): its hard link target '\(PrintableText.escaped(target.relative, limit: PrintableText.nameLimit))'", errno: errno,
                                 hint: "a hard link may only point to a file earlier in the same layer")
         }
         try clear(name, in: parent, forDirectory: false, what: what)
