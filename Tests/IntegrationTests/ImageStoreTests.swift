@@ -165,6 +165,23 @@ final class ImageStoreTests: XCTestCase {
         }
     }
 
+    /// `a/.wh..wh..opq/x` or `a/.wh.b/x`: a marker used as a directory refuses the layer;
+    /// under aufs' own `.wh..wh.plnk/` nothing is content and nothing is made.
+    func testWhiteoutMarkersAreNeverDirectories() throws {
+        let s = try store()
+        for (i, marker) in [".wh..wh..opq", ".wh.b"].enumerated() {
+            try importTar([["a", "d", ""], ["a/" + marker + "/x", "f", "x"]], name: "localhost/marker\(i):1", into: s)
+            let r = try s.nook(["image", "unpack", "localhost/marker\(i):1"])
+            XCTAssertEqual(r.status, 125, r.stdout)
+            XCTAssertTrue(r.stderr.contains("'\(marker)' is a whiteout marker used as a directory"), r.stderr)
+        }
+        try importTar([["a", "d", ""], ["a/f", "f", "x"], [".wh..wh.plnk/1.2", "f", "aufs"]], name: "localhost/aufs:1", into: s)
+        let r = try s.nook(["image", "unpack", "localhost/aufs:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let layer = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: layer).sorted(), ["a"], "aufs' metadata is not content")
+    }
+
     func testSymlinkEscapesStayInsideTheLayer() throws {
         let s = try store()
         let outside = try h.scratch("outside")

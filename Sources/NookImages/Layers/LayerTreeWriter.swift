@@ -47,6 +47,14 @@ final class LayerTreeWriter {
             directoryTimes.append(("/", times(entry)))
             return
         }
+        // A whiteout name is a marker, never a directory: what lies under aufs'
+        // own `.wh..wh.*` is not content (as docker skips it); under `.wh.NAME`
+        // or `.wh..wh..opq`, it is a broken or hostile layer.
+        if let marker = path.components.dropLast().first(where: { $0.hasPrefix(Self.whiteoutPrefix) }) {
+            if marker.hasPrefix(Self.whiteoutPrefix + Self.whiteoutPrefix) && marker != Self.opaqueMarker { return }
+            throw NookError("\(what): '\(PrintableText.escaped(marker))' is a whiteout marker used as a directory",
+                            hint: "the image is broken or hostile; nook refuses the layer")
+        }
         let parent = try openParent(path, what: what)
         defer { close(parent) }
         if path.name == Self.opaqueMarker {
