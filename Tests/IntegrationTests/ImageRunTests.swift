@@ -179,6 +179,25 @@ final class ImageRunTests: XCTestCase {
         XCTAssertEqual(containerDirectories(), [])
     }
 
+    /// `create --rm` (podman's): the container waits, created, through other
+    /// nook commands (each repairs the store first); `start` runs it and it
+    /// goes, with its layer, when it stops.
+    func testCreateRmWaitsForStartThenGoesWithItsLayer() throws {
+        let name = Harness.name("imgcrm")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        var r = try nook(["create", "--rm", "--name", name, "plain", "sh", "-c", "echo ran > /tmp/x"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try nook(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        XCTAssertTrue(r.stdout.split(separator: "\n").contains("\(name) created"), "a later command kept it: \(r.stdout)")
+        XCTAssertEqual(containerDirectories().count, 1, "and its layer")
+        r = try nook(["start", name])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(Harness.eventually { self.containerDirectories().isEmpty }, "its layer went when it stopped")
+        XCTAssertTrue(Harness.eventually {
+            !((try? self.nook(["ps", "-a", "--format", "{{.Names}}"]))?.stdout.split(separator: "\n").contains(Substring(name)) ?? true)
+        }, "and so did the container")
+    }
+
     /// The root overlay's line in the container's mountinfo (mount point "/", type overlay).
     static let rootOverlayLine = "grep ' / / .* - overlay ' /proc/self/mountinfo"
 

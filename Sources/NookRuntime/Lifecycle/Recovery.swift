@@ -78,7 +78,8 @@ extension Runtime {
                 try? store.write(state)  // best effort: status(of:) says stopped from the dead process either way
                 removeCgroup(of: state)
             }
-            if state.removeOnExit == true {
+            // `create --rm` has not run yet: it goes when it stops, not before it starts.
+            if state.removeOnExit == true && !state.neverStarted {
                 store.remove(id)
                 return true
             }

@@ -31,6 +31,9 @@ final class RunSequence: ContainerSequence {
     var state: ContainerState?
     /// A detached container's record stays after it stopped (until `nook rm`).
     var keepState = false
+    /// Its process ran and ended: a `--rm` container started again (podman's
+    /// `create --rm`, then `start`) goes now; one whose start failed is kept.
+    var exited = false
 
     /// The plan: identity, mounts, limits, network, all checked before anything is made.
     init(runtime: Runtime, spec: Spec, id: String, settings: Runtime.RunSettings) throws {
@@ -201,6 +204,7 @@ final class RunSequence: ContainerSequence {
     /// How it ended, said (an OOM kill) and, for a detached container, recorded.
     func recordExit(_ status: ExitStatus, pid: pid_t) {
         helper?.finish()
+        exited = true
         let reason = status == .signaled(SIGKILL) && cgroup.oomKilled() ? "out of memory (\(limits.memoryMaxDescription))" : nil
         // removed meanwhile (nook rm -f): nothing to record
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
@@ -228,7 +232,7 @@ final class RunSequence: ContainerSequence {
         blockedSignals?.restore()
         helper?.stop()
         try? cgroup.remove() // best effort: only one it made; `delete` and recovery retry a recorded one
-        if lock != nil && !keepState && !settings.restarting { store.remove(id) }
+        if lock != nil && !keepState && (!settings.restarting || exited) { store.remove(id) }
         lock?.release()
     }
 }
