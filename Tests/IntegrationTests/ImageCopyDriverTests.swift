@@ -59,6 +59,39 @@ extension ImageRunTests {
         XCTAssertEqual(containerDirectories(), [])
     }
 
+    /// A sparse file of a layer (1 GiB declared, a few bytes of data) stays
+    /// sparse in the copy: holes are not written out as zeros, so a tiny
+    /// hostile layer cannot fill the disk.
+    func testCopyDriverKeepsSparseFilesSparse() throws {
+        let layout = h.work + "/image-layout-sparse", tree = h.work + "/sparse-tree", tar = h.work + "/sparse.tar"
+        let script = """
+        import os, sys
+        os.makedirs(sys.argv[1], exist_ok=True)
+        with open(sys.argv[1] + "/big", "wb") as f:
+            f.write(b"head\\n"); f.seek(512 << 20); f.write(b"middle\\n"); f.truncate(1 << 30)
+        """
+        var made = try Harness.shell(["/usr/bin/python3", "-c", script, tree])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        made = try Harness.shell(["/usr/bin/tar", "--sparse", "--owner=0", "--group=0", "-cf", tar, "-C", tree, "big"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", "sparse",
+                                  "--owner", "0:0", "--layer", h.rootfs, "--layer-tar", tar])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        XCTAssertEqual(try nook(["image", "import", layout, "sparse"]).status, 0)
+        let copy = ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_STORAGE_DRIVER": "copy"]
+        let r = try h.run(["run", "sparse", "sh", "-c", "stat -c '%s %b %B' /big; head -c 5 /big; tail -c +536870913 /big | head -c 7"],
+                          env: copy, timeout: 120)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stdout.split(separator: "\n")
+        let fields = lines.first?.split(separator: " ").compactMap { Int($0) } ?? []
+        XCTAssertEqual(fields.count, 3, r.stdout)
+        XCTAssertEqual(fields.first, 1 << 30, "the size is kept: \(r.stdout)")
+        if fields.count == 3 { XCTAssertLessThan(fields[1] * fields[2], 1 << 20, "a few blocks, not a GiB of zeros: \(r.stdout)") }
+        XCTAssertEqual(Array(lines.dropFirst()), ["head", "middle"], "the data at its offsets")
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
     /// A user's detached container on a copy: exec sees it, rm removes it (files owned by sub-ids too).
     func testCopyDriverDetachedContainerIsRemovedWithItsCopy() throws {
         let name = Harness.name("imgcopy")

@@ -104,18 +104,44 @@ public struct LayerFlattener {
         _ = utimensat(target, name, &times, AT_SYMLINK_NOFOLLOW)  // times are cosmetic
     }
 
+    /// Only the data: a hole stays a hole (a sparse file of a hostile layer
+    /// may declare terabytes), and the size is set at the end.
+    /// lseek's SEEK_DATA and SEEK_HOLE (Linux's values; Glibc hides them without _GNU_SOURCE).
+    private static let seekData: Int32 = 3, seekHole: Int32 = 4
+
     private static func copyContents(_ input: Int32, _ output: Int32, what: String) throws {
+        var st = stat()
+        guard fstat(input, &st) == 0 else { throw NookError.sys("stat '\(what)'", errno: errno) }
+        let size = st.st_size
+        var offset: off_t = 0
+        while offset < size {
+            let data = lseek(input, offset, Self.seekData)
+            if data < 0 {
+                if errno == ENXIO { break }  // only a hole is left
+                throw NookError.sys("seek in '\(what)'", errno: errno)
+            }
+            let hole = lseek(input, data, Self.seekHole)
+            guard hole >= 0 else { throw NookError.sys("seek in '\(what)'", errno: errno) }
+            try copyRange(input, output, from: data, to: min(hole, size), what: what)
+            offset = hole
+        }
+        guard ftruncate(output, size) == 0 else { throw NookError.sys("size the copy of '\(what)'", errno: errno) }
+    }
+
+    private static func copyRange(_ input: Int32, _ output: Int32, from start: off_t, to end: off_t, what: String) throws {
         var buffer = [UInt8](repeating: 0, count: 1 << 16)
-        while true {
-            let n = read(input, &buffer, buffer.count)
-            if n == 0 { return }
+        var offset = start
+        while offset < end {
+            let n = pread(input, &buffer, min(buffer.count, Int(end - offset)), offset)
+            if n == 0 { return }  // shrank under us
             if n < 0 { if errno == EINTR { continue }; throw NookError.sys("read '\(what)'", errno: errno) }
             var done = 0
             while done < n {
-                let w = buffer[done..<n].withUnsafeBytes { write(output, $0.baseAddress, $0.count) }
+                let w = buffer[done..<n].withUnsafeBytes { pwrite(output, $0.baseAddress, $0.count, offset + off_t(done)) }
                 if w < 0 { if errno == EINTR { continue }; throw NookError.sys("write a copy of '\(what)'", errno: errno) }
                 done += w
             }
+            offset += off_t(n)
         }
     }
 
@@ -137,10 +163,14 @@ public struct LayerFlattener {
         }
         defer { closedir(stream) }
         var names: [String] = []
-        while let entry = readdir(stream) {
+        while true {
+            errno = 0  // readdir returns NULL both at the end and on an error
+            guard let entry = readdir(stream) else {
+                if errno != 0 { throw NookError.sys("read '\(label)'", errno: errno) }
+                return names
+            }
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
             if name != "." && name != ".." { names.append(name) }
         }
-        return names
     }
 }
