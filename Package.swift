@@ -121,7 +121,7 @@ let package = Package(
         // tests run it as an unprivileged user (NookKitHarnessTests).
         .executableTarget(name: "nook-harness-probe", dependencies: ["NookKit"], plugins: directImportsOnly),
         .testTarget(name: "NookKitTests",
-                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "NookRegistry", "CShims",
+                    dependencies: ["NookCore", "NookSpec", "NookKernel", "NookKernelTesting", "NookRuntime", "NookImages", "NookImageRun", "NookRegistry", "CShims",
                                    .product(name: "SystemPackage", package: "swift-system")],
                     plugins: directImportsOnly),
         .testTarget(name: "IntegrationTests", dependencies: ["NookCore", "NookSpec", "NookKernel", "NookRuntime", "NookImages", "CShims"],

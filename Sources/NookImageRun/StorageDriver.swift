@@ -35,23 +35,48 @@ public enum StorageDriver: Equatable {
             let verdict = String(line[line.index(after: tab)...])
             return verdict == "ok" ? .overlay : .copy(reason: verdict)
         }
-        let reason = try probe(store: store, nook: nook.resolve(environment: environment))
-        try? HostPath.writeText(cache, release + "\t" + (reason ?? "ok") + "\n", create: true, mode: 0o600)  // no cache: probe again next time
-        return reason.map { .copy(reason: $0) } ?? .overlay
+        let outcome = try probe(store: store, nook: nook.resolve(environment: environment))
+        switch outcome {
+        case .mounts, .refused:
+            let verdict = outcome.reason ?? "ok"
+            try? HostPath.writeText(cache, release + "\t" + verdict + "\n", create: true, mode: 0o600)  // no cache: probe again next time
+        case .failed(let why):
+            // Not the kernel's answer (no space, no file descriptors, a spawn
+            // that failed): this run copies, the next one probes again.
+            Tracer.standardError("nook: warning: overlayfs could not be checked (\(why)): the layers are copied this time; the next run probes again")
+        }
+        return outcome.reason.map { .copy(reason: $0) } ?? .overlay
+    }
+
+    /// What the probe found. Only mount(2)'s own answer says what the
+    /// kernel can do, and only that is remembered.
+    enum ProbeOutcome: Equatable {
+        case mounts
+        case refused(String)
+        case failed(String)
+
+        var reason: String? {
+            switch self {
+            case .mounts: return nil
+            case .refused(let why), .failed(let why): return why
+            }
+        }
     }
 
     /// Mounts a tiny overlay in the containers' user namespace (`nook
-    /// __probe-overlay`); nil when it mounts, else why not.
-    static func probe(store: ImageStore, nook: String) throws -> String? {
+    /// __probe-overlay`, which writes mount(2)'s error to DIR/reason).
+    static func probe(store: ImageStore, nook: String) throws -> ProbeOutcome {
         try store.prepare()
         var template = Array((store.tmpDirectory + "/overlay-probe-XXXXXX").utf8CString)
         guard mkdtemp(&template) != nil else { throw NookError.sys("mkdtemp in '\(store.tmpDirectory)'", errno: errno) }
         let dir = String(cString: template)
         defer { OwnedLayer.remove(dir) }
         let status = try UserNamespaceCommand.containerMapping().run(program: nook, arguments: ["nook", "__probe-overlay", dir])
-        if status == 0 { return nil }
-        let reason = (try? HostPath.readText(dir + "/reason", as: .own))?.split(separator: "\n").first.map(String.init)
-        return reason ?? "the probe failed (exit \(status))"
+        if status == 0 { return .mounts }
+        if let reason = (try? HostPath.readText(dir + "/reason", as: .own))?.split(separator: "\n").first.map(String.init) {
+            return .refused(reason)
+        }
+        return .failed("the probe failed (exit \(status)), not mount(2)")
     }
 
     static func kernelRelease() -> String {
