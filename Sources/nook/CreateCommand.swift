@@ -36,8 +36,16 @@ struct CreateCommand: ParsableCommand {
     func run() throws {
         // "Unknown", capitalised as the parser's own: conmon shows it from --log.
         let rest = try ContainerFlags.positional(arguments, of: self, unknown: "Unknown option", hint: "see 'nook create --help'")
-        if let bundle { return try createFromBundle(bundle, arguments: rest) }
-        if rest.count == 1 && ImageRun.isRegularFile("config.json") { return try createFromBundle(".", arguments: rest) }
+        let given = try flags.given()
+        let imageOnly = given.filter { !Self.bundleFlags.contains($0) }
+        if let bundle {
+            guard imageOnly.isEmpty else {
+                throw NookError("\(imageOnly.joined(separator: ", ")) cannot go with --bundle: the bundle's config.json describes the container",
+                                hint: "change config.json, or drop --bundle to create from an image", kind: .invalidInput)
+            }
+            return try createFromBundle(bundle, arguments: rest)
+        }
+        if rest.count == 1 && imageOnly.isEmpty && ImageRun.isRegularFile("config.json") { return try createFromBundle(".", arguments: rest) }
         guard !rest.isEmpty else {
             throw NookError("nook create needs an IMAGE, or --bundle DIR and a container ID", hint: "nook create --name web busybox httpd -f")
         }
@@ -49,6 +57,9 @@ struct CreateCommand: ParsableCommand {
         }
     }
 
+    /// The container flags runc's form takes (conmon passes --preserve-fds).
+    static let bundleFlags: Set<String> = ["--preserve-fds", "--trace"]
+
     /// podman's form: the container `nook run -d` would run, recorded, not started.
     func createFromImage(_ rest: [String], layer: inout String?) throws {
         guard !flags.tty && !flags.interactive else {
@@ -58,11 +69,13 @@ struct CreateCommand: ParsableCommand {
         let environment = ProcessEnvironment.current()
         let runtime = try global.runtime()
         let id = flags.name ?? Runtime.generateID()
+        let restartPolicy = try RestartPolicy.parse(flags.restart)
+        try restartPolicy.check(removeOnExit: flags.remove)  // before the layer is made
         // Kept until `nook rm`, and started again by `nook start`: never a volatile layer.
         let made = try flags.spec(rootfs: nil, arguments: rest, id: id, transient: false, environment: environment, layer: &layer)
         if SealPolicy.run(made.spec, initProcess: flags.`init`, detached: true) { try SealedBinary.ensure() }
         try runtime.createDetached(made.spec, id: id, initProcess: flags.`init`, removeOnExit: flags.remove,
-                                   restartPolicy: try RestartPolicy.parse(flags.restart))
+                                   restartPolicy: restartPolicy)
         print(id)
     }
 

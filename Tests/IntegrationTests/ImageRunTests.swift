@@ -198,6 +198,38 @@ final class ImageRunTests: XCTestCase {
         }, "and so did the container")
     }
 
+    /// `create` with an image flag is podman's form even in a directory
+    /// holding a config.json; runc's form (--bundle) refuses image flags
+    /// rather than drop them; `--rm --restart` is refused before any layer is made.
+    func testCreateKeepsImageFlagsAndRefusesThemWithABundle() throws {
+        let name = Harness.name("imgcrb")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        let dir = h.work + "/create-here"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try "{}".write(toFile: dir + "/config.json", atomically: false, encoding: .utf8)
+        chmod(dir, 0o755)
+        chmod(dir + "/config.json", 0o644)
+        let here = ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", dir]
+            + h.commandLine(["create", "--name", name, "configured"], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!])
+        var r = try Harness.shell(here)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try nook(["ps", "-a", "--format", "{{.Names}} {{.Status}}"])
+        XCTAssertTrue(r.stdout.split(separator: "\n").contains("\(name) created"), "the image's container, --name kept: \(r.stdout)")
+        XCTAssertEqual(try nook(["rm", name]).status, 0)
+
+        r = try nook(["create", "--bundle", dir, "-e", "A=1", "--publish-all", name])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("--env, --publish-all cannot go with --bundle"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/" + name), "nothing recorded")
+
+        r = try nook(["create", "--rm", "--restart", "always", "configured"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("--rm and --restart always cannot go together"), r.stderr)
+        r = try nook(["create", "--restart", "sometimes", "configured"])
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertEqual(containerDirectories(), [], "no layer made")
+    }
+
     /// The root overlay's line in the container's mountinfo (mount point "/", type overlay).
     static let rootOverlayLine = "grep ' / / .* - overlay ' /proc/self/mountinfo"
 

@@ -8,9 +8,7 @@ import NookSpec
 /// its layer. Nothing runs until then: no process, no cgroup.
 extension Runtime {
     public func createDetached(_ spec: Spec, id: String, initProcess: Bool, removeOnExit: Bool, restartPolicy: RestartPolicy) throws {
-        if removeOnExit && restartPolicy != .no {
-            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted")
-        }
+        try restartPolicy.check(removeOnExit: removeOnExit)
         reconcile()
         let lock = try store.reserve(id)
         defer { lock.release() }

@@ -31,9 +31,7 @@ extension Runtime {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
-        if removeOnExit && restartPolicy != .no {
-            throw NookError("--rm and --restart \(restartPolicy) cannot go together", hint: "a container removed when it stops cannot be restarted", kind: .invalidInput)
-        }
+        try restartPolicy.check(removeOnExit: removeOnExit)
         // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
         let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
         try writeJSON(spec, to: specFile)

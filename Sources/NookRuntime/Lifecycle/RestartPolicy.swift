@@ -37,6 +37,13 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// A container removed when it stops (`--rm`) is never restarted.
+    public func check(removeOnExit: Bool) throws {
+        if removeOnExit && self != .no {
+            throw NookError("--rm and --restart \(self) cannot go together", hint: "a container removed when it stops cannot be restarted", kind: .invalidInput)
+        }
+    }
+
     public func restarts(exitCode: Int32, restartsSoFar: Int) -> Bool {
         switch self {
         case .no: false
