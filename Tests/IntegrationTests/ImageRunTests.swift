@@ -198,6 +198,23 @@ final class ImageRunTests: XCTestCase {
         }, "and so did the container")
     }
 
+    /// A start that fails (the command is not in the image) keeps the
+    /// container and its layer for `nook rm`, as podman does: the next
+    /// command's recovery found it "creating" and removed it (hostile review).
+    func testAFailedStartKeepsTheContainerAndItsLayer() throws {
+        let name = Harness.name("imgfst")
+        defer { _ = try? nook(["rm", "-f", name]) }
+        var r = try nook(["create", "--name", name, "plain", "no-such-command"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try nook(["start", name])
+        XCTAssertEqual(r.status, 127, r.stderr)
+        r = try nook(["ps", "-a", "--format", "{{.Names}}"])
+        XCTAssertTrue(r.stdout.split(separator: "\n").contains(Substring(name)), "kept after the failed start: \(r.stdout)")
+        XCTAssertEqual(containerDirectories().count, 1, "and its layer")
+        XCTAssertEqual(try nook(["rm", name]).status, 0)
+        XCTAssertEqual(containerDirectories(), [], "rm removes the layer")
+    }
+
     /// `create` with an image flag is podman's form even in a directory
     /// holding a config.json; runc's form (--bundle) refuses image flags
     /// rather than drop them; `--rm --restart` is refused before any layer is made.

@@ -232,7 +232,12 @@ final class RunSequence: ContainerSequence {
         blockedSignals?.restore()
         helper?.stop()
         try? cgroup.remove() // best effort: only one it made; `delete` and recovery retry a recorded one
-        if lock != nil && !keepState && (!settings.restarting || exited) { store.remove(id) }
+        if lock != nil, settings.restarting, !exited, state != nil, let earlier {
+            // A start that failed left "creating", which the next command's recovery removes: put back the container as it was.
+            try? store.write(earlier) // unwritable: the record stays "creating", as before this fix
+        } else if lock != nil && !keepState && (!settings.restarting || exited) {
+            store.remove(id)
+        }
         lock?.release()
     }
 }
