@@ -13,11 +13,16 @@ extension ContainerFlags {
         }
     }
 
-    /// `_publishAll` → `--publish-all`.
+    /// `_publishAll` → `--publish-all`, `cpusetCPUs` → `--cpuset-cpus`: a dash
+    /// where a capital follows a small letter (a run of capitals is one word).
     static func optionName(_ label: String) -> String {
         let name = label.hasPrefix("_") ? String(label.dropFirst()) : label
         if name == "remove" { return "--rm" }
-        if name == "preserveFDs" { return "--preserve-fds" }
-        return "--" + name.map { $0.isUppercase ? "-" + $0.lowercased() : String($0) }.joined()
+        var option = "--", previous: Character = "-"
+        for c in name {
+            option += (c.isUppercase && previous.isLowercase ? "-" : "") + c.lowercased()
+            previous = c
+        }
+        return option
     }
 }

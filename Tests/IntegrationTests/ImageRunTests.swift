@@ -238,6 +238,9 @@ final class ImageRunTests: XCTestCase {
         XCTAssertEqual(r.status, 125)
         XCTAssertTrue(r.stderr.contains("--env, --publish-all cannot go with --bundle"), r.stderr)
         XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/" + name), "nothing recorded")
+        r = try nook(["create", "--bundle", dir, "--cpuset-cpus", "0", "--preserve-fds", "0", name])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("--cpuset-cpus cannot go with --bundle"), "each flag by its own name: \(r.stderr)")
 
         r = try nook(["create", "--rm", "--restart", "always", "configured"])
         XCTAssertEqual(r.status, 125)
