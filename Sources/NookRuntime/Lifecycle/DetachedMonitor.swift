@@ -85,10 +85,11 @@ extension Runtime {
         FaultPoint.reached("detach.spawned")
 
         // One line: "ok PID" or "error JSON" (a NookError, kind and all). The pipe may stay open
-        // in an --init container, so read up to the newline, not to EOF.
+        // in an --init container, so read up to the newline, not to EOF; and at most 64 KiB
+        // (an image's long command can make the message long, never that long).
         var line: [UInt8] = []
         var byte: UInt8 = 0
-        while read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
+        while line.count < 65536 && read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
         if text.hasPrefix("ok "), let containerPID = Int32(text.dropFirst(3)) {
             return DetachedStart(monitorPID: pid, containerPID: containerPID)
@@ -99,6 +100,9 @@ extension Runtime {
         if text.hasPrefix("error ") {
             let rest = text.dropFirst(6)
             if let error = try? JSONDecoder().decode(NookError.self, from: Data(rest.utf8)) { throw error }
+            if rest.hasPrefix("{") {  // cut short: the monitor died while it reported
+                throw NookError("the monitor of '\(id)' ended while it reported why the container did not start (status \(ExitStatus(waitStatus: status).code))")
+            }
             let code = Int32(rest.prefix { $0 != " " }) ?? 125
             throw NookError(String(rest.drop { $0 != " " }.dropFirst()), exitCode: code)
         }
