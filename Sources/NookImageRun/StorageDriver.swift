@@ -73,6 +73,7 @@ public enum StorageDriver: Equatable {
         defer { OwnedLayer.remove(dir) }
         let status = try UserNamespaceCommand.containerMapping().run(program: nook, arguments: ["nook", "__probe-overlay", dir])
         if status == 0 { return .mounts }
+        // no reason file: the probe failed before mount(2) said anything (handled below)
         if let reason = (try? HostPath.readText(dir + "/reason", as: .own))?.split(separator: "\n").first.map(String.init) {
             return .refused(reason)
         }

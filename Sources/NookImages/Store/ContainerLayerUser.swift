@@ -39,8 +39,9 @@ extension ImageStore {
         var users: [Digest: [String]] = [:]
         for name in HostPath.subdirectories(containersDirectory) {
             let path = containersDirectory + "/" + name + "/" + ContainerLayerUser.fileName
+            // unreadable or not JSON: a layer being made, or a broken one, which uses nothing (see above)
             guard let bytes = try? HostPath.readBytes(path, as: .own, noFollow: true),
-                  let user = try? SpecDecoder.decodeJSON(ContainerLayerUser.self, from: bytes, what: path) else { continue }
+                  let user = try? SpecDecoder.decodeJSON(ContainerLayerUser.self, from: bytes, what: path) else { continue }  // either: uses nothing
             users[user.image, default: []].append(user.container)
         }
         return users.mapValues { $0.sorted() }

@@ -99,7 +99,7 @@ extension Runtime {
         unlink(specFile)
         if text.hasPrefix("error ") {
             let rest = text.dropFirst(6)
-            if let error = try? JSONDecoder().decode(NookError.self, from: Data(rest.utf8)) { throw error }
+            if let error = try? JSONDecoder().decode(NookError.self, from: Data(rest.utf8)) { throw error }  // not JSON: an older monitor's "CODE MESSAGE", below
             if rest.hasPrefix("{") {  // cut short: the monitor died while it reported
                 throw NookError("the monitor of '\(id)' ended while it reported why the container did not start (status \(ExitStatus(waitStatus: status).code))")
             }
