@@ -56,10 +56,13 @@ public final class ContainerHandle: Sendable {
         }
     }
 
-    /// SIGTERM, then SIGKILL after `timeout`; returns once it stopped.
+    /// SIGTERM, then SIGKILL after `timeout`; returns once it stopped and its exit code is recorded.
     public func stop(timeout: Duration = .seconds(10)) async throws {
         let seconds = Int((timeout + .milliseconds(999)).components.seconds)
         try await offPool { [self] in try runtime().stop(id: id, timeout: seconds) }
+        // Its process is gone; its monitor records the exit code a moment later: wait for it,
+        // so exitCode() right after stop() has it. A dead monitor records nothing: 2 s at most.
+        _ = try? await wait(timeout: .seconds(2))
     }
 
     /// A signal to the container's init.
