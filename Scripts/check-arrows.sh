@@ -19,7 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 work=$(mktemp -d /tmp/nook-arrows.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# SwiftPM also leaves its lock files beside the scratch path, named after it (/tmp/_tmp_nook-arrows.X_build.lock).
+locks=/tmp/$(printf '%s' "$work" | tr / _)_
+trap 'rm -rf "$work"; rm -f "$locks"*.lock' EXIT
 pkg=$work/pkg
 scratch=$work/build
 mkdir -p "$pkg" "$scratch"
