@@ -30,8 +30,10 @@
 #                           returns its exit status
 # The re-executed copy lives in $tmp/$name/run.sh with lib.sh in $tmp/lib.sh,
 # so it finds this file the same way.
+# NOOK_EXAMPLE_USER=NAME: another unprivileged user than nooktest (one whose
+# containers no one else on the machine sees).
 
-test_user=nooktest
+test_user=${NOOK_EXAMPLE_USER:-nooktest}
 say() { printf '%s\n' "$*"; }
 die() { printf '%s: %s\n' "$name" "$*" >&2; exit 2; }
 skip_status=77  # automake's code for a skipped test
@@ -93,9 +95,10 @@ stage_for_test_user() {
   mkdir "$tmp/$name"
   cp "$nook" "$tmp/nook"
   cp "$lib" "$tmp/lib.sh"
+  cp "$(dirname "$lib")/rootful-control.sh" "$tmp/rootful-control.sh"  # sourced by some examples
   cp "$self" "$tmp/$name/run.sh"
-  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/$name" "$tmp/$name/run.sh"
-  chmod 755 "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/$name" "$tmp/$name/run.sh"
+  chown "$uid:$gid" "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/rootful-control.sh" "$tmp/$name" "$tmp/$name/run.sh"
+  chmod 755 "$tmp" "$tmp/nook" "$tmp/lib.sh" "$tmp/rootful-control.sh" "$tmp/$name" "$tmp/$name/run.sh"
   # `nook pull` runs nook-registry from beside nook.
   if [[ -x $(dirname "$nook")/nook-registry ]]; then
     cp "$(dirname "$nook")/nook-registry" "$tmp/nook-registry"

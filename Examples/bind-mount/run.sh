@@ -23,9 +23,14 @@ set -euo pipefail
 name=bind-mount
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../rootful-control.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../rootful-control.sh"
 
-# ---- Started as root: become the unprivileged test user --------------------
-if [[ $(id -u) == 0 ]]; then become_test_user; fi
+# ---- Started as root: become the unprivileged test user, then the control ----
+if [[ $(id -u) == 0 ]]; then
+  stage_for_test_user
+  run_as_test_user_then_control
+fi
 
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
@@ -131,6 +136,7 @@ check "no new file in the host's /etc (/etc/nook-pwned does not exist)" test ! -
 check "appending to /host-etc/passwd was denied inside the container" test "$(result append)" = denied
 check "the host's /etc/passwd has the same sha256 as before" test "$passwd_after" = "$passwd_before"
 
+rootful_control_skipped
 if [[ $failed == 0 ]]; then
   say "$name: all $passed checks passed: the bind mount gave the container no more than your own rights."
   exit 0
