@@ -17,10 +17,11 @@
 #
 # cgroup v2 limits need delegated controllers. Without them (a hybrid host
 # like the one Nook is developed on: memory, cpu and pids live in cgroup v1)
-# the script first shows Nook refusing limits it cannot enforce. Started as
-# root, it then runs the scenario inside the qemu guest of Tests/vm (pure
-# cgroup v2, a subtree delegated to nooktest, the repository visible
-# read-only); started as an ordinary user, it stops there with a SKIP line
+# the script first shows Nook refusing limits it cannot enforce, then runs the
+# scenario inside the qemu guest of Tests/vm (pure cgroup v2, a subtree
+# delegated to you, the host's / visible read-only), as the same ordinary
+# user: qemu with software emulation needs neither root nor /dev/kvm. Where
+# the guest cannot start (a package missing), it stops there with a SKIP line
 # that says what would give delegation on this host. Inside the guest, or on a
 # host with delegation, it runs directly.
 #
@@ -29,13 +30,12 @@
 #   ROOTFS  a root filesystem to run in (default: a fresh `nook rootfs busybox`)
 # Run it as an ordinary user. Started as root, it re-executes itself as the user
 # nooktest (create it with Scripts/test-users.sh) from a 0755 temporary directory
-# owned by that user, holding a copy of nook and of the rootfs; that directory
-# is shared read-write with the guest when the guest is needed.
+# owned by that user, holding a copy of nook and of the rootfs; the guest, when
+# needed, is booted by that user.
 # Exit status: 0 when every check passed; 77 (skipped, after a "SKIP: REASON"
-# line) when no cgroup v2 can be had here (no delegation and not root, or the
-# guest cannot start) and the refusal checks passed; 1 when a check failed; 2
-# when the example could not run. (3 is internal: the user-side run telling its
-# root parent that it needs the guest.)
+# line) when no cgroup v2 can be had here (no delegation, and the guest cannot
+# start) and the refusal checks passed; 1 when a check failed; 2 when the
+# example could not run; 125 when the guest itself failed.
 set -euo pipefail
 
 name=cryptojacking
@@ -43,26 +43,9 @@ name=cryptojacking
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
 
 # ---- Started as root: become the unprivileged test user --------------------
-if [[ $(id -u) == 0 ]]; then
-  stage_for_test_user
-  set +e
-  run_as_test_user
-  rc=$?
-  [[ $rc == 3 ]] || exit $rc
-  # No delegated cgroup v2 for the user here: the same script, as the same
-  # user, in a guest whose only hierarchy is cgroup v2. The guest sees this
-  # host's / read-only and $tmp read-write; it has its own /tmp.
-  vm=$repo/Tests/vm/run.sh
-  [[ -x $vm ]] || skip "no delegated cgroup v2 here, and no Tests/vm/run.sh next to this example to boot a cgroup v2 guest"
-  say ""
-  say "== In the cgroup v2 guest (Tests/vm/run.sh: qemu, pure cgroup v2, delegated/ owned by $test_user)"
-  "$vm" --share "$tmp" --timeout 300 -- \
-    env NOOK="$tmp/nook" ROOTFS="$tmp/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$tmp/$name/run.sh"
-  rc=$?
-  [[ $rc != 77 ]] || skip "the cgroup v2 guest cannot start here (a package is missing: see the message above)"
-  [[ $rc != 125 ]] || say "$name: the cgroup v2 guest failed (see the console log above)"
-  exit $rc
-fi
+# (The user's run boots the cgroup v2 guest itself when it needs it: no root
+# needed. Its copy runs from $tmp, so it is told where the repository is.)
+if [[ $(id -u) == 0 ]]; then become_test_user NOOK_EXAMPLE_REPO="$repo"; fi
 
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
@@ -138,8 +121,40 @@ delegation_hint() {
     say "  - a host booted with pure cgroup v2 (systemd.unified_cgroup_hierarchy=1) whose systemd delegates to users:"
     say "      systemd-run --user --scope -p Delegate=yes $self"
   fi
-  say "  - or, started as root, the qemu cgroup v2 guest of Tests/vm, as Scripts/test-cgroups.sh uses for the cgroup tests"
-  say "    (it needs qemu-system-x86 linux-image-amd64 busybox-static xz-utils)."
+  say "  - or, with no root at all, the qemu cgroup v2 guest of Tests/vm that this script boots by itself, as"
+  say "    Scripts/test-cgroups.sh does for the cgroup tests (it needs qemu-system-x86 linux-image-amd64"
+  say "    busybox-static xz-utils)."
+}
+
+# The same script, as the same user, in a qemu guest whose only hierarchy is
+# cgroup v2 with a subtree delegated to that user (Tests/vm/run.sh: no root, no
+# /dev/kvm). The guest sees this host's / read-only and its own /tmp, so nook,
+# the rootfs and this script go to a directory it gets read-write. Exits with
+# the guest's status; returns when the guest cannot start (a package missing).
+in_guest() {
+  local vm=${NOOK_EXAMPLE_REPO:-$repo}/Tests/vm/run.sh stage=$work/guest rc
+  if [[ ! -x $vm ]]; then
+    say "  (no Tests/vm/run.sh at ${NOOK_EXAMPLE_REPO:-$repo} to boot a cgroup v2 guest)"
+    return 0
+  fi
+  mkdir -p "$stage/$name"
+  cp "$nook" "$stage/nook"
+  cp "$lib" "$stage/lib.sh"
+  cp "$self" "$stage/$name/run.sh"
+  cp -a "$rootfs" "$stage/rootfs"
+  say ""
+  say "== In a cgroup v2 guest: $vm, as $user, without root (qemu emulates the CPU; about a minute)"
+  set +e
+  "$vm" --share "$stage" --timeout 300 -- \
+    env NOOK="$stage/nook" ROOTFS="$stage/rootfs" NOOK_EXAMPLE_REEXEC=1 bash "$stage/$name/run.sh"
+  rc=$?
+  set -e
+  if [[ $rc == 77 ]]; then
+    say "  the cgroup v2 guest cannot start here: a package is missing (see the message above)"
+    return 0
+  fi
+  [[ $rc != 125 ]] || say "$name: the cgroup v2 guest failed (see the console log above)"
+  exit "$rc"
 }
 
 if ! delegated; then
@@ -167,8 +182,7 @@ if ! delegated; then
   check "without limits the container still runs (exit 0), and --trace says it has no cgroup" \
     test "$plain_rc" = 0 -a -n "$(grep '^trace: cgroup: (none)' <<<"$traced")"
   [[ $failed == 0 ]] || { say "$name: $failed check(s) failed"; exit 1; }
-  # Started as root: the parent goes on in the cgroup v2 guest.
-  [[ -z ${NOOK_EXAMPLE_REEXEC:-} ]] || exit 3
+  in_guest  # exits, unless the guest cannot start here
   delegation_hint
   skip "no delegated cgroup v2 for $user here, so the limits cannot be shown"
 fi

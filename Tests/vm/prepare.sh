@@ -4,7 +4,8 @@
 # modules, guest/init.sh and guest/stage2.sh).
 #   Tests/vm/prepare.sh [--print-dir] [--force]
 # Idempotent: rebuilds only when an input changes (kernel file, busybox, these scripts).
-# Cache: ${NOOK_VM_CACHE:-/var/tmp/nook-vm}/<kernel version>/{vmlinux,initramfs.cpio,key}.
+# Cache: ${NOOK_VM_CACHE:-/var/tmp/nook-vm}/<kernel version>/{vmlinux,initramfs.cpio,key}; an
+# ordinary user who cannot write there (root made it) builds in ${XDG_CACHE_HOME:-~/.cache}/nook-vm.
 # Kernel: the newest /boot/vmlinuz-* that has modules, or NOOK_VM_KVER=<version>.
 # Exits 77 (the "skip" code of automake/meson) when a needed package is missing.
 # Messages go to stderr; --print-dir prints the artefact directory on stdout.
@@ -17,7 +18,7 @@ for a in "$@"; do
   case $a in
     --print-dir) print_dir=1 ;;
     --force) force=1 ;;
-    -h|--help) sed -n '2,10p' "${BASH_SOURCE[0]}"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) echo "prepare.sh: unknown argument: $a" >&2; exit 2 ;;
   esac
 done
@@ -69,6 +70,14 @@ done_msg() {
 }
 if [ "$force" = 0 ] && [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$key" ]; then
   done_msg; exit 0
+fi
+# An ordinary user may read root's cache (CI's) but not rebuild it: build in their own.
+if [ -z "${NOOK_VM_CACHE:-}" ] && [ "$(id -u)" != 0 ] && ! { mkdir -p "$cache" && [ -w "$cache" ]; } 2>/dev/null; then
+  cache=${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/nook-vm
+  out=$cache/$kver
+  if [ "$force" = 0 ] && [ -f "$out/key" ] && [ "$(cat "$out/key")" = "$key" ]; then
+    done_msg; exit 0
+  fi
 fi
 
 # --- Build (under a lock: several run.sh may start at once) -------------------------------

@@ -7,6 +7,8 @@
 #
 # Runs ONE command as an unprivileged user inside a throw-away qemu guest whose only cgroup
 # hierarchy is cgroup v2, in a subtree delegated to that user (/sys/fs/cgroup/delegated/init).
+# Needs no root and no /dev/kvm (qemu emulates the CPU): as root the user is nooktest (or
+# --user NAME); as anyone else it is the caller.
 #   Tests/vm/run.sh [--user NAME] [--share HOSTDIR]... [--env NAME=VALUE]... [--timeout SECONDS]
 #                   [--kvm] [--verbose] -- CMD [ARGS...]
 # The command's stdout and stderr come out here byte-exact and separate; the exit code is
@@ -20,7 +22,10 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-user=nooktest
+# Root (CI) runs the command as the test user; anyone else runs it as themselves: qemu runs
+# as its caller, and 9p then reads and writes with the caller's rights only.
+caller=$(id -un)
+if [ "$(id -u)" = 0 ]; then user=nooktest; else user=$caller; fi
 timeout_s=600
 kvm=${NOOK_VM_KVM:-0}
 verbose=${NOOK_VM_VERBOSE:-0}
@@ -28,7 +33,7 @@ shares=()
 extra_env=()
 # Debian's default PATH for users, plus sbin (newuidmap and friends are in /usr/bin anyway).
 guest_path=/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin
-usage() { sed -n '8,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '8,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     --user) user=${2:?}; shift 2 ;;
@@ -56,6 +61,10 @@ if ! getent passwd "$user" >/dev/null && [ "$(id -u)" = 0 ] &&
   "$here/../../Scripts/test-users.sh"
 fi
 pw=$(getent passwd "$user") || { echo "run.sh: no user $user (see Scripts/test-users.sh)" >&2; exit 2; }
+if [ "$(id -u)" != 0 ] && [ "$user" != "$caller" ]; then
+  echo "run.sh: --user $user: as an ordinary user the guest runs your own user ($caller) only: qemu runs as you, and its 9p shares act with your rights; leave out --user, or run as root" >&2
+  exit 2
+fi
 IFS=: read -r _ _ uid gid _ <<<"$pw"
 
 # --- Shares: absolute, existing, never the kernel's own trees, parents first ------------
