@@ -12,13 +12,16 @@
 # files or device nodes, so a script can refuse such an image.
 #
 # Part 1, the rootfs:
-#   - started as root with mmdebstrap installed: a real Debian 12 rootfs, the
-#     tarball of `mmdebstrap --variant=minbase bookworm` (Tests/images/
-#     debian-image.sh; a few minutes and ~150 MB from the Debian mirror apt
-#     uses; NOOK_EXAMPLE_CACHE=DIR keeps it between runs, as Scripts/test.sh
-#     does), unpacked as root so owners, setuid bits and device nodes stay.
-#     It takes only the `bookworm` suite, not bookworm-security: the image is
-#     stale the moment it is made;
+#   - with mmdebstrap installed: a real Debian 12 rootfs, the tarball of
+#     `mmdebstrap --variant=minbase bookworm` (Tests/images/debian-image.sh;
+#     a few minutes and ~150 MB from the Debian mirror apt uses;
+#     NOOK_EXAMPLE_CACHE=DIR keeps it between runs, as Scripts/test.sh does).
+#     As an ordinary user with a sub-id range, mmdebstrap runs with
+#     --mode=unshare and the tarball is unpacked in a user namespace mapping
+#     that range: owners and setuid bits stay, device nodes cannot be made and
+#     are left out (counted from the tarball). Started as root, it is unpacked
+#     as root, device nodes included. It takes only the `bookworm` suite, not
+#     bookworm-security: the image is stale the moment it is made;
 #   - otherwise (or when that fails, or NOOK_EXAMPLE_DEBIAN=0): a busybox
 #     rootfs with the host's own dpkg status entries for a few packages, a
 #     setuid copy of busybox, a world-writable directory and, as root only, a
@@ -129,20 +132,50 @@ fi
 # ---- As an ordinary user --------------------------------------------------
 start_as_user
 registry_pid=
-# The registry stopped by its PID; the image store's unpacked layers belong to
-# your sub-ids, so they are removed inside a user namespace that maps them.
+# The registry stopped by its PID; the image store's unpacked layers and the
+# Debian rootfs belong to your sub-ids, so they are removed inside a user
+# namespace that maps them.
 cleanup() {
   [[ -z $registry_pid ]] || kill "$registry_pid" 2>/dev/null || true
-  [[ ! -d $work/data ]] || unshare --map-root-user --map-auto rm -rf "$work/data" 2>/dev/null || true
+  for d in "$work/data" "$work/image"; do
+    [[ ! -d $d ]] || unshare --map-root-user --map-auto rm -rf "$d" 2>/dev/null || true
+  done
   rm -rf "$work"
 }
 trap cleanup EXIT
 use_rootfs
 clean=$rootfs
+# Whether this user can unpack an image with its owners: a sub-id range, and
+# unshare that maps it (--map-auto, util-linux 2.38).
+sub_ids() { grep -q "^$(id -un):" /etc/subuid 2>/dev/null && unshare --map-root-user --map-auto true 2>/dev/null; }
+images=${NOOK_EXAMPLE_IMAGES:-}
 if [[ -n ${STALE_IMAGE:-} ]]; then
   [[ -d $STALE_IMAGE ]] || die "STALE_IMAGE=$STALE_IMAGE is not a directory"
   image=$STALE_IMAGE
-else
+elif [[ ${NOOK_EXAMPLE_DEBIAN:-1} != 0 ]] && command -v mmdebstrap >/dev/null && sub_ids; then
+  # A real Debian 12 without root: mmdebstrap --mode=unshare's tarball, unpacked
+  # in a user namespace that maps your sub-id range, so owners and setuid bits
+  # stay as the image has them (root's files belong to your first sub-id). An
+  # unprivileged user cannot create device nodes, not even there: those are
+  # left out, and counted from the tarball instead.
+  say "Making a real Debian 12 image: Tests/images/debian-image.sh (mmdebstrap --mode=unshare, a few minutes unless cached) ..."
+  if NOOK_IMAGE_CACHE=${NOOK_EXAMPLE_CACHE:+$NOOK_EXAMPLE_CACHE/images} \
+    timeout 600 "$repo/Tests/images/debian-image.sh" "$work/images" >"$work/debian-image.log" 2>&1; then
+    images=$work/images
+    image=$work/image
+    tar_devices=$(tar -tvf "$images/rootfs.tar" | grep -c '^[bc]' || true)
+    mkdir "$image"
+    unshare --map-root-user --map-auto tar -C "$image" --exclude='./dev/*' -xpf "$images/rootfs.tar"
+    chmod 755 "$image"
+    rm "$images/rootfs.tar"
+    say "Note: the tarball holds $tar_devices device nodes under /dev; as an ordinary user the example cannot"
+    say "create them (mknod needs CAP_MKNOD in the initial user namespace), so the image here has none."
+  else
+    debian_failed="Tests/images/debian-image.sh failed: $(tail -n 1 "$work/debian-image.log")"
+    say "  $debian_failed; using the busybox image instead."
+  fi
+fi
+if [[ -z ${image:-} ]]; then
   image=$work/image
   make_busybox_image "$image" "$clean"
   say "Note: as an ordinary user the example cannot create a device node, so the image has none."
@@ -229,8 +262,7 @@ say ""
 
 # ---- Part 2: an image from a registry, its age, its stale packages, a digest pin
 part2=
-part2_why=
-images=${NOOK_EXAMPLE_IMAGES:-}
+part2_why=${debian_failed:-}
 for tool in docker-registry skopeo python3 curl unshare; do
   command -v "$tool" >/dev/null || part2_why="${part2_why:+$part2_why, }no $tool"
 done
