@@ -37,7 +37,7 @@ skips=()
 log=$(mktemp "${TMPDIR:-/tmp}/nook-run-all.XXXXXX")
 trap 'rm -f "$log"' EXIT
 # The lab sheet's order (Examples/README.md), then any other example.
-order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image web-server harness)
+order=(bind-mount malicious-image daemon-spof cryptojacking no-api-socket stale-image web-server harness exercises)
 scripts=()
 for example in "${order[@]}"; do scripts+=("$here/$example/run.sh"); done
 for script in "$here"/*/run.sh; do
