@@ -17,6 +17,7 @@ packages=(
   libarchive-dev libzstd-dev zstd liblz4-dev lz4  # tar, gzip, zstd, lz4 (through the CArchive target)
   docker-registry skopeo umoci       # images: a loopback registry, and references to copy and unpack with
   mmdebstrap fuse-overlayfs          # a Debian image built unprivileged; the overlay fallback
+  graphviz                           # the docs' pictures (Docs/pictures/*.dot, Scripts/check-pictures.py)
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: unit tests, integration tests (real containers run as
 # an unprivileged user), the cgroup v2 tests in a qemu guest, the examples, and
-# the commands in the docs (Scripts/check-docs.sh), and the module graph
-# (Scripts/module-graph.py, Scripts/check-arrows.sh: Docs/architecture.md).
+# the commands in the docs (Scripts/check-docs.sh), the pictures (Scripts/check-pictures.py),
+# and the module graph (Scripts/module-graph.py, Scripts/check-arrows.sh: Docs/architecture.md).
 # As root (CI), it creates the test users first; `nook` itself always runs unprivileged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,6 +42,8 @@ NOOK="$bin/nook" NOOK_EXAMPLE_CACHE="$PWD/.build/example-cache" timeout 1200 Exa
 
 echo "== docs: every source path they name exists"
 Scripts/check-doc-paths.py
+echo "== docs: every picture rendered from its source, the module graph from Package.swift, each one embedded"
+timeout 120 Scripts/check-pictures.py
 echo "== docs: NookKit's articles show Examples/harness's code, verbatim"
 Scripts/check-docc-snippets.py
 echo "== docs: NookKit's DocC catalog and doc comments build, every link resolved"

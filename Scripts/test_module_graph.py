@@ -61,12 +61,30 @@ class ModuleGraphTests(unittest.TestCase):
                               capture_output=True, text=True)
 
     def test_draws_targets_products_and_libraries_not_tests(self):
-        out = self.run_graph().stdout
-        self.assertIn("t_NookRuntime --> t_NookKernel", out)
-        self.assertIn('p_ArgumentParser(["ArgumentParser (swift-argument-parser)"])', out)
-        self.assertIn('l_seccomp[("libseccomp")]', out)
-        self.assertIn("|   +-- NookKernel", out)
+        out = self.run_graph("--dot").stdout
+        self.assertIn("t_NookRuntime -> t_NookKernel;", out)
+        self.assertIn('p_ArgumentParser [label="ArgumentParser (swift-argument-parser)", shape=box', out)
+        self.assertIn('l_seccomp [label="libseccomp", shape=cylinder', out)
         self.assertNotIn("NookKitTests", out)
+        page = self.run_graph().stdout
+        self.assertIn("](pictures/module-graph.svg)", page)
+        self.assertIn("|   +-- NookKernel", page)
+        self.assertNotIn("NookKitTests", page)
+
+    def test_dot_draws_arrows_that_add_no_reach_grey_and_c_targets_apart(self):
+        out = self.run_graph("--dot").stdout
+        # nook reaches NookCore through NookRuntime: declared, drawn, but grey and out of the layout.
+        self.assertIn('t_nook -> t_NookCore [color="#b3b6b7", penwidth=0.6, arrowsize=0.6, constraint=false];', out)
+        self.assertIn("t_nook -> t_NookRuntime;", out)
+        # CShims has no Swift file: a C target.
+        self.assertIn('t_CShims [label="CShims", fillcolor="#f5eef8"', out)
+        self.assertIn('t_NookCore [label="NookCore", fillcolor="#eef3fb"', out)
+        self.assertIn('t_nook [label="nook", fillcolor="#4a6fa5"', out)
+
+    def test_dot_does_not_depend_on_manifest_order(self):
+        shuffled = list(self.targets)
+        random.Random(2).shuffle(shuffled)
+        self.assertEqual(self.run_graph("--dot").stdout, self.run_graph("--dot", targets=shuffled).stdout)
 
     def test_output_does_not_depend_on_manifest_order(self):
         shuffled = list(self.targets)
@@ -89,7 +107,7 @@ class ModuleGraphTests(unittest.TestCase):
         check = self.run_graph("--check", self.doc, targets=changed)
         self.assertEqual(check.returncode, 1)
         self.assertIn("is stale", check.stdout)
-        self.assertIn("-    t_NookRuntime --> t_NookCore", check.stdout)
+        self.assertIn("\n +-- NookRuntime\n-|   +-- NookCore\n", check.stdout)
 
     def test_declared_forbidden_arrow_is_named(self):
         bad = self.targets + [target("NookImages", ["NookRuntime"])]
