@@ -195,7 +195,9 @@ public struct StepDescription: Sendable {
             (step, call, why, failure) = ("setns", "setns(open(\(Self.quote(entry?.1 ?? "?"))), \(entry?.0.cloneFlagName ?? "?"))",
                                           "enter the \(entry?.0.rawValue ?? "") namespace given by path", "enter namespace \(entry?.1 ?? "")")
         case .fork where plan.joinExisting:
-            (step, call, why, failure) = ("exec", "clone3(CLONE_PARENT)", "a process inside the joined namespaces (a new PID namespace member must be a child)", "fork into the container")
+            (step, call, why, failure) = ("fork", "clone3(CLONE_PARENT)" + (m.value > 0 ? " = pid \(m.value)" : ""),
+                                          "the process to run: setns(CLONE_NEWPID) moves only children made after it; CLONE_PARENT makes it nook's child, which nook waits for (by a pidfd), and the helper exits",
+                                          "fork into the container")
         case .fork: (step, call, why, failure) = ("pidns", "clone3(CLONE_PARENT)", "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace", "fork into the PID namespace given by path")
         case .exec:
             let i = Int(m.index)
