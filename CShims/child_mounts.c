@@ -151,32 +151,36 @@ static int open_target(int rootfd, const struct nook_mount *m, int *fd) {
     return 0;
 }
 
-// Hide the target: an empty read-only tmpfs over a directory, /dev/null over anything else.
-static int mask(int target, const char *where) {
+// Hide the target: an empty read-only filesystem over a directory, the
+// source (/dev/null) over anything else, as Swift planned them; *with_tmpfs
+// says which, for --trace.
+static int mask(const struct nook_mount *m, int target, const char *where, int *with_tmpfs) {
     struct stat st;
     if (fstat(target, &st) < 0) return -1;
-    if (S_ISDIR(st.st_mode))
-        return mount("tmpfs", where, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0,mode=0555");
+    *with_tmpfs = S_ISDIR(st.st_mode);
+    if (*with_tmpfs) return mount(m->fstype, where, m->fstype, m->flags, m->data);
     // Bind the real /dev/null, and check that it is one: a container that
     // swapped /dev/null for a symlink must not redirect the mask (CVE-2025-31133).
-    int tree = open_tree_clone(AT_FDCWD, "/dev/null", 0);
+    int tree = open_tree_clone(AT_FDCWD, m->source, 0);
     if (tree >= 0 && !is_dev_null(tree)) {
         close(tree);
         errno = EPERM;
         return -1;
     }
-    return attach_tree(tree, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, 0, target);
+    return attach_tree(tree, m->attr_set, 0, target);
 }
 
-// One entry of the mount list: 0, NOOK_MOUNT_ABSENT, or -errno.
-static int mount_one(int rootfd, const struct nook_mount *m) {
+// One entry of the mount list: 0, NOOK_MOUNT_ABSENT, or -errno. *value is
+// what --trace says the kernel got (NOOK_MOUNT_VALUE_FD).
+static int mount_one(int rootfd, const struct nook_mount *m, int *value) {
+    *value = 0;
     if (m->kind == NOOK_MOUNT_SYMLINK) return make_symlink(rootfd, m);
     if (m->kind == NOOK_MOUNT_SYSCTL) return write_sysctl(rootfd, m);
     int target;
     int opened = open_target(rootfd, m, &target);
     if (opened != 0) return opened;
 
-    int r;
+    int r, with_tmpfs = 0;
     char where[32];
     fd_path(where, target);
     switch (m->kind) {
@@ -194,7 +198,7 @@ static int mount_one(int rootfd, const struct nook_mount *m) {
                         target);
         break;
     case NOOK_MOUNT_MASK:
-        r = mask(target, where);
+        r = mask(m, target, where, &with_tmpfs);
         break;
     default:
         errno = EINVAL;
@@ -202,19 +206,21 @@ static int mount_one(int rootfd, const struct nook_mount *m) {
     }
     int e = errno;
     close(target);
+    *value = (target & NOOK_MOUNT_VALUE_FD) | (with_tmpfs ? NOOK_MASKED_WITH_TMPFS : 0);
     return r < 0 ? -e : 0;
 }
 
 static void mount_all(const struct nook_launch *l, int rootfd) {
     for (size_t i = 0; i < l->n_mounts; i++) {
-        int r = mount_one(rootfd, &l->mounts[i]);
+        int value;
+        int r = mount_one(rootfd, &l->mounts[i], &value);
         if (r == NOOK_MOUNT_ABSENT) {
             if (l->trace) step_report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, ENOENT, 0);
         } else if (r < 0) {
-            if (l->mounts[i].optional) step_report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, -r, 0);
+            if (l->mounts[i].optional) step_report(l, NOOK_MSG_SKIP, NOOK_STEP_MOUNT, (int)i, -r, value);
             else step_fail(l, NOOK_STEP_MOUNT, (int)i, -r);
-        } else {
-            step_done(l, NOOK_STEP_MOUNT, (int)i);
+        } else if (l->trace) {
+            step_report(l, NOOK_MSG_STEP, NOOK_STEP_MOUNT, (int)i, 0, value);
         }
     }
 }

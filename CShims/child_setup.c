@@ -184,6 +184,7 @@ static int exec_setup(const struct nook_launch *l) {
     wait_for_parent(l);
     join_namespaces(l);
     fork_as_sibling(l);
+    wait_ack(l);  // --trace: the parent prints the fork line before any of ours
     return process_setup(l);
 }
 

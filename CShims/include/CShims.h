@@ -65,12 +65,12 @@ struct nook_mount {
     int on_procfs;       // the target must be on procfs (a mask under /proc, a sysctl: CVE-2019-16884)
     int optional;        // a failure is reported as skipped, not fatal
     int recursive;       // BIND: AT_RECURSIVE
-    const char *source;  // FS: device name; BIND: absolute host path; SYMLINK: link text
+    const char *source;  // FS: device name; BIND, MASK: absolute host path; SYMLINK: link text
     struct nook_root_path target; // inside the container, resolved under the rootfs
-    const char *fstype;  // FS only
-    unsigned long flags; // FS: MS_* flags
-    const char *data;    // FS: filesystem options
-    uint64_t attr_set;   // BIND/READONLY: MOUNT_ATTR_* flags
+    const char *fstype;  // FS; MASK: the filesystem over a directory
+    unsigned long flags; // FS, MASK over a directory: MS_* flags
+    const char *data;    // FS, MASK over a directory: filesystem options
+    uint64_t attr_set;   // BIND/READONLY, MASK of a file by source: MOUNT_ATTR_* flags
     int source_fd;       // BIND: >= 0, a detached copy of source that nook made before the clone
                          // (open_tree), for a source the container's root may not open itself
 };

@@ -52,6 +52,15 @@ enum nook_step {
     NOOK_STEP_OVERLAY_ROOTFS  // the root is an overlay mounted at rootfs (in place of the bind)
 };
 
+// NOOK_STEP_MOUNT's value, for --trace: the O_PATH fd the target was opened as
+// beneath the rootfs, which is what the kernel gets (as /proc/self/fd/N, or as
+// move_mount's and open_tree's fd), never the path (CVE-2021-30465); 0: none.
+// A mask adds NOOK_MASKED_WITH_TMPFS when it covered a directory with a tmpfs
+// (without it, it bound /dev/null over a file). fds stay below 2^28 unless
+// fs.nr_open was raised that far (its default is 2^20): only the trace would suffer.
+#define NOOK_MOUNT_VALUE_FD 0xfffffff
+#define NOOK_MASKED_WITH_TMPFS 0x10000000
+
 struct nook_msg {
     int32_t type;
     int32_t step;

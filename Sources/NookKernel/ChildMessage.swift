@@ -33,6 +33,16 @@ public struct ChildMessage: Sendable, Equatable {
         value = raw.value
     }
 
+    /// A mount step's target as the kernel got it: the O_PATH fd the child
+    /// opened beneath the rootfs (NOOK_MOUNT_VALUE_FD); nil when not reported.
+    public var mountTargetFD: Int32? {
+        let fd = value & NOOK_MOUNT_VALUE_FD
+        return step == .mount && fd > 0 ? fd : nil
+    }
+
+    /// A mask step covered a directory with an empty tmpfs; false: it bound /dev/null over a file.
+    public var maskedWithTmpfs: Bool { step == .mount && value & NOOK_MASKED_WITH_TMPFS != 0 }
+
     /// `enum nook_step`.
     public enum Step: Int32, Sendable {
         case none = 0

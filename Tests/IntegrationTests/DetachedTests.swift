@@ -40,6 +40,50 @@ final class DetachedTests: XCTestCase {
         XCTAssertEqual(try h.run(["inspect", name]).stdout.contains("\"status\" : \"running\""), true)
     }
 
+    /// `run -d --trace` names the monitor it starts and what the monitor
+    /// reported, and both are what the kernel and the state say: the monitor
+    /// leads its own session, and the pids are the recorded ones.
+    func testTraceOfADetachedRunNamesItsMonitor() throws {
+        let name = Harness.name("dmon")
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let r = try h.run(["run", "-d", "--trace", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "120"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.first?.hasPrefix("trace: monitor: fork + setsid + execve(") == true, r.stderr)
+        XCTAssertTrue(lines.first?.contains("\"__monitor\", \"--root\"") == true, r.stderr)
+        let report = try XCTUnwrap(lines.last?.firstMatch(of: #/^trace: monitor: read\(report pipe\) = "ok (\d+)" from monitor pid (\d+) -- /#), r.stderr)
+        XCTAssertTrue(lines.dropLast().last?.hasPrefix("trace: exec: execve(\"/bin/sleep\"") == true, "the monitor's own lines come between: \(r.stderr)")
+        let state = try state(name)
+        XCTAssertEqual(Int(report.output.1), state["pid"] as? Int, "the container's pid")
+        XCTAssertEqual(Int(report.output.2), state["monitorPID"] as? Int, "the monitor's pid")
+        let stat = try String(contentsOfFile: "/proc/\(report.output.2)/stat", encoding: .utf8)
+        let fields = stat[stat.index(after: try XCTUnwrap(stat.lastIndex(of: ")")))...].split(separator: " ")
+        XCTAssertEqual(fields.count > 3 ? String(fields[3]) : nil, String(report.output.2), "setsid: the monitor leads its own session")
+    }
+
+    /// `exec --trace` shows the join in the order the kernel needs it (user
+    /// first, mount last), the fork into the PID namespace right after, and
+    /// the wait on that same process.
+    func testTraceOfExecShowsTheJoinForkAndWait() throws {
+        let name = Harness.name("xtrace")
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        try detach(name, ["sleep", "120"])
+        let r = try h.run(["exec", "--trace", name, "--", "sh", "-c", "echo in-the-container"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(r.stdout, "in-the-container\n")
+        let lines = r.stderr.split(separator: "\n").map(String.init)
+        let initPID = try XCTUnwrap(try state(name)["pid"] as? Int)
+        let setns = lines.filter { $0.hasPrefix("trace: setns: ") }
+        XCTAssertEqual(setns.first, "trace: setns: setns(open(\"/proc/\(initPID)/ns/user\"), CLONE_NEWUSER) -- enter the user namespace given by path")
+        XCTAssertEqual(setns.last, "trace: setns: setns(open(\"/proc/\(initPID)/ns/mnt\"), CLONE_NEWNS) -- enter the mount namespace given by path")
+        let lastSetns = try XCTUnwrap(lines.lastIndex { $0.hasPrefix("trace: setns: ") })
+        XCTAssertTrue(lines.first?.hasPrefix("trace: cgroup: ") == true, r.stderr)
+        let fork = try XCTUnwrap(lines[lastSetns + 1].firstMatch(of: #/^trace: fork: clone3\(CLONE_PARENT\) = pid (\d+) -- /#), r.stderr)
+        let exit = try XCTUnwrap(lines.last?.firstMatch(of: #/^trace: exit: waitpid\((\d+)\) = exited\(0\) -- the process ended; the container runs on$/#), r.stderr)
+        XCTAssertEqual(fork.output.1, exit.output.1, "nook waits for the process the helper forked")
+        XCTAssertTrue(Harness.isAlive(Int32(initPID)), "the container runs on")
+    }
+
     func testKillingOneMonitorOrInitTouchesNoOtherContainer() throws {
         let names = (0..<3).map { Harness.name("d\($0)") }
         for name in names { try detach(name, ["sleep", "60"]) }

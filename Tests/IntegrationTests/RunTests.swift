@@ -240,11 +240,48 @@ final class RunTests: XCTestCase {
         }
         // The test user has an /etc/subuid range: the setuid helpers write the maps.
         let order = [index("clone3(CLONE_NEWUSER"), index("newuidmap"), index("newgidmap"), index("unshare(CLONE_NEWCGROUP)"), index("MS_REC|MS_PRIVATE"),
-                     index("mount(\"proc\", \"/proc\""), index("\"/dev\", \"tmpfs\""), index("pivot_root(\".\", \".\")"),
+                     index("mount(\"proc\", \"/proc/self/fd/"), index("\"/dev\", \"tmpfs\""), index("pivot_root(\".\", \".\")"),
                      index("umount2(\".\", MNT_DETACH)"), index("sethostname"), index("IFF_UP"), index("chdir: openat2(\"/\""),
                      index("capset"), index("PR_SET_NO_NEW_PRIVS"), index("close_range"), index("execve(\"/bin/true\"")]
         XCTAssertEqual(order, order.sorted(), "steps appear in the order they happen")
         XCTAssertTrue(lines.first { $0.contains("clone3") }!.contains("CLONE_NEWPID|CLONE_NEWNET|CLONE_NEWUTS|CLONE_NEWIPC"))
+    }
+
+    /// --trace says what the kernel got, checked against what the container
+    /// then sees: each mask names the cover it used (an empty tmpfs over a
+    /// directory, the host's /dev/null over a file), and a mount's target is
+    /// the fd opened inside the rootfs (CVE-2021-30465), not the path.
+    func testTraceSaysWhatTheKernelGot() throws {
+        // For each masked path the trace names: its filesystem type in mountinfo, and its device numbers.
+        let r = try run(["--trace", "--", "sh", "-c", "cat /proc/self/mountinfo; for p in /proc/* /sys/firmware; do echo \"dev $p $(stat -c %t:%T $p)\"; done"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let trace = r.stderr.split(separator: "\n").map(String.init)
+        let proc = try XCTUnwrap(trace.first { $0.contains("mount(\"proc\", ") }, r.stderr)
+        XCTAssertNotNil(proc.firstMatch(of: try Regex(#"mount\("proc", "/proc/self/fd/[0-9]+" -> "/proc", "proc", "#)), proc)
+        XCTAssertTrue(proc.contains("CVE-2021-30465"), proc)
+        let masks = trace.filter { $0.hasPrefix("trace: mask: ") && !$0.contains("-- skipped: ") }
+        func masked(_ pattern: String) throws -> [String] {
+            let regex = try Regex(pattern)
+            return masks.compactMap { $0.firstMatch(of: regex)?.output[1].substring.map(String.init) }
+        }
+        let tmpfs = try masked(#"^trace: mask: mount\("tmpfs", "/proc/self/fd/[0-9]+" -> "([^"]+)", "tmpfs", MS_RDONLY\|"#)
+        let devNull = try masked(#"^trace: mask: open_tree\("/dev/null", OPEN_TREE_CLONE\) \+ mount_setattr\(MOUNT_ATTR_RDONLY\|[A-Z_|]+\) \+ move_mount\(-> fd [0-9]+ = "([^"]+)" resolved in root\)"#)
+        XCTAssertEqual(tmpfs.count + devNull.count, masks.count, "every mask line names its cover: \(masks)")
+        XCTAssertFalse(tmpfs.isEmpty || devNull.isEmpty, "podman's list has directories and files on every kernel: \(masks)")
+        let mountinfo = r.stdout.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        for path in tmpfs {
+            // Fields: id parent dev root MOUNTPOINT ... - FSTYPE source options; the last mount there is on top.
+            let fields = mountinfo.last { $0.count > 8 && $0[4] == path } ?? []
+            let type = fields.firstIndex(of: "-").map { fields[$0 + 1] }
+            XCTAssertEqual(type, "tmpfs", "\(path) is an empty tmpfs")
+        }
+        for path in devNull {
+            XCTAssertTrue(r.stdout.contains("dev \(path) 1:3\n"), "\(path) is /dev/null (1:3): \(r.stdout.suffix(2000))")
+        }
+        // A path the kernel lacks is said plainly.
+        for line in trace where line.hasPrefix("trace: mask: ") && line.contains("-- skipped: ") {
+            XCTAssertNotNil(line.wholeMatch(of: try Regex(#"trace: mask: openat2\("[^"]+", RESOLVE_IN_ROOT\) = ENOENT -- skipped: not present in the container, so there is nothing to hide"#)), line)
+        }
     }
 
     func testStateIsPresentWhileRunningAndGoneAfter() throws {

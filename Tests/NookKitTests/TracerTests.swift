@@ -1,4 +1,5 @@
 import XCTest
+import CShims
 import Glibc
 import NookCore
 @testable import NookKernel
@@ -40,6 +41,31 @@ final class TracerTests: XCTestCase {
         let line = try XCTUnwrap(lines.first)
         XCTAssertNotNil(line.wholeMatch(of: lineFormat), line)
         XCTAssertEqual(line, "trace: mount: mount(\"proc\", \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, \"\") -- a /proc that shows only this PID namespace")
+    }
+
+    /// The child reports the fd it opened beneath the rootfs: the line shows
+    /// that, what the kernel got, not the path (CVE-2021-30465).
+    func testMountStepNamesTheFdTheKernelGot() throws {
+        let lines = traced(ChildMessage(kind: .step, step: .mount, index: try index(of: "/proc"), value: 7))
+        XCTAssertEqual(lines, ["trace: mount: mount(\"proc\", \"/proc/self/fd/7\" -> \"/proc\", \"proc\", MS_NOSUID|MS_NODEV|MS_NOEXEC, \"\") -- a /proc that shows only this PID namespace; the target is fd 7, opened inside the rootfs, not a path the container could swap (CVE-2021-30465)"])
+        let dev = traced(ChildMessage(kind: .step, step: .mount, index: try index(of: "/dev/null"), value: 8))
+        XCTAssertEqual(dev.count, 1)
+        assertContains(dev.first ?? "", "move_mount(-> fd 8 = \"/dev/null\" resolved in root)")
+    }
+
+    /// A mask says which cover the child used (NOOK_MASKED_WITH_TMPFS), and a
+    /// path the rootfs lacks reads as one sentence.
+    func testMaskLinesNameTheirCover() throws {
+        let acpi = try index(of: "/proc/acpi"), keys = try index(of: "/proc/keys")
+        XCTAssertEqual(traced(ChildMessage(kind: .step, step: .mount, index: acpi, value: 9 | NOOK_MASKED_WITH_TMPFS)),
+                       ["trace: mask: mount(\"tmpfs\", \"/proc/self/fd/9\" -> \"/proc/acpi\", \"tmpfs\", MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC, \"size=0,mode=0555\") -- masked: hides host kernel information (a directory: an empty read-only tmpfs over it)"])
+        XCTAssertEqual(traced(ChildMessage(kind: .step, step: .mount, index: keys, value: 9)),
+                       ["trace: mask: open_tree(\"/dev/null\", OPEN_TREE_CLONE) + mount_setattr(MOUNT_ATTR_RDONLY|MOUNT_ATTR_NOSUID|MOUNT_ATTR_NOEXEC) + move_mount(-> fd 9 = \"/proc/keys\" resolved in root) -- masked: hides host kernel information (a file: the host's /dev/null over it)"])
+        XCTAssertEqual(traced(ChildMessage(kind: .skip, step: .mount, index: keys, errno: ENOENT)),
+                       ["trace: mask: openat2(\"/proc/keys\", RESOLVE_IN_ROOT) = ENOENT -- skipped: not present in the container, so there is nothing to hide"])
+        let sys = try index(of: "/proc/sys")
+        XCTAssertEqual(traced(ChildMessage(kind: .skip, step: .mount, index: sys, errno: ENOENT)),
+                       ["trace: readonly: openat2(\"/proc/sys\", RESOLVE_IN_ROOT) = ENOENT -- skipped: not present in the container, so there is nothing to make read-only"])
     }
 
     func testEveryMountOfThePlanTracesInTheFixedFormat() {

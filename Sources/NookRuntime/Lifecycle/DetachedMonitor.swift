@@ -73,6 +73,10 @@ extension Runtime {
         var launch = HelperLaunch(program: executable, arguments: args)
         launch.fds = [stdin >= 0 ? stdin : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
         launch.newSession = true
+        // Said before the start: the monitor's own lines follow on the same stderr.
+        let tracer = Tracer(enabled: trace)
+        tracer.emit("monitor", "fork + setsid + execve(\(StepDescription.quote(executable)), [\(args.map(StepDescription.quote).joined(separator: ", "))])",
+                    "this container's own supervisor, in a session of its own: it outlives nook run -d; fd 3 is the write end of the report pipe, and its lines below come through fd 2 until the command runs")
         let pid: pid_t
         do {
             pid = try HelperProcess.start(launch)
@@ -92,6 +96,8 @@ extension Runtime {
         while line.count < 65536 && read(notify[0], &byte, 1) == 1 && byte != 10 { line.append(byte) }
         let text = String(decoding: line, as: UTF8.self)
         if text.hasPrefix("ok "), let containerPID = Int32(text.dropFirst(3)) {
+            tracer.emit("monitor", "read(report pipe) = \(StepDescription.quote(text)) from monitor pid \(pid)",
+                        "the command runs as pid \(containerPID); nook run -d prints the name and exits, the monitor waits for the container and records its exit code")
             return DetachedStart(monitorPID: pid, containerPID: containerPID)
         }
         var status: Int32 = 0

@@ -67,8 +67,15 @@ final class ExecSequence: ContainerSequence {
         options.createConsole = plan.terminal
         options.stdio = settings.stdio
         options.consoleSize = TerminalRelay.startSize(relayed: settings.consoleSocket == nil, requested: process.consoleSize.map(WindowSize.init))
-        options.cgroupFD = try runtime.cgroups.backend(of: id, recordedPath: state.cgroupPath).openForClone()
+        let cgroup = runtime.cgroups.backend(of: id, recordedPath: state.cgroupPath)
+        options.cgroupFD = try cgroup.openForClone()
         fdsToClose.append(options.cgroupFD)
+        if options.cgroupFD >= 0 {
+            tracer.emit("cgroup", "open(\(cgroup.path ?? "the container's cgroup"), O_RDONLY|O_DIRECTORY) = fd \(options.cgroupFD)",
+                        "the new process is cloned straight into the container's cgroup (CLONE_INTO_CGROUP): its limits hold from the start")
+        } else {
+            tracer.emit("cgroup", "(none)", "the container has no cgroup of its own: the new process stays in nook's, as the container's did")
+        }
         if !settings.interactive && !plan.terminal && options.stdio.0 < 0 {
             options.stdio.0 = try NookError.step("open /dev/null") { try kernel.open("/dev/null", flags: O_RDONLY, mode: 0) }
             fdsToClose.append(options.stdio.0)
@@ -105,7 +112,9 @@ final class ExecSequence: ContainerSequence {
         let terminal = consoleMaster >= 0 ? TerminalRelay(master: consoleMaster, forwardInput: settings.interactive) : nil
         terminal?.enterRawMode()
         defer { terminal?.restore() }
-        return try runtime.waitOrKill(spawned, forwarding: settings.forwardSignals, terminal: terminal)
+        let status = try runtime.waitOrKill(spawned, forwarding: settings.forwardSignals, terminal: terminal)
+        tracer.emit("exit", "waitpid(\(spawned.pid)) = \(status)", "the process ended; the container runs on")
+        return status
     }
 
     /// Undoes what the phases made, in reverse: a process not handed over

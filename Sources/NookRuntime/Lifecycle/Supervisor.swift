@@ -90,7 +90,14 @@ public final class Supervisor {
                     }
                 case .pid:
                     commandPID = message.value
-                    if message.step == .fork { forked = message.value }
+                    if message.step == .fork {
+                        forked = message.value
+                        // exec's process waits for this ack under --trace (`exec_setup`).
+                        if plan.joinExisting && tracer.enabled {
+                            tracer.emit(message, plan: plan)
+                            try kernel.sendGo(parentEnd)
+                        }
+                    }
                 case .console: console = message.fd
                 case .ready:
                     try atReady(process)

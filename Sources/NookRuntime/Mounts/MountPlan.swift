@@ -145,7 +145,11 @@ public enum MountPlanner {
             }
         }
         for path in spec.linux?.maskedPaths ?? [] {
-            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, why: "masked: hides host kernel information"))
+            // The child picks by what the target is: the tmpfs over a directory, /dev/null over anything else.
+            ops.append(MountOp(kind: .mask, source: "/dev/null", target: path, fstype: "tmpfs",
+                               flags: UInt(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC), data: "size=0,mode=0555",
+                               attrs: UInt64(MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC),
+                               why: "masked: hides host kernel information"))
         }
         for path in spec.linux?.readonlyPaths ?? [] {
             ops.append(MountOp(kind: .readonly, source: path, target: path, attrs: UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC),

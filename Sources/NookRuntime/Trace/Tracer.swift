@@ -38,10 +38,10 @@ public struct Tracer: Sendable {
     public func emit(_ message: ChildMessage, plan: LaunchPlan) {
         guard enabled else { return }
         let d = StepDescription(message, plan: plan)
-        if message.kind == .skip {
-            let what = message.errno == ENOENT && (d.step == "mask" || d.step == "readonly")
-                ? "not present here, nothing to do" : "failed: \(errnoName(message.errno))"
-            sink(Self.format(step: d.step, call: d.call + " " + what, why: "skipped: " + d.why))
+        if message.kind == .skip, message.errno == ENOENT, let absent = d.absent {
+            sink(Self.format(step: d.step, call: absent.call, why: "skipped: " + absent.why))
+        } else if message.kind == .skip {
+            sink(Self.format(step: d.step, call: d.call + " failed: \(errnoName(message.errno))", why: "skipped: " + d.why))
         } else {
             sink(Self.format(step: d.step, call: d.call, why: d.why))
         }
@@ -58,8 +58,28 @@ public struct StepDescription: Sendable {
     public var hint: String?
     /// The file the step worked on, where it had one: a failure's `NookError.Kind` carries it.
     public var path: String?
+    /// A mask or read-only path the rootfs does not have: the lookup that
+    /// found nothing, and why that is fine.
+    public var absent: (call: String, why: String)?
 
     static func quote(_ s: String) -> String { "\"\(s)\"" }
+
+    /// A mount target as the kernel got it. The child opened it beneath the
+    /// rootfs (openat2 RESOLVE_IN_ROOT) and hands the kernel that fd, as
+    /// "/proc/self/fd/N" where a call takes a path: a symlink swapped in
+    /// later cannot redirect the mount (CVE-2021-30465).
+    static func targetPath(_ op: MountOp, _ m: ChildMessage) -> String {
+        m.mountTargetFD.map { "\(quote("/proc/self/fd/\($0)")) -> \(quote(op.target))" } ?? quote(op.target)
+    }
+
+    /// The same, where a call takes the fd itself (move_mount, open_tree).
+    static func targetFD(_ op: MountOp, _ m: ChildMessage) -> String {
+        (m.mountTargetFD.map { "fd \($0) = " } ?? "") + "\(quote(op.target)) resolved in root"
+    }
+
+    static func byFD(_ m: ChildMessage) -> String {
+        m.mountTargetFD.map { "; the target is fd \($0), opened inside the rootfs, not a path the container could swap (CVE-2021-30465)" } ?? ""
+    }
 
     public init(_ m: ChildMessage, plan: LaunchPlan) {
         (hint, path) = (nil, nil)
@@ -89,29 +109,40 @@ public struct StepDescription: Sendable {
             step = "mount"
             switch op.kind {
             case .filesystem:
-                call = "mount(\(Self.quote(op.source)), \(Self.quote(op.target)), \(Self.quote(op.fstype)), \(MountOptions.describe(flags: op.flags)), \(Self.quote(op.data)))"
+                call = "mount(\(Self.quote(op.source)), \(Self.targetPath(op, m)), \(Self.quote(op.fstype)), \(MountOptions.describe(flags: op.flags)), \(Self.quote(op.data)))"
+                why += Self.byFD(m)
                 failure = "mount \(op.fstype) on \(op.target)"
                 if op.fstype == "proc" && m.errno == EPERM {
                     hint = "the kernel allows a new /proc in a user namespace only if the host's /proc is fully visible (not over-mounted)"
                 }
             case .bind:
-                call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE\(op.recursive ? "|AT_RECURSIVE" : ""))\(op.sourceFD >= 0 ? " by nook before the clone" : "") + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.quote(op.target)) resolved in root)"
+                call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE\(op.recursive ? "|AT_RECURSIVE" : ""))\(op.sourceFD >= 0 ? " by nook before the clone" : "") + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.targetFD(op, m)))"
                 failure = "bind mount \(op.source) on \(op.target)"
             case .symlink:
                 call = "symlinkat(\(Self.quote(op.source)), \(Self.quote(op.target)))"
                 failure = "symlink \(op.target) -> \(op.source)"
             case .mask:
                 step = "mask"
-                call = "mount /dev/null or an empty read-only tmpfs over \(Self.quote(op.target))"
+                if m.mountTargetFD == nil {
+                    call = "mount an empty read-only \(op.fstype) over a directory, \(op.source) over a file: \(Self.quote(op.target))"
+                } else if m.maskedWithTmpfs {
+                    call = "mount(\(Self.quote(op.fstype)), \(Self.targetPath(op, m)), \(Self.quote(op.fstype)), \(MountOptions.describe(flags: op.flags)), \(Self.quote(op.data)))"
+                    why += " (a directory: an empty read-only \(op.fstype) over it)"
+                } else {
+                    call = "open_tree(\(Self.quote(op.source)), OPEN_TREE_CLONE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs))) + move_mount(-> \(Self.targetFD(op, m)))"
+                    why += " (a file: the host's \(op.source) over it)"
+                }
                 failure = "mask \(op.target)"
+                absent = ("openat2(\(Self.quote(op.target)), RESOLVE_IN_ROOT) = ENOENT", "not present in the container, so there is nothing to hide")
             case .sysctl:
                 step = "sysctl"
                 call = "write(\(Self.quote(op.target)), \(Self.quote(op.data)))"
                 failure = "set \(op.why)"
             case .readonly:
                 step = "readonly"
-                call = "open_tree(\(Self.quote(op.target)) resolved in root, OPEN_TREE_CLONE|AT_RECURSIVE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs | UInt64(MOUNT_ATTR_RDONLY)))) + move_mount onto itself"
+                call = "open_tree(\(Self.targetFD(op, m)), OPEN_TREE_CLONE|AT_RECURSIVE) + mount_setattr(\(MountOptions.describe(attrs: op.attrs | UInt64(MOUNT_ATTR_RDONLY)))) + move_mount onto itself"
                 failure = "make \(op.target) read-only"
+                absent = ("openat2(\(Self.quote(op.target)), RESOLVE_IN_ROOT) = ENOENT", "not present in the container, so there is nothing to make read-only")
             }
         case .readonlyRoot: (step, call, why, failure) = ("readonly", "mount_setattr(\(Self.quote(plan.rootfs)), MOUNT_ATTR_RDONLY)", "--read-only: the root filesystem cannot be changed", "make the rootfs read-only")
         case .pivotRoot: (step, call, why, failure) = ("pivot_root", "fchdir(rootfs fd); pivot_root(\".\", \".\")", "the rootfs becomes /", "pivot_root into '\(plan.rootfs)'")
@@ -164,7 +195,9 @@ public struct StepDescription: Sendable {
             (step, call, why, failure) = ("setns", "setns(open(\(Self.quote(entry?.1 ?? "?"))), \(entry?.0.cloneFlagName ?? "?"))",
                                           "enter the \(entry?.0.rawValue ?? "") namespace given by path", "enter namespace \(entry?.1 ?? "")")
         case .fork where plan.joinExisting:
-            (step, call, why, failure) = ("exec", "clone3(CLONE_PARENT)", "a process inside the joined namespaces (a new PID namespace member must be a child)", "fork into the container")
+            (step, call, why, failure) = ("fork", "clone3(CLONE_PARENT)" + (m.value > 0 ? " = pid \(m.value)" : ""),
+                                          "the process to run: setns(CLONE_NEWPID) moves only children made after it; CLONE_PARENT makes it nook's child, which nook waits for (by a pidfd), and the helper exits",
+                                          "fork into the container")
         case .fork: (step, call, why, failure) = ("pidns", "clone3(CLONE_PARENT)", "setns(CLONE_NEWPID) moves only children: the container's process is forked into the joined PID namespace", "fork into the PID namespace given by path")
         case .exec:
             let i = Int(m.index)
