@@ -143,4 +143,27 @@ extension ImageRunTests {
                       r.stderr)
         XCTAssertEqual(containerDirectories(), [])
     }
+
+    /// The order where the kernel refuses overlayfs (the probe's remembered
+    /// verdict says so): fuse-overlayfs, else a copy, and --trace says why.
+    func testWhereTheKernelRefusesOverlayFuseOverlayfsComesFirstThenTheCopy() throws {
+        try skipWithoutFuseOverlayfs()
+        _ = Self.stores  // makes the image layouts
+        let data = try h.scratch("fuse-order")
+        XCTAssertEqual(try h.run(["image", "import", h.work + "/image-layout-plain", "plain"], env: ["XDG_DATA_HOME": data]).status, 0)
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: u.release) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+        let probe = data + "/nook/overlay-probe"
+        try "\(release)\tmount(overlay): operation not permitted\n".write(toFile: probe, atomically: false, encoding: .utf8)
+        if h.isRoot { chown(probe, h.user.uid, h.user.gid) }
+        var r = try h.run(["run", "--trace", "plain", "cat", "/srv/hello.txt"], env: ["XDG_DATA_HOME": data])
+        XCTAssertEqual(r.stdout, "from layer 2\n", r.stderr)
+        XCTAssertTrue(r.stderr.contains("trace: storage: fuse-overlayfs (overlay unavailable: mount(overlay): operation not permitted) -- "), r.stderr)
+        r = try h.run(["run", "--trace", "plain", "cat", "/srv/hello.txt"],
+                      env: ["XDG_DATA_HOME": data, "NOOK_FUSE_OVERLAYFS": "/nonexistent/fuse-overlayfs"])
+        XCTAssertEqual(r.stdout, "from layer 2\n", r.stderr)
+        XCTAssertTrue(r.stderr.contains("trace: storage: copy (overlay unavailable: mount(overlay): operation not permitted; fuse-overlayfs unusable: NOOK_FUSE_OVERLAYFS='/nonexistent/fuse-overlayfs' is not an executable) -- "), r.stderr)
+        XCTAssertEqual((try? FileManager.default.contentsOfDirectory(atPath: data + "/nook/containers")) ?? [], [])
+    }
 }
