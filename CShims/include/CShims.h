@@ -253,6 +253,38 @@ pid_t nook_spawn_helper(const char *path, char *const argv[], char *const envp[]
 // *report: EOF once the program runs, else an int errno (setresuid, execve).
 // Returns -1 with errno when the child could not start or unshare.
 pid_t nook_spawn_in_userns(const char *path, char *const argv[], char *const envp[], int *go, int *report);
+// fuse-overlayfs as a container's root (the fuse-overlayfs storage driver).
+// The FUSE connection is opened and mounted in the container's user and mount
+// namespaces, but the program that serves it stays in Nook's mount namespace:
+// a daemon inside would pin that namespace, and with it the mount and itself,
+// for ever. Here the server only holds /dev/fuse, so it ends when the
+// container's mount namespace does (the kernel aborts the connection).
+struct nook_fuse_overlay {
+    int pidfd;                  // the container's child, in its namespaces with its id maps written
+    int join_user;              // setns(CLONE_NEWUSER) first (0: the container shares Nook's user namespace)
+    const char *mountpoint;     // absolute, resolved in the container's mount namespace
+    const char *mount_options;  // fuse's mount(2) data: fd=NOOK_FUSE_FD,rootmode=...,user_id=0,...
+    unsigned long mount_flags;  // MS_RDONLY for a read-only root
+    const char *program;        // fuse-overlayfs
+    char *const *argv;          // ... /dev/fd/NOOK_FUSE_FD
+    char *const *envp;
+    int stderr_fd;              // its stderr until it daemonizes (the caller reads its errors there)
+    int devnull_fd;             // its stdin and stdout
+};
+#define NOOK_FUSE_FD 3
+enum nook_fuse_step {
+    NOOK_FUSE_STEP_SETNS_USER = 1,
+    NOOK_FUSE_STEP_IDENTITY,
+    NOOK_FUSE_STEP_OPEN_DEV,
+    NOOK_FUSE_STEP_SETNS_MNT,
+    NOOK_FUSE_STEP_MOUNT,
+    NOOK_FUSE_STEP_EXEC,
+};
+// Starts the server (fork, setns, open /dev/fuse, a forked child mounts it in
+// the container's mount namespace, exec). Returns its pid, which exits once
+// fuse-overlayfs has daemonized (0) or failed; or -1 with errno and *step
+// saying which call failed.
+pid_t nook_spawn_fuse_overlay(const struct nook_fuse_overlay *f, int *step);
 /// recvmsg one nook_msg; *fd receives a passed file descriptor or -1.
 /// Returns the bytes read (0 at EOF) or -1.
 long nook_recv_msg(int sock, struct nook_msg *m, int *fd);

@@ -30,12 +30,21 @@ public enum ImageRun {
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
         let layers = try ImageLayers.ensureUnpacked(record, store: store, nook: nook, environment: environment)  // bottom first
         let driver = try StorageDriver.choose(store: store, environment: environment, nook: nook)
+        var copy = false, fuseProgram: String?
+        switch driver {
+        case .overlay: break
+        case .fuseOverlayfs(let program, _): fuseProgram = program
+        case .copy: copy = true
+        }
         let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers,
-                                           readOnly: options.readOnly, copy: driver != .overlay, volatile: transient)
+                                           readOnly: options.readOnly, copy: copy, volatile: transient, fuseProgram: fuseProgram)
         let tracer = Tracer(enabled: trace)
         switch driver {
         case .overlay:
             tracer.emit("storage", "overlay", "the image's \(layers.count) layers shared, the container's writes in \(container.directory)")
+        case .fuseOverlayfs(let program, let reason):
+            tracer.emit("storage", "fuse-overlayfs (overlay unavailable: \(reason))",
+                        "the image's \(layers.count) layers shared through \(program), the container's writes in \(container.directory)")
         case .copy(let reason):
             tracer.emit("storage", "copy (overlay unavailable: \(reason))", "the image's \(layers.count) layers copied into \(container.rootfs)")
             do { try ImageLayers.copy(layers, into: container.rootfs, nook: nook, environment: environment) } catch {

@@ -4,14 +4,17 @@ import NookImages
 import NookKernel
 import NookRuntime
 
-/// How an image's container gets its root: `overlay` (the layers shared, a
-/// writable layer of its own on top) or `copy` (the layers copied into a
-/// directory of its own), for a kernel that cannot mount overlayfs in a user
-/// namespace. NOOK_STORAGE_DRIVER=overlay|copy decides; unset, a probe does,
-/// run once per kernel release and remembered in the store (`overlay-probe`).
-/// fuse-overlayfs is not used.
+/// How an image's container gets its root: `overlay` (the kernel's overlayfs:
+/// the layers shared, a writable layer of its own on top), else
+/// `fuseOverlayfs` (the same in FUSE, where the kernel refuses overlayfs in a
+/// user namespace), else `copy` (the layers copied into a directory of its
+/// own). NOOK_STORAGE_DRIVER=overlay|fuse-overlayfs|copy decides; unset, a
+/// probe does, run once per kernel release and remembered in the store
+/// (`overlay-probe`); fuse-overlayfs's program and /dev/fuse are looked at each time.
 public enum StorageDriver: Equatable {
     case overlay
+    /// `reason`: why not the kernel's overlay.
+    case fuseOverlayfs(program: String, reason: String)
     case copy(reason: String)
 
     static let variable = "NOOK_STORAGE_DRIVER"
@@ -21,19 +24,34 @@ public enum StorageDriver: Equatable {
                               nook: MonitorExecutable = .currentProcess) throws -> StorageDriver {
         switch environment[variable] {
         case "overlay"?: return .overlay
+        case "fuse-overlayfs"?:
+            let program = try FuseOverlayfsProgram.find(environment: environment).mapError {
+                NookError("\(variable)=fuse-overlayfs, but \($0.message)", hint: $0.hint)
+            }.get()
+            return .fuseOverlayfs(program: program, reason: "\(variable)=fuse-overlayfs")
         case "copy"?: return .copy(reason: "\(variable)=copy")
         case nil, ""?: break
         case let other?:
             throw NookError("\(variable)='\(PrintableText.escaped(other))' is not a storage driver",
-                            hint: "use overlay or copy, or unset it (Nook then checks what the kernel can do)")
+                            hint: "use overlay, fuse-overlayfs or copy, or unset it (Nook then checks what the kernel can do)")
         }
+        guard let refused = try overlayRefusal(store: store, environment: environment, nook: nook) else { return .overlay }
+        switch FuseOverlayfsProgram.find(environment: environment) {
+        case .success(let program): return .fuseOverlayfs(program: program, reason: refused)
+        case .failure(let why): return .copy(reason: refused + "; fuse-overlayfs unusable: " + why.message)
+        }
+    }
+
+    /// Why the kernel's overlayfs cannot be used (nil: it can): the probe's
+    /// verdict for this kernel, remembered in the store.
+    static func overlayRefusal(store: ImageStore, environment: [String: String], nook: MonitorExecutable) throws -> String? {
         let release = kernelRelease()
         let cache = store.root + "/overlay-probe"
         // The probe's verdict for this kernel: "RELEASE\tok" or "RELEASE\tREASON".
         if let text = try? HostPath.readText(cache, as: .own), let line = text.split(separator: "\n").first,
            let tab = line.firstIndex(of: "\t"), line[..<tab] == release {
             let verdict = String(line[line.index(after: tab)...])
-            return verdict == "ok" ? .overlay : .copy(reason: verdict)
+            return verdict == "ok" ? nil : verdict
         }
         let outcome = try probe(store: store, nook: nook.resolve(environment: environment))
         switch outcome {
@@ -42,10 +60,10 @@ public enum StorageDriver: Equatable {
             try? HostPath.writeText(cache, release + "\t" + verdict + "\n", create: true, mode: 0o600)  // no cache: probe again next time
         case .failed(let why):
             // Not the kernel's answer (no space, no file descriptors, a spawn
-            // that failed): this run copies, the next one probes again.
-            Tracer.standardError("nook: warning: overlayfs could not be checked (\(why)): the layers are copied this time; the next run probes again")
+            // that failed): this run does without, the next one probes again.
+            Tracer.standardError("nook: warning: overlayfs could not be checked (\(why)): not used this time; the next run probes again")
         }
-        return outcome.reason.map { .copy(reason: $0) } ?? .overlay
+        return outcome.reason
     }
 
     /// What the probe found. Only mount(2)'s own answer says what the

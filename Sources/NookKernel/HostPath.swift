@@ -18,9 +18,10 @@ public enum HostPath {
     }
 
     /// The first executable `name` in $PATH (or the default path).
-    public static func findExecutable(_ name: String) -> String? {
+    /// `searchPath`: the PATH to look in (nil: ours).
+    public static func findExecutable(_ name: String, searchPath: String? = nil) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
-        let path = getenv("PATH").map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "/usr/local/bin:/usr/bin:/bin"
+        let path = searchPath ?? getenv("PATH").map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") where !dir.isEmpty {
             let candidate = "\(dir)/\(name)"
             if access(candidate, X_OK) == 0 && !isDirectory(candidate) { return candidate }

@@ -187,6 +187,10 @@ public final class LiveKernel: KernelInterface {
         if r < 0 { throw NookError.sys("send the console to '\(path)'", path: path, errno: -r) }
     }
 
+    public func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
+        try mount.start(in: process, joinUser: joinUser)
+    }
+
     public func pipe(holding bytes: [UInt8]) throws -> Int32 {
         var fds: [Int32] = [-1, -1]
         guard Syscall.pipe(&fds) == 0 else { throw NookError.sys("pipe", errno: errno) }

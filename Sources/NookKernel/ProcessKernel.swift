@@ -84,6 +84,10 @@ public protocol ProcessKernel: AnyObject {
     func pipe(holding bytes: [UInt8]) throws -> Int32
     /// Sends `fd` over the unix socket at `path` (a --console-socket).
     func sendFD(_ fd: Int32, toSocket path: String) throws
+    /// Mounts fuse-overlayfs at the container's root in `process`'s namespaces
+    /// (its user namespace too with `joinUser`) and starts its server, which
+    /// outlives us and ends with the container's mount namespace.
+    func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws
 }
 
 extension ProcessKernel {

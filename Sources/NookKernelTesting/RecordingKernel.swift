@@ -42,6 +42,7 @@ public final class RecordingKernel: KernelInterface {
         case write(String)
         case poll(String)
         case openPidfd(pid_t)
+        case mountFuseOverlay(String)
         /// A step of another seam (the cgroup, the network helper) in the same timeline.
         case step(String)
         /// Something the test itself did (e.g. inside beforeRelease), in the same timeline.
@@ -79,6 +80,7 @@ public final class RecordingKernel: KernelInterface {
             case .write(let p): "write(\(p))"
             case .poll(let p): "poll(\(p))"
             case .openPidfd(let pid): "pidfd_open(\(pid))"
+            case .mountFuseOverlay(let p): "mountFuseOverlay(\(p))"
             case .step(let s): s
             case .note(let s): "note(\(s))"
             }
@@ -226,6 +228,10 @@ public final class RecordingKernel: KernelInterface {
     }
 
     public func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
+
+    public func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
+        try record(.mountFuseOverlay(mount.mountpoint), live: "start fuse-overlayfs")
+    }
 
     /// A `.pid` record of step `.fork` says the child forked a process with
     /// CLONE_PARENT: from then on that process is our child too, to reap.

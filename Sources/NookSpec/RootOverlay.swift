@@ -5,6 +5,9 @@ import NookCore
 /// order), the writable layer (`upperdir`, `workdir`; none: read-only) and
 /// `userxattr`; root.path is where it is mounted. Written by `nook run IMAGE`,
 /// read by the runtime, which never learns an image was involved.
+/// The fuse-overlayfs storage driver writes the same mount with type
+/// `fuse-overlayfs` and the program as its source (no `userxattr`: that is
+/// the kernel's option; fuse-overlayfs reads `user.overlay.opaque` itself).
 ///
 /// `volatile` (overlayfs's option): the overlay never syncs its upper
 /// filesystem, not even when it is unmounted, which otherwise writes back and
@@ -26,12 +29,17 @@ public struct RootOverlay: Sendable, Equatable {
     public var work: String?
     /// No sync of the upper layer's filesystem (only with an upper layer).
     public var volatile: Bool
+    /// fuse-overlayfs (an absolute path) serves it, not the kernel's overlayfs.
+    public var fuseProgram: String?
 
-    public init(lower: [String], upper: String?, work: String?, volatile: Bool = false) {
+    public static let fuseType = "fuse-overlayfs"
+
+    public init(lower: [String], upper: String?, work: String?, volatile: Bool = false, fuseProgram: String? = nil) {
         self.lower = lower
         self.upper = upper
         self.work = work
         self.volatile = volatile && upper != nil
+        self.fuseProgram = fuseProgram
     }
 
     public var readOnly: Bool { upper == nil }
@@ -39,10 +47,11 @@ public struct RootOverlay: Sendable, Equatable {
     public var ociMount: Spec.Mount {
         var options = ["lowerdir=" + lower.joined(separator: ":")]
         if let upper, let work { options += ["upperdir=" + upper, "workdir=" + work] }
-        options.append("userxattr")
+        if fuseProgram == nil { options.append("userxattr") }
         if volatile { options.append("volatile") }
         if readOnly { options.append("ro") }
-        return Spec.Mount(destination: "/", type: "overlay", source: "overlay", options: options)
+        return Spec.Mount(destination: "/", type: fuseProgram == nil ? "overlay" : Self.fuseType, source: fuseProgram ?? "overlay",
+                          options: options)
     }
 
     /// Paths go into a comma- and colon-separated option string.
@@ -54,7 +63,11 @@ public struct RootOverlay: Sendable, Equatable {
     }
 
     /// The spec's root overlay mount, if it has one.
-    public static func isRootOverlay(_ mount: Spec.Mount) -> Bool { mount.destination == "/" && mount.type == "overlay" }
+    public static func isRootOverlay(_ mount: Spec.Mount) -> Bool { isRootOverlay(destination: mount.destination, type: mount.type) }
+
+    public static func isRootOverlay(destination: String, type: String?) -> Bool {
+        destination == "/" && (type == "overlay" || type == fuseType)
+    }
 
     /// Reads the mount back; throws on options Nook does not write.
     public init(oci mount: Spec.Mount) throws {
@@ -66,7 +79,7 @@ public struct RootOverlay: Sendable, Equatable {
             case ("upperdir", 2): upper = parts[1]
             case ("workdir", 2): work = parts[1]
             case ("volatile", 1): volatile = true
-            case ("userxattr", 1), ("ro", 1): break
+            case ("userxattr", 1) where mount.type == "overlay", ("ro", 1): break
             default:
                 throw NookError("root overlay option '\(option)' is not supported",
                                 hint: "Nook's root overlay takes lowerdir, upperdir, workdir, userxattr, volatile and ro", kind: .invalidInput)
@@ -76,6 +89,13 @@ public struct RootOverlay: Sendable, Equatable {
         guard (upper == nil) == (work == nil) else { throw NookError("root overlay mount needs both upperdir and workdir, or neither", kind: .invalidInput) }
         guard !volatile || upper != nil else { throw NookError("root overlay option 'volatile' needs an upperdir", hint: "a read-only overlay has nothing to sync", kind: .invalidInput) }
         for path in lower + [upper, work].compactMap({ $0 }) { try Self.checkPath(path) }
-        self.init(lower: lower, upper: upper, work: work, volatile: volatile)
+        var program: String?
+        if mount.type == Self.fuseType {
+            guard let source = mount.source, source.hasPrefix("/") else {
+                throw NookError("root fuse-overlayfs mount needs the program's absolute path as its source", kind: .invalidInput)
+            }
+            program = source
+        }
+        self.init(lower: lower, upper: upper, work: work, volatile: volatile, fuseProgram: program)
     }
 }

@@ -6,23 +6,27 @@ import XCTest
 /// container's own directory, whiteouts and opaque directories honoured as
 /// overlayfs would, gone with the container.
 extension ImageRunTests {
-    /// Layer 2 puts /data/{keep,gone} and /opq/{a,b}; layer 3 whites out
-    /// /data/gone and /bin/vi, makes /opq opaque and adds /opq/c.
+    /// Layer 2 puts /data/{keep,gone}, /opq/{a,b} and /owned/file (uid and
+    /// gid 1000, mode 0600); layer 3 whites out /data/gone and /bin/vi, makes
+    /// /opq opaque and adds /opq/c. Imported once per test run.
     func makeWhiteoutImage() throws {
+        if (try? nook(["image", "inspect", "whiteouts"]))?.status == 0 { return }
         let layout = h.work + "/image-layout-whiteouts"
         let script = """
         import io, sys, tarfile
         def tar(path, entries):
             with tarfile.open(path, "w", format=tarfile.PAX_FORMAT) as t:
-                for name, data in entries:
+                for name, data, *owner in entries:
                     info = tarfile.TarInfo(name)
+                    if owner: info.uid = info.gid = owner[0]
                     if data is None:
                         info.type = tarfile.DIRTYPE; info.mode = 0o755
                         t.addfile(info)
                     else:
-                        info.size = len(data); info.mode = 0o644
+                        info.size = len(data); info.mode = 0o600 if owner else 0o644
                         t.addfile(info, io.BytesIO(data))
-        tar(sys.argv[1], [("data", None), ("data/keep", b"kept\\n"), ("data/gone", b"x"), ("opq", None), ("opq/a", b"a"), ("opq/b", b"b")])
+        tar(sys.argv[1], [("data", None), ("data/keep", b"kept\\n"), ("data/gone", b"x"), ("opq", None), ("opq/a", b"a"), ("opq/b", b"b"),
+                          ("owned", None), ("owned/file", b"theirs\\n", 1000)])
         tar(sys.argv[2], [("data/.wh.gone", b""), ("bin/.wh.vi", b""), ("opq", None), ("opq/.wh..wh..opq", b""), ("opq/c", b"c")])
         """
         let two = h.work + "/whiteouts-2.tar", three = h.work + "/whiteouts-3.tar"

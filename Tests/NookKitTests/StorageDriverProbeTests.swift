@@ -21,8 +21,8 @@ final class StorageDriverProbeTests: XCTestCase {
 
     func testAProbeThatFailedBeforeMountIsNotRemembered() throws {
         let store = ImageStore(root: root)
-        let driver = try StorageDriver.choose(store: store, environment: [:], nook: .path("/bin/false"))
-        XCTAssertEqual(driver, .copy(reason: "the probe failed (exit 1), not mount(2)"))
+        let refused = try StorageDriver.overlayRefusal(store: store, environment: [:], nook: .path("/bin/false"))
+        XCTAssertEqual(refused, "the probe failed (exit 1), not mount(2)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: root + "/overlay-probe"), "nothing cached: the next run probes again")
     }
 }

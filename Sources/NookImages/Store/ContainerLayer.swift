@@ -21,10 +21,11 @@ public struct ContainerLayer: Sendable {
     ///   - image: the image's manifest digest, recorded for rmi.
     ///   - readOnly: no upper layer: the image stays as it is.
     ///   - copy: no overlay: the caller copies the layers into `rootfs`.
+    ///   - fuseProgram: fuse-overlayfs serves the overlay, not the kernel (`RootOverlay.fuseProgram`).
     ///   - volatile: the layer goes when the container stops (a foreground run,
     ///     `-d --rm`): overlayfs's `volatile`, no sync at unmount (`RootOverlay`).
     public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false,
-                volatile: Bool = false) throws {
+                volatile: Bool = false, fuseProgram: String? = nil) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
         try store.prepare()
@@ -52,7 +53,7 @@ public struct ContainerLayer: Sendable {
             try RootOverlay.checkPath(directory)
             try ContainerLayerUser(image: image, container: containerID).write(in: directory)
             overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work",
-                                               volatile: volatile)
+                                               volatile: volatile, fuseProgram: fuseProgram)
         } catch {
             unlink(directory + "/" + ContainerLayerUser.fileName)
             for name in ["merged", "upper", "work", "empty"] { rmdir(directory + "/" + name) }

@@ -24,6 +24,9 @@ public struct LaunchPlan: Sendable {
     public var hasOwnCgroup = true
     /// A network helper (pasta, slirp4netns) sets up the network namespace (for --trace's wording).
     public var networkHelper = false
+    /// The root is fuse-overlayfs, mounted by the parent at `rootfs` before the
+    /// child goes on (`Supervisor`); the child then binds it like a plain root.
+    public var fuseOverlay: FuseOverlayMount? = nil
 
     public subscript<T>(dynamicMember field: WritableKeyPath<ChildPlan, T>) -> T {
         get { child[keyPath: field] }
@@ -134,8 +137,12 @@ public struct LaunchPlan: Sendable {
         let parsed = try parsed ?? ParsedSpec(spec)
         let (seccompFilter, seccompDescription) = try compiledFilter(spec.linux?.seccomp, cache: seccompCache)
         // The root overlay is mounted at the rootfs, not inside it.
-        let rootOverlay = try RootOverlayPlan.find(in: spec).map(RootOverlayPlan.mount(for:))
-        var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts.filter { !($0.destination == "/" && $0.type == "overlay") },
+        let overlay = try RootOverlayPlan.find(in: spec)
+        let rootOverlay = try overlay.flatMap { $0.fuseProgram == nil ? $0 : nil }.map(RootOverlayPlan.mount(for:))
+        let fuseOverlay = overlay.flatMap { o in
+            o.fuseProgram.map { RootOverlayPlan.fuseMount(for: o, program: $0, at: rootfs, serverUID: namespaces.contains(.user) ? 0 : geteuid()) }
+        }
+        var mounts = try MountPlanner.plan(spec: spec, mounts: parsed.mounts.filter { !RootOverlay.isRootOverlay(destination: $0.destination, type: $0.type) },
                                            newNetworkNamespace: namespaces.contains(.network) || joins[.network] != nil,
                                            newCgroupNamespace: namespaces.contains(.cgroup), gidMappings: identity.gidMappings,
                                            keepLockedFlags: LockedMountFlags.locked(newUserNamespace: namespaces.contains(.user)))
@@ -152,10 +159,12 @@ public struct LaunchPlan: Sendable {
         child.loopbackUp = namespaces.contains(.network)
         child.take(process, args: args, env: env, rlimits: parsed.rlimits, capabilities: parsed.capabilities)
         child.seccompFilter = seccompFilter
-        return LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
-                          terminal: process.terminal ?? false, seccompDescription: seccompDescription,
-                          oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj), hasOwnCgroup: ownCgroup,
-                          networkHelper: network?.mode.usesHelper == true)
+        var plan = LaunchPlan(containerID: containerID, spec: spec, bundle: bundle, child: child, identity: identity,
+                              terminal: process.terminal ?? false, seccompDescription: seccompDescription,
+                              oomScoreAdj: try checkedOOMScoreAdj(process.oomScoreAdj), hasOwnCgroup: ownCgroup,
+                              networkHelper: network?.mode.usesHelper == true)
+        plan.fuseOverlay = fuseOverlay
+        return plan
     }
 
     /// A plan for `exec`: a new process in the namespaces of the container whose

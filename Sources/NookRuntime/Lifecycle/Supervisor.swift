@@ -64,6 +64,10 @@ public final class Supervisor {
                 try kernel.sendGo(parentEnd)
                 process = try followIntoPIDNamespace(from: process, parentEnd: parentEnd, plan: plan)
             }
+            if let fuse = plan.fuseOverlay {
+                try kernel.mountFuseOverlay(fuse, in: process, joinUser: plan.namespaces.contains(.user))
+                tracer.emit("overlay", Self.fuseCall(fuse), Self.fuseWhy(fuse))
+            }
             if let adj = plan.oomScoreAdj { try writeOOMScoreAdj(adj, pid: process.pid) }
             try beforeRelease(process)
             try kernel.sendGo(parentEnd)
@@ -168,6 +172,18 @@ public final class Supervisor {
     func discardForked(_ pid: pid_t) {
         try? kernel.signal(SpawnedProcess(pid: pid, pidfd: -1), SIGKILL) // fails only if it is gone: the reap collects it
         kernel.reap(pid)
+    }
+
+    /// The fuse-overlayfs trace line: what its helper did and ran.
+    static func fuseCall(_ fuse: FuseOverlayMount) -> String {
+        "mount(\"fuse-overlayfs\", \"\(fuse.mountpoint)\", \"fuse.fuse-overlayfs\", \(fuse.readOnly ? "MS_RDONLY" : "0"), \"\(fuse.mountOptions)\") in the container's namespaces, then \(fuse.program) \(fuse.arguments.dropFirst().joined(separator: " "))"
+    }
+
+    static func fuseWhy(_ fuse: FuseOverlayMount) -> String {
+        (fuse.readOnly ? "the image's layers, read-only (no writable layer: --read-only)"
+            : "the image's layers, read-only, under this container's own writable layer (upperdir): its changes stay there")
+            + "; fuse-overlayfs serves them from outside the container's PID and mount namespaces and exits when the container's mount namespace goes"
+            + (fuse.volatile ? "; volatile: no fsync" : "")
     }
 
     /// The `clone:` trace line: the flags clone3 really gets.

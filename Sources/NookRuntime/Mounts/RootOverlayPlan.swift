@@ -34,6 +34,20 @@ public enum RootOverlayPlan {
         return OverlayMount(directory: base, options: options, readOnly: overlay.readOnly, volatile: overlay.volatile)
     }
 
+    /// The same overlay served by fuse-overlayfs (`RootOverlay.fuseProgram`) at
+    /// `mountpoint`. Its options go on its command line, whole paths: no page limit.
+    /// `serverUID`: the server's uid where it runs (0: root of the container's user namespace).
+    public static func fuseMount(for overlay: RootOverlay, program: String, at mountpoint: String, serverUID: UInt32 = 0) -> FuseOverlayMount {
+        var options = ["lowerdir=" + overlay.lower.joined(separator: ":")]
+        if let upper = overlay.upper, let work = overlay.work { options += ["upperdir=" + upper, "workdir=" + work] }
+        if overlay.volatile { options.append("volatile") }
+        let fd = FuseOverlayMount.connectionFD
+        // allow_other: the container's other users may use it too; default_permissions: the kernel checks modes, as on overlayfs.
+        let mountOptions = "fd=\(fd),rootmode=40000,user_id=\(serverUID),group_id=\(serverUID),allow_other,default_permissions"
+        return FuseOverlayMount(program: program, arguments: ["fuse-overlayfs", "-o", options.joined(separator: ","), "/dev/fd/\(fd)"],
+                                mountpoint: mountpoint, mountOptions: mountOptions, readOnly: overlay.readOnly, volatile: overlay.volatile)
+    }
+
     /// The deepest directory above every path ("/" at least).
     static func commonDirectory(_ paths: [String]) -> String {
         let split = paths.map { $0.split(separator: "/").dropLast() }
