@@ -10,14 +10,14 @@ import NookRuntime
 /// namespace. NOOK_STORAGE_DRIVER=overlay|copy decides; unset, a probe does,
 /// run once per kernel release and remembered in the store (`overlay-probe`).
 /// fuse-overlayfs is not used.
-public enum StorageDriver: Equatable {
+package enum StorageDriver: Equatable {
     case overlay
     case copy(reason: String)
 
     static let variable = "NOOK_STORAGE_DRIVER"
 
     /// `nook`: the binary that runs the probe (the CLI's own, or a library caller's monitors' nook).
-    public static func choose(store: ImageStore, environment: [String: String],
+    package static func choose(store: ImageStore, environment: [String: String],
                               nook: MonitorExecutable = .currentProcess) throws -> StorageDriver {
         switch environment[variable] {
         case "overlay"?: return .overlay
