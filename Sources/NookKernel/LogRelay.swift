@@ -84,6 +84,8 @@ package final class LogRelay: @unchecked Sendable {
             close(fd)
             close(mapFD)
             rename(path, path + ".1")
+            // A reader that opens a log and then a map may find them from different files here.
+            FaultPoint.reached("log.rotate")
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: path + ".1"))
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
             mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)

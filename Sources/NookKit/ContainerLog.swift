@@ -30,9 +30,9 @@ struct ContainerLog: Sendable {
 
     /// Everything written so far, oldest first, each piece with its stream.
     func pieces() -> [LogFile.Piece] {
-        // A rotation between the opens is over in microseconds: try again, a few times.
+        // No log (gone with the container, or mid-rotation) or a rotation
+        // between the opens: a rotation is over in microseconds, try again a few times.
         for _ in 0..<100 {
-            guard inode(of: currentPath) != nil else { return [] }
             if let files = files() { return (files.rotated?.rest() ?? []) + files.current.rest() }
             sched_yield()
         }

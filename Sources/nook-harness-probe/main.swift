@@ -15,6 +15,8 @@
 //                        stdin /dev/null by default or the request's input
 //   stdin ROOTFS         the request's input read, and the container's writes to it refused
 //   rotation ROOTFS      logs followed while the log rotates twice: each line once, in order, its stream right
+//   rotation-race ROOTFS with NOOK_FAULT_STOP=log.rotate: stdout and stderr read while the
+//                        monitor is stopped between renaming the log and its stream map
 //   signals ROOTFS       wait's timeout, stop's SIGKILL after its timeout, kill(signal:)
 //   image IMAGE          a container from an image in the store ($XDG_DATA_HOME)
 import Glibc
@@ -79,6 +81,17 @@ func name(of err: Int32) -> String {
     case ENOENT: "ENOENT"
     default: "errno \(err)"
     }
+}
+
+/// Stopped by a signal (state T in /proc/PID/stat).
+func isStopped(_ pid: Int32) -> Bool {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 512)
+    let n = read(fd, &buffer, buffer.count)
+    guard n > 0, let close = buffer[..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return false }
+    return buffer[close + 2] == UInt8(ascii: "T")
 }
 
 func ms(_ value: Double) -> String { String(Double(Int(value * 10)) / 10) }
@@ -250,6 +263,24 @@ do {
                 say("\(stream): \(lines.count) lines, as written: \(lines == expected)")
             }
             say("nook: \((seen[.nook] ?? []).count) lines")
+        }
+    case "rotation-race":
+        // 2.6 MiB: two rotations; the monitor stops itself in each (a debug build's fault point).
+        let script = "pad=$(printf '%080d' 0); i=0; while [ $i -lt 14000 ]; do echo \"out $i $pad\"; echo \"err $i $pad\" >&2; i=$((i+1)); done"
+        try await withContainer(ContainerRequest(rootfs: rootfs, command: ["sh", "-c", script])) { container in
+            // The oldest line may be cut: its start went with a rotated-out file.
+            func foreign(_ text: String, _ own: String) -> Int { text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix(own) }.count }
+            for rotation in 1...2 {
+                var waited = 0
+                while !isStopped(container.monitorPID) && waited < 12000 { try await Task.sleep(for: .milliseconds(5)); waited += 1 }
+                guard isStopped(container.monitorPID) else { say("the monitor never stopped at log.rotate (a release build?)"); exit(1) }
+                if rotation == 2 {
+                    say("mid-rotation: stdout has \(foreign(container.stdout(), "out ")) lines of stderr, stderr \(foreign(container.stderr(), "err ")) of stdout")
+                }
+                kill(container.monitorPID, SIGCONT)
+            }
+            say("exit: \(try await container.wait(timeout: .seconds(60)))")
+            say("after: stdout has \(foreign(container.stdout(), "out ")) lines of stderr, stderr \(foreign(container.stderr(), "err ")) of stdout")
         }
     case "signals":
         // wait(timeout:) on a container that does not exit: a typed timeout, and it runs on.

@@ -142,6 +142,19 @@ final class NookKitHarnessTests: XCTestCase {
         ], r.stdout)
     }
 
+    /// stdout() and stderr() read while the monitor is stopped between renaming
+    /// the log and renaming its stream map (a fault point of debug builds):
+    /// no line of one stream is credited to the other, then or after.
+    func testLogStreamsKeptApartAcrossARotation() throws {
+        let r = try Harness.shell(try probeCommand(["rotation-race", h.rootfs], environment: ["NOOK_FAULT_STOP=log.rotate"]), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "mid-rotation: stdout has 0 lines of stderr, stderr 0 of stdout",
+            "exit: 0",
+            "after: stdout has 0 lines of stderr, stderr 0 of stdout",
+        ], r.stdout)
+    }
+
     /// `wait(timeout:)` throws a typed timeout and the container runs on;
     /// `stop(timeout:)` kills one that ignores SIGTERM once the timeout passed
     /// (exit 137); `kill(signal:)` reaches the container's trap.
