@@ -107,7 +107,9 @@ public final class ContainerHandle: Sendable {
 
     /// Its output, line by line, from the start, as it comes, each line with
     /// the stream it came from; ends when the container has stopped and every
-    /// line was given.
+    /// line was given. Each line comes once, also while the monitor rotates
+    /// the log (at 1 MiB, one old file kept): a line written before the
+    /// sequence was made comes only while the log still holds it.
     public var logs: AsyncThrowingStream<LogLine, Error> {
         let log = ContainerLog(directory: stateDirectory)
         let handle = self
