@@ -25,6 +25,9 @@ Scripts/module-graph.py --check Docs/architecture.md
 timeout 1500 Scripts/check-arrows.sh
 echo "== no error dropped in silence: every try? says why"
 Scripts/check-silent-try.py
+echo "== NookKit's public surface: nothing else of Nook public, every public declaration documented"
+python3 Scripts/test_public_surface.py
+Scripts/public-surface.py --check
 
 echo "== unit and integration tests"
 timeout 1200 swift test --skip-build

@@ -3,8 +3,8 @@
 /// because the runtime needs it too: it removes a container's writable layer
 /// only when that layer lies in this store's `containers/` (a spec's
 /// annotation alone could name any directory the user can write).
-public enum ImageStoreLocation {
-    public static func root(environment: [String: String]) throws -> String {
+package enum ImageStoreLocation {
+    package static func root(environment: [String: String]) throws -> String {
         if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/nook" }
         if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.local/share/nook" }
         throw NookError("no place for the image store: neither XDG_DATA_HOME nor HOME is an absolute path",
@@ -12,7 +12,7 @@ public enum ImageStoreLocation {
     }
 
     /// Where containers' writable layers are: one directory each, directly in it.
-    public static func containers(environment: [String: String]) throws -> String {
+    package static func containers(environment: [String: String]) throws -> String {
         try root(environment: environment) + "/containers"
     }
 }

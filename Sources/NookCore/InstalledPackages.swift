@@ -1,9 +1,9 @@
 /// A package an image's own database says is installed.
-public struct InstalledPackage: Codable, Sendable, Equatable {
-    public var name: String
-    public var version: String
+package struct InstalledPackage: Codable, Sendable, Equatable {
+    package var name: String
+    package var version: String
 
-    public init(name: String, version: String) {
+    package init(name: String, version: String) {
         self.name = name
         self.version = version
     }
@@ -12,12 +12,12 @@ public struct InstalledPackage: Codable, Sendable, Equatable {
 /// The readers of an image's package database and os-release, shared by
 /// `nook audit ROOTFS` (NookRuntime) and `nook audit IMAGE` (NookImages):
 /// only the text, each caller reads the file its own way.
-public enum InstalledPackages {
-    public static let dpkgStatusPath = "/var/lib/dpkg/status"
-    public static let apkInstalledPath = "/lib/apk/db/installed"
+package enum InstalledPackages {
+    package static let dpkgStatusPath = "/var/lib/dpkg/status"
+    package static let apkInstalledPath = "/lib/apk/db/installed"
 
     /// dpkg's status file: the stanzas whose Status ends in "installed", sorted by name.
-    public static func dpkgStatus(_ text: String) -> [InstalledPackage] {
+    package static func dpkgStatus(_ text: String) -> [InstalledPackage] {
         var packages: [InstalledPackage] = []
         for stanza in text.split(separator: "\n\n", omittingEmptySubsequences: true) {
             var name = "", version = "", installed = false
@@ -32,7 +32,7 @@ public enum InstalledPackages {
     }
 
     /// apk's installed database (Alpine): P: name, V: version.
-    public static func apkInstalled(_ text: String) -> [InstalledPackage] {
+    package static func apkInstalled(_ text: String) -> [InstalledPackage] {
         var packages: [InstalledPackage] = []
         var name = ""
         for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -43,7 +43,7 @@ public enum InstalledPackages {
     }
 
     /// os-release's KEY=value lines, quotes removed ("PRETTY_NAME" -> "Debian GNU/Linux 12 (bookworm)").
-    public static func osRelease(_ text: String) -> [String: String] {
+    package static func osRelease(_ text: String) -> [String: String] {
         var fields: [String: String] = [:]
         for line in text.split(separator: "\n") {
             guard let eq = line.firstIndex(of: "="), !line.hasPrefix("#") else { continue }

@@ -5,14 +5,16 @@ import SystemPackage
 /// errno, plus a hint where one helps. Users read these; they are the product.
 /// Programs match `kind` (NookErrorKind.swift), never the words of `message`.
 public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Codable {
+    /// What failed, naming the step, the path and the errno where there are.
     public var message: String
+    /// What to do about it, where Nook knows.
     public var hint: String?
     /// The exit code `nook` returns for it (podman's convention: 125 = Nook failed).
     public var exitCode: Int32
     /// What failed, for a caller to match; the CLI prints `description` only.
     public var kind: Kind
 
-    public init(_ message: String, hint: String? = nil, exitCode: Int32 = 125, kind: Kind = .other) {
+    package init(_ message: String, hint: String? = nil, exitCode: Int32 = 125, kind: Kind = .other) {
         self.message = message
         self.hint = hint
         self.exitCode = exitCode
@@ -21,7 +23,7 @@ public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Co
 
     /// A failed system call: "open '/x/y': permission denied". `path` is the
     /// file it worked on, for callers; the message already names it.
-    public static func sys(_ what: String, path: String? = nil, errno err: Int32, hint: String? = nil) -> NookError {
+    package static func sys(_ what: String, path: String? = nil, errno err: Int32, hint: String? = nil) -> NookError {
         NookError("\(what): \(errnoDescription(err))", hint: hint,
                   kind: .systemCall(step: what, path: path, errno: Errno(rawValue: err)))
     }
@@ -30,7 +32,7 @@ public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Co
     /// ("set memory.max=64M: " + "write '...': ..."): the kind stays; a `hint`
     /// given replaces the one it had. A step of Nook's own failed: exit code
     /// 125 (a createContainer hook's exec says 126 or 127 only as its kind).
-    public func within(_ context: String, hint: String? = nil) -> NookError {
+    package func within(_ context: String, hint: String? = nil) -> NookError {
         NookError("\(context): \(message)", hint: hint ?? self.hint, kind: kind)
     }
 
@@ -42,6 +44,7 @@ public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Co
         }
     }
 
+    /// The message, then the hint in parentheses: what the CLI prints.
     public var description: String {
         if let hint { return "\(message) (hint: \(hint))" }
         return message
@@ -49,7 +52,7 @@ public struct NookError: Error, CustomStringConvertible, Sendable, Equatable, Co
 }
 
 /// strerror, lower-cased the way crun prints it ("permission denied").
-public func errnoDescription(_ err: Int32) -> String {
+package func errnoDescription(_ err: Int32) -> String {
     guard let s = strerror(err) else { return "errno \(err)" }
     var text = String(cString: s)
     if let first = text.first { text = first.lowercased() + text.dropFirst() }
@@ -57,7 +60,7 @@ public func errnoDescription(_ err: Int32) -> String {
 }
 
 /// The symbolic name of an errno, for trace lines and tests ("EPERM").
-public func errnoName(_ err: Int32) -> String {
+package func errnoName(_ err: Int32) -> String {
     let names: [Int32: String] = [
         EPERM: "EPERM", ENOENT: "ENOENT", ESRCH: "ESRCH", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO",
         E2BIG: "E2BIG", ENOEXEC: "ENOEXEC", EBADF: "EBADF", ECHILD: "ECHILD", EAGAIN: "EAGAIN",

@@ -10,6 +10,7 @@ extension NookError.Kind: Codable {
         case kind, step, path, errno, subject, name, container, state, command, expected, actual, expectedSize, actualSize, url
     }
 
+    /// The kind as JSON: `{"kind": "systemCall", "step": ..., "errno": 13}`.
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: Key.self)
         switch self {
@@ -51,6 +52,7 @@ extension NookError.Kind: Codable {
         }
     }
 
+    /// A kind `encode(to:)` wrote.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: Key.self)
         func text(_ key: Key) throws -> String { try c.decode(String.self, forKey: key) }

@@ -40,6 +40,15 @@ extension NookError {
 
     /// What a `.notFound` or `.alreadyExists` is about.
     public enum Subject: String, Sendable, Equatable {
-        case container, image, user, group, file
+        /// A container, by name or id.
+        case container
+        /// An image in nook's store.
+        case image
+        /// A user name (the spec's or image's `user`).
+        case user
+        /// A group name.
+        case group
+        /// A file or directory.
+        case file
     }
 }

@@ -3,19 +3,19 @@
 /// would move the cursor, recolour the screen or draw a fake row of `nook ps`.
 /// They are shown escaped, as `\x1b`, `\n`, `\u{202e}`; a backslash as `\\`,
 /// so an escape and the same characters typed literally stay distinct.
-public enum PrintableText {
+package enum PrintableText {
     /// `escaped`, cut after `limit` characters: a name from an archive can be
     /// kilobytes long, and one error line should stay readable.
-    public static func escaped(_ text: String, limit: Int) -> String {
+    package static func escaped(_ text: String, limit: Int) -> String {
         let count = text.unicodeScalars.count
         guard count > limit else { return escaped(text) }
         return escaped(String(String.UnicodeScalarView(text.unicodeScalars.prefix(limit)))) + "...(\(count) characters)"
     }
 
     /// The longest entry name an image error quotes whole.
-    public static let nameLimit = 200
+    package static let nameLimit = 200
 
-    public static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

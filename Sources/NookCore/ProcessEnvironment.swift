@@ -1,8 +1,8 @@
 import Glibc
 
 /// The process environment as a dictionary (environ(7)).
-public enum ProcessEnvironment {
-    public static func current() -> [String: String] {
+package enum ProcessEnvironment {
+    package static func current() -> [String: String] {
         var result: [String: String] = [:]
         var p = environ
         while let entry = p.pointee {

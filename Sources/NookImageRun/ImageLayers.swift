@@ -8,11 +8,11 @@ import NookRuntime
 /// of this user gets (`nook __unpack-layers`), so their files are owned as
 /// the image says, shifted into the sub-id range. `nook` is the binary to
 /// run: the CLI's own, or for a library caller the one its monitors run.
-public enum ImageLayers {
+package enum ImageLayers {
     /// Unpacks every layer of `record` not yet under layers/, and returns
     /// the layers' directories bottom first (overlayfs wants lowerdir top first:
     /// reverse them). Without a sub-id range every file is the user's (said once).
-    public static func ensureUnpacked(_ record: ImageRecord, store: ImageStore,
+    package static func ensureUnpacked(_ record: ImageRecord, store: ImageStore,
                                       nook: MonitorExecutable = .currentProcess, environment: [String: String] = [:]) throws -> [String] {
         let manifest = try store.readJSON(ImageManifest.self, record.manifest, what: "manifest")
         guard manifest.layers.count == record.diffIDs.count else {
@@ -39,14 +39,14 @@ public enum ImageLayers {
     }
 
     /// Removes these layers' trees, inside the user namespace.
-    public static func remove(_ diffIDs: [Digest], store: ImageStore) throws {
+    package static func remove(_ diffIDs: [Digest], store: ImageStore) throws {
         guard !diffIDs.isEmpty else { return }
         try run("/proc/self/exe", ["__remove-layers", "--store", store.root] + diffIDs.map(\.description),
                     in: try UserNamespaceCommand.containerMapping(), what: "removing layers")
     }
 
     /// The copy storage driver's root: `layers` (bottom first) copied into `destination`, inside the user namespace.
-    public static func copy(_ layers: [String], into destination: String,
+    package static func copy(_ layers: [String], into destination: String,
                             nook: MonitorExecutable = .currentProcess, environment: [String: String] = [:]) throws {
         try run(nook.resolve(environment: environment), ["__copy-layers", destination] + layers,
                 in: try UserNamespaceCommand.containerMapping(), what: "copying the image's layers")

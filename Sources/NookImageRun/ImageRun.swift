@@ -10,14 +10,14 @@ import NookSpec
 /// Nothing after the spec knows an image was involved. Its own module: it
 /// needs both the image store and the runtime's options, and NookImages
 /// never imports NookRuntime.
-public enum ImageRun {
+package enum ImageRun {
     /// Fills `options` for `image`; returns the container's layer directory
     /// (the caller removes it if the run fails before the runtime took it
     /// over) and the ports to publish (-P: those the image exposes).
     /// `transient`: the container is removed when it stops (a foreground run,
     /// `-d --rm`, a NookKit container), never started again: its layer can be volatile.
     /// `nook`: what unpacks or copies the layers (`ImageLayers`) and probes overlayfs (`StorageDriver`).
-    public static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
+    package static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
                                containerID: String, environment: [String: String], trace: Bool = false,
                                nook: MonitorExecutable = .currentProcess) throws -> (layer: String, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
@@ -66,14 +66,14 @@ public enum ImageRun {
 
     /// `prepare` with only a command after the image (NookKit's
     /// `ContainerRequest(image:command:)`); the container's layer directory.
-    public static func prepare(_ options: inout RunOptions, image: String, command: [String],
+    package static func prepare(_ options: inout RunOptions, image: String, command: [String],
                                containerID: String, environment: [String: String], nook: MonitorExecutable) throws -> String {
         // A NookKit container is never started again: transient.
         try prepare(&options, image: image, overrides: ImageRunSettings.Overrides(command: command), transient: true,
                     containerID: containerID, environment: environment, nook: nook).layer
     }
 
-    public static func isRegularFile(_ path: String) -> Bool {
+    package static func isRegularFile(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }

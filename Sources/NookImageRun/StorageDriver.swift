@@ -11,7 +11,7 @@ import NookRuntime
 /// own). NOOK_STORAGE_DRIVER=overlay|fuse-overlayfs|copy decides; unset, a
 /// probe does, run once per kernel release and remembered in the store
 /// (`overlay-probe`); fuse-overlayfs's program and /dev/fuse are looked at each time.
-public enum StorageDriver: Equatable {
+package enum StorageDriver: Equatable {
     case overlay
     /// `reason`: why not the kernel's overlay.
     case fuseOverlayfs(program: String, reason: String)
@@ -20,7 +20,7 @@ public enum StorageDriver: Equatable {
     static let variable = "NOOK_STORAGE_DRIVER"
 
     /// `nook`: the binary that runs the probe (the CLI's own, or a library caller's monitors' nook).
-    public static func choose(store: ImageStore, environment: [String: String],
+    package static func choose(store: ImageStore, environment: [String: String],
                               nook: MonitorExecutable = .currentProcess) throws -> StorageDriver {
         switch environment[variable] {
         case "overlay"?: return .overlay

@@ -3,17 +3,17 @@ import Glibc
 /// Signals blocked in this thread until `restore()`: the ones a supervisor
 /// forwards, so none is lost or kills it between the clone and the wait
 /// (the child unblocks them before exec; the wait reads them from a signalfd).
-public struct BlockedSignals {
+package struct BlockedSignals {
     private var previous = sigset_t()
 
-    public init(_ signals: [Int32]) {
+    package init(_ signals: [Int32]) {
         var set = sigset_t()
         sigemptyset(&set)
         for s in signals { sigaddset(&set, s) }
         sigprocmask(SIG_BLOCK, &set, &previous)
     }
 
-    public func restore() {
+    package func restore() {
         var previous = previous
         sigprocmask(SIG_SETMASK, &previous, nil)
     }

@@ -6,9 +6,9 @@ import Glibc
 /// build), else one in PATH (an installed copy, maybe another version: last).
 /// The monitor (`nook`, for a library caller) and `nook-registry` (for `nook
 /// pull`) are found so.
-public enum CompanionExecutable {
+package enum CompanionExecutable {
     /// Where to look for `name`, in order.
-    public static func candidates(_ name: String, overrideVariable: String, environment: [String: String]) -> [String] {
+    package static func candidates(_ name: String, overrideVariable: String, environment: [String: String]) -> [String] {
         var found: [String] = []
         if let explicit = environment[overrideVariable], !explicit.isEmpty { found.append(explicit) }
         var buffer = [UInt8](repeating: 0, count: Int(PATH_MAX) + 1)
@@ -26,7 +26,7 @@ public enum CompanionExecutable {
     }
 
     /// The first candidate that is an executable file, if any.
-    public static func find(_ name: String, overrideVariable: String, environment: [String: String]) -> String? {
+    package static func find(_ name: String, overrideVariable: String, environment: [String: String]) -> String? {
         candidates(name, overrideVariable: overrideVariable, environment: environment)
             .first { access($0, X_OK) == 0 && !HostPath.isDirectory($0) }
     }

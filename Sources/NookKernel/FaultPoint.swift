@@ -8,9 +8,9 @@ import NookCore
 /// point NAME appends "NAME PID" to the file `NOOK_FAULT_REPORT` and stops
 /// itself (SIGSTOP); the test then SIGKILLs it there, at a known step and not
 /// by timing luck. Release builds compile this to nothing.
-public enum FaultPoint {
+package enum FaultPoint {
     @inline(__always)
-    public static func reached(_ name: StaticString) {
+    package static func reached(_ name: StaticString) {
         #if DEBUG
         guard let wanted = getenv("NOOK_FAULT_STOP"), String(cString: wanted) == "\(name)" else { return }
         if let report = getenv("NOOK_FAULT_REPORT") {

@@ -7,8 +7,8 @@ import SystemPackage
 /// symlink, never into a FIFO someone left there), then renamed over the path.
 /// A reader sees the old file or the new one, never half of one, and whatever
 /// was at the path (a symlink, a FIFO) is replaced, not followed or opened.
-public enum FileReplacement {
-    public static func write(_ path: String, _ text: String, mode: mode_t = 0o644, kernel: FileSystemKernel) throws {
+package enum FileReplacement {
+    package static func write(_ path: String, _ text: String, mode: mode_t = 0o644, kernel: FileSystemKernel) throws {
         let tmp = path + ".nook-tmp"
         try NookError.step("create '\(tmp)'") {
             do {

@@ -3,25 +3,25 @@ import NookCore
 import SystemPackage
 
 /// What `lstat`/`stat` says about a path: enough for the state store's checks.
-public struct FileStatus: Sendable, Equatable {
+package struct FileStatus: Sendable, Equatable {
     /// `mode & S_IFMT`: S_IFDIR, S_IFREG, ...
-    public var type: mode_t
+    package var type: mode_t
     /// The permission bits.
-    public var permissions: mode_t
-    public var owner: uid_t
-    public init(type: mode_t, permissions: mode_t, owner: uid_t) {
+    package var permissions: mode_t
+    package var owner: uid_t
+    package init(type: mode_t, permissions: mode_t, owner: uid_t) {
         self.type = type
         self.permissions = permissions
         self.owner = owner
     }
-    public var isDirectory: Bool { type == S_IFDIR }
+    package var isDirectory: Bool { type == S_IFDIR }
 }
 
 /// What the runtime asks of the kernel about files: its state directories,
 /// their locks, the files in them. A call fails with the kernel's answer
 /// (`Errno`); the caller says which step failed (`NookError.step`), so the
 /// user reads "create '/run/…/c1': Permission denied".
-public protocol FileSystemKernel: AnyObject {
+package protocol FileSystemKernel: AnyObject {
     /// mkdir(2).
     func makeDirectory(_ path: String, mode: mode_t) throws
     /// stat(2), or lstat(2) without `followLinks`.
@@ -59,14 +59,14 @@ public protocol FileSystemKernel: AnyObject {
 
 extension FileSystemKernel {
     // any failure to stat (absent, unreadable parent) means: not there for us
-    public func exists(_ path: String) -> Bool { (try? status(path, followLinks: true)) != nil }
+    package func exists(_ path: String) -> Bool { (try? status(path, followLinks: true)) != nil }
     // as exists(_:): what cannot be stat'ed is no directory of ours
-    public func isDirectory(_ path: String) -> Bool { (try? status(path, followLinks: true))?.isDirectory == true }
+    package func isDirectory(_ path: String) -> Bool { (try? status(path, followLinks: true))?.isDirectory == true }
 }
 
 extension NookError {
     /// Runs one kernel step; its failure becomes "`what`: <errno text>".
-    public static func step<T>(_ what: String, path: String? = nil, hint: String? = nil, _ body: () throws -> T) throws -> T {
+    package static func step<T>(_ what: String, path: String? = nil, hint: String? = nil, _ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as Errno { throw NookError.sys(what, path: path, errno: e.rawValue, hint: hint) }
     }
 }

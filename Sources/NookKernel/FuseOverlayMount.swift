@@ -6,21 +6,21 @@ import NookCore
 /// (`RootOverlayPlan`): the parent mounts the FUSE connection at `mountpoint`
 /// in the container's namespaces before the child goes on, and the program
 /// serves it from outside them (`CShims/fuse_overlay.c` says why).
-public struct FuseOverlayMount: Sendable, Equatable {
+package struct FuseOverlayMount: Sendable, Equatable {
     /// The fd the server finds the connection at, and what its argv and the mount options name.
-    public static let connectionFD = Int32(NOOK_FUSE_FD)
+    package static let connectionFD = Int32(NOOK_FUSE_FD)
 
-    public var program: String
+    package var program: String
     /// argv, argv[0] included; the last one is `/dev/fd/N`.
-    public var arguments: [String]
-    public var mountpoint: String
+    package var arguments: [String]
+    package var mountpoint: String
     /// fuse's mount(2) data.
-    public var mountOptions: String
-    public var readOnly: Bool
+    package var mountOptions: String
+    package var readOnly: Bool
     /// `volatile` is among the program's options (for --trace to say why).
-    public var volatile: Bool
+    package var volatile: Bool
 
-    public init(program: String, arguments: [String], mountpoint: String, mountOptions: String, readOnly: Bool, volatile: Bool) {
+    package init(program: String, arguments: [String], mountpoint: String, mountOptions: String, readOnly: Bool, volatile: Bool) {
         self.program = program
         self.arguments = arguments
         self.mountpoint = mountpoint

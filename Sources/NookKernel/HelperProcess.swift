@@ -6,33 +6,33 @@ import NookCore
 /// pasta and slirp4netns, an OCI hook, the monitor of `run -d`. One way for
 /// all of them (`HelperProcess.start`); the container's own processes are
 /// cloned by `ChildLauncher` instead.
-public struct HelperLaunch {
+package struct HelperLaunch {
     /// The file to execute: as given (execve's rules), or with `searchPath` a
     /// name looked up in our PATH (nook's own helpers, never a hook's path).
-    public var program: String
-    public var searchPath = false
+    package var program: String
+    package var searchPath = false
     /// argv, argv[0] included.
-    public var arguments: [String]
+    package var arguments: [String]
     /// nil: ours.
-    public var environment: [String]?
+    package var environment: [String]?
     /// `fds[i]` becomes the helper's fd i (-1: closed, i: inherited); every
     /// other fd is closed. At most 16.
-    public var fds: [Int32] = [0, 1, 2]
+    package var fds: [Int32] = [0, 1, 2]
     /// Its own session: the caller's Ctrl-C is not for it.
-    public var newSession = false
+    package var newSession = false
     /// SIGKILL when this process dies (PR_SET_PDEATHSIG), even after our SIGKILL.
-    public var diesWithUs = false
+    package var diesWithUs = false
 
-    public init(program: String, arguments: [String]) {
+    package init(program: String, arguments: [String]) {
         self.program = program
         self.arguments = arguments
     }
 }
 
-public enum HelperProcess {
+package enum HelperProcess {
     /// Starts it and returns its pid (the caller waits for it). Throws when it
     /// could not start, naming the program and the errno (execve's included).
-    public static func start(_ launch: HelperLaunch) throws -> pid_t {
+    package static func start(_ launch: HelperLaunch) throws -> pid_t {
         let name = launch.arguments.first ?? launch.program
         let path = launch.searchPath ? HostPath.findExecutable(launch.program) : launch.program
         guard let path else { throw NookError.sys("run \(name)", errno: ENOENT, hint: "'\(launch.program)' is not in PATH") }
@@ -55,12 +55,12 @@ public enum HelperProcess {
 
     /// Runs a short-lived helper to its end and returns its exit code and
     /// stderr (for error messages): newuidmap, newgidmap.
-    public static func run(_ argv: [String], captureStdout: Bool = false) throws -> (status: Int32, errorOutput: String) {
+    package static func run(_ argv: [String], captureStdout: Bool = false) throws -> (status: Int32, errorOutput: String) {
         let r = try runCapturing(argv, captureStdout: captureStdout)
         return (r.status, r.errorOutput)
     }
 
-    public static func runCapturing(_ argv: [String], captureStdout: Bool = true) throws
+    package static func runCapturing(_ argv: [String], captureStdout: Bool = true) throws
         -> (status: Int32, output: String, errorOutput: String) {
         var errPipe: [Int32] = [-1, -1]
         var outPipe: [Int32] = [-1, -1]
@@ -94,7 +94,7 @@ public enum HelperProcess {
 
     /// Starts a long-lived helper (pasta, slirp4netns) that dies with this
     /// process, with `fds[i]` as its fd i. Returns its pid; the caller reaps it.
-    public static func spawnTied(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
+    package static func spawnTied(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
         var launch = HelperLaunch(program: path, arguments: argv)
         launch.fds = fds
         launch.newSession = true

@@ -4,22 +4,22 @@ import SystemPackage
 import NookCore
 
 /// Small, honest helpers for host paths (no Foundation on the start path).
-public enum HostPath {
-    public static func currentDirectory() -> String {
+package enum HostPath {
+    package static func currentDirectory() -> String {
         var buf = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         guard getcwd(&buf, buf.count) != nil else { return "/" }
         return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Makes `path` absolute against the current directory, without following symlinks.
-    public static func absolute(_ path: String) throws -> String {
+    package static func absolute(_ path: String) throws -> String {
         let full = path.hasPrefix("/") ? path : currentDirectory() + "/" + path
         return FilePath(full).lexicallyNormalized().string
     }
 
     /// The first executable `name` in $PATH (or the default path).
     /// `searchPath`: the PATH to look in (nil: ours).
-    public static func findExecutable(_ name: String, searchPath: String? = nil) -> String? {
+    package static func findExecutable(_ name: String, searchPath: String? = nil) -> String? {
         if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
         let path = searchPath ?? getenv("PATH").map { String(decoding: UnsafeRawBufferPointer(start: $0, count: strlen($0)), as: UTF8.self) } ?? "/usr/local/bin:/usr/bin:/bin"
         for dir in path.split(separator: ":") where !dir.isEmpty {
@@ -29,21 +29,21 @@ public enum HostPath {
         return nil
     }
 
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0
     }
 
-    public static func isDirectory(_ path: String) -> Bool {
+    package static func isDirectory(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// Names of the directories in `path` (none if it cannot be read).
-    public static func subdirectories(_ path: String) -> [String] { names(in: path, type: Int32(DT_DIR)) }
+    package static func subdirectories(_ path: String) -> [String] { names(in: path, type: Int32(DT_DIR)) }
 
     /// The regular files directly in `path`, sorted; [] when it cannot be read.
-    public static func regularFiles(_ path: String) -> [String] { names(in: path, type: Int32(DT_REG)) }
+    package static func regularFiles(_ path: String) -> [String] { names(in: path, type: Int32(DT_REG)) }
 
     static func names(in path: String, type: Int32) -> [String] {
         guard let d = opendir(path) else { return [] }
@@ -59,7 +59,7 @@ public enum HostPath {
     /// The bytes of `path`, for a file a user names (config.json, --env-file,
     /// a seccomp profile) or Nook's own. `label` names it in errors
     /// ("--env-file /dev/zero"); `noFollow` refuses a symlink.
-    public static func readBytes(_ path: String, as kind: FileKind = .own, label: String? = nil,
+    package static func readBytes(_ path: String, as kind: FileKind = .own, label: String? = nil,
                                  noFollow: Bool = false) throws -> [UInt8] {
         let what = label ?? "'\(path)'"
         let fd = open(path, readFlags | (noFollow ? O_NOFOLLOW : 0))
@@ -76,7 +76,7 @@ public enum HostPath {
     /// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: a symlink in the image
     /// (`/etc/passwd -> /etc/passwd`, or `../../..`) stays inside it and never
     /// reads the host's file. nil when the file does not exist.
-    public static func readBytes(inRoot root: String, _ path: String, as kind: FileKind) throws -> [UInt8]? {
+    package static func readBytes(inRoot root: String, _ path: String, as kind: FileKind) throws -> [UInt8]? {
         let what = "\(path) in the rootfs \(root)"
         let dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard dir >= 0 else { throw NookError.sys("rootfs '\(root)'", path: root, errno: errno) }
@@ -122,7 +122,7 @@ public enum HostPath {
     }
 
     /// "a FIFO", "a character device": what a file is, for errors.
-    public static func fileType(_ mode: mode_t) -> String {
+    package static func fileType(_ mode: mode_t) -> String {
         switch mode & S_IFMT {
         case S_IFREG: "a regular file"
         case S_IFDIR: "a directory"
@@ -135,12 +135,12 @@ public enum HostPath {
         }
     }
 
-    public static func readText(_ path: String, as kind: FileKind = .own, label: String? = nil) throws -> String {
+    package static func readText(_ path: String, as kind: FileKind = .own, label: String? = nil) throws -> String {
         String(decoding: try readBytes(path, as: kind, label: label), as: UTF8.self)
     }
 
     /// Writes a whole file at once (id maps and cgroup files must be one write).
-    public static func writeText(_ path: String, _ text: String, create: Bool = false, mode: mode_t = 0o644) throws {
+    package static func writeText(_ path: String, _ text: String, create: Bool = false, mode: mode_t = 0o644) throws {
         do {
             let options: FileDescriptor.OpenOptions = create ? [.closeOnExec, .create, .truncate] : [.closeOnExec]
             let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: options,

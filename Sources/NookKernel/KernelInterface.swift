@@ -4,4 +4,4 @@
 /// (NookKernelTesting's `RecordingKernel`) and run for real through `LiveKernel`.
 /// One protocol per concern: our own processes, the file system, and the
 /// processes of a container that a command finds in /proc.
-public protocol KernelInterface: ProcessKernel, FileSystemKernel, ProcessTableKernel {}
+package protocol KernelInterface: ProcessKernel, FileSystemKernel, ProcessTableKernel {}

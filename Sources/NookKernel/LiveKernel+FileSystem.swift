@@ -6,17 +6,17 @@ import SystemPackage
 /// The file system half of the real kernel: each call is the syscall, and a
 /// failure is its errno.
 extension LiveKernel {
-    public func makeDirectory(_ path: String, mode: mode_t) throws {
+    package func makeDirectory(_ path: String, mode: mode_t) throws {
         guard mkdir(path, mode) == 0 else { throw Errno(rawValue: errno) }
     }
 
-    public func status(_ path: String, followLinks: Bool) throws -> FileStatus {
+    package func status(_ path: String, followLinks: Bool) throws -> FileStatus {
         var st = stat()
         guard (followLinks ? stat(path, &st) : lstat(path, &st)) == 0 else { throw Errno(rawValue: errno) }
         return FileStatus(type: st.st_mode & S_IFMT, permissions: st.st_mode & 0o7777, owner: st.st_uid)
     }
 
-    public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
+    package func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
         let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
                                          permissions: FilePermissions(rawValue: mode))
         defer { try? fd.close() } // a close after a complete write loses nothing
@@ -24,7 +24,7 @@ extension LiveKernel {
         if sync { _ = fsync(fd.rawValue) }
     }
 
-    public func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+    package func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
         let fd = Glibc.open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         do {
@@ -37,25 +37,25 @@ extension LiveKernel {
         }
     }
 
-    public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
+    package func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
         try HostPath.readBytes(path, as: kind, noFollow: noFollow)
     }
 
-    public func rename(_ from: String, to: String, noReplace: Bool) throws {
+    package func rename(_ from: String, to: String, noReplace: Bool) throws {
         let r = noReplace ? Syscall.renameNoReplace(from, to) : Glibc.rename(from, to)
         guard r == 0 else { throw Errno(rawValue: errno) }
     }
 
-    public func removeFile(_ path: String) throws {
+    package func removeFile(_ path: String) throws {
         guard unlink(path) == 0 else { throw Errno(rawValue: errno) }
     }
 
-    public func removeTree(_ path: String) {
+    package func removeTree(_ path: String) {
         for name in listDirectory(path) ?? [] { unlink(path + "/" + name) }
         rmdir(path)
     }
 
-    public func listDirectory(_ path: String) -> [String]? {
+    package func listDirectory(_ path: String) -> [String]? {
         guard let d = opendir(path) else { return nil }
         defer { closedir(d) }
         var names: [String] = []
@@ -66,7 +66,7 @@ extension LiveKernel {
         return names
     }
 
-    public func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
+    package func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
         let fd = Glibc.open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         while flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) != 0 {
@@ -79,23 +79,23 @@ extension LiveKernel {
         return fd
     }
 
-    public func makeFIFO(_ path: String, mode: mode_t) throws {
+    package func makeFIFO(_ path: String, mode: mode_t) throws {
         guard mkfifo(path, mode) == 0 else { throw Errno(rawValue: errno) }
     }
 
-    public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+    package func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
         let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         return fd
     }
 
-    public func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
+    package func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
         let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
         guard n >= 0 else { throw Errno(rawValue: errno) }
         return n
     }
 
-    public func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
+    package func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
         var p = pollfd(fd: fd, events: events, revents: 0)
         let r = Glibc.poll(&p, 1, milliseconds)
         if r < 0 && errno == EINTR { return 0 }
@@ -103,5 +103,5 @@ extension LiveKernel {
         return r == 0 ? 0 : p.revents
     }
 
-    public func pendingBytes(_ fd: Int32) -> Int32 { nook_pending_bytes(fd) }
+    package func pendingBytes(_ fd: Int32) -> Int32 { nook_pending_bytes(fd) }
 }

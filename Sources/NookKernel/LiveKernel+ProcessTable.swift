@@ -7,53 +7,53 @@ import SystemPackage
 /// raise the soft limit on open files to the hard one, once, when it runs out
 /// (a container may have many processes to hold).
 extension LiveKernel {
-    public func openPidfd(_ pid: pid_t) throws -> Int32 {
+    package func openPidfd(_ pid: pid_t) throws -> Int32 {
         let fd = Self.retryingWithMoreFiles { nook_pidfd_open(pid) }
         guard fd >= 0 else { throw Errno(rawValue: errno) }
         return fd
     }
 
-    public func hasExited(_ pidfd: Int32) -> Bool {
+    package func hasExited(_ pidfd: Int32) -> Bool {
         var p = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
         var r: Int32
         repeat { r = Glibc.poll(&p, 1, 0) } while r < 0 && errno == EINTR
         return r != 0
     }
 
-    public func signal(pidfd: Int32, _ sig: Int32) throws {
+    package func signal(pidfd: Int32, _ sig: Int32) throws {
         if nook_pidfd_send_signal(pidfd, sig) < 0 && errno != ESRCH { throw Errno(rawValue: errno) }
     }
 
-    public func processIDs() -> [pid_t] {
+    package func processIDs() -> [pid_t] {
         (listDirectory("/proc") ?? []).compactMap { Int32($0) }
     }
 
-    public func processStatus(_ pid: pid_t) -> String? {
+    package func processStatus(_ pid: pid_t) -> String? {
         try? HostPath.readText("/proc/\(pid)/status") // none: the process is gone
     }
 
-    public func openNamespace(_ pid: pid_t, _ kind: String) -> OpenNamespace? {
+    package func openNamespace(_ pid: pid_t, _ kind: String) -> OpenNamespace? {
         let fd = Self.retryingWithMoreFiles { Glibc.open("/proc/\(pid)/ns/\(kind)", O_RDONLY | O_CLOEXEC) }
         return Self.opened(fd)
     }
 
-    public func namespaceID(_ pid: pid_t, _ kind: String) -> NamespaceID? {
+    package func namespaceID(_ pid: pid_t, _ kind: String) -> NamespaceID? {
         var st = stat()
         guard stat("/proc/\(pid)/ns/\(kind)", &st) == 0 else { return nil }
         return NamespaceID(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
     }
 
-    public func parentNamespace(of fd: Int32) -> OpenNamespace? {
+    package func parentNamespace(of fd: Int32) -> OpenNamespace? {
         Self.opened(Self.retryingWithMoreFiles { nook_ns_get_parent(fd) })
     }
 
-    public func now() -> Double {
+    package func now() -> Double {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    public func sleep(microseconds: UInt32) { usleep(microseconds) }
+    package func sleep(microseconds: UInt32) { usleep(microseconds) }
 
     /// A namespace fd with its identity, or nil (the fd closed) when fstat fails.
     private static func opened(_ fd: Int32) -> OpenNamespace? {

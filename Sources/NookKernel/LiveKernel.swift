@@ -3,10 +3,10 @@ import Glibc
 import NookCore
 
 /// The real kernel.
-public final class LiveKernel: KernelInterface {
-    public init() {}
+package final class LiveKernel: KernelInterface {
+    package init() {}
 
-    public func socketPair() throws -> (parent: Int32, child: Int32) {
+    package func socketPair() throws -> (parent: Int32, child: Int32) {
         var fds: [Int32] = [-1, -1]
         guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds) == 0 else {
             throw NookError.sys("socketpair", errno: errno)
@@ -14,7 +14,7 @@ public final class LiveKernel: KernelInterface {
         return (fds[0], fds[1])
     }
 
-    public func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+    package func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
         let launcher = ChildLauncher()
         let r = try launcher.spawn(plan, options: .init(syncFD: syncFD, parentSyncFD: options.parentSyncFD, trace: options.trace, cgroupFD: options.cgroupFD,
                                                         startFifoFD: options.startFifoFD, createConsole: options.createConsole,
@@ -23,20 +23,20 @@ public final class LiveKernel: KernelInterface {
         return SpawnedProcess(pid: r.pid, pidfd: r.pidfd)
     }
 
-    public func writeFile(_ path: String, _ contents: String) throws {
+    package func writeFile(_ path: String, _ contents: String) throws {
         try HostPath.writeText(path, contents)
     }
 
-    public func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
+    package func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
         try HelperProcess.run(argv)
     }
 
-    public func sendGo(_ fd: Int32) throws {
+    package func sendGo(_ fd: Int32) throws {
         var go: UInt8 = 1
         guard Glibc.send(fd, &go, 1, Int32(MSG_NOSIGNAL)) == 1 else { throw NookError.sys("send to the container's setup", errno: errno) }
     }
 
-    public func receive(_ fd: Int32) throws -> ChildMessage? {
+    package func receive(_ fd: Int32) throws -> ChildMessage? {
         var raw = nook_msg()
         var passed: Int32 = -1
         let n = nook_recv_msg(fd, &raw, &passed)
@@ -48,17 +48,17 @@ public final class LiveKernel: KernelInterface {
         return message
     }
 
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
         try wait(process, forwarding: signals, terminal: nil)
     }
 
     /// One poll loop: the child's pidfd, a signalfd for the signals we forward,
     /// and with a terminal our stdin and the pty master.
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
         try wait(process, forwarding: signals, terminal: terminal, log: nil)
     }
 
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
         if process.pidfd < 0 && signals.isEmpty && terminal == nil && log == nil {
             return try Self.collect(process.pid) // no pidfd to poll and nothing to relay: waited for by pid
         }
@@ -130,37 +130,37 @@ public final class LiveKernel: KernelInterface {
         }
     }
 
-    public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
+    package func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
         let r = process.pidfd >= 0 ? nook_pidfd_send_signal(process.pidfd, sig) : Glibc.kill(process.pid, sig)
         if r < 0 && errno != ESRCH {
             throw NookError.sys("kill \(process.pid)", errno: errno)
         }
     }
 
-    public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+    package func adopt(_ pid: pid_t) throws -> SpawnedProcess {
         let fd = nook_pidfd_open(pid)
         guard fd >= 0 else { throw NookError.sys("pidfd_open \(pid)", errno: errno) }
         return SpawnedProcess(pid: pid, pidfd: fd)
     }
 
-    public func reap(_ pid: pid_t) {
+    package func reap(_ pid: pid_t) {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     }
 
-    public func close(_ fd: Int32) {
+    package func close(_ fd: Int32) {
         if fd >= 0 { _ = Glibc.close(fd) }
     }
 
-    public func processStat(_ pid: pid_t) -> String? {
+    package func processStat(_ pid: pid_t) -> String? {
         try? HostPath.readText("/proc/\(pid)/stat")  // gone (or not ours to read): no stat line, which callers take as not alive
     }
 
-    public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
+    package func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
         try HelperProcess.spawnTied(path, argv, fds: fds)
     }
 
-    public func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
+    package func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
         var inPipe: [Int32] = [-1, -1]
         guard Syscall.pipe(&inPipe) == 0 else { throw NookError.sys("pipe", errno: errno) }
         var launch = launch
@@ -182,16 +182,16 @@ public final class LiveKernel: KernelInterface {
         return SpawnedProcess(pid: pid, pidfd: nook_pidfd_open(pid))
     }
 
-    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+    package func sendFD(_ fd: Int32, toSocket path: String) throws {
         let r = Syscall.sendFD(fd, toSocket: path)
         if r < 0 { throw NookError.sys("send the console to '\(path)'", path: path, errno: -r) }
     }
 
-    public func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
+    package func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
         try mount.start(in: process, joinUser: joinUser)
     }
 
-    public func pipe(holding bytes: [UInt8]) throws -> Int32 {
+    package func pipe(holding bytes: [UInt8]) throws -> Int32 {
         var fds: [Int32] = [-1, -1]
         guard Syscall.pipe(&fds) == 0 else { throw NookError.sys("pipe", errno: errno) }
         Self.writeAll(fds[1], bytes, bytes.count)

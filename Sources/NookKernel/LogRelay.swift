@@ -9,9 +9,9 @@ import NookCore
 /// Beside it, `container.log.streams` says which stream each piece came
 /// from (`LogStreamMap`), so a library caller can tell stdout from stderr
 /// while the log itself stays one file in order, as `nook logs` shows it.
-public final class LogRelay: @unchecked Sendable {
-    public let path: String
-    public let limit: Int
+package final class LogRelay: @unchecked Sendable {
+    package let path: String
+    package let limit: Int
     private var sources: [Int32]
     private var fd: Int32
     private var size: Int
@@ -20,10 +20,10 @@ public final class LogRelay: @unchecked Sendable {
     private let stdoutSource: Int32
 
     /// The pipes' write ends, for the container's stdout and stderr.
-    public let containerStdout: Int32
-    public let containerStderr: Int32
+    package let containerStdout: Int32
+    package let containerStderr: Int32
 
-    public init(path: String, limit: Int = 1 << 20) throws {
+    package init(path: String, limit: Int = 1 << 20) throws {
         self.path = path
         self.limit = limit
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
@@ -44,7 +44,7 @@ public final class LogRelay: @unchecked Sendable {
     var openSources: [Int32] { sources }
 
     /// Our copies of the write ends go once the container has its own.
-    public func closeContainerEnds() {
+    package func closeContainerEnds() {
         close(containerStdout)
         close(containerStderr)
     }
@@ -74,7 +74,7 @@ public final class LogRelay: @unchecked Sendable {
     }
 
     /// A line of nook's own (e.g. why the container was killed), after the container's output.
-    public func note(_ line: String) {
+    package func note(_ line: String) {
         let bytes = Array((line + "\n").utf8)
         append(bytes, bytes.count, from: .nook)
     }
@@ -84,6 +84,8 @@ public final class LogRelay: @unchecked Sendable {
             close(fd)
             close(mapFD)
             rename(path, path + ".1")
+            // A reader that opens a log and then a map may find them from different files here.
+            FaultPoint.reached("log.rotate")
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: path + ".1"))
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
             mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)

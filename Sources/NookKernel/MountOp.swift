@@ -1,29 +1,29 @@
 /// One step of the child's mount sequence, as `struct nook_mount` carries it.
-public struct MountOp: Sendable, Equatable {
-    public enum Kind: Int32, Sendable {
+package struct MountOp: Sendable, Equatable {
+    package enum Kind: Int32, Sendable {
         case filesystem = 1, bind = 2, symlink = 3, mask = 4, readonly = 5, sysctl = 6
     }
-    public var kind: Kind
-    public var source: String
+    package var kind: Kind
+    package var source: String
     /// Absolute path inside the container; resolved under the rootfs with RESOLVE_IN_ROOT.
-    public var target: String
-    public var fstype: String = ""
-    public var flags: UInt = 0
-    public var data: String = ""
-    public var attrs: UInt64 = 0
-    public var recursive = false
-    public var targetIsFile = false
-    public var optional = false
+    package var target: String
+    package var fstype: String = ""
+    package var flags: UInt = 0
+    package var data: String = ""
+    package var attrs: UInt64 = 0
+    package var recursive = false
+    package var targetIsFile = false
+    package var optional = false
     /// A bind's source, opened by nook before the clone (`openBindSources`); -1: the child opens it.
-    public var sourceFD: Int32 = -1
+    package var sourceFD: Int32 = -1
     /// Why this mount exists, for --trace.
-    public var why: String = ""
+    package var why: String = ""
 
-    public enum IfMissing: Sendable { case makeDirectory, createFile, skip }
+    package enum IfMissing: Sendable { case makeDirectory, createFile, skip }
 
     /// What the child does when the target is not in the rootfs: a mask or a
     /// read-only path has nothing to do there; anything else is created.
-    public var ifMissing: IfMissing {
+    package var ifMissing: IfMissing {
         if kind == .mask || kind == .readonly { return .skip }
         return targetIsFile ? .createFile : .makeDirectory
     }
@@ -31,11 +31,11 @@ public struct MountOp: Sendable, Equatable {
     /// The target must be on procfs, checked by the child once it is opened:
     /// a sysctl, and a mask or read-only path under /proc, must land on the
     /// procfs we mounted, not on something the image put there (CVE-2019-16884).
-    public var mustBeOnProcfs: Bool {
+    package var mustBeOnProcfs: Bool {
         kind == .sysctl || ((kind == .mask || kind == .readonly) && target.hasPrefix("/proc/"))
     }
 
-    public init(kind: Kind, source: String, target: String, fstype: String = "", flags: UInt = 0, data: String = "",
+    package init(kind: Kind, source: String, target: String, fstype: String = "", flags: UInt = 0, data: String = "",
                 attrs: UInt64 = 0, recursive: Bool = false, targetIsFile: Bool = false, optional: Bool = false,
                 sourceFD: Int32 = -1, why: String = "") {
         self.kind = kind

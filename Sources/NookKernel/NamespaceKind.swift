@@ -1,13 +1,13 @@
 import CShims
 
 /// The seven namespaces a container can have, with the clone(2) flag of each.
-public enum NamespaceKind: String, Sendable, CaseIterable, Hashable {
+package enum NamespaceKind: String, Sendable, CaseIterable, Hashable {
     case user, mount, pid, network, uts, ipc, cgroup
 
-    public init?(ociName: String) { self.init(rawValue: ociName) }
-    public var ociName: String { rawValue }
+    package init?(ociName: String) { self.init(rawValue: ociName) }
+    package var ociName: String { rawValue }
 
-    public var cloneFlag: UInt {
+    package var cloneFlag: UInt {
         switch self {
         case .user: UInt(NOOK_CLONE_NEWUSER)
         case .mount: UInt(NOOK_CLONE_NEWNS)
@@ -19,7 +19,7 @@ public enum NamespaceKind: String, Sendable, CaseIterable, Hashable {
         }
     }
 
-    public var cloneFlagName: String {
+    package var cloneFlagName: String {
         switch self {
         case .user: "CLONE_NEWUSER"
         case .mount: "CLONE_NEWNS"
@@ -32,7 +32,7 @@ public enum NamespaceKind: String, Sendable, CaseIterable, Hashable {
     }
 
     /// The /proc/PID/ns entry.
-    public var procName: String {
+    package var procName: String {
         switch self {
         case .mount: "mnt"
         case .network: "net"

@@ -5,7 +5,7 @@ import NookCore
 /// A namespace to join, named by path in config.json (`linux.namespaces[].path`).
 /// It must be a namespace file (nsfs): a FIFO there would block the open for
 /// ever, and a device or a plain file would only fail at setns, in the child.
-public enum NamespacePath {
+package enum NamespacePath {
     /// NSFS_MAGIC, statfs(2)'s f_type of /proc/PID/ns/* and of their bind mounts.
     static let nsfsMagic = 0x6e73_6673
 

@@ -1,14 +1,14 @@
 /// An overlay the child mounts as the container's root, as plain data: the
 /// options string is final (decided in NookRuntime's RootOverlay), its layer
 /// paths relative to `directory`, where the child changes to before mounting.
-public struct OverlayMount: Sendable, Equatable {
-    public var directory: String
-    public var options: String
-    public var readOnly: Bool
+package struct OverlayMount: Sendable, Equatable {
+    package var directory: String
+    package var options: String
+    package var readOnly: Bool
     /// `volatile` is among the options (for --trace to say why).
-    public var volatile: Bool
+    package var volatile: Bool
 
-    public init(directory: String, options: String, readOnly: Bool, volatile: Bool = false) {
+    package init(directory: String, options: String, readOnly: Bool, volatile: Bool = false) {
         self.directory = directory
         self.options = options
         self.readOnly = readOnly

@@ -4,50 +4,50 @@ import NookCore
 /// A child the kernel gave us: its pid in our PID namespace and a pidfd.
 /// A child of ours without one (pidfd -1: opening it failed) is signalled by
 /// pid, which is safe only until it is reaped: till then no one else gets its pid.
-public struct SpawnedProcess: Sendable, Equatable {
-    public var pid: pid_t
-    public var pidfd: Int32
-    public init(pid: pid_t, pidfd: Int32) { (self.pid, self.pidfd) = (pid, pidfd) }
+package struct SpawnedProcess: Sendable, Equatable {
+    package var pid: pid_t
+    package var pidfd: Int32
+    package init(pid: pid_t, pidfd: Int32) { (self.pid, self.pidfd) = (pid, pidfd) }
 }
 
 /// How a process ended.
-public enum ExitStatus: Sendable, Equatable {
+package enum ExitStatus: Sendable, Equatable {
     case exited(Int32)
     case signaled(Int32)
 
     /// The shell's convention: the code, or 128+N for signal N.
-    public var code: Int32 {
+    package var code: Int32 {
         switch self {
         case .exited(let c): c
         case .signaled(let s): 128 + s
         }
     }
 
-    public init(waitStatus status: Int32) {
+    package init(waitStatus status: Int32) {
         if status & 0x7f == 0 { self = .exited((status >> 8) & 0xff) } else { self = .signaled(status & 0x7f) }
     }
 }
 
 /// Extra fds the child is launched with.
-public struct SpawnOptions: Sendable {
-    public var trace = false
-    public var cgroupFD: Int32 = -1
-    public var startFifoFD: Int32 = -1
+package struct SpawnOptions: Sendable {
+    package var trace = false
+    package var cgroupFD: Int32 = -1
+    package var startFifoFD: Int32 = -1
     /// `-t`: the child opens a pty in its own devpts and sends us the master.
-    public var createConsole = false
+    package var createConsole = false
     /// With a console: the pty's size, set before the command starts (nil: 0x0).
-    public var consoleSize: WindowSize?
+    package var consoleSize: WindowSize?
     /// Our end of the sync socket, which the child closes.
-    public var parentSyncFD: Int32 = -1
+    package var parentSyncFD: Int32 = -1
     /// fds to become the container's stdin, stdout, stderr (-1: inherit ours).
-    public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
-    public init() {}
+    package var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+    package init() {}
 }
 
 /// What the runtime asks of the kernel about processes: clone the container's
 /// child, talk to it, write its id maps, signal, wait for and reap it, and
 /// start helper programs (newuidmap; pasta and slirp4netns).
-public protocol ProcessKernel: AnyObject {
+package protocol ProcessKernel: AnyObject {
     func socketPair() throws -> (parent: Int32, child: Int32)
     func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess
     func writeFile(_ path: String, _ contents: String) throws
@@ -91,10 +91,10 @@ public protocol ProcessKernel: AnyObject {
 }
 
 extension ProcessKernel {
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?) throws -> ExitStatus {
         try wait(process, forwarding: signals)
     }
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32], terminal: TerminalRelay?, log: LogRelay?) throws -> ExitStatus {
         try wait(process, forwarding: signals, terminal: terminal)
     }
 }

@@ -6,20 +6,20 @@ import NookCore
 /// /proc/self/stat from `startcode` on (proc(5)). The container's child, a
 /// copy of nook, wipes those strings before anything else (`nook_hide_args`
 /// in CShims/process_title.c): nook's command line and environment are the host's.
-public struct ProcessMemoryLayout: Sendable, Equatable {
-    public var startCode: UInt64 = 0, endCode: UInt64 = 0, startData: UInt64 = 0, endData: UInt64 = 0
-    public var startBrk: UInt64 = 0, startStack: UInt64 = 0
-    public var argStart: UInt64 = 0, argEnd: UInt64 = 0, envStart: UInt64 = 0, envEnd: UInt64 = 0
+package struct ProcessMemoryLayout: Sendable, Equatable {
+    package var startCode: UInt64 = 0, endCode: UInt64 = 0, startData: UInt64 = 0, endData: UInt64 = 0
+    package var startBrk: UInt64 = 0, startStack: UInt64 = 0
+    package var argStart: UInt64 = 0, argEnd: UInt64 = 0, envStart: UInt64 = 0, envEnd: UInt64 = 0
 
     /// This process's, read once (the kernel fixes them at execve); nil when
     /// /proc/self/stat is unreadable or hides them.
-    public static let current: ProcessMemoryLayout? = {
+    package static let current: ProcessMemoryLayout? = {
         (try? HostPath.readText("/proc/self/stat")).flatMap(parse)  // no /proc: arguments are not hidden, nothing else depends on it
     }()
 
     /// From the text of /proc/PID/stat. The command name (field 2) may hold
     /// spaces and parentheses: fields are counted after its last ')'.
-    public static func parse(_ stat: String) -> ProcessMemoryLayout? {
+    package static func parse(_ stat: String) -> ProcessMemoryLayout? {
         guard let close = stat.lastIndex(of: ")") else { return nil }
         // Field 3 (state) is the first after the name.
         let rest = stat[stat.index(after: close)...].split(whereSeparator: { $0 == " " || $0 == "\n" })
@@ -45,7 +45,7 @@ public struct ProcessMemoryLayout: Sendable, Equatable {
     /// host paths and secrets (`-e KEY=VALUE`). The environment stays (nook
     /// still reads it, to find pasta for one; only its own user may read it).
     /// Call it once the arguments are parsed: CommandLine.arguments keeps its copy.
-    public static func hideArguments(title: String) {
+    package static func hideArguments(title: String) {
         guard let layout = current else { return }
         var mm = layout.c
         nook_hide_args(&mm, title, 0)

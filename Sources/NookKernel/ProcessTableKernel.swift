@@ -1,24 +1,24 @@
 import Glibc
 
 /// A namespace file's identity: what `stat` says of /proc/PID/ns/KIND.
-public struct NamespaceID: Sendable, Hashable {
-    public var device: UInt64
-    public var inode: UInt64
-    public init(device: UInt64, inode: UInt64) { (self.device, self.inode) = (device, inode) }
+package struct NamespaceID: Sendable, Hashable {
+    package var device: UInt64
+    package var inode: UInt64
+    package init(device: UInt64, inode: UInt64) { (self.device, self.inode) = (device, inode) }
 }
 
 /// A namespace held open (so its inode cannot pass to another meanwhile).
-public struct OpenNamespace: Sendable, Equatable {
-    public var fd: Int32
-    public var id: NamespaceID
-    public init(fd: Int32, id: NamespaceID) { (self.fd, self.id) = (fd, id) }
+package struct OpenNamespace: Sendable, Equatable {
+    package var fd: Int32
+    package var id: NamespaceID
+    package init(fd: Int32, id: NamespaceID) { (self.fd, self.id) = (fd, id) }
 }
 
 /// What the runtime asks of the kernel about processes it did not start
 /// itself (a container's, found in /proc by `kill`, `delete --force`,
 /// `start`), and the clock its bounded waits use. Failures are the kernel's
 /// `Errno`; the caller names the step (`NookError.step`).
-public protocol ProcessTableKernel: AnyObject {
+package protocol ProcessTableKernel: AnyObject {
     /// pidfd_open(2) on any process; the caller checks after that it is the one it meant.
     func openPidfd(_ pid: pid_t) throws -> Int32
     /// The process behind a pidfd has ended (a zombie too): the pidfd polls readable.

@@ -2,18 +2,18 @@
 /// never tokenises a string: it opens each prefix from the root
 /// (RESOLVE_IN_ROOT) and creates a missing one by its name in its parent.
 /// Mirrors `struct nook_root_path` in CShims.h.
-public struct RootPath: Sendable, Equatable {
-    public var path: String
+package struct RootPath: Sendable, Equatable {
+    package var path: String
     /// "/a", "/a/b" for "/a/b": the path up to the end of each component, as written.
-    public var prefixes: [String]
+    package var prefixes: [String]
     /// "a", "b": the last component of each prefix.
-    public var names: [String]
+    package var names: [String]
 
     /// Split on the byte '/', as the kernel does: a Swift Character would
     /// take "/" and a combining mark after it as one, leaving a slash inside a
     /// name that the child then creates relative to its parent (outside
     /// RESOLVE_IN_ROOT's protection).
-    public init(_ path: String) {
+    package init(_ path: String) {
         self.path = path
         prefixes = []
         names = []
@@ -29,5 +29,5 @@ public struct RootPath: Sendable, Equatable {
     }
 
     /// The parent of the last component (a symlink is made there): its prefixes.
-    public var parentCount: Int { max(prefixes.count - 1, 0) }
+    package var parentCount: Int { max(prefixes.count - 1, 0) }
 }

@@ -12,14 +12,14 @@ import NookCore
 /// which) run from a copy of the binary in memory: a memfd sealed against
 /// writes, growth and shrinking. Their /proc/PID/exe leads to that copy, and
 /// the kernel refuses every write to it, whoever asks.
-public enum SealedBinary {
+package enum SealedBinary {
     /// Set across the re-exec, only to stop a loop. Whether a process runs
     /// sealed is read from the seals of /proc/self/exe: an environment
     /// variable is whatever the caller says.
     static let reexecMarker = "NOOK_SEALED_REEXEC"
 
     /// Whether this process runs from a memfd with all of our seals.
-    public static var isRunningSealed: Bool {
+    package static var isRunningSealed: Bool {
         let fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return false }
         defer { close(fd) }
@@ -29,7 +29,7 @@ public enum SealedBinary {
     /// Unless this process already runs from a sealed copy, makes one and
     /// executes it with the same arguments and environment: the call returns
     /// only in a sealed process. Call it before anything with a side effect.
-    public static func ensure() throws {
+    package static func ensure() throws {
         if isRunningSealed {
             unsetenv(reexecMarker)
             // execveat names the process after the fd ("memfd:nook"); ps and pgrep expect "nook".
@@ -92,7 +92,7 @@ public enum SealedBinary {
     }
 
     /// A memfd holding `bytes`, sealed.
-    static func sealedCopy(of bytes: UnsafeRawBufferPointer, name: String, what: String) throws -> Int32 {
+    package static func sealedCopy(of bytes: UnsafeRawBufferPointer, name: String, what: String) throws -> Int32 {
         let copy = nook_memfd_sealable(name)
         guard copy >= 0 else { throw NookError.sys("memfd_create for a sealed copy of \(what)", errno: errno) }
         var done = 0

@@ -5,8 +5,8 @@ import CShims
 /// A system call filter, decided in Swift and compiled to BPF in the parent
 /// (before clone) by small C helpers over libseccomp. The child only loads
 /// the resulting bytes with seccomp(2).
-public struct SeccompProfile: Sendable, Hashable {
-    public enum Action: Sendable, Hashable {
+package struct SeccompProfile: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         case allow
         case errno(Int32)
         case killThread
@@ -16,7 +16,7 @@ public struct SeccompProfile: Sendable, Hashable {
         case log
 
         /// OCI/Docker spelling: "SCMP_ACT_ERRNO" etc.
-        public init(name: String, errnoRet: UInt32?, defaultErrno: Int32 = EPERM) throws {
+        package init(name: String, errnoRet: UInt32?, defaultErrno: Int32 = EPERM) throws {
             switch name {
             case "SCMP_ACT_ALLOW": self = .allow
             // The kernel caps an errno at 4095 (MAX_ERRNO) and the filter's data at 16 bits.
@@ -53,8 +53,8 @@ public struct SeccompProfile: Sendable, Hashable {
         }
     }
 
-    public struct Arg: Sendable, Hashable {
-        public enum Op: String, Sendable, Hashable {
+    package struct Arg: Sendable, Hashable {
+        package enum Op: String, Sendable, Hashable {
             case ne = "SCMP_CMP_NE", lt = "SCMP_CMP_LT", le = "SCMP_CMP_LE", eq = "SCMP_CMP_EQ",
                  ge = "SCMP_CMP_GE", gt = "SCMP_CMP_GT", maskedEq = "SCMP_CMP_MASKED_EQ"
             var c: Int32 {
@@ -69,12 +69,12 @@ public struct SeccompProfile: Sendable, Hashable {
                 }
             }
         }
-        public var index: UInt32
-        public var op: Op
-        public var value: UInt64
-        public var valueTwo: UInt64 = 0
+        package var index: UInt32
+        package var op: Op
+        package var value: UInt64
+        package var valueTwo: UInt64 = 0
 
-        public init(index: UInt32, op: Op, value: UInt64, valueTwo: UInt64 = 0) {
+        package init(index: UInt32, op: Op, value: UInt64, valueTwo: UInt64 = 0) {
             self.index = index
             self.op = op
             self.value = value
@@ -82,26 +82,26 @@ public struct SeccompProfile: Sendable, Hashable {
         }
     }
 
-    public struct Rule: Sendable, Hashable {
-        public var names: [String]
-        public var action: Action
-        public var args: [Arg] = []
+    package struct Rule: Sendable, Hashable {
+        package var names: [String]
+        package var action: Action
+        package var args: [Arg] = []
 
-        public init(names: [String], action: Action, args: [Arg] = []) {
+        package init(names: [String], action: Action, args: [Arg] = []) {
             self.names = names
             self.action = action
             self.args = args
         }
     }
 
-    public var defaultAction: Action
+    package var defaultAction: Action
     /// libseccomp names ("x86_64", "x86", "x32"); the native one is always included.
-    public var architectures: [String]
-    public var rules: [Rule]
+    package var architectures: [String]
+    package var rules: [Rule]
     /// Shown under --trace.
-    public var name: String
+    package var name: String
 
-    public init(defaultAction: Action, architectures: [String], rules: [Rule], name: String) {
+    package init(defaultAction: Action, architectures: [String], rules: [Rule], name: String) {
         self.defaultAction = defaultAction
         self.architectures = architectures
         self.rules = rules
@@ -110,7 +110,7 @@ public struct SeccompProfile: Sendable, Hashable {
 
     /// Checks every name against libseccomp: a profile with a syscall that
     /// does not exist is refused, naming it (unless `ignoreUnknown`).
-    public func validated(ignoreUnknown: Bool = false) throws -> SeccompProfile {
+    package func validated(ignoreUnknown: Bool = false) throws -> SeccompProfile {
         var copy = self
         for arch in architectures where nook_seccomp_arch_known(arch) != 0 {
             throw NookError("unknown seccomp architecture '\(arch)' in \(name)", kind: .invalidInput)
@@ -141,7 +141,7 @@ public struct SeccompProfile: Sendable, Hashable {
     }
 
     /// Compiles to BPF (an array of struct sock_filter, as bytes).
-    public func compile() throws -> [UInt8] {
+    package func compile() throws -> [UInt8] {
         let checked = try validated(ignoreUnknown: false)
         var allocations: [UnsafeMutableRawPointer] = []
         defer { for p in allocations { free(p) } }
@@ -189,7 +189,7 @@ public struct SeccompProfile: Sendable, Hashable {
 
 extension SeccompProfile {
     /// The libseccomp version linked in ("0.0.0" when it cannot say).
-    public static var libraryVersion: String {
+    package static var libraryVersion: String {
         var major: UInt32 = 0, minor: UInt32 = 0, micro: UInt32 = 0
         nook_seccomp_library_version(&major, &minor, &micro)
         return "\(major).\(minor).\(micro)"

@@ -6,27 +6,27 @@ import NookCore
 /// Our terminal goes into raw mode, so Ctrl-C is a byte that reaches the
 /// container's foreground process through its own line discipline, not a
 /// signal to Nook. The mode is restored on every way out of `finish()`.
-public final class TerminalRelay: @unchecked Sendable {
-    public let master: Int32
+package final class TerminalRelay: @unchecked Sendable {
+    package let master: Int32
     /// `-i`: our stdin is copied into the pty.
-    public let forwardInput: Bool
+    package let forwardInput: Bool
     private var saved: termios?
 
     /// - Parameter master: the pty master the container sent us.
-    public init(master: Int32, forwardInput: Bool) {
+    package init(master: Int32, forwardInput: Bool) {
         self.master = master
         self.forwardInput = forwardInput
         copyWindowSize()
     }
 
     /// Copies our terminal's size onto the container's pty (and so SIGWINCH reaches its foreground group).
-    public func copyWindowSize() {
+    package func copyWindowSize() {
         guard let size = Self.callerWindowSize() else { return }
         _ = nook_set_winsize(master, size.rows, size.columns)
     }
 
     /// The size of our terminal (the first of stdin, stdout, stderr that is one), if any.
-    public static func callerWindowSize() -> WindowSize? {
+    package static func callerWindowSize() -> WindowSize? {
         var rows: UInt16 = 0, cols: UInt16 = 0
         for fd: Int32 in [0, 1, 2] where isatty(fd) == 1 {
             if nook_get_winsize(fd, &rows, &cols) == 0 { return WindowSize(rows: rows, columns: cols) }
@@ -38,12 +38,12 @@ public final class TerminalRelay: @unchecked Sendable {
     /// our terminal's when we will relay it (the relay copies it only once
     /// the command runs, too late for one that asks at once), otherwise the
     /// spec's `process.consoleSize` (for a `--console-socket` caller).
-    public static func startSize(relayed: Bool, requested: WindowSize?) -> WindowSize? {
+    package static func startSize(relayed: Bool, requested: WindowSize?) -> WindowSize? {
         (relayed ? callerWindowSize() : nil) ?? requested
     }
 
     /// Raw mode on our terminal, if stdin is one.
-    public func enterRawMode() {
+    package func enterRawMode() {
         guard isatty(0) == 1 else { return }
         var t = termios()
         guard tcgetattr(0, &t) == 0 else { return }
@@ -52,7 +52,7 @@ public final class TerminalRelay: @unchecked Sendable {
         tcsetattr(0, TCSANOW, &t)
     }
 
-    public func restore() {
+    package func restore() {
         if var t = saved {
             tcsetattr(0, TCSANOW, &t)
             saved = nil
@@ -66,8 +66,8 @@ public final class TerminalRelay: @unchecked Sendable {
 }
 
 /// A terminal's size in character cells.
-public struct WindowSize: Sendable, Equatable {
-    public var rows: UInt16
-    public var columns: UInt16
-    public init(rows: UInt16, columns: UInt16) { (self.rows, self.columns) = (rows, columns) }
+package struct WindowSize: Sendable, Equatable {
+    package var rows: UInt16
+    package var columns: UInt16
+    package init(rows: UInt16, columns: UInt16) { (self.rows, self.columns) = (rows, columns) }
 }

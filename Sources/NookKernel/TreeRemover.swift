@@ -8,9 +8,9 @@ import NookCore
 /// up first. Files of other owners (a container's sub-ids) fail here as the
 /// caller: `OwnedLayer` and the layer store remove those inside a user
 /// namespace, where they are root's.
-public enum TreeRemover {
+package enum TreeRemover {
     /// Removes `path` and everything under it; a missing path is not an error.
-    public static func remove(_ path: String) throws {
+    package static func remove(_ path: String) throws {
         guard let slash = path.lastIndex(of: "/"), path.index(after: slash) < path.endIndex else {
             throw NookError("cannot remove '\(path)': not an absolute path to an entry")
         }
@@ -25,7 +25,7 @@ public enum TreeRemover {
     }
 
     /// Removes the entry `name` of the directory `parent`, a directory with all it holds.
-    public static func remove(_ name: String, in parent: Int32, label: String) throws {
+    package static func remove(_ name: String, in parent: Int32, label: String) throws {
         if unlinkat(parent, name, 0) == 0 || errno == ENOENT { return }
         guard errno == EISDIR || errno == EPERM else { throw NookError.sys("remove '\(label)'", path: label, errno: errno) }
         var st = stat()

@@ -5,14 +5,14 @@ import NookCore
 /// A host program started as root of a new user and mount namespace: the
 /// child is in its namespaces when `start` returns and waits there until
 /// `release()`, so the caller can write its id maps first.
-public final class UserNamespaceProcess {
-    public let pid: pid_t
+package final class UserNamespaceProcess {
+    package let pid: pid_t
     private var go: Int32
     private var report: Int32
     let name: String
 
     /// `program`: a path (execve's rules); argv[0] included in `arguments`.
-    public init(program: String, arguments: [String], environment: [String]? = nil) throws {
+    package init(program: String, arguments: [String], environment: [String]? = nil) throws {
         name = arguments.first ?? program
         var argv = arguments.map { strdup($0) } + [nil]
         var envp = environment.map { $0.map { strdup($0) } + [nil] }
@@ -33,7 +33,7 @@ public final class UserNamespaceProcess {
 
     /// Lets the child go on (its maps are written) and waits until it runs
     /// the program; throws what stopped it (setresuid, execve) and reaps it.
-    public func release() throws {
+    package func release() throws {
         var byte: UInt8 = 1
         let written = write(go, &byte, 1)
         close(go)
@@ -50,13 +50,13 @@ public final class UserNamespaceProcess {
     }
 
     /// Kills the child (its maps could not be written) and reaps it.
-    public func abandon() {
+    package func abandon() {
         kill(pid, SIGKILL)
         _ = wait()
     }
 
     /// Waits for it to end: its exit code (128+N for a signal).
-    public func wait() -> Int32 {
+    package func wait() -> Int32 {
         if go >= 0 { close(go); go = -1 }
         if report >= 0 { close(report); report = -1 }
         var status: Int32 = 0

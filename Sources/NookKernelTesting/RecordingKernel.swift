@@ -10,8 +10,8 @@ import SystemPackage
 ///
 /// What it holds at the end is what the caller leaked: `openFDs`,
 /// `heldLocks`, `liveChildren`, and the files and directories it left.
-public final class RecordingKernel: KernelInterface {
-    public enum Call: Equatable, CustomStringConvertible {
+package final class RecordingKernel: KernelInterface {
+    package enum Call: Equatable, CustomStringConvertible {
         case socketPair
         case spawn(syncFD: Int32)
         case writeFile(String, String)
@@ -48,7 +48,7 @@ public final class RecordingKernel: KernelInterface {
         /// Something the test itself did (e.g. inside beforeRelease), in the same timeline.
         case note(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .socketPair: "socketPair"
             case .spawn(let fd): "spawn(syncFD: \(fd))"
@@ -89,7 +89,7 @@ public final class RecordingKernel: KernelInterface {
         /// Calls the kernel can fail with an errno the caller must handle.
         /// Probes (stat, /proc/PID/stat, a listing) answer "not there" instead,
         /// and close, reap and removeTree cannot fail in a way anyone handles.
-        public var canFail: Bool {
+        package var canFail: Bool {
             switch self {
             case .close, .reap, .processStat, .status, .listDirectory, .removeTree, .note: false
             default: true
@@ -97,80 +97,80 @@ public final class RecordingKernel: KernelInterface {
         }
     }
 
-    public var calls: [Call] = []
+    package var calls: [Call] = []
     /// Fail the call with this index in `calls` (with `failErrno`).
-    public var failAt: Int?
-    public var failErrno: Int32 = ENOLINK
+    package var failAt: Int?
+    package var failErrno: Int32 = ENOLINK
 
-    public let parentFD: Int32 = 10
-    public let childFD: Int32 = 11
-    public var process = SpawnedProcess(pid: 4242, pidfd: 77)
+    package let parentFD: Int32 = 10
+    package let childFD: Int32 = 11
+    package var process = SpawnedProcess(pid: 4242, pidfd: 77)
     /// The start time /proc/PID/stat shows for every live process.
-    public let startTime: UInt64 = 1000
+    package let startTime: UInt64 = 1000
 
     /// What the child sends, in order; after the last one, EOF.
-    public var messages: [ChildMessage] = []
-    public var spawnError: Error?
-    public var writeErrors: [String: Error] = [:]
+    package var messages: [ChildMessage] = []
+    package var spawnError: Error?
+    package var writeErrors: [String: Error] = [:]
     /// Helper name (argv[0]) -> (status, stderr). Unlisted helpers succeed.
-    public var helperResults: [String: (Int32, String)] = [:]
-    public var waitStatus: ExitStatus = .exited(0)
+    package var helperResults: [String: (Int32, String)] = [:]
+    package var waitStatus: ExitStatus = .exited(0)
     /// Short-lived helpers (hooks), by program: how each ends (unlisted: exit 0),
     /// and those that never end by themselves.
-    public var helperExits: [String: ExitStatus] = [:]
-    public var hangingHelpers: Set<String> = []
+    package var helperExits: [String: ExitStatus] = [:]
+    package var hangingHelpers: Set<String> = []
     /// What each short-lived helper got on its stdin, by program.
-    public private(set) var helperInputs: [String: [UInt8]] = [:]
-    public var spawnedOptions: SpawnOptions?
-    public var spawnedPlan: ChildPlan?
+    package private(set) var helperInputs: [String: [UInt8]] = [:]
+    package var spawnedOptions: SpawnOptions?
+    package var spawnedPlan: ChildPlan?
 
     // The kernel's state: what is open, held, running, on disk.
-    public private(set) var openFDs: Set<Int32> = []
-    public private(set) var heldLocks: [Int32: String] = [:]
+    package private(set) var openFDs: Set<Int32> = []
+    package private(set) var heldLocks: [Int32: String] = [:]
     /// Children not yet waited for or reaped (and processes a test says are running).
-    public var liveChildren: Set<pid_t> = []
-    public private(set) var killed: Set<pid_t> = []
-    public private(set) var stopped: Set<pid_t> = []
+    package var liveChildren: Set<pid_t> = []
+    package private(set) var killed: Set<pid_t> = []
+    package private(set) var stopped: Set<pid_t> = []
     /// Children that ended by themselves, not yet waited for (zombies), with how.
     private var ended: [pid_t: ExitStatus] = [:]
     private var nextHelperPID: pid_t = 5100
     /// The short-lived helpers (hooks) started so far.
-    public private(set) var helperPIDs: Set<pid_t> = []
+    package private(set) var helperPIDs: Set<pid_t> = []
     // The process table a test sets up for processes it says are running:
     /// parent pids (default 1),
-    public var parents: [pid_t: pid_t] = [:]
+    package var parents: [pid_t: pid_t] = [:]
     /// namespace inodes by kind ("pid", "user"), the user namespaces' parents,
-    public var namespaces: [pid_t: [String: UInt64]] = [:]
-    public var userNamespaceParents: [UInt64: UInt64] = [:]
+    package var namespaces: [pid_t: [String: UInt64]] = [:]
+    package var userNamespaceParents: [UInt64: UInt64] = [:]
     /// and the pid in a process's own PID namespace (default: its pid here).
-    public var innermostPIDs: [pid_t: pid_t] = [:]
+    package var innermostPIDs: [pid_t: pid_t] = [:]
     /// The monotonic clock: `sleep` moves it on, nothing else.
-    public private(set) var clock: Double = 0
+    package private(set) var clock: Double = 0
     private var pidfdTargets: [Int32: pid_t] = [:]
     private var namespaceFDs: [Int32: UInt64] = [:]
-    public private(set) var directories: Set<String> = ["/"]
-    public private(set) var files: [String: [UInt8]] = [:]
-    public private(set) var fifos: Set<String> = []
+    package private(set) var directories: Set<String> = ["/"]
+    package private(set) var files: [String: [UInt8]] = [:]
+    package private(set) var fifos: Set<String> = []
     /// FIFOs a live child holds open for reading (create's exec.fifo), by pid.
     private var fifoReaders: [pid_t: String] = [:]
     private var fdPaths: [Int32: String] = [:]
     private var nextFD: Int32 = 100
 
-    public init() {}
+    package init() {}
 
     /// Records `call`; throws `failErrno` (as the kernel's `Errno`) if it is the one to fail.
-    public func record(_ call: Call) throws {
+    package func record(_ call: Call) throws {
         calls.append(call)
         if calls.count - 1 == failAt { throw Errno(rawValue: failErrno) }
     }
 
     /// The same for a call whose live version throws `NookError` (its message as the live one says it).
-    public func record(_ call: Call, live what: String) throws {
+    package func record(_ call: Call, live what: String) throws {
         do { try record(call) } catch let e as Errno { throw NookError.sys(what, errno: e.rawValue) }
     }
 
     /// A fresh fd, as open(2) would give one.
-    public func allocateFD(for path: String = "") -> Int32 {
+    package func allocateFD(for path: String = "") -> Int32 {
         nextFD += 1
         openFDs.insert(nextFD)
         fdPaths[nextFD] = path
@@ -178,7 +178,7 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// Puts a file or directory (and its parents) in place without recording: the test's setup.
-    public func seed(directory: String) {
+    package func seed(directory: String) {
         var path = ""
         for part in directory.split(separator: "/") {
             path += "/" + part
@@ -186,26 +186,26 @@ public final class RecordingKernel: KernelInterface {
         }
     }
 
-    public func seed(file: String, _ bytes: [UInt8]) {
+    package func seed(file: String, _ bytes: [UInt8]) {
         seed(directory: parent(file))
         files[file] = bytes
     }
 
     /// The calls after the first one equal to `call`.
-    public func calls(after call: Call) -> ArraySlice<Call> {
+    package func calls(after call: Call) -> ArraySlice<Call> {
         guard let i = calls.firstIndex(of: call) else { return [] }
         return calls[(i + 1)...]
     }
 
     // MARK: processes
 
-    public func socketPair() throws -> (parent: Int32, child: Int32) {
+    package func socketPair() throws -> (parent: Int32, child: Int32) {
         try record(.socketPair, live: "socketpair")
         openFDs.formUnion([parentFD, childFD])
         return (parentFD, childFD)
     }
 
-    public func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
+    package func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess {
         try record(.spawn(syncFD: syncFD), live: "clone3")
         spawnedPlan = plan
         spawnedOptions = options
@@ -216,26 +216,26 @@ public final class RecordingKernel: KernelInterface {
         return process
     }
 
-    public func writeFile(_ path: String, _ contents: String) throws {
+    package func writeFile(_ path: String, _ contents: String) throws {
         try record(.writeFile(path, contents), live: "write '\(path)'")
         if let e = writeErrors[path] { throw e }
     }
 
-    public func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
+    package func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
         try record(.runHelper(argv), live: "run \(argv[0])")
         let r = helperResults[argv[0]] ?? (0, "")
         return (r.0, r.1)
     }
 
-    public func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
+    package func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
 
-    public func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
+    package func mountFuseOverlay(_ mount: FuseOverlayMount, in process: SpawnedProcess, joinUser: Bool) throws {
         try record(.mountFuseOverlay(mount.mountpoint), live: "start fuse-overlayfs")
     }
 
     /// A `.pid` record of step `.fork` says the child forked a process with
     /// CLONE_PARENT: from then on that process is our child too, to reap.
-    public func receive(_ fd: Int32) throws -> ChildMessage? {
+    package func receive(_ fd: Int32) throws -> ChildMessage? {
         try record(.receive(fd), live: "read from the container's setup")
         guard !messages.isEmpty else { return nil }
         let message = messages.removeFirst()
@@ -244,14 +244,14 @@ public final class RecordingKernel: KernelInterface {
         return message
     }
 
-    public func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
+    package func wait(_ process: SpawnedProcess, forwarding signals: [Int32]) throws -> ExitStatus {
         try record(.wait(process.pid, signals), live: "waitpid \(process.pid)")
         let ended = ended[process.pid]
         exit(process.pid)
         return killed.contains(process.pid) ? .signaled(SIGKILL) : ended ?? waitStatus
     }
 
-    public func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
+    package func signal(_ process: SpawnedProcess, _ sig: Int32) throws {
         try record(.signal(process.pid, sig), live: "kill \(process.pid)")
         deliver(sig, to: process.pid)
     }
@@ -266,19 +266,19 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// The adopted process (a child of ours already) gets pidfd 88.
-    public func adopt(_ pid: pid_t) throws -> SpawnedProcess {
+    package func adopt(_ pid: pid_t) throws -> SpawnedProcess {
         try record(.adopt(pid), live: "pidfd_open \(pid)")
         openFDs.insert(88)
         return SpawnedProcess(pid: pid, pidfd: 88)
     }
 
-    public func reap(_ pid: pid_t) {
+    package func reap(_ pid: pid_t) {
         calls.append(.reap(pid))
         exit(pid)
     }
 
     /// Like LiveKernel, closing "no fd" (-1) is a no-op, so it is not recorded.
-    public func close(_ fd: Int32) {
+    package func close(_ fd: Int32) {
         guard fd >= 0 else { return }
         calls.append(.close(fd))
         openFDs.remove(fd)
@@ -289,20 +289,20 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// A live process shows a stat line with `startTime` (field 22); a gone one has none.
-    public func processStat(_ pid: pid_t) -> String? {
+    package func processStat(_ pid: pid_t) -> String? {
         calls.append(.processStat(pid))
         guard isRunning(pid) else { return nil }
         return "\(pid) (fake) \(stopped.contains(pid) ? "T" : "S") \(parents[pid] ?? 1)" + String(repeating: " 0", count: 17) + " \(startTime)"
     }
 
-    public func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
+    package func startHelper(_ path: String, _ argv: [String], fds: [Int32]) throws -> pid_t {
         try record(.startHelper(argv), live: "start \(argv.first ?? path)")
         liveChildren.insert(5000)
         return 5000
     }
 
     /// A hook: it reads its input and ends at once, unless it hangs. Its pidfd is 'pidfd:PID'.
-    public func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
+    package func startHelper(_ launch: HelperLaunch, input: [UInt8]) throws -> SpawnedProcess {
         try record(.startHelper(launch.arguments), live: "run \(launch.arguments.first ?? launch.program)")
         nextHelperPID += 1
         let pid = nextHelperPID
@@ -316,12 +316,12 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// The fd went to whoever listens at `path`; ours stays open until closed.
-    public func sendFD(_ fd: Int32, toSocket path: String) throws {
+    package func sendFD(_ fd: Int32, toSocket path: String) throws {
         try record(.sendFD(path), live: "send the console to '\(path)'")
         guard openFDs.contains(fd) else { throw Errno.badFileDescriptor }
     }
 
-    public func pipe(holding bytes: [UInt8]) throws -> Int32 {
+    package func pipe(holding bytes: [UInt8]) throws -> Int32 {
         try record(.pipe, live: "pipe")
         return allocateFD(for: "pipe")
     }
@@ -330,7 +330,7 @@ public final class RecordingKernel: KernelInterface {
 
     // MARK: the process table
 
-    public func openPidfd(_ pid: pid_t) throws -> Int32 {
+    package func openPidfd(_ pid: pid_t) throws -> Int32 {
         try record(.openPidfd(pid))
         guard isRunning(pid) else { throw Errno.noSuchProcess }
         let fd = allocateFD(for: "pidfd:\(pid)")
@@ -338,31 +338,31 @@ public final class RecordingKernel: KernelInterface {
         return fd
     }
 
-    public func hasExited(_ pidfd: Int32) -> Bool { pidfdTargets[pidfd].map { !isRunning($0) } ?? true }
+    package func hasExited(_ pidfd: Int32) -> Bool { pidfdTargets[pidfd].map { !isRunning($0) } ?? true }
 
-    public func signal(pidfd: Int32, _ sig: Int32) throws {
+    package func signal(pidfd: Int32, _ sig: Int32) throws {
         guard let pid = pidfdTargets[pidfd] else { throw Errno.badFileDescriptor }
         try record(.signal(pid, sig))
         deliver(sig, to: pid)
     }
 
-    public func processIDs() -> [pid_t] { liveChildren.filter(isRunning).sorted() }
+    package func processIDs() -> [pid_t] { liveChildren.filter(isRunning).sorted() }
 
-    public func processStatus(_ pid: pid_t) -> String? {
+    package func processStatus(_ pid: pid_t) -> String? {
         guard isRunning(pid) else { return nil }
         return "Name:\tfake\nNSpid:\t\(pid)\(innermostPIDs[pid].map { "\t\($0)" } ?? "")\n"
     }
 
-    public func namespaceID(_ pid: pid_t, _ kind: String) -> NamespaceID? {
+    package func namespaceID(_ pid: pid_t, _ kind: String) -> NamespaceID? {
         guard isRunning(pid), let inode = namespaces[pid]?[kind] else { return nil }
         return NamespaceID(device: 4, inode: inode)
     }
 
-    public func openNamespace(_ pid: pid_t, _ kind: String) -> OpenNamespace? {
+    package func openNamespace(_ pid: pid_t, _ kind: String) -> OpenNamespace? {
         namespaceID(pid, kind).map { openNamespace($0.inode) }
     }
 
-    public func parentNamespace(of fd: Int32) -> OpenNamespace? {
+    package func parentNamespace(of fd: Int32) -> OpenNamespace? {
         guard let inode = namespaceFDs[fd], let parent = userNamespaceParents[inode] else { return nil }
         return openNamespace(parent)
     }
@@ -373,8 +373,8 @@ public final class RecordingKernel: KernelInterface {
         return OpenNamespace(fd: fd, id: NamespaceID(device: 4, inode: inode))
     }
 
-    public func now() -> Double { clock }
-    public func sleep(microseconds: UInt32) { clock += Double(microseconds) / 1e6 }
+    package func now() -> Double { clock }
+    package func sleep(microseconds: UInt32) { clock += Double(microseconds) / 1e6 }
 
     private func exit(_ pid: pid_t) {
         liveChildren.remove(pid)
@@ -391,40 +391,40 @@ public final class RecordingKernel: KernelInterface {
 
     private func exists(_ path: String) -> Bool { directories.contains(path) || files[path] != nil }
 
-    public func makeDirectory(_ path: String, mode: mode_t) throws {
+    package func makeDirectory(_ path: String, mode: mode_t) throws {
         try record(.makeDirectory(path))
         if exists(path) { throw Errno.fileExists }
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         directories.insert(path)
     }
 
-    public func status(_ path: String, followLinks: Bool) throws -> FileStatus {
+    package func status(_ path: String, followLinks: Bool) throws -> FileStatus {
         calls.append(.status(path))
         if directories.contains(path) { return FileStatus(type: S_IFDIR, permissions: 0o700, owner: getuid()) }
         if files[path] != nil { return FileStatus(type: fifos.contains(path) ? S_IFIFO : S_IFREG, permissions: 0o600, owner: getuid()) }
         throw Errno.noSuchFileOrDirectory
     }
 
-    public func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
+    package func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {
         try record(.createFile(path))
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         files[path] = bytes
     }
 
-    public func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
+    package func createNewFile(_ path: String, _ bytes: [UInt8], mode: mode_t) throws {
         try record(.createNewFile(path))
         if exists(path) { throw Errno.fileExists }
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         files[path] = bytes
     }
 
-    public func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
+    package func readFile(_ path: String, as kind: FileKind, noFollow: Bool) throws -> [UInt8] {
         try record(.readFile(path), live: "'\(path)'")
         guard let bytes = files[path] else { throw NookError.sys("'\(path)'", path: path, errno: ENOENT) }
         return bytes
     }
 
-    public func rename(_ from: String, to: String, noReplace: Bool) throws {
+    package func rename(_ from: String, to: String, noReplace: Bool) throws {
         try record(.rename(from, to))
         guard exists(from) else { throw Errno.noSuchFileOrDirectory }
         if noReplace && exists(to) { throw Errno.fileExists }
@@ -437,19 +437,19 @@ public final class RecordingKernel: KernelInterface {
         }
     }
 
-    public func removeFile(_ path: String) throws {
+    package func removeFile(_ path: String) throws {
         try record(.removeFile(path))
         guard files.removeValue(forKey: path) != nil else { throw Errno.noSuchFileOrDirectory }
         fifos.remove(path)
     }
 
-    public func removeTree(_ path: String) {
+    package func removeTree(_ path: String) {
         calls.append(.removeTree(path))
         directories = directories.filter { $0 != path && !$0.hasPrefix(path + "/") }
         files = files.filter { !$0.key.hasPrefix(path + "/") }
     }
 
-    public func listDirectory(_ path: String) -> [String]? {
+    package func listDirectory(_ path: String) -> [String]? {
         calls.append(.listDirectory(path))
         guard directories.contains(path) else { return nil }
         let prefix = path == "/" ? "/" : path + "/"
@@ -458,7 +458,7 @@ public final class RecordingKernel: KernelInterface {
             .map { String($0.dropFirst(prefix.count)) }.sorted()
     }
 
-    public func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
+    package func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {
         try record(.lock(path))
         if files[path] == nil {
             guard create, directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
@@ -473,7 +473,7 @@ public final class RecordingKernel: KernelInterface {
         return fd
     }
 
-    public func makeFIFO(_ path: String, mode: mode_t) throws {
+    package func makeFIFO(_ path: String, mode: mode_t) throws {
         try record(.makeFIFO(path))
         guard directories.contains(parent(path)) else { throw Errno.noSuchFileOrDirectory }
         if exists(path) { throw Errno.fileExists }
@@ -482,7 +482,7 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// A FIFO opened to write without blocking needs a reader: ENXIO without one.
-    public func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
+    package func open(_ path: String, flags: Int32, mode: mode_t) throws -> Int32 {
         try record(.open(path))
         if path != "/dev/null" {
             guard files[path] != nil else { throw Errno.noSuchFileOrDirectory }
@@ -495,7 +495,7 @@ public final class RecordingKernel: KernelInterface {
 
     /// A byte written into a FIFO is taken by its reader (create's waiter),
     /// which closes it then: the FIFO has no reader any more.
-    public func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
+    package func write(_ fd: Int32, _ bytes: [UInt8]) throws -> Int {
         let path = fdPaths[fd] ?? ""
         try record(.write(path))
         guard openFDs.contains(fd) else { throw Errno.badFileDescriptor }
@@ -505,7 +505,7 @@ public final class RecordingKernel: KernelInterface {
 
     /// A FIFO without a reader polls POLLERR, a pidfd whose process ended
     /// POLLIN; otherwise nothing happens in time.
-    public func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
+    package func poll(_ fd: Int32, events: Int16, milliseconds: Int32) throws -> Int16 {
         let path = fdPaths[fd] ?? ""
         try record(.poll(path))
         if let pid = pidfdTargets[fd], !isRunning(pid) { return Int16(POLLIN) }
@@ -514,5 +514,5 @@ public final class RecordingKernel: KernelInterface {
     }
 
     /// Every byte written was taken.
-    public func pendingBytes(_ fd: Int32) -> Int32 { 0 }
+    package func pendingBytes(_ fd: Int32) -> Int32 { 0 }
 }

@@ -107,27 +107,22 @@ public final class ContainerHandle: Sendable {
 
     /// Its output, line by line, from the start, as it comes, each line with
     /// the stream it came from; ends when the container has stopped and every
-    /// line was given.
+    /// line was given. Each line comes once, also while the monitor rotates
+    /// the log (at 1 MiB, one old file kept): a line written before the
+    /// sequence was made comes only while the log still holds it.
     public var logs: AsyncThrowingStream<LogLine, Error> {
         let log = ContainerLog(directory: stateDirectory)
         let handle = self
         return AsyncThrowingStream { continuation in
             let task = Task {
-                var consumed = 0
+                var follower = LogFollower(log)
                 var splitter = LogLineSplitter()
                 do {
                     while true {
                         let stopped = try handle.exitCode() != nil
-                        let pieces = log.pieces()
-                        let total = pieces.reduce(0) { $0 + $1.bytes.count }
-                        if total < consumed { consumed = 0 } // rotated
-                        var skip = consumed
-                        for piece in pieces {
-                            let seen = min(skip, piece.bytes.count)
-                            skip -= seen
-                            for line in splitter.lines(in: piece.bytes.dropFirst(seen), of: piece.stream) { continuation.yield(line) }
+                        for piece in follower.next() {
+                            for line in splitter.lines(in: piece.bytes, of: piece.stream) { continuation.yield(line) }
                         }
-                        consumed = total
                         if stopped {
                             for line in splitter.rest() { continuation.yield(line) }
                             continuation.finish()

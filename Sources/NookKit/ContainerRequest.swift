@@ -28,7 +28,7 @@ public struct ContainerRequest: Sendable {
     /// (empty: the image's own).
     public var command: [String]
     /// What the container reads on stdin, then end of file (default: nothing,
-    /// stdin is /dev/null).
+    /// stdin is /dev/null). The container can read it, never write to it.
     public var stdin: [UInt8]?
     /// `KEY=VALUE`.
     public var environment: [String] = []
@@ -54,6 +54,13 @@ public struct ContainerRequest: Sendable {
     public var nookBinary: MonitorExecutable = .locate
     /// The environment used to find things (`NOOK_BINARY`, `PATH`, `XDG_RUNTIME_DIR`).
     public var callerEnvironment: [String: String] = ProcessEnvironment.current()
+
+    /// Where this container's state goes (``ContainerHandle/stateDirectory``
+    /// once started): `stateRoot`, or the default, then the name. Nil before
+    /// a start when `name` is nil (the id is generated then).
+    public var stateDirectory: String? {
+        name.map { (stateRoot ?? StateStore.defaultRoot(environment: callerEnvironment)) + "/" + $0 }
+    }
 
     /// A container running `command` in `rootfs`, with every other setting at
     /// its default: no network, no ports, no readiness wait.
@@ -97,11 +104,6 @@ public struct ContainerRequest: Sendable {
         let published = try ports.map { try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: $0).withHostPortChosen() }
         let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
         options.network = NetworkSettings(mode: mode, ports: published)
-        let input = try stdin.map { bytes in
-            let file = try ScratchFile(in: runtime.store.root)
-            try file.fill(bytes)
-            return file
-        }
         var layer: String?
         let started: Runtime.DetachedStart
         do {
@@ -111,7 +113,7 @@ public struct ContainerRequest: Sendable {
             }
             let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
             started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
-                                              boundToCaller: true, stdin: input?.fd ?? -1)
+                                              boundToCaller: true, stdin: stdin)
         } catch {
             // Made for this start, not yet the runtime's to remove (or removed already).
             if let layer { OwnedLayer.remove(layer) }

@@ -3,9 +3,23 @@ import NookCore
 /// One line of a container's output, and the stream it came from
 /// (``ContainerHandle/logs``).
 public struct LogLine: Sendable, Equatable, CustomStringConvertible {
-    /// Where a line came from: the container's stdout or stderr, or nook
-    /// itself (a line saying why the container was killed).
-    public typealias Stream = LogStreamMap.Stream
+    /// Where a line came from.
+    public enum Stream: Sendable, Hashable {
+        /// The container's standard output.
+        case stdout
+        /// The container's standard error.
+        case stderr
+        /// Nook itself: a line saying why the container was killed.
+        case nook
+
+        init(_ recorded: LogStreamMap.Stream) {
+            switch recorded {
+            case .stdout: self = .stdout
+            case .stderr: self = .stderr
+            case .nook: self = .nook
+            }
+        }
+    }
     /// The stream it came from.
     public var stream: Stream
     /// The line, without its newline.

@@ -3,30 +3,25 @@ import NookCore
 
 /// An unlinked file in the (private) state root: what an exec'd process
 /// writes its output to (a file, not a pipe, so a process that writes much
-/// never blocks on a reader), or a container's input. Nothing is left if we die.
+/// never blocks on a reader). Nothing is left if we die.
 final class ScratchFile {
     let fd: Int32
     /// More output than this is cut: a test reads what it asked for.
     static let limit = 16 << 20
 
     init(in directory: String) throws {
-        var template = Array((directory + "/.scratch-XXXXXX").utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw NookError.sys("create a capture file in '\(directory)'", path: directory, errno: errno) }
-        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-        self.fd = fd
-    }
-
-    /// `bytes`, from the start (the offset stays 0: a reader starts there).
-    func fill(_ bytes: [UInt8]) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + offset, bytes.count - offset, off_t(offset)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw NookError.sys("write a container's input", errno: errno) }
-            offset += n
+        // Close-on-exec from the start (mkstemp's fd is not, until an fcntl):
+        // no process started meanwhile on another thread inherits it.
+        var fd: Int32 = -1
+        var path = ""
+        for _ in 0..<100 where fd < 0 {
+            path = directory + "/.scratch-" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+            fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            if fd < 0 && errno != EEXIST { break }
         }
+        guard fd >= 0 else { throw NookError.sys("create a capture file in '\(directory)'", path: directory, errno: errno) }
+        unlink(path)
+        self.fd = fd
     }
 
     func text() -> String {

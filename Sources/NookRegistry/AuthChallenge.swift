@@ -1,24 +1,24 @@
 /// One challenge of a `WWW-Authenticate` header (RFC 7235): what a registry
 /// answering 401 wants. Registries send `Bearer realm="...",service="...",scope="..."`
 /// (get a token from the realm) or `Basic realm="..."` (send the user and password).
-public struct AuthChallenge: Equatable, Sendable {
+package struct AuthChallenge: Equatable, Sendable {
     /// Lower-cased: "bearer", "basic".
-    public var scheme: String
+    package var scheme: String
     /// Parameter names lower-cased, values unquoted.
-    public var parameters: [String: String]
+    package var parameters: [String: String]
 
-    public init(scheme: String, parameters: [String: String]) {
+    package init(scheme: String, parameters: [String: String]) {
         self.scheme = scheme
         self.parameters = parameters
     }
 
-    public var realm: String? { parameters["realm"] }
-    public var service: String? { parameters["service"] }
-    public var scope: String? { parameters["scope"] }
+    package var realm: String? { parameters["realm"] }
+    package var service: String? { parameters["service"] }
+    package var scope: String? { parameters["scope"] }
 
     /// Every challenge in the header, in order; a malformed tail is dropped
     /// (the caller then says the registry asked for something it cannot read).
-    public static func parse(_ header: String) -> [AuthChallenge] {
+    package static func parse(_ header: String) -> [AuthChallenge] {
         var scanner = Scanner(Array(header.utf8))
         var challenges: [AuthChallenge] = []
         while true {

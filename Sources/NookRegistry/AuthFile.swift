@@ -10,15 +10,15 @@ import NookKernel
 /// podman's and docker's credential files (`auth.json`, `~/.docker/config.json`):
 /// `{"auths": {"REGISTRY[/PATH]": {"auth": "base64(user:password)"}}}`.
 /// Credential helpers (`credsStore`, `credHelpers`) are not run.
-public struct AuthFile: Sendable {
-    public var path: String
+package struct AuthFile: Sendable {
+    package var path: String
     /// Keys normalised (no scheme, docker.io for Docker Hub's old names) -> "auth" values.
     var entries: [String: String]
 
     static let limit = FileKind(name: "an auth file", limit: 1 << 20)
 
     /// Reads `path`, bounded; nil if it does not exist and `mustExist` is false.
-    public static func read(_ path: String, mustExist: Bool) throws -> AuthFile? {
+    package static func read(_ path: String, mustExist: Bool) throws -> AuthFile? {
         var st = stat()
         if stat(path, &st) != 0 {
             if errno == ENOENT && !mustExist { return nil }
@@ -29,7 +29,7 @@ public struct AuthFile: Sendable {
         return try AuthFile(path: path, json: bytes)
     }
 
-    public init(path: String, json bytes: [UInt8]) throws {
+    package init(path: String, json bytes: [UInt8]) throws {
         struct Shape: Decodable {
             struct Entry: Decodable { var auth: String? }
             var auths: [String: Entry]?
@@ -64,7 +64,7 @@ public struct AuthFile: Sendable {
 
     /// The entry for `registry/repository`, the most specific key first
     /// (`reg/a/b`, `reg/a`, `reg`), as podman looks them up. Throws on an entry that is not base64 of user:password.
-    public func credentials(registry: String, repository: String) throws -> RegistryCredentials? {
+    package func credentials(registry: String, repository: String) throws -> RegistryCredentials? {
         var components = repository.split(separator: "/").map(String.init)
         var keys: [String] = []
         while !components.isEmpty {
@@ -86,7 +86,7 @@ public struct AuthFile: Sendable {
     /// Where podman looks, in its order: `--authfile` or `$REGISTRY_AUTH_FILE` alone if given;
     /// else `$XDG_RUNTIME_DIR/containers/auth.json`, `$XDG_CONFIG_HOME/containers/auth.json`
     /// (`~/.config`), `$DOCKER_CONFIG/config.json` (`~/.docker/config.json`).
-    public static func searchPath(explicit: String?, environment: [String: String]) -> (paths: [String], explicit: Bool) {
+    package static func searchPath(explicit: String?, environment: [String: String]) -> (paths: [String], explicit: Bool) {
         if let explicit { return ([explicit], true) }
         if let file = environment["REGISTRY_AUTH_FILE"], !file.isEmpty { return ([file], true) }
         var paths: [String] = []
@@ -106,7 +106,7 @@ public struct AuthFile: Sendable {
     }
 
     /// The first credentials any file on the search path has for this repository.
-    public static func lookup(registry: String, repository: String, explicit: String?,
+    package static func lookup(registry: String, repository: String, explicit: String?,
                               environment: [String: String]) throws -> RegistryCredentials? {
         let search = searchPath(explicit: explicit, environment: environment)
         for path in search.paths {

@@ -13,23 +13,23 @@ import NookSpec
 /// config and every layer fetched into the store, each verified against its
 /// digest and size by BlobWriter before it is kept, then the image recorded.
 /// Layers are not unpacked here (that happens at first use).
-public struct ImagePuller: Sendable {
-    public var store: ImageStore
-    public var platform: Platform
-    public var tlsVerify: Bool
+package struct ImagePuller: Sendable {
+    package var store: ImageStore
+    package var platform: Platform
+    package var tlsVerify: Bool
     /// From --creds, else nil (the auth files are read instead).
-    public var credentials: RegistryCredentials?
-    public var authFile: String?
-    public var environment: [String: String]
+    package var credentials: RegistryCredentials?
+    package var authFile: String?
+    package var environment: [String: String]
     /// Progress lines on stderr (only when stderr is a terminal).
-    public var showProgress: Bool
+    package var showProgress: Bool
 
     /// Manifests, indexes and configs are small; a larger one is refused.
-    public static let smallBlobLimit = 4 << 20
+    package static let smallBlobLimit = 4 << 20
     /// Layers fetched at once.
     static let concurrentLayers = 3
 
-    public init(store: ImageStore, platform: Platform = .host, tlsVerify: Bool = true, credentials: RegistryCredentials? = nil,
+    package init(store: ImageStore, platform: Platform = .host, tlsVerify: Bool = true, credentials: RegistryCredentials? = nil,
                 authFile: String? = nil, environment: [String: String], showProgress: Bool) {
         self.store = store
         self.platform = platform
@@ -40,13 +40,13 @@ public struct ImagePuller: Sendable {
         self.showProgress = showProgress
     }
 
-    public struct Result: Sendable {
+    package struct Result: Sendable {
         /// The digest the reference resolved to (an index's when it was one): what to pin.
-        public var resolvedDigest: Digest
-        public var record: ImageRecord
+        package var resolvedDigest: Digest
+        package var record: ImageRecord
     }
 
-    public func pull(_ reference: ImageReference) async throws -> Result {
+    package func pull(_ reference: ImageReference) async throws -> Result {
         try store.prepare()
         let credentials = try self.credentials
             ?? AuthFile.lookup(registry: reference.registry, repository: reference.repository, explicit: authFile, environment: environment)
@@ -115,7 +115,7 @@ public struct ImagePuller: Sendable {
 }
 
 /// Runs an async pull from synchronous code (the CLI's commands are synchronous).
-public func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+package func waitFor<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let box = ResultBox<T>()
     let done = DispatchSemaphore(value: 0)
     Task.detached {

@@ -6,9 +6,9 @@ import NookCore
 /// Opening a registry: HTTPS by default; plain HTTP only with `--tls-verify=false`
 /// (podman's flag, which also skips certificate checks). A registry that
 /// answers only plain HTTP without it gets an error that says to add it.
-public enum RegistryConnection {
+package enum RegistryConnection {
     /// An HTTP client for one pull: redirects are the session's business (credentials stay on their host).
-    public static func makeClient(tlsVerify: Bool) -> HTTPClient {
+    package static func makeClient(tlsVerify: Bool) -> HTTPClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if !tlsVerify { tls.certificateVerification = .none }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -20,7 +20,7 @@ public enum RegistryConnection {
     }
 
     /// Pings `GET /v2/` and answers its challenge, if any, for `repository`.
-    public static func open(http: HTTPClient, registry: String, apiHost: String, repository: String,
+    package static func open(http: HTTPClient, registry: String, apiHost: String, repository: String,
                             credentials: RegistryCredentials?, tlsVerify: Bool) async throws -> RegistrySession {
         let https = RegistrySession(http: http, base: "https://" + apiHost, host: registry, repository: repository, credentials: credentials)
         let firstError: NookError

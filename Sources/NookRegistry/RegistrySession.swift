@@ -14,10 +14,10 @@ import NookCore
 /// sent again. Redirects are followed here, not by the HTTP client, so the
 /// Authorization header goes only to the registry's own host (a blob
 /// redirected to a storage host gets none).
-public actor RegistrySession {
+package actor RegistrySession {
     let http: HTTPClient
     /// `https://127.0.0.1:5000`: scheme, host and port of the registry's API.
-    public let base: String
+    package let base: String
     let host: String
     let repository: String
     let credentials: RegistryCredentials?
@@ -38,7 +38,7 @@ public actor RegistrySession {
     }
 
     /// GET `path` (under `base`) with auth; returns the final response, whose body the caller reads.
-    public func get(_ path: String, headers extra: [(String, String)] = []) async throws -> HTTPClientResponse {
+    package func get(_ path: String, headers extra: [(String, String)] = []) async throws -> HTTPClientResponse {
         var (response, answeredBy) = try await sendFollowing(base + path, headers: extra)
         if response.status == .unauthorized {
             // A challenge from the host a redirect led to (blob storage) is never

@@ -1,8 +1,8 @@
 import NookCore
 
 /// `KEY=VALUE` lists (`-e`, `--env-file`): later entries replace earlier ones with the same key.
-public enum EnvironmentList {
-    public static func merge(_ base: [String], _ overrides: [String]) -> [String] {
+package enum EnvironmentList {
+    package static func merge(_ base: [String], _ overrides: [String]) -> [String] {
         var result = base
         for entry in overrides {
             let key = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? entry
@@ -12,7 +12,7 @@ public enum EnvironmentList {
         return result
     }
 
-    public static func parse(_ entries: [String], caller: [String: String]) throws -> [String] {
+    package static func parse(_ entries: [String], caller: [String: String]) throws -> [String] {
         try entries.compactMap { entry in
             if entry.isEmpty || entry.hasPrefix("=") {
                 throw NookError("invalid environment variable '\(entry)': expected KEY=VALUE or KEY", kind: .invalidInput)
@@ -28,7 +28,7 @@ public enum EnvironmentList {
     /// leading whitespace ignored. Not a shell script: `export A=1` or `A = 1`
     /// is an error naming the line, rather than a variable named "export A".
     /// `label` names the file in errors ("--env-file ./x").
-    public static func parseFile(_ bytes: [UInt8], label: String, caller: [String: String]) throws -> [String] {
+    package static func parseFile(_ bytes: [UInt8], label: String, caller: [String: String]) throws -> [String] {
         var result: [String] = []
         // Split on "\n" and drop a trailing "\r" (Go's bufio.ScanLines): a Swift
         // Character would take "\r\n" as one and miss both.

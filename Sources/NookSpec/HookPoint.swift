@@ -1,16 +1,16 @@
 import NookCore
 
 /// The points of the lifecycle where OCI hooks run, in the order the spec lists them.
-public enum HookPoint: String, Sendable, CaseIterable {
+package enum HookPoint: String, Sendable, CaseIterable {
     case prestart, createRuntime, createContainer, startContainer, poststart, poststop
 
     /// A failing hook fails the operation, except after the container started
     /// (poststart) or ended (poststop): those are reported and ignored.
-    public var fatal: Bool { self != .poststart && self != .poststop }
+    package var fatal: Bool { self != .poststart && self != .poststop }
 }
 
 extension Spec {
-    public func hooks(at point: HookPoint) -> [Hook] {
+    package func hooks(at point: HookPoint) -> [Hook] {
         guard let h = hooks else { return [] }
         switch point {
         case .prestart: return h.prestart ?? []

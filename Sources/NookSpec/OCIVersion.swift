@@ -5,10 +5,10 @@ import NookCore
 /// Like crun, Nook takes 1.0.x to 1.2.x, with a pre-release or build suffix
 /// (`runc spec` writes "1.0.2-dev"); anything else may mean fields Nook
 /// would silently misread.
-public enum OCIVersion {
-    public static let supported = "1.0.x, 1.1.x or 1.2.x"
+package enum OCIVersion {
+    package static let supported = "1.0.x, 1.1.x or 1.2.x"
 
-    public static func isSupported(_ text: String) -> Bool {
+    package static func isSupported(_ text: String) -> Bool {
         let core = text.prefix { $0 != "-" && $0 != "+" }
         if core.count < text.count && core.count + 1 == text.count { return false } // "1.0.2-" has an empty suffix
         let parts = core.split(separator: ".", omittingEmptySubsequences: false)

@@ -15,26 +15,26 @@ import NookCore
 /// (milliseconds, more on a busy host). Its price: after a host crash the
 /// upper layer may be incomplete, and the kernel refuses to mount it again.
 /// Only for a layer that goes with the container when it stops.
-public struct RootOverlay: Sendable, Equatable {
+package struct RootOverlay: Sendable, Equatable {
     /// Annotation naming the directory that holds this container's own
     /// writable layer (`upper`, `work`, `merged`): removed with the container.
-    public static let ownedLayerAnnotation = "org.nook.container-layer"
+    package static let ownedLayerAnnotation = "org.nook.container-layer"
     /// The file in that directory saying which image and container it is for:
     /// a root without an overlay (a copy) is the container's own only with it.
-    public static let layerUserFile = "user.json"
+    package static let layerUserFile = "user.json"
 
     /// Top first, as overlayfs lists them.
-    public var lower: [String]
-    public var upper: String?
-    public var work: String?
+    package var lower: [String]
+    package var upper: String?
+    package var work: String?
     /// No sync of the upper layer's filesystem (only with an upper layer).
-    public var volatile: Bool
+    package var volatile: Bool
     /// fuse-overlayfs (an absolute path) serves it, not the kernel's overlayfs.
-    public var fuseProgram: String?
+    package var fuseProgram: String?
 
-    public static let fuseType = "fuse-overlayfs"
+    package static let fuseType = "fuse-overlayfs"
 
-    public init(lower: [String], upper: String?, work: String?, volatile: Bool = false, fuseProgram: String? = nil) {
+    package init(lower: [String], upper: String?, work: String?, volatile: Bool = false, fuseProgram: String? = nil) {
         self.lower = lower
         self.upper = upper
         self.work = work
@@ -42,9 +42,9 @@ public struct RootOverlay: Sendable, Equatable {
         self.fuseProgram = fuseProgram
     }
 
-    public var readOnly: Bool { upper == nil }
+    package var readOnly: Bool { upper == nil }
 
-    public var ociMount: Spec.Mount {
+    package var ociMount: Spec.Mount {
         var options = ["lowerdir=" + lower.joined(separator: ":")]
         if let upper, let work { options += ["upperdir=" + upper, "workdir=" + work] }
         if fuseProgram == nil { options.append("userxattr") }
@@ -55,7 +55,7 @@ public struct RootOverlay: Sendable, Equatable {
     }
 
     /// Paths go into a comma- and colon-separated option string.
-    public static func checkPath(_ path: String) throws {
+    package static func checkPath(_ path: String) throws {
         guard path.hasPrefix("/"), !path.contains(","), !path.contains(":"), !path.contains("\\") else {
             throw NookError("overlay layer path '\(path)' must be absolute and free of ',', ':' and '\\'",
                             hint: "move the image store (XDG_DATA_HOME) to a path without those characters")
@@ -63,14 +63,14 @@ public struct RootOverlay: Sendable, Equatable {
     }
 
     /// The spec's root overlay mount, if it has one.
-    public static func isRootOverlay(_ mount: Spec.Mount) -> Bool { isRootOverlay(destination: mount.destination, type: mount.type) }
+    package static func isRootOverlay(_ mount: Spec.Mount) -> Bool { isRootOverlay(destination: mount.destination, type: mount.type) }
 
-    public static func isRootOverlay(destination: String, type: String?) -> Bool {
+    package static func isRootOverlay(destination: String, type: String?) -> Bool {
         destination == "/" && (type == "overlay" || type == fuseType)
     }
 
     /// Reads the mount back; throws on options Nook does not write.
-    public init(oci mount: Spec.Mount) throws {
+    package init(oci mount: Spec.Mount) throws {
         var lower: [String] = [], upper: String?, work: String?, volatile = false
         for option in mount.options ?? [] {
             let parts = option.split(separator: "=", maxSplits: 1).map(String.init)

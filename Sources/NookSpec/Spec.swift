@@ -4,118 +4,118 @@ import NookCore
 // Every way of starting a container ends as one of these (Docs/architecture.md).
 // Only the fields Nook reads are modelled; unknown fields are ignored on decode.
 
-public struct Spec: Codable, Sendable, Equatable {
-    public var ociVersion: String
-    public var process: Process?
-    public var root: Root?
-    public var hostname: String?
-    public var mounts: [Mount]?
-    public var hooks: Hooks?
-    public var annotations: [String: String]?
-    public var linux: Linux?
+package struct Spec: Codable, Sendable, Equatable {
+    package var ociVersion: String
+    package var process: Process?
+    package var root: Root?
+    package var hostname: String?
+    package var mounts: [Mount]?
+    package var hooks: Hooks?
+    package var annotations: [String: String]?
+    package var linux: Linux?
 
-    public init(ociVersion: String = Spec.version, process: Process? = nil, root: Root? = nil,
+    package init(ociVersion: String = Spec.version, process: Process? = nil, root: Root? = nil,
                 hostname: String? = nil, mounts: [Mount]? = nil, hooks: Hooks? = nil,
                 annotations: [String: String]? = nil, linux: Linux? = nil) {
         (self.ociVersion, self.process, self.root, self.hostname, self.mounts, self.hooks, self.annotations, self.linux) = (ociVersion, process, root, hostname, mounts, hooks, annotations, linux)
     }
 
-    public static let version = "1.0.2"
+    package static let version = "1.0.2"
 
-    public struct Process: Codable, Sendable, Equatable {
-        public var terminal: Bool?
-        public var consoleSize: ConsoleSize?
-        public var user: User
-        public var args: [String]?
-        public var env: [String]?
-        public var cwd: String
-        public var capabilities: Capabilities?
-        public var rlimits: [Rlimit]?
-        public var noNewPrivileges: Bool?
-        public var apparmorProfile: String?
-        public var oomScoreAdj: Int?
-        public var selinuxLabel: String?
+    package struct Process: Codable, Sendable, Equatable {
+        package var terminal: Bool?
+        package var consoleSize: ConsoleSize?
+        package var user: User
+        package var args: [String]?
+        package var env: [String]?
+        package var cwd: String
+        package var capabilities: Capabilities?
+        package var rlimits: [Rlimit]?
+        package var noNewPrivileges: Bool?
+        package var apparmorProfile: String?
+        package var oomScoreAdj: Int?
+        package var selinuxLabel: String?
 
-        public init(terminal: Bool? = nil, user: User = User(), args: [String]? = nil, env: [String]? = nil,
+        package init(terminal: Bool? = nil, user: User = User(), args: [String]? = nil, env: [String]? = nil,
                     cwd: String = "/", capabilities: Capabilities? = nil, rlimits: [Rlimit]? = nil,
                     noNewPrivileges: Bool? = nil) {
             (self.terminal, self.user, self.args, self.env, self.cwd, self.capabilities, self.rlimits, self.noNewPrivileges) = (terminal, user, args, env, cwd, capabilities, rlimits, noNewPrivileges)
         }
     }
 
-    public struct ConsoleSize: Codable, Sendable, Equatable {
-        public var height: UInt
-        public var width: UInt
+    package struct ConsoleSize: Codable, Sendable, Equatable {
+        package var height: UInt
+        package var width: UInt
     }
 
-    public struct User: Codable, Sendable, Equatable {
-        public var uid: UInt32
-        public var gid: UInt32
-        public var umask: UInt32?
-        public var additionalGids: [UInt32]?
-        public init(uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32]? = nil) {
+    package struct User: Codable, Sendable, Equatable {
+        package var uid: UInt32
+        package var gid: UInt32
+        package var umask: UInt32?
+        package var additionalGids: [UInt32]?
+        package init(uid: UInt32 = 0, gid: UInt32 = 0, additionalGids: [UInt32]? = nil) {
             (self.uid, self.gid, self.additionalGids) = (uid, gid, additionalGids)
         }
     }
 
-    public struct Capabilities: Codable, Sendable, Equatable {
+    package struct Capabilities: Codable, Sendable, Equatable {
         /// The five sets, as capability names ("CAP_NET_RAW").
-        public var bounding, effective, inheritable, permitted, ambient: [String]?
-        public init(bounding: [String]? = nil, effective: [String]? = nil, inheritable: [String]? = nil,
+        package var bounding, effective, inheritable, permitted, ambient: [String]?
+        package init(bounding: [String]? = nil, effective: [String]? = nil, inheritable: [String]? = nil,
                     permitted: [String]? = nil, ambient: [String]? = nil) {
             (self.bounding, self.effective, self.inheritable, self.permitted, self.ambient) = (bounding, effective, inheritable, permitted, ambient)
         }
     }
 
-    public struct Rlimit: Codable, Sendable, Equatable {
-        public var type: String
-        public var hard, soft: UInt64
-        public init(type: String, hard: UInt64, soft: UInt64) {
+    package struct Rlimit: Codable, Sendable, Equatable {
+        package var type: String
+        package var hard, soft: UInt64
+        package init(type: String, hard: UInt64, soft: UInt64) {
             (self.type, self.hard, self.soft) = (type, hard, soft)
         }
     }
 
-    public struct Root: Codable, Sendable, Equatable {
-        public var path: String
-        public var readonly: Bool?
+    package struct Root: Codable, Sendable, Equatable {
+        package var path: String
+        package var readonly: Bool?
     }
 
-    public struct Mount: Codable, Sendable, Equatable {
-        public var destination: String
-        public var type: String?
-        public var source: String?
-        public var options: [String]?
-        public init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil) {
+    package struct Mount: Codable, Sendable, Equatable {
+        package var destination: String
+        package var type: String?
+        package var source: String?
+        package var options: [String]?
+        package init(destination: String, type: String? = nil, source: String? = nil, options: [String]? = nil) {
             (self.destination, self.type, self.source, self.options) = (destination, type, source, options)
         }
     }
 
-    public struct Hook: Codable, Sendable, Equatable {
-        public var path: String
-        public var args: [String]?
-        public var env: [String]?
-        public var timeout: Int?
+    package struct Hook: Codable, Sendable, Equatable {
+        package var path: String
+        package var args: [String]?
+        package var env: [String]?
+        package var timeout: Int?
     }
 
-    public struct Hooks: Codable, Sendable, Equatable {
+    package struct Hooks: Codable, Sendable, Equatable {
         /// The points of the lifecycle, in order (HookPoint).
-        public var prestart, createRuntime, createContainer, startContainer, poststart, poststop: [Hook]?
+        package var prestart, createRuntime, createContainer, startContainer, poststart, poststop: [Hook]?
     }
 
-    public struct Linux: Codable, Sendable, Equatable {
-        public var namespaces: [Namespace]?
-        public var uidMappings: [IDMap]?
-        public var gidMappings: [IDMap]?
-        public var resources: Resources?
-        public var cgroupsPath: String?
-        public var seccomp: Seccomp?
-        public var maskedPaths: [String]?
-        public var readonlyPaths: [String]?
-        public var sysctl: [String: String]?
-        public var rootfsPropagation: String?
-        public var mountLabel: String?
-        public var devices: [Device]?
-        public init(namespaces: [Namespace]? = nil, uidMappings: [IDMap]? = nil, gidMappings: [IDMap]? = nil,
+    package struct Linux: Codable, Sendable, Equatable {
+        package var namespaces: [Namespace]?
+        package var uidMappings: [IDMap]?
+        package var gidMappings: [IDMap]?
+        package var resources: Resources?
+        package var cgroupsPath: String?
+        package var seccomp: Seccomp?
+        package var maskedPaths: [String]?
+        package var readonlyPaths: [String]?
+        package var sysctl: [String: String]?
+        package var rootfsPropagation: String?
+        package var mountLabel: String?
+        package var devices: [Device]?
+        package init(namespaces: [Namespace]? = nil, uidMappings: [IDMap]? = nil, gidMappings: [IDMap]? = nil,
                     resources: Resources? = nil, cgroupsPath: String? = nil, seccomp: Seccomp? = nil,
                     maskedPaths: [String]? = nil, readonlyPaths: [String]? = nil, sysctl: [String: String]? = nil) {
             (self.namespaces, self.uidMappings, self.gidMappings, self.resources, self.cgroupsPath, self.seccomp, self.maskedPaths, self.readonlyPaths, self.sysctl) = (namespaces, uidMappings, gidMappings, resources, cgroupsPath, seccomp, maskedPaths, readonlyPaths, sysctl)
@@ -123,62 +123,62 @@ public struct Spec: Codable, Sendable, Equatable {
     }
 
     /// `linux.devices[]`: a node the container's /dev must have.
-    public struct Device: Codable, Sendable, Equatable {
-        public var path: String
+    package struct Device: Codable, Sendable, Equatable {
+        package var path: String
         /// "c" or "u" (character), "b" (block), "p" (FIFO).
-        public var type: String
-        public var major: Int64?
-        public var minor: Int64?
-        public var fileMode: UInt32?
-        public var uid: UInt32?
-        public var gid: UInt32?
-        public init(path: String, type: String, major: Int64? = nil, minor: Int64? = nil) {
+        package var type: String
+        package var major: Int64?
+        package var minor: Int64?
+        package var fileMode: UInt32?
+        package var uid: UInt32?
+        package var gid: UInt32?
+        package init(path: String, type: String, major: Int64? = nil, minor: Int64? = nil) {
             (self.path, self.type, self.major, self.minor) = (path, type, major, minor)
         }
     }
 
-    public struct Namespace: Codable, Sendable, Equatable {
-        public var type: String
-        public var path: String?
-        public init(type: String, path: String? = nil) {
+    package struct Namespace: Codable, Sendable, Equatable {
+        package var type: String
+        package var path: String?
+        package init(type: String, path: String? = nil) {
             (self.type, self.path) = (type, path)
         }
     }
 
-    public struct IDMap: Codable, Sendable, Equatable {
-        public var containerID, hostID, size: UInt32
-        public init(containerID: UInt32, hostID: UInt32, size: UInt32) {
+    package struct IDMap: Codable, Sendable, Equatable {
+        package var containerID, hostID, size: UInt32
+        package init(containerID: UInt32, hostID: UInt32, size: UInt32) {
             (self.containerID, self.hostID, self.size) = (containerID, hostID, size)
         }
     }
 
-    public struct Seccomp: Codable, Sendable, Equatable {
-        public var defaultAction: String
-        public var defaultErrnoRet: UInt32?
-        public var architectures: [String]?
-        public var syscalls: [SyscallRule]?
-        public init(defaultAction: String, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil,
+    package struct Seccomp: Codable, Sendable, Equatable {
+        package var defaultAction: String
+        package var defaultErrnoRet: UInt32?
+        package var architectures: [String]?
+        package var syscalls: [SyscallRule]?
+        package init(defaultAction: String, defaultErrnoRet: UInt32? = nil, architectures: [String]? = nil,
                     syscalls: [SyscallRule]? = nil) {
             (self.defaultAction, self.defaultErrnoRet, self.architectures, self.syscalls) = (defaultAction, defaultErrnoRet, architectures, syscalls)
         }
     }
 
-    public struct SyscallRule: Codable, Sendable, Equatable {
-        public var names: [String]
-        public var action: String
-        public var errnoRet: UInt32?
-        public var args: [SyscallArg]?
-        public init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
+    package struct SyscallRule: Codable, Sendable, Equatable {
+        package var names: [String]
+        package var action: String
+        package var errnoRet: UInt32?
+        package var args: [SyscallArg]?
+        package init(names: [String], action: String, errnoRet: UInt32? = nil, args: [SyscallArg]? = nil) {
             (self.names, self.action, self.errnoRet, self.args) = (names, action, errnoRet, args)
         }
     }
 
-    public struct SyscallArg: Codable, Sendable, Equatable {
-        public var index: UInt32
-        public var value: UInt64
-        public var valueTwo: UInt64?
-        public var op: String
-        public init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) {
+    package struct SyscallArg: Codable, Sendable, Equatable {
+        package var index: UInt32
+        package var value: UInt64
+        package var valueTwo: UInt64?
+        package var op: String
+        package init(index: UInt32, value: UInt64, valueTwo: UInt64? = nil, op: String) {
             (self.index, self.value, self.valueTwo, self.op) = (index, value, valueTwo, op)
         }
     }

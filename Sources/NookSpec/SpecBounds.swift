@@ -4,10 +4,10 @@ import NookCore
 /// path and device is a mount in the child, each hook a process: 20,000 of
 /// them kept `nook create` busy past any reasonable wait (found by the
 /// config.json fuzzer). Real containers have tens; a bound says so at once.
-public enum SpecBounds {
-    public static let maxEntries = 4096
+package enum SpecBounds {
+    package static let maxEntries = 4096
 
-    public static func check(_ spec: Spec) throws {
+    package static func check(_ spec: Spec) throws {
         let hooks = spec.hooks
         let lists: [(String, Int?)] = [
             ("mounts", spec.mounts?.count), ("linux.maskedPaths", spec.linux?.maskedPaths?.count),

@@ -7,8 +7,8 @@ import NookCore
 
 /// config.json's bytes to a `Spec`, with errors that name the field. No I/O:
 /// the runtime reads the file (BundleLoader) and says the warnings.
-public enum SpecDecoder {
-    public static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
+package enum SpecDecoder {
+    package static func decode(_ bytes: [UInt8], source: String) throws -> Spec {
         let spec = try decodeJSON(Spec.self, from: bytes, what: source)
         guard !spec.ociVersion.isEmpty else { throw NookError("invalid \(source): ociVersion is empty", kind: .invalidInput) }
         guard OCIVersion.isSupported(spec.ociVersion) else {
@@ -23,7 +23,7 @@ public enum SpecDecoder {
     }
 
     /// JSON bytes to `T`; an error says "invalid WHAT: " and names the field.
-    public static func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
+    package static func decodeJSON<T: Decodable>(_ type: T.Type, from bytes: [UInt8], what: String) throws -> T {
         do {
             return try JSONDecoder().decode(T.self, from: Data(bytes))
         } catch let error as DecodingError {
@@ -34,7 +34,7 @@ public enum SpecDecoder {
     }
 
     /// Fields a rootless runtime on this host cannot honour: said, not fatal.
-    public static func warnings(_ spec: Spec) -> [String] {
+    package static func warnings(_ spec: Spec) -> [String] {
         var lines: [String] = []
         if let profile = spec.process?.apparmorProfile, !profile.isEmpty {
             lines.append("process.apparmorProfile '\(profile)' ignored (no AppArmor support)")
@@ -76,7 +76,7 @@ public enum SpecDecoder {
     /// As `describe(_:)`, but a number too large or small for its field
     /// (which JSONDecoder calls "not valid JSON", naming no field) is found
     /// in `bytes` and named with its range.
-    public static func describe<T: Decodable>(_ error: DecodingError, decoding type: T.Type, from bytes: [UInt8]) -> String {
+    package static func describe<T: Decodable>(_ error: DecodingError, decoding type: T.Type, from bytes: [UInt8]) -> String {
         if case .dataCorrupted(let ctx) = error, ctx.codingPath.isEmpty,
            let found = JSONNumberRange.misfit(T.self, in: bytes) {
             return found
@@ -84,7 +84,7 @@ public enum SpecDecoder {
         return describe(error)
     }
 
-    public static func describe(_ error: DecodingError) -> String {
+    package static func describe(_ error: DecodingError) -> String {
         switch error {
         case .keyNotFound(let key, let ctx):
             let at = path(ctx.codingPath + [key])

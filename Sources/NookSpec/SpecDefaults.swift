@@ -2,14 +2,14 @@ import NookCore
 
 /// The defaults a rootless container gets when the user does not say otherwise
 /// (the same shape as `runc spec --rootless`, with podman's choices).
-public enum SpecDefaults {
-    public static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+package enum SpecDefaults {
+    package static let path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// The namespaces of a `nook run`: all of them.
-    public static let namespaces: [Spec.Namespace] = ["user", "mount", "pid", "network", "uts", "ipc", "cgroup"]
+    package static let namespaces: [Spec.Namespace] = ["user", "mount", "pid", "network", "uts", "ipc", "cgroup"]
         .map { Spec.Namespace(type: $0) }
 
-    public static let mounts: [Spec.Mount] = [
+    package static let mounts: [Spec.Mount] = [
         .init(destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"]),
         .init(destination: "/dev", type: "tmpfs", source: "tmpfs",
               options: ["nosuid", "strictatime", "mode=755", "size=65536k"]),
@@ -24,24 +24,24 @@ public enum SpecDefaults {
     ]
 
     /// Paths a container should not read (kernel memory, timers, keys...).
-    public static let maskedPaths = [
+    package static let maskedPaths = [
         "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
         "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
     ]
 
     /// Paths a container may read but never write.
-    public static let readonlyPaths = [
+    package static let readonlyPaths = [
         "/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
     ]
 
     /// podman's default capability set for a container's process.
-    public static let capabilities = [
+    package static let capabilities = [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL", "CAP_NET_BIND_SERVICE",
         "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID", "CAP_SYS_CHROOT",
     ]
 
     /// A complete rootless spec for `args` in `rootfs`.
-    public static func spec(rootfs: String, args: [String], hostname: String?) -> Spec {
+    package static func spec(rootfs: String, args: [String], hostname: String?) -> Spec {
         Spec(
             process: Spec.Process(
                 user: Spec.User(uid: 0, gid: 0),

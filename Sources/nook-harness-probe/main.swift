@@ -13,6 +13,10 @@
 //   parallel ROOTFS N    N busybox httpd at once; prints the wall time until all are ready
 //   streams ROOTFS       stdout and stderr apart, log lines with their stream,
 //                        stdin /dev/null by default or the request's input
+//   stdin ROOTFS         the request's input read, and the container's writes to it refused
+//   rotation ROOTFS      logs followed while the log rotates twice: each line once, in order, its stream right
+//   rotation-race ROOTFS with NOOK_FAULT_STOP=log.rotate: stdout and stderr read while the
+//                        monitor is stopped between renaming the log and its stream map
 //   signals ROOTFS       wait's timeout, stop's SIGKILL after its timeout, kill(signal:)
 //   image IMAGE          a container from an image in the store ($XDG_DATA_HOME)
 import Glibc
@@ -57,8 +61,8 @@ func failureKind(_ request: ContainerRequest) async -> String {
     } catch let error as NookError {
         switch error.kind {
         case .commandNotFound(let command): return "commandNotFound \(command), exit \(error.exitCode)"
-        case .notExecutable(let command, let err): return "notExecutable \(command) \(errnoName(err.rawValue)), exit \(error.exitCode)"
-        case .systemCall(_, let path, let err): return "systemCall \(path ?? "-") \(errnoName(err.rawValue))"
+        case .notExecutable(let command, let err): return "notExecutable \(command) \(name(of: err.rawValue)), exit \(error.exitCode)"
+        case .systemCall(_, let path, let err): return "systemCall \(path ?? "-") \(name(of: err.rawValue))"
         case .alreadyExists(let subject, let name): return "alreadyExists \(subject) \(name)"
         default: return "NookError \(error.kind): \(error)"
         }
@@ -68,6 +72,26 @@ func failureKind(_ request: ContainerRequest) async -> String {
     } catch {
         return "\(type(of: error)): \(error)"
     }
+}
+
+/// The errnos the tests expect by name; a harness compares with Glibc's constants too.
+func name(of err: Int32) -> String {
+    switch err {
+    case EACCES: "EACCES"
+    case ENOENT: "ENOENT"
+    default: "errno \(err)"
+    }
+}
+
+/// Stopped by a signal (state T in /proc/PID/stat).
+func isStopped(_ pid: Int32) -> Bool {
+    let fd = open("/proc/\(pid)/stat", O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var buffer = [UInt8](repeating: 0, count: 512)
+    let n = read(fd, &buffer, buffer.count)
+    guard n > 0, let close = buffer[..<n].lastIndex(of: UInt8(ascii: ")")), close + 2 < n else { return false }
+    return buffer[close + 2] == UInt8(ascii: "T")
 }
 
 func ms(_ value: Double) -> String { String(Double(Int(value * 10)) / 10) }
@@ -126,7 +150,7 @@ do {
         } catch {
             say("readiness error: \(error)")
         }
-        say("left after the failed start: \(access((request.stateRoot ?? StateStore.defaultRoot(environment: request.callerEnvironment)) + "/" + request.name!, F_OK) == 0)")
+        say("left after the failed start: \(access(request.stateDirectory!, F_OK) == 0)")
         struct Thrown: Error {}
         var directory = ""
         do {
@@ -194,6 +218,69 @@ do {
                     say("logs \(stream): \(lines.filter { $0.stream == stream }.map(\.text).joined(separator: "|"))")
                 }
             }
+        }
+    case "stdin":
+        // Read to its end, then written through fd 0 and by reopening /proc/self/fd/0, then read again.
+        let script = "cat; (echo x >&0) 2>/dev/null && echo 'fd 0: written' || echo 'fd 0: refused'; " +
+            "(echo y > /proc/self/fd/0) 2>/dev/null && echo 'reopened: written' || echo 'reopened: refused'; cat /proc/self/fd/0"
+        var request = ContainerRequest(rootfs: rootfs, command: ["sh", "-c", script])
+        request.stdin = Array("typed in\n".utf8)
+        try await withContainer(request) { container in
+            say("exit: \(try await container.wait(timeout: .seconds(30)))")
+            for line in container.stdout().split(separator: "\n") { say("stdout: \(line)") }
+        }
+    case "rotation":
+        // Five rounds of 2,500 lines of about 100 bytes on each stream: 2.5 MiB, so the
+        // monitor's 1 MiB log rotates twice. Each round waits until this reader has seen
+        // it (an exec makes /dev/shm/goN), so the log never rotates past a file unread.
+        let (rounds, perRound) = (5, 2500)
+        let script = """
+            pad=$(printf '%080d' 0); r=0
+            while [ $r -lt \(rounds) ]; do
+              i=0
+              while [ $i -lt \(perRound) ]; do echo "out $r $i $pad"; echo "err $r $i $pad" >&2; i=$((i+1)); done
+              echo "round $r"
+              while [ ! -e /dev/shm/go$r ]; do sleep 0.01; done
+              r=$((r+1))
+            done
+            """
+        try await withContainer(ContainerRequest(rootfs: rootfs, command: ["sh", "-c", script])) { container in
+            var seen: [LogLine.Stream: [String]] = [:]
+            var round = 0
+            for try await line in container.logs {
+                if line.stream == .stdout && line.text == "round \(round)" {
+                    _ = try await container.exec(["touch", "/dev/shm/go\(round)"])
+                    round += 1
+                } else {
+                    seen[line.stream, default: []].append(line.text)
+                }
+            }
+            say("exit: \(try await container.wait(timeout: .seconds(30))), rounds: \(round)")
+            let pad = String(repeating: "0", count: 80)
+            for (stream, name) in [(LogLine.Stream.stdout, "out"), (.stderr, "err")] {
+                let lines = seen[stream] ?? []
+                let expected = (0..<rounds).flatMap { r in (0..<perRound).map { "\(name) \(r) \($0) \(pad)" } }
+                say("\(stream): \(lines.count) lines, as written: \(lines == expected)")
+            }
+            say("nook: \((seen[.nook] ?? []).count) lines")
+        }
+    case "rotation-race":
+        // 2.6 MiB: two rotations; the monitor stops itself in each (a debug build's fault point).
+        let script = "pad=$(printf '%080d' 0); i=0; while [ $i -lt 14000 ]; do echo \"out $i $pad\"; echo \"err $i $pad\" >&2; i=$((i+1)); done"
+        try await withContainer(ContainerRequest(rootfs: rootfs, command: ["sh", "-c", script])) { container in
+            // The oldest line may be cut: its start went with a rotated-out file.
+            func foreign(_ text: String, _ own: String) -> Int { text.split(separator: "\n").dropFirst().filter { !$0.hasPrefix(own) }.count }
+            for rotation in 1...2 {
+                var waited = 0
+                while !isStopped(container.monitorPID) && waited < 12000 { try await Task.sleep(for: .milliseconds(5)); waited += 1 }
+                guard isStopped(container.monitorPID) else { say("the monitor never stopped at log.rotate (a release build?)"); exit(1) }
+                if rotation == 2 {
+                    say("mid-rotation: stdout has \(foreign(container.stdout(), "out ")) lines of stderr, stderr \(foreign(container.stderr(), "err ")) of stdout")
+                }
+                kill(container.monitorPID, SIGCONT)
+            }
+            say("exit: \(try await container.wait(timeout: .seconds(60)))")
+            say("after: stdout has \(foreign(container.stdout(), "out ")) lines of stderr, stderr \(foreign(container.stderr(), "err ")) of stdout")
         }
     case "signals":
         // wait(timeout:) on a container that does not exit: a typed timeout, and it runs on.

@@ -114,6 +114,47 @@ final class NookKitHarnessTests: XCTestCase {
         ], r.stdout)
     }
 
+    /// The request's input is the container's to read, not to write: through
+    /// fd 0 and through /proc/self/fd/0 the kernel refuses (a sealed memfd,
+    /// not a file in the state root it could fill), and it reads the same after.
+    func testStdinIsReadOnlyForTheContainer() throws {
+        let r = try Harness.shell(try probeCommand(["stdin", h.rootfs]))
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "exit: 0",
+            "stdout: typed in",
+            "stdout: fd 0: refused",
+            "stdout: reopened: refused",
+            "stdout: typed in",
+        ], r.stdout)
+    }
+
+    /// `logs` followed while the monitor rotates the log twice (2.5 MiB past
+    /// its 1 MiB cap): every line comes once, in order, with its own stream.
+    func testLogsFollowTwoRotationsEachLineOnce() throws {
+        let r = try Harness.shell(try probeCommand(["rotation", h.rootfs]), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "exit: 0, rounds: 5",
+            "stdout: 12500 lines, as written: true",
+            "stderr: 12500 lines, as written: true",
+            "nook: 0 lines",
+        ], r.stdout)
+    }
+
+    /// stdout() and stderr() read while the monitor is stopped between renaming
+    /// the log and renaming its stream map (a fault point of debug builds):
+    /// no line of one stream is credited to the other, then or after.
+    func testLogStreamsKeptApartAcrossARotation() throws {
+        let r = try Harness.shell(try probeCommand(["rotation-race", h.rootfs], environment: ["NOOK_FAULT_STOP=log.rotate"]), timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        XCTAssertEqual(r.stdout.split(separator: "\n").map(String.init), [
+            "mid-rotation: stdout has 0 lines of stderr, stderr 0 of stdout",
+            "exit: 0",
+            "after: stdout has 0 lines of stderr, stderr 0 of stdout",
+        ], r.stdout)
+    }
+
     /// `wait(timeout:)` throws a typed timeout and the container runs on;
     /// `stop(timeout:)` kills one that ignores SIGTERM once the timeout passed
     /// (exit 137); `kill(signal:)` reaches the container's trap.

@@ -7,24 +7,24 @@ import NookKernel
 /// for one release and architecture. `nook audit IMAGE` compares an image's
 /// packages with it: a package the archive has in a newer version is one the
 /// image has not been rebuilt with.
-public struct DebianArchive: Sendable {
-    public static let defaultLists = "/var/lib/apt/lists"
+package struct DebianArchive: Sendable {
+    package static let defaultLists = "/var/lib/apt/lists"
     /// A compressed list is ~20 MiB, its text ~100 MiB (bookworm main, amd64).
     static let listFile = FileKind(name: "an apt package list", limit: 256 << 20)
     static let listText = FileKind(name: "an apt package list's text", limit: 512 << 20)
 
     /// The newest version of each wanted package.
-    public var newest: [String: DpkgVersion] = [:]
+    package var newest: [String: DpkgVersion] = [:]
     /// The list files read, and those skipped with the reason.
-    public var read: [String] = []
-    public var skipped: [String] = []
+    package var read: [String] = []
+    package var skipped: [String] = []
     /// The suites of the lists found (bookworm, bookworm-security...), for the report.
-    public var suites: Set<String> = []
+    package var suites: Set<String> = []
 
     /// Reads the lists in `directory` whose suite is `codename` or one of its
     /// -updates/-security suites and whose architecture is `architecture` or
     /// all, keeping only the versions of `wanted` packages.
-    public static func read(directory: String, codename: String, architecture: String, wanted: Set<String>) throws -> DebianArchive {
+    package static func read(directory: String, codename: String, architecture: String, wanted: Set<String>) throws -> DebianArchive {
         var archive = DebianArchive()
         for name in HostPath.regularFiles(directory) {
             guard let list = ListName(name) else { continue }

@@ -3,15 +3,15 @@
 /// revision each compared as alternating runs of non-digits (letters sort
 /// before other characters, `~` before everything, even the end) and digits
 /// (as numbers). Equal by that ordering means equal: `1.0` == `1.00`.
-public struct DpkgVersion: Comparable, Sendable, CustomStringConvertible {
-    public let epoch: Int
-    public let upstream: [UInt8]
-    public let revision: [UInt8]
-    public let description: String
+package struct DpkgVersion: Comparable, Sendable, CustomStringConvertible {
+    package let epoch: Int
+    package let upstream: [UInt8]
+    package let revision: [UInt8]
+    package let description: String
 
     /// nil for text dpkg would refuse (an empty or non-numeric epoch, an empty
     /// upstream part, or a space).
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         var bytes = Array(text.utf8)
         guard !bytes.isEmpty, !bytes.contains(where: { $0 == 0x20 || $0 == 0x09 || $0 == 0x0a }) else { return nil }
         var epoch = 0
@@ -33,11 +33,11 @@ public struct DpkgVersion: Comparable, Sendable, CustomStringConvertible {
         description = text
     }
 
-    public static func < (a: DpkgVersion, b: DpkgVersion) -> Bool { compare(a, b) < 0 }
-    public static func == (a: DpkgVersion, b: DpkgVersion) -> Bool { compare(a, b) == 0 }
+    package static func < (a: DpkgVersion, b: DpkgVersion) -> Bool { compare(a, b) < 0 }
+    package static func == (a: DpkgVersion, b: DpkgVersion) -> Bool { compare(a, b) == 0 }
 
     /// -1, 0 or 1, as `dpkg --compare-versions` would say.
-    public static func compare(_ a: DpkgVersion, _ b: DpkgVersion) -> Int {
+    package static func compare(_ a: DpkgVersion, _ b: DpkgVersion) -> Int {
         if a.epoch != b.epoch { return a.epoch < b.epoch ? -1 : 1 }
         let upstream = compareParts(a.upstream, b.upstream)
         return upstream != 0 ? upstream : compareParts(a.revision, b.revision)

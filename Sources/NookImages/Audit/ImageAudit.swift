@@ -6,47 +6,47 @@ import NookKernel
 /// base system, and the packages the host's Debian archive has newer
 /// versions of. Read from the image's unpacked layers (`LayeredTree`), never
 /// from a container's view.
-public struct ImageAudit: Codable, Sendable {
-    public var names: [String]
+package struct ImageAudit: Codable, Sendable {
+    package var names: [String]
     /// The manifest digest: `NAME@DIGEST` runs exactly this image.
-    public var digest: String
+    package var digest: String
     /// The config digest (the image ID).
-    public var id: String
+    package var id: String
     /// The config's `created`, as written, and the day and age it means.
-    public var created: String?
-    public var createdDay: String?
-    public var ageDays: Int?
+    package var created: String?
+    package var createdDay: String?
+    package var ageDays: Int?
     /// os-release's PRETTY_NAME, ID, VERSION_ID and VERSION_CODENAME.
-    public var system: String?
-    public var systemID: String?
-    public var systemVersion: String?
-    public var codename: String?
-    public var packageDatabase: String?
-    public var packages: [InstalledPackage] = []
+    package var system: String?
+    package var systemID: String?
+    package var systemVersion: String?
+    package var codename: String?
+    package var packageDatabase: String?
+    package var packages: [InstalledPackage] = []
     /// Packages the host's archive has in a newer version, by name.
-    public var stale: [StalePackage] = []
+    package var stale: [StalePackage] = []
     /// Whether the comparison could be made, and with what.
-    public var archive: ArchiveComparison
+    package var archive: ArchiveComparison
 
-    public struct StalePackage: Codable, Sendable, Equatable {
-        public var name: String
+    package struct StalePackage: Codable, Sendable, Equatable {
+        package var name: String
         /// In the image.
-        public var version: String
+        package var version: String
         /// The newest the host's archive knows.
-        public var archive: String
+        package var archive: String
     }
 
-    public struct ArchiveComparison: Codable, Sendable {
-        public var compared: Bool
+    package struct ArchiveComparison: Codable, Sendable {
+        package var compared: Bool
         /// The apt lists read.
-        public var lists: [String] = []
+        package var lists: [String] = []
         /// Why not, or what was skipped.
-        public var notes: [String] = []
+        package var notes: [String] = []
     }
 
     /// `layers`: the image's unpacked layer directories, bottom first;
     /// `aptLists`: where the host's apt lists are; `now`: seconds since the epoch.
-    public static func make(record: ImageRecord, configuration: ImageConfiguration, layers: [String],
+    package static func make(record: ImageRecord, configuration: ImageConfiguration, layers: [String],
                             aptLists: String, now: Int) throws -> ImageAudit {
         let tree = LayeredTree(bottomFirst: layers)
         let created = configuration.created.flatMap(CreatedTime.init)

@@ -10,17 +10,17 @@ import NookKernel
 /// Symlinks are followed inside the image (absolute ones from the image's
 /// root, `..` stops at the root), never on the host: what `nook audit IMAGE`
 /// reads is the image's own file, as RESOLVE_IN_ROOT does for a rootfs.
-public struct LayeredTree: Sendable {
+package struct LayeredTree: Sendable {
     /// Layer directories, top first.
     let layers: [String]
     static let maxSymlinks = 40  // the kernel's own limit on links followed in one lookup
 
     /// `bottomFirst`: the layers' directories in the image's order (its diff IDs').
-    public init(bottomFirst: [String]) { layers = bottomFirst.reversed() }
+    package init(bottomFirst: [String]) { layers = bottomFirst.reversed() }
 
     /// The bytes of the file at `path` in the image, read with `kind`'s limit;
     /// nil when the image has no such file.
-    public func readFile(_ path: String, as kind: FileKind) throws -> [UInt8]? {
+    package func readFile(_ path: String, as kind: FileKind) throws -> [UInt8]? {
         guard let hostPath = try resolve(path) else { return nil }
         return try HostPath.readBytes(hostPath, as: kind, label: "\(path) in the image", noFollow: true)
     }

@@ -6,11 +6,11 @@ import NookCore
 /// absolute name lands inside the layer, its ".." stopping at the top as it
 /// does at "/". A relative name whose ".." climbs above the layer is
 /// refused: no entry may land outside it.
-public struct LayerEntryPath: Equatable, Sendable {
+package struct LayerEntryPath: Equatable, Sendable {
     /// The components, none of them "", "." or "..", none holding a '/'.
-    public let components: [String]
+    package let components: [String]
 
-    public init(_ name: String) throws {
+    package init(_ name: String) throws {
         var parts: [String] = []
         let absolute = name.utf8.first == UInt8(ascii: "/")
         for raw in name.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true) {
@@ -31,9 +31,9 @@ public struct LayerEntryPath: Equatable, Sendable {
     }
 
     /// "a/b/c" (the layer's root: "").
-    public var relative: String { components.joined(separator: "/") }
+    package var relative: String { components.joined(separator: "/") }
     /// "/a/b": what openat2(RESOLVE_IN_ROOT) resolves the parent from.
-    public var parent: String { "/" + components.dropLast().joined(separator: "/") }
-    public var name: String { components.last ?? "." }
-    public var isRoot: Bool { components.isEmpty }
+    package var parent: String { "/" + components.dropLast().joined(separator: "/") }
+    package var name: String { components.last ?? "." }
+    package var isRoot: Bool { components.isEmpty }
 }

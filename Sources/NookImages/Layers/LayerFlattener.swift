@@ -10,14 +10,14 @@ import NookKernel
 /// root of the container's user namespace, so owners are kept. Every entry
 /// is reached relative to an open directory, never through a symlink.
 /// Extended attributes are not copied (file capabilities included).
-public struct LayerFlattener {
+package struct LayerFlattener {
     let destinationRoot: Int32
     /// A layer's hard links: the first copy's path (relative to the destination).
     private var copied: [InodeKey: String] = [:]
 
     struct InodeKey: Hashable { var device: UInt64; var inode: UInt64 }
 
-    public static func flatten(layers: [String], into destination: String) throws {
+    package static func flatten(layers: [String], into destination: String) throws {
         let root = open(destination, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard root >= 0 else { throw NookError.sys("open '\(destination)'", errno: errno) }
         defer { close(root) }

@@ -13,22 +13,22 @@ import NookKernel
 /// two containers of one image unpack it once, and a tree under its final
 /// name is always whole. Unpacking runs inside a user namespace that maps
 /// the user's sub-ids (nook's CLI starts it there: `nook __unpack-layer`).
-public struct LayerStore: Sendable {
-    public let store: ImageStore
+package struct LayerStore: Sendable {
+    package let store: ImageStore
 
-    public init(store: ImageStore) { self.store = store }
+    package init(store: ImageStore) { self.store = store }
 
     /// `layers/HEX`: where the layer with this diff ID is (or will be) unpacked.
-    public func path(of diffID: Digest) -> String { store.layersDirectory + "/" + diffID.hex }
+    package func path(of diffID: Digest) -> String { store.layersDirectory + "/" + diffID.hex }
 
     /// True when the layer's tree is in place (only ever renamed there whole).
-    public func isUnpacked(_ diffID: Digest) -> Bool {
+    package func isUnpacked(_ diffID: Digest) -> Bool {
         var st = stat()
         return lstat(path(of: diffID), &st) == 0 && st.st_mode & S_IFMT == S_IFDIR
     }
 
     /// The lock a layer is unpacked or removed under.
-    public func lock(_ diffID: Digest) throws -> StoreLock {
+    package func lock(_ diffID: Digest) throws -> StoreLock {
         try StoreLock(store: store, name: "layer-" + diffID.hex)
     }
 
@@ -36,7 +36,7 @@ public struct LayerStore: Sendable {
 
     /// Trees under layers/ that are not a whole layer: unpacks that were cut
     /// short (`HEX.tmp-RANDOM`), for `diffID` only or all of them.
-    public func leftovers(of diffID: Digest? = nil) -> [String] {
+    package func leftovers(of diffID: Digest? = nil) -> [String] {
         guard let dir = opendir(store.layersDirectory) else { return [] }
         defer { closedir(dir) }
         var found: [String] = []
@@ -54,7 +54,7 @@ public struct LayerStore: Sendable {
     /// the image says (`keepOwnership`), or stay the caller's. Removes what an
     /// earlier, interrupted unpack of this layer left. On any error (a bad
     /// entry, a diff ID mismatch) nothing of this layer is left under layers/.
-    public func unpack(layer: Descriptor, diffID: Digest, keepOwnership: Bool,
+    package func unpack(layer: Descriptor, diffID: Digest, keepOwnership: Bool,
                        note: (String) -> Void = { _ in }) throws {
         let held = try lock(diffID)
         defer { held.unlock() }
@@ -87,7 +87,7 @@ public struct LayerStore: Sendable {
 
     /// Removes the layer's tree (and any leftovers of it), under its lock.
     /// Call inside the user namespace: files may be owned by sub-ids.
-    public func remove(_ diffID: Digest) throws {
+    package func remove(_ diffID: Digest) throws {
         let held = try lock(diffID)
         defer { held.unlock() }
         for stale in leftovers(of: diffID) { try TreeRemover.remove(stale) }

@@ -23,7 +23,7 @@ final class LayerTreeWriter {
 
     static let whiteoutPrefix = ".wh."
     static let opaqueMarker = ".wh..wh..opq"
-    public static let opaqueAttribute = "user.overlay.opaque"
+    package static let opaqueAttribute = "user.overlay.opaque"
 
     init(root: String, keepOwnership: Bool) throws {
         rootPath = root

@@ -3,11 +3,11 @@ import Glibc
 import NookCore
 
 /// What an unpack could not make as the image says, for one note each.
-public struct UnpackReport: Sendable {
-    public var skippedDevices = 0
-    public var skippedExample = ""
-    public var skippedAttributes = 0
-    public var skippedAttributeExample = ""
+package struct UnpackReport: Sendable {
+    package var skippedDevices = 0
+    package var skippedExample = ""
+    package var skippedAttributes = 0
+    package var skippedAttributeExample = ""
 }
 
 /// Unpacks one layer blob into an empty directory: libarchive reads the tar
@@ -16,20 +16,20 @@ public struct UnpackReport: Sendable {
 /// path is resolved inside the layer and no link is followed. The
 /// uncompressed stream must hash to the diff ID, else the layer is refused
 /// (the caller removes the tree).
-public struct LayerUnpacker {
+package struct LayerUnpacker {
     let source: Int32
     let compression: LayerCompression
     let diffID: Digest
     let keepOwnership: Bool
 
-    public init(source: Int32, compression: LayerCompression, diffID: Digest, keepOwnership: Bool) {
+    package init(source: Int32, compression: LayerCompression, diffID: Digest, keepOwnership: Bool) {
         self.source = source
         self.compression = compression
         self.diffID = diffID
         self.keepOwnership = keepOwnership
     }
 
-    public func unpack(into directory: String) throws -> UnpackReport {
+    package func unpack(into directory: String) throws -> UnpackReport {
         let stream = try LayerStream(fd: source, compression: compression)
         guard let reader = archive_read_new() else { throw NookError("libarchive: out of memory") }
         defer { archive_read_free(reader) }

@@ -2,11 +2,11 @@ import Glibc
 
 /// An image config's `created`, RFC 3339 as registries and builders write it
 /// ("2024-01-01T00:00:00Z", "2023-06-10T12:34:56.123456789+02:00").
-public struct CreatedTime: Sendable, Equatable {
+package struct CreatedTime: Sendable, Equatable {
     /// Seconds since the epoch, UTC.
-    public let seconds: Int
+    package let seconds: Int
 
-    public init?(_ text: String) {
+    package init?(_ text: String) {
         let bytes = Array(text.utf8)
         guard bytes.count >= 20, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") || bytes[10] == 0x20 else { return nil }
         func number(_ range: Range<Int>) -> Int32? {
@@ -40,7 +40,7 @@ public struct CreatedTime: Sendable, Equatable {
     }
 
     /// "2024-01-01": the UTC day.
-    public var day: String {
+    package var day: String {
         var time = time_t(seconds)
         var t = tm()
         gmtime_r(&time, &t)
@@ -49,5 +49,5 @@ public struct CreatedTime: Sendable, Equatable {
     }
 
     /// Whole days from this time to `now` (0 when it is in the future).
-    public func days(before now: Int) -> Int { max(0, (now - seconds) / 86400) }
+    package func days(before now: Int) -> Int { max(0, (now - seconds) / 86400) }
 }

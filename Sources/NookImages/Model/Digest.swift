@@ -5,11 +5,11 @@ import NookCore
 /// algorithm Nook accepts (the OCI image spec's registered one, and the one
 /// every registry serves). Validated when made, so a digest is always safe
 /// to use as a file name in the store.
-public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
+package struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comparable {
     /// The 64 hex digits.
-    public let hex: String
+    package let hex: String
 
-    public init(_ text: String) throws {
+    package init(_ text: String) throws {
         guard text.hasPrefix("sha256:") else {
             throw NookError("invalid digest '\(PrintableText.escaped(text))': Nook knows only sha256:<64 hex digits>", kind: .invalidInput)
         }
@@ -21,46 +21,46 @@ public struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Comp
     }
 
     /// The digest of these bytes.
-    public static func of<Bytes: Sequence>(_ bytes: Bytes) -> Digest where Bytes.Element == UInt8 {
+    package static func of<Bytes: Sequence>(_ bytes: Bytes) -> Digest where Bytes.Element == UInt8 {
         Digest(verifiedHex: Array(bytes).withUnsafeBytes { SHA256.hash(data: $0) }.hexString)
     }
 
     init(verifiedHex: String) { hex = verifiedHex }
 
-    public var description: String { "sha256:" + hex }
+    package var description: String { "sha256:" + hex }
     /// The first 12 hex digits, as `podman images` shows an image ID.
-    public var short: String { String(hex.prefix(12)) }
+    package var short: String { String(hex.prefix(12)) }
 
-    public static func < (a: Digest, b: Digest) -> Bool { a.hex < b.hex }
+    package static func < (a: Digest, b: Digest) -> Bool { a.hex < b.hex }
 
-    public init(from decoder: Decoder) throws {
+    package init(from decoder: Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         try self.init(text)
     }
 
-    public func encode(to encoder: Encoder) throws {
+    package func encode(to encoder: Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
 }
 
 /// SHA-256 over a stream of chunks (a layer being downloaded or read).
-public struct DigestStream: Sendable {
+package struct DigestStream: Sendable {
     private var hasher = SHA256()
-    public private(set) var count: Int64 = 0
+    package private(set) var count: Int64 = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func update(_ chunk: UnsafeRawBufferPointer) {
+    package mutating func update(_ chunk: UnsafeRawBufferPointer) {
         hasher.update(bufferPointer: chunk)
         count += Int64(chunk.count)
     }
 
-    public mutating func update(_ chunk: [UInt8]) {
+    package mutating func update(_ chunk: [UInt8]) {
         chunk.withUnsafeBytes { update($0) }
     }
 
-    public func finish() -> Digest { Digest(verifiedHex: hasher.finalize().hexString) }
+    package func finish() -> Digest { Digest(verifiedHex: hasher.finalize().hexString) }
 }
 
 extension Sequence where Element == UInt8 {

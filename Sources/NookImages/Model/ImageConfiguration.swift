@@ -1,16 +1,16 @@
 /// An image's configuration blob (OCI image config; Docker's has the same
 /// fields Nook uses, with the same capitalised names under `config`).
-public struct ImageConfiguration: Codable, Sendable {
-    public var created: String?
-    public var author: String?
-    public var architecture: String?
-    public var os: String?
-    public var variant: String?
-    public var config: RunDefaults?
-    public var rootfs: RootFS
-    public var history: [History]?
+package struct ImageConfiguration: Codable, Sendable {
+    package var created: String?
+    package var author: String?
+    package var architecture: String?
+    package var os: String?
+    package var variant: String?
+    package var config: RunDefaults?
+    package var rootfs: RootFS
+    package var history: [History]?
 
-    public init(architecture: String, os: String, config: RunDefaults?, rootfs: RootFS, created: String? = nil, history: [History]? = nil) {
+    package init(architecture: String, os: String, config: RunDefaults?, rootfs: RootFS, created: String? = nil, history: [History]? = nil) {
         self.architecture = architecture
         self.os = os
         self.config = config
@@ -20,46 +20,46 @@ public struct ImageConfiguration: Codable, Sendable {
     }
 
     /// What `nook run IMAGE` starts from; flags override each field.
-    public struct RunDefaults: Codable, Sendable {
-        public var user: String?
-        public var exposedPorts: [String: EmptyObject]?
-        public var env: [String]?
-        public var entrypoint: [String]?
-        public var cmd: [String]?
-        public var volumes: [String: EmptyObject]?
-        public var workingDir: String?
-        public var labels: [String: String]?
-        public var stopSignal: String?
+    package struct RunDefaults: Codable, Sendable {
+        package var user: String?
+        package var exposedPorts: [String: EmptyObject]?
+        package var env: [String]?
+        package var entrypoint: [String]?
+        package var cmd: [String]?
+        package var volumes: [String: EmptyObject]?
+        package var workingDir: String?
+        package var labels: [String: String]?
+        package var stopSignal: String?
 
         enum CodingKeys: String, CodingKey {
             case user = "User", exposedPorts = "ExposedPorts", env = "Env", entrypoint = "Entrypoint", cmd = "Cmd"
             case volumes = "Volumes", workingDir = "WorkingDir", labels = "Labels", stopSignal = "StopSignal"
         }
 
-        public init() {}
+        package init() {}
     }
 
     /// The layers' uncompressed digests, in order, bottom first.
-    public struct RootFS: Codable, Sendable {
-        public var type: String
-        public var diffIDs: [Digest]
+    package struct RootFS: Codable, Sendable {
+        package var type: String
+        package var diffIDs: [Digest]
 
         enum CodingKeys: String, CodingKey {
             case type
             case diffIDs = "diff_ids"
         }
 
-        public init(diffIDs: [Digest]) {
+        package init(diffIDs: [Digest]) {
             self.type = "layers"
             self.diffIDs = diffIDs
         }
     }
 
-    public struct History: Codable, Sendable {
-        public var created: String?
-        public var createdBy: String?
-        public var comment: String?
-        public var emptyLayer: Bool?
+    package struct History: Codable, Sendable {
+        package var created: String?
+        package var createdBy: String?
+        package var comment: String?
+        package var emptyLayer: Bool?
 
         enum CodingKeys: String, CodingKey {
             case created, comment
@@ -70,6 +70,6 @@ public struct ImageConfiguration: Codable, Sendable {
 }
 
 /// `{}`: the value of an ExposedPorts or Volumes entry.
-public struct EmptyObject: Codable, Sendable, Hashable {
-    public init() {}
+package struct EmptyObject: Codable, Sendable, Hashable {
+    package init() {}
 }

@@ -1,12 +1,12 @@
 /// An image manifest (OCI image-manifest, or Docker schema 2: the same shape).
-public struct ImageManifest: Codable, Sendable {
-    public var schemaVersion: Int
-    public var mediaType: String?
-    public var config: Descriptor
-    public var layers: [Descriptor]
-    public var annotations: [String: String]?
+package struct ImageManifest: Codable, Sendable {
+    package var schemaVersion: Int
+    package var mediaType: String?
+    package var config: Descriptor
+    package var layers: [Descriptor]
+    package var annotations: [String: String]?
 
-    public init(mediaType: String = MediaType.ociManifest, config: Descriptor, layers: [Descriptor], annotations: [String: String]? = nil) {
+    package init(mediaType: String = MediaType.ociManifest, config: Descriptor, layers: [Descriptor], annotations: [String: String]? = nil) {
         self.schemaVersion = 2
         self.mediaType = mediaType
         self.config = config
@@ -16,13 +16,13 @@ public struct ImageManifest: Codable, Sendable {
 }
 
 /// An index of manifests (OCI image index, or a Docker manifest list).
-public struct ImageIndex: Codable, Sendable {
-    public var schemaVersion: Int
-    public var mediaType: String?
-    public var manifests: [Descriptor]
-    public var annotations: [String: String]?
+package struct ImageIndex: Codable, Sendable {
+    package var schemaVersion: Int
+    package var mediaType: String?
+    package var manifests: [Descriptor]
+    package var annotations: [String: String]?
 
-    public init(mediaType: String = MediaType.ociIndex, manifests: [Descriptor], annotations: [String: String]? = nil) {
+    package init(mediaType: String = MediaType.ociIndex, manifests: [Descriptor], annotations: [String: String]? = nil) {
         self.schemaVersion = 2
         self.mediaType = mediaType
         self.manifests = manifests
@@ -30,7 +30,7 @@ public struct ImageIndex: Codable, Sendable {
     }
 
     /// The entry for `platform` (variant compared only when both name one).
-    public func manifest(for platform: Platform) -> Descriptor? {
+    package func manifest(for platform: Platform) -> Descriptor? {
         manifests.first { entry in
             guard let p = entry.platform, p.os == platform.os, p.architecture == platform.architecture else { return false }
             if let want = platform.variant, let have = p.variant { return want == have }

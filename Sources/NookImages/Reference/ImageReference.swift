@@ -2,22 +2,22 @@ import NookCore
 
 /// An image name as podman and docker take it: `[REGISTRY[:PORT]/]PATH[:TAG][@sha256:DIGEST]`.
 /// `busybox` means `docker.io/library/busybox:latest`, as it does for them.
-public struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertible {
+package struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertible {
     /// `docker.io`, `quay.io`, `127.0.0.1:5000`, `localhost`.
-    public var registry: String
+    package var registry: String
     /// `library/busybox`: lower-case components separated by `/`.
-    public var repository: String
+    package var repository: String
     /// nil with a digest and no tag.
-    public var tag: String?
+    package var tag: String?
     /// A pin: the manifest (or index) must have this digest.
-    public var digest: Digest?
+    package var digest: Digest?
 
-    public static let defaultRegistry = "docker.io"
-    public static let defaultTag = "latest"
+    package static let defaultRegistry = "docker.io"
+    package static let defaultTag = "latest"
     /// The distribution spec bounds a name at 255 characters.
     static let maximumLength = 255
 
-    public init(registry: String, repository: String, tag: String?, digest: Digest?) {
+    package init(registry: String, repository: String, tag: String?, digest: Digest?) {
         self.registry = registry
         self.repository = repository
         self.tag = tag
@@ -25,7 +25,7 @@ public struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     /// Parses and normalises; the error names what is wrong and shows the form.
-    public init(parsing text: String) throws {
+    package init(parsing text: String) throws {
         let form = "REGISTRY/NAME:TAG or NAME@sha256:DIGEST, e.g. docker.io/library/busybox:latest"
         func bad(_ why: String) -> NookError {
             NookError("invalid image reference '\(PrintableText.escaped(text))': \(why)", hint: "write it as \(form)", kind: .invalidInput)
@@ -65,7 +65,7 @@ public struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     /// `docker.io/library/busybox:latest`, `...@sha256:...`: what `nook images` shows and the store records.
-    public var description: String {
+    package var description: String {
         var text = registry + "/" + repository
         if let tag { text += ":" + tag }
         if let digest { text += "@" + digest.description }
@@ -73,13 +73,13 @@ public struct ImageReference: Hashable, Sendable, Codable, CustomStringConvertib
     }
 
     /// The name without tag or digest: `docker.io/library/busybox`.
-    public var name: String { registry + "/" + repository }
+    package var name: String { registry + "/" + repository }
 
     /// Where the registry's API is: Docker Hub's API host is not docker.io.
-    public var apiHost: String { registry == Self.defaultRegistry ? "registry-1.docker.io" : registry }
+    package var apiHost: String { registry == Self.defaultRegistry ? "registry-1.docker.io" : registry }
 
     /// What to ask the registry for: the digest if pinned, else the tag.
-    public var manifestReference: String { digest?.description ?? tag ?? Self.defaultTag }
+    package var manifestReference: String { digest?.description ?? tag ?? Self.defaultTag }
 
     static func isValidTag(_ tag: String) -> Bool {
         guard let first = tag.utf8.first, tag.utf8.count <= 128, first != UInt8(ascii: "."), first != UInt8(ascii: "-") else { return false }

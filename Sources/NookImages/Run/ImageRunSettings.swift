@@ -8,25 +8,25 @@ import NookSpec
 
 /// What `nook run IMAGE` takes from the image's config, with the flags over
 /// it, by podman's rules. Pure: no I/O; the CLI turns it into RunOptions.
-public struct ImageRunSettings: Sendable, Equatable {
+package struct ImageRunSettings: Sendable, Equatable {
     /// PATH when the image sets none (podman's, and `nook run --rootfs`'s).
-    public static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    package static let defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
     /// The flags that override the image's config.
-    public struct Overrides: Sendable, Equatable {
+    package struct Overrides: Sendable, Equatable {
         /// COMMAND... after the image: replaces Cmd.
-        public var command: [String] = []
+        package var command: [String] = []
         /// `--entrypoint`: replaces Entrypoint and clears Cmd. A JSON array
         /// (`'["sh","-c"]'`) is the whole list; other text is one word; "" is none.
-        public var entrypoint: String?
+        package var entrypoint: String?
         /// `-w`.
-        public var workdir: String?
+        package var workdir: String?
         /// `-u`.
-        public var user: String?
+        package var user: String?
         /// `-P`: publish every exposed port on a host port the kernel picks.
-        public var publishAll = false
+        package var publishAll = false
 
-        public init(command: [String] = [], entrypoint: String? = nil, workdir: String? = nil, user: String? = nil,
+        package init(command: [String] = [], entrypoint: String? = nil, workdir: String? = nil, user: String? = nil,
                     publishAll: Bool = false) {
             self.command = command
             self.entrypoint = entrypoint
@@ -36,18 +36,18 @@ public struct ImageRunSettings: Sendable, Equatable {
         }
     }
 
-    public var args: [String]
+    package var args: [String]
     /// The image's Env (PATH added when it has none); -e and --env-file go over it.
-    public var env: [String]
-    public var workdir: String?
+    package var env: [String]
+    package var workdir: String?
     /// The user to resolve in the image's root (names need its /etc/passwd); nil: root.
-    public var user: String?
+    package var user: String?
     /// Ports to publish ("80/tcp"): the image's ExposedPorts with -P, else none.
-    public var publishedPorts: [String]
+    package var publishedPorts: [String]
     /// The image's Labels and its StopSignal, for the spec's annotations.
-    public var annotations: [String: String]
+    package var annotations: [String: String]
 
-    public init(config: ImageConfiguration.RunDefaults?, overrides: Overrides, imageName: String) throws {
+    package init(config: ImageConfiguration.RunDefaults?, overrides: Overrides, imageName: String) throws {
         let config = config ?? ImageConfiguration.RunDefaults()
         var entrypoint = config.entrypoint ?? []
         var cmd = config.cmd ?? []

@@ -9,10 +9,10 @@ import NookCore
 /// The partial file is `tmp/HEX.partial`: a pull that was interrupted
 /// finds it, and `resumeOffset` says how much of it is there (the registry
 /// client asks for the rest with a Range request, or truncates and restarts).
-public final class BlobWriter {
-    public let store: ImageStore
-    public let expected: Digest
-    public let expectedSize: Int64?
+package final class BlobWriter {
+    package let store: ImageStore
+    package let expected: Digest
+    package let expectedSize: Int64?
     let what: String
     private var fd: Int32
     private var stream = DigestStream()
@@ -23,7 +23,7 @@ public final class BlobWriter {
 
     /// nil when the blob is already in the store (checked under the lock, so
     /// a second pull of the same image waits and then finds it).
-    public init?(store: ImageStore, expected: Digest, expectedSize: Int64?, what: String = "blob") throws {
+    package init?(store: ImageStore, expected: Digest, expectedSize: Int64?, what: String = "blob") throws {
         self.store = store
         self.expected = expected
         self.expectedSize = expectedSize
@@ -37,7 +37,7 @@ public final class BlobWriter {
 
     /// Bytes already in the partial file from an interrupted pull, hashed
     /// again now so the final digest covers them. 0 if none.
-    public func resume() throws -> Int64 {
+    package func resume() throws -> Int64 {
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         _ = lseek(fd, 0, SEEK_SET)
         stream = DigestStream()
@@ -52,14 +52,14 @@ public final class BlobWriter {
     }
 
     /// Throws away what the partial file holds (the server ignored a Range request).
-    public func restart() throws {
+    package func restart() throws {
         guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { throw NookError.sys("truncate '\(partialPath)'", path: partialPath, errno: errno) }
         stream = DigestStream()
     }
 
-    public var written: Int64 { stream.count }
+    package var written: Int64 { stream.count }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+    package func write(_ bytes: UnsafeRawBufferPointer) throws {
         if let expectedSize, stream.count + Int64(bytes.count) > expectedSize {
             throw NookError("\(what) \(expected) is larger than the \(expectedSize) bytes its descriptor says; nothing was stored",
                             hint: "the source is corrupt or lying about the size",
@@ -78,12 +78,12 @@ public final class BlobWriter {
         stream.update(bytes)
     }
 
-    public func write(_ bytes: [UInt8]) throws {
+    package func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
     /// Verifies, fsyncs and renames into blobs/. On a mismatch the partial file is removed.
-    public func commit() throws {
+    package func commit() throws {
         let actual = stream.finish()
         if let expectedSize, stream.count != expectedSize {
             abandon()
@@ -109,7 +109,7 @@ public final class BlobWriter {
     }
 
     /// Removes the partial file: what an error does.
-    public func abandon() {
+    package func abandon() {
         guard !finished else { return }
         finished = true
         if fd >= 0 { close(fd); fd = -1 }

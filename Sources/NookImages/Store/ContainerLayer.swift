@@ -9,12 +9,12 @@ import NookSpec
 /// copy storage driver (`copy`) makes only `merged` and copies the layers
 /// into it: a plain root, no overlay. The spec names the directory (`RootOverlay.ownedLayerAnnotation`): the runtime
 /// removes it with the container, knowing only that it is the container's own.
-public struct ContainerLayer: Sendable {
-    public let directory: String
+package struct ContainerLayer: Sendable {
+    package let directory: String
     /// nil with the copy driver.
-    public let overlay: RootOverlay?
+    package let overlay: RootOverlay?
 
-    public var rootfs: String { directory + "/merged" }
+    package var rootfs: String { directory + "/merged" }
 
     /// - Parameters:
     ///   - layers: the image's unpacked layers, bottom first.
@@ -24,7 +24,7 @@ public struct ContainerLayer: Sendable {
     ///   - fuseProgram: fuse-overlayfs serves the overlay, not the kernel (`RootOverlay.fuseProgram`).
     ///   - volatile: the layer goes when the container stops (a foreground run,
     ///     `-d --rm`): overlayfs's `volatile`, no sync at unmount (`RootOverlay`).
-    public init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false,
+    package init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false,
                 volatile: Bool = false, fuseProgram: String? = nil) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }

@@ -12,14 +12,14 @@ import NookSpec
 /// from, and for which container: `user.json` in it. An image some layer
 /// names is in use (rmi refuses it, prune keeps it) until the layer goes,
 /// which is when its container is removed.
-public struct ContainerLayerUser: Codable, Sendable, Equatable {
-    public static let fileName = RootOverlay.layerUserFile
+package struct ContainerLayerUser: Codable, Sendable, Equatable {
+    package static let fileName = RootOverlay.layerUserFile
 
     /// The image's manifest digest.
-    public var image: Digest
-    public var container: String
+    package var image: Digest
+    package var container: String
 
-    public init(image: Digest, container: String) {
+    package init(image: Digest, container: String) {
         self.image = image
         self.container = container
     }
@@ -35,7 +35,7 @@ public struct ContainerLayerUser: Codable, Sendable, Equatable {
 extension ImageStore {
     /// Every container layer's user record, by the image it uses. A layer
     /// without a readable record (one being made, or a broken one) uses nothing.
-    public func containerLayerUsers() -> [Digest: [String]] {
+    package func containerLayerUsers() -> [Digest: [String]] {
         var users: [Digest: [String]] = [:]
         for name in HostPath.subdirectories(containersDirectory) {
             let path = containersDirectory + "/" + name + "/" + ContainerLayerUser.fileName

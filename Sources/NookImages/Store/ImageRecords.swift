@@ -11,19 +11,19 @@ import NookSpec
 /// One image in the store: its manifest (the identity `REF@sha256:` pins)
 /// and the names that point at it. An image can have several names, or
 /// none (`nook images` shows `<none>`; `nook image prune` removes those).
-public struct ImageRecord: Codable, Sendable, Equatable {
+package struct ImageRecord: Codable, Sendable, Equatable {
     /// The manifest's digest: what `nook images --digests` shows.
-    public var manifest: Digest
+    package var manifest: Digest
     /// The config's digest: the image ID (`nook images` shows its first 12 digits, as podman does).
-    public var config: Digest
+    package var config: Digest
     /// `docker.io/library/busybox:latest`, normalised.
-    public var names: [String]
+    package var names: [String]
     /// The layers' diff IDs, bottom first (each unpacked once under layers/).
-    public var diffIDs: [Digest]
+    package var diffIDs: [Digest]
     /// Compressed bytes of the manifest, config and layers.
-    public var size: Int64
+    package var size: Int64
 
-    public init(manifest: Digest, config: Digest, names: [String], diffIDs: [Digest], size: Int64) {
+    package init(manifest: Digest, config: Digest, names: [String], diffIDs: [Digest], size: Int64) {
         self.manifest = manifest
         self.config = config
         self.names = names
@@ -34,13 +34,13 @@ public struct ImageRecord: Codable, Sendable, Equatable {
 
 /// images.json: every image record, read and rewritten whole under the
 /// "images" lock (replaced by rename, so a reader never sees half of it).
-public struct ImageRecords: Sendable {
-    public let store: ImageStore
+package struct ImageRecords: Sendable {
+    package let store: ImageStore
     static let limit = FileKind(name: "the image list", limit: 16 << 20)
 
-    public init(store: ImageStore) { self.store = store }
+    package init(store: ImageStore) { self.store = store }
 
-    public func all() throws -> [ImageRecord] {
+    package func all() throws -> [ImageRecord] {
         var st = stat()
         guard lstat(store.imagesFile, &st) == 0 else {
             if errno == ENOENT { return [] }
@@ -52,7 +52,7 @@ public struct ImageRecords: Sendable {
 
     /// The record a name or ID means: a full name (`busybox` normalised), a
     /// manifest digest, or an image ID or a prefix of it (at least 3 digits, unique).
-    public func find(_ text: String) throws -> ImageRecord? {
+    package func find(_ text: String) throws -> ImageRecord? {
         let records = try all()
         // Not a reference: the text may still be an image ID or a prefix of one (below).
         if let reference = try? ImageReference(parsing: text) {
@@ -73,7 +73,7 @@ public struct ImageRecords: Sendable {
     }
 
     /// Runs `change` on the records under the lock and writes the result.
-    public func update<T>(_ change: (inout [ImageRecord]) throws -> T) throws -> T {
+    package func update<T>(_ change: (inout [ImageRecord]) throws -> T) throws -> T {
         let lock = try StoreLock(store: store, name: "images")
         defer { lock.unlock() }
         var records = try all()
@@ -83,7 +83,7 @@ public struct ImageRecords: Sendable {
     }
 
     /// Adds `record`, moving each of its names off any other image (a tag names one image).
-    public func add(_ record: ImageRecord) throws {
+    package func add(_ record: ImageRecord) throws {
         try update { records in
             for i in records.indices { records[i].names.removeAll { record.names.contains($0) } }
             if let i = records.firstIndex(where: { $0.manifest == record.manifest }) {

@@ -4,16 +4,16 @@ import NookKernel
 
 /// What removed images leave that no other image uses: blobs, and layers
 /// (whose trees the caller removes inside the user namespace).
-public struct ImageGarbage: Sendable {
-    public var blobs: [Digest] = []
-    public var layers: [Digest] = []
+package struct ImageGarbage: Sendable {
+    package var blobs: [Digest] = []
+    package var layers: [Digest] = []
     /// Bytes of the blobs removed (the layers' trees not counted).
-    public var bytes: Int64 = 0
+    package var bytes: Int64 = 0
 }
 
 extension ImageStore {
     /// The blobs (manifest, config, compressed layers) and layers (diff IDs) an image uses.
-    public func references(of record: ImageRecord) -> (blobs: Set<Digest>, layers: Set<Digest>) {
+    package func references(of record: ImageRecord) -> (blobs: Set<Digest>, layers: Set<Digest>) {
         var blobs: Set<Digest> = [record.manifest, record.config]
         // A manifest that cannot be read any more: its layer blobs go as unreferenced ones with the next rmi of an image that names them.
         if let manifest = try? readJSON(ImageManifest.self, record.manifest, what: "manifest") {
@@ -24,7 +24,7 @@ extension ImageStore {
 
     /// Removes the records `shouldRemove` picks, under the images lock, and
     /// deletes the blobs only they used. Returns them, with the layers only they used.
-    public func removeImages(where shouldRemove: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], garbage: ImageGarbage) {
+    package func removeImages(where shouldRemove: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], garbage: ImageGarbage) {
         let records = ImageRecords(store: self)
         let (removed, kept) = try records.update { all -> ([ImageRecord], [ImageRecord]) in
             let removed = all.filter(shouldRemove)
@@ -56,7 +56,7 @@ extension ImageStore {
     }
 
     /// Takes `name` off the image that has it; the image stays.
-    public func untag(_ name: String) throws {
+    package func untag(_ name: String) throws {
         try ImageRecords(store: self).update { all in
             for i in all.indices { all[i].names.removeAll { $0 == name } }
         }

@@ -18,28 +18,28 @@ import NookSpec
 /// the digest and size it must have, fsync'd and only then renamed into
 /// blobs/: a crash, a full disk or a lying registry leaves nothing under
 /// blobs/ that is not what its name says.
-public struct ImageStore: Sendable {
-    public let root: String
+package struct ImageStore: Sendable {
+    package let root: String
 
-    public init(root: String) { self.root = root }
+    package init(root: String) { self.root = root }
 
     /// `$XDG_DATA_HOME/nook`, else `$HOME/.local/share/nook` (podman's rule for its storage).
-    public static func defaultRoot(environment: [String: String]) throws -> String {
+    package static func defaultRoot(environment: [String: String]) throws -> String {
         try ImageStoreLocation.root(environment: environment)
     }
 
-    public var blobsDirectory: String { root + "/blobs/sha256" }
-    public var layersDirectory: String { root + "/layers" }
-    public var tmpDirectory: String { root + "/tmp" }
-    public var locksDirectory: String { root + "/locks" }
-    public var containersDirectory: String { root + "/containers" }
-    public var imagesFile: String { root + "/images.json" }
+    package var blobsDirectory: String { root + "/blobs/sha256" }
+    package var layersDirectory: String { root + "/layers" }
+    package var tmpDirectory: String { root + "/tmp" }
+    package var locksDirectory: String { root + "/locks" }
+    package var containersDirectory: String { root + "/containers" }
+    package var imagesFile: String { root + "/images.json" }
 
-    public func blobPath(_ digest: Digest) -> String { blobsDirectory + "/" + digest.hex }
+    package func blobPath(_ digest: Digest) -> String { blobsDirectory + "/" + digest.hex }
 
     /// Makes the store's directories, 0700, and refuses a store the user does
     /// not own (someone else's files would be trusted as verified).
-    public func prepare() throws {
+    package func prepare() throws {
         try Self.makeDirectories(root, mode: 0o700)
         var st = stat()
         guard lstat(root, &st) == 0 else { throw NookError.sys("image store '\(root)'", path: root, errno: errno) }
@@ -56,14 +56,14 @@ public struct ImageStore: Sendable {
         }
     }
 
-    public func hasBlob(_ digest: Digest) -> Bool {
+    package func hasBlob(_ digest: Digest) -> Bool {
         var st = stat()
         return lstat(blobPath(digest), &st) == 0 && st.st_mode & S_IFMT == S_IFREG
     }
 
     /// A small blob (manifest, index, config) read whole and checked against its digest again:
     /// the store is the user's, and a file changed under it must not be believed.
-    public func readBlob(_ digest: Digest, limit: Int = 4 << 20, what: String = "blob") throws -> [UInt8] {
+    package func readBlob(_ digest: Digest, limit: Int = 4 << 20, what: String = "blob") throws -> [UInt8] {
         let bytes = try HostPath.readBytes(blobPath(digest), as: FileKind(name: "a \(what)", limit: limit),
                                            label: "\(what) \(digest)", noFollow: true)
         let actual = Digest.of(bytes)
@@ -76,13 +76,13 @@ public struct ImageStore: Sendable {
     }
 
     /// Decodes a small blob as JSON of type `T`.
-    public func readJSON<T: Decodable>(_ type: T.Type, _ digest: Digest, what: String) throws -> T {
+    package func readJSON<T: Decodable>(_ type: T.Type, _ digest: Digest, what: String) throws -> T {
         try SpecDecoder.decodeJSON(T.self, from: try readBlob(digest, what: what), what: "\(what) \(digest)")
     }
 
     /// Stores `bytes` as a blob whose digest must be `expected` (when given); returns the digest.
     @discardableResult
-    public func putBlob(_ bytes: [UInt8], expected: Digest? = nil, what: String = "blob") throws -> Digest {
+    package func putBlob(_ bytes: [UInt8], expected: Digest? = nil, what: String = "blob") throws -> Digest {
         let actual = Digest.of(bytes)
         if let expected, expected != actual {
             throw NookError("\(what) digest mismatch: expected \(expected), got \(actual); nothing was stored",

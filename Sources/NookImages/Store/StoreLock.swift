@@ -4,11 +4,11 @@ import NookCore
 /// An exclusive flock(2) on one file under locks/: two `nook pull`s of the
 /// same image wait for each other per blob instead of writing it twice.
 /// Released by `unlock()` or when the process dies (the kernel drops flocks).
-public final class StoreLock {
+package final class StoreLock {
     private var fd: Int32
 
     /// Blocks until the lock named `name` (a digest's hex, "images") is ours.
-    public init(store: ImageStore, name: String) throws {
+    package init(store: ImageStore, name: String) throws {
         let path = store.locksDirectory + "/" + name + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw NookError.sys("lock '\(path)'", path: path, errno: errno) }
@@ -20,7 +20,7 @@ public final class StoreLock {
         }
     }
 
-    public func unlock() {
+    package func unlock() {
         guard fd >= 0 else { return }
         close(fd)
         fd = -1

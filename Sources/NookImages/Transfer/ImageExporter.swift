@@ -11,14 +11,14 @@ import NookKernel
 /// oci-archive tar (default) or a directory (`--format oci-dir`), its
 /// index.json naming it in the ref.name annotation. What `nook image
 /// import`, `skopeo copy oci-archive:` and `podman load` read.
-public struct ImageExporter {
-    public enum Format: String, Sendable { case ociArchive = "oci-archive", ociDirectory = "oci-dir" }
+package struct ImageExporter {
+    package enum Format: String, Sendable { case ociArchive = "oci-archive", ociDirectory = "oci-dir" }
 
-    public let store: ImageStore
+    package let store: ImageStore
 
-    public init(store: ImageStore) { self.store = store }
+    package init(store: ImageStore) { self.store = store }
 
-    public func export(_ record: ImageRecord, name: String?, to path: String, format: Format) throws {
+    package func export(_ record: ImageRecord, name: String?, to path: String, format: Format) throws {
         let manifestBytes = try store.readBlob(record.manifest, what: "manifest")
         let manifest = try store.readJSON(ImageManifest.self, record.manifest, what: "manifest")
         let blobs = [record.manifest, manifest.config.digest] + manifest.layers.map(\.digest)

@@ -14,15 +14,15 @@ import NookSpec
 /// against its digest (and size) as it is stored; index, manifests, configs
 /// are read with a size bound. A docker-archive gets an OCI manifest made
 /// here, its layers kept as the uncompressed tars they are.
-public struct ImageImporter {
-    public let store: ImageStore
+package struct ImageImporter {
+    package let store: ImageStore
     static let smallJSON = FileKind(name: "an image index or manifest", limit: 4 << 20)
     static let refAnnotation = "org.opencontainers.image.ref.name"
 
-    public init(store: ImageStore) { self.store = store }
+    package init(store: ImageStore) { self.store = store }
 
     /// Imports the image at `path`, named `reference` (else as the source names it, if it does).
-    public func importImage(from path: String, reference: ImageReference?, referenceText: String?) throws -> ImageRecord {
+    package func importImage(from path: String, reference: ImageReference?, referenceText: String?) throws -> ImageRecord {
         try store.prepare()
         var st = stat()
         guard stat(path, &st) == 0 else { throw NookError.sys("'\(path)'", path: path, errno: errno) }
@@ -117,7 +117,7 @@ public struct ImageImporter {
 extension ImageStore {
     /// Copies a file into blobs/ through `BlobWriter`: hashed as it is written,
     /// kept only when its digest (and size, when given) are those expected.
-    public func copyBlob(from path: String, expected: Digest, size: Int64?, what: String) throws {
+    package func copyBlob(from path: String, expected: Digest, size: Int64?, what: String) throws {
         guard let writer = try BlobWriter(store: self, expected: expected, expectedSize: size, what: what) else { return }
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else {

@@ -7,17 +7,17 @@
 /// (the Swift runtime scans every protocol conformance in the binary on its
 /// first dynamic casts; see Docs/performance.md). `nook` stays small; only a
 /// pull loads the network stack.
-public struct PullRequest: Codable, Sendable, Equatable {
-    public var reference: String
+package struct PullRequest: Codable, Sendable, Equatable {
+    package var reference: String
     /// `--platform OS/ARCH[/VARIANT]`, as typed.
-    public var platform: String?
-    public var tlsVerify: Bool
+    package var platform: String?
+    package var tlsVerify: Bool
     /// `--creds USER[:PASS]`, as typed (the password is asked on the terminal when left out).
-    public var creds: String?
-    public var authFile: String?
-    public var quiet: Bool
+    package var creds: String?
+    package var authFile: String?
+    package var quiet: Bool
 
-    public init(reference: String, platform: String? = nil, tlsVerify: Bool = true, creds: String? = nil,
+    package init(reference: String, platform: String? = nil, tlsVerify: Bool = true, creds: String? = nil,
                 authFile: String? = nil, quiet: Bool = false) {
         self.reference = reference
         self.platform = platform
@@ -28,9 +28,9 @@ public struct PullRequest: Codable, Sendable, Equatable {
     }
 
     /// The fd the request arrives on.
-    public static let fd: Int32 = 3
+    package static let fd: Int32 = 3
     /// The request is a few hundred bytes; more is not a request.
-    public static let limit = 1 << 20
+    package static let limit = 1 << 20
     /// The program's name, found beside `nook` (see `RegistryProgram`).
-    public static let programName = "nook-registry"
+    package static let programName = "nook-registry"
 }

@@ -8,7 +8,7 @@ import NookSpec
 /// delegated cgroup v2 tree (`DelegatedV2Backend`), or a recording fake in
 /// unit tests (`FakeCgroupBackend`). The runtime calls these steps and never
 /// asks which kind it has; `CgroupHost` picks it.
-public protocol CgroupBackend: AnyObject {
+package protocol CgroupBackend: AnyObject {
     /// The cgroup's path, kept in the container's state; nil: it has none.
     var path: String? { get }
     /// Makes the container's cgroup and writes its limits, before the clone.
@@ -39,7 +39,7 @@ public protocol CgroupBackend: AnyObject {
 
 /// Picks a container's cgroup backend: the one place that decides whether
 /// there is a cgroup and what kind.
-public protocol CgroupHost {
+package protocol CgroupHost {
     /// For a new container: from what this host delegates to the caller and
     /// what the container asks for (CgroupPlacement). Throws when it asks for
     /// limits that cannot be had here, or for an unusable cgroupsPath.
@@ -50,16 +50,16 @@ public protocol CgroupHost {
 
 /// This host's cgroups, as `/proc/self/mountinfo` and `/proc/self/cgroup`
 /// show them when a container is made (or as a unit test says).
-public struct LiveCgroupHost: CgroupHost {
+package struct LiveCgroupHost: CgroupHost {
     let environment: CgroupEnvironment?
     let view: CgroupView
 
-    public init(environment: CgroupEnvironment? = nil, view: CgroupView = LiveCgroupView()) {
+    package init(environment: CgroupEnvironment? = nil, view: CgroupView = LiveCgroupView()) {
         self.environment = environment
         self.view = view
     }
 
-    public func backend(forNew id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> CgroupBackend {
+    package func backend(forNew id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> CgroupBackend {
         // Now, not earlier: nook may have moved itself between two runs of a --restart policy.
         let environment = self.environment ?? .detect()
         switch try CgroupPlacement.decide(environment: environment, id: id, limits: limits, cgroupsPath: cgroupsPath, view: view) {
@@ -70,7 +70,7 @@ public struct LiveCgroupHost: CgroupHost {
         }
     }
 
-    public func backend(of id: String, recordedPath: String?) -> CgroupBackend {
+    package func backend(of id: String, recordedPath: String?) -> CgroupBackend {
         // Gone already (removed by a command that was killed right after): nothing to do there.
         guard let path = recordedPath, HostPath.isDirectory(path) else {
             return NoCgroupBackend(id: id, reason: "no cgroup recorded", tracer: nil)

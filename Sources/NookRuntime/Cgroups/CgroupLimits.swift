@@ -4,29 +4,29 @@ import NookSpec
 
 /// Resource limits in cgroup v2 terms, from the OCI `linux.resources` (which
 /// podman-style flags fill in). Each limit is one file and one value.
-public struct CgroupLimits: Sendable, Equatable {
-    public var files: [(name: String, value: String)] = []
+package struct CgroupLimits: Sendable, Equatable {
+    package var files: [(name: String, value: String)] = []
     /// memory.max in bytes, as asked (`--memory`, linux.resources.memory.limit).
-    public var memoryMax: Int64?
+    package var memoryMax: Int64?
 
-    public static func == (a: CgroupLimits, b: CgroupLimits) -> Bool {
+    package static func == (a: CgroupLimits, b: CgroupLimits) -> Bool {
         a.files.map { "\($0.name)=\($0.value)" } == b.files.map { "\($0.name)=\($0.value)" }
     }
 
-    public var isEmpty: Bool { files.isEmpty }
+    package var isEmpty: Bool { files.isEmpty }
 
     /// The controllers these files belong to ("memory.max" -> "memory").
-    public var controllers: Set<String> {
+    package var controllers: Set<String> {
         Set(files.map { String($0.name.split(separator: ".").first ?? "") })
     }
 
-    public init() {}
+    package init() {}
 
     /// One rule for every field: a value that limits becomes a cgroup v2 file
     /// (and then needs a delegated cgroup, or the run is refused); a value that
     /// means "no limit" (0 where the OCI spec or podman says unset, -1) becomes
     /// nothing and needs nothing; a cgroup v1 limit with no v2 equivalent is refused.
-    public init(_ r: Spec.Resources?) throws {
+    package init(_ r: Spec.Resources?) throws {
         guard let r else { return }
         if let m = r.memory {
             // -1 is "no limit"; any other negative is a mistake, not another way to say it.
@@ -112,10 +112,10 @@ public struct CgroupLimits: Sendable, Equatable {
         }
     }
 
-    public static let defaultShares: UInt64 = 1024
+    package static let defaultShares: UInt64 = 1024
 
     /// For the message when the OOM killer ended the container: "memory.max=64M".
-    public var memoryMaxDescription: String {
+    package var memoryMaxDescription: String {
         if let memoryMax { return "memory.max=\(Self.humanBytes(memoryMax))" }
         // A linux.resources.unified value, as written; none: the kernel's "max".
         return "memory.max=" + (files.last { $0.name == "memory.max" }?.value ?? "max")
@@ -136,13 +136,13 @@ public struct CgroupLimits: Sendable, Equatable {
     }
 
     /// cgroup v1 cpu.shares (2..262144) -> v2 cpu.weight (1..10000), crun's linear formula.
-    public static func cpuWeight(shares: UInt64) -> UInt64 {
+    package static func cpuWeight(shares: UInt64) -> UInt64 {
         let s = min(max(shares, 2), 262_144)
         return 1 + ((s - 2) * 9999) / 262_142
     }
 
     /// v1 blkio.weight (10..1000) -> v2 io.weight (1..10000), crun's formula.
-    public static func ioWeight(blkio: UInt64) -> UInt64 {
+    package static func ioWeight(blkio: UInt64) -> UInt64 {
         let w = min(max(blkio, 10), 1000)
         return 1 + ((w - 10) * 9999) / 990
     }

@@ -4,15 +4,15 @@ import NookKernel
 import NookSpec
 
 /// Where cgroup v2 lives on this host and what the caller may do with it.
-public struct CgroupEnvironment: Sendable, Equatable {
+package struct CgroupEnvironment: Sendable, Equatable {
     /// The cgroup2 mount: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts.
-    public var mount: String?
+    package var mount: String?
     /// cgroup v1 hierarchies are mounted too (memory, cpu, pids live there).
-    public var hybrid: Bool
+    package var hybrid: Bool
     /// Our own cgroup, from /proc/self/cgroup ("0::/user.slice/...").
-    public var ownPath: String?
+    package var ownPath: String?
 
-    public static func detect() -> CgroupEnvironment {
+    package static func detect() -> CgroupEnvironment {
         var mount: String?
         var hybrid = false
         // no mountinfo: no cgroup2 mount found, so no cgroup (said under --trace)
@@ -35,7 +35,7 @@ public struct CgroupEnvironment: Sendable, Equatable {
     }
 
     /// The controllers a cgroup directory offers its children.
-    public static func controllers(_ dir: String) -> Set<String> {
+    package static func controllers(_ dir: String) -> Set<String> {
         // unreadable: no controllers available there
         guard let text = try? HostPath.readText(dir + "/cgroup.controllers") else { return [] }
         return Set(text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init))
@@ -45,16 +45,16 @@ public struct CgroupEnvironment: Sendable, Equatable {
 }
 
 /// What the placement decision reads: the live cgroup filesystem, or a fake in unit tests.
-public protocol CgroupView {
+package protocol CgroupView {
     func writable(_ path: String) -> Bool
     func read(_ path: String) -> String?
 }
 
-public struct LiveCgroupView: CgroupView {
-    public init() {}
-    public func writable(_ path: String) -> Bool { CgroupEnvironment.writable(path) }
+package struct LiveCgroupView: CgroupView {
+    package init() {}
+    package func writable(_ path: String) -> Bool { CgroupEnvironment.writable(path) }
     // the view answers nil for a file it cannot read; placement then finds no delegation
-    public func read(_ path: String) -> String? { try? HostPath.readText(path) }
+    package func read(_ path: String) -> String? { try? HostPath.readText(path) }
 }
 
 /// Where a container's cgroup goes, decided before anything is written (a
@@ -68,7 +68,7 @@ public struct LiveCgroupView: CgroupView {
 ///    no-internal-processes rule), and move back when the container is gone;
 ///  - `linux.cgroupsPath`, when given: relative to that base, or, absolute,
 ///    relative to the cgroup2 mount.
-public enum CgroupPlacement: Sendable, Equatable {
+package enum CgroupPlacement: Sendable, Equatable {
     /// No cgroup of its own; the reason is said under --trace.
     case none(reason: String)
     /// `dir` is created (its parent is `parent`); with `leaveOwn`, nook first
@@ -82,7 +82,7 @@ extension CgroupPlacement {
 
     /// The placement decision, from what `view` shows. Throws when limits were
     /// asked for and cannot be had, or when the cgroupsPath is unusable.
-    public static func decide(environment: CgroupEnvironment, id: String, limits: CgroupLimits,
+    package static func decide(environment: CgroupEnvironment, id: String, limits: CgroupLimits,
                               cgroupsPath: String? = nil, pid: Int32 = getpid(),
                               view: CgroupView = LiveCgroupView()) throws -> CgroupPlacement {
         guard let mount = environment.mount, let own = environment.ownPath else {

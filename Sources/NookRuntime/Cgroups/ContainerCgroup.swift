@@ -3,33 +3,33 @@ import NookCore
 import NookKernel
 
 /// A container's cgroup directory.
-public struct ContainerCgroup: Sendable, Equatable {
-    public var path: String
+package struct ContainerCgroup: Sendable, Equatable {
+    package var path: String
     /// Set when nook moved itself into `<own>/nook-supervisor` to place this cgroup below its own.
-    public var supervisor: SupervisorLeaf?
+    package var supervisor: SupervisorLeaf?
 
-    public struct SupervisorLeaf: Sendable, Equatable {
-        public var own: String
+    package struct SupervisorLeaf: Sendable, Equatable {
+        package var own: String
         /// Controllers nook enabled in `<own>/cgroup.subtree_control` (disabled again when it leaves).
-        public var added: [String]
+        package var added: [String]
     }
 
-    public init(path: String) { self.path = path }
+    package init(path: String) { self.path = path }
 
     /// For clone3(CLONE_INTO_CGROUP): the child starts inside, no race.
-    public func openDirectory() throws -> Int32 {
+    package func openDirectory() throws -> Int32 {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw NookError.sys("open cgroup '\(path)'", path: path, errno: errno) }
         return fd
     }
 
-    public func read(_ file: String) -> String? {
+    package func read(_ file: String) -> String? {
         // a value that cannot be read is reported as absent (stats show '-')
         (try? HostPath.readText(path + "/" + file))?.trimmingCharacters(in: " \n")
     }
 
     /// A key from a flat-keyed file like memory.events ("oom_kill 1").
-    public func value(_ file: String, _ key: String) -> UInt64? {
+    package func value(_ file: String, _ key: String) -> UInt64? {
         guard let text = read(file) else { return nil }
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: " ")
@@ -39,7 +39,7 @@ public struct ContainerCgroup: Sendable, Equatable {
     }
 
     /// Kills anything left, then removes the directory.
-    public func remove() throws {
+    package func remove() throws {
         guard HostPath.isDirectory(path) else { return }
         try? HostPath.writeText(path + "/cgroup.kill", "1")  // no cgroup.kill (before Linux 5.14): a process left makes the rmdir below fail, and say so
         for _ in 0..<200 {
@@ -50,7 +50,7 @@ public struct ContainerCgroup: Sendable, Equatable {
         if rmdir(path) != 0 && errno != ENOENT { throw NookError.sys("remove cgroup '\(path)'", path: path, errno: errno) }
     }
 
-    public func freeze(_ frozen: Bool) throws {
+    package func freeze(_ frozen: Bool) throws {
         try HostPath.writeText(path + "/cgroup.freeze", frozen ? "1" : "0")
     }
 }

@@ -3,16 +3,16 @@ import NookKernel
 import NookSpec
 
 /// What `nook stats` reports, read from the container's cgroup files.
-public struct ContainerStats: Codable, Sendable, Equatable {
-    public var id: String
-    public var memoryCurrent: UInt64
-    public var memoryPeak: UInt64?
-    public var memoryMax: String
-    public var pidsCurrent: UInt64
-    public var pidsMax: String
-    public var cpuUsageMicroseconds: UInt64
-    public var throttledPeriods: UInt64
-    public var throttledMicroseconds: UInt64
+package struct ContainerStats: Codable, Sendable, Equatable {
+    package var id: String
+    package var memoryCurrent: UInt64
+    package var memoryPeak: UInt64?
+    package var memoryMax: String
+    package var pidsCurrent: UInt64
+    package var pidsMax: String
+    package var cpuUsageMicroseconds: UInt64
+    package var throttledPeriods: UInt64
+    package var throttledMicroseconds: UInt64
 }
 
 extension Runtime {
@@ -23,11 +23,11 @@ extension Runtime {
         return cgroups.backend(of: id, recordedPath: state.cgroupPath)
     }
 
-    public func stats(id: String) throws -> ContainerStats {
+    package func stats(id: String) throws -> ContainerStats {
         try cgroup(of: id).stats(id: id)
     }
 
-    public func freeze(id: String, _ frozen: Bool) throws {
+    package func freeze(id: String, _ frozen: Bool) throws {
         try cgroup(of: id).freeze(frozen)
     }
 }

@@ -7,7 +7,7 @@ import NookSpec
 /// caller, where `CgroupPlacement` decided (next to or below nook's own
 /// cgroup, or at linux.cgroupsPath), with one file per limit. Its files are
 /// written through HostPath.
-public final class DelegatedV2Backend: CgroupBackend {
+package final class DelegatedV2Backend: CgroupBackend {
     /// Where a new container's cgroup goes; nil for one recorded in a state.
     let placement: (dir: String, parent: String, leaveOwn: String?)?
     let limits: CgroupLimits
@@ -36,9 +36,9 @@ public final class DelegatedV2Backend: CgroupBackend {
         owned = true
     }
 
-    public var path: String? { cgroup.path }
+    package var path: String? { cgroup.path }
 
-    public func create() throws {
+    package func create() throws {
         guard let (dir, base, leaveOwn) = placement, !owned else { return }
         var supervisor: ContainerCgroup.SupervisorLeaf?
         if let leaveOwn { supervisor = try moveSelfIntoLeaf(leaveOwn) }
@@ -51,11 +51,11 @@ public final class DelegatedV2Backend: CgroupBackend {
         }
     }
 
-    public func openForClone() throws -> Int32 { try cgroup.openDirectory() }
+    package func openForClone() throws -> Int32 { try cgroup.openDirectory() }
 
-    public func oomKilled() -> Bool { (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 }
+    package func oomKilled() -> Bool { (cgroup.value("memory.events", "oom_kill") ?? 0) > 0 }
 
-    public func stats(id: String) throws -> ContainerStats {
+    package func stats(id: String) throws -> ContainerStats {
         ContainerStats(
             id: id,
             memoryCurrent: cgroup.read("memory.current").flatMap { UInt64($0) } ?? 0,
@@ -68,11 +68,11 @@ public final class DelegatedV2Backend: CgroupBackend {
             throttledMicroseconds: cgroup.value("cpu.stat", "throttled_usec") ?? 0)
     }
 
-    public func freeze(_ frozen: Bool) throws { try cgroup.freeze(frozen) }
+    package func freeze(_ frozen: Bool) throws { try cgroup.freeze(frozen) }
 
-    public var isFrozen: Bool { cgroup.value("cgroup.events", "frozen") == 1 }
+    package var isFrozen: Bool { cgroup.value("cgroup.events", "frozen") == 1 }
 
-    public func holdStill() -> Bool {
+    package func holdStill() -> Bool {
         guard cgroup.read("cgroup.freeze") == "0" else { return false } // not if the user paused it
         guard (try? cgroup.freeze(true)) != nil else { return false }  // cannot freeze: the caller stops processes one by one instead
         let start = Monotonic.now()
@@ -81,9 +81,9 @@ public final class DelegatedV2Backend: CgroupBackend {
     }
 
     // false: the caller kills each process by pidfd instead
-    public func killAll() -> Bool { (try? HostPath.writeText(cgroup.path + "/cgroup.kill", "1")) != nil }
+    package func killAll() -> Bool { (try? HostPath.writeText(cgroup.path + "/cgroup.kill", "1")) != nil }
 
-    public func pids() -> Set<Int32> {
+    package func pids() -> Set<Int32> {
         var result = Set<Int32>()
         var dirs = [cgroup.path]
         while let dir = dirs.popLast() {
@@ -95,7 +95,7 @@ public final class DelegatedV2Backend: CgroupBackend {
         return result
     }
 
-    public func remove() throws {
+    package func remove() throws {
         guard owned else { return }
         defer { if let leaf = cgroup.supervisor { Self.leaveSupervisorLeaf(leaf, tracer: tracer) } }
         try cgroup.remove()
@@ -147,7 +147,7 @@ public final class DelegatedV2Backend: CgroupBackend {
     }
 
     /// Whether a cgroup has live processes (itself or below).
-    public static func isPopulated(_ dir: String, view: CgroupView) -> Bool {
+    package static func isPopulated(_ dir: String, view: CgroupView) -> Bool {
         if let procs = view.read(dir + "/cgroup.procs"), !procs.trimmingCharacters(in: " \n").isEmpty { return true }
         return (view.read(dir + "/cgroup.events") ?? "").split(separator: "\n").contains("populated 1")
     }
@@ -193,7 +193,7 @@ public final class DelegatedV2Backend: CgroupBackend {
     /// Undoes `moveSelfIntoLeaf` once no container is left below our cgroup:
     /// disable the controllers we enabled, move back, remove the leaf. With
     /// other containers still there (their limits need the controllers), stay.
-    public static func leaveSupervisorLeaf(_ leaf: ContainerCgroup.SupervisorLeaf, tracer: Tracer) {
+    package static func leaveSupervisorLeaf(_ leaf: ContainerCgroup.SupervisorLeaf, tracer: Tracer) {
         let own = leaf.own
         let children = HostPath.subdirectories(own).filter { $0 != "nook-supervisor" }
         guard children.isEmpty else {

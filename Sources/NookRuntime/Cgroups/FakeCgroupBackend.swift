@@ -14,27 +14,27 @@ import NookSpec
 ///     ... XCTAssertEqual(cgroups.calls, [.choose, .create, .remove])
 /// Not final: a sequence test's subclass also puts each call in the kernel
 /// fake's timeline (Tests/NookKitTests/RecordingSeams.swift).
-public class FakeCgroupBackend: CgroupHost, CgroupBackend, @unchecked Sendable {
-    public enum Call: String, Sendable, Equatable, CaseIterable {
+package class FakeCgroupBackend: CgroupHost, CgroupBackend, @unchecked Sendable {
+    package enum Call: String, Sendable, Equatable, CaseIterable {
         /// `CgroupHost.backend(forNew:)` (it fails as a refused placement would) or `backend(of:)`.
         case choose, create, openForClone, oomKilled, stats, freeze, thaw, holdStill, killAll, pids, remove
     }
 
-    public private(set) var calls: [Call] = []
+    package private(set) var calls: [Call] = []
     /// The limits the last new container asked for.
-    public private(set) var limits = CgroupLimits()
+    package private(set) var limits = CgroupLimits()
     /// Calls that fail, with the errno they fail with. A call that cannot
     /// throw answers as a cgroup that cannot do it (false, no pids).
-    public private(set) var failing: [Call: Int32] = [:]
+    package private(set) var failing: [Call: Int32] = [:]
     /// The path recorded in the state; nil makes it behave as no cgroup.
-    public var path: String?
-    public var oomKill = false
-    public var members: Set<Int32> = []
-    public private(set) var isFrozen = false
+    package var path: String?
+    package var oomKill = false
+    package var members: Set<Int32> = []
+    package private(set) var isFrozen = false
 
-    public init(path: String? = "/sys/fs/cgroup/fake/nook-test") { self.path = path }
+    package init(path: String? = "/sys/fs/cgroup/fake/nook-test") { self.path = path }
 
-    public func fail(_ call: Call, errno: Int32) { failing[call] = errno }
+    package func fail(_ call: Call, errno: Int32) { failing[call] = errno }
 
     /// A new container is being made (a subclass names its path after it).
     func newContainer(_ id: String) {}
@@ -47,53 +47,53 @@ public class FakeCgroupBackend: CgroupHost, CgroupBackend, @unchecked Sendable {
 
     private func succeeds(_ call: Call) -> Bool { (try? record(call)) != nil }  // a call told to fail answers as a cgroup that cannot do it
 
-    public func backend(forNew id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> CgroupBackend {
+    package func backend(forNew id: String, limits: CgroupLimits, cgroupsPath: String?, tracer: Tracer) throws -> CgroupBackend {
         self.limits = limits
         newContainer(id)
         try record(.choose)
         return self
     }
 
-    public func backend(of id: String, recordedPath: String?) -> CgroupBackend {
+    package func backend(of id: String, recordedPath: String?) -> CgroupBackend {
         calls.append(.choose)
         path = recordedPath
         return self
     }
 
-    public func create() throws { try record(.create) }
+    package func create() throws { try record(.create) }
 
     /// A real fd (of /dev/null), so that the caller's close is harmless; -1 without a path.
-    public func openForClone() throws -> Int32 {
+    package func openForClone() throws -> Int32 {
         try record(.openForClone)
         return path == nil ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
-    public func oomKilled() -> Bool { succeeds(.oomKilled) && oomKill }
+    package func oomKilled() -> Bool { succeeds(.oomKilled) && oomKill }
 
-    public func stats(id: String) throws -> ContainerStats {
+    package func stats(id: String) throws -> ContainerStats {
         try record(.stats)
         return ContainerStats(id: id, memoryCurrent: 0, memoryPeak: nil, memoryMax: "max", pidsCurrent: UInt64(members.count),
                               pidsMax: "max", cpuUsageMicroseconds: 0, throttledPeriods: 0, throttledMicroseconds: 0)
     }
 
-    public func freeze(_ frozen: Bool) throws {
+    package func freeze(_ frozen: Bool) throws {
         try record(frozen ? .freeze : .thaw)
         isFrozen = frozen
     }
 
-    public func holdStill() -> Bool {
+    package func holdStill() -> Bool {
         guard !isFrozen, succeeds(.holdStill) else { return false }
         isFrozen = true
         return true
     }
 
-    public func killAll() -> Bool {
+    package func killAll() -> Bool {
         guard succeeds(.killAll) else { return false }
         members = []
         return true
     }
 
-    public func pids() -> Set<Int32> { succeeds(.pids) ? members : [] }
+    package func pids() -> Set<Int32> { succeeds(.pids) ? members : [] }
 
-    public func remove() throws { try record(.remove) }
+    package func remove() throws { try record(.remove) }
 }

@@ -5,17 +5,28 @@ import NookSpec
 
 /// podman's resource flags, parsed into the OCI `linux.resources` they mean.
 public struct ResourceFlags: Sendable, Equatable {
+    /// The memory limit (`--memory`): "64M", "1g", "512k" or bytes.
     public var memory: String?
+    /// Memory plus swap (`--memory-swap`); "-1": unlimited swap.
     public var memorySwap: String?
+    /// A soft memory limit (`--memory-reservation`).
     public var memoryReservation: String?
+    /// The most processes and threads at once (`--pids-limit`); -1: unlimited.
     public var pidsLimit: Int64?
+    /// CPU time as a number of CPUs (`--cpus 0.5`).
     public var cpus: String?
+    /// A relative CPU weight (`--cpu-shares`).
     public var cpuShares: UInt64?
+    /// The CPUs it may run on (`--cpuset-cpus 0-1`).
     public var cpusetCPUs: String?
+    /// A relative block I/O weight, 10 to 1000 (`--blkio-weight`).
     public var blkioWeight: UInt16?
+    /// Read rates per block device, `DEVICE:RATE` (`--device-read-bps /dev/vda:1mb`).
     public var deviceReadBps: [String] = []
+    /// Write rates per block device, `DEVICE:RATE` (`--device-write-bps`).
     public var deviceWriteBps: [String] = []
 
+    /// Limits as `nook run` takes them; nil or empty: not limited.
     public init(memory: String? = nil, memorySwap: String? = nil, memoryReservation: String? = nil, pidsLimit: Int64? = nil,
                 cpus: String? = nil, cpuShares: UInt64? = nil, cpusetCPUs: String? = nil, blkioWeight: UInt16? = nil,
                 deviceReadBps: [String] = [], deviceWriteBps: [String] = []) {
@@ -24,11 +35,11 @@ public struct ResourceFlags: Sendable, Equatable {
         (self.deviceReadBps, self.deviceWriteBps) = (deviceReadBps, deviceWriteBps)
     }
 
-    public var isEmpty: Bool { self == ResourceFlags() }
+    package var isEmpty: Bool { self == ResourceFlags() }
 
     /// "64M", "1g", "512k", "1024" (bytes); -1 for unlimited where allowed.
     /// `shown`: the whole flag value, for errors (`/dev/vda:1mb` rather than `1mb`).
-    public static func bytes(_ text: String, flag: String, shown: String? = nil) throws -> Int64 {
+    package static func bytes(_ text: String, flag: String, shown: String? = nil) throws -> Int64 {
         if text == "-1" { return -1 }
         let lower = text.lowercased()
         let units: [(String, Int64)] = [("gib", 1 << 30), ("mib", 1 << 20), ("kib", 1 << 10), ("gb", 1 << 30), ("mb", 1 << 20),
@@ -59,7 +70,7 @@ public struct ResourceFlags: Sendable, Equatable {
     }
 
     /// "/dev/vda:1mb" -> (major, minor, bytes per second).
-    public static func device(_ text: String, flag: String) throws -> Spec.Resources.ThrottleDevice {
+    package static func device(_ text: String, flag: String) throws -> Spec.Resources.ThrottleDevice {
         guard let colon = text.lastIndex(of: ":") else {
             throw NookError("invalid \(flag) '\(text)'", hint: "use DEVICE:RATE, e.g. \(flag) /dev/vda:1mb", kind: .invalidInput)
         }
@@ -76,13 +87,13 @@ public struct ResourceFlags: Sendable, Equatable {
     }
 
     /// cpu.max's period, in µs, as podman sets it.
-    public static let cpuPeriod: UInt64 = 100_000
+    package static let cpuPeriod: UInt64 = 100_000
     /// The kernel refuses a quota under 1 ms or over 2^44 - 1 µs (max_cfs_runtime):
     /// 0.01 to 175921860 CPUs with a 100 ms period.
-    public static let cpusRange = "0.01 to 175921860"
+    package static let cpusRange = "0.01 to 175921860"
 
     /// `--cpus 1.5` -> a quota of 150000 µs per 100000 µs period.
-    public static func cpuQuota(_ text: String) throws -> Int64 {
+    package static func cpuQuota(_ text: String) throws -> Int64 {
         let bad = NookError("invalid --cpus '\(text)'", hint: "a number of CPUs from \(cpusRange), e.g. 0.5", kind: .invalidInput)
         // Digits with at most one '.': Double() alone would take "inf", "nan" and "1e30".
         guard text.contains(where: \.isNumber), text.allSatisfy({ $0.isASCII && ($0.isNumber || $0 == ".") }),
@@ -92,7 +103,7 @@ public struct ResourceFlags: Sendable, Equatable {
         return Int64(quota)
     }
 
-    public func resources() throws -> Spec.Resources? {
+    package func resources() throws -> Spec.Resources? {
         guard !isEmpty else { return nil }
         var r = Spec.Resources()
         // -1 is "unlimited", which is what no cgroup at all gives: alone, it

@@ -11,8 +11,8 @@ import NookSpec
 /// which crashes. For such users the system's own `getent` (dynamic, with
 /// NSS) is asked instead: the rare case pays for a process, the common one
 /// reads a file.
-public enum HostUserName {
-    public static func of(uid: uid_t, passwd: String = "/etc/passwd") -> String? {
+package enum HostUserName {
+    package static func of(uid: uid_t, passwd: String = "/etc/passwd") -> String? {
         // no readable /etc/passwd: ask getent below
         if let text = try? HostPath.readText(passwd), let name = lookup(uid: uid, inPasswd: text) { return name }
         guard HostPath.findExecutable("getent") != nil,

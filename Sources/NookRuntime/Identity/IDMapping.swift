@@ -8,18 +8,18 @@ import NookSpec
 /// Default (no setup at all): container 0 -> the caller, one id, setgroups
 /// denied. The caller writes its own child's maps; the kernel allows exactly
 /// this single mapping without privilege.
-public struct IDMapping: Sendable, Equatable {
-    public var uidMappings: [Spec.IDMap]
-    public var gidMappings: [Spec.IDMap]
+package struct IDMapping: Sendable, Equatable {
+    package var uidMappings: [Spec.IDMap]
+    package var gidMappings: [Spec.IDMap]
     /// setgroups(2) must be denied before an unprivileged process writes gid_map.
-    public var setgroupsAllowed: Bool
-    public var writer: Writer
+    package var setgroupsAllowed: Bool
+    package var writer: Writer
     /// Why this mapping was chosen (shown under --trace).
-    public var reason: String
+    package var reason: String
     /// `--userns keep-id`: the process runs as the caller's own ids.
-    public var keepID = false
+    package var keepID = false
 
-    public enum Writer: String, Sendable, Equatable {
+    package enum Writer: String, Sendable, Equatable {
         /// The caller writes /proc/PID/{uid,gid}_map itself.
         case direct
         /// The setuid helpers newuidmap/newgidmap write them (sub-id ranges).
@@ -28,14 +28,14 @@ public struct IDMapping: Sendable, Equatable {
         case none
     }
 
-    public static func single(uid: UInt32, gid: UInt32) -> IDMapping {
+    package static func single(uid: UInt32, gid: UInt32) -> IDMapping {
         IDMapping(uidMappings: [.init(containerID: 0, hostID: uid, size: 1)],
                   gidMappings: [.init(containerID: 0, hostID: gid, size: 1)],
                   setgroupsAllowed: false, writer: .direct,
                   reason: "container 0 -> host \(uid), a single id: needs no setup")
     }
 
-    public init(uidMappings: [Spec.IDMap], gidMappings: [Spec.IDMap], setgroupsAllowed: Bool, writer: Writer, reason: String) {
+    package init(uidMappings: [Spec.IDMap], gidMappings: [Spec.IDMap], setgroupsAllowed: Bool, writer: Writer, reason: String) {
         self.uidMappings = uidMappings
         self.gidMappings = gidMappings
         self.setgroupsAllowed = setgroupsAllowed
@@ -44,16 +44,16 @@ public struct IDMapping: Sendable, Equatable {
     }
 
     /// True when `id` in the container has a host id under these maps.
-    public static func maps(_ id: UInt32, in maps: [Spec.IDMap]) -> Bool {
+    package static func maps(_ id: UInt32, in maps: [Spec.IDMap]) -> Bool {
         maps.contains { id >= $0.containerID && UInt64(id) < UInt64($0.containerID) + UInt64($0.size) }
     }
 
     /// The kernel's text form: "0 1000 1\n".
-    public static func text(_ maps: [Spec.IDMap]) -> String {
+    package static func text(_ maps: [Spec.IDMap]) -> String {
         maps.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
     }
 
-    public func hostUID(for containerUID: UInt32) -> UInt32? {
+    package func hostUID(for containerUID: UInt32) -> UInt32? {
         for m in uidMappings where containerUID >= m.containerID && containerUID - m.containerID < m.size {
             // A map from config.json may run past UInt32.max: no host id there.
             let (id, overflow) = m.hostID.addingReportingOverflow(containerUID - m.containerID)

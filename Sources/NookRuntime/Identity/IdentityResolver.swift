@@ -4,7 +4,7 @@ import NookKernel
 import NookSpec
 
 /// How the user asked ids to be mapped (`--userns`).
-public enum UserNamespaceMode: String, Sendable, Equatable {
+package enum UserNamespaceMode: String, Sendable, Equatable {
     /// podman's default: container root is the caller (plus a sub-id range if there is one).
     case auto
     /// `keep-id`: the caller's uid and gid keep their numbers inside.
@@ -12,7 +12,7 @@ public enum UserNamespaceMode: String, Sendable, Equatable {
     /// `host`: no user namespace at all (only meaningful for real root).
     case host
 
-    public static func parse(_ text: String) throws -> UserNamespaceMode {
+    package static func parse(_ text: String) throws -> UserNamespaceMode {
         guard let mode = UserNamespaceMode(rawValue: text) else {
             throw NookError("invalid --userns '\(text)'", hint: "modes are auto, keep-id and host", kind: .invalidInput)
         }
@@ -27,21 +27,21 @@ public enum UserNamespaceMode: String, Sendable, Equatable {
 ///  3. a sub-id range for the caller plus setuid newuidmap/newgidmap:
 ///     0 -> the caller, 1..N -> the range, so images with several users work;
 ///  4. otherwise the single mapping 0 -> the caller, which needs no setup.
-public struct IdentityResolver {
-    public var uid: uid_t
-    public var gid: gid_t
-    public var userName: String
-    public var subuidFile = "/etc/subuid"
-    public var subgidFile = "/etc/subgid"
-    public var helpersAvailable: Bool
+package struct IdentityResolver {
+    package var uid: uid_t
+    package var gid: gid_t
+    package var userName: String
+    package var subuidFile = "/etc/subuid"
+    package var subgidFile = "/etc/subgid"
+    package var helpersAvailable: Bool
     /// Nook runs in the host's own user namespace (uid_map "0 0 4294967295"),
     /// not inside one that rootless podman or rootlesskit made.
-    public var inInitialUserNamespace: Bool = IdentityResolver.readInitialUserNamespace()
+    package var inInitialUserNamespace: Bool = IdentityResolver.readInitialUserNamespace()
 
     /// The range used for real root when /etc/subuid has no entry for root.
-    public static let rootDefaultRange = SubordinateRange(start: 100000, count: 65536)
+    package static let rootDefaultRange = SubordinateRange(start: 100000, count: 65536)
 
-    public init(uid: uid_t = getuid(), gid: gid_t = getgid()) {
+    package init(uid: uid_t = getuid(), gid: gid_t = getgid()) {
         self.uid = uid
         self.gid = gid
         userName = HostUserName.of(uid: uid) ?? "\(uid)"
@@ -54,7 +54,7 @@ public struct IdentityResolver {
         return map.split(separator: "\n").map { $0.split(separator: " ") } == [["0", "0", "4294967295"]]
     }
 
-    public func resolve(spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
+    package func resolve(spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
         // A config.json without a user namespace: only root can do without one,
         // e.g. nook as uid 0 inside rootless podman's own user namespace.
         if let namespaces = spec.linux?.namespaces, !namespaces.contains(where: { $0.type == "user" }) {

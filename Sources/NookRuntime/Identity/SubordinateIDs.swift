@@ -5,12 +5,12 @@ import NookSpec
 
 /// Ranges from /etc/subuid and /etc/subgid ("name-or-uid:start:count" lines):
 /// the ids an administrator set aside for a user's containers.
-public struct SubordinateRange: Sendable, Equatable {
-    public var start: UInt32
-    public var count: UInt32
+package struct SubordinateRange: Sendable, Equatable {
+    package var start: UInt32
+    package var count: UInt32
 
     /// The first range for `user` (matched by name or by numeric id).
-    public static func find(in text: String, user: String, id: UInt32) -> SubordinateRange? {
+    package static func find(in text: String, user: String, id: UInt32) -> SubordinateRange? {
         for line in text.split(whereSeparator: \.isNewline) {
             let fields = line.split(separator: ":", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0] == user || fields[0] == "\(id)",
@@ -22,7 +22,7 @@ public struct SubordinateRange: Sendable, Equatable {
         return nil
     }
 
-    public static func read(file: String, user: String, id: UInt32) -> SubordinateRange? {
+    package static func read(file: String, user: String, id: UInt32) -> SubordinateRange? {
         // no /etc/subuid (or unreadable): no sub-ids, the single-id mapping is used
         guard let text = try? HostPath.readText(file) else { return nil }
         return find(in: text, user: user, id: id)
@@ -30,11 +30,11 @@ public struct SubordinateRange: Sendable, Equatable {
 }
 
 /// The setuid helpers that write multi-range maps for an unprivileged user.
-public enum IDMapHelpers {
-    public static let directories = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]
+package enum IDMapHelpers {
+    package static let directories = ["/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"]
 
     /// Path of newuidmap/newgidmap if installed setuid root.
-    public static func find(_ name: String) -> String? {
+    package static func find(_ name: String) -> String? {
         for dir in directories {
             var st = stat()
             let path = dir + "/" + name

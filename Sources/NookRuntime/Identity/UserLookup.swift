@@ -6,17 +6,17 @@ import NookSpec
 /// `--user NAME[:GROUP]` resolved against the rootfs's own /etc/passwd and
 /// /etc/group (never the host's), read with RESOLVE_IN_ROOT so a symlinked
 /// /etc/passwd in an image cannot point outside it.
-public struct UserLookup {
-    public struct Resolved: Sendable, Equatable {
-        public var uid: UInt32
-        public var gid: UInt32
-        public var additionalGids: [UInt32]
-        public var home: String
+package struct UserLookup {
+    package struct Resolved: Sendable, Equatable {
+        package var uid: UInt32
+        package var gid: UInt32
+        package var additionalGids: [UInt32]
+        package var home: String
     }
 
-    public var rootfs: String
+    package var rootfs: String
 
-    public init(rootfs: String) { self.rootfs = rootfs }
+    package init(rootfs: String) { self.rootfs = rootfs }
 
     /// The file's text; empty when the image has none.
     func read(_ path: String) throws -> String {
@@ -28,7 +28,7 @@ public struct UserLookup {
         try read(path).split(whereSeparator: \.isNewline).map { $0.split(separator: ":", omittingEmptySubsequences: false) }
     }
 
-    public func resolve(_ spec: String) throws -> Resolved {
+    package func resolve(_ spec: String) throws -> Resolved {
         let parts = spec.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         let userPart = parts[0]
         guard !userPart.isEmpty else { throw NookError("invalid --user '\(spec)': empty user", kind: .invalidInput) }

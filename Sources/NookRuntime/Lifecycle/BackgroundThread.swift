@@ -4,8 +4,8 @@ import NookCore
 /// A plain detached thread for work that blocks in the kernel (poll, waitid):
 /// such work must not hold a thread of Swift's cooperative pool, and a
 /// monitor, which is no async program, has no pool to give it.
-public enum BackgroundThread {
-    public static func start(_ body: @escaping @Sendable () -> Void) throws {
+package enum BackgroundThread {
+    package static func start(_ body: @escaping @Sendable () -> Void) throws {
         let box = Unmanaged.passRetained(Body(body)).toOpaque()
         var thread = pthread_t()
         let started = pthread_create(&thread, nil, { raw in

@@ -4,55 +4,55 @@ import NookSpec
 
 /// `nook inspect`: everything Nook knows of one container, in one JSON object
 /// (the shape of podman's, with the names Nook's state uses).
-public struct ContainerInspection: Codable, Sendable {
-    public struct State: Codable, Sendable {
-        public var status: String
+package struct ContainerInspection: Codable, Sendable {
+    package struct State: Codable, Sendable {
+        package var status: String
         /// "exited (3)", "exited (137, out of memory ...)", "running", ...
-        public var described: String
-        public var pid: Int32
-        public var exitCode: Int32?
-        public var exitReason: String?
-        public var startedAt: String?
+        package var described: String
+        package var pid: Int32
+        package var exitCode: Int32?
+        package var exitReason: String?
+        package var startedAt: String?
         /// When the exit was seen: by the supervisor or monitor when there is
         /// one, else by the first nook command to look (an OCI container's).
-        public var finishedAt: String?
+        package var finishedAt: String?
         /// `run -d --restart`: the policy, and how often its monitor restarted it.
-        public var restartPolicy: String?
-        public var restartCount: Int
+        package var restartPolicy: String?
+        package var restartCount: Int
     }
 
-    public struct PublishedPort: Codable, Sendable {
-        public var containerPort: UInt16
-        public var proto: String
-        public var hostIP: String
-        public var hostPort: UInt16
+    package struct PublishedPort: Codable, Sendable {
+        package var containerPort: UInt16
+        package var proto: String
+        package var hostIP: String
+        package var hostPort: UInt16
     }
 
-    public struct Network: Codable, Sendable {
-        public var mode: String
-        public var ports: [PublishedPort]
+    package struct Network: Codable, Sendable {
+        package var mode: String
+        package var ports: [PublishedPort]
     }
 
-    public var id: String
-    public var created: String
-    public var mode: String
-    public var state: State
-    public var bundle: String
-    public var rootfs: String
-    public var command: String?
-    public var cgroup: String?
-    public var ownNamespaces: [String]?
-    public var network: Network
-    public var mounts: [Spec.Mount]
+    package var id: String
+    package var created: String
+    package var mode: String
+    package var state: State
+    package var bundle: String
+    package var rootfs: String
+    package var command: String?
+    package var cgroup: String?
+    package var ownNamespaces: [String]?
+    package var network: Network
+    package var mounts: [Spec.Mount]
     /// `linux.resources` as the container got them (cgroup limits).
-    public var limits: Spec.Resources?
-    public var rlimits: [Spec.Rlimit]?
+    package var limits: Spec.Resources?
+    package var rlimits: [Spec.Rlimit]?
     /// The whole OCI config it was created from.
-    public var config: Spec
+    package var config: Spec
 }
 
 extension Runtime {
-    public func inspect(id: String) throws -> ContainerInspection {
+    package func inspect(id: String) throws -> ContainerInspection {
         let summary = summaries().first { $0.id == id }
         let state = try store.read(id)
         let spec = try loadSpec(id)

@@ -22,7 +22,7 @@ import NookSpec
 /// reused by a stranger is never signalled. The namespace is held open while
 /// we look, so its inode number cannot pass to another namespace meanwhile.
 /// Everything it asks of the kernel goes through the seam (`ProcessTableKernel`).
-public final class ContainerProcesses {
+package final class ContainerProcesses {
     /// pid -> pidfd of every live process proven to be the container's.
     private var members: [Int32: Int32] = [:]
     private let initPID: Int32
@@ -35,7 +35,7 @@ public final class ContainerProcesses {
     /// Never ours to signal: this process, and the network helper (it dies with its nook).
     private let excluded: Set<Int32>
     /// The init is PID 1 of a namespace made for it: its death ends every process there.
-    public let initEndsNamespace: Bool
+    package let initEndsNamespace: Bool
 
     /// A namespace of the init's, held open.
     struct NamespaceHandle {
@@ -65,7 +65,7 @@ public final class ContainerProcesses {
         }
     }
 
-    public init(state: ContainerState, cgroup: CgroupBackend, kernel: KernelInterface) {
+    package init(state: ContainerState, cgroup: CgroupBackend, kernel: KernelInterface) {
         initPID = state.pid
         excluded = Set([getpid()] + (state.networkHelperPID.map { [$0] } ?? []))
         self.cgroup = cgroup
@@ -102,11 +102,11 @@ public final class ContainerProcesses {
     }
 
     /// Host pids of the container's processes, as of the last `refresh()`.
-    public var pids: [Int32] { members.keys.sorted() }
+    package var pids: [Int32] { members.keys.sorted() }
 
     /// Looks for the container's processes again; returns those found now.
     @discardableResult
-    public func refresh() -> [Int32] {
+    package func refresh() -> [Int32] {
         // An ended process is let go: its pid may soon be someone else's.
         for (pid, fd) in members where kernel.hasExited(fd) {
             kernel.close(fd)
@@ -169,7 +169,7 @@ public final class ContainerProcesses {
 
     /// Sends `sig` to every process of the container, each once, forks while
     /// we do included. SIGKILL goes through `kill()`.
-    public func signal(_ sig: Int32) {
+    package func signal(_ sig: Int32) {
         if sig == SIGKILL { kill(); return }
         // As runc does: nothing in a frozen cgroup forks while we look.
         freezeCgroup()
@@ -200,7 +200,7 @@ public final class ContainerProcesses {
 
     /// SIGKILLs every process of the container and waits (a few seconds at
     /// most) until none is left, forks during the kill included.
-    public func kill() {
+    package func kill() {
         let start = kernel.now()
         // The kernel kills the whole cgroup at once (Linux 5.14+); without
         // cgroup.kill, freeze it so that nothing there forks while we list it.

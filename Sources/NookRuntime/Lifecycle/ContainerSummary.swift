@@ -4,23 +4,23 @@ import NookKernel
 import NookSpec
 
 /// One line of `nook ps`.
-public struct ContainerSummary: Codable, Sendable, Equatable {
-    public var id: String
-    public var status: String
-    public var describedStatus: String
-    public var pid: Int32
-    public var mode: String
-    public var command: String
-    public var exitCode: Int32?
+package struct ContainerSummary: Codable, Sendable, Equatable {
+    package var id: String
+    package var status: String
+    package var describedStatus: String
+    package var pid: Int32
+    package var mode: String
+    package var command: String
+    package var exitCode: Int32?
     /// Why it was killed, when nook knows ("out of memory (memory.max=32M)").
-    public var exitReason: String?
-    public var created: String
+    package var exitReason: String?
+    package var created: String
     /// Published ports as podman shows them: "127.0.0.1:8080->80/tcp".
-    public var ports: [String]
+    package var ports: [String]
 }
 
 extension Runtime {
-    public func summaries() -> [ContainerSummary] {
+    package func summaries() -> [ContainerSummary] {
         reconcile()
         // a container removed or half-written while we list is not listed
         return store.ids().compactMap { try? store.read($0) }.map { state in
@@ -42,7 +42,7 @@ extension Runtime {
 
     /// `nook logs`: the rotated file first, then the current one; with
     /// `follow`, new output as it arrives until the container has stopped.
-    public func printLogs(id: String, follow: Bool, tail: Int?, output: ([UInt8]) -> Void) throws {
+    package func printLogs(id: String, follow: Bool, tail: Int?, output: ([UInt8]) -> Void) throws {
         let state = try store.read(id)
         guard state.mode == .detached else {
             throw NookError("container '\(id)' has no log", hint: "only containers started with 'nook run -d' keep one")

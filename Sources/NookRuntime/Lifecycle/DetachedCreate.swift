@@ -7,7 +7,7 @@ import NookSpec
 /// stopped `run -d` container (`restartDetached`), `nook rm` removes it and
 /// its layer. Nothing runs until then: no process, no cgroup.
 extension Runtime {
-    public func createDetached(_ spec: Spec, id: String, initProcess: Bool, removeOnExit: Bool, restartPolicy: RestartPolicy) throws {
+    package func createDetached(_ spec: Spec, id: String, initProcess: Bool, removeOnExit: Bool, restartPolicy: RestartPolicy) throws {
         try restartPolicy.check(removeOnExit: removeOnExit)
         reconcile()
         let lock = try store.reserve(id)
@@ -31,5 +31,5 @@ extension Runtime {
 
 extension ContainerState {
     /// Made by `nook create IMAGE`, never started (`createDetached`).
-    public var neverStarted: Bool { mode == .detached && status == .stopped && started == nil && exitCode == nil }
+    package var neverStarted: Bool { mode == .detached && status == .stopped && started == nil && exitCode == nil }
 }

@@ -17,21 +17,37 @@ import NookSpec
 /// and removes its state. No reaper process, no daemon: the container's own
 /// monitor is the one that watches.
 extension Runtime {
+    /// A library caller's input for a container: a memfd sealed against
+    /// writes, growth and shrinking, read from its start. The container gets
+    /// it as its stdin and can read it, never write to it, whoever it is
+    /// (it is not a file of ours it could fill up).
+    static func sealedInput(_ bytes: [UInt8]) throws -> Int32 {
+        let fd = try bytes.withUnsafeBytes { try SealedBinary.sealedCopy(of: $0, name: "nook-stdin", what: "the container's input") }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            let err = errno
+            close(fd)
+            throw NookError.sys("rewind the container's input", errno: err)
+        }
+        return fd
+    }
+
     /// A detached container that runs: its monitor (our child until it ends:
     /// the caller reaps it) and the container's process.
-    public struct DetachedStart: Sendable, Equatable {
-        public var monitorPID: Int32
-        public var containerPID: Int32
+    package struct DetachedStart: Sendable, Equatable {
+        package var monitorPID: Int32
+        package var containerPID: Int32
     }
 
     @discardableResult
-    public func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
+    package func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
                             restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
-                            boundToCaller: Bool = false, stdin: Int32 = -1) throws -> DetachedStart {
+                            boundToCaller: Bool = false, stdin: [UInt8]? = nil) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
         try restartPolicy.check(removeOnExit: removeOnExit)
+        let input = try stdin.map(Self.sealedInput) ?? -1
+        defer { if input >= 0 { close(input) } }
         // Named with our pid: if we are killed before the monitor takes it, the next command removes it.
         let specFile = store.root + "/" + StateStore.pendingPrefix + "\(id)-\(getpid()).json"
         try writeJSON(spec, to: specFile)
@@ -54,7 +70,7 @@ extension Runtime {
         if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
         if restarting { args.append("--restarting") }
         // `stdin`: what the container reads (a library caller's input), the monitor's fd 0.
-        if stdin >= 0 { args.append("--stdin") }
+        if input >= 0 { args.append("--stdin") }
 
         // Its own session and no pdeathsig: it outlives this `nook run -d`.
         let devNull = open("/dev/null", O_RDWR | O_CLOEXEC)
@@ -71,7 +87,7 @@ extension Runtime {
         }
         defer { if ownerFD >= 0 { close(ownerFD) } }
         var launch = HelperLaunch(program: executable, arguments: args)
-        launch.fds = [stdin >= 0 ? stdin : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
+        launch.fds = [input >= 0 ? input : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
         launch.newSession = true
         // Said before the start: the monitor's own lines follow on the same stderr.
         let tracer = Tracer(enabled: trace)
@@ -119,7 +135,7 @@ extension Runtime {
     /// `nook start` or `nook restart` of a stopped `run -d` container (or one
     /// `nook create IMAGE` made): the same config, name, log and policy, under
     /// a new monitor. Only a created one can have --rm: a `run -d --rm` one is gone once stopped.
-    public func restartDetached(id: String, trace: Bool = false) throws {
+    package func restartDetached(id: String, trace: Bool = false) throws {
         var state = try store.read(id)
         // The monitor of a stopped container (not one waiting to restart it) is
         // recording the end and on its way out: let it go first.
@@ -153,7 +169,7 @@ extension Runtime {
     /// The monitor's side (`nook __monitor`).
     /// `ownerFD`: a pidfd of the process that started it (`boundToCaller`).
     /// `stdin`: the container reads the monitor's fd 0 (otherwise /dev/null).
-    public func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
+    package func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
                         restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil,
                         stdin: Bool = false) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.

@@ -9,23 +9,23 @@ import NookSpec
 /// the container's seccomp filter, capabilities and no_new_privs unless the
 /// process spec says otherwise.
 extension Runtime {
-    public struct ExecSettings: Sendable {
-        public var detach = false
-        public var pidFile: String?
-        public var consoleSocket: String?
-        public var interactive = true
+    package struct ExecSettings: Sendable {
+        package var detach = false
+        package var pidFile: String?
+        package var consoleSocket: String?
+        package var interactive = true
         /// The process's stdin, stdout, stderr (-1: ours, or /dev/null for a
         /// stdin that is not `interactive`): a library caller's captures.
-        public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
-        public var trace = false
-        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
-        public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
-        public init() {}
+        package var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+        package var trace = false
+        package var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        package var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+        package init() {}
     }
 
     /// The process spec for `exec -- CMD`: the container's own environment,
     /// user, capabilities and no_new_privs, with the given overrides.
-    public func execProcess(id: String, args: [String], env: [String] = [], cwd: String? = nil,
+    package func execProcess(id: String, args: [String], env: [String] = [], cwd: String? = nil,
                             user: String? = nil, terminal: Bool = false) throws -> Spec.Process {
         let spec = try loadSpec(id)
         var process = spec.process ?? Spec.Process()
@@ -49,7 +49,7 @@ extension Runtime {
     /// Runs `process` in container `id`. Returns its exit status, or nil with `detach`.
     /// The parent side in order (the child's is spawn.c's join path):
     @discardableResult
-    public func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
+    package func exec(id: String, process: Spec.Process, settings: ExecSettings = ExecSettings()) throws -> ExitStatus? {
         let exec = try ExecSequence(runtime: self, id: id, process: process, settings: settings) // state checked, plan made
         defer { exec.cleanUp() }         // undoes what the phases below made, in reverse
         exec.blockForwardedSignals()     // none lost between clone and wait

@@ -11,11 +11,11 @@ import Foundation
 /// OCI hooks: programs run at points of the lifecycle with the container's
 /// state JSON on stdin. A hook that fails or times out fails the operation
 /// (except poststart and poststop, which are reported and ignored, as the spec says).
-public enum HookRunner {
-    public typealias Point = HookPoint
+package enum HookRunner {
+    package typealias Point = HookPoint
 
 
-    public static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer, kernel: KernelInterface) throws {
+    package static func run(_ spec: Spec, _ point: Point, state: OCIState, tracer: Tracer, kernel: KernelInterface) throws {
         let list = spec.hooks(at: point)
         guard !list.isEmpty else { return }
         let input = try input(state)
@@ -122,11 +122,11 @@ struct HookProgram {
 }
 
 /// The state the OCI runtime spec defines (what `nook state` prints and hooks read).
-public struct OCIState: Codable, Sendable, Equatable {
-    public var ociVersion: String
-    public var id: String
-    public var status: String
-    public var pid: Int32
-    public var bundle: String
-    public var annotations: [String: String]?
+package struct OCIState: Codable, Sendable, Equatable {
+    package var ociVersion: String
+    package var id: String
+    package var status: String
+    package var pid: Int32
+    package var bundle: String
+    package var annotations: [String: String]?
 }

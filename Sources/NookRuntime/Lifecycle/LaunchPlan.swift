@@ -8,35 +8,35 @@ import NookSpec
 /// paths, id maps, the mount list, capability masks, rlimits, env and argv.
 /// `ChildLauncher` copies it into `struct nook_launch` without deciding anything.
 @dynamicMemberLookup
-public struct LaunchPlan: Sendable {
-    public var containerID: String
-    public var spec: Spec
-    public var bundle: String
+package struct LaunchPlan: Sendable {
+    package var containerID: String
+    package var spec: Spec
+    package var bundle: String
     /// What the child does, handed to the kernel seam as plain data; its
     /// fields read as the plan's own (`plan.argv`).
-    public var child: ChildPlan
-    public var identity: IDMapping
-    public var terminal: Bool
-    public var seccompDescription: String = "none"
+    package var child: ChildPlan
+    package var identity: IDMapping
+    package var terminal: Bool
+    package var seccompDescription: String = "none"
     /// `process.oomScoreAdj`, written by the parent before the child goes on.
-    public var oomScoreAdj: Int? = nil
+    package var oomScoreAdj: Int? = nil
     /// The container starts in a cgroup of its own (for --trace's wording).
-    public var hasOwnCgroup = true
+    package var hasOwnCgroup = true
     /// A network helper (pasta, slirp4netns) sets up the network namespace (for --trace's wording).
-    public var networkHelper = false
+    package var networkHelper = false
     /// The root is fuse-overlayfs, mounted by the parent at `rootfs` before the
     /// child goes on (`Supervisor`); the child then binds it like a plain root.
-    public var fuseOverlay: FuseOverlayMount? = nil
+    package var fuseOverlay: FuseOverlayMount? = nil
 
-    public subscript<T>(dynamicMember field: WritableKeyPath<ChildPlan, T>) -> T {
+    package subscript<T>(dynamicMember field: WritableKeyPath<ChildPlan, T>) -> T {
         get { child[keyPath: field] }
         set { child[keyPath: field] = newValue }
     }
 
-    public subscript<T>(dynamicMember field: KeyPath<ChildPlan, T>) -> T { child[keyPath: field] }
+    package subscript<T>(dynamicMember field: KeyPath<ChildPlan, T>) -> T { child[keyPath: field] }
 
     /// The child's part, with the identity decisions that depend on the maps.
-    public var childPlan: ChildPlan {
+    package var childPlan: ChildPlan {
         var plan = child
         plan.setupIDs = setupIDs
         plan.setgroupsAllowed = identity.setgroupsAllowed
@@ -45,7 +45,7 @@ public struct LaunchPlan: Sendable {
 
     /// Ids the child takes right after its maps are written, when the caller's
     /// own ids are not mapped (real root mapped to a sub-range); nil otherwise.
-    public var setupIDs: (uid: UInt32, gid: UInt32)? {
+    package var setupIDs: (uid: UInt32, gid: UInt32)? {
         guard identity.writer != .none else { return nil }
         let uidMapped = identity.uidMappings.contains { $0.hostID <= getuid() && UInt64(getuid()) < UInt64($0.hostID) + UInt64($0.size) }
         let gidMapped = identity.gidMappings.contains { $0.hostID <= getgid() && UInt64(getgid()) < UInt64($0.hostID) + UInt64($0.size) }
@@ -58,14 +58,14 @@ public struct LaunchPlan: Sendable {
     /// not root cannot (open_tree's clone needs CAP_SYS_ADMIN over its mount
     /// namespace): when its own ids are left out of the maps, the child opens the
     /// sources itself, as the container's root, as crun does.
-    public var opensBindSourcesFirst: Bool { setupIDs != nil && geteuid() == 0 }
+    package var opensBindSourcesFirst: Bool { setupIDs != nil && geteuid() == 0 }
 
     /// Builds the plan from a spec. `identity` was chosen by the caller (see IDMapping).
     /// `ownCgroup`: the container's cgroup backend gives it a cgroup of its
     /// own; `network`: the run's `--network` and `-p` (nil: the spec decides);
     /// `parsed`: the spec's mounts, rlimits and capabilities, typed by `nook run --rootfs`
     /// (nil: parsed from the spec here).
-    public static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
+    package static func make(spec: Spec, containerID: String, bundle: String, identity: IDMapping, ownCgroup: Bool = true,
                             network: NetworkSettings? = nil, parsed: ParsedSpec? = nil,
                             seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let process = spec.process else {
@@ -169,7 +169,7 @@ public struct LaunchPlan: Sendable {
 
     /// A plan for `exec`: a new process in the namespaces of the container whose
     /// init is `pid`, with the container's identity rules but its own process spec.
-    public static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32,
+    package static func forExec(containerSpec: Spec, process: Spec.Process, containerID: String, pid: Int32,
                                seccompCache: SeccompCache = SeccompCache()) throws -> LaunchPlan {
         guard let args = process.args, let first = args.first, !first.isEmpty else {
             throw NookError("no command to run in the container", kind: .invalidInput)
@@ -239,7 +239,7 @@ public struct LaunchPlan: Sendable {
         throw NookError("field 'process.oomScoreAdj' is \(value): the kernel takes -1000 to 1000", kind: .invalidInput)
     }
 
-    public static func execCandidates(for command: String, env: [String]) -> [String] {
+    package static func execCandidates(for command: String, env: [String]) -> [String] {
         if command.contains("/") { return [command] }
         let pathValue = env.last(where: { $0.hasPrefix("PATH=") }).map { String($0.dropFirst(5)) } ?? SpecDefaults.path
         return pathValue.split(separator: ":").map { dir in

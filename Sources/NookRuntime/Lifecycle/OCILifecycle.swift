@@ -17,14 +17,14 @@ import Foundation
 /// one byte into it, and the waiter goes on to execve the command. No Nook
 /// process stays in between.
 extension Runtime {
-    public struct CreateSettings: Sendable {
-        public var bundle: String
-        public var pidFile: String?
-        public var consoleSocket: String?
-        public var preserveFDs: Int32 = 0
-        public var trace = false
-        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
-        public init(bundle: String) { self.bundle = bundle }
+    package struct CreateSettings: Sendable {
+        package var bundle: String
+        package var pidFile: String?
+        package var consoleSocket: String?
+        package var preserveFDs: Int32 = 0
+        package var trace = false
+        package var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        package init(bundle: String) { self.bundle = bundle }
     }
 
     static let fifoName = "exec.fifo"
@@ -32,7 +32,7 @@ extension Runtime {
 
     /// `nook create`: sets the container up; its process waits for `start`.
     /// The parent side in order (the child's is spawn.c's `child_main`, then the waiter):
-    public func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
+    package func create(_ spec: Spec, id: String, settings: CreateSettings) throws {
         let create = try CreateSequence(runtime: self, spec: spec, id: id, settings: settings) // plan and checks: nothing made yet
         defer { create.cleanUp() }    // undoes what the phases below made, unless all of them succeeded
         try create.reserveState()     // state directory made and locked
@@ -45,7 +45,7 @@ extension Runtime {
     }
 
     /// `nook start`: lets a created container's process exec its command.
-    public func start(id: String) throws {
+    package func start(id: String) throws {
         repair(id: id)
         // Only `create` makes a container that waits for `start`; a foreground
         // run's own nook holds its lock for as long as it runs: no waiting on it.
@@ -127,7 +127,7 @@ extension Runtime {
     /// The OCI status: creating, created, running or stopped, from the state
     /// file and the process table; "paused" (a value the OCI spec lets a
     /// runtime add, as runc does) while the container's cgroup is frozen.
-    public func status(of state: ContainerState) -> String {
+    package func status(of state: ContainerState) -> String {
         if state.status == .creating { return "creating" }
         if state.status == .stopped && state.mode == .detached {
             // Between two runs of a --restart policy: its monitor waits to run it again.
@@ -141,7 +141,7 @@ extension Runtime {
         return "running"
     }
 
-    public func ociState(_ state: ContainerState) -> OCIState {
+    package func ociState(_ state: ContainerState) -> OCIState {
         ociState(state, status: status(of: state))
     }
 
@@ -151,12 +151,12 @@ extension Runtime {
                  bundle: state.bundle, annotations: state.annotations)
     }
 
-    public func state(id: String) throws -> OCIState {
+    package func state(id: String) throws -> OCIState {
         repair(id: id)
         return ociState(try store.read(id))
     }
 
-    public func list() -> [OCIState] {
+    package func list() -> [OCIState] {
         reconcile()
         // a container removed or half-written while we list is not listed
         return store.ids().compactMap { try? store.read($0) }.map(ociState)
@@ -164,7 +164,7 @@ extension Runtime {
 
     /// `nook kill`: a signal to the container's init (or, with `all`, to every
     /// process of the container: `ContainerProcesses` says which those are).
-    public func kill(id: String, signal: Int32, all: Bool = false) throws {
+    package func kill(id: String, signal: Int32, all: Bool = false) throws {
         repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else {
@@ -199,7 +199,7 @@ extension Runtime {
     }
 
     /// Host pids of the container's processes (and of nothing else: see `ContainerProcesses`).
-    public func processes(of state: ContainerState) -> [Int32] {
+    package func processes(of state: ContainerState) -> [Int32] {
         let processes = containerProcesses(state)
         processes.refresh()
         return processes.pids
@@ -207,7 +207,7 @@ extension Runtime {
 
     /// `nook delete` / `nook rm`: removes a stopped container; `force` kills a live one first.
     /// The phases in order:
-    public func delete(id: String, force: Bool) throws {
+    package func delete(id: String, force: Bool) throws {
         if repair(id: id) { return }             // what a killed command left: removed now
         let state = try store.read(id)
         try stopForDelete(state, force: force)   // --force: every process of the container killed
@@ -249,7 +249,7 @@ extension Runtime {
     }
 
     /// `nook stop`: `signal` (nil: the spec's stop signal, else TERM), then KILL after `timeout` seconds.
-    public func stop(id: String, timeout: Int, signal: Int32? = nil) throws {
+    package func stop(id: String, timeout: Int, signal: Int32? = nil) throws {
         repair(id: id)
         let state = try store.read(id)
         guard status(of: state) != "stopped" else { return }
@@ -287,7 +287,7 @@ extension Runtime {
     }
 
     /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).
-    public func waitForExit(id: String) throws -> Int32? {
+    package func waitForExit(id: String) throws -> Int32? {
         while true {
             // no readable state: the container is gone, said as such
             guard let state = try? store.read(id) else { throw store.notFound(id) }
@@ -307,7 +307,7 @@ extension Runtime {
     }
 
     /// The spec a container was created with (kept in its state directory).
-    public func loadSpec(_ id: String) throws -> Spec {
+    package func loadSpec(_ id: String) throws -> Spec {
         let path = store.directory(id) + "/" + Self.specName
         guard kernel.exists(path) else {
             // One message for a missing container, whichever command asks.

@@ -8,19 +8,19 @@ import NookSpec
 /// once; `nook run --rootfs` builds them from its flags' typed values
 /// (`RunOptions.make`), so the strings it writes into the spec are only the
 /// record, never read back in the same run.
-public struct ParsedSpec: Sendable, Equatable {
-    public var mounts: [ContainerMount]
-    public var rlimits: [ResourceLimit]
+package struct ParsedSpec: Sendable, Equatable {
+    package var mounts: [ContainerMount]
+    package var rlimits: [ResourceLimit]
     /// `process.capabilities` as masks; nil: the spec gives none.
-    public var capabilities: CapabilitySets?
+    package var capabilities: CapabilitySets?
 
-    public init(mounts: [ContainerMount], rlimits: [ResourceLimit], capabilities: CapabilitySets?) {
+    package init(mounts: [ContainerMount], rlimits: [ResourceLimit], capabilities: CapabilitySets?) {
         self.mounts = mounts
         self.rlimits = rlimits
         self.capabilities = capabilities
     }
 
-    public init(_ spec: Spec) throws {
+    package init(_ spec: Spec) throws {
         self.init(mounts: (spec.mounts ?? []).map(ContainerMount.init(oci:)),
                   rlimits: try (spec.process?.rlimits ?? []).map(ResourceLimit.init),
                   capabilities: try spec.process?.capabilities.map(CapabilitySets.init))

@@ -29,7 +29,7 @@ extension Runtime {
     /// Repairs every container nobody is working on, and what killed commands
     /// left under hidden names. Returns the ids it removed.
     @discardableResult
-    public func reconcile() -> [String] {
+    package func reconcile() -> [String] {
         store.sweepHidden()
         return store.ids().filter { repairOne(id: $0) }
     }
@@ -37,7 +37,7 @@ extension Runtime {
     /// Repairs one container if nobody is working on it (and what killed
     /// commands left under hidden names). Returns whether it was removed.
     @discardableResult
-    public func repair(id: String) -> Bool {
+    package func repair(id: String) -> Bool {
         store.sweepHidden()
         return repairOne(id: id)
     }

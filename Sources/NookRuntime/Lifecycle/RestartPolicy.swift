@@ -8,7 +8,7 @@ import NookSpec
 /// monitor, so it survives nothing that would need one (the monitor killed, a
 /// reboot), and `nook stop`, `kill` or `rm` end it (the container is then
 /// marked as stopped by its user).
-public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
+package enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
     case no
     /// Restart after a non-zero exit, at most `maxRetries` times (nil: no limit).
     case onFailure(maxRetries: Int?)
@@ -16,7 +16,7 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
     /// user's stop always ends the policy.
     case always
 
-    public static func parse(_ text: String) throws -> RestartPolicy {
+    package static func parse(_ text: String) throws -> RestartPolicy {
         let bad = NookError("invalid --restart '\(text)'", hint: "use no, on-failure[:N], always or unless-stopped", kind: .invalidInput)
         switch text {
         case "", "no": return .no
@@ -29,7 +29,7 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The text `parse` reads back (kept in state.json).
-    public var description: String {
+    package var description: String {
         switch self {
         case .no: "no"
         case .always: "always"
@@ -38,13 +38,13 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// A container removed when it stops (`--rm`) is never restarted.
-    public func check(removeOnExit: Bool) throws {
+    package func check(removeOnExit: Bool) throws {
         if removeOnExit && self != .no {
             throw NookError("--rm and --restart \(self) cannot go together", hint: "a container removed when it stops cannot be restarted", kind: .invalidInput)
         }
     }
 
-    public func restarts(exitCode: Int32, restartsSoFar: Int) -> Bool {
+    package func restarts(exitCode: Int32, restartsSoFar: Int) -> Bool {
         switch self {
         case .no: false
         case .always: true
@@ -54,7 +54,7 @@ public enum RestartPolicy: Sendable, Equatable, CustomStringConvertible {
 
     /// The pause before restart N+1: 100 ms, doubling up to 10 s, so a command
     /// that fails at once does not spin.
-    public static func delay(afterRestarts n: Int) -> useconds_t {
+    package static func delay(afterRestarts n: Int) -> useconds_t {
         useconds_t(min(100_000 << min(n, 7), 10_000_000))
     }
 }

@@ -8,54 +8,54 @@ import NookSpec
 /// an OCI `Spec` in memory. After `make()` there is one path for every container;
 /// the flags' typed values travel beside the spec (`ParsedSpec`), so this run's
 /// plan never parses back what was written into the spec for its record.
-public struct RunOptions: Sendable {
-    public var rootfs: String
-    public var command: [String]
-    public var name: String?
-    public var volumes: [VolumeSpec] = []
-    public var tmpfs: [TmpfsSpec] = []
+package struct RunOptions: Sendable {
+    package var rootfs: String
+    package var command: [String]
+    package var name: String?
+    package var volumes: [VolumeSpec] = []
+    package var tmpfs: [TmpfsSpec] = []
     /// `KEY=VALUE`, or `KEY` to copy the caller's value.
-    public var env: [String] = []
-    public var envFiles: [String] = []
-    public var workdir: String?
-    public var hostname: String?
-    public var readOnly = false
+    package var env: [String] = []
+    package var envFiles: [String] = []
+    package var workdir: String?
+    package var hostname: String?
+    package var readOnly = false
     /// `--user UID[:GID]` or names from the rootfs's /etc/passwd and /etc/group.
-    public var user: String?
+    package var user: String?
     /// `--userns keep-id`: run as the caller's own uid and gid.
-    public var userns: UserNamespaceMode = .auto
+    package var userns: UserNamespaceMode = .auto
     /// `-t`: give the container a pty.
-    public var terminal = false
+    package var terminal = false
     /// Capabilities, no_new_privs, seccomp, rlimits.
-    public var security = SecurityOptions()
+    package var security = SecurityOptions()
     /// cgroup v2 limits (--memory, --pids-limit, --cpus...).
-    public var resources = ResourceFlags()
+    package var resources = ResourceFlags()
     /// `--network` and `-p`.
-    public var network = NetworkSettings()
+    package var network = NetworkSettings()
     /// The root is an overlay mounted at `rootfs` (an image's layers), and
     /// `ownedLayer` the container's own directory of it, removed with it.
-    public var rootOverlay: RootOverlay?
-    public var ownedLayer: String?
+    package var rootOverlay: RootOverlay?
+    package var ownedLayer: String?
     /// Where `--user` names are looked up (an image's top layer with an
     /// /etc/passwd); nil: the rootfs.
-    public var userDatabaseRoot: String?
+    package var userDatabaseRoot: String?
     /// Environment under -e and --env-file (an image's Env); it may set HOME.
-    public var baseEnv: [String] = []
-    public var annotations: [String: String] = [:]
+    package var baseEnv: [String] = []
+    package var annotations: [String: String] = [:]
 
-    public init(rootfs: String, command: [String]) {
+    package init(rootfs: String, command: [String]) {
         self.rootfs = rootfs
         self.command = command
     }
 
     /// The spec alone (what is recorded).
-    public func makeSpec(containerID: String, callerEnvironment: [String: String] = [:]) throws -> Spec {
+    package func makeSpec(containerID: String, callerEnvironment: [String: String] = [:]) throws -> Spec {
         try make(containerID: containerID, callerEnvironment: callerEnvironment).spec
     }
 
     /// The spec, and its mounts, rlimits and capabilities as typed values for this run's plan.
     /// - Parameter callerEnvironment: used for `-e KEY` (no value) lookups.
-    public func make(containerID: String, callerEnvironment: [String: String] = [:]) throws -> (spec: Spec, parsed: ParsedSpec) {
+    package func make(containerID: String, callerEnvironment: [String: String] = [:]) throws -> (spec: Spec, parsed: ParsedSpec) {
         guard !command.isEmpty else {
             throw NookError("no command given", hint: "put the command after --, e.g. nook run --rootfs ./rootfs -- sh", kind: .invalidInput)
         }

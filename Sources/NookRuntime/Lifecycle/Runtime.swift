@@ -7,23 +7,23 @@ import NookSpec
 ///
 ///     let runtime = try Runtime()
 ///     let status = try runtime.run(spec, id: "web")   // foreground: waits, cleans up
-public final class Runtime {
-    public let store: StateStore
+package final class Runtime {
+    package let store: StateStore
     /// The seams every sequence goes through: the kernel, the container's
     /// cgroup, its network helper. Live by default; recording fakes in unit tests.
-    public let kernel: KernelInterface
+    package let kernel: KernelInterface
     /// Picks each container's cgroup backend (none, delegated v2, or a fake).
-    public let cgroups: CgroupHost
-    public let network: NetworkSetup
-    public let environment: [String: String]
+    package let cgroups: CgroupHost
+    package let network: NetworkSetup
+    package let environment: [String: String]
     /// Compiled seccomp filters, kept under this runtime's state root.
-    public let seccompCache: SeccompCache
+    package let seccompCache: SeccompCache
     /// The program that runs `nook __monitor` for `runDetached`.
-    public let monitorExecutable: MonitorExecutable
+    package let monitorExecutable: MonitorExecutable
 
     /// `monitor`: the CLI passes `.currentProcess`; a library caller lets the
     /// nook binary be found (`.locate`) or names it.
-    public init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
+    package init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
                 kernel: KernelInterface = LiveKernel(), cgroups: CgroupHost = LiveCgroupHost(),
                 network: NetworkSetup = LiveNetworkSetup(), monitor: MonitorExecutable = .locate) throws {
         self.environment = environment
@@ -36,51 +36,51 @@ public final class Runtime {
     }
 
     /// Options of one run beyond the spec.
-    public struct RunSettings: Sendable {
-        public var trace = false
+    package struct RunSettings: Sendable {
+        package var trace = false
         /// The --bundle directory; nil for a run from --rootfs, whose bundle is
         /// its state directory (where the config.json it was given is kept).
-        public var bundle: String?
+        package var bundle: String?
         /// The container's stdio (-1: this process's own).
-        public var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
+        package var stdio: (Int32, Int32, Int32) = (-1, -1, -1)
         /// Signals forwarded from this process to the container while it runs.
-        public var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
-        public var traceSink: @Sendable (String) -> Void = Tracer.standardError
+        package var forwardSignals: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH]
+        package var traceSink: @Sendable (String) -> Void = Tracer.standardError
         /// How ids are mapped (`--userns`).
-        public var userns: UserNamespaceMode = .auto
+        package var userns: UserNamespaceMode = .auto
         /// `-i`: the container reads our stdin; otherwise its stdin is /dev/null.
-        public var interactive = true
+        package var interactive = true
         /// `--init`: a minimal init is PID 1 and runs the command as its child.
-        public var initProcess = false
+        package var initProcess = false
         /// `--preserve-fds N`: our fds 3 .. 3+N-1 are passed to the container.
-        public var preserveFDs: Int32 = 0
+        package var preserveFDs: Int32 = 0
         /// `run -d`: this process is the container's monitor; output goes to its
         /// log and the state stays after it stops (until `nook rm`).
-        public var detached = false
+        package var detached = false
         /// `--rm`: with `detached`, remove the state when it stops.
-        public var removeOnExit = false
+        package var removeOnExit = false
         /// With `detached`: the monitor's `--restart` policy, the restarts so
         /// far, and whether this run restarts a stopped container (its state
         /// directory, with its log, is there already).
-        public var restartPolicy: RestartPolicy = .no
-        public var restartCount = 0
-        public var restarting = false
+        package var restartPolicy: RestartPolicy = .no
+        package var restartCount = 0
+        package var restarting = false
         /// With `restarting`: wait for the container's lock (the monitor's own
         /// restarts) or fail at once (a `nook start`: one start at a time).
-        public var waitForLock = true
+        package var waitForLock = true
         /// `--network` and `-p`, typed; nil: no helper, the spec's namespaces decide
         /// (a bundle run without them). The spec's annotations record them on disk.
-        public var network: NetworkSettings?
+        package var network: NetworkSettings?
         /// The spec's mounts, rlimits and capabilities as `nook run --rootfs` typed them
         /// (`RunOptions.make`); nil: parsed from the spec (a bundle, a monitor, a restart).
-        public var parsed: ParsedSpec?
+        package var parsed: ParsedSpec?
         /// Called once the command runs (the monitor tells `nook run -d`).
-        public var onRunning: (@Sendable (Int32) -> Void)?
-        public init() {}
+        package var onRunning: (@Sendable (Int32) -> Void)?
+        package init() {}
     }
 
     /// A fresh container id: 12 hex digits.
-    public static func generateID() -> String {
+    package static func generateID() -> String {
         var rng = SystemRandomNumberGenerator()
         return (0..<6).map { _ in
             let b = UInt8.random(in: 0...255, using: &rng)
@@ -89,7 +89,7 @@ public final class Runtime {
     }
 
     /// The id mapping for this caller and spec.
-    public func identity(for spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
+    package func identity(for spec: Spec, mode: UserNamespaceMode = .auto) throws -> IDMapping {
         try IdentityResolver().resolve(spec: spec, mode: mode)
     }
 
@@ -98,7 +98,7 @@ public final class Runtime {
     /// container's process ended. Throws `NookError` for anything that failed
     /// before the command ran (exit code 125, or 126/127 for exec failures).
     /// The parent side in order (the child's is `container_setup` in CShims/child_setup.c):
-    public func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
+    package func run(_ spec: Spec, id: String, settings: RunSettings = RunSettings()) throws -> ExitStatus {
         let run = try RunSequence(runtime: self, spec: spec, id: id, settings: settings) // plan and checks: nothing made yet
         defer { run.cleanUp() }                   // undoes what the phases below made, in reverse
         try run.reserveState()                    // state directory made and locked; config.json

@@ -2,8 +2,8 @@ import Glibc
 import NookCore
 
 /// Signal names as `nook kill` and an image's StopSignal give them: TERM, SIGTERM or 15.
-public enum Signals {
-    public static let names: [String: Int32] = [
+package enum Signals {
+    package static let names: [String: Int32] = [
         "HUP": SIGHUP, "INT": SIGINT, "QUIT": SIGQUIT, "ILL": SIGILL, "TRAP": SIGTRAP, "ABRT": SIGABRT, "BUS": SIGBUS,
         "FPE": SIGFPE, "KILL": SIGKILL, "USR1": SIGUSR1, "SEGV": SIGSEGV, "USR2": SIGUSR2, "PIPE": SIGPIPE,
         "ALRM": SIGALRM, "TERM": SIGTERM, "CHLD": SIGCHLD, "CONT": SIGCONT, "STOP": SIGSTOP, "TSTP": SIGTSTP,
@@ -11,7 +11,7 @@ public enum Signals {
         "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
     ]
 
-    public static func parse(_ text: String) throws -> Int32 {
+    package static func parse(_ text: String) throws -> Int32 {
         if let n = Int32(text), n > 0, n < 65 { return n }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }

@@ -7,21 +7,21 @@ import NookSpec
 /// Takes a child from clone to execve: writes its id maps, releases it,
 /// relays its progress to --trace, and turns a failed step into one clear error.
 /// All kernel access goes through `KernelInterface`.
-public final class Supervisor {
-    public let kernel: KernelInterface
-    public let tracer: Tracer
+package final class Supervisor {
+    package let kernel: KernelInterface
+    package let tracer: Tracer
 
-    public init(kernel: KernelInterface, tracer: Tracer) {
+    package init(kernel: KernelInterface, tracer: Tracer) {
         self.kernel = kernel
         self.tracer = tracer
     }
 
-    public struct Launched: Sendable {
-        public var process: SpawnedProcess
+    package struct Launched: Sendable {
+        package var process: SpawnedProcess
         /// With --init: the command's pid inside the container.
-        public var commandPID: Int32?
+        package var commandPID: Int32?
         /// With -t: the master side of the container's pty.
-        public var consoleMaster: Int32 = -1
+        package var consoleMaster: Int32 = -1
     }
 
     /// - Parameters:
@@ -31,7 +31,7 @@ public final class Supervisor {
     ///     then waits for `start`); otherwise follow it through execve.
     ///   - atReady: runs once the child reports its setup done (its mounts,
     ///     pivot_root, identity), before its command runs (record it as running).
-    public func launch(_ plan: LaunchPlan, options: SpawnOptions, stopAtReady: Bool = false,
+    package func launch(_ plan: LaunchPlan, options: SpawnOptions, stopAtReady: Bool = false,
                        beforeRelease: (SpawnedProcess) throws -> Void = { _ in },
                        atReady: (SpawnedProcess) throws -> Void = { _ in }) throws -> Launched {
         let (parentEnd, childEnd) = try kernel.socketPair()
@@ -252,7 +252,7 @@ public final class Supervisor {
     }
 
     /// The user's one line for a failed child step, with podman's exit codes.
-    public static func error(for message: ChildMessage, plan: LaunchPlan) -> NookError {
+    package static func error(for message: ChildMessage, plan: LaunchPlan) -> NookError {
         let d = StepDescription(message, plan: plan)
         let err = Errno(rawValue: message.errno)
         var (code, kind): (Int32, NookError.Kind) = (125, .systemCall(step: d.failure, path: d.path, errno: err))

@@ -8,20 +8,20 @@ import NookKernel
 /// that later clones it, the look follows a symlink: the source is a host path
 /// the user named, not a path inside the container (those are resolved in the
 /// child, RESOLVE_IN_ROOT).
-public struct BindSource: Sendable, Equatable {
-    public var path: String
-    public var isDirectory: Bool
+package struct BindSource: Sendable, Equatable {
+    package var path: String
+    package var isDirectory: Bool
     /// statvfs(3)'s f_flag of the mount it is on; nil where that cannot be read.
-    public var mountFlags: UInt?
+    package var mountFlags: UInt?
 
-    public init(path: String, isDirectory: Bool, mountFlags: UInt?) {
+    package init(path: String, isDirectory: Bool, mountFlags: UInt?) {
         self.path = path
         self.isDirectory = isDirectory
         self.mountFlags = mountFlags
     }
 
     /// nil: nothing there that this process can reach; the caller words the error.
-    public static func look(_ path: String) -> BindSource? {
+    package static func look(_ path: String) -> BindSource? {
         let fd = Syscall.openPath(path)
         guard fd >= 0 else { return nil }
         defer { close(fd) }

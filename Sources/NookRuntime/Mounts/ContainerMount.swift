@@ -4,16 +4,16 @@ import NookSpec
 /// An OCI mount's option strings are parsed into it here, once (`init(oci:)`);
 /// `-v` and `--tmpfs` build it from their own typed values (VolumeSpec,
 /// TmpfsSpec), so the strings they write into the spec are only its record.
-public struct ContainerMount: Sendable, Equatable {
-    public var destination: String
+package struct ContainerMount: Sendable, Equatable {
+    package var destination: String
     /// The filesystem type ("" when the spec names none); "bind" for a bind.
-    public var type: String
-    public var source: String?
-    public var options: MountOptions
+    package var type: String
+    package var source: String?
+    package var options: MountOptions
     /// A bind's source as nook already looked at it (`-v`); nil: the planner looks.
-    public var bindSource: BindSource?
+    package var bindSource: BindSource?
 
-    public init(destination: String, type: String, source: String?, options: MountOptions, bindSource: BindSource? = nil) {
+    package init(destination: String, type: String, source: String?, options: MountOptions, bindSource: BindSource? = nil) {
         self.destination = destination
         self.type = type
         self.source = source
@@ -21,12 +21,12 @@ public struct ContainerMount: Sendable, Equatable {
         self.bindSource = bindSource
     }
 
-    public init(oci mount: Spec.Mount) {
+    package init(oci mount: Spec.Mount) {
         let options = MountOptions(mount.options ?? [])
         // runc's rootless spec writes {"type": "none", "options": ["rbind"...]}: a bind too.
         let type = options.isBind ? "bind" : mount.type ?? ""
         self.init(destination: mount.destination, type: type, source: mount.source, options: options)
     }
 
-    public var isBind: Bool { type == "bind" }
+    package var isBind: Bool { type == "bind" }
 }

@@ -5,8 +5,8 @@ import NookSpec
 
 /// `linux.devices`: rootless, Nook cannot mknod, so like crun it binds the
 /// host's node at the same path; where the host has no such node, it fails.
-public enum DeviceBinds {
-    public static func ops(_ devices: [Spec.Device]) throws -> [MountOp] {
+package enum DeviceBinds {
+    package static func ops(_ devices: [Spec.Device]) throws -> [MountOp] {
         try devices.enumerated().map { i, device in
             let field = "linux.devices[\(i)] '\(device.path)'"
             guard device.path.hasPrefix("/"), !device.path.split(separator: "/").contains("..") else {

@@ -5,13 +5,13 @@ import NookSpec
 
 /// OCI mount option strings -> MS_* flags, MOUNT_ATTR_* bits, and the
 /// filesystem's own data string (what is left over).
-public struct MountOptions: Sendable, Equatable {
-    public var flags: UInt = 0
-    public var attrs: UInt64 = 0
-    public var data: [String] = []
-    public var isBind = false
-    public var recursive = false
-    public var readOnly = false
+package struct MountOptions: Sendable, Equatable {
+    package var flags: UInt = 0
+    package var attrs: UInt64 = 0
+    package var data: [String] = []
+    package var isBind = false
+    package var recursive = false
+    package var readOnly = false
 
     static let flagTable: [String: (set: UInt, clear: UInt, attr: UInt64)] = [
         "ro": (UInt(MS_RDONLY), 0, UInt64(MOUNT_ATTR_RDONLY)),
@@ -34,7 +34,7 @@ public struct MountOptions: Sendable, Equatable {
                                        "unbindable", "runbindable", "defaults", "z", "Z"]
 
     /// A bind's options from typed values (`-v`), with no strings in between.
-    public init(bind recursive: Bool, readOnly: Bool, nosuid: Bool, nodev: Bool, noexec: Bool) {
+    package init(bind recursive: Bool, readOnly: Bool, nosuid: Bool, nodev: Bool, noexec: Bool) {
         isBind = true
         self.recursive = recursive
         self.readOnly = readOnly
@@ -46,7 +46,7 @@ public struct MountOptions: Sendable, Equatable {
     }
 
     /// OCI option strings, parsed: the one place that knows their names.
-    public init(_ options: [String]) {
+    package init(_ options: [String]) {
         for option in options {
             if option == "bind" { isBind = true; continue }
             if option == "rbind" { isBind = true; recursive = true; continue }
@@ -66,7 +66,7 @@ public struct MountOptions: Sendable, Equatable {
     }
 
     /// "nosuid|nodev|noexec", for trace lines.
-    public static func describe(flags: UInt) -> String {
+    package static func describe(flags: UInt) -> String {
         let names: [(UInt, String)] = [(UInt(MS_RDONLY), "MS_RDONLY"), (UInt(MS_NOSUID), "MS_NOSUID"),
                                        (UInt(MS_NODEV), "MS_NODEV"), (UInt(MS_NOEXEC), "MS_NOEXEC"),
                                        (UInt(MS_STRICTATIME), "MS_STRICTATIME"), (UInt(MS_RELATIME), "MS_RELATIME"),
@@ -75,7 +75,7 @@ public struct MountOptions: Sendable, Equatable {
         return set.isEmpty ? "0" : set.joined(separator: "|")
     }
 
-    public static func describe(attrs: UInt64) -> String {
+    package static func describe(attrs: UInt64) -> String {
         let names: [(UInt64, String)] = [(UInt64(MOUNT_ATTR_RDONLY), "RDONLY"), (UInt64(MOUNT_ATTR_NOSUID), "NOSUID"),
                                          (UInt64(MOUNT_ATTR_NODEV), "NODEV"), (UInt64(MOUNT_ATTR_NOEXEC), "NOEXEC")]
         let set = names.filter { attrs & $0.0 != 0 }.map { "MOUNT_ATTR_" + $0.1 }

@@ -6,11 +6,11 @@ import NookSpec
 /// One mount step the child performs, in order, before pivot_root.
 /// Turns the spec's mounts (plus masked and read-only paths, devices and the
 /// /dev links) into the ordered list of steps the child runs.
-public enum MountPlanner {
+package enum MountPlanner {
     /// Device nodes bound from the host into the container's /dev tmpfs (runc's default set).
-    public static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
+    package static let devices = ["null", "zero", "full", "random", "urandom", "tty"]
 
-    public static let links: [(String, String)] = [
+    package static let links: [(String, String)] = [
         ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"),
         ("/proc/self/fd/1", "/dev/stdout"), ("/proc/self/fd/2", "/dev/stderr"), ("pts/ptmx", "/dev/ptmx"),
     ]
@@ -20,7 +20,7 @@ public enum MountPlanner {
     /// 0700 state directory, a bind source under /root). Nook then makes each
     /// bind's detached copy itself, before the clone (`open_tree`), and the
     /// child only attaches it. Returns the fds, to close once the child has them.
-    public static func openBindSources(_ ops: inout [MountOp]) throws -> [Int32] {
+    package static func openBindSources(_ ops: inout [MountOp]) throws -> [Int32] {
         var fds: [Int32] = []
         for i in ops.indices where ops[i].kind == .bind && ops[i].sourceFD < 0 {
             let fd = Syscall.openTreeClone(ops[i].source, recursive: ops[i].recursive)
@@ -38,7 +38,7 @@ public enum MountPlanner {
 
     /// Namespaced sysctls (`linux.sysctl`) are written through the container's
     /// own /proc, after it is mounted and before /proc/sys turns read-only.
-    public static func addSysctls(_ sysctls: [String: String], to ops: inout [MountOp]) throws {
+    package static func addSysctls(_ sysctls: [String: String], to ops: inout [MountOp]) throws {
         guard !sysctls.isEmpty else { return }
         guard let proc = ops.firstIndex(where: { $0.kind == .filesystem && $0.fstype == "proc" }) else {
             throw NookError("linux.sysctl needs a proc mount at /proc")
@@ -59,7 +59,7 @@ public enum MountPlanner {
     /// - Parameters:
     ///   - mounts: the spec's mounts, typed (`ParsedSpec`).
     ///   - keepLockedFlags: each bind keeps its source's locked flags (`LockedMountFlags.locked`).
-    public static func plan(spec: Spec, mounts: [ContainerMount], newNetworkNamespace: Bool, newCgroupNamespace: Bool,
+    package static func plan(spec: Spec, mounts: [ContainerMount], newNetworkNamespace: Bool, newCgroupNamespace: Bool,
                             gidMappings: [Spec.IDMap], keepLockedFlags: Bool) throws -> [MountOp] {
         var ops: [MountOp] = []
         var devIsTmpfs = false

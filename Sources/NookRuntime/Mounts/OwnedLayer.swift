@@ -10,13 +10,13 @@ import NookSpec
 /// container. Files in it may belong to sub-ids (the container's users): what
 /// the caller cannot remove is removed inside a user namespace mapped like the
 /// container's, where the caller is root.
-public enum OwnedLayer {
+package enum OwnedLayer {
     /// The directory, when the spec's root really is an overlay over it, or
     /// (no overlay: a copy) its `merged` and the directory records its user.
     /// Only `containers/<container>-<hex>` directly in the image store: the annotation
     /// comes from a spec, and a hostile bundle could name any directory the user
     /// owns, or another container's layer.
-    public static func directory(of spec: Spec, container: String,
+    package static func directory(of spec: Spec, container: String,
                                  environment: [String: String] = ProcessEnvironment.current()) -> String? {
         guard let dir = spec.annotations?[RootOverlay.ownedLayerAnnotation], dir.hasPrefix("/"), dir != "/",
               let containers = try? ImageStoreLocation.containers(environment: environment),  // no store: no layer of ours
@@ -30,7 +30,7 @@ public enum OwnedLayer {
 
     /// Removes the layer named in the spec at `specPath`, if any. Best effort,
     /// like the rest of a removal: a failure is said on stderr.
-    public static func remove(namedIn specPath: String, container: String) {
+    package static func remove(namedIn specPath: String, container: String) {
         // No readable spec: no layer named, nothing to remove.
         guard let bytes = try? HostPath.readBytes(specPath, as: .configJSON, label: specPath, noFollow: true),
               // Most containers have no layer of their own: no JSON decoding for them.
@@ -55,7 +55,7 @@ public enum OwnedLayer {
         return !random.isEmpty && random.allSatisfy(\.isHexDigit)
     }
 
-    public static func remove(_ dir: String) {
+    package static func remove(_ dir: String) {
         // As the caller first: most layers hold only the caller's files (and no spawn is the fastest).
         if (try? TreeRemover.remove(dir)) != nil { return }  // what failed is removed next, in the user namespace
         do {

@@ -6,18 +6,18 @@ import NookSpec
 /// takes at most a page of options: the layer paths are made relative to the
 /// directory they share (an image store's root: `layers/HEX`), which the child
 /// changes to first, so dozens of layers fit.
-public enum RootOverlayPlan {
+package enum RootOverlayPlan {
     /// A page, less the terminating NUL.
-    public static let optionLimit = 4095
+    package static let optionLimit = 4095
 
     /// The spec's root overlay, if any; more than one is refused.
-    public static func find(in spec: Spec) throws -> RootOverlay? {
+    package static func find(in spec: Spec) throws -> RootOverlay? {
         let overlays = (spec.mounts ?? []).filter(RootOverlay.isRootOverlay)
         guard overlays.count <= 1 else { throw NookError("the spec mounts more than one overlay at /") }
         return try overlays.first.map(RootOverlay.init(oci:))
     }
 
-    public static func mount(for overlay: RootOverlay) throws -> OverlayMount {
+    package static func mount(for overlay: RootOverlay) throws -> OverlayMount {
         let paths = overlay.lower + [overlay.upper, overlay.work].compactMap { $0 }
         let base = commonDirectory(paths)
         func relative(_ path: String) -> String { base == "/" ? String(path.dropFirst()) : String(path.dropFirst(base.count + 1)) }
@@ -37,7 +37,7 @@ public enum RootOverlayPlan {
     /// The same overlay served by fuse-overlayfs (`RootOverlay.fuseProgram`) at
     /// `mountpoint`. Its options go on its command line, whole paths: no page limit.
     /// `serverUID`: the server's uid where it runs (0: root of the container's user namespace).
-    public static func fuseMount(for overlay: RootOverlay, program: String, at mountpoint: String, serverUID: UInt32 = 0) -> FuseOverlayMount {
+    package static func fuseMount(for overlay: RootOverlay, program: String, at mountpoint: String, serverUID: UInt32 = 0) -> FuseOverlayMount {
         var options = ["lowerdir=" + overlay.lower.joined(separator: ":")]
         if let upper = overlay.upper, let work = overlay.work { options += ["upperdir=" + upper, "workdir=" + work] }
         if overlay.volatile { options.append("volatile") }

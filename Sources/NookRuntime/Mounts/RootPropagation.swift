@@ -6,9 +6,9 @@ import NookSpec
 /// `linux.rootfsPropagation`: the propagation the container's `/` gets after
 /// pivot_root, applied recursively as crun does (before it, every mount is
 /// made private, so nothing reaches the host whatever is asked here).
-public enum RootPropagation {
+package enum RootPropagation {
     /// mount(2) flags for `value` (with MS_REC); 0 when unset.
-    public static func flags(_ value: String?) throws -> UInt {
+    package static func flags(_ value: String?) throws -> UInt {
         guard let value, !value.isEmpty else { return 0 }
         let kinds: [String: Int] = ["shared": MS_SHARED, "slave": MS_SLAVE, "private": MS_PRIVATE, "unbindable": MS_UNBINDABLE]
         // runc's "rshared" etc. mean the same: Nook applies every value recursively.
@@ -20,7 +20,7 @@ public enum RootPropagation {
     }
 
     /// The name for --trace.
-    public static func name(_ flags: UInt) -> String {
+    package static func name(_ flags: UInt) -> String {
         let kinds: [(Int, String)] = [(MS_SHARED, "MS_SHARED"), (MS_SLAVE, "MS_SLAVE"), (MS_PRIVATE, "MS_PRIVATE"), (MS_UNBINDABLE, "MS_UNBINDABLE")]
         return "MS_REC|" + (kinds.first { UInt($0.0) & flags != 0 }?.1 ?? "?")
     }

@@ -7,22 +7,22 @@ import NookSpec
 /// root filesystem. Walks it without following symlinks, and reads its own
 /// files (package database, os-release) with RESOLVE_IN_ROOT, so a symlink in
 /// the image cannot make the audit report the host's packages.
-public struct RootfsAudit: Codable, Sendable, Equatable {
+package struct RootfsAudit: Codable, Sendable, Equatable {
     /// Paths found, by what makes each a risk.
-    public var setuid: [String] = [], setgid: [String] = [], worldWritable: [String] = [], devices: [String] = []
+    package var setuid: [String] = [], setgid: [String] = [], worldWritable: [String] = [], devices: [String] = []
     /// Directories the caller may not read: the audit could not look inside.
-    public var unreadable: [String] = []
-    public var packages: [Package] = []
-    public var packageDatabase: String?
+    package var unreadable: [String] = []
+    package var packages: [Package] = []
+    package var packageDatabase: String?
     /// PRETTY_NAME from the rootfs's os-release ("Debian GNU/Linux 12 (bookworm)").
-    public var system: String?
+    package var system: String?
 
-    public typealias Package = InstalledPackage
+    package typealias Package = InstalledPackage
 
     /// Setuid files and device nodes are what `--strict` refuses.
-    public var hasFindings: Bool { !setuid.isEmpty || !devices.isEmpty }
+    package var hasFindings: Bool { !setuid.isEmpty || !devices.isEmpty }
 
-    public static func scan(_ root: String) throws -> RootfsAudit {
+    package static func scan(_ root: String) throws -> RootfsAudit {
         guard HostPath.isDirectory(root) else { throw NookError("'\(root)' is not a directory", hint: "nook audit takes an unpacked rootfs") }
         var audit = RootfsAudit()
         audit.walk(root, relative: "")

@@ -4,10 +4,10 @@ import NookKernel
 import NookSpec
 
 /// `nook rootfs busybox DIR`: a minimal root filesystem from the host's static busybox.
-public enum RootfsBuilder {
+package enum RootfsBuilder {
     /// Returns the number of applets linked.
     @discardableResult
-    public static func busybox(at dir: String, busybox: String = "/bin/busybox") throws -> Int {
+    package static func busybox(at dir: String, busybox: String = "/bin/busybox") throws -> Int {
         // "" would be the current directory, filled with applet links.
         guard !dir.isEmpty else { throw emptyDirectory }
         guard HostPath.exists(busybox) else {
@@ -54,7 +54,7 @@ public enum RootfsBuilder {
         return count
     }
 
-    public static let emptyDirectory = NookError("the directory to create is empty ('')",
+    package static let emptyDirectory = NookError("the directory to create is empty ('')",
                                                  hint: "name a new directory, e.g. nook rootfs busybox ./rootfs")
 
     static func copyFile(_ from: String, to: String, mode: mode_t) throws {
@@ -74,9 +74,9 @@ public enum RootfsBuilder {
 }
 
 /// Just enough ELF to tell a static executable from a dynamic one.
-public enum ELF {
+package enum ELF {
     /// True when the file has no PT_INTERP program header (no dynamic loader).
-    public static func isStatic(_ path: String) throws -> Bool {
+    package static func isStatic(_ path: String) throws -> Bool {
         let bytes = try HostPath.readBytes(path, as: .executable)
         let invalid = NookError("'\(path)' is not a valid 64-bit ELF executable")
         guard bytes.count > 64, bytes[0] == 0x7f, bytes[1] == 0x45, bytes[2] == 0x4c, bytes[3] == 0x46, bytes[4] == 2 else {

@@ -5,18 +5,18 @@ import NookSpec
 /// `-v SRC:DST[:OPTS]`: a bind mount from the host into the container, its
 /// options parsed into what they mean. nosuid and nodev unless asked otherwise:
 /// a setuid binary or device node on the host must not gain power inside.
-public struct VolumeSpec: Sendable, Equatable {
-    public var source: String
-    public var destination: String
-    public var readOnly = false
+package struct VolumeSpec: Sendable, Equatable {
+    package var source: String
+    package var destination: String
+    package var readOnly = false
     /// `rbind` (the default) or `norbind`: submounts of the source come along or not.
-    public var recursive = true
+    package var recursive = true
     /// `suid`, `dev`, `noexec`: what the defaults are lifted or added by.
-    public var suid = false
-    public var dev = false
-    public var noexec = false
+    package var suid = false
+    package var dev = false
+    package var noexec = false
 
-    public init(source: String, destination: String, readOnly: Bool = false, recursive: Bool = true,
+    package init(source: String, destination: String, readOnly: Bool = false, recursive: Bool = true,
                 suid: Bool = false, dev: Bool = false, noexec: Bool = false) {
         self.source = source
         self.destination = destination
@@ -40,7 +40,7 @@ public struct VolumeSpec: Sendable, Equatable {
 
     /// Parses podman's form. The source must be an absolute or `./` path
     /// (named volumes do not exist in Nook).
-    public static func parse(_ text: String) throws -> VolumeSpec {
+    package static func parse(_ text: String) throws -> VolumeSpec {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
             throw NookError("invalid volume '\(text)': expected SRC:DST or SRC:DST:OPTIONS",
@@ -73,7 +73,7 @@ public struct VolumeSpec: Sendable, Equatable {
 
     /// The mount this run makes, from these values (no option strings), with
     /// its source as `RunOptions` looked at it.
-    public func mount(source: BindSource) -> ContainerMount {
+    package func mount(source: BindSource) -> ContainerMount {
         ContainerMount(destination: destination, type: "bind", source: source.path,
                        options: MountOptions(bind: recursive, readOnly: readOnly, nosuid: !suid, nodev: !dev, noexec: noexec),
                        bindSource: source)
@@ -81,7 +81,7 @@ public struct VolumeSpec: Sendable, Equatable {
 
     /// The same mount as the spec records it (config.json: what `nook exec`,
     /// a restart and `inspect` read); `ContainerMount(oci:)` reads it back as `mount(source:)`.
-    public func ociMount(absoluteSource: String) -> Spec.Mount {
+    package func ociMount(absoluteSource: String) -> Spec.Mount {
         var options = recursive ? ["rbind"] : ["bind"]
         if !suid { options.append("nosuid") }
         if !dev { options.append("nodev") }
@@ -92,11 +92,11 @@ public struct VolumeSpec: Sendable, Equatable {
 }
 
 /// `--tmpfs DST[:OPTS]`.
-public struct TmpfsSpec: Sendable, Equatable {
-    public var destination: String
-    public var options: [String]
+package struct TmpfsSpec: Sendable, Equatable {
+    package var destination: String
+    package var options: [String]
 
-    public static func parse(_ text: String) throws -> TmpfsSpec {
+    package static func parse(_ text: String) throws -> TmpfsSpec {
         let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         guard parts[0].hasPrefix("/") else {
             throw NookError("invalid --tmpfs '\(text)': destination must be an absolute path",
@@ -113,12 +113,12 @@ public struct TmpfsSpec: Sendable, Equatable {
     }
 
     /// The mount this run makes: the option list parsed once (MountOptions).
-    public var mount: ContainerMount {
+    package var mount: ContainerMount {
         ContainerMount(destination: destination, type: "tmpfs", source: "tmpfs", options: MountOptions(optionList))
     }
 
     /// The same mount as the spec records it.
-    public var ociMount: Spec.Mount {
+    package var ociMount: Spec.Mount {
         Spec.Mount(destination: destination, type: "tmpfs", source: "tmpfs", options: optionList)
     }
 }

@@ -12,9 +12,9 @@ import NookSpec
 /// them could fill it (podman's are writable). Nothing in the container is
 /// expected to edit them; whoever needs to mounts their own (`-v ./hosts:/etc/hosts`),
 /// which replaces ours.
-public enum NetworkFiles {
+package enum NetworkFiles {
     /// Name in /etc -> content, for this mode.
-    public static func contents(mode: NetworkMode, hostname: String, host: HostNetwork) -> [(name: String, content: String)] {
+    package static func contents(mode: NetworkMode, hostname: String, host: HostNetwork) -> [(name: String, content: String)] {
         let localhost = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         var files = [(name: "hostname", content: hostname + "\n")]
         switch mode {
@@ -40,7 +40,7 @@ public enum NetworkFiles {
 
     /// Writes the files into `directory` and returns the bind mounts, skipping
     /// any file the user mounts something over (their own /etc/hosts, or /etc).
-    public static func prepare(mode: NetworkMode, spec: Spec, containerID: String, directory: String,
+    package static func prepare(mode: NetworkMode, spec: Spec, containerID: String, directory: String,
                                host: HostNetwork = .current()) throws -> [MountOp] {
         let userTargets = (spec.mounts ?? []).map { normalized($0.destination) }
         var ops: [MountOp] = []
@@ -67,20 +67,20 @@ public enum NetworkFiles {
 
 /// What the host's network looks like to the container's helper: the default
 /// route's interface address and gateway, and the resolver configuration.
-public struct HostNetwork: Sendable {
-    public var address: String?
-    public var gateway: String?
-    public var resolvConf: String
-    public var hosts: String
+package struct HostNetwork: Sendable {
+    package var address: String?
+    package var gateway: String?
+    package var resolvConf: String
+    package var hosts: String
 
-    public init(address: String? = nil, gateway: String? = nil, resolvConf: String = "", hosts: String = "") {
+    package init(address: String? = nil, gateway: String? = nil, resolvConf: String = "", hosts: String = "") {
         self.address = address
         self.gateway = gateway
         self.resolvConf = resolvConf
         self.hosts = hosts
     }
 
-    public static func current() -> HostNetwork {
+    package static func current() -> HostNetwork {
         // the host has none: the container gets Nook's defaults
         var net = HostNetwork(resolvConf: (try? HostPath.readText("/etc/resolv.conf")) ?? "",
                               hosts: (try? HostPath.readText("/etc/hosts")) ?? "")  // as above
@@ -93,7 +93,7 @@ public struct HostNetwork: Sendable {
     }
 
     /// `nameserver` lines of the host's resolv.conf.
-    public var nameservers: [String] {
+    package var nameservers: [String] {
         resolvConf.split(separator: "\n").compactMap { line in
             let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
             return fields.count >= 2 && fields[0] == "nameserver" ? String(fields[1]) : nil
@@ -101,7 +101,7 @@ public struct HostNetwork: Sendable {
     }
 
     /// The host's `search` and `options` lines, kept for the container.
-    public var resolverOptions: String {
+    package var resolverOptions: String {
         resolvConf.split(separator: "\n").filter { $0.hasPrefix("search ") || $0.hasPrefix("options ") }
             .map { $0 + "\n" }.joined()
     }

@@ -7,10 +7,10 @@ import NookSpec
 /// network namespace. It is Nook's child, in a session of its own, and dies with
 /// the `nook` process that started it (PR_SET_PDEATHSIG), even after SIGKILL.
 /// Its output goes to `network.log` in the container's state directory.
-public final class NetworkHelper {
-    public let program: String
-    public let pid: pid_t
-    public let arguments: [String]
+package final class NetworkHelper {
+    package let program: String
+    package let pid: pid_t
+    package let arguments: [String]
     let logPath: String
     /// Files the helper made in the state directory (slirp4netns's API socket).
     var ownedFiles: [String] = []
@@ -20,7 +20,7 @@ public final class NetworkHelper {
 
     /// Starts the helper for `settings` on the network namespace of `containerPID`
     /// and returns once the namespace is configured and every port is published.
-    public static func start(_ settings: NetworkSettings, containerPID: pid_t, stateDirectory: String,
+    package static func start(_ settings: NetworkSettings, containerPID: pid_t, stateDirectory: String,
                              tracer: Tracer, host: HostNetwork = .current()) throws -> NetworkHelper {
         let helper: NetworkHelper
         switch settings.mode {
@@ -38,7 +38,7 @@ public final class NetworkHelper {
     }
 
     /// Checks, before anything starts, that the helper program is installed.
-    public static func checkInstalled(_ mode: NetworkMode) throws {
+    package static func checkInstalled(_ mode: NetworkMode) throws {
         guard let (program, package) = mode.helper else { return }
         if HostPath.findExecutable(program) == nil {
             throw NookError("--network \(program): '\(program)' is not installed (not found in PATH)",
@@ -72,7 +72,7 @@ public final class NetworkHelper {
     }
 
     /// Stops the helper and removes what it left in the state directory.
-    public func stop() {
+    package func stop() {
         if exitFD >= 0 { close(exitFD); exitFD = -1 }
         if !reaped {
             kill(pid, SIGKILL)
@@ -87,7 +87,7 @@ public final class NetworkHelper {
     /// exited may still be inside the helper, on its way to a host client.
     /// Wait (at most `timeout` seconds) until no connection to a published
     /// port is still open on the helper's side, then stop it.
-    public func finish(timeout: Double = 2) {
+    package func finish(timeout: Double = 2) {
         let deadline = Monotonic.now() + timeout
         while exited() == nil && Monotonic.now() < deadline && hasOpenConnections() { usleep(10_000) }
         stop()

@@ -20,7 +20,7 @@ public enum NetworkMode: Sendable, Equatable {
 
     /// Parses podman's spellings: `none`, `host`, `pasta[:OPT,...]`,
     /// `slirp4netns[:allow_host_loopback=true,mtu=N]`.
-    public static func parse(_ text: String) throws -> NetworkMode {
+    package static func parse(_ text: String) throws -> NetworkMode {
         let (name, rest) = text.firstIndex(of: ":").map { (String(text[..<$0]), String(text[text.index(after: $0)...])) }
             ?? (text, "")
         let options = rest.split(separator: ",").map(String.init)
@@ -59,7 +59,7 @@ public enum NetworkMode: Sendable, Equatable {
     }
 
     /// The text `parse` reads back (kept in the spec's annotations).
-    public var description: String {
+    package var description: String {
         switch self {
         case .none: "none"
         case .host: "host"
@@ -72,10 +72,10 @@ public enum NetworkMode: Sendable, Equatable {
     }
 
     /// The mode without its options: none, host, pasta, slirp4netns.
-    public var name: String { String(description.prefix { $0 != ":" }) }
+    package var name: String { String(description.prefix { $0 != ":" }) }
 
     /// Whether a user-mode stack runs for this container.
-    public var usesHelper: Bool {
+    package var usesHelper: Bool {
         switch self {
         case .pasta, .slirp4netns: true
         case .none, .host: false
@@ -83,7 +83,7 @@ public enum NetworkMode: Sendable, Equatable {
     }
 
     /// The helper program's name, and the Debian package it comes in.
-    public var helper: (program: String, package: String)? {
+    package var helper: (program: String, package: String)? {
         switch self {
         case .pasta: ("pasta", "passt")
         case .slirp4netns: ("slirp4netns", "slirp4netns")
@@ -97,21 +97,21 @@ public enum NetworkMode: Sendable, Equatable {
 /// spec a detached container's monitor reads, its config.json for a restart,
 /// `nook port` and `inspect`) it is the spec's annotations, read back in one
 /// place: `recorded(in:)`.
-public struct NetworkSettings: Sendable, Equatable {
-    public var mode: NetworkMode = .none
-    public var ports: [PortMapping] = []
+package struct NetworkSettings: Sendable, Equatable {
+    package var mode: NetworkMode = .none
+    package var ports: [PortMapping] = []
 
-    public static let modeAnnotation = "org.nook.network"
-    public static let portsAnnotation = "org.nook.publish"
+    package static let modeAnnotation = "org.nook.network"
+    package static let portsAnnotation = "org.nook.publish"
 
-    public init(mode: NetworkMode = .none, ports: [PortMapping] = []) {
+    package init(mode: NetworkMode = .none, ports: [PortMapping] = []) {
         self.mode = mode
         self.ports = ports
     }
 
     /// What a spec's annotations record (`apply(to:)` wrote them); nil when
     /// they record nothing: a bundle's config.json then decides alone.
-    public static func recorded(in spec: Spec) throws -> NetworkSettings? {
+    package static func recorded(in spec: Spec) throws -> NetworkSettings? {
         guard let annotations = spec.annotations, let mode = annotations[modeAnnotation] else { return nil }
         let settings = NetworkSettings(mode: try NetworkMode.parse(mode),
                                        ports: try (annotations[portsAnnotation] ?? "").split(separator: " ").map { try PortMapping.parse(String($0)) })
@@ -119,7 +119,7 @@ public struct NetworkSettings: Sendable, Equatable {
         return settings
     }
 
-    public var annotations: [String: String] {
+    package var annotations: [String: String] {
         var result = [Self.modeAnnotation: mode.description]
         if !ports.isEmpty { result[Self.portsAnnotation] = ports.map(\.description).joined(separator: " ") }
         return result
@@ -127,13 +127,13 @@ public struct NetworkSettings: Sendable, Equatable {
 
     /// Puts these settings into a spec: the annotations, and for `host` no
     /// network namespace of its own.
-    public func apply(to spec: inout Spec) throws {
+    package func apply(to spec: inout Spec) throws {
         try validate()
         if mode == .host { spec.linux?.namespaces?.removeAll { $0.type == "network" } }
         spec.annotations = (spec.annotations ?? [:]).merging(annotations) { _, new in new }
     }
 
-    public func validate() throws {
+    package func validate() throws {
         if !ports.isEmpty && !mode.usesHelper {
             throw NookError("-p needs a user-mode network: with --network \(mode.description) there is nothing to publish through",
                             hint: "add --network pasta (or --network slirp4netns)", kind: .invalidInput)

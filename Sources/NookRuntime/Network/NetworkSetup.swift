@@ -7,7 +7,7 @@ import NookSpec
 /// recording fake sees (and can fail) each of them: the checks before
 /// anything is made, the files (/etc/hosts, resolv.conf) in the state
 /// directory, and the user-mode network helper (pasta, slirp4netns).
-public protocol NetworkSetup: AnyObject {
+package protocol NetworkSetup: AnyObject {
     /// Everything about the network that can fail is checked before anything is made.
     func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws
     /// The files the container's /etc gets, written into `directory`; their bind mounts.
@@ -18,7 +18,7 @@ public protocol NetworkSetup: AnyObject {
 }
 
 /// A started network helper: stopped on every way out of a run.
-public protocol RunningNetworkHelper: AnyObject {
+package protocol RunningNetworkHelper: AnyObject {
     var pid: pid_t { get }
     /// After the container ended: lets the last bytes reach their clients, then stops.
     func finish()
@@ -26,14 +26,14 @@ public protocol RunningNetworkHelper: AnyObject {
 }
 
 extension NetworkHelper: RunningNetworkHelper {
-    public func finish() { finish(timeout: 2) }
+    package func finish() { finish(timeout: 2) }
 }
 
 /// The host's helpers, as `NetworkHelper` starts them.
-public final class LiveNetworkSetup: NetworkSetup {
-    public init() {}
+package final class LiveNetworkSetup: NetworkSetup {
+    package init() {}
 
-    public func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws {
+    package func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws {
         try NetworkHelper.checkInstalled(network.mode)
         if network.mode.usesHelper && !namespaces.contains(.network) {
             throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
@@ -42,11 +42,11 @@ public final class LiveNetworkSetup: NetworkSetup {
         for port in network.ports { try port.checkAvailable() }
     }
 
-    public func prepareFiles(_ network: NetworkSettings, spec: Spec, containerID: String, directory: String) throws -> [MountOp] {
+    package func prepareFiles(_ network: NetworkSettings, spec: Spec, containerID: String, directory: String) throws -> [MountOp] {
         try NetworkFiles.prepare(mode: network.mode, spec: spec, containerID: containerID, directory: directory)
     }
 
-    public func start(_ network: NetworkSettings, containerPID: pid_t, stateDirectory: String, tracer: Tracer) throws -> RunningNetworkHelper {
+    package func start(_ network: NetworkSettings, containerPID: pid_t, stateDirectory: String, tracer: Tracer) throws -> RunningNetworkHelper {
         try NetworkHelper.start(network, containerPID: containerPID, stateDirectory: stateDirectory, tracer: tracer)
     }
 }

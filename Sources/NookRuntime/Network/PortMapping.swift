@@ -5,16 +5,16 @@ import NookSpec
 
 /// `-p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|/udp]`: a host port whose traffic
 /// the user-mode network helper forwards into the container.
-public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
-    public enum Proto: String, Sendable { case tcp, udp }
+package struct PortMapping: Sendable, Equatable, CustomStringConvertible {
+    package enum Proto: String, Sendable { case tcp, udp }
 
     /// nil: every address of the host (podman's default).
-    public var hostIP: String?
-    public var hostPort: UInt16
-    public var containerPort: UInt16
-    public var proto: Proto
+    package var hostIP: String?
+    package var hostPort: UInt16
+    package var containerPort: UInt16
+    package var proto: Proto
 
-    public init(hostIP: String? = nil, hostPort: UInt16, containerPort: UInt16, proto: Proto = .tcp) {
+    package init(hostIP: String? = nil, hostPort: UInt16, containerPort: UInt16, proto: Proto = .tcp) {
         self.hostIP = hostIP
         self.hostPort = hostPort
         self.containerPort = containerPort
@@ -22,7 +22,7 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// One mapping, as the spec's annotations keep it (a host port chosen).
-    public static func parse(_ text: String) throws -> PortMapping {
+    package static func parse(_ text: String) throws -> PortMapping {
         let all = try parseAll(text)
         guard all.count == 1, all[0].hostPort != 0 else {
             throw NookError("invalid -p '\(text)': one mapping with both ports expected", kind: .invalidInput)
@@ -34,7 +34,7 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     /// where each port may be a range (`8000-8002:80-82`, the same length on
     /// both sides). No host port (`-p 80`, `-p 127.0.0.1::80`) gives host port 0:
     /// `withHostPortChosen()` asks the kernel for a free one before the start.
-    public static func parseAll(_ text: String) throws -> [PortMapping] {
+    package static func parseAll(_ text: String) throws -> [PortMapping] {
         func invalid(_ why: String) -> NookError {
             NookError("invalid -p '\(text)': \(why)",
                       hint: "use [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp], e.g. -p 127.0.0.1:8080:80, -p 8000-8001:80-81 or -p 80", kind: .invalidInput)
@@ -93,7 +93,7 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
 
     /// A host port of 0 becomes one the kernel picks now, bound and let go (as
     /// podman does), so the spec, `nook port` and the helper all name the same one.
-    public func withHostPortChosen() throws -> PortMapping {
+    package func withHostPortChosen() throws -> PortMapping {
         guard hostPort == 0 else { return self }
         guard let address = SocketAddress(ip: hostIP ?? "0.0.0.0", port: 0) else {
             throw NookError("cannot publish -p \(self): '\(hostIP ?? "")' is not an IPv4 or IPv6 address")
@@ -109,14 +109,14 @@ public struct PortMapping: Sendable, Equatable, CustomStringConvertible {
         return chosen
     }
 
-    public var description: String {
+    package var description: String {
         let ip = hostIP.map { $0.contains(":") ? "[\($0)]:" : "\($0):" } ?? ""
         return "\(ip)\(hostPort):\(containerPort)/\(proto.rawValue)"
     }
 
     /// Binds the host port for a moment, so "already in use" is found before
     /// anything starts, with the kernel's own reason.
-    public func checkAvailable() throws {
+    package func checkAvailable() throws {
         // parse() checked the address; a PortMapping made in code may not have been.
         guard let address = SocketAddress(ip: hostIP ?? "0.0.0.0", port: hostPort) else {
             throw NookError("cannot publish -p \(self): '\(hostIP ?? "")' is not an IPv4 or IPv6 address",

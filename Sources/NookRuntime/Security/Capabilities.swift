@@ -4,8 +4,8 @@ import NookKernel
 import NookSpec
 
 /// Capability names <-> bit numbers, and the five OCI sets as bit masks.
-public enum Capability {
-    public static let names: [String] = [
+package enum Capability {
+    package static let names: [String] = [
         "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
         "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
         "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
@@ -17,20 +17,20 @@ public enum Capability {
     ]
 
     /// The highest capability this kernel knows (/proc/sys/kernel/cap_last_cap).
-    public static func lastCap() -> Int { KernelFacts.lastCapability(known: names.count) }
+    package static func lastCap() -> Int { KernelFacts.lastCapability(known: names.count) }
 
     /// "NET_RAW", "cap_net_raw", "CAP_NET_RAW" -> 13.
-    public static func number(_ name: String) -> Int? {
+    package static func number(_ name: String) -> Int? {
         var upper = name.uppercased()
         if !upper.hasPrefix("CAP_") { upper = "CAP_" + upper }
         return names.firstIndex(of: upper)
     }
 
-    public static func canonical(_ name: String) -> String? {
+    package static func canonical(_ name: String) -> String? {
         number(name).map { names[$0] }
     }
 
-    public static func mask(_ list: [String]?, field: String) throws -> UInt64 {
+    package static func mask(_ list: [String]?, field: String) throws -> UInt64 {
         var mask: UInt64 = 0
         for name in list ?? [] {
             guard let n = number(name) else {
@@ -42,13 +42,13 @@ public enum Capability {
         return mask
     }
 
-    public static func names(in mask: UInt64) -> [String] {
+    package static func names(in mask: UInt64) -> [String] {
         (0..<names.count).filter { mask & (1 << UInt64($0)) != 0 }.map { names[$0] }
     }
 }
 
 extension CapabilitySets {
-    public init(_ caps: Spec.Capabilities) throws {
+    package init(_ caps: Spec.Capabilities) throws {
         let permitted = try Capability.mask(caps.permitted, field: "capabilities.permitted")
         let inheritable = try Capability.mask(caps.inheritable, field: "capabilities.inheritable")
         let requested = try Capability.mask(caps.ambient, field: "capabilities.ambient")

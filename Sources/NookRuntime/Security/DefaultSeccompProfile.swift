@@ -8,7 +8,7 @@ import NookSpec
 /// Docs/security.md lists what it denies and why, and where it differs from Docker.
 /// Denied calls fail with EPERM; clone3 fails with ENOSYS so glibc falls back
 /// to clone, whose namespace flags seccomp can see.
-public enum DefaultSeccompProfile {
+package enum DefaultSeccompProfile {
     /// Always allowed: what ordinary programs use.
     static let allowed: [String] = [
         "accept", "accept4", "access", "adjtimex", "alarm", "arch_prctl", "bind", "brk", "capget", "capset",
@@ -88,7 +88,7 @@ public enum DefaultSeccompProfile {
     ]
 
     /// The profile for a process whose bounding set holds `capabilities` (CAP_ names).
-    public static func profile(capabilities: Set<String>) -> SeccompProfile {
+    package static func profile(capabilities: Set<String>) -> SeccompProfile {
         var rules: [SeccompProfile.Rule] = [SeccompProfile.Rule(names: allowed, action: .allow)]
         // ioctl: everything but TIOCSTI, which pushes input into a terminal (CVE-2017-5226).
         // libseccomp cannot combine "allow ioctl" with "deny this command", and the

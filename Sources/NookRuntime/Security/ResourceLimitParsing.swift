@@ -11,7 +11,7 @@ extension ResourceLimit {
         "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
     ]
 
-    public init(_ r: Spec.Rlimit) throws {
+    package init(_ r: Spec.Rlimit) throws {
         try self.init(named: r.type, soft: r.soft, hard: r.hard)
     }
 
@@ -29,7 +29,7 @@ extension ResourceLimit {
     }
 
     /// `--ulimit NAME=SOFT[:HARD]` (a value alone is both; -1 or unlimited: no limit).
-    public static func parse(ulimit text: String) throws -> ResourceLimit {
+    package static func parse(ulimit text: String) throws -> ResourceLimit {
         let bad = NookError("invalid --ulimit '\(text)'", hint: "use NAME=SOFT[:HARD], e.g. --ulimit nofile=1024:2048", kind: .invalidInput)
         let parts = text.split(separator: "=", maxSplits: 1).map(String.init)
         guard parts.count == 2 else { throw bad }
@@ -46,5 +46,5 @@ extension ResourceLimit {
     }
 
     /// As `process.rlimits[]` records it.
-    public var oci: Spec.Rlimit { Spec.Rlimit(type: name, hard: hard, soft: soft) }
+    package var oci: Spec.Rlimit { Spec.Rlimit(type: name, hard: hard, soft: soft) }
 }

@@ -34,21 +34,21 @@ import NookSpec
 /// The copy costs start-up time and memory (the binary's size, held as long
 /// as the process or a clone of it runs): `nook run` and `nook exec` into a
 /// container with a user namespace of its own do not pay it.
-public enum SealPolicy {
+package enum SealPolicy {
     /// `create`: its clone is nook's code, dumpable, in the container's user
     /// namespace until it execs the start waiter. createContainer hooks enter
     /// the container as `exec` does, which this covers too.
-    public static func create(_ spec: Spec) -> Bool {
+    package static func create(_ spec: Spec) -> Bool {
         !createsUserNamespace(spec)
     }
 
     /// `exec`: its helper's child is nook's code in the container until it execs.
-    public static func exec(_ spec: Spec) -> Bool {
+    package static func exec(_ spec: Spec) -> Bool {
         sharesNooksUserNamespace(spec)
     }
 
     /// `start`: startContainer hooks enter the container as `exec` does.
-    public static func start(_ spec: Spec) -> Bool {
+    package static func start(_ spec: Spec) -> Bool {
         !(spec.hooks?.startContainer ?? []).isEmpty && sharesNooksUserNamespace(spec)
     }
 
@@ -56,22 +56,22 @@ public enum SealPolicy {
     /// as PID 1. Without `--init`, its clone execs the command before any
     /// other process of the container exists. `run -d` only waits for the
     /// monitor (`monitor(_:initProcess:)`).
-    public static func run(_ spec: Spec, initProcess: Bool, detached: Bool) -> Bool {
+    package static func run(_ spec: Spec, initProcess: Bool, detached: Bool) -> Bool {
         initProcess && !detached && sharesNooksUserNamespace(spec)
     }
 
     /// The `run -d` monitor: with `--init`, its clone is the container's PID 1.
-    public static func monitor(_ spec: Spec, initProcess: Bool) -> Bool {
+    package static func monitor(_ spec: Spec, initProcess: Bool) -> Bool {
         initProcess && sharesNooksUserNamespace(spec)
     }
 
     /// A user namespace of its own, new: no process but the container's is in it.
-    public static func createsUserNamespace(_ spec: Spec) -> Bool {
+    package static func createsUserNamespace(_ spec: Spec) -> Bool {
         spec.linux?.namespaces?.contains { $0.type == "user" && ($0.path ?? "").isEmpty } ?? false
     }
 
     /// No user namespace of its own, or one given by a path that is nook's own.
-    public static func sharesNooksUserNamespace(_ spec: Spec) -> Bool {
+    package static func sharesNooksUserNamespace(_ spec: Spec) -> Bool {
         guard let user = spec.linux?.namespaces?.first(where: { $0.type == "user" }) else { return true }
         guard let path = user.path else { return false }
         var theirs = stat(), ours = stat()

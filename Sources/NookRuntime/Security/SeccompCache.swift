@@ -9,16 +9,16 @@ import NookSpec
 /// user's private state directory, keyed by a hash of the profile. Each
 /// Runtime has its own (its state root's); the memory is shared by all, as
 /// a profile compiles to the same program whoever asks.
-public struct SeccompCache: Sendable {
+package struct SeccompCache: Sendable {
     private static let memory = Mutex<[SeccompProfile: [UInt8]]>([:])
     /// `<state root>/.seccomp` (0700, the caller's own); nil: memory only.
-    public let directory: String?
+    package let directory: String?
 
-    public init(directory: String? = nil) {
+    package init(directory: String? = nil) {
         self.directory = directory
     }
 
-    public func compile(_ profile: SeccompProfile) throws -> [UInt8] {
+    package func compile(_ profile: SeccompProfile) throws -> [UInt8] {
         if let hit = Self.memory.withLock({ $0[profile] }) { return hit }
         let file = directory.map { "\($0)/\(Self.key(profile)).bpf" }
         // a missing or unreadable cache entry is compiled afresh

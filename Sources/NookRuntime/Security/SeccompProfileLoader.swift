@@ -12,7 +12,7 @@ import Foundation
 /// OCI `linux.seccomp` form: `includes`/`excludes` by capability, architecture
 /// and kernel version) and resolves them for one container into plain OCI
 /// rules. The result goes into the spec, so a bundle and a flag take one path.
-public enum SeccompProfileLoader {
+package enum SeccompProfileLoader {
     struct DockerProfile: Decodable {
         var defaultAction: String
         var defaultErrnoRet: UInt32?
@@ -42,12 +42,12 @@ public enum SeccompProfileLoader {
     /// Docker's names for this machine's architecture family.
     static let nativeArches: Set<String> = ["amd64", "x86_64", "x32", "x86"]
 
-    public static func load(file: String, capabilities: Set<String>) throws -> Spec.Seccomp {
+    package static func load(file: String, capabilities: Set<String>) throws -> Spec.Seccomp {
         let bytes = try HostPath.readBytes(file, as: .seccompProfile, label: "seccomp profile \(file)")
         return try decode(bytes, source: file, capabilities: capabilities)
     }
 
-    public static func decode(_ bytes: [UInt8], source: String, capabilities: Set<String>) throws -> Spec.Seccomp {
+    package static func decode(_ bytes: [UInt8], source: String, capabilities: Set<String>) throws -> Spec.Seccomp {
         let profile = try SpecDecoder.decodeJSON(DockerProfile.self, from: bytes, what: "seccomp profile \(source)")
         var arches = profile.architectures ?? []
         for entry in profile.archMap ?? [] where entry.architecture == "SCMP_ARCH_X86_64" {
@@ -97,7 +97,7 @@ public enum SeccompProfileLoader {
 
 extension SeccompProfile {
     /// From the OCI form (config.json's `linux.seccomp`, or a resolved Docker profile).
-    public init(oci: Spec.Seccomp, name: String) throws {
+    package init(oci: Spec.Seccomp, name: String) throws {
         func located<T>(_ field: String, _ body: () throws -> T) throws -> T {
             do { return try body() } catch let e as NookError { throw e.within("\(name) \(field)") }
         }
@@ -127,7 +127,7 @@ extension SeccompProfile {
     }
 
     /// The OCI form, for the spec.
-    public var oci: Spec.Seccomp {
+    package var oci: Spec.Seccomp {
         func name(_ a: Action) -> (String, UInt32?) {
             switch a {
             case .allow: ("SCMP_ACT_ALLOW", nil)

@@ -5,23 +5,23 @@ import NookSpec
 
 /// The least-privilege choices of a friendly `nook run`: capabilities,
 /// no_new_privs, the seccomp profile and rlimits, applied to a spec.
-public struct SecurityOptions: Sendable, Equatable {
-    public var capAdd: [String] = []
-    public var capDrop: [String] = []
-    public var noNewPrivileges = true
-    public enum Seccomp: Sendable, Equatable {
+package struct SecurityOptions: Sendable, Equatable {
+    package var capAdd: [String] = []
+    package var capDrop: [String] = []
+    package var noNewPrivileges = true
+    package enum Seccomp: Sendable, Equatable {
         case defaultProfile
         case unconfined
         case file(String)
     }
-    public var seccomp: Seccomp = .defaultProfile
+    package var seccomp: Seccomp = .defaultProfile
     /// `--ulimit NAME=SOFT[:HARD]`, parsed (`ResourceLimit.parse(ulimit:)`).
-    public var ulimits: [ResourceLimit] = []
+    package var ulimits: [ResourceLimit] = []
 
-    public init() {}
+    package init() {}
 
     /// `--security-opt` values: `no-new-privileges[=true|false]`, `seccomp=unconfined|FILE`.
-    public mutating func apply(securityOpt: String) throws {
+    package mutating func apply(securityOpt: String) throws {
         // Not split(separator:): "" and "=" would give no parts at all.
         let name = String(securityOpt.prefix { $0 != "=" })
         let value = securityOpt.firstIndex(of: "=").map { String(securityOpt[securityOpt.index(after: $0)...]) }
@@ -38,7 +38,7 @@ public struct SecurityOptions: Sendable, Equatable {
 
     /// Capabilities after --cap-add/--cap-drop, starting from podman's default
     /// set, as the bit mask the plan takes.
-    public func capabilityMask() throws -> UInt64 {
+    package func capabilityMask() throws -> UInt64 {
         var mask = try Capability.mask(SpecDefaults.capabilities, field: "the default capabilities")
         for name in capDrop {
             if name.uppercased() == "ALL" { mask = 0; continue }
@@ -54,10 +54,10 @@ public struct SecurityOptions: Sendable, Equatable {
     }
 
     /// The same, by name (the spec's record, the seccomp profile's conditions).
-    public func capabilities() throws -> [String] { Capability.names(in: try capabilityMask()) }
+    package func capabilities() throws -> [String] { Capability.names(in: try capabilityMask()) }
 
     /// The process's five sets: a non-root user starts with no effective or permitted ones.
-    public func capabilitySets(isRoot: Bool) throws -> CapabilitySets {
+    package func capabilitySets(isRoot: Bool) throws -> CapabilitySets {
         let mask = try capabilityMask()
         return CapabilitySets(bounding: mask, effective: isRoot ? mask : 0, permitted: isRoot ? mask : 0, inheritable: 0, ambient: 0)
     }
@@ -67,7 +67,7 @@ public struct SecurityOptions: Sendable, Equatable {
     }
 
     /// Writes these choices into a spec whose process user is already known.
-    public func apply(to spec: inout Spec) throws {
+    package func apply(to spec: inout Spec) throws {
         let caps = try capabilities()
         let isRoot = spec.process?.user.uid == 0
         spec.process?.capabilities = Spec.Capabilities(bounding: caps, effective: isRoot ? caps : [], inheritable: [],

@@ -12,21 +12,21 @@ import Foundation
 /// One directory per container under `$XDG_RUNTIME_DIR/nook`, or
 /// `/tmp/nook-$UID` where that is unset. No daemon: every `nook` command
 /// reads and writes these files, under a lock.
-public final class StateStore: @unchecked Sendable {
-    public let root: String
+package final class StateStore: @unchecked Sendable {
+    package let root: String
     private let uid: uid_t
     /// Every file call of the store: the kernel, or a recording fake in unit tests.
-    public let kernel: KernelInterface
+    package let kernel: KernelInterface
 
     /// The default location for the calling user.
-    public static func defaultRoot(environment: [String: String], uid: uid_t = getuid()) -> String {
+    package static func defaultRoot(environment: [String: String], uid: uid_t = getuid()) -> String {
         if let xdg = environment["XDG_RUNTIME_DIR"], !xdg.isEmpty { return xdg + "/nook" }
         return "/tmp/nook-\(uid)"
     }
 
     /// Opens (creating, 0700) the store; refuses a directory that another user
     /// owns or that others can read or write: container state is private.
-    public init(root: String, uid: uid_t = getuid(), kernel: KernelInterface = LiveKernel()) throws {
+    package init(root: String, uid: uid_t = getuid(), kernel: KernelInterface = LiveKernel()) throws {
         self.root = root
         self.uid = uid
         self.kernel = kernel
@@ -62,7 +62,7 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public static func validate(id: String) throws {
+    package static func validate(id: String) throws {
         let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
         guard !id.isEmpty, id.count <= 128, id.allSatisfy({ allowed.contains($0) }), id.first != ".", id.first != "-" else {
             throw NookError("invalid container name '\(id)'",
@@ -70,15 +70,15 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public func directory(_ id: String) -> String { root + "/" + id }
-    public func statePath(_ id: String) -> String { directory(id) + "/state.json" }
+    package func directory(_ id: String) -> String { root + "/" + id }
+    package func statePath(_ id: String) -> String { directory(id) + "/state.json" }
 
     /// Reserves `id`. The directory is made under a hidden name, its lock taken,
     /// and only then renamed into place (RENAME_NOREPLACE, the atomic step: of
     /// two concurrent creators exactly one wins). So a container directory is
     /// never without its creator's lock: a lock anyone else can take means the
     /// command working on it is gone, whenever it was killed. Returns the held lock.
-    public func reserve(_ id: String) throws -> ContainerLock {
+    package func reserve(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
         let staging = root + "/" + Self.stagingPrefix + "\(getpid())-" + id
         kernel.removeTree(staging) // a previous process with our pid, killed here
@@ -102,7 +102,7 @@ public final class StateStore: @unchecked Sendable {
         return lock
     }
 
-    public func alreadyExists(_ id: String) -> NookError {
+    package func alreadyExists(_ id: String) -> NookError {
         NookError("a container named '\(id)' already exists",
                   hint: "'nook rm -f \(id)' removes it (stopping it if it runs), or choose another name",
                   kind: .alreadyExists(.container, name: id))
@@ -114,7 +114,7 @@ public final class StateStore: @unchecked Sendable {
     static let pendingPrefix = ".pending-"
 
     /// Locks an existing container's directory (waits for other commands on it).
-    public func lock(_ id: String) throws -> ContainerLock {
+    package func lock(_ id: String) throws -> ContainerLock {
         try Self.validate(id: id)
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
         let path = directory(id) + "/lock"
@@ -125,12 +125,12 @@ public final class StateStore: @unchecked Sendable {
         return lock
     }
 
-    public func notFound(_ id: String) -> NookError {
+    package func notFound(_ id: String) -> NookError {
         NookError("container '\(id)' does not exist", hint: "'nook list' shows your containers", kind: .notFound(.container, name: id))
     }
 
     /// Atomic: write a temporary file, fsync, rename over the old one.
-    public func write(_ state: ContainerState) throws {
+    package func write(_ state: ContainerState) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
@@ -142,16 +142,16 @@ public final class StateStore: @unchecked Sendable {
     /// The container's cgroup, noted as soon as it is made: state.json comes
     /// only with the process, and a command killed in between leaves the
     /// next one this to remove.
-    public func recordCgroup(_ id: String, path: String) throws {
+    package func recordCgroup(_ id: String, path: String) throws {
         try writeFile(directory(id) + "/" + Self.cgroupRecordName, Array(path.utf8))
     }
 
     /// A new file of ours in a container's directory (0600).
-    public func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+    package func writeFile(_ path: String, _ bytes: [UInt8]) throws {
         try NookError.step("write '\(path)'", path: path) { try kernel.createFile(path, bytes, mode: 0o600, sync: false) }
     }
 
-    public func recordedCgroup(_ id: String) -> String? {
+    package func recordedCgroup(_ id: String) -> String? {
         // no record: the container never had a cgroup
         (try? kernel.readFile(directory(id) + "/" + Self.cgroupRecordName, as: .own, noFollow: true))
             .map { String(decoding: $0, as: UTF8.self) }.flatMap { $0.isEmpty ? nil : $0 }
@@ -159,7 +159,7 @@ public final class StateStore: @unchecked Sendable {
 
     static let cgroupRecordName = "cgroup.path"
 
-    public func read(_ id: String) throws -> ContainerState {
+    package func read(_ id: String) throws -> ContainerState {
         try Self.validate(id: id)
         guard kernel.isDirectory(directory(id)) else { throw notFound(id) }
         let bytes: [UInt8]
@@ -178,7 +178,7 @@ public final class StateStore: @unchecked Sendable {
     /// renamed to a hidden name: the container is gone at once, whole, and a
     /// removal killed half-way leaves only a hidden directory, which
     /// `sweepHidden` finishes once our pid is gone.
-    public func remove(_ id: String) {
+    package func remove(_ id: String) {
         let gone = root + "/" + Self.removingPrefix + "\(getpid())-" + id
         kernel.removeTree(gone) // a previous process with our pid, killed here
         do {
@@ -200,7 +200,7 @@ public final class StateStore: @unchecked Sendable {
 
     /// The container's lock if nobody holds it (never creating the lock file:
     /// a container being removed must stay removable).
-    public func lockIfFree(_ id: String) -> ContainerLock? {
+    package func lockIfFree(_ id: String) -> ContainerLock? {
         // busy or gone: nil, and the caller leaves that container alone
         (try? ContainerLock(path: directory(id) + "/lock", wait: false, create: false, kernel: kernel)) ?? nil
     }
@@ -208,7 +208,7 @@ public final class StateStore: @unchecked Sendable {
     /// What killed commands leave under hidden names: a directory `reserve`
     /// was making or `remove` was emptying, a monitor's spec file. Removed once
     /// the pid in the name is gone.
-    public func sweepHidden() {
+    package func sweepHidden() {
         var stale: [String] = []
         for name in kernel.listDirectory(root) ?? [] {
             let pid: Int32?
@@ -229,14 +229,14 @@ public final class StateStore: @unchecked Sendable {
         }
     }
 
-    public func ids() -> [String] {
+    package func ids() -> [String] {
         (kernel.listDirectory(root) ?? []).filter { !$0.hasPrefix(".") && kernel.isDirectory(root + "/" + $0) }.sorted()
     }
 }
 
 /// An flock(2) on a container's lock file; released on close (or process death).
-public final class ContainerLock: @unchecked Sendable {
-    public private(set) var fd: Int32
+package final class ContainerLock: @unchecked Sendable {
+    package private(set) var fd: Int32
     private let kernel: KernelInterface
 
     /// nil when another holds it and `wait` is false; throws the kernel's errno.
@@ -246,7 +246,7 @@ public final class ContainerLock: @unchecked Sendable {
         self.fd = fd
     }
 
-    public func release() {
+    package func release() {
         if fd >= 0 { kernel.close(fd); fd = -1 }
     }
 

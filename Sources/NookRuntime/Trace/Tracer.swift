@@ -9,16 +9,16 @@ import NookSpec
 ///     trace: <step>: <system call and arguments> -- <why>
 /// The child cannot use stdio, so it reports each step over the sync socket
 /// and the parent formats and prints it here.
-public struct Tracer: Sendable {
-    public var enabled: Bool
-    public var sink: @Sendable (String) -> Void
+package struct Tracer: Sendable {
+    package var enabled: Bool
+    package var sink: @Sendable (String) -> Void
 
-    public init(enabled: Bool, sink: @escaping @Sendable (String) -> Void = Tracer.standardError) {
+    package init(enabled: Bool, sink: @escaping @Sendable (String) -> Void = Tracer.standardError) {
         self.enabled = enabled
         self.sink = sink
     }
 
-    public static let standardError: @Sendable (String) -> Void = { line in
+    package static let standardError: @Sendable (String) -> Void = { line in
         let text = line + "\n"
         _ = text.withCString { write(2, $0, strlen($0)) }
     }
@@ -26,16 +26,16 @@ public struct Tracer: Sendable {
     /// Arguments, paths and hostnames in a line come from the command line or
     /// config.json: the line is escaped (`PrintableText`), so none can move the
     /// cursor, recolour the terminal or start a fake line.
-    public static func format(step: String, call: String, why: String) -> String {
+    package static func format(step: String, call: String, why: String) -> String {
         PrintableText.escaped("trace: \(step): \(call) -- \(why)")
     }
 
-    public func emit(_ step: String, _ call: String, _ why: String) {
+    package func emit(_ step: String, _ call: String, _ why: String) {
         if enabled { sink(Self.format(step: step, call: call, why: why)) }
     }
 
     /// A child step, described from the plan.
-    public func emit(_ message: ChildMessage, plan: LaunchPlan) {
+    package func emit(_ message: ChildMessage, plan: LaunchPlan) {
         guard enabled else { return }
         let d = StepDescription(message, plan: plan)
         if message.kind == .skip, message.errno == ENOENT, let absent = d.absent {
@@ -49,18 +49,18 @@ public struct Tracer: Sendable {
 }
 
 /// Words for a child step: its trace line, and the error a user reads when it fails.
-public struct StepDescription: Sendable {
-    public var step: String
-    public var call: String
-    public var why: String
+package struct StepDescription: Sendable {
+    package var step: String
+    package var call: String
+    package var why: String
     /// "mount proc on /proc" — prefixed to the errno text on failure.
-    public var failure: String
-    public var hint: String?
+    package var failure: String
+    package var hint: String?
     /// The file the step worked on, where it had one: a failure's `NookError.Kind` carries it.
-    public var path: String?
+    package var path: String?
     /// A mask or read-only path the rootfs does not have: the lookup that
     /// found nothing, and why that is fine.
-    public var absent: (call: String, why: String)?
+    package var absent: (call: String, why: String)?
 
     static func quote(_ s: String) -> String { "\"\(s)\"" }
 
@@ -81,7 +81,7 @@ public struct StepDescription: Sendable {
         m.mountTargetFD.map { "; the target is fd \($0), opened inside the rootfs, not a path the container could swap (CVE-2021-30465)" } ?? ""
     }
 
-    public init(_ m: ChildMessage, plan: LaunchPlan) {
+    package init(_ m: ChildMessage, plan: LaunchPlan) {
         (hint, path) = (nil, nil)
         switch m.step {
         case .none: (step, call, why, failure) = ("?", "?", "?", "setup")
