@@ -13,7 +13,9 @@ and the tests keep their access; a package outside (Examples/harness) has none.
   --check   exit 1 naming each `public` outside NookKit that ALLOWED does not
             list, each ALLOWED entry that names nothing (renamed: update the
             list), each public declaration of NookKit or ALLOWED without a
-            doc comment, and any `@_exported import` in NookKit.
+            doc comment, any `@_exported` import in NookKit, and any
+            `public extension` outside NookKit (it makes all its members
+            public, so even an ALLOWED type's extension is refused).
 Both print how many public declarations there are.
 
 Swift is read with a small lexer (comments, strings with interpolation, raw
@@ -66,8 +68,9 @@ class Token:
 
 
 def lex(src):
-    """Code tokens: ("id", name), ("attr", @name), ("punct", c); strings and
-    comments are skipped (code inside string interpolation is lexed)."""
+    """Code tokens: ("id", name), ("attr", @name), ("punct", c), ("str", "")
+    for a whole string literal; comments are skipped (code inside string
+    interpolation is lexed)."""
     tokens = []
     i = _lex_code(src, 0, tokens, in_interpolation=False)
     assert i >= len(src)
@@ -119,6 +122,12 @@ def _lex_code(src, i, tokens, in_interpolation):
 
 
 def _lex_string(src, i, tokens):
+    i = _skip_string(src, i, tokens)
+    tokens.append(Token("str", '""', i))  # so what follows a literal sees a value before it
+    return i
+
+
+def _skip_string(src, i, tokens):
     hashes = 0
     while src[i] == "#":
         hashes, i = hashes + 1, i + 1
@@ -156,12 +165,20 @@ def access_token(tokens, k):
     prev = tokens[k - 1] if k else None
     if prev is not None and (prev.text in (".", "func", "case", "let", "var") and prev.kind in ("punct", "id")):
         return False
+    if prev is not None and (prev.kind == "punct" and prev.text in "=(,[:" or prev.text in ("return", "in")):
+        return False  # a value in an expression (`let x = open`), not a modifier
     nxt = tokens[k + 1] if k + 1 < len(tokens) else None
     if nxt is None:
         return False
     if nxt.text == "(":
         return k + 3 < len(tokens) and tokens[k + 2].text == "set" and tokens[k + 3].text == ")"
-    return nxt.kind == "attr" or (nxt.kind == "id" and (nxt.text in DECL_KEYWORDS or nxt.text in MODIFIERS))
+    if nxt.kind == "attr" or (nxt.kind == "id" and (nxt.text in DECL_KEYWORDS or nxt.text in MODIFIERS)):
+        return True
+    # A modifier this list does not know (`public __consuming func`): `public`
+    # before any name is an access modifier; `open` only when a declaration follows.
+    if nxt.kind == "id":
+        return t.text == "public" or declaration_after(tokens, k)[0] is not None
+    return False
 
 
 def declaration_after(tokens, k):
@@ -179,6 +196,11 @@ def declaration_after(tokens, k):
             if j + 2 < len(tokens) and tokens[j].text == "(" and tokens[j + 1].text == "set":
                 j += 3
             continue
+        # An unknown modifier (`__consuming`, one a newer Swift adds): skip it
+        # when a declaration keyword follows within a few names.
+        if t.kind == "id" and t.text not in DECL_KEYWORDS and unknown_modifiers_end(tokens, j) is not None:
+            j = unknown_modifiers_end(tokens, j)
+            continue
         break
     if j >= len(tokens) or tokens[j].text not in DECL_KEYWORDS:
         return None, None, j
@@ -191,6 +213,18 @@ def declaration_after(tokens, k):
     if keyword == "func" and tokens[j + 1].kind == "punct":  # an operator
         name = "".join(t.text for t in tokens[j + 1:j + 4] if t.kind == "punct" and t.text not in "(<")
     return keyword, name, j
+
+
+def unknown_modifiers_end(tokens, j, limit=4):
+    """The index of the declaration keyword (or known modifier) after up to
+    `limit` unknown names starting at tokens[j], else None."""
+    for i in range(j, min(j + limit, len(tokens))):
+        t = tokens[i]
+        if t.kind != "id":
+            return None
+        if t.text in DECL_KEYWORDS or t.text in MODIFIERS:
+            return i
+    return None
 
 
 def skip_group(tokens, j):
@@ -250,6 +284,7 @@ def declarations(src):
         if access_token(tokens, k):
             keyword, name, _ = declaration_after(tokens, k)
             if keyword is None:
+                found.append(Decl(t, "?", "?", f"(unrecognised declaration after {t.text})", doc_scope=False))
                 continue
             outer = [s[0] for s in scopes if s is not None]
             qualified = name if keyword == "extension" else ".".join(outer + [name])
@@ -311,7 +346,10 @@ def main():
         edits = []
         for decl in declarations(src):
             in_kit = module == KIT and where.startswith("Sources/")
-            allowed = decl.qualified in ALLOWED.get(module, set()) and where.startswith("Sources/")
+            # `public extension` makes every member public: never allowed outside NookKit,
+            # even of an ALLOWED type (its members must be listed one by one).
+            allowed = decl.qualified in ALLOWED.get(module, set()) and where.startswith("Sources/") \
+                and decl.keyword != "extension"
             if decl.doc_scope and not in_kit and not (module in ALLOWED and decl.qualified.rsplit(".", 1)[0] in ALLOWED[module]):
                 continue  # a case of a public enum that is not ours to show
             if not decl.doc_scope and allowed:
@@ -329,7 +367,7 @@ def main():
             else:
                 problems.append(f"{where}:{line_of(decl.token.start)}: {decl.token.text} {decl.keyword} {decl.qualified} outside "
                                 f"NookKit: make it package (Scripts/public-surface.py --apply), or add it to ALLOWED")
-        if module == KIT and re.search(r"^\s*@_exported\s+import", src, re.M):
+        if module == KIT and any(t.kind == "attr" and t.text == "@_exported" for t in lex(src)):
             problems.append(f"{where}: @_exported import: re-export only what a harness needs, by public typealias")
         if edits:
             for token in sorted(edits, key=lambda t: -t.start):

@@ -66,6 +66,49 @@ class PublicSurfaceTests(unittest.TestCase):
         block = "/** Block doc. */\n@available(macOS 13, *)\npublic func g() {}\n"
         self.assertTrue(surface.has_doc_comment(block, block.index("public")))
 
+    def test_an_unknown_modifier_does_not_hide_public(self):
+        src = "struct S {\n    public __consuming func f() {}\n    public newmodifier var v = 1\n}\nlet x = open\nstruct T {}\n"
+        found = [(d.token.text, d.keyword, d.qualified) for d in surface.declarations(src)]
+        self.assertEqual(found, [("public", "func", "S.f"), ("public", "var", "S.v")])
+
+    def run_check(self, files):
+        """main() --check over a scratch repository holding `files` (path -> Swift)."""
+        import contextlib, io, tempfile
+        with tempfile.TemporaryDirectory() as repo:
+            for path, text in files.items():
+                os.makedirs(os.path.join(repo, os.path.dirname(path)), exist_ok=True)
+                with open(os.path.join(repo, path), "w") as f:
+                    f.write(text)
+            saved_repo, saved_allowed, saved_argv = surface.REPO, surface.ALLOWED, surface.sys.argv
+            surface.REPO, surface.ALLOWED, surface.sys.argv = repo, {"NookCore": {"NookError"}}, ["x", "--check"]
+            out = io.StringIO()
+            try:
+                with contextlib.redirect_stdout(out):
+                    rc = surface.main()
+            finally:
+                surface.REPO, surface.ALLOWED, surface.sys.argv = saved_repo, saved_allowed, saved_argv
+            return rc, out.getvalue()
+
+    def test_check_refuses_what_would_widen_the_surface(self):
+        allowed_type = "/// Doc.\npublic struct NookError {}\n"
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type})
+        self.assertEqual(rc, 0, out)
+        # A public extension of an ALLOWED type makes all its members public.
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type
+                                  + "public extension NookError {\n    func leak() {}\n}\n"})
+        self.assertEqual(rc, 1, out)
+        self.assertIn("public extension NookError outside NookKit", out)
+        # A modifier the script does not know.
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type
+                                  + "struct S {\n    public __consuming func f() {}\n}\n"})
+        self.assertEqual(rc, 1, out)
+        self.assertIn("public func S.f outside NookKit", out)
+        # A re-export spelled with an access level.
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type,
+                                  "Sources/NookKit/K.swift": "@_exported public import NookCore\n"})
+        self.assertEqual(rc, 1, out)
+        self.assertIn("@_exported import", out)
+
 
 if __name__ == "__main__":
     unittest.main()
