@@ -365,8 +365,10 @@ def main():
             if mode == "--apply":
                 edits.append(decl.token)
             else:
+                remedy = "mark the members ALLOWED lists public one by one" if decl.keyword == "extension" \
+                    else "add it to ALLOWED"
                 problems.append(f"{where}:{line_of(decl.token.start)}: {decl.token.text} {decl.keyword} {decl.qualified} outside "
-                                f"NookKit: make it package (Scripts/public-surface.py --apply), or add it to ALLOWED")
+                                f"NookKit: make it package (Scripts/public-surface.py --apply), or {remedy}")
         if module == KIT and any(t.kind == "attr" and t.text == "@_exported" for t in lex(src)):
             problems.append(f"{where}: @_exported import: re-export only what a harness needs, by public typealias")
         if edits:
