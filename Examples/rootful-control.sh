@@ -4,7 +4,8 @@
 #                         mount under a rootful runtime (crun as root, the way dockerd's
 #                         runc runs a container: no user namespace), then under Nook as
 #                         $test_user, and `stat` of what each left on the host.
-#                         Adds its checks to $passed/$failed.
+#                         Adds its checks to $passed/$failed (a setup step that
+#                         fails stops the control and counts as a failure).
 #   rootful_control_skipped   as an ordinary user: says plainly that it was skipped, and why
 #                         (not when re-executed from root: root runs the control itself).
 #   run_as_test_user_then_control [VAR=VALUE...]
@@ -12,9 +13,13 @@
 #                         then the control; exits 1 if a control check failed, else
 #                         with the example's status.
 #
-# The "host's /etc" of the control is a decoy: a root-owned directory made for
-# it in the scratch directory, holding a root-owned 0644 passwd. Under crun the
-# write really succeeds, so it must never be the real /etc.
+# Everything root writes for the control is in $ctl, a directory root makes
+# with mktemp -d (/tmp/nook-control-NAME.XXXXXX, 0755) and the EXIT trap
+# removes; never under $tmp, which $test_user owns and could plant symlinks in.
+# The "host's /etc" of the control is a decoy there: a root-owned directory
+# holding a root-owned 0644 passwd. Under crun the write really succeeds, so it
+# must never be the real /etc. crun runs a rootfs of root's own, not the one
+# $test_user owns, with Docker's default masked and read-only paths.
 # dockerd is not used: it is not installed here and would need its daemon and
 # images; crun runs the same OCI bundle runc would be handed. crun refuses a
 # hybrid cgroup host such as this one, and its cgroups are not what the control
@@ -38,47 +43,62 @@ rootful_control_skipped() {
   say "  runtime: run this script as root (sudo $self) to see it."
 }
 
-# A decoy host /etc (root-owned) and a workspace of the test user's, in $1.
+# Every setup step of the control: on failure, say which step and stop.
+rootful_control_step() {
+  "$@" && return 0
+  say "  ABORTED: the control's setup failed at: $*"
+  return 1
+}
+# The same for a step whose output goes to a new file: rootful_control_to FILE CMD...
+rootful_control_to() {
+  "${@:2}" >"$1" && return 0
+  say "  ABORTED: the control's setup failed at: ${*:2} >$1"
+  return 1
+}
+
+# A decoy host /etc (root-owned) and a workspace of the test user's, in a new $1.
+# mkdir without -p: anything already there is an error, not reused.
 rootful_control_dirs() {
-  mkdir -p "$1/host-etc" "$1/workspace"
-  printf 'root:x:0:0:root:/root:/bin/sh\n' >"$1/host-etc/passwd"
-  chmod 755 "$1" "$1/host-etc"
-  chmod 644 "$1/host-etc/passwd"
-  chown "$uid:$gid" "$1/workspace"
+  rootful_control_step mkdir -m 755 "$1" "$1/host-etc" "$1/workspace" || return 1
+  rootful_control_to "$1/host-etc/passwd" printf 'root:x:0:0:root:/root:/bin/sh\n' || return 1
+  rootful_control_step chmod 644 "$1/host-etc/passwd" || return 1
+  rootful_control_step chown "$uid:$gid" "$1/workspace" || return 1
 }
 
-# What the container said (stdout $2, stderr $3), then `stat` of what it left
-# in $1 (paths relative to $tmp/control), one line per file.
-rootful_control_report() { # dir, stdout, stderr
-  local f
-  cat "$2" "$3" | grep -v '^RESULT ' | sed 's/^/    inside: /' || true
-  for f in host-etc/passwd host-etc/nook-pwned workspace/from-container.txt; do
-    if [[ -e $1/$f ]]; then
-      say "    host: $(cd "$1/.." && stat -c '%n  owner uid %u (%U), %s bytes' "$(basename "$1")/$f")"
-    else
-      say "    host: $(basename "$1")/$f does not exist"
-    fi
-  done
-}
-
-rootful_control() {
-  local ctl=$tmp/control crun_owner crun_rc nook_rc
-  say ""
-  say "== Control (Docker's side): the same bind mount under a rootful runtime, as root"
-  if ! command -v crun >/dev/null || ! command -v unshare >/dev/null; then
-    say "  SKIPPED: no crun here (Debian package crun): the control needs a rootful OCI runtime."
-    return 0
+# Makes $ctl and everything crun and nook need in it. Root writes only here:
+# never under $tmp, which $test_user owns (a symlink the user planted there,
+# say $tmp/control -> /etc, would take root's writes anywhere).
+rootful_control_setup() {
+  ctl=$(mktemp -d "/tmp/nook-control-$name.XXXXXX") || { say "  ABORTED: mktemp -d failed"; return 1; }
+  # lib.sh's EXIT trap removes $tmp; this one removes the control's directory too.
+  # shellcheck disable=SC2064  # both paths are fixed now
+  trap "rm -rf -- $(printf '%q ' "$tmp" "$ctl")" EXIT
+  rootful_control_step test -d "$ctl" -a ! -L "$ctl" -a "$(stat -c %u "$ctl")" = 0 || return 1
+  # 0755, not mktemp's 0700: the Nook half runs as $test_user and must reach its binds.
+  rootful_control_step chmod 755 "$ctl" || return 1
+  rootful_control_dirs "$ctl/crun" || return 1
+  rootful_control_dirs "$ctl/nook" || return 1
+  rootful_control_to "$ctl/control.sh" printf '%s\n' "$rootful_control_inside" || return 1
+  rootful_control_step chmod 644 "$ctl/control.sh" || return 1
+  # crun's state (--root) and the bundle are root's alone (0700).
+  rootful_control_step mkdir -m 700 "$ctl/state" "$ctl/bundle" || return 1
+  # crun's rootfs: root's own, never $tmp/rootfs, whose binaries $test_user could
+  # have swapped at any time since staging. A copy of $ROOTFS (root's input),
+  # else a busybox rootfs made by root's nook; all of it owned by root.
+  if [[ -n ${ROOTFS:-} ]]; then
+    rootful_control_step cp -a -- "$ROOTFS" "$ctl/bundle/rootfs" || return 1
+  else
+    rootful_control_to /dev/null "$nook" rootfs busybox "$ctl/bundle/rootfs" || return 1
   fi
-  mkdir "$ctl"
-  chmod 755 "$ctl"
-  rootful_control_dirs "$ctl/crun"
-  rootful_control_dirs "$ctl/nook"
+  rootful_control_step chown -R 0:0 "$ctl/bundle/rootfs" || return 1
   # The OCI bundle dockerd would hand runc: no user namespace, so uid 0 in the
-  # container is uid 0 on the host; binds as docker run -v makes them.
-  mkdir "$ctl/bundle"
-  printf '%s\n' "$rootful_control_inside" >"$ctl/control.sh"
-  chmod 644 "$ctl/control.sh"
-  cat >"$ctl/bundle/config.json" <<EOF
+  # container is uid 0 on the host; binds as docker run -v makes them; Docker's
+  # default masked and read-only /proc and /sys paths (moby's oci/defaults.go).
+  rootful_control_to "$ctl/bundle/config.json" rootful_control_config || return 1
+}
+
+rootful_control_config() {
+  cat <<EOF
 {
   "ociVersion": "1.0.2",
   "process": {
@@ -92,20 +112,57 @@ rootful_control() {
     },
     "noNewPrivileges": true
   },
-  "root": {"path": "$tmp/rootfs", "readonly": true},
+  "root": {"path": "$ctl/bundle/rootfs", "readonly": true},
   "mounts": [
-    {"destination": "/proc", "type": "proc", "source": "proc"},
+    {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
     {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "mode=755"]},
+    {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
     {"destination": "/control.sh", "type": "bind", "source": "$ctl/control.sh", "options": ["rbind", "ro"]},
     {"destination": "/host-etc", "type": "bind", "source": "$ctl/crun/host-etc", "options": ["rbind", "rw"]},
     {"destination": "/work", "type": "bind", "source": "$ctl/crun/workspace", "options": ["rbind", "rw"]}
   ],
-  "linux": {"namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}]}
+  "linux": {
+    "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, {"type": "network"}],
+    "maskedPaths": ["/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+      "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+      "/sys/devices/virtual/powercap"],
+    "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+  }
 }
 EOF
-  say "  In $ctl: crun/host-etc, a decoy of the host's /etc (root's, 0755, with a root-owned passwd),"
-  say "  and crun/workspace, a directory of $test_user's. crun, as root, runs the busybox rootfs with them"
-  say "  at /host-etc and /work, read-write, and no user namespace (dockerd's default):"
+}
+
+# What the container said (stdout $2, stderr $3), then `stat` of what it left
+# in $1 (paths relative to $ctl), one line per file.
+rootful_control_report() { # dir, stdout, stderr
+  local f
+  cat "$2" "$3" | grep -v '^RESULT ' | sed 's/^/    inside: /' || true
+  for f in host-etc/passwd host-etc/nook-pwned workspace/from-container.txt; do
+    if [[ -e $1/$f ]]; then
+      say "    host: $(cd "$1/.." && stat -c '%n  owner uid %u (%U), %s bytes' "$(basename "$1")/$f")"
+    else
+      say "    host: $(basename "$1")/$f does not exist"
+    fi
+  done
+}
+
+rootful_control() {
+  local ctl crun_owner crun_rc nook_rc
+  say ""
+  say "== Control (Docker's side): the same bind mount under a rootful runtime, as root"
+  if ! command -v crun >/dev/null || ! command -v unshare >/dev/null; then
+    say "  SKIPPED: no crun here (Debian package crun): the control needs a rootful OCI runtime."
+    return 0
+  fi
+  if ! rootful_control_setup; then
+    say "  FAIL  control: could not set up its root-owned directory${ctl:+ $ctl}; crun was not run"
+    failed=$((failed + 1))
+    return 0
+  fi
+  say "  In $ctl, root's (0755), made for the control:"
+  say "  crun/host-etc, a decoy of the host's /etc (root's, 0755, with a root-owned passwd), and"
+  say "  crun/workspace, a directory of $test_user's. crun, as root, runs a root-owned busybox rootfs"
+  say "  with them at /host-etc and /work, read-write, and no user namespace (dockerd's default):"
   set +e
   unshare -m sh -c 'mount --make-rprivate / && mount -t cgroup2 none /sys/fs/cgroup &&
     exec crun --cgroup-manager=disabled --root "$1/state" run --bundle "$1/bundle" "nook-control-$$"' sh "$ctl" \
