@@ -84,6 +84,27 @@ final class ImageRunTests: XCTestCase {
         XCTAssertTrue(r.stderr.contains("image 'nosuchimage' is not in the store: nook pull nosuchimage or nook image import"), r.stderr)
     }
 
+    /// Host root's containers are mapped away from root (0 -> 100000), and that
+    /// root cannot unpack into root's 0700 store: a clear error, exit 125,
+    /// nothing left; not "permission denied" on a lock file.
+    func testRootIsToldImagesRunRootless() throws {
+        try XCTSkipUnless(h.isRoot, "only meaningful when nook runs as host root")
+        _ = Self.stores  // the image layouts
+        let data = try h.scratch("root-xdg")
+        chown(data, 0, 0)
+        let env = ["/usr/bin/env", "XDG_DATA_HOME=\(data)"]
+        var r = try Harness.shell(env + [h.nook, "image", "import", h.work + "/image-layout-plain", "plain"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        for args in [["run", "plain", "true"], ["run", "--userns", "host", "plain", "true"], ["create", "plain", "true"]] {
+            r = try Harness.shell(env + [h.nook] + args)
+            XCTAssertEqual(r.status, 125, "\(args): \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("images are run rootless: nook as the host's root cannot unpack the layers of image"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("run nook as an ordinary user"), r.stderr)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data + "/nook/containers"), [], "\(args) left a layer")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data + "/nook/layers"), [], "\(args) left a layer")
+        }
+    }
+
     func testTraceSaysOverlayWithItsLayers() throws {
         let r = try nook(["run", "--trace", "plain", "true"])
         XCTAssertEqual(r.status, 0, r.stderr)
