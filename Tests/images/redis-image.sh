@@ -30,8 +30,8 @@
 # Needs: mmdebstrap and zstd; as an ordinary user, a sub-id range in /etc/subuid
 # and /etc/subgid (mmdebstrap --mode=unshare: no root); as root, mmdebstrap uses
 # --mode=root.
-# Exit status: 0, 1 when mmdebstrap or the packing failed, 2 on bad usage or
-# when mmdebstrap is missing.
+# Exit status: 0; 2 on bad usage or when mmdebstrap is missing; else, when
+# mmdebstrap (no mirror: 25) or the packing failed, their own status.
 set -euo pipefail
 
 [[ $# == 1 ]] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
