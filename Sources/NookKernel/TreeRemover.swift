@@ -34,18 +34,9 @@ package enum TreeRemover {
         }
         if st.st_mode & 0o700 != 0o700 { _ = fchmodat(parent, name, 0o700, 0) } // not ours: EPERM, and the reads below say so
         let dir = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
-        guard dir >= 0, let stream = fdopendir(dir) else {
-            let e = errno
-            if dir >= 0 { close(dir) }
-            throw NookError.sys("open '\(label)'", path: label, errno: e)
-        }
-        defer { closedir(stream) }
-        var names: [String] = []
-        while let entry = readdir(stream) {
-            let child = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if child != "." && child != ".." { names.append(child) }
-        }
-        for child in names { try remove(child, in: dirfd(stream), label: label + "/" + child) }
+        guard dir >= 0 else { throw NookError.sys("open '\(label)'", path: label, errno: errno) }
+        defer { close(dir) }
+        for child in try DirectoryEntries.read(dir, label: label) { try remove(child.name, in: dir, label: label + "/" + child.name) }
         guard unlinkat(parent, name, AT_REMOVEDIR) == 0 || errno == ENOENT else { throw NookError.sys("remove '\(label)'", path: label, errno: errno) }
     }
 }
