@@ -47,7 +47,7 @@ package enum ImageRun {
                         "the image's \(layers.count) layers shared through \(program), the container's writes in \(container.directory)")
         case .copy(let reason):
             tracer.emit("storage", "copy (overlay unavailable: \(reason))", "the image's \(layers.count) layers copied into \(container.rootfs)")
-            do { try ImageLayers.copy(layers, into: container.rootfs, nook: nook, environment: environment) } catch {
+            do { try ImageLayers.copy(layers, into: container.rootfs, trace: trace, nook: nook, environment: environment) } catch {
                 OwnedLayer.remove(container.directory)
                 throw error
             }
