@@ -32,6 +32,8 @@ package enum ImageRun {
                                containerID: String, stateRoot: String, environment: [String: String], trace: Bool = false,
                                nook: MonitorExecutable = .currentProcess) throws -> (layer: Layer, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
+        // Recorded in the layer: absolute, so a sweep from any directory looks in the same place (`--root` may be relative).
+        let stateRoot = try HostPath.absolute(stateRoot)
         try store.prepare()
         OrphanLayers.sweep(store)
         // From resolving the image to marking its container layer: rmi and prune wait (they hold it exclusive to decide).
