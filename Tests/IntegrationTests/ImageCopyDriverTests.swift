@@ -115,6 +115,7 @@ extension ImageRunTests {
     /// paths can go, PATH_MAX) is copied by a nook allowed 256 open files.
     /// File capabilities are not copied, by design: --trace names each file
     /// that had some (here /bin/pinger, cap_net_raw+ep in the layer's tar).
+    /// rmi removes the layer's deep tree with as few descriptors.
     func testCopyDriverCopiesADeepTreeAndSaysWhichCapabilitiesItDropped() throws {
         let depth = 1500
         let layout = h.work + "/image-layout-deep", tar = h.work + "/deep.tar"
@@ -161,5 +162,10 @@ extension ImageRunTests {
         XCTAssertEqual(dropped, ["trace: storage: copy /bin/pinger without its security.capability -- the copy driver does not copy file capabilities (by design): /bin/pinger runs with none of them"],
                        "one line, naming the file")
         XCTAssertEqual(containerDirectories(), [], "the copy went with the container")
+
+        // The layer's tree goes the same way: removed with a few descriptors (TreeRemover walks as the copy does).
+        let removed = try Harness.shell(["/usr/bin/prlimit", "--nofile=128:128", "--"] + h.commandLine(["rmi", "deep"], env: copy))
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: top), "the deep layer is gone")
     }
 }

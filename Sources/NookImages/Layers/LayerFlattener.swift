@@ -14,9 +14,9 @@ import NookKernel
 ///
 /// The walk is iterative (a stack of directories, not recursion: a layer's
 /// tree can be as deep as its paths allow), and only the deepest
-/// `openLevels` directories hold open file descriptors: going back up past
-/// them reopens the parent as `..` of the child, checked to be the same
-/// directory (device and inode) it was.
+/// `DirectoryIdentity.openLevels` directories hold open file descriptors:
+/// going back up past them reopens the parent as `..` of the child, checked
+/// to be the same directory (device and inode) it was.
 package struct LayerFlattener {
     let destinationRoot: Int32
     /// A layer's hard links: the first copy's path (relative to the destination).
@@ -26,9 +26,6 @@ package struct LayerFlattener {
 
     struct InodeKey: Hashable { var device: UInt64; var inode: UInt64 }
 
-    /// How many levels of the walk keep their two directories open.
-    static let openLevels = 32
-
     /// One directory being copied: the layer's (`source`) and the copy's (`target`).
     private struct Level {
         /// Its name in its parent ("" for the layer's root).
@@ -36,8 +33,8 @@ package struct LayerFlattener {
         /// -1 while closed (a level above the open ones).
         var source: Int32
         var target: Int32
-        let sourceID: InodeKey
-        let targetID: InodeKey
+        let sourceID: DirectoryIdentity
+        let targetID: DirectoryIdentity
         let entries: [String]
         var next = 0
     }
@@ -64,12 +61,6 @@ package struct LayerFlattener {
         (stack.dropFirst().map(\.name) + (name.map { [$0] } ?? [])).joined(separator: "/")
     }
 
-    private static func identity(_ fd: Int32, label: @autoclosure () -> String) throws -> InodeKey {
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { throw NookError.sys("stat '\(label())'", errno: errno) }
-        return InodeKey(device: UInt64(st.st_dev), inode: UInt64(st.st_ino))
-    }
-
     private static func openDirectory(_ parent: Int32, _ name: String) -> Int32 {
         openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
     }
@@ -77,8 +68,9 @@ package struct LayerFlattener {
     /// A level over the open directories `source` and `target`, which it now owns.
     private static func level(_ name: String, source: Int32, target: Int32, label: @autoclosure () -> String) throws -> Level {
         do {
-            return Level(name: name, source: source, target: target, sourceID: try identity(source, label: label()),
-                         targetID: try identity(target, label: label()), entries: try DirectoryEntries.read(source, label: label()).map(\.name))
+            return Level(name: name, source: source, target: target, sourceID: try DirectoryIdentity(source, label: label()),
+                         targetID: try DirectoryIdentity(target, label: label()),
+                         entries: try DirectoryEntries.read(source, label: label()).map(\.name))
         } catch {
             close(source)
             close(target)
@@ -112,23 +104,10 @@ package struct LayerFlattener {
                 let done = stack[top]
                 try Self.copyMetadata(from: done.source, to: done.target, label: what())
                 if top > 0 && firstOpen == top {
-                    // Its parent was closed: reopen it as `..`, and check it is the same directory.
-                    let source = Self.openDirectory(done.source, "..")
-                    let target = source >= 0 ? Self.openDirectory(done.target, "..") : -1
-                    guard source >= 0, target >= 0 else {
-                        let err = errno
-                        if source >= 0 { close(source) }
-                        stack.removeLast()
-                        close(done.source); close(done.target)
-                        throw NookError.sys("open '\(what())' again", errno: err)
-                    }
-                    stack[top - 1].source = source
-                    stack[top - 1].target = target
+                    // Its parent was closed: reopen it as `..`, checked to be the same directory.
+                    stack[top - 1].source = try stack[top - 1].sourceID.reopen(asParentOf: done.source, label: what() + "/..")
                     firstOpen = top - 1
-                    guard try Self.identity(source, label: what()) == stack[top - 1].sourceID,
-                          try Self.identity(target, label: what()) == stack[top - 1].targetID else {
-                        throw NookError("'\(what())' was moved while it was copied", hint: "nothing else may change a layer or the copy while nook copies it")
-                    }
+                    stack[top - 1].target = try stack[top - 1].targetID.reopen(asParentOf: done.target, label: "the copy of " + what() + "/..")
                 }
                 stack.removeLast()
                 close(done.source)
@@ -162,7 +141,7 @@ package struct LayerFlattener {
                 guard subTarget >= 0 else { let err = errno; close(sub); throw NookError.sys("open '\(Self.relative(stack, name))'", errno: err) }
                 stack.append(try Self.level(name, source: sub, target: subTarget, label: what(name)))
                 // Only the deepest levels stay open: the one above them closes (reopened on the way back).
-                if stack.count - firstOpen > Self.openLevels {
+                if stack.count - firstOpen > DirectoryIdentity.openLevels {
                     close(stack[firstOpen].source)
                     close(stack[firstOpen].target)
                     stack[firstOpen].source = -1
