@@ -101,6 +101,10 @@ long nook_lgetxattr(const char *path, const char *name, void *value, size_t size
     return (long)syscall(SYS_lgetxattr, path, name, value, size);
 }
 
+long nook_fgetxattr(int fd, const char *name, void *value, size_t size) {
+    return (long)syscall(SYS_fgetxattr, fd, name, value, size);
+}
+
 int nook_close_from(int fd) { return (int)syscall(SYS_close_range, (unsigned int)fd, ~0U, 0); }
 
 int nook_open_tree_clone(const char *path, int recursive) {

@@ -234,6 +234,8 @@ int nook_fsetxattr(int fd, const char *name, const void *value, size_t size);
 long nook_getrandom(void *buffer, size_t length);
 /// lgetxattr(2): the value's length, or -1 with errno (Glibc's header is not imported by Swift).
 long nook_lgetxattr(const char *path, const char *name, void *value, size_t size);
+/// fgetxattr(2): the same for an open file.
+long nook_fgetxattr(int fd, const char *name, void *value, size_t size);
 /// renameat2(from, to, RENAME_NOREPLACE): fails with EEXIST when `to` exists, even an empty directory.
 int nook_rename_noreplace(const char *from, const char *to);
 // open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.

@@ -54,9 +54,10 @@ package enum ImageLayers {
     }
 
     /// The copy storage driver's root: `layers` (bottom first) copied into `destination`, inside the user namespace.
-    package static func copy(_ layers: [String], into destination: String,
+    /// `trace`: a trace line names each file whose capabilities (`security.capability`) were not copied.
+    package static func copy(_ layers: [String], into destination: String, trace: Bool = false,
                             nook: MonitorExecutable = .currentProcess, environment: [String: String] = [:]) throws {
-        try run(nook.resolve(environment: environment), ["__copy-layers", destination] + layers,
+        try run(nook.resolve(environment: environment), ["__copy-layers"] + (trace ? ["--trace"] : []) + [destination] + layers,
                 in: try UserNamespaceCommand.containerMapping(), what: "copying the image's layers")
     }
 

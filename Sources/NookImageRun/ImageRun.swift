@@ -1,6 +1,7 @@
 import Glibc
 import NookCore
 import NookImages
+import NookKernel
 import NookRuntime
 import NookSpec
 
@@ -11,16 +12,34 @@ import NookSpec
 /// needs both the image store and the runtime's options, and NookImages
 /// never imports NookRuntime.
 package enum ImageRun {
-    /// Fills `options` for `image`; returns the container's layer directory
+    /// A container's layer, made: its directory, and its lock, held (the
+    /// caller keeps it for the container's life, or hands it to the
+    /// container's monitor: `Runtime.runDetached(layerLock:)`).
+    package struct Layer: Sendable {
+        package let directory: String
+        package let lock: DirectoryLock
+    }
+
+    /// Fills `options` for `image`; returns the container's layer
     /// (the caller removes it if the run fails before the runtime took it
     /// over) and the ports to publish (-P: those the image exposes).
+    /// `stateRoot`: the container's state root, recorded in the layer
+    /// (a sweep looks for the container there: `OrphanLayers`).
     /// `transient`: the container is removed when it stops (a foreground run,
     /// `-d --rm`, a NookKit container), never started again: its layer can be volatile.
     /// `nook`: what unpacks or copies the layers (`ImageLayers`) and probes overlayfs (`StorageDriver`).
     package static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
-                               containerID: String, environment: [String: String], trace: Bool = false,
-                               nook: MonitorExecutable = .currentProcess) throws -> (layer: String, ports: [String]) {
+                               containerID: String, stateRoot: String, environment: [String: String], trace: Bool = false,
+                               nook: MonitorExecutable = .currentProcess) throws -> (layer: Layer, ports: [String]) {
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
+        // Recorded in the layer: absolute, so a sweep from any directory looks in the same place (`--root` may be relative).
+        let stateRoot = try HostPath.absolute(stateRoot)
+        try store.prepare()
+        OrphanLayers.sweep(store)
+        // From resolving the image to marking its container layer: rmi and prune wait (they hold it exclusive to decide).
+        let shared = try StoreLock(store: store, name: ImageStore.containersLockName, shared: true)
+        defer { shared.unlock() }
+        FaultPoint.reached("image.shared-locked")
         guard let record = try ImageRecords(store: store).find(image) else {
             throw NookError("image '\(image)' is not in the store: nook pull \(image) or nook image import",
                             hint: "nook images lists what the store holds; --rootfs DIR runs an unpacked tree",
@@ -36,8 +55,10 @@ package enum ImageRun {
         case .fuseOverlayfs(let program, _): fuseProgram = program
         case .copy: copy = true
         }
-        let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, layers: layers,
-                                           readOnly: options.readOnly, copy: copy, volatile: transient, fuseProgram: fuseProgram)
+        let container = try ContainerLayer(store: store, containerID: containerID, image: record.manifest, stateRoot: stateRoot,
+                                           layers: layers, readOnly: options.readOnly, copy: copy, volatile: transient, fuseProgram: fuseProgram)
+        shared.unlock()  // marked: rmi sees the layer's record from now on
+        FaultPoint.reached("image.layer-made")
         let tracer = Tracer(enabled: trace)
         switch driver {
         case .overlay:
@@ -47,7 +68,7 @@ package enum ImageRun {
                         "the image's \(layers.count) layers shared through \(program), the container's writes in \(container.directory)")
         case .copy(let reason):
             tracer.emit("storage", "copy (overlay unavailable: \(reason))", "the image's \(layers.count) layers copied into \(container.rootfs)")
-            do { try ImageLayers.copy(layers, into: container.rootfs, nook: nook, environment: environment) } catch {
+            do { try ImageLayers.copy(layers, into: container.rootfs, trace: trace, nook: nook, environment: environment) } catch {
                 OwnedLayer.remove(container.directory)
                 throw error
             }
@@ -61,16 +82,16 @@ package enum ImageRun {
         options.baseEnv = settings.env
         options.annotations = settings.annotations
         options.userDatabaseRoot = layers.reversed().first { isRegularFile($0 + "/etc/passwd") }
-        return (container.directory, settings.publishedPorts)
+        return (Layer(directory: container.directory, lock: container.lock), settings.publishedPorts)
     }
 
     /// `prepare` with only a command after the image (NookKit's
-    /// `ContainerRequest(image:command:)`); the container's layer directory.
+    /// `ContainerRequest(image:command:)`); the container's layer.
     package static func prepare(_ options: inout RunOptions, image: String, command: [String],
-                               containerID: String, environment: [String: String], nook: MonitorExecutable) throws -> String {
+                               containerID: String, stateRoot: String, environment: [String: String], nook: MonitorExecutable) throws -> Layer {
         // A NookKit container is never started again: transient.
         try prepare(&options, image: image, overrides: ImageRunSettings.Overrides(command: command), transient: true,
-                    containerID: containerID, environment: environment, nook: nook).layer
+                    containerID: containerID, stateRoot: stateRoot, environment: environment, nook: nook).layer
     }
 
     package static func isRegularFile(_ path: String) -> Bool {

@@ -46,14 +46,9 @@ package enum HostPath {
     package static func regularFiles(_ path: String) -> [String] { names(in: path, type: Int32(DT_REG)) }
 
     static func names(in path: String, type: Int32) -> [String] {
-        guard let d = opendir(path) else { return [] }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." && Int32(entry.pointee.d_type) == type { names.append(name) }
-        }
-        return names.sorted()
+        // unreadable: none, as documented above
+        guard let entries = try? DirectoryEntries.read(atPath: path) else { return [] }
+        return entries.filter { Int32($0.type) == type }.map(\.name).sorted()
     }
 
     /// The bytes of `path`, for a file a user names (config.json, --env-file,

@@ -56,14 +56,7 @@ extension LiveKernel {
     }
 
     package func listDirectory(_ path: String) -> [String]? {
-        guard let d = opendir(path) else { return nil }
-        defer { closedir(d) }
-        var names: [String] = []
-        while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
+        DirectoryEntries.names(atPath: path)
     }
 
     package func lock(_ path: String, wait: Bool, create: Bool) throws -> Int32? {

@@ -34,6 +34,11 @@ package enum Syscall {
         value.withUnsafeMutableBytes { nook_lgetxattr(path, name, $0.baseAddress, $0.count) }
     }
 
+    /// fgetxattr(2) into `value` (empty: only the length), the same for an open file.
+    package static func fgetxattr(_ fd: Int32, _ name: String, _ value: inout [UInt8]) -> Int {
+        value.withUnsafeMutableBytes { nook_fgetxattr(fd, name, $0.baseAddress, $0.count) }
+    }
+
     package static func renameNoReplace(_ from: String, _ to: String) -> Int32 { nook_rename_noreplace(from, to) }
     /// open_tree(path, OPEN_TREE_CLONE|OPEN_TREE_CLOEXEC[|AT_RECURSIVE]): a detached copy of a mount.
     package static func openTreeClone(_ path: String, recursive: Bool) -> Int32 { nook_open_tree_clone(path, recursive ? 1 : 0) }

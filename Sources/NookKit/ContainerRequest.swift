@@ -104,19 +104,20 @@ public struct ContainerRequest: Sendable {
         let published = try ports.map { try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: $0).withHostPortChosen() }
         let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
         options.network = NetworkSettings(mode: mode, ports: published)
-        var layer: String?
+        var layer: ImageRun.Layer?
         let started: Runtime.DetachedStart
         do {
             if let image {
-                layer = try ImageRun.prepare(&options, image: image, command: command, containerID: id,
+                layer = try ImageRun.prepare(&options, image: image, command: command, containerID: id, stateRoot: runtime.store.root,
                                          environment: callerEnvironment, nook: nookBinary)
             }
             let spec = try options.makeSpec(containerID: id, callerEnvironment: callerEnvironment)
+            // The monitor inherits the layer's lock and holds it; ours goes with `layer`, at the end of this call.
             started = try runtime.runDetached(spec, id: id, initProcess: false, removeOnExit: false, trace: false,
-                                              boundToCaller: true, stdin: stdin)
+                                              boundToCaller: true, stdin: stdin, layerLock: layer?.lock.fd ?? -1)
         } catch {
             // Made for this start, not yet the runtime's to remove (or removed already).
-            if let layer { OwnedLayer.remove(layer) }
+            if let layer { OwnedLayer.remove(layer.directory) }
             throw error
         }
         return ContainerHandle(id: id, stateRoot: runtime.store.root, environment: callerEnvironment,

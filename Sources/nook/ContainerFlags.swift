@@ -58,11 +58,13 @@ struct ContainerFlags: ParsableArguments {
 
     /// The spec of container `id`: over `rootfs`, or (nil) over the image
     /// `arguments[0]` with the command after it. `layer`: an image's container
-    /// layer, once made (the caller removes it if what follows fails).
+    /// layer, once made (the caller removes it if what follows fails), with
+    /// its lock (held: the caller keeps it, or hands it to the monitor).
+    /// `stateRoot`: the runtime's, recorded in the layer.
     /// `transient`: the container is removed when it stops, never started
     /// again (its layer can be volatile: `RootOverlay`).
     func spec(rootfs: String?, arguments rest: [String], id: String, transient: Bool, environment: [String: String],
-              layer: inout String?) throws -> (spec: Spec, parsed: ParsedSpec, network: NetworkSettings) {
+              stateRoot: String, layer: inout ImageRun.Layer?) throws -> (spec: Spec, parsed: ParsedSpec, network: NetworkSettings) {
         try StateStore.validate(id: id)
         var options = RunOptions(rootfs: rootfs ?? "", command: rest)
         options.name = name
@@ -99,7 +101,7 @@ struct ContainerFlags: ParsableArguments {
                                                        publishAll: publishAll)
             let exposed: [String]
             (layer, exposed) = try ImageRun.prepare(&options, image: rest[0], overrides: overrides, transient: transient,
-                                                    containerID: id, environment: environment, trace: trace)
+                                                    containerID: id, stateRoot: stateRoot, environment: environment, trace: trace)
             ports += try exposed.flatMap(PortMapping.parseAll).map { try $0.withHostPortChosen() }
         } else if entrypoint != nil || publishAll {
             throw NookError("--entrypoint and -P go with an image", hint: "with --rootfs, the command after -- is what runs", kind: .invalidInput)

@@ -49,10 +49,10 @@ struct CreateCommand: ParsableCommand {
         guard !rest.isEmpty else {
             throw NookError("nook create needs an IMAGE, or --bundle DIR and a container ID", hint: "nook create --name web busybox httpd -f")
         }
-        var layer: String?
+        var layer: ImageRun.Layer?
         do { try createFromImage(rest, layer: &layer) } catch {
             // Made for this container, not yet the runtime's to remove (or removed already).
-            if let layer { OwnedLayer.remove(layer) }
+            if let layer { OwnedLayer.remove(layer.directory) }
             throw error
         }
     }
@@ -61,7 +61,9 @@ struct CreateCommand: ParsableCommand {
     static let bundleFlags: Set<String> = ["--preserve-fds", "--trace"]
 
     /// podman's form: the container `nook run -d` would run, recorded, not started.
-    func createFromImage(_ rest: [String], layer: inout String?) throws {
+    /// The layer's lock is let go when this command ends: the container is in
+    /// its state root by then, which keeps its layer from any sweep.
+    func createFromImage(_ rest: [String], layer: inout ImageRun.Layer?) throws {
         guard !flags.tty && !flags.interactive else {
             throw NookError("nook create makes a container that 'nook start' runs in the background: -t and -i go with nook run",
                             hint: "once it runs: nook exec -it NAME sh")
@@ -72,7 +74,8 @@ struct CreateCommand: ParsableCommand {
         let restartPolicy = try RestartPolicy.parse(flags.restart)
         try restartPolicy.check(removeOnExit: flags.remove)  // before the layer is made
         // Kept until `nook rm`, and started again by `nook start`: never a volatile layer.
-        let made = try flags.spec(rootfs: nil, arguments: rest, id: id, transient: false, environment: environment, layer: &layer)
+        let made = try flags.spec(rootfs: nil, arguments: rest, id: id, transient: false, environment: environment,
+                                  stateRoot: runtime.store.root, layer: &layer)
         if SealPolicy.run(made.spec, initProcess: flags.`init`, detached: true) { try SealedBinary.ensure() }
         try runtime.createDetached(made.spec, id: id, initProcess: flags.`init`, removeOnExit: flags.remove,
                                    restartPolicy: restartPolicy)

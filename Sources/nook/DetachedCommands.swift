@@ -101,6 +101,8 @@ struct MonitorCommand: ParsableCommand {
     @Flag var restarting = false
     /// A pidfd of the library caller the container is bound to (`runDetached(boundToCaller:)`).
     @Option(name: .customLong("owner-fd")) var ownerFD: Int32?
+    /// The lock of the container's image layer, inherited (`runDetached(layerLock:)`).
+    @Option(name: .customLong("layer-lock-fd")) var layerLockFD: Int32?
     /// The container reads our stdin (a library caller's input), not /dev/null.
     @Flag(name: .customLong("stdin")) var stdin = false
     func run() throws {
@@ -113,6 +115,7 @@ struct MonitorCommand: ParsableCommand {
         let runtime = try global.runtime()
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
-                                   restarting: restarting, trace: trace, ownerFD: ownerFD, stdin: stdin))
+                                   restarting: restarting, trace: trace, ownerFD: ownerFD, stdin: stdin,
+                                   layerLockFD: layerLockFD))
     }
 }

@@ -197,7 +197,21 @@ struct ImageInspectCommand: ParsableCommand {
 /// An image a container uses (its layer names it: `ContainerLayerUser`) is
 /// never removed: rmi refuses it, prune keeps it. No --force removing the
 /// containers too (podman's rmi -f): `nook rm` them first.
+///
+/// Both decide under locks/containers.lock held exclusive (`exclusive`): a
+/// `run`/`create` of an image holds it shared from resolving the image to
+/// marking its layer, so no layer of an image appears while rmi looks. The
+/// layers nobody owns any more go first (`OrphanLayers`): a killed run's
+/// layer does not keep its image.
 enum ImageRemoval {
+    /// locks/containers.lock, exclusive, and the orphan layers swept under it.
+    static func exclusive(_ store: ImageStore) throws -> StoreLock {
+        let lock = try StoreLock(store: store, name: ImageStore.containersLockName)
+        OrphanLayers.sweep(store, unmarked: true)
+        return lock
+    }
+
+    /// The caller holds `exclusive`.
     static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], freed: Int64) {
         let users = store.containerLayerUsers()
         let (removed, garbage) = try store.removeImages(where: { pick($0) && users[$0.manifest] == nil })
@@ -211,6 +225,8 @@ struct RemoveImagesOptions: ParsableArguments {
 
     func run() throws {
         let store = try openImageStore()
+        let lock = try ImageRemoval.exclusive(store)
+        defer { lock.unlock() }
         for text in images {
             let record = try findImage(text, in: store)
             // A name of an image with other names: only the name goes (podman's untag).
@@ -248,6 +264,8 @@ struct ImagePruneCommand: ParsableCommand {
 
     func run() throws {
         let store = try openImageStore()
+        let lock = try ImageRemoval.exclusive(store)
+        defer { lock.unlock() }
         let (removed, freed) = try ImageRemoval.remove(in: store, where: { $0.names.isEmpty })
         for record in removed { print("Deleted: \(record.config.hex)") }
         print("Removed \(removed.count) image\(removed.count == 1 ? "" : "s"), freed \(ImageListOptions.humanSize(freed)) of blobs")

@@ -3,6 +3,7 @@ import Glibc
 import NookCore
 import NookImages
 import NookKernel
+import NookRuntime
 
 /// `nook __unpack-layers`: what `ImageLayers.ensureUnpacked` runs inside the
 /// user namespace (as root there, so files get the owners the image says,
@@ -47,10 +48,17 @@ struct RemoveLayersCommand: ParsableCommand {
 struct CopyLayersCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "__copy-layers", shouldDisplay: false)
 
+    @Flag(help: "A trace line for each file whose capabilities are not copied.") var trace = false
     @Argument(help: "The directory to fill.") var destination: String
     @Argument(help: "The layers' directories, bottom first.") var layers: [String]
 
-    func run() throws { try LayerFlattener.flatten(layers: layers, into: destination) }
+    func run() throws {
+        let tracer = Tracer(enabled: trace)
+        try LayerFlattener.flatten(layers: layers, into: destination) { path in
+            tracer.emit("storage", "copy \(path) without its security.capability",
+                        "the copy driver does not copy file capabilities (by design): \(path) runs with none of them")
+        }
+    }
 }
 
 /// `nook __probe-overlay DIR`: can overlayfs be mounted in this user

@@ -29,16 +29,18 @@ struct RunCommand: ParsableCommand {
     var arguments: [String] = []
 
     func run() throws {
-        var layer: String?
+        var layer: ImageRun.Layer?
         do { try start(layer: &layer) } catch {
             // Made for this run, not yet the runtime's to remove (or removed already).
-            if let layer { OwnedLayer.remove(layer) }
+            if let layer { OwnedLayer.remove(layer.directory) }
             throw error
         }
     }
 
-    /// `layer`: an image's container layer, once made.
-    func start(layer: inout String?) throws {
+    /// `layer`: an image's container layer, once made. Its lock is held
+    /// until this process exits (a foreground run owns the layer), or
+    /// handed to the monitor (`-d`).
+    func start(layer: inout ImageRun.Layer?) throws {
         let rest = try ContainerFlags.positional(arguments, of: self, unknown: "unknown option",
                                                  hint: "see 'nook run --help'; put the command after --")
         try TerminalInput.check(tty: flags.tty, interactive: flags.interactive)
@@ -60,7 +62,7 @@ struct RunCommand: ParsableCommand {
             id = flags.name ?? Runtime.generateID()
             // Removed when it stops, never started again: a foreground run, -d --rm (no --restart with it).
             let made = try flags.spec(rootfs: rootfs, arguments: rest, id: id, transient: !detach || flags.remove,
-                                      environment: environment, layer: &layer)
+                                      environment: environment, stateRoot: runtime.store.root, layer: &layer)
             (spec, settings.parsed, settings.network) = (made.spec, made.parsed, made.network)
         case (nil, let bundle?):
             guard rest.count == 1 else {
@@ -90,7 +92,8 @@ struct RunCommand: ParsableCommand {
         if detach {
             guard !flags.tty && !flags.interactive else { throw NookError("-d cannot be combined with -t or -i", hint: "attach later with 'nook exec -it \(id) -- sh'", kind: .invalidInput) }
             try runtime.runDetached(spec, id: id, bundle: settings.bundle, initProcess: flags.`init`, removeOnExit: flags.remove,
-                                    restartPolicy: try RestartPolicy.parse(flags.restart), trace: flags.trace)
+                                    restartPolicy: try RestartPolicy.parse(flags.restart), trace: flags.trace,
+                                    layerLock: layer?.lock.fd ?? -1)
             print(id)
             return
         }

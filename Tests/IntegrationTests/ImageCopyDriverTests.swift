@@ -109,4 +109,63 @@ extension ImageRunTests {
         XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
         XCTAssertEqual(containerDirectories(), [], "the copy went with the container")
     }
+
+    /// The copy driver walks without recursion and with a bounded number of
+    /// open directories: a layer 1500 directories deep (as deep as a layer's
+    /// paths can go, PATH_MAX) is copied by a nook allowed 256 open files.
+    /// File capabilities are not copied, by design: --trace names each file
+    /// that had some (here /bin/pinger, cap_net_raw+ep in the layer's tar).
+    /// rmi removes the layer's deep tree with as few descriptors.
+    func testCopyDriverCopiesADeepTreeAndSaysWhichCapabilitiesItDropped() throws {
+        let depth = 1500
+        let layout = h.work + "/image-layout-deep", tar = h.work + "/deep.tar"
+        let script = """
+        import io, struct, sys, tarfile
+        depth = int(sys.argv[2])
+        with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+            path = "deep"
+            for i in range(depth + 1):
+                info = tarfile.TarInfo(path); info.type = tarfile.DIRTYPE; info.mode = 0o755
+                t.addfile(info)
+                if i < depth: path += "/d"
+            data = b"bottom\\n"
+            info = tarfile.TarInfo(path + "/bottom.txt"); info.size = len(data); info.mode = 0o644
+            t.addfile(info, io.BytesIO(data))
+            # cap_net_raw+ep: VFS_CAP_REVISION_2 | effective, permitted bit 13
+            caps = struct.pack("<IIIII", 0x02000001, 1 << 13, 0, 0, 0)
+            data = b"#!/bin/sh\\necho pinger\\n"
+            info = tarfile.TarInfo("bin/pinger"); info.size = len(data); info.mode = 0o755
+            info.pax_headers = {"SCHILY.xattr.security.capability": caps.decode("utf-8", "surrogateescape")}
+            t.addfile(info, io.BytesIO(data))
+        """
+        var made = try Harness.shell(["/usr/bin/python3", "-c", script, tar, "\(depth)"])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", "deep",
+                                  "--owner", "0:0", "--layer", h.rootfs, "--layer-tar", tar])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        XCTAssertEqual(try nook(["image", "import", layout, "deep"]).status, 0)
+        let unpacked = try nook(["image", "unpack", "deep"])
+        XCTAssertEqual(unpacked.status, 0, unpacked.stderr)
+        // The layer itself has the capability (set inside the user namespace, as its root's).
+        let top = try XCTUnwrap(unpacked.stdout.split(separator: "\n").last.map(String.init))
+        let caps = try Harness.shell(["/usr/sbin/getcap", top + "/bin/pinger"])
+        XCTAssertTrue(caps.stdout.contains("cap_net_raw"), "the layer's file has it: \(caps.stdout) \(caps.stderr)")
+
+        let look = "cd /deep && n=0; while cd d 2>/dev/null; do n=$((n+1)); done; echo $n; cat bottom.txt; /bin/pinger"
+        let copy = ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_STORAGE_DRIVER": "copy"]
+        let r = try Harness.shell(["/usr/bin/prlimit", "--nofile=256:256", "--"] + h.commandLine(["run", "--trace", "deep", "sh", "-c", look], env: copy),
+                                  timeout: 300)
+        XCTAssertEqual(r.status, 0, r.stderr.suffix(3000).description)
+        XCTAssertEqual(r.stdout, "\(depth)\nbottom\npinger\n", "the whole tree arrived")
+        let dropped = r.stderr.split(separator: "\n").filter { $0.contains("security.capability") }
+        XCTAssertEqual(dropped, ["trace: storage: copy /bin/pinger without its security.capability -- the copy driver does not copy file capabilities (by design): /bin/pinger runs with none of them"],
+                       "one line, naming the file")
+        XCTAssertEqual(containerDirectories(), [], "the copy went with the container")
+
+        // The layer's tree goes the same way: removed with a few descriptors (TreeRemover walks as the copy does).
+        let removed = try Harness.shell(["/usr/bin/prlimit", "--nofile=128:128", "--"] + h.commandLine(["rmi", "deep"], env: copy))
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: top), "the deep layer is gone")
+    }
 }

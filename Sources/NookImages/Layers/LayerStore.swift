@@ -37,11 +37,8 @@ package struct LayerStore: Sendable {
     /// Trees under layers/ that are not a whole layer: unpacks that were cut
     /// short (`HEX.tmp-RANDOM`), for `diffID` only or all of them.
     package func leftovers(of diffID: Digest? = nil) -> [String] {
-        guard let dir = opendir(store.layersDirectory) else { return [] }
-        defer { closedir(dir) }
         var found: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        for name in DirectoryEntries.names(atPath: store.layersDirectory) ?? [] {
             guard name.contains(Self.temporaryMarker) else { continue }
             if let diffID, !name.hasPrefix(diffID.hex + Self.temporaryMarker) { continue }
             found.append(store.layersDirectory + "/" + name)

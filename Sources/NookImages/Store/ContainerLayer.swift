@@ -1,5 +1,6 @@
 import Glibc
 import NookCore
+import NookKernel
 import NookSpec
 
 /// A container's own writable layer in the store: `containers/<id>-<random>/`
@@ -9,23 +10,32 @@ import NookSpec
 /// copy storage driver (`copy`) makes only `merged` and copies the layers
 /// into it: a plain root, no overlay. The spec names the directory (`RootOverlay.ownedLayerAnnotation`): the runtime
 /// removes it with the container, knowing only that it is the container's own.
+///
+/// The directory is flock'd (`lock`) from the moment it exists, before
+/// anything is in it: the maker holds the lock and hands it on to whoever
+/// owns the container (the foreground `nook run` itself, or the detached
+/// container's monitor, which inherits it). A layer whose lock anyone can
+/// take has no owner left: a sweep removes it if its container is gone too.
 package struct ContainerLayer: Sendable {
     package let directory: String
     /// nil with the copy driver.
     package let overlay: RootOverlay?
+    /// The layer's lock, held: the owner keeps it for the container's life.
+    package let lock: DirectoryLock
 
     package var rootfs: String { directory + "/merged" }
 
     /// - Parameters:
     ///   - layers: the image's unpacked layers, bottom first.
     ///   - image: the image's manifest digest, recorded for rmi.
+    ///   - stateRoot: the container's state root, recorded for the sweep (`OrphanLayers`).
     ///   - readOnly: no upper layer: the image stays as it is.
     ///   - copy: no overlay: the caller copies the layers into `rootfs`.
     ///   - fuseProgram: fuse-overlayfs serves the overlay, not the kernel (`RootOverlay.fuseProgram`).
     ///   - volatile: the layer goes when the container stops (a foreground run,
     ///     `-d --rm`): overlayfs's `volatile`, no sync at unmount (`RootOverlay`).
-    package init(store: ImageStore, containerID: String, image: Digest, layers: [String], readOnly: Bool, copy: Bool = false,
-                volatile: Bool = false, fuseProgram: String? = nil) throws {
+    package init(store: ImageStore, containerID: String, image: Digest, stateRoot: String, layers: [String], readOnly: Bool,
+                copy: Bool = false, volatile: Bool = false, fuseProgram: String? = nil) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
         try store.prepare()
@@ -36,6 +46,15 @@ package struct ContainerLayer: Sendable {
             guard errno == EEXIST else { throw NookError.sys("mkdir '\(candidate)'", path: candidate, errno: errno) }
         }
         guard !directory.isEmpty else { throw NookError("could not make a fresh directory in '\(store.containersDirectory)'") }
+        let held: DirectoryLock
+        do {
+            // Waiting: a sweep may have it for a moment (it finds no record yet, and lets go).
+            guard let taken = try DirectoryLock(directory, wait: true) else { throw NookError("could not lock '\(directory)'") }
+            held = taken
+        } catch {
+            rmdir(directory)
+            throw error
+        }
         do {
             var names = ["merged"]
             var lower = Array(layers.reversed())
@@ -51,7 +70,7 @@ package struct ContainerLayer: Sendable {
                 throw NookError.sys("mkdir '\(directory)/\(name)'", errno: errno)
             }
             try RootOverlay.checkPath(directory)
-            try ContainerLayerUser(image: image, container: containerID).write(in: directory)
+            try ContainerLayerUser(image: image, container: containerID, stateRoot: stateRoot).write(in: directory)
             overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work",
                                                volatile: volatile, fuseProgram: fuseProgram)
         } catch {
@@ -61,6 +80,7 @@ package struct ContainerLayer: Sendable {
             throw error
         }
         self.directory = directory
+        lock = held
     }
 
     static func randomSuffix() -> String {

@@ -11,8 +11,10 @@ import NookSpec
 ///                                    shifted into the user's sub-id range (LayerStore)
 ///       images.json                  names -> manifest digest (ImageIndexFile)
 ///       tmp/                         blobs being written: never visible under blobs/ until verified
-///       locks/                       one lock file per blob or layer: two pulls at once are safe
-///       containers/NAME/             a container's writable layer (upper, work), removed with it
+///       locks/                       one lock file per blob or layer: two pulls at once are safe;
+///                                    containers.lock: run/create of an image (shared) against rmi/prune (exclusive)
+///       containers/NAME/             a container's writable layer (upper, work), removed with it; flock'd
+///                                    by the process that owns it while the container lives
 ///
 /// Every blob is written to tmp/, hashed as it is written, checked against
 /// the digest and size it must have, fsync'd and only then renamed into
@@ -34,6 +36,10 @@ package struct ImageStore: Sendable {
     package var locksDirectory: String { root + "/locks" }
     package var containersDirectory: String { root + "/containers" }
     package var imagesFile: String { root + "/images.json" }
+    /// locks/containers.lock: held shared by a `run`/`create` of an image
+    /// from resolving the image to marking its container layer, exclusive
+    /// by rmi and prune while they decide what is in use and remove it.
+    package static let containersLockName = "containers"
 
     package func blobPath(_ digest: Digest) -> String { blobsDirectory + "/" + digest.hex }
 

@@ -38,10 +38,13 @@ extension Runtime {
         package var containerPID: Int32
     }
 
+    /// `layerLock`: an open descriptor holding the lock of the container's
+    /// own layer (`OwnedLayer`), which the monitor inherits and holds for the
+    /// container's whole life (-1: none; a monitor that gets none takes the lock itself).
     @discardableResult
     package func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
                             restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
-                            boundToCaller: Bool = false, stdin: [UInt8]? = nil) throws -> DetachedStart {
+                            boundToCaller: Bool = false, stdin: [UInt8]? = nil, layerLock: Int32 = -1) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
         guard restarting || !HostPath.exists(store.directory(id)) else { throw store.alreadyExists(id) }
@@ -86,8 +89,13 @@ extension Runtime {
             args += ["--owner-fd", "4"]
         }
         defer { if ownerFD >= 0 { close(ownerFD) } }
+        var fds = [input >= 0 ? input : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
+        if layerLock >= 0 {
+            args += ["--layer-lock-fd", "\(fds.count)"]
+            fds.append(layerLock)
+        }
         var launch = HelperLaunch(program: executable, arguments: args)
-        launch.fds = [input >= 0 ? input : devNull, devNull, trace ? 2 : devNull, notify[1]] + (ownerFD >= 0 ? [ownerFD] : [])
+        launch.fds = fds
         launch.newSession = true
         // Said before the start: the monitor's own lines follow on the same stderr.
         let tracer = Tracer(enabled: trace)
@@ -169,11 +177,16 @@ extension Runtime {
     /// The monitor's side (`nook __monitor`).
     /// `ownerFD`: a pidfd of the process that started it (`boundToCaller`).
     /// `stdin`: the container reads the monitor's fd 0 (otherwise /dev/null).
+    /// `layerLockFD`: the lock of the container's layer, inherited (`runDetached(layerLock:)`);
+    /// without it the monitor takes the lock of the layer its spec names, if any.
     package func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
                         restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil,
-                        stdin: Bool = false) -> Int32 {
+                        stdin: Bool = false, layerLockFD: Int32? = nil) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
-        _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1) + 1)
+        _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1, layerLockFD ?? -1) + 1)
+        // Held until this monitor ends: while it lives, no sweep of the image store takes the layer.
+        var layerLock = layerLockFD.map { DirectoryLock(adopting: $0) }
+        defer { layerLock?.release() }
         let owner = ownerFD.map { OwnerWatch(pidfd: $0, id: id, stateRoot: store.root, environment: environment) }
         // `nook run -d` hears one line, about the first run only.
         let told = Once()
@@ -199,6 +212,9 @@ extension Runtime {
         do {
             let spec = try BundleLoader.decode(try HostPath.readBytes(specFile, as: .configJSON, noFollow: true), source: specFile)
             unlink(specFile)
+            if layerLock == nil, let layer = OwnedLayer.directory(of: spec, container: id, environment: environment) {
+                layerLock = OwnedLayer.lock(layer)
+            }
             var settings = RunSettings()
             settings.detached = true
             settings.removeOnExit = removeOnExit

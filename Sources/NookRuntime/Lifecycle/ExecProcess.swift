@@ -65,10 +65,7 @@ extension Runtime {
     /// then one of its children, which share its namespaces.
     static func namespaceHolder(initPID: Int32) -> Int32 {
         if open("/proc/\(initPID)/ns/mnt", O_RDONLY | O_CLOEXEC).closing() { return initPID }
-        guard let dir = opendir("/proc") else { return initPID }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        for name in DirectoryEntries.names(atPath: "/proc") ?? [] {
             // a process that ended meanwhile is not one to look at
             guard let pid = Int32(name), let stat = try? HostPath.readText("/proc/\(pid)/stat"),
                   let close = stat.lastIndex(of: ")") else { continue }

@@ -40,6 +40,24 @@ package enum OwnedLayer {
         remove(dir)
     }
 
+    /// Whether container `container` of the state root `stateRoot` still has
+    /// the layer `dir`: its state directory is there and its config.json
+    /// names `dir` (or has no readable config.json yet: being made). What
+    /// cannot be looked at counts as there. A sweep of the image store
+    /// (`OrphanLayers`) removes a layer no container has, once nobody holds its lock.
+    package static func isClaimed(_ dir: String, container: String, stateRoot: String) -> Bool {
+        guard (try? StateStore.validate(id: container)) != nil else { return true }  // not a name of ours: leave the layer alone
+        let stateDirectory = stateRoot + "/" + container
+        var st = stat()
+        guard lstat(stateDirectory, &st) == 0 else { return errno != ENOENT && errno != ENOTDIR }
+        guard st.st_mode & S_IFMT == S_IFDIR else { return false }
+        let specPath = stateDirectory + "/" + Runtime.specName
+        // no config.json (yet) or one that cannot be read: the container may be being made
+        guard let bytes = try? HostPath.readBytes(specPath, as: .configJSON, label: specPath, noFollow: true),
+              let spec = try? SpecDecoder.decode(bytes, source: specPath) else { return true }  // not readable as a spec: as above
+        return spec.annotations?[RootOverlay.ownedLayerAnnotation] == dir
+    }
+
     /// `dir` is `parent/NAME`, NAME one component other than `.` and `..`.
     static func isDirectlyIn(_ parent: String, _ dir: String) -> Bool {
         guard dir.hasPrefix(parent + "/") else { return false }
@@ -53,6 +71,22 @@ package enum OwnedLayer {
         guard name.hasPrefix(container + "-") else { return false }
         let random = name.dropFirst(container.count + 1)
         return !random.isEmpty && random.allSatisfy(\.isHexDigit)
+    }
+
+    /// The layer's lock (`DirectoryLock`), for a monitor that did not
+    /// inherit it (`nook start` of a stopped container): waits a little for
+    /// a sweep that is looking at it; nil if it cannot be had (the container
+    /// is in its state root, which keeps the layer from any sweep anyway).
+    package static func lock(_ dir: String) -> DirectoryLock? {
+        for _ in 0..<100 {
+            do {
+                if let held = try DirectoryLock(dir, wait: false) { return held }
+            } catch {
+                return nil  // a layer that cannot be opened: nothing to hold (the run fails on its own)
+            }
+            usleep(20_000)
+        }
+        return nil
     }
 
     package static func remove(_ dir: String) {

@@ -33,14 +33,11 @@ package struct RootfsAudit: Codable, Sendable, Equatable {
     }
 
     mutating func walk(_ root: String, relative: String) {
-        guard let dir = opendir(root + relative) else {
+        guard let names = DirectoryEntries.names(atPath: root + relative) else {
             unreadable.append(relative.isEmpty ? "/" : relative)
             return
         }
-        defer { closedir(dir) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if name == "." || name == ".." { continue }
+        for name in names {
             let rel = relative + "/" + name
             var st = stat()
             guard lstat(root + rel, &st) == 0 else { continue }

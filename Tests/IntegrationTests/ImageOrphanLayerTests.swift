@@ -1,0 +1,134 @@
+import Foundation
+import XCTest
+
+/// Container layers whose owner is gone: a `nook run IMAGE` killed with
+/// SIGKILL, a state directory that went. They must not keep their image
+/// from rmi for good; a live container's layer must never be swept. And
+/// rmi decides under locks/containers.lock, which a run making a layer of
+/// an image holds shared.
+extension ImageRunTests {
+    /// An image of its own (a label makes it one), imported with no name; its short ID.
+    func importOwnImage(_ label: String) throws -> String {
+        let layout = h.work + "/image-layout-" + label
+        let made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", label,
+                                      "--owner", "0:0", "--layer", h.rootfs, "--config-json", #"{"Labels":{"test":"\#(label)-\#(getpid())"}}"#])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        let r = try nook(["image", "import", layout])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return String(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("Loaded image: sha256:".count).prefix(12))
+    }
+
+    /// The pid a process stopped at a fault point reported (NOOK_FAULT_REPORT), once it has stopped.
+    func stoppedAtFaultPoint(_ report: String, process: Harness.Background) -> Int32? {
+        var stopped: Int32?
+        _ = Harness.eventually(60) {
+            let line = (try? String(contentsOfFile: report, encoding: .utf8))?.split(separator: "\n").first
+            if let pid = line.flatMap({ Int32($0.split(separator: " ").last ?? "") }),
+               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first == "T" {
+                stopped = pid
+            }
+            return stopped != nil || !Harness.isAlive(process.pid)
+        }
+        return stopped
+    }
+
+    /// A run killed (SIGKILL) after its layer was made, before its container
+    /// was in the state root: rmi sweeps the layer and removes the image. A
+    /// stopped container whose state directory was removed: the same. A
+    /// live `run -d` container whose state directory is out of sight: its
+    /// monitor holds the layer's lock, so rmi neither sweeps it nor removes the image.
+    func testOrphanLayersDoNotPinTheImageAndAreSwept() throws {
+        XCTAssertEqual(containerDirectories(), [], "no layer before the test")
+        let id = try importOwnImage("orphan")
+        let report = h.work + "/fault-orphan-\(getpid())"
+        unlink(report)
+        let killed = Harness.name("orphank")
+        let run = try h.start(["run", "--name", killed, id, "sleep", "1000"],
+                              env: ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_FAULT_STOP": "image.layer-made", "NOOK_FAULT_REPORT": report])
+        let pid = try XCTUnwrap(stoppedAtFaultPoint(report, process: run), "never stopped at image.layer-made: \(run.stderrText)")
+        kill(pid, SIGKILL)
+        _ = run.wait()
+        XCTAssertEqual(containerDirectories().count, 1, "the killed run left its layer")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/" + killed), "and no container")
+        XCTAssertEqual(try nook(["ps", "-a", "--format", "{{.Names}}"]).status, 0, "the runtime's own recovery...")
+        XCTAssertEqual(containerDirectories().count, 1, "...knows no image store: the layer is still there")
+        var r = try nook(["rmi", id])
+        XCTAssertEqual(r.status, 0, "the orphan does not pin its image: \(r.stderr)")
+        XCTAssertTrue(r.stdout.contains("Deleted: "), r.stdout)
+        XCTAssertEqual(containerDirectories(), [], "rmi swept the orphan layer")
+
+        // A stopped container whose state went (a wiped /tmp/nook-UID): its layer is an orphan too.
+        let id2 = try importOwnImage("orphan2")
+        let gone = Harness.name("orphans")
+        r = try nook(["run", "-d", "--name", gone, id2, "sh", "-c", "mkdir /d; chown 1000:1000 /d; echo x > /d/f"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try nook(["wait", gone]).stdout, "0\n")
+        XCTAssertTrue(Harness.eventually { self.containerDirectories().map(self.layerLockIsFree) == [true] }, "its monitor is gone, and its lock")
+        XCTAssertEqual(try nook(["rmi", id2]).status, 125, "a stopped container still uses its image")
+        XCTAssertEqual(containerDirectories().count, 1)
+        XCTAssertEqual(try Harness.shell(["/bin/rm", "-rf", h.stateDir() + "/" + gone]).status, 0)
+        r = try nook(["image", "prune"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Deleted: "), "prune sweeps it too, and removes the image: \(r.stdout)")
+        XCTAssertEqual(containerDirectories(), [], "files of sub-ids included")
+
+        // A live container: its monitor holds the lock, whatever happens to its state.
+        let id3 = try importOwnImage("orphan3")
+        let live = Harness.name("orphanl")
+        defer { _ = try? nook(["rm", "-f", live]) }
+        r = try nook(["run", "-d", "--name", live, id3, "sleep", "1000"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let moved = h.work + "/moved-state-\(getpid())"
+        XCTAssertEqual(rename(h.stateDir() + "/" + live, moved), 0, "its state out of sight")
+        r = try nook(["rmi", id3])
+        let layers = containerDirectories()
+        XCTAssertEqual(rename(moved, h.stateDir() + "/" + live), 0)
+        XCTAssertEqual(r.status, 125, "a live container's image is in use: \(r.stdout)")
+        XCTAssertTrue(r.stderr.contains("is in use by container \(live)"), r.stderr)
+        XCTAssertEqual(layers.count, 1, "its layer was not swept")
+        XCTAssertEqual(layers.map(layerLockIsFree), [false], "its monitor holds the layer's lock")
+        r = try nook(["image", "prune"])
+        XCTAssertEqual(containerDirectories().count, 1, "nor by prune: \(r.stdout)")
+        XCTAssertEqual(try nook(["exec", live, "--", "true"]).status, 0, "the container still runs")
+        XCTAssertEqual(try nook(["rm", "-f", live]).status, 0)
+        XCTAssertEqual(try nook(["rmi", id3]).status, 0)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    /// A run stopped while it holds locks/containers.lock shared (its image
+    /// resolved, its layer not yet made): rmi of the image waits for it, and
+    /// then refuses, the image being in use by the container the run made.
+    func testRmiWaitsForARunMakingALayerOfTheImage() throws {
+        let id = try importOwnImage("racing")
+        let name = Harness.name("racing")
+        defer { _ = try? nook(["rm", "-f", name]); _ = try? nook(["rmi", id]) }
+        let report = h.work + "/fault-racing-\(getpid())"
+        unlink(report)
+        let run = try h.start(["run", "-d", "--name", name, id, "sleep", "1000"],
+                              env: ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_FAULT_STOP": "image.shared-locked", "NOOK_FAULT_REPORT": report])
+        let pid = try XCTUnwrap(stoppedAtFaultPoint(report, process: run), "never stopped at image.shared-locked: \(run.stderrText)")
+        XCTAssertEqual(containerDirectories(), [], "no layer yet")
+        let rmi = try h.start(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!], captureOutput: true)
+        usleep(1_500_000)
+        XCTAssertTrue(Harness.isAlive(rmi.pid), "rmi waits for the run: \(rmi.stdoutText) \(rmi.stderrText)")
+        XCTAssertTrue(try nook(["images", "-q"]).stdout.contains(id), "the image is still there")
+        kill(pid, SIGCONT)
+        XCTAssertEqual(run.wait(timeout: 60), 0, run.stderrText)
+        XCTAssertEqual(rmi.wait(timeout: 60), 125, rmi.stdoutText)
+        XCTAssertTrue(rmi.stderrText.contains("is in use by container \(name)"), rmi.stderrText)
+        XCTAssertEqual(try nook(["exec", name, "--", "true"]).status, 0, "the run's container runs on its image")
+        XCTAssertEqual(try nook(["rm", "-f", name]).status, 0)
+        XCTAssertEqual(try nook(["rmi", id]).status, 0)
+        XCTAssertEqual(containerDirectories(), [])
+    }
+
+    /// Nobody holds the flock of the container layer `name` (under containers/): its owner is gone.
+    func layerLockIsFree(_ name: String) -> Bool {
+        let fd = open(store() + "/containers/" + name, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return flock(fd, LOCK_EX | LOCK_NB) == 0
+    }
+}
