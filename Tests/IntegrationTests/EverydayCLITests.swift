@@ -316,6 +316,31 @@ final class EverydayCLITests: XCTestCase {
         })
     }
 
+    /// `nook stop` of a --restart container whose init ends by itself between
+    /// stop's look and its signal, before the monitor recorded the end: the
+    /// stop still succeeds and ends the policy (CI saw `restart` fail with
+    /// "not running" in that window). The monitor is held (SIGSTOP) so the
+    /// window stays open.
+    func testStopOfAContainerThatEndsMeanwhileStillEndsThePolicy() throws {
+        let name = Harness.name("endsmeanwhile")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "60"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json"))) as? [String: Any]
+        let (initPID, monitorPID) = (Int32(try XCTUnwrap(record?["pid"] as? Int)), Int32(try XCTUnwrap(record?["monitorPID"] as? Int)))
+        let report = try h.scratch("stop-fault") + "/report"
+        let stop = try h.start(["stop", "-t", "1", name], env: ["NOOK_FAULT_STOP": "stop.looked", "NOOK_FAULT_REPORT": report], captureOutput: true)
+        let stopPID = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: stop), "never stopped at stop.looked: \(stop.stderrText)")
+        Glibc.kill(monitorPID, SIGSTOP)
+        Glibc.kill(initPID, SIGKILL)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(initPID) })
+        Glibc.kill(stopPID, SIGCONT)
+        XCTAssertEqual(stop.wait(timeout: 30), 0, stop.stderrText)
+        Glibc.kill(monitorPID, SIGCONT)
+        XCTAssertTrue(Harness.eventually { self.inspectState(name)?["status"] as? String == "stopped" })
+        usleep(1_500_000) // longer than the restart pause: a restart would have shown
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped", "the stop ended the policy")
+    }
+
     func testRestartPoliciesThatCannotWorkAreRefused() throws {
         for (args, message) in [(["-d", "--rm", "--restart", "always"], "--rm and --restart always cannot go together"),
                                 (["--restart", "always"], "--restart goes with -d"),

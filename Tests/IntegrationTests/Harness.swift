@@ -404,6 +404,21 @@ final class Harness: @unchecked Sendable {
         ["/usr/bin", "/bin", "/usr/local/bin"].contains { FileManager.default.isExecutableFile(atPath: "\($0)/\(program)") }
     }
 
+    /// The pid a process stopped at a fault point reported (NOOK_FAULT_REPORT), once it has stopped.
+    static func stoppedAtFaultPoint(_ report: String, process: Harness.Background) -> Int32? {
+        var stopped: Int32?
+        _ = Harness.eventually(60) {
+            let line = (try? String(contentsOfFile: report, encoding: .utf8))?.split(separator: "\n").first
+            if let pid = line.flatMap({ Int32($0.split(separator: " ").last ?? "") }),
+               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+               let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first == "T" {
+                stopped = pid
+            }
+            return stopped != nil || !Harness.isAlive(process.pid)
+        }
+        return stopped
+    }
+
     static func isAlive(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return false }

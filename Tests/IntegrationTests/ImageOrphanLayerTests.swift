@@ -19,21 +19,6 @@ extension ImageRunTests {
         return String(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("Loaded image: sha256:".count).prefix(12))
     }
 
-    /// The pid a process stopped at a fault point reported (NOOK_FAULT_REPORT), once it has stopped.
-    func stoppedAtFaultPoint(_ report: String, process: Harness.Background) -> Int32? {
-        var stopped: Int32?
-        _ = Harness.eventually(60) {
-            let line = (try? String(contentsOfFile: report, encoding: .utf8))?.split(separator: "\n").first
-            if let pid = line.flatMap({ Int32($0.split(separator: " ").last ?? "") }),
-               let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-               let close = stat.lastIndex(of: ")"), stat[stat.index(after: close)...].split(separator: " ").first == "T" {
-                stopped = pid
-            }
-            return stopped != nil || !Harness.isAlive(process.pid)
-        }
-        return stopped
-    }
-
     /// A run killed (SIGKILL) after its layer was made, before its container
     /// was in the state root: rmi sweeps the layer and removes the image. A
     /// stopped container whose state directory was removed: the same. A
@@ -47,7 +32,7 @@ extension ImageRunTests {
         let killed = Harness.name("orphank")
         let run = try h.start(["run", "--name", killed, id, "sleep", "1000"],
                               env: ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_FAULT_STOP": "image.layer-made", "NOOK_FAULT_REPORT": report])
-        let pid = try XCTUnwrap(stoppedAtFaultPoint(report, process: run), "never stopped at image.layer-made: \(run.stderrText)")
+        let pid = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: run), "never stopped at image.layer-made: \(run.stderrText)")
         kill(pid, SIGKILL)
         _ = run.wait()
         XCTAssertEqual(containerDirectories().count, 1, "the killed run left its layer")
@@ -108,7 +93,7 @@ extension ImageRunTests {
         unlink(report)
         let run = try h.start(["run", "-d", "--name", name, id, "sleep", "1000"],
                               env: ["XDG_DATA_HOME": Self.stores[h.user.name]!, "NOOK_FAULT_STOP": "image.shared-locked", "NOOK_FAULT_REPORT": report])
-        let pid = try XCTUnwrap(stoppedAtFaultPoint(report, process: run), "never stopped at image.shared-locked: \(run.stderrText)")
+        let pid = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: run), "never stopped at image.shared-locked: \(run.stderrText)")
         XCTAssertEqual(containerDirectories(), [], "no layer yet")
         let rmi = try h.start(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!], captureOutput: true)
         usleep(1_500_000)

@@ -258,7 +258,17 @@ extension Runtime {
         // what it leaves behind is found from these (and their children) after.
         let processes = containerProcesses(state)
         processes.refresh()
-        try kill(id: id, signal: signal)
+        FaultPoint.reached("stop.looked")
+        do {
+            try kill(id: id, signal: signal)
+        } catch let error as NookError {
+            // It ended by itself since the look above (a --restart container
+            // between runs, before its monitor recorded the end): stopped all
+            // the same, and the stop must still end its restart policy.
+            guard case .wrongState = error.kind else { throw error }
+            if let now = try? store.read(id) { markStoppedByUser(now) }
+            return
+        }
         FaultPoint.reached("stop.signalled")
         let identity = ProcessIdentity(pid: state.pid, startTime: state.startTime)
         var waited = 0
