@@ -266,7 +266,7 @@ extension Runtime {
             // between runs, before its monitor recorded the end): stopped all
             // the same, and the stop must still end its restart policy.
             guard case .wrongState = error.kind else { throw error }
-            if let now = try? store.read(id) { markStoppedByUser(now) }
+            if let now = try? store.read(id) { markStoppedByUser(now) }  // gone meanwhile: nothing left to hold back
             return
         }
         FaultPoint.reached("stop.signalled")
