@@ -46,45 +46,21 @@ final class RedisClient {
     }
 
     let label: String
-    private let fd: Int32
+    private let socket: LoopbackSocket
     private var received: [UInt8] = []
 
     /// Connects to 127.0.0.1:`port`; `label` starts each printed line.
     init(port: UInt16, label: String) throws {
         self.label = label
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw Failed(description: "socket: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = port.bigEndian
-        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        guard connected else {
-            let error = errno
-            close(fd)
-            throw Failed(description: "connect to 127.0.0.1:\(port): errno \(error)")
-        }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        socket = try LoopbackSocket(port: port)
     }
-
-    deinit { close(fd) }
 
     /// Sends one command (an array of bulk strings) and returns its reply.
     @discardableResult
     func send(_ arguments: String...) throws -> Reply {
         var request = Array("*\(arguments.count)\r\n".utf8)
         for argument in arguments { request += Array("$\(argument.utf8.count)\r\n\(argument)\r\n".utf8) }
-        var sent = 0
-        while sent < request.count {
-            let n = request[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw Failed(description: "send: errno \(errno)") }
-            sent += n
-        }
+        try socket.send(request)
         let reply = try readReply()
         let shown = arguments.map { $0.contains(" ") || $0.isEmpty ? "\"\($0)\"" : $0 }.joined(separator: " ")
         print("\(label)> \(shown)  ->  \(reply)")
@@ -132,10 +108,8 @@ final class RedisClient {
     }
 
     private func receive() throws {
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        let n = recv(fd, &buffer, buffer.count, 0)
-        if n < 0 && errno == EINTR { return }
-        guard n > 0 else { throw Failed(description: n == 0 ? "the server closed the connection" : "recv: errno \(errno)") }
-        received += buffer[0..<n]
+        let bytes = try socket.receive()
+        guard !bytes.isEmpty else { throw Failed(description: "the server closed the connection") }
+        received += bytes
     }
 }

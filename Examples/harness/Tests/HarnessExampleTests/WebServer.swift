@@ -1,7 +1,4 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import NookKit
 
 /// busybox httpd serving `page` as /index.html on container port 80,
@@ -20,8 +17,24 @@ func webServer(serving page: String) throws -> ContainerRequest {
 }
 
 /// GET http://127.0.0.1:PORT/PATH from the host: the status and the body.
+/// HTTP/1.0 over a plain socket (the server closes the connection after its
+/// answer): Foundation's URLSession on Linux can crash when many tasks use it
+/// at once (swift-corelibs-foundation issue 3292), and twenty servers do.
 func get(port: UInt16, path: String = "/index.html") async throws -> (status: Int, body: String) {
-    let url = URL(string: "http://127.0.0.1:\(port)\(path)")!
-    let (data, response) = try await URLSession.shared.data(from: url)
-    return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    let socket = try LoopbackSocket(port: port)
+    try socket.send(Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1:\(port)\r\n\r\n".utf8))
+    var answer: [UInt8] = []
+    while true {
+        let bytes = try socket.receive()
+        if bytes.isEmpty { break }
+        answer += bytes
+        guard answer.count <= 1 << 20 else { throw LoopbackSocket.Failed(description: "an answer of over 1 MiB") }
+    }
+    let blank: [UInt8] = [13, 10, 13, 10]  // the end of the headers
+    guard let end = answer.indices.first(where: { answer[$0...].starts(with: blank) }) else {
+        throw LoopbackSocket.Failed(description: "not an HTTP answer: \(String(decoding: answer.prefix(80), as: UTF8.self))")
+    }
+    let statusLine = String(decoding: answer[..<end], as: UTF8.self).split(separator: "\r\n").first ?? ""
+    let status = statusLine.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+    return (status, String(decoding: answer[(end + blank.count)...], as: UTF8.self))
 }
