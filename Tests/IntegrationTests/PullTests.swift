@@ -188,6 +188,42 @@ final class PullTests: XCTestCase {
         XCTAssertEqual(try records(store).count, 0)
     }
 
+    /// A store on a full disk (a 1 MiB tmpfs, in a mount namespace of the
+    /// test's own, holding a 3 MiB layer): the pull fails saying so, nothing
+    /// unverified is under blobs/, no image is recorded.
+    func testAFullDiskLeavesNoHalfWrittenBlobAndSaysSo() throws {
+        try XCTSkipUnless(h.isRoot, "mounting the small filesystem needs root")
+        var random = [UInt8](repeating: 0, count: 3 << 20)
+        for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+        let dir = work + "/oci-full"
+        try layout(dir, tag: "v1", layers: [try layerDir(["big.bin": Data(random)])])
+        try registry.push(layout: dir, tag: "v1", as: "test/full")
+        let store = try newStore()
+        let pull = h.commandLine(["pull", "--tls-verify=false", "\(registry.host)/test/full:v1"], env: ["XDG_DATA_HOME": store])
+        // Everything is looked at inside the namespace: the tmpfs goes with it.
+        let script = #"""
+            mount --make-rprivate / && mount -t tmpfs -o size=1m,mode=0700,uid=$1,gid=$2 tmpfs "$3" || exit 99
+            store=$3; shift 3
+            "$@" 2>"$store.err"; echo "status $?"
+            cat "$store.err" >&2
+            for f in "$store"/nook/blobs/sha256/*; do [ -e "$f" ] && echo "blob $(basename "$f") $(sha256sum <"$f" | cut -c1-64)"; done
+            [ -s "$store/nook/images.json" ] && grep -c '"digest"' "$store/nook/images.json" | sed 's/^/records /'
+            df -k "$store" | tail -1 | awk '{print "used " $3}'
+            true
+            """#
+        let r = try Harness.shell(["/usr/bin/unshare", "-m", "/bin/sh", "-c", script, "sh", "\(h.user.uid)", "\(h.user.gid)", store] + pull,
+                                  timeout: 180)
+        try? FileManager.default.removeItem(atPath: store + ".err")  // written by the script; gone already is fine
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        XCTAssertTrue(lines.contains("status 125"), "the pull failed, with Nook's status: \(r.stdout) \(r.stderr)")
+        XCTAssertTrue(r.stderr.contains("no space left on device (hint: the disk is full: free space under"), "it says why and what to do: \(r.stderr)")
+        let blobs = lines.filter { $0.hasPrefix("blob ") }.map { $0.split(separator: " ").map(String.init) }
+        for blob in blobs { XCTAssertEqual(blob[1], blob[2], "blobs/ holds only verified blobs") }
+        XCTAssertLessThanOrEqual(blobs.count, 2, "at most the manifest and the config: \(lines)")
+        XCTAssertFalse(lines.contains { $0.hasPrefix("records ") }, "no image recorded: \(lines)")
+        XCTAssertTrue(lines.contains("used 1024"), "the store was on the small filesystem, and filled it: \(lines)")
+    }
+
     /// SIGKILL in the middle of a layer (served slowly by a front), then a
     /// second pull asks for the rest with a Range request and verifies the whole.
     func testAKilledPullResumesWithARangeRequest() throws {
