@@ -95,6 +95,12 @@ def _lex_code(src, i, tokens, in_interpolation):
                     level, i = level - 1, i + 2
                 else:
                     i += 1
+        elif c == "#" and re.match(r"#+/", src[i:i + 64]):
+            # An extended regex literal, #/.../#: its quotes are not strings.
+            hashes = len(re.match(r"#+", src[i:]).group(0))
+            end = src.find("/" + "#" * hashes, i + hashes + 1)
+            i = n if end < 0 else end + 1 + hashes
+            tokens.append(Token("str", '""', i))
         elif c == '"' or (c == "#" and re.match(r'#+"', src[i:i + 64])):
             i = _lex_string(src, i, tokens)
         elif c == "@" and IDENT.match(src, i + 1):
@@ -107,6 +113,7 @@ def _lex_code(src, i, tokens, in_interpolation):
             i = m.end()
         elif c.isdigit():
             m = re.compile(r"[0-9][0-9A-Za-z_.]*").match(src, i)
+            tokens.append(Token("num", m.group(0), i))  # a value: what follows it is not after `=`
             i = m.end()
         else:
             if in_interpolation:

@@ -103,6 +103,17 @@ class PublicSurfaceTests(unittest.TestCase):
                                   + "struct S {\n    public __consuming func f() {}\n}\n"})
         self.assertEqual(rc, 1, out)
         self.assertIn("public func S.f outside NookKit", out)
+        # A declaration after a number (the lexer must not lose the literal and see `=` before `public`).
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type
+                                  + "enum L {\n    static let size = 4096\n    public static func f() {}\n}\nlet n = 42\npublic struct T {}\n"})
+        self.assertEqual(rc, 1, out)
+        self.assertIn("public func L.f outside NookKit", out)
+        self.assertIn("public struct T outside NookKit", out)
+        # A quote inside an extended regex literal opens no string.
+        rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type
+                                  + "enum R {\n    static let q = #/\"/#\n}\npublic func g() {}\n"})
+        self.assertEqual(rc, 1, out)
+        self.assertIn("public func g outside NookKit", out)
         # A re-export spelled with an access level.
         rc, out = self.run_check({"Sources/NookCore/E.swift": allowed_type,
                                   "Sources/NookKit/K.swift": "@_exported public import NookCore\n"})
