@@ -341,6 +341,30 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped", "the stop ended the policy")
     }
 
+    /// `nook stop` while the monitor of a --restart container that ended by
+    /// itself is between reading its state and writing the end (held there
+    /// by a fault point): the monitor's write must not take the stop's mark
+    /// away, and the container is not started again (hostile review: it was).
+    func testStopWhileTheMonitorRecordsTheEndStillEndsThePolicy() throws {
+        let name = Harness.name("recording")
+        let report = try h.scratch("monitor-fault") + "/report"
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs, "--", "sleep", "60"],
+                                 env: ["NOOK_FAULT_STOP": "run.exit-read", "NOOK_FAULT_REPORT": report]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json"))) as? [String: Any]
+        let (initPID, monitorPID) = (Int32(try XCTUnwrap(record?["pid"] as? Int)), Int32(try XCTUnwrap(record?["monitorPID"] as? Int)))
+        Glibc.kill(initPID, SIGKILL)
+        XCTAssertTrue(Harness.eventually {
+            (try? String(contentsOfFile: report, encoding: .utf8)) == "run.exit-read \(monitorPID)\n" && FaultMatrixTests.isStopped(monitorPID)
+        }, "the monitor stopped between its read and its write")
+        let stop = try h.run(["stop", "-t", "1", name])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        Glibc.kill(monitorPID, SIGCONT)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(monitorPID) }, "the monitor ends: no restart")
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
+        XCTAssertEqual(inspectState(name)?["restartCount"] as? Int, 0, "never restarted")
+    }
+
     func testRestartPoliciesThatCannotWorkAreRefused() throws {
         for (args, message) in [(["-d", "--rm", "--restart", "always"], "--rm and --restart always cannot go together"),
                                 (["--restart", "always"], "--restart goes with -d"),

@@ -164,10 +164,11 @@ extension Runtime {
         let policy = try RestartPolicy.parse(state.restartPolicy ?? "no")
         // This start is the user's: an earlier `nook stop` no longer holds the policy back.
         if state.stoppedByUser == true, let lock = store.lockIfFree(id) {
+            defer { lock.release() }
+            try store.clearStopMark(id)
             var cleared = try store.read(id)
             cleared.stoppedByUser = nil
             try store.write(cleared)
-            lock.release()
         }
         try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
                         initProcess: state.initProcess ?? false, removeOnExit: state.removeOnExit == true, restartPolicy: policy,

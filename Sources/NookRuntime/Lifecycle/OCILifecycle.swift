@@ -252,7 +252,11 @@ extension Runtime {
     package func stop(id: String, timeout: Int, signal: Int32? = nil) throws {
         repair(id: id)
         let state = try store.read(id)
-        guard status(of: state) != "stopped" else { return }
+        guard status(of: state) != "stopped" else {
+            // Ended by itself, its monitor perhaps not yet done recording it: no restart either.
+            markStoppedByUser(state)
+            return
+        }
         let signal = try signal ?? stopSignal(of: id)
         // Found before the init can end: without a PID namespace of its own,
         // what it leaves behind is found from these (and their children) after.
@@ -266,7 +270,12 @@ extension Runtime {
             // between runs, before its monitor recorded the end): stopped all
             // the same, and the stop must still end its restart policy.
             guard case .wrongState = error.kind else { throw error }
-            if let now = try? store.read(id) { markStoppedByUser(now) }  // gone meanwhile: nothing left to hold back
+            markStoppedByUser(state)
+            // Its monitor looks for the mark after the end and again after the
+            // pause before a restart; one that had already started it again: stop that.
+            if let now = try? store.read(id), now.pid != state.pid, status(of: now) == "running" {  // gone meanwhile: stopped
+                try stop(id: id, timeout: timeout, signal: signal)
+            }
             return
         }
         FaultPoint.reached("stop.signalled")
@@ -291,9 +300,7 @@ extension Runtime {
     /// ended by itself: recorded before the signal, read by the monitor after the exit.
     func markStoppedByUser(_ state: ContainerState) {
         guard state.mode == .detached, state.restartPolicy != nil else { return }
-        var marked = state
-        marked.stoppedByUser = true
-        try? store.write(marked)  // best effort: the stop goes on; a lost mark means one more restart at most
+        try? store.markStopped(state.id)  // best effort: the stop goes on; a lost mark means one more restart at most
     }
 
     /// `nook wait`: blocks until the container stops; its exit code (nil if unknown).

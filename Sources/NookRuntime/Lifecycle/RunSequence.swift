@@ -208,6 +208,7 @@ final class RunSequence: ContainerSequence {
         let reason = status == .signaled(SIGKILL) && cgroup.oomKilled() ? "out of memory (\(limits.memoryMaxDescription))" : nil
         // removed meanwhile (nook rm -f): nothing to record
         if settings.detached && !settings.removeOnExit, var state = try? store.read(id) {
+            FaultPoint.reached("run.exit-read")
             state.status = .stopped
             state.finished = Runtime.timestamp()
             state.exitCode = status.code

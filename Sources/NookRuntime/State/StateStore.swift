@@ -134,7 +134,7 @@ package final class StateStore: @unchecked Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
-        let tmp = statePath(state.id) + ".tmp"
+        let tmp = statePath(state.id) + ".tmp.\(getpid())"  // two writers (a command, the monitor) never share one
         try NookError.step("write '\(tmp)'", path: tmp) { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: true) }
         try NookError.step("rename '\(tmp)'", path: tmp) { try kernel.rename(tmp, to: statePath(state.id), noReplace: false) }
     }
@@ -169,8 +169,34 @@ package final class StateStore: @unchecked Sendable {
             throw NookError("container '\(id)' has no state yet: the command creating it is still at work",
                             hint: "wait for it to finish; if it was killed, the next nook command removes what it left")
         }
-        do { return try JSONDecoder().decode(ContainerState.self, from: Data(bytes)) } catch {
+        var state: ContainerState
+        do { state = try JSONDecoder().decode(ContainerState.self, from: Data(bytes)) } catch {
             throw NookError("state of container '\(id)' is corrupt: \(error)", hint: "remove \(directory(id))")
+        }
+        if kernel.exists(stopMarkPath(id)) { state.stoppedByUser = true }
+        return state
+    }
+
+    /// `nook stop` (or kill, rm) ends a restart policy with a file of its own,
+    /// not a field of state.json: the monitor rewrites state.json from what
+    /// it read when the container ended, and would write the field away.
+    package func stopMarkPath(_ id: String) -> String { directory(id) + "/stopped-by-user" }
+
+    /// Sets the mark (`read` then says stoppedByUser); it lasts until `clearStopMark`.
+    package func markStopped(_ id: String) throws {
+        do { try kernel.createNewFile(stopMarkPath(id), [], mode: 0o600) } catch let e as Errno where e == .fileExists {
+            return  // marked already
+        } catch let e as Errno {
+            throw NookError.sys("create '\(stopMarkPath(id))'", path: stopMarkPath(id), errno: e.rawValue)
+        }
+    }
+
+    /// A start by the user: the policy applies again.
+    package func clearStopMark(_ id: String) throws {
+        do { try kernel.removeFile(stopMarkPath(id)) } catch let e as Errno where e == .noSuchFileOrDirectory {
+            return  // not marked
+        } catch let e as Errno {
+            throw NookError.sys("remove '\(stopMarkPath(id))'", path: stopMarkPath(id), errno: e.rawValue)
         }
     }
 
