@@ -88,11 +88,18 @@ if [[ $(id -u) == 0 ]]; then
   build_tests
   stage_for_test_user
   stage_file "$tests" tests.xctest
-  make_redis_layout "$tmp"
-  [[ -z $redis_layout ]] || chown -R "$uid:$gid" "$redis_layout"
+  # Root makes the image in a directory of its own, never in $tmp (the test
+  # user's: a link planted there would take root's writes elsewhere); the
+  # user only reads it.
+  redis_dir=$(mktemp -d /tmp/nook-harness-redis.XXXXXX) || die "mktemp failed"
+  make_redis_layout "$redis_dir"
+  chmod 755 "$redis_dir"
+  [[ -z $redis_layout ]] || chmod -R a+rX "$redis_layout"
   set +e
   run_as_test_user TESTS="$tmp/tests.xctest" REDIS_LAYOUT="$redis_layout" REDIS_MISSING="$redis_missing"
-  exit $?
+  status=$?
+  rm -rf "$redis_dir"
+  exit $status
 fi
 
 start_as_user

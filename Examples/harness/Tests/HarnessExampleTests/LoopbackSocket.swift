@@ -1,6 +1,6 @@
 import Foundation
 
-/// One TCP connection to 127.0.0.1, blocking, with 10-second send and
+/// One TCP connection to 127.0.0.1, blocking, with 30-second send and
 /// receive timeouts: what the Redis client and `get(port:path:)` talk over.
 final class LoopbackSocket {
     struct Failed: Error, CustomStringConvertible {
@@ -25,7 +25,7 @@ final class LoopbackSocket {
             close(fd)
             throw Failed(description: "connect to 127.0.0.1:\(port): errno \(error)")
         }
-        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        var timeout = timeval(tv_sec: 30, tv_usec: 0)  // a loaded CI host, not a hung server
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }

@@ -76,7 +76,7 @@ final class RedisClient {
         case "-": return .error(rest)
         case ":": return .integer(Int(rest) ?? 0)
         case "$":
-            guard let length = Int(rest) else { throw Failed(description: "a bad bulk length: \(line)") }
+            guard let length = Int(rest), length <= 1 << 20 else { throw Failed(description: "a bad bulk length (at most 1 MiB here): \(line)") }
             if length < 0 { return .bulk(nil) }
             let bytes = try readBytes(length + 2)
             return .bulk(String(decoding: bytes.prefix(length), as: UTF8.self))
