@@ -84,7 +84,7 @@ package struct LaunchPlan: Sendable {
             if let layer = spec.annotations?[RootOverlay.ownedLayerAnnotation], root.path == layer + "/merged" {
                 let what = access(layer, F_OK) == 0 ? "has no 'merged' directory" : "was removed: its files are gone"
                 throw NookError("the container's writable layer '\(layer)' \(what)",
-                                hint: "remove the container with: nook rm \(containerID) (and run its image again)",
+                                hint: "remove the container with: nook rm \(containerID), then run its image again",
                                 kind: .systemCall(step: "stat rootfs '\(rootfs)'", path: rootfs, errno: Errno(rawValue: err)))
             }
             throw NookError("rootfs '\(rootfs)' does not exist",
