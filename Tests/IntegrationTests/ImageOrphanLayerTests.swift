@@ -82,6 +82,54 @@ extension ImageRunTests {
         XCTAssertEqual(containerDirectories(), [])
     }
 
+    /// The store is shared by every mount namespace the user works in (and,
+    /// over NFS, by every host), the state root is not: under systemd's
+    /// PrivateTmp, or in any shell with a /tmp of its own, the state root's
+    /// path names another directory, where a stopped container of the host's
+    /// is not. A run there must not sweep that container's layer (its lock
+    /// is free: it is stopped). Here the other namespace has a fresh empty
+    /// directory bound over the user's state root (a different
+    /// XDG_RUNTIME_DIR or --root would not do: the sweep looks in the state
+    /// root each layer records, not in the caller's).
+    func testARunInAnotherMountNamespaceKeepsAStoppedContainersLayer() throws {
+        try XCTSkipUnless(h.isRoot, "the other mount namespace is made as root")
+        XCTAssertEqual(containerDirectories(), [], "no layer before the test")
+        let id = try importOwnImage("keepns")
+        let keep = Harness.name("keepns")
+        defer { _ = try? nook(["rm", "-f", keep]); _ = try? nook(["rmi", id]) }
+        var r = try nook(["run", "-d", "--name", keep, id, "sh", "-c", "echo precious >> /data.txt"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try nook(["wait", keep]).stdout, "0\n")
+        let layers = containerDirectories()
+        XCTAssertEqual(layers.count, 1)
+        XCTAssertTrue(Harness.eventually { layers.map(self.layerLockIsFree) == [true] }, "stopped: nobody holds its layer's lock")
+        let data = store() + "/containers/" + (layers.first ?? "none") + "/upper/data.txt"
+        XCTAssertEqual(try? String(contentsOfFile: data, encoding: .utf8), "precious\n")
+
+        let other = try h.scratch("other-state-root")
+        chmod(other, 0o700)
+        let there = h.commandLine(["run", "--rm", id, "true"], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!])
+        r = try Harness.shell(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                               #"mount --bind "$1" "$2" && shift 2 && exec "$@""#, "sh", other, h.stateDir()] + there)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(containerDirectories(), layers, "the stopped container's layer was not swept")
+        XCTAssertEqual(try? String(contentsOfFile: data, encoding: .utf8), "precious\n", "nor its data")
+        r = try nook(["start", keep])
+        XCTAssertEqual(r.status, 0, "it starts again: \(r.stderr)")
+        XCTAssertEqual(try nook(["wait", keep]).stdout, "0\n")
+        XCTAssertEqual(try? String(contentsOfFile: data, encoding: .utf8), "precious\nprecious\n", "on its own layer")
+
+        // Its layer removed all the same (by hand, or by an older nook's sweep): start says so, and what to do.
+        XCTAssertTrue(Harness.eventually { layers.map(self.layerLockIsFree) == [true] })
+        XCTAssertEqual(try Harness.shell(["/bin/rm", "-rf", store() + "/containers/" + (layers.first ?? "none")]).status, 0)
+        r = try nook(["start", keep])
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("writable layer") && r.stderr.contains("nook rm \(keep)"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("nook rootfs busybox"), r.stderr)
+        XCTAssertEqual(try nook(["rm", keep]).status, 0)
+        XCTAssertEqual(try nook(["rmi", id]).status, 0)
+    }
+
     /// A run stopped while it holds locks/containers.lock shared (its image
     /// resolved, its layer not yet made): rmi of the image waits for it, and
     /// then refuses, the image being in use by the container the run made.

@@ -142,6 +142,22 @@ final class LaunchPlanTests: XCTestCase {
         }
     }
 
+    /// The root of `nook run IMAGE`'s container is its layer in the image store: gone, nothing makes it again.
+    func testMissingRootOfAContainersOwnLayer() throws {
+        let layer = tmp.path + "/containers/c1-abc"
+        var spec = defaultSpec(rootfs: layer + "/merged")
+        spec.annotations = [RootOverlay.ownedLayerAnnotation: layer]
+        assertNookError(try make(spec)) { e in
+            XCTAssertEqual(e.message, "the container's writable layer '\(layer)' was removed: its files are gone")
+            XCTAssertEqual(e.hint, "remove the container with: nook rm c1, then run its image again")
+        }
+        XCTAssertEqual(mkdir(tmp.path + "/containers", 0o755), 0)
+        XCTAssertEqual(mkdir(layer, 0o755), 0)
+        assertNookError(try make(spec)) { e in
+            XCTAssertEqual(e.message, "the container's writable layer '\(layer)' has no 'merged' directory")
+        }
+    }
+
     func testRootfsThatIsAFile() throws {
         let file = try tmp.file("image.tar", "not a directory")
         assertNookError(try make(defaultSpec(rootfs: file))) { e in

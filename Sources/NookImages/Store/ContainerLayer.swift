@@ -70,7 +70,7 @@ package struct ContainerLayer: Sendable {
                 throw NookError.sys("mkdir '\(directory)/\(name)'", errno: errno)
             }
             try RootOverlay.checkPath(directory)
-            try ContainerLayerUser(image: image, container: containerID, stateRoot: stateRoot).write(in: directory)
+            try ContainerLayerUser.made(image: image, container: containerID, stateRoot: stateRoot).write(in: directory)
             overlay = copy ? nil : RootOverlay(lower: lower, upper: readOnly ? nil : directory + "/upper", work: readOnly ? nil : directory + "/work",
                                                volatile: volatile, fuseProgram: fuseProgram)
         } catch {

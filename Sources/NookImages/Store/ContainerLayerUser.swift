@@ -23,11 +23,37 @@ package struct ContainerLayerUser: Codable, Sendable, Equatable {
     /// The container's state root (`--root`, else $XDG_RUNTIME_DIR/nook or
     /// /tmp/nook-UID); nil in a layer an older nook made, which no sweep removes.
     package var stateRoot: String?
+    /// Where the layer was made, for the sweep (`OrphanLayers`): the store is
+    /// shared by every mount namespace the user works in (and, over NFS, by
+    /// every host), the state root is not, and its path may name another
+    /// directory elsewhere (a PrivateTmp's /tmp). The state root's device
+    /// and inode when the layer was made (nil if it could not be told),
+    /// whether it was on a tmpfs or ramfs (gone at a reboot), the boot
+    /// (/proc/sys/kernel/random/boot_id) and the machine (/etc/machine-id,
+    /// "" if none). All nil in a layer an older nook made: never swept.
+    package var stateRootDevice: UInt64?
+    package var stateRootInode: UInt64?
+    package var stateRootInMemory: Bool?
+    package var bootID: String?
+    package var machineID: String?
 
     package init(image: Digest, container: String, stateRoot: String?) {
         self.image = image
         self.container = container
         self.stateRoot = stateRoot
+    }
+
+    /// The record of a layer made now, on this machine in this boot, for a
+    /// container of `stateRoot` (which exists: the runtime made it).
+    package static func made(image: Digest, container: String, stateRoot: String) -> ContainerLayerUser {
+        var user = ContainerLayerUser(image: image, container: container, stateRoot: stateRoot)
+        let identity = DirectoryIdentity(path: stateRoot)
+        user.stateRootDevice = identity?.device
+        user.stateRootInode = identity?.inode
+        user.stateRootInMemory = DirectoryIdentity.isOnMemoryFileSystem(stateRoot)
+        user.bootID = HostIdentity.bootID()
+        user.machineID = HostIdentity.machineID()
+        return user
     }
 
     /// The record in `directory` (a container layer); nil when it has none

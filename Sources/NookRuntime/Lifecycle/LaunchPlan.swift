@@ -79,9 +79,17 @@ package struct LaunchPlan: Sendable {
         let rootfs = root.path.hasPrefix("/") ? root.path : bundle + "/" + root.path
         var st = stat()
         if stat(rootfs, &st) != 0 {
+            let err = errno
+            // The root of `nook run IMAGE`'s container: its layer in the image store, which nothing makes again.
+            if let layer = spec.annotations?[RootOverlay.ownedLayerAnnotation], root.path == layer + "/merged" {
+                let what = access(layer, F_OK) == 0 ? "has no 'merged' directory" : "was removed: its files are gone"
+                throw NookError("the container's writable layer '\(layer)' \(what)",
+                                hint: "remove the container with: nook rm \(containerID), then run its image again",
+                                kind: .systemCall(step: "stat rootfs '\(rootfs)'", path: rootfs, errno: Errno(rawValue: err)))
+            }
             throw NookError("rootfs '\(rootfs)' does not exist",
                             hint: "make one with: nook rootfs busybox \(rootfs)",
-                            kind: .systemCall(step: "stat rootfs '\(rootfs)'", path: rootfs, errno: Errno(rawValue: errno)))
+                            kind: .systemCall(step: "stat rootfs '\(rootfs)'", path: rootfs, errno: Errno(rawValue: err)))
         }
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw NookError("rootfs '\(rootfs)' is not a directory",

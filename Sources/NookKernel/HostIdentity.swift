@@ -1,0 +1,45 @@
+import CShims
+import Glibc
+import NookCore
+
+/// Which machine this is, and which boot of it: what a record kept in a
+/// store that outlives a boot, and that other mount namespaces or other
+/// hosts (over NFS) see too, says about where it was made (`ContainerLayerUser`).
+package enum HostIdentity {
+    /// /proc/sys/kernel/random/boot_id: a random UUID the kernel draws at
+    /// each boot, the same in every namespace; "" if it cannot be read.
+    package static func bootID() -> String { firstLine("/proc/sys/kernel/random/boot_id") }
+
+    /// /etc/machine-id; "" if there is none (a minimal container, an old system).
+    package static func machineID() -> String { firstLine("/etc/machine-id") }
+
+    static func firstLine(_ path: String) -> String {
+        // unreadable: "" says "unknown", which nothing matches on trust
+        guard let text = try? HostPath.readText(path, label: path) else { return "" }
+        return String(text.prefix { $0 != "\n" }).trimmingCharacters(in: " \t")
+    }
+}
+
+extension DirectoryIdentity {
+    /// The identity of the directory at `path` (a symlink to it followed);
+    /// nil if there is none, or it cannot be opened.
+    package init?(path: String) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        // a directory just opened that fstat refuses: no identity to go by
+        guard let identity = try? DirectoryIdentity(fd, label: path) else { return nil }
+        self = identity
+    }
+
+    /// Whether the directory at `path` is on a tmpfs or a ramfs: gone at
+    /// a reboot, whatever mount namespace or host looks for it then. False
+    /// if it cannot be told.
+    package static func isOnMemoryFileSystem(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        let type = nook_fstatfs_type(fd)
+        return type == 0x0102_1994 /* TMPFS_MAGIC */ || type == 0x8584_58f6 /* RAMFS_MAGIC */
+    }
+}
