@@ -237,13 +237,34 @@ struct RemoveImagesOptions: ParsableArguments {
             }
             if let containers = store.containerLayerUsers()[record.manifest] {
                 throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
-                                hint: "remove the container first: nook rm \(containers.joined(separator: " "))")
+                                hint: Self.inUseHint(store.containerLayers(of: record.manifest)))
             }
             for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }).removed {
                 for name in removed.names { print("Untagged: \(name)") }
                 print("Deleted: \(removed.config.hex)")
             }
         }
+    }
+}
+
+extension RemoveImagesOptions {
+    /// `nook rm` for a container this caller can see; for one whose state
+    /// root does not hold it from here (another mount namespace, or a
+    /// reboot that left an on-disk state root, which no sweep decides on):
+    /// how to remove its layer by hand, once the user knows it is gone.
+    static func inUseHint(_ layers: [(directory: String, user: ContainerLayerUser)]) -> String {
+        var seen: [String] = [], unseen: [String] = []
+        for (directory, user) in layers {
+            var st = stat()
+            if let root = user.stateRoot, lstat(root + "/" + user.container, &st) == 0 { seen.append(user.container) } else { unseen.append(directory) }
+        }
+        var hints: [String] = []
+        if !seen.isEmpty { hints.append("remove the container first: nook rm \(seen.sorted().joined(separator: " "))") }
+        if !unseen.isEmpty {
+            hints.append("no such container is in its state root as seen from here (another mount namespace, or one gone with a reboot); "
+                         + "if it is gone, remove its writable layer: nook unshare rm -rf \(unseen.sorted().joined(separator: " "))")
+        }
+        return hints.joined(separator: "; ")
     }
 }
 

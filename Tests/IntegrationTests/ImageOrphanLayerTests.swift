@@ -114,6 +114,18 @@ extension ImageRunTests {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(containerDirectories(), layers, "the stopped container's layer was not swept")
         XCTAssertEqual(try? String(contentsOfFile: data, encoding: .utf8), "precious\n", "nor its data")
+        // rmi from there refuses too, and says how to remove the layer by hand once its container is known gone;
+        // from here, where the container is seen, it says nook rm.
+        let layerPath = store() + "/containers/" + (layers.first ?? "none")
+        r = try Harness.shell(["/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+                               #"mount --bind "$1" "$2" && shift 2 && exec "$@""#, "sh", other, h.stateDir()]
+                              + h.commandLine(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!]))
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.contains("if it is gone, remove its writable layer: nook unshare rm -rf \(layerPath)"), r.stderr)
+        r = try nook(["rmi", id])
+        XCTAssertEqual(r.status, 125, r.stderr)
+        XCTAssertTrue(r.stderr.contains("remove the container first: nook rm \(keep))"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("nook unshare"), r.stderr)
         r = try nook(["start", keep])
         XCTAssertEqual(r.status, 0, "it starts again: \(r.stderr)")
         XCTAssertEqual(try nook(["wait", keep]).stdout, "0\n")
@@ -121,7 +133,9 @@ extension ImageRunTests {
 
         // Its layer removed all the same (by hand, or by an older nook's sweep): start says so, and what to do.
         XCTAssertTrue(Harness.eventually { layers.map(self.layerLockIsFree) == [true] })
-        XCTAssertEqual(try Harness.shell(["/bin/rm", "-rf", store() + "/containers/" + (layers.first ?? "none")]).status, 0)
+        r = try nook(["unshare", "rm", "-rf", layerPath])  // the hint's command
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: layerPath))
         r = try nook(["start", keep])
         XCTAssertNotEqual(r.status, 0)
         XCTAssertTrue(r.stderr.contains("writable layer") && r.stderr.contains("nook rm \(keep)"), r.stderr)

@@ -76,6 +76,15 @@ package struct ContainerLayerUser: Codable, Sendable, Equatable {
 extension ImageStore {
     /// Every container layer's user record, by the image it uses. A layer
     /// without a readable record (one being made, or a broken one) uses nothing.
+    /// The container layers (directory, record) of `image`.
+    package func containerLayers(of image: Digest) -> [(directory: String, user: ContainerLayerUser)] {
+        HostPath.subdirectories(containersDirectory).compactMap { name in
+            let directory = containersDirectory + "/" + name
+            guard let user = ContainerLayerUser.read(in: directory), user.image == image else { return nil }
+            return (directory, user)
+        }
+    }
+
     package func containerLayerUsers() -> [Digest: [String]] {
         var users: [Digest: [String]] = [:]
         for name in HostPath.subdirectories(containersDirectory) {
