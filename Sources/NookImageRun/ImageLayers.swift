@@ -26,14 +26,7 @@ package enum ImageLayers {
             missing += [diffID.description, descriptor.digest.description, descriptor.mediaType]
         }
         if !missing.isEmpty {
-            // Host root's containers get 0 -> 100000 (never root inside), and that
-            // root cannot reach root's 0700 store to unpack or mount layers.
-            guard geteuid() != 0 else {
-                throw NookError("images are run rootless: nook as the host's root cannot unpack the layers of image \(record.config.short)",
-                                hint: "run nook as an ordinary user (container root is then you, not the host's root); "
-                                    + "as root, unpack it yourself (nook image export --format oci-dir, then umoci unpack) and use --rootfs",
-                                kind: .unsupported)
-            }
+            guard geteuid() != 0 else { throw hostRootRefusal("image \(record.config.short)") }
             let namespace = try UserNamespaceCommand.containerMapping()
             if !namespace.mapsSubordinateIDs {
                 let note = "nook: note: you have no sub-id range (/etc/subuid, /etc/subgid): the image's files are unpacked as yours, not with the owners it names\n"
@@ -44,6 +37,16 @@ package enum ImageLayers {
                     in: namespace, what: "unpacking the layers of image \(record.config.short)")
         }
         return record.diffIDs.map { layers.path(of: $0) }
+    }
+
+    /// Why the host's root runs no image: its containers get 0 -> 100000
+    /// (never root inside), and that root cannot reach root's 0700 store to
+    /// unpack or mount layers.
+    package static func hostRootRefusal(_ what: String) -> NookError {
+        NookError("images are run rootless: nook as the host's root cannot unpack the layers of \(what)",
+                  hint: "run nook as an ordinary user (container root is then you, not the host's root); "
+                      + "as root, unpack it yourself (nook image export --format oci-dir, then umoci unpack) and use --rootfs",
+                  kind: .unsupported)
     }
 
     /// Removes these layers' trees, inside the user namespace.

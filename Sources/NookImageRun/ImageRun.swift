@@ -31,6 +31,8 @@ package enum ImageRun {
     package static func prepare(_ options: inout RunOptions, image: String, overrides: ImageRunSettings.Overrides, transient: Bool,
                                containerID: String, stateRoot: String, environment: [String: String], trace: Bool = false,
                                nook: MonitorExecutable = .currentProcess) throws -> (layer: Layer, ports: [String]) {
+        // Before the store is touched: nothing made for a run that cannot be.
+        guard geteuid() != 0 else { throw ImageLayers.hostRootRefusal("image '\(PrintableText.escaped(image))'") }
         let store = ImageStore(root: try ImageStore.defaultRoot(environment: environment))
         // Recorded in the layer: absolute, so a sweep from any directory looks in the same place (`--root` may be relative).
         let stateRoot = try HostPath.absolute(stateRoot)

@@ -102,6 +102,7 @@ final class ImageRunTests: XCTestCase {
             XCTAssertTrue(r.stderr.contains("run nook as an ordinary user"), r.stderr)
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data + "/nook/containers"), [], "\(args) left a layer")
             XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: data + "/nook/layers"), [], "\(args) left a layer")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: data + "/nook/locks/containers.lock"), "\(args): refused before the store was touched")
         }
     }
 
