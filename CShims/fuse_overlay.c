@@ -34,7 +34,7 @@ static int mount_in_container(const struct nook_fuse_overlay *f, int report) {
         // The child has not yet made its mounts private (setup_rootfs does, after
         // this): without a user namespace its mount namespace is still a peer of
         // Nook's, and the FUSE mount would propagate out and outlive the container.
-        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(report, NOOK_FUSE_STEP_SETNS_MNT);
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) fail(report, NOOK_FUSE_STEP_PRIVATE);
         if (mount("fuse-overlayfs", f->mountpoint, "fuse.fuse-overlayfs", f->mount_flags, f->mount_options) < 0)
             fail(report, NOOK_FUSE_STEP_MOUNT);
         _exit(0);

@@ -281,6 +281,7 @@ enum nook_fuse_step {
     NOOK_FUSE_STEP_SETNS_MNT,
     NOOK_FUSE_STEP_MOUNT,
     NOOK_FUSE_STEP_EXEC,
+    NOOK_FUSE_STEP_PRIVATE,
 };
 // Starts the server (fork, setns, open /dev/fuse, a forked child mounts it in
 // the container's mount namespace, exec). Returns its pid, which exits once

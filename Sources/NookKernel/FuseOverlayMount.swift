@@ -36,6 +36,7 @@ package struct FuseOverlayMount: Sendable, Equatable {
         case NOOK_FUSE_STEP_IDENTITY.rawValue: "setresuid(0) in the container's user namespace"
         case NOOK_FUSE_STEP_OPEN_DEV.rawValue: "open /dev/fuse"
         case NOOK_FUSE_STEP_SETNS_MNT.rawValue: "setns(CLONE_NEWNS) into the container's mount namespace"
+        case NOOK_FUSE_STEP_PRIVATE.rawValue: "mount(NULL, \"/\", MS_REC|MS_PRIVATE) in the container's mount namespace"
         case NOOK_FUSE_STEP_MOUNT.rawValue: "mount fuse.fuse-overlayfs on '\(mount.mountpoint)'"
         default: "run \(mount.program)"
         }
