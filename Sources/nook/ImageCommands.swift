@@ -206,7 +206,9 @@ struct ImageInspectCommand: ParsableCommand {
 enum ImageRemoval {
     /// locks/containers.lock, exclusive, and the orphan layers swept under it.
     static func exclusive(_ store: ImageStore) throws -> StoreLock {
-        let lock = try StoreLock(store: store, name: ImageStore.containersLockName)
+        let lock = try StoreLock(store: store, name: ImageStore.containersLockName) { path in
+            Tracer.standardError("nook: waiting for a nook run or create that is making a container layer (\(path); one stopped with ^Z holds it until it goes on)")
+        }
         OrphanLayers.sweep(store, unmarked: true)
         return lock
     }

@@ -160,6 +160,8 @@ extension ImageRunTests {
         let rmi = try h.start(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!], captureOutput: true)
         usleep(1_500_000)
         XCTAssertTrue(Harness.isAlive(rmi.pid), "rmi waits for the run: \(rmi.stdoutText) \(rmi.stderrText)")
+        XCTAssertTrue(rmi.stderrText.contains("nook: waiting for a nook run or create that is making a container layer"),
+                      "and says so: \(rmi.stderrText)")
         XCTAssertTrue(try nook(["images", "-q"]).stdout.contains(id), "the image is still there")
         kill(pid, SIGCONT)
         XCTAssertEqual(run.wait(timeout: 60), 0, run.stderrText)

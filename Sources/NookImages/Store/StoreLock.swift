@@ -12,10 +12,15 @@ package final class StoreLock {
     private var fd: Int32
 
     /// Blocks until the lock named `name` (a digest's hex, "images") is ours.
-    package init(store: ImageStore, name: String, shared: Bool = false) throws {
+    /// `beforeWaiting`: called when another holds it, before waiting (to say
+    /// so: a holder stopped with ^Z would otherwise leave a silent hang).
+    package init(store: ImageStore, name: String, shared: Bool = false, beforeWaiting: ((String) -> Void)? = nil) throws {
         let path = store.locksDirectory + "/" + name + ".lock"
         fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0o600)
         guard fd >= 0 else { throw NookError.sys("lock '\(path)'", path: path, errno: errno) }
+        if let beforeWaiting, flock(fd, (shared ? LOCK_SH : LOCK_EX) | LOCK_NB) != 0, errno == EWOULDBLOCK {
+            beforeWaiting(path)
+        }
         while flock(fd, shared ? LOCK_SH : LOCK_EX) != 0 {
             if errno == EINTR { continue }
             let err = errno
