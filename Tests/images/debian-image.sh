@@ -24,7 +24,7 @@
 # bookworm-updates: the image lacks their fixes from the day it is made.
 #
 # It takes a few minutes and ~150 MB, so the result is cached, keyed by the
-# sha256 of this script and of oci-layout.py: under $NOOK_IMAGE_CACHE, else
+# sha256 of this script, image-cache.sh and oci-layout.py: under $NOOK_IMAGE_CACHE, else
 # /var/cache/nook-test-images when writable (CI runs as root), else
 # ${XDG_CACHE_HOME:-$HOME/.cache}/nook-test-images. OUTDIR is then a copy.
 # Needs: mmdebstrap; as an ordinary user, a sub-id range in /etc/subuid and
@@ -37,25 +37,10 @@ out=$1
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 command -v mmdebstrap >/dev/null || { echo "$0: mmdebstrap not found (Debian package mmdebstrap)" >&2; exit 2; }
 
-mirror() {
-  if [[ -n ${DEBIAN_MIRROR:-} ]]; then echo "$DEBIAN_MIRROR"; return; fi
-  local uri
-  uri=$(sed -n 's|^deb \(\[[^]]*\] \)\{0,1\}\([a-z]*://[^ ]*/debian/\{0,1\}\) .*|\2|p' /etc/apt/sources.list 2>/dev/null | head -n 1)
-  if [[ -z $uri ]]; then
-    uri=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null | sed -n 's|^URIs: *\([a-z]*://[^ ]*/debian/\{0,1\}\)$|\1|p' | head -n 1)
-  fi
-  echo "${uri:-http://deb.debian.org/debian}"
-}
-
-key=$(cat "$0" "$here/oci-layout.py" | sha256sum | cut -c1-16)
-if [[ -n ${NOOK_IMAGE_CACHE:-} ]]; then
-  cache_root=$NOOK_IMAGE_CACHE
-elif [[ -w /var/cache ]]; then
-  cache_root=/var/cache/nook-test-images
-else
-  cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/nook-test-images
-fi
-cache=$cache_root/debian-bookworm-$key
+# shellcheck source=image-cache.sh
+. "$here/image-cache.sh"
+cache=$(image_cache debian-bookworm)
+cache_root=$(dirname "$cache")
 
 if [[ ! -f $cache/.complete ]]; then
   mkdir -p "$cache_root"
