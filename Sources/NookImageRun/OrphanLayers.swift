@@ -25,6 +25,7 @@ package enum OrphanLayers {
     package static func sweep(_ store: ImageStore, unmarked: Bool = false) -> [String] {
         var removed: [String] = []
         let bootID = HostIdentity.bootID(), machineID = HostIdentity.machineID()
+        let shared = DirectoryIdentity.isOnNetworkFileSystem(store.containersDirectory)
         for name in HostPath.subdirectories(store.containersDirectory) {
             let dir = store.containersDirectory + "/" + name
             let lock: DirectoryLock
@@ -36,7 +37,7 @@ package enum OrphanLayers {
             }
             defer { lock.release() }
             if let user = ContainerLayerUser.read(in: dir) {
-                guard isOrphan(dir, user: user, bootID: bootID, machineID: machineID) else { continue }
+                guard isOrphan(dir, user: user, bootID: bootID, machineID: machineID, storeIsShared: shared) else { continue }
             } else if !unmarked {
                 continue
             }
@@ -66,17 +67,22 @@ package enum OrphanLayers {
     ///   that systemd-tmpfiles empties at boot comes back as another
     ///   directory: such layers are kept, which costs disk, not data.)
     ///   Without a machine id, another boot cannot be told from another
-    ///   host (whose boot id differs too): kept.
+    ///   host (whose boot id differs too): kept. Nor on a store on a network
+    ///   filesystem (`storeIsShared`), whose other hosts may be clones with
+    ///   the same machine id; and in any case only if the state root's
+    ///   path holds no such container here.
     /// Anything else is kept: a state root that is not here or is another
     /// directory, another machine's layer, a layer of an older nook (it
     /// recorded only the state root's path, which is what misled the sweep
     /// in another namespace: its container may be stopped in the host's).
-    static func isOrphan(_ dir: String, user: ContainerLayerUser, bootID: String, machineID: String) -> Bool {
+    static func isOrphan(_ dir: String, user: ContainerLayerUser, bootID: String, machineID: String, storeIsShared: Bool = false) -> Bool {
         guard let stateRoot = user.stateRoot, let madeInBoot = user.bootID, let madeOnMachine = user.machineID,
               madeOnMachine == machineID, !madeInBoot.isEmpty, !bootID.isEmpty else { return false }
         if madeInBoot != bootID {
             guard !machineID.isEmpty else { return false }
-            if user.stateRootInMemory == true { return true }
+            if user.stateRootInMemory == true, !storeIsShared {
+                return !OwnedLayer.isClaimed(dir, container: user.container, stateRoot: stateRoot)
+            }
         }
         guard let device = user.stateRootDevice, let inode = user.stateRootInode,
               let now = DirectoryIdentity(path: stateRoot), now.device == device, now.inode == inode else { return false }

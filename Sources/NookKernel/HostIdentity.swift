@@ -32,6 +32,18 @@ extension DirectoryIdentity {
         self = identity
     }
 
+    /// Whether the directory at `path` is on a filesystem other hosts may
+    /// share: NFS, SMB/CIFS, Ceph, 9P, or FUSE (sshfs and the like). True if
+    /// it cannot be told: sharing is what costs data.
+    package static func isOnNetworkFileSystem(_ path: String) -> Bool {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return true }
+        defer { close(fd) }
+        let shared: Set<Int64> = [0x6969 /* NFS */, 0x517B /* SMB */, 0xFF53_4D42 /* CIFS */, 0xFE53_4D42 /* SMB2 */,
+                                  0x00C3_6400 /* Ceph */, 0x0102_1997 /* 9P */, 0x6573_5546 /* FUSE */]
+        return shared.contains(Int64(nook_fstatfs_type(fd)))
+    }
+
     /// Whether the directory at `path` is on a tmpfs or a ramfs: gone at
     /// a reboot, whatever mount namespace or host looks for it then. False
     /// if it cannot be told.

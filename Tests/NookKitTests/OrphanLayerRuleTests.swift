@@ -25,8 +25,8 @@ final class OrphanLayerRuleTests: XCTestCase {
         ContainerLayerUser.made(image: try Digest("sha256:" + String(repeating: "a", count: 64)), container: "keepme", stateRoot: stateRoot)
     }
 
-    func isOrphan(_ user: ContainerLayerUser, boot: String? = nil, machine: String? = nil) -> Bool {
-        OrphanLayers.isOrphan(layer, user: user, bootID: boot ?? self.boot, machineID: machine ?? self.machine)
+    func isOrphan(_ user: ContainerLayerUser, boot: String? = nil, machine: String? = nil, shared: Bool = false) -> Bool {
+        OrphanLayers.isOrphan(layer, user: user, bootID: boot ?? self.boot, machineID: machine ?? self.machine, storeIsShared: shared)
     }
 
     func testTheRecordSaysWhereTheLayerWasMade() throws {
@@ -75,6 +75,12 @@ final class OrphanLayerRuleTests: XCTestCase {
         XCTAssertTrue(isOrphan(user, boot: "another-boot", machine: "m1"), "a tmpfs state root went with its boot")
         user.stateRootInMemory = false
         XCTAssertFalse(isOrphan(user, boot: "another-boot", machine: "m1"), "on disk it may have outlived the boot")
+        user.stateRootInMemory = true
+        XCTAssertFalse(isOrphan(user, boot: "another-boot", machine: "m1", shared: true), "a store other hosts share: they may be clones")
+        XCTAssertEqual(mkdir(stateRoot + "/keepme", 0o700), 0)
+        XCTAssertFalse(isOrphan(user, boot: "another-boot", machine: "m1"), "its container is at the state root's path: kept")
+        XCTAssertEqual(rmdir(stateRoot + "/keepme"), 0)
+        user.stateRootInMemory = false
         user.stateRootInode = DirectoryIdentity(path: stateRoot)?.inode
         XCTAssertTrue(isOrphan(user, boot: "another-boot", machine: "m1"), "on disk, the very directory, no container")
         user.machineID = ""
