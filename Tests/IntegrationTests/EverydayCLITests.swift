@@ -365,6 +365,37 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(inspectState(name)?["restartCount"] as? Int, 0, "never restarted")
     }
 
+    /// `nook stop` while the monitor is starting a --restart container again
+    /// (held at fault point run.reserved, past its last look for a stop):
+    /// stop finds no process, marks it, returns; the monitor must not let
+    /// that run go on (hostile review: it ran, and ran on).
+    func testStopWhileTheMonitorStartsTheContainerAgainWins() throws {
+        let name = Harness.name("startsagain")
+        let dir = try h.scratch("startsagain")
+        let report = dir + "/report"
+        let run = try h.start(["run", "-d", "--restart", "always", "--name", name, "-v", dir + ":/v", "--rootfs", h.rootfs,
+                               "--", "sh", "-c", "sleep 0.3; echo ran >> /v/runs; exit 1"],
+                              env: ["NOOK_FAULT_STOP": "run.reserved", "NOOK_FAULT_REPORT": report])
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        func stoppedAt(_ n: Int) -> Int32? {
+            let lines = ((try? String(contentsOfFile: report, encoding: .utf8)) ?? "").split(separator: "\n")
+            guard lines.count >= n, let pid = Int32(lines[n - 1].split(separator: " ").last ?? ""), FaultMatrixTests.isStopped(pid) else { return nil }
+            return pid
+        }
+        var first: Int32?
+        XCTAssertTrue(Harness.eventually { first = stoppedAt(1); return first != nil }, "the first run reached run.reserved")
+        Glibc.kill(try XCTUnwrap(first), SIGCONT)
+        XCTAssertEqual(run.wait(timeout: 30), 0, run.stderrText)
+        var monitor: Int32?
+        XCTAssertTrue(Harness.eventually(30) { monitor = stoppedAt(2); return monitor != nil }, "the restart reached run.reserved")
+        let stop = try h.run(["stop", "-t", "1", name])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        Glibc.kill(try XCTUnwrap(monitor), SIGCONT)
+        XCTAssertTrue(Harness.eventually(30) { !Harness.isAlive(monitor!) }, "the monitor ends")
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
+        XCTAssertEqual(try? String(contentsOfFile: dir + "/runs", encoding: .utf8), "ran\n", "only the run before the stop ran")
+    }
+
     func testRestartPoliciesThatCannotWorkAreRefused() throws {
         for (args, message) in [(["-d", "--rm", "--restart", "always"], "--rm and --restart always cannot go together"),
                                 (["--restart", "always"], "--restart goes with -d"),

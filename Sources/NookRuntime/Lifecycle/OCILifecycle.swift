@@ -255,6 +255,7 @@ extension Runtime {
         guard status(of: state) != "stopped" else {
             // Ended by itself, its monitor perhaps not yet done recording it: no restart either.
             markStoppedByUser(state)
+            try stopRestartedRun(since: state, timeout: timeout, signal: signal)
             return
         }
         let signal = try signal ?? stopSignal(of: id)
@@ -271,11 +272,7 @@ extension Runtime {
             // the same, and the stop must still end its restart policy.
             guard case .wrongState = error.kind else { throw error }
             markStoppedByUser(state)
-            // Its monitor looks for the mark after the end and again after the
-            // pause before a restart; one that had already started it again: stop that.
-            if let now = try? store.read(id), now.pid != state.pid, status(of: now) == "running" {  // gone meanwhile: stopped
-                try stop(id: id, timeout: timeout, signal: signal)
-            }
+            try stopRestartedRun(since: state, timeout: timeout, signal: signal)
             return
         }
         FaultPoint.reached("stop.signalled")
@@ -284,6 +281,18 @@ extension Runtime {
         while identity.isAlive(in: kernel) && waited < timeout * 100 { kernel.sleep(microseconds: 10_000); waited += 1 }
         processes.kill()
         while identity.isAlive(in: kernel) { kernel.sleep(microseconds: 10_000) }
+        try stopRestartedRun(since: state, timeout: timeout, signal: signal)
+    }
+
+    /// A --restart container's monitor may have started it again since
+    /// `state` was read (a "restarting" container has no process to signal):
+    /// the mark is set by now, and a run recorded after it is killed by its
+    /// monitor; one recorded before it is stopped here.
+    private func stopRestartedRun(since state: ContainerState, timeout: Int, signal: Int32?) throws {
+        guard state.mode == .detached, state.restartPolicy != nil,
+              let now = try? store.read(state.id),  // gone meanwhile: stopped
+              now.pid != state.pid, status(of: now) == "running" else { return }
+        try stop(id: state.id, timeout: timeout, signal: signal)
     }
 
     /// The signal the container's spec asks `nook stop` to send first (an image's StopSignal).

@@ -141,6 +141,13 @@ final class RunSequence: ContainerSequence {
         }
         fdsToClose.append(launched.process.pidfd)
         log?.closeContainerEnds()
+        // A `nook stop` that came while this run was being started again
+        // (--restart) found no process to signal: the stop wins. Looked at
+        // after the record says running; the stop looks at the record after
+        // its mark, so one of the two sees the other.
+        if settings.restarting, settings.detached, (try? store.read(id))?.stoppedByUser == true {  // unreadable: no mark
+            try? kernel.signal(launched.process, SIGKILL)  // gone already is what we want
+        }
         settings.onRunning?(launched.process.pid)
         FaultPoint.reached("run.running")
         return launched
