@@ -39,7 +39,9 @@ package enum ImageRun {
         try store.prepare()
         OrphanLayers.sweep(store)
         // From resolving the image to marking its container layer: rmi and prune wait (they hold it exclusive to decide).
-        let shared = try StoreLock(store: store, name: ImageStore.containersLockName, shared: true)
+        let shared = try StoreLock(store: store, name: ImageStore.containersLockName, shared: true) { path in
+            Tracer.standardError("nook: waiting for a nook rmi or image prune deciding what is in use (\(path); one stopped with ^Z holds it until it goes on)")
+        }
         defer { shared.unlock() }
         FaultPoint.reached("image.shared-locked")
         guard let record = try ImageRecords(store: store).find(image) else {

@@ -207,7 +207,7 @@ enum ImageRemoval {
     /// locks/containers.lock, exclusive, and the orphan layers swept under it.
     static func exclusive(_ store: ImageStore) throws -> StoreLock {
         let lock = try StoreLock(store: store, name: ImageStore.containersLockName) { path in
-            Tracer.standardError("nook: waiting for a nook run or create that is making a container layer (\(path); one stopped with ^Z holds it until it goes on)")
+            Tracer.standardError("nook: waiting for another nook command: a run or create making a container layer, or an rmi or prune (\(path); one stopped with ^Z holds it until it goes on)")
         }
         OrphanLayers.sweep(store, unmarked: true)
         return lock
@@ -255,18 +255,42 @@ extension RemoveImagesOptions {
     /// reboot that left an on-disk state root, which no sweep decides on):
     /// how to remove its layer by hand, once the user knows it is gone.
     static func inUseHint(_ layers: [(directory: String, user: ContainerLayerUser)]) -> String {
-        var seen: [String] = [], unseen: [String] = []
+        var stopped: [String] = [], running: [String] = [], elsewhere: [String] = [], unseen: [String] = []
         for (directory, user) in layers {
-            var st = stat()
-            if let root = user.stateRoot, lstat(root + "/" + user.container, &st) == 0 { seen.append(user.container) } else { unseen.append(directory) }
+            // held: a nook (a run, a monitor) owns it now, whatever its state root says
+            var held = false
+            do {
+                let lock = try DirectoryLock(directory, wait: false)
+                held = lock == nil
+                lock?.release()
+            } catch {
+                held = false  // cannot be opened: looked at by its state root only
+            }
+            let seen = user.stateRoot.map { OwnedLayer.isClaimed(directory, container: user.container, stateRoot: $0)
+                && access($0 + "/" + user.container, F_OK) == 0 } ?? false
+            switch (held, seen) {
+            case (true, true): running.append(user.container)
+            case (true, false): elsewhere.append(user.container)
+            case (false, true): stopped.append(user.container)
+            case (false, false): unseen.append(directory)
+            }
         }
         var hints: [String] = []
-        if !seen.isEmpty { hints.append("remove the container first: nook rm \(seen.sorted().joined(separator: " "))") }
+        if !stopped.isEmpty { hints.append("remove the container first: nook rm \(stopped.sorted().joined(separator: " "))") }
+        if !running.isEmpty { hints.append("it runs: stop and remove it first: nook rm -f \(running.sorted().joined(separator: " "))") }
+        if !elsewhere.isEmpty {
+            hints.append("a nook process runs \(elsewhere.sorted().joined(separator: ", ")) now, from a state root not seen from here: stop it there first")
+        }
         if !unseen.isEmpty {
             hints.append("no such container is in its state root as seen from here (another mount namespace, or one gone with a reboot); "
-                         + "if it is gone, remove its writable layer: nook unshare rm -rf \(unseen.sorted().joined(separator: " "))")
+                         + "if it is gone, remove its writable layer: nook unshare rm -rf \(unseen.sorted().map(Self.shellQuoted).joined(separator: " "))")
         }
         return hints.joined(separator: "; ")
+    }
+
+    /// `text` as one shell word, printable: safe to paste.
+    static func shellQuoted(_ text: String) -> String {
+        "'" + PrintableText.escaped(text).replacingOccurrences(of: "'", with: "'\\''") + "'"
     }
 }
 

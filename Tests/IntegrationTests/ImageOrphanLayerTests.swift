@@ -72,6 +72,8 @@ extension ImageRunTests {
         XCTAssertEqual(rename(moved, h.stateDir() + "/" + live), 0)
         XCTAssertEqual(r.status, 125, "a live container's image is in use: \(r.stdout)")
         XCTAssertTrue(r.stderr.contains("is in use by container \(live)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("a nook process runs \(live) now, from a state root not seen from here: stop it there first"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("rm -rf"), "never the hand removal of a live layer: \(r.stderr)")
         XCTAssertEqual(layers.count, 1, "its layer was not swept")
         XCTAssertEqual(layers.map(layerLockIsFree), [false], "its monitor holds the layer's lock")
         r = try nook(["image", "prune"])
@@ -121,7 +123,7 @@ extension ImageRunTests {
                                #"mount --bind "$1" "$2" && shift 2 && exec "$@""#, "sh", other, h.stateDir()]
                               + h.commandLine(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!]))
         XCTAssertEqual(r.status, 125, r.stderr)
-        XCTAssertTrue(r.stderr.contains("if it is gone, remove its writable layer: nook unshare rm -rf \(layerPath)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("if it is gone, remove its writable layer: nook unshare rm -rf '\(layerPath)'"), r.stderr)
         r = try nook(["rmi", id])
         XCTAssertEqual(r.status, 125, r.stderr)
         XCTAssertTrue(r.stderr.contains("remove the container first: nook rm \(keep))"), r.stderr)
@@ -160,7 +162,7 @@ extension ImageRunTests {
         let rmi = try h.start(["rmi", id], env: ["XDG_DATA_HOME": Self.stores[h.user.name]!], captureOutput: true)
         usleep(1_500_000)
         XCTAssertTrue(Harness.isAlive(rmi.pid), "rmi waits for the run: \(rmi.stdoutText) \(rmi.stderrText)")
-        XCTAssertTrue(rmi.stderrText.contains("nook: waiting for a nook run or create that is making a container layer"),
+        XCTAssertTrue(rmi.stderrText.contains("nook: waiting for another nook command: a run or create making a container layer"),
                       "and says so: \(rmi.stderrText)")
         XCTAssertTrue(try nook(["images", "-q"]).stdout.contains(id), "the image is still there")
         kill(pid, SIGCONT)

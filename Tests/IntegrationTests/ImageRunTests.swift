@@ -370,7 +370,7 @@ extension ImageRunTests {
 
         r = try nook(["rmi", id])
         XCTAssertEqual(r.status, 125, r.stdout)
-        XCTAssertTrue(r.stderr.contains("image '\(id)' is in use by container \(name)") && r.stderr.contains("nook rm \(name)"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("image '\(id)' is in use by container \(name)") && r.stderr.contains("nook rm -f \(name)"), r.stderr)
         r = try nook(["image", "prune"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertFalse(r.stdout.contains(id), "prune keeps it: \(r.stdout)")
