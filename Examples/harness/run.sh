@@ -92,6 +92,7 @@ if [[ $(id -u) == 0 ]]; then
   # user's: a link planted there would take root's writes elsewhere); the
   # user only reads it.
   redis_dir=$(mktemp -d /tmp/nook-harness-redis.XXXXXX) || die "mktemp failed"
+  trap 'rm -rf "$redis_dir" "$tmp"' EXIT  # lib.sh's trap removes $tmp: this one both
   make_redis_layout "$redis_dir"
   chmod 755 "$redis_dir"
   [[ -z $redis_layout ]] || chmod -R a+rX "$redis_layout"
