@@ -90,9 +90,9 @@ final class RuntimeSequenceTests: XCTestCase {
             #"writeFile(/proc/4242/setgroups, "deny")"#,
             "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
             "network start pasta for 4242",
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)", // creating
             "sendGo(10)", "receive(10)",
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)", // running
             "receive(10)", "receive(10)",
             "wait(4242, [15])",
             "note(network stop 5000)",
@@ -154,13 +154,13 @@ final class RuntimeSequenceTests: XCTestCase {
             "socketPair", "spawn(syncFD: 11)",
             #"writeFile(/proc/4242/setgroups, "deny")"#,
             "writeFile(/proc/4242/uid_map, \"0 \(getuid()) 1\\n\")", "writeFile(/proc/4242/gid_map, \"0 \(getgid()) 1\\n\")",
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // creating
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)", // creating
             // The hooks on the host, before the child's setup goes on: each started, watched until it ends, collected.
             "startHelper(/hooks/createRuntime)", "poll(pidfd:5101)", "wait(5101, [])",
             "startHelper(/hooks/prestart)", "poll(pidfd:5102)", "wait(5102, [])",
             "sendGo(10)", "receive(10)", "receive(10)", // the pty's master, then ready
             "sendFD(/run/console.sock)", // the pty master, then closed
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // created
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)", // created
             "open(\(directory)/exec.fifo)", // status for the hooks' state (none): a reader waits for start
             "createNewFile(/run/pids/c1.pid.nook-tmp)", "rename(/run/pids/c1.pid.nook-tmp, /run/pids/c1.pid)", // --pid-file, whole
         ])
@@ -315,7 +315,7 @@ final class RuntimeSequenceTests: XCTestCase {
         let gone = root + "/.gone-\(getpid())-c1"
         XCTAssertEqual(steps(w.kernel), [
             "lock(\(directory)/lock)", "readFile(\(directory)/state.json)", // recovery: already stopped
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)",
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)",
             "readFile(\(directory)/state.json)",
             "lock(\(directory)/lock)",
             "readFile(\(directory)/config.json)",
@@ -378,7 +378,7 @@ final class RuntimeSequenceTests: XCTestCase {
             "open(\(fifo))", "write(\(fifo))", // the byte that releases the waiter
             "pidfd_open(4242)", "poll(\(fifo))", // it took the byte and closed the FIFO
             "unlink(\(fifo))",
-            "createFile(\(directory)/state.json.tmp)", "rename(\(directory)/state.json.tmp, \(directory)/state.json)", // running
+            "createFile(\(directory)/state.json.tmp.\(getpid()))", "rename(\(directory)/state.json.tmp.\(getpid()), \(directory)/state.json)", // running
             "startHelper(/hooks/poststart)", "poll(pidfd:5103)", "wait(5103, [])",
         ])
         XCTAssertEqual(try w.runtime.state(id: "c1").status, "running")
