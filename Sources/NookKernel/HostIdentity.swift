@@ -36,22 +36,24 @@ extension DirectoryIdentity {
     /// share: NFS, SMB/CIFS, Ceph, 9P, or FUSE (sshfs and the like). True if
     /// it cannot be told: sharing is what costs data.
     package static func isOnNetworkFileSystem(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return true }
-        defer { close(fd) }
-        let shared: Set<Int64> = [0x6969 /* NFS */, 0x517B /* SMB */, 0xFF53_4D42 /* CIFS */, 0xFE53_4D42 /* SMB2 */,
-                                  0x00C3_6400 /* Ceph */, 0x0102_1997 /* 9P */, 0x6573_5546 /* FUSE */]
-        return shared.contains(Int64(nook_fstatfs_type(fd)))
+        guard let type = fileSystemType(path) else { return true }
+        return [0x6969 /* NFS */, 0x517B /* SMB */, 0xFF53_4D42 /* CIFS */, 0xFE53_4D42 /* SMB2 */,
+                0x00C3_6400 /* Ceph */, 0x0102_1997 /* 9P */, 0x6573_5546 /* FUSE */].contains(type)
     }
 
     /// Whether the directory at `path` is on a tmpfs or a ramfs: gone at
     /// a reboot, whatever mount namespace or host looks for it then. False
     /// if it cannot be told.
     package static func isOnMemoryFileSystem(_ path: String) -> Bool {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        let type = nook_fstatfs_type(fd)
+        guard let type = fileSystemType(path) else { return false }
         return type == 0x0102_1994 /* TMPFS_MAGIC */ || type == 0x8584_58f6 /* RAMFS_MAGIC */
+    }
+
+    /// statfs(2)'s f_type of the directory at `path`; nil if it cannot be opened.
+    private static func fileSystemType(_ path: String) -> Int64? {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        return Int64(nook_fstatfs_type(fd))
     }
 }

@@ -181,10 +181,7 @@ final class RunSequence: ContainerSequence {
             record.restartPolicy = settings.restartPolicy == .no ? nil : settings.restartPolicy.description
             record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
         }
-        // A `nook stop` since this run began ends the restart policy: keep its mark.
-        if settings.detached, (try? store.read(id))?.stoppedByUser == true, earlier?.stoppedByUser != true {
-            record.stoppedByUser = true
-        }
+        // A `nook stop` meanwhile: its mark is a file of its own (StateStore.markStopped), which this write leaves alone.
         try store.write(record)
         state = record
     }
@@ -193,8 +190,6 @@ final class RunSequence: ContainerSequence {
         guard var record = state else { return }
         record.status = .running
         record.started = Runtime.timestamp()
-        // unreadable: no stop mark to keep
-        if settings.detached, (try? store.read(id))?.stoppedByUser == true { record.stoppedByUser = true }
         try store.write(record)
     }
 
