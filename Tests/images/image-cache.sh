@@ -8,6 +8,9 @@
 #                     oci-layout.py: under $NOOK_IMAGE_CACHE, else
 #                     /var/cache/nook-test-images when writable (CI runs as
 #                     root), else ${XDG_CACHE_HOME:-$HOME/.cache}/nook-test-images
+#   begin_build       before building into the cache directory $cache: sets
+#                     work (a fresh directory beside it, removed on exit),
+#                     mode (mmdebstrap's: unshare, or root as root) and url (mirror)
 
 mirror() {
   if [[ -n ${DEBIAN_MIRROR:-} ]]; then echo "$DEBIAN_MIRROR"; return; fi
@@ -31,4 +34,13 @@ image_cache() { # NAME
     root=${XDG_CACHE_HOME:-$HOME/.cache}/nook-test-images
   fi
   echo "$root/$1-$key"
+}
+
+begin_build() {
+  mkdir -p "$(dirname "$cache")"
+  work=$(mktemp -d "$(dirname "$cache")/.building.XXXXXX")
+  trap 'rm -rf "$work"' EXIT
+  mode=unshare
+  [[ $(id -u) != 0 ]] || mode=root
+  url=$(mirror)
 }

@@ -42,15 +42,9 @@ command -v mmdebstrap >/dev/null || { echo "$0: mmdebstrap not found (Debian pac
 # shellcheck source=image-cache.sh
 . "$here/image-cache.sh"
 cache=$(image_cache redis-bookworm)
-cache_root=$(dirname "$cache")
 
 if [[ ! -f $cache/.complete ]]; then
-  mkdir -p "$cache_root"
-  work=$(mktemp -d "$cache_root/.building.XXXXXX")
-  trap 'rm -rf "$work"' EXIT
-  mode=unshare
-  [[ $(id -u) != 0 ]] || mode=root
-  url=$(mirror)
+  begin_build
   echo "redis-image.sh: mmdebstrap --mode=$mode --variant=minbase --include=redis-server bookworm from $url (a few minutes)" >&2
   t0=$(date +%s)
   mmdebstrap --quiet --mode="$mode" --variant=minbase --include=redis-server \
