@@ -2,7 +2,7 @@
 import FoundationEssentials
 import NookCore
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// JSONDecoder reports a number that does not fit its field (a uid of

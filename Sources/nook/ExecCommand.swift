@@ -7,7 +7,7 @@ import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 struct ExecCommand: ParsableCommand {

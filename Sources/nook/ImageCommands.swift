@@ -290,7 +290,7 @@ extension RemoveImagesOptions {
 
     /// `text` as one shell word, printable: safe to paste.
     static func shellQuoted(_ text: String) -> String {
-        "'" + PrintableText.escaped(text).replacingOccurrences(of: "'", with: "'\\''") + "'"
+        "'" + PrintableText.escaped(text).split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }
 }
 

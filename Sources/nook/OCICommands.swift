@@ -7,7 +7,7 @@ import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 // The OCI runtime interface, in runc's syntax, so podman (conmon), containerd

@@ -5,7 +5,7 @@ import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// OCI hooks: programs run at points of the lifecycle with the container's

@@ -6,7 +6,7 @@ import SystemPackage
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// The OCI runtime interface (create, start, state, kill, delete, exec),

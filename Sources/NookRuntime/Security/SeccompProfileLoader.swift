@@ -5,7 +5,7 @@ import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// Reads seccomp profiles in Docker's JSON form (which is a superset of the
