@@ -12,7 +12,8 @@ ALLOWED below is the rule table: which of our targets may depend on which. It is
 the only place the arrows are written down. --check fails, naming the arrow, when
   - Package.swift declares a dependency the table forbids,
   - a target is missing from the table (a new module decides its arrows first),
-  - the generated block in the page differs from what the manifest gives (a diff).
+  - the generated block in the page differs from what the manifest gives (a diff),
+  - a module linked into nook imports full Foundation (FoundationEssentials is enough).
 What a source file imports is the build's business: Plugins/DirectImportsOnly
 fails a target that imports one of our modules Package.swift does not give it,
 so the imports stay within the declared arrows, and these within the table.
@@ -241,6 +242,29 @@ def arrow_problems(g):
     return problems
 
 
+# Full Foundation (swift-corelibs-foundation) brings ICU with it: 50 MB of the
+# static nook binary, and 1,800 more conformance records that the Swift runtime
+# scans on every first dynamic cast of every start. FoundationEssentials has
+# JSONEncoder, Data and Date, all the CLI's modules need.
+FOUNDATION_IMPORT = re.compile(r"^\s*(@\w+\s+)*((public|package|internal|private|fileprivate)\s+)?"
+                               r"import\s+((struct|class|enum|protocol|func|var|let|typealias)\s+)?Foundation\b(?!Essentials)",
+                               re.MULTILINE)
+
+
+def foundation_problems(g):
+    """Each source file of a target linked into nook that imports full Foundation."""
+    if "nook" not in g.targets:
+        return []
+    problems = []
+    for name in sorted(g.closure("nook") | {"nook"}):
+        for path in source_files(g.root, g.targets[name]):
+            with open(path, encoding="utf-8") as f:
+                if FOUNDATION_IMPORT.search(f.read()):
+                    problems.append(f"{os.path.relpath(path, g.root)}: imports Foundation, which is linked into nook "
+                                    "with ICU (slower start, 50 MB): import FoundationEssentials")
+    return problems
+
+
 def arrows(g):
     """The lines check-arrows.sh reads: each forbidden arrow between our targets,
     `forbidden A B HOW`, HOW being `transitive` when B is already among A's declared
@@ -300,7 +324,9 @@ def main():
         problems = arrow_problems(g)
         for p in problems:
             print(f"module-graph: forbidden arrow {p}")
-        return 1 if problems else 0
+        for p in foundation_problems(g):
+            print(f"module-graph: {p}")
+        return 1 if problems or foundation_problems(g) else 0
     generated = block(g)
     if not (args.write or args.check):
         print("\n".join(generated))
@@ -321,6 +347,9 @@ def main():
     failed = False
     for p in arrow_problems(g):
         print(f"module-graph: forbidden arrow {p}")
+        failed = True
+    for p in foundation_problems(g):
+        print(f"module-graph: {p}")
         failed = True
     if new != text:
         print(f"module-graph: {doc} is stale; run Scripts/module-graph.py --write {doc}")

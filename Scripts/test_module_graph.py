@@ -109,6 +109,18 @@ class ModuleGraphTests(unittest.TestCase):
         self.assertIn("is stale", check.stdout)
         self.assertIn("\n +-- NookRuntime\n-|   +-- NookCore\n", check.stdout)
 
+    def test_full_foundation_in_nook_is_named_and_elsewhere_allowed(self):
+        self.run_graph("--write", self.doc)
+        self.assertEqual(self.run_graph("--check", self.doc).returncode, 0)
+        self.write("Sources/NookKernel/Essentials.swift", "import FoundationEssentials\n")
+        self.write("Sources/NookKitTests/T.swift", "import Foundation\n")  # a test target: not linked into nook
+        self.assertEqual(self.run_graph("--check", self.doc).returncode, 0)
+        self.write("Sources/NookSpec/JSON.swift", "import Glibc\n@preconcurrency internal import Foundation\n")
+        check = self.run_graph("--check", self.doc)
+        self.assertEqual(check.returncode, 1)
+        self.assertIn("Sources/NookSpec/JSON.swift: imports Foundation", check.stdout)
+        self.assertEqual(self.run_graph("--check-arrows").returncode, 1)
+
     def test_declared_forbidden_arrow_is_named(self):
         bad = self.targets + [target("NookImages", ["NookRuntime"])]
         bad[2] = target("NookSpec", ["NookCore", "NookKernel"])
