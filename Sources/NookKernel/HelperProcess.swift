@@ -53,13 +53,6 @@ package enum HelperProcess {
         return pid
     }
 
-    /// Runs a short-lived helper to its end and returns its exit code and
-    /// stderr (for error messages): newuidmap, newgidmap.
-    package static func run(_ argv: [String], captureStdout: Bool = false) throws -> (status: Int32, errorOutput: String) {
-        let r = try runCapturing(argv, captureStdout: captureStdout)
-        return (r.status, r.errorOutput)
-    }
-
     package static func runCapturing(_ argv: [String], captureStdout: Bool = true) throws
         -> (status: Int32, output: String, errorOutput: String) {
         var errPipe: [Int32] = [-1, -1]
@@ -80,16 +73,50 @@ package enum HelperProcess {
         return (ExitStatus(waitStatus: status).code, output, errorOutput)
     }
 
-    package static func readAll(_ fd: Int32) -> String {
+    /// A helper's output up to EOF; past `limit` bytes it is read and dropped,
+    /// so a chatty helper neither blocks on a full pipe nor fills our memory.
+    package static func readAll(_ fd: Int32, limit: Int = 1 << 16) -> String {
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = read(fd, &buf, buf.count)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            data.append(contentsOf: buf[0..<n])
+            data.append(contentsOf: buf[0..<min(n, max(0, limit - data.count))])
         }
         return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs short-lived helpers side by side and returns each one's exit code
+    /// and stderr, in order: newuidmap and newgidmap are independent setuid
+    /// programs of about 2 ms each, so the second need not wait for the first.
+    package static func runTogether(_ argvs: [[String]]) throws -> [(status: Int32, errorOutput: String)] {
+        var started: [(pid: pid_t, stderr: Int32)] = []
+        defer { for s in started { close(s.stderr) } }
+        func reapStarted() {
+            var status: Int32 = 0
+            for s in started { while waitpid(s.pid, &status, 0) < 0 && errno == EINTR {} }
+        }
+        for argv in argvs {
+            var errPipe: [Int32] = [-1, -1]
+            guard Syscall.pipe(&errPipe) == 0 else { reapStarted(); throw NookError.sys("pipe", errno: errno) }
+            var launch = HelperLaunch(program: argv[0], arguments: argv)
+            launch.searchPath = true
+            launch.fds = [0, 1, errPipe[1]]
+            let pid: pid_t
+            do { pid = try start(launch) } catch {
+                close(errPipe[1]); close(errPipe[0]); reapStarted()
+                throw error
+            }
+            close(errPipe[1])
+            started.append((pid, errPipe[0]))
+        }
+        return started.map { s in
+            let errorOutput = readAll(s.stderr)
+            var status: Int32 = 0
+            while waitpid(s.pid, &status, 0) < 0 && errno == EINTR {}
+            return (ExitStatus(waitStatus: status).code, errorOutput)
+        }
     }
 
     /// Starts a long-lived helper (pasta, slirp4netns) that dies with this

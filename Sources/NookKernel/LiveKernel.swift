@@ -27,8 +27,8 @@ package final class LiveKernel: KernelInterface {
         try HostPath.writeText(path, contents)
     }
 
-    package func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
-        try HelperProcess.run(argv)
+    package func runHelpers(_ argvs: [[String]]) throws -> [(status: Int32, errorOutput: String)] {
+        try HelperProcess.runTogether(argvs)
     }
 
     package func sendGo(_ fd: Int32) throws {

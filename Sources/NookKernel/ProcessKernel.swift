@@ -51,8 +51,9 @@ package protocol ProcessKernel: AnyObject {
     func socketPair() throws -> (parent: Int32, child: Int32)
     func spawn(_ plan: ChildPlan, syncFD: Int32, options: SpawnOptions) throws -> SpawnedProcess
     func writeFile(_ path: String, _ contents: String) throws
-    /// Runs a helper program (newuidmap) and returns its exit code and stderr.
-    func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String)
+    /// Runs helper programs at once (newuidmap and newgidmap) and returns each
+    /// one's exit code and stderr, in order.
+    func runHelpers(_ argvs: [[String]]) throws -> [(status: Int32, errorOutput: String)]
     func sendGo(_ fd: Int32) throws
     /// The next message from the child; nil at EOF.
     func receive(_ fd: Int32) throws -> ChildMessage?

@@ -221,10 +221,13 @@ package final class RecordingKernel: KernelInterface {
         if let e = writeErrors[path] { throw e }
     }
 
-    package func runHelper(_ argv: [String]) throws -> (status: Int32, errorOutput: String) {
-        try record(.runHelper(argv), live: "run \(argv[0])")
-        let r = helperResults[argv[0]] ?? (0, "")
-        return (r.0, r.1)
+    /// Each is recorded as started, in order; the live kernel starts them all before waiting.
+    package func runHelpers(_ argvs: [[String]]) throws -> [(status: Int32, errorOutput: String)] {
+        try argvs.map { argv in
+            try record(.runHelper(argv), live: "run \(argv[0])")
+            let r = helperResults[argv[0]] ?? (0, "")
+            return (r.0, r.1)
+        }
     }
 
     package func sendGo(_ fd: Int32) throws { try record(.sendGo(fd), live: "send to the container's setup") }
@@ -401,7 +404,7 @@ package final class RecordingKernel: KernelInterface {
     package func status(_ path: String, followLinks: Bool) throws -> FileStatus {
         calls.append(.status(path))
         if directories.contains(path) { return FileStatus(type: S_IFDIR, permissions: 0o700, owner: getuid()) }
-        if files[path] != nil { return FileStatus(type: fifos.contains(path) ? S_IFIFO : S_IFREG, permissions: 0o600, owner: getuid()) }
+        if let bytes = files[path] { return FileStatus(type: fifos.contains(path) ? S_IFIFO : S_IFREG, permissions: 0o600, owner: getuid(), size: bytes.count) }
         throw Errno.noSuchFileOrDirectory
     }
 

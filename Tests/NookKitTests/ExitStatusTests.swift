@@ -45,7 +45,7 @@ final class ExitStatusTests: XCTestCase {
         XCTAssertEqual(r.status, 3)
         XCTAssertEqual(r.output, "out\n")
         XCTAssertEqual(r.errorOutput, "err\n")
-        assertNookError(try HelperProcess.run(["/nonexistent/nook-helper"])) { e in
+        assertNookError(try HelperProcess.runCapturing(["/nonexistent/nook-helper"])) { e in
             assertContains(e.message, "run /nonexistent/nook-helper: no such file or directory")
         }
     }

@@ -37,4 +37,38 @@ final class HelperProcessTests: XCTestCase {
         let r = try HelperProcess.runCapturing(["/bin/grep", "SigBlk", "/proc/self/status"]) // no shell: it could reset the mask itself
         XCTAssertEqual(r.output, "SigBlk:\t0000000000000000\n")
     }
+
+    /// newuidmap and newgidmap run side by side: each of two helpers waits
+    /// for the other to have started, which only works when both run at once.
+    /// Each one's status and stderr come back in order.
+    func testHelpersRunTogetherAndReportEachInOrder() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let (a, b) = (dir.path + "/a", dir.path + "/b")
+        let waitFor = { (mine: String, other: String, code: Int) in
+            ["/bin/sh", "-c", "touch \(mine); i=0; while [ ! -e \(other) ]; do i=$((i+1)); [ $i -gt 500 ] && exit 9; sleep 0.01; done; echo \(mine) >&2; exit \(code)"]
+        }
+        let results = try HelperProcess.runTogether([waitFor(a, b, 0), waitFor(b, a, 4)])
+        XCTAssertEqual(results.map(\.status), [0, 4], "a status of 9: the second helper started only after the first ended")
+        XCTAssertEqual(results.map(\.errorOutput), [a + "\n", b + "\n"])
+    }
+
+    /// A helper's stderr is read to its end but kept only up to the limit.
+    func testAHelpersOutputIsBounded() throws {
+        let r = try HelperProcess.runTogether([["/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x >&2; exit 2"]])
+        XCTAssertEqual(r.map(\.status), [2])
+        XCTAssertEqual(r.first?.errorOutput.utf8.count, 1 << 16)
+    }
+
+    /// When the second cannot start, the first is waited for (no zombie) and the error names the second.
+    func testAHelperThatCannotStartIsNamedAndTheOthersAreReaped() throws {
+        let dir = try TempDir()
+        defer { dir.remove() }
+        let marker = dir.path + "/ran"
+        assertNookError(try HelperProcess.runTogether([["/bin/sh", "-c", "sleep 0.2; touch \(marker)"], ["nook-no-such-helper"]])) { e in
+            XCTAssertEqual(e.message, "run nook-no-such-helper: no such file or directory")
+        }
+        // It sleeps before touching the marker: the marker is there only if it was waited for.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "the first helper was not waited for")
+    }
 }
