@@ -9,10 +9,13 @@ package struct FileStatus: Sendable, Equatable {
     /// The permission bits.
     package var permissions: mode_t
     package var owner: uid_t
-    package init(type: mode_t, permissions: mode_t, owner: uid_t) {
+    /// In bytes.
+    package var size: Int
+    package init(type: mode_t, permissions: mode_t, owner: uid_t, size: Int = 0) {
         self.type = type
         self.permissions = permissions
         self.owner = owner
+        self.size = size
     }
     package var isDirectory: Bool { type == S_IFDIR }
 }

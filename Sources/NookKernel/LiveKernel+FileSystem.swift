@@ -13,7 +13,7 @@ extension LiveKernel {
     package func status(_ path: String, followLinks: Bool) throws -> FileStatus {
         var st = stat()
         guard (followLinks ? stat(path, &st) : lstat(path, &st)) == 0 else { throw Errno(rawValue: errno) }
-        return FileStatus(type: st.st_mode & S_IFMT, permissions: st.st_mode & 0o7777, owner: st.st_uid)
+        return FileStatus(type: st.st_mode & S_IFMT, permissions: st.st_mode & 0o7777, owner: st.st_uid, size: Int(st.st_size))
     }
 
     package func createFile(_ path: String, _ bytes: [UInt8], mode: mode_t, sync: Bool) throws {

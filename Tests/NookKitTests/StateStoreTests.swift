@@ -241,6 +241,21 @@ final class StateStoreTests: XCTestCase {
         XCTAssertEqual(runtime.store.ids(), [])
     }
 
+    /// A foreground run writes its record without fsync: a crash of the
+    /// machine can leave it empty. That is a record never written, not a
+    /// corrupt one for the user to remove by hand; a non-empty unreadable one still is.
+    func testReconcileRemovesAnEmptyRecordButKeepsACorruptOne() throws {
+        let runtime = try runtime()
+        try runtime.store.reserve("empty").release()
+        let fd = creat(runtime.store.statePath("empty"), 0o600)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        close(fd)
+        try runtime.store.reserve("corrupt").release()
+        try runtime.store.writeFile(runtime.store.statePath("corrupt"), Array("{".utf8))
+        XCTAssertEqual(runtime.reconcile(), ["empty"])
+        XCTAssertEqual(runtime.store.ids(), ["corrupt"])
+    }
+
     func testReconcileRollsBackACreationWhoseCreatorDied() throws {
         let runtime = try runtime()
         let dead = try deadProcess()

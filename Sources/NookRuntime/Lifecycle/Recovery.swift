@@ -51,7 +51,9 @@ extension Runtime {
 
     /// With the container's lock held.
     func repairLocked(id: String) -> Bool {
-        guard kernel.exists(store.statePath(id)) else {
+        // An empty record is one a crash of the machine lost before it reached
+        // the disk (a foreground run's is written without fsync): never written.
+        guard let recorded = try? kernel.status(store.statePath(id), followLinks: false), recorded.size > 0 else {
             // Its creator died before it recorded a process (one it had cloned
             // dies with it), or a removal died half-way.
             // Best effort: what cannot be removed now is tried again by the next repair.

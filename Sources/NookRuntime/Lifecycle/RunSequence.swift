@@ -182,7 +182,7 @@ final class RunSequence: ContainerSequence {
             record.restartCount = settings.restartCount > 0 ? settings.restartCount : nil
         }
         // A `nook stop` meanwhile: its mark is a file of its own (StateStore.markStopped), which this write leaves alone.
-        try store.write(record)
+        try store.write(record, durable: settings.detached)
         state = record
     }
 
@@ -190,7 +190,7 @@ final class RunSequence: ContainerSequence {
         guard var record = state else { return }
         record.status = .running
         record.started = Runtime.timestamp()
-        try store.write(record)
+        try store.write(record, durable: settings.detached)
     }
 
     /// Waits for the container's process, relaying its terminal or log, and

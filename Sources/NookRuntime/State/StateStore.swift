@@ -6,7 +6,7 @@ import NookSpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
-import Foundation
+import FoundationEssentials
 #endif
 
 /// One directory per container under `$XDG_RUNTIME_DIR/nook`, or
@@ -129,13 +129,17 @@ package final class StateStore: @unchecked Sendable {
         NookError("container '\(id)' does not exist", hint: "'nook list' shows your containers", kind: .notFound(.container, name: id))
     }
 
-    /// Atomic: write a temporary file, fsync, rename over the old one.
-    package func write(_ state: ContainerState) throws {
+    /// Atomic: write a temporary file, rename it over the old one. `durable`
+    /// fsyncs it first, for a record that outlives the command writing it (a
+    /// created or detached container). A foreground run's record lives only as
+    /// long as its `nook run`, which a crash of the machine ends too: it skips
+    /// the fsync, and a record a crash left empty is repaired as never written.
+    package func write(_ state: ContainerState, durable: Bool = true) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let data = try encoder.encode(state)
         let tmp = statePath(state.id) + ".tmp.\(getpid())"  // two writers (a command, the monitor) never share one
-        try NookError.step("write '\(tmp)'", path: tmp) { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: true) }
+        try NookError.step("write '\(tmp)'", path: tmp) { try kernel.createFile(tmp, Array(data), mode: 0o600, sync: durable) }
         try NookError.step("rename '\(tmp)'", path: tmp) { try kernel.rename(tmp, to: statePath(state.id), noReplace: false) }
     }
 
