@@ -41,7 +41,10 @@ package enum NetworkFiles {
     /// Writes the files into `directory` and returns the bind mounts, skipping
     /// any file the user mounts something over (their own /etc/hosts, or /etc).
     package static func prepare(mode: NetworkMode, spec: Spec, containerID: String, directory: String,
-                               host: HostNetwork = .current()) throws -> [MountOp] {
+                               host given: HostNetwork? = nil) throws -> [MountOp] {
+        // Without a network the host's is not looked at (getifaddrs alone is two netlink dumps).
+        var host = given ?? HostNetwork()
+        if given == nil, mode != .none { host = .current() }
         let userTargets = (spec.mounts ?? []).map { normalized($0.destination) }
         var ops: [MountOp] = []
         for file in contents(mode: mode, hostname: spec.hostname ?? containerID, host: host) {
