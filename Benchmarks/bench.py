@@ -265,6 +265,10 @@ class Bench:
             unconf = nook_args(t)[:-1] + ["--seccomp", "unconfined", "--"]
             rs.append(Runtime("nook-unconfined", "nooktest", unconf + ["/bin/true"],
                               "as nook, with --seccomp unconfined", probe_argv=unconf + PROBE))
+            # The bare comparison with bwrap: no filter, a one-line map written by nook itself.
+            bare = nook_args(n)[:-1] + ["--seccomp", "unconfined", "--"]
+            rs.append(Runtime("nook-bare", "nooknosub", bare + ["/bin/true"],
+                              single("nooknosub") + " only, --seccomp unconfined: bwrap's work", probe_argv=bare + PROBE))
         skip = set(filter(None, os.environ.get("BENCH_SKIP", "").split(",")))
         peers = [p for p in ("crun", "runc", "bwrap") if p not in skip]
         missing = [p for p in peers if not shutil.which(p)]
@@ -364,7 +368,7 @@ class Bench:
             log(f"{name:<{w}}  {s['median_ms']:>9.2f}  {s['min_ms']:>6.2f} - {s['max_ms']:>6.2f}  "
                 f"{s['p90_ms']:>7.2f}  {s['rss_mib']:>12.1f}  {s['n']:>4}")
         log("")
-        for nook in [x for x in ("nook", "nook-nosub", "nook-unconfined") if x in rows]:
+        for nook in [x for x in ("nook", "nook-nosub", "nook-unconfined", "nook-bare") if x in rows]:
             parts = []
             for peer in ("crun", "runc", "bwrap", "floor"):
                 if peer in rows:
@@ -373,6 +377,16 @@ class Bench:
             log("ratios (median time, peak RSS): " + ", ".join(parts))
         self.results["ratios"] = {f"{a}/{b}": rows[a]["median_ms"] / rows[b]["median_ms"]
                                   for a in rows if a.startswith("nook") for b in rows if not b.startswith("nook")}
+        # Issue 21's three goals, side by side (printed, never asserted).
+        goals = []
+        if "nook" in rows and "crun" in rows:
+            goals.append(f"same work nook/crun {rows['nook']['median_ms'] / rows['crun']['median_ms']:.2f}x (goal 0.5x)")
+        if "nook-bare" in rows and "bwrap" in rows:
+            goals.append(f"bare nook-bare/bwrap {rows['nook-bare']['median_ms'] / rows['bwrap']['median_ms']:.2f}x (goal 1.5x)")
+        if "nook" in rows and "crun" in rows:
+            goals.append(f"peak RSS nook {rows['nook']['rss_mib']:.1f} MiB, crun {rows['crun']['rss_mib']:.1f} MiB (goal: below crun)")
+        if goals:
+            log("goals: " + "; ".join(goals))
 
     def nook_argv(self, extra=(), command=("/bin/true",)):
         t = self.home("nooktest")

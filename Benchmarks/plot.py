@@ -27,7 +27,7 @@ def main():
     data = [[s[1] / 1e6 for s in r["samples"]] for _, r in rows]
 
     fig, ax = plt.subplots(figsize=(9, 0.62 * len(rows) + 1.6), dpi=130)
-    colors = {"nook": "#d62728", "nook-nosub": "#ff7f0e", "nook-unconfined": "#e377c2", "crun": "#1f77b4",
+    colors = {"nook": "#d62728", "nook-nosub": "#ff7f0e", "nook-unconfined": "#e377c2", "nook-bare": "#8c564b", "crun": "#1f77b4",
               "runc": "#17becf", "bwrap": "#2ca02c", "floor": "#7f7f7f"}
     try:  # matplotlib >= 3.10 spells it orientation=
         horizontal = {"orientation": "horizontal"} if tuple(map(int, matplotlib.__version__.split(".")[:2])) >= (3, 10) else {"vert": False}
