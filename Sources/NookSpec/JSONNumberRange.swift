@@ -1,9 +1,5 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
 import NookCore
-#else
-import FoundationEssentials
-#endif
 
 /// JSONDecoder reports a number that does not fit its field (a uid of
 /// 99999999999, a negative size, 1.5 for a count) as "The given data was not

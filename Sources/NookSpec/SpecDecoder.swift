@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 import NookCore
 
 /// config.json's bytes to a `Spec`, with errors that name the field. No I/O:

@@ -4,11 +4,7 @@ import NookCore
 import NookKernel
 import NookRuntime
 import NookSpec
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 struct ExecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

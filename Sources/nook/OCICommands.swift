@@ -4,11 +4,7 @@ import NookCore
 import NookKernel
 import NookRuntime
 import NookSpec
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 // The OCI runtime interface, in runc's syntax, so podman (conmon), containerd
 // or CRI-O can drive Nook. Each command is a thin call into NookKit.

@@ -2,11 +2,7 @@ import Glibc
 import NookCore
 import NookKernel
 import NookSpec
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// OCI hooks: programs run at points of the lifecycle with the container's
 /// state JSON on stdin. A hook that fails or times out fails the operation

@@ -3,11 +3,7 @@ import NookCore
 import NookKernel
 import NookSpec
 import SystemPackage
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// The OCI runtime interface (create, start, state, kill, delete, exec),
 /// with no daemon: every step reads and writes the container's state files.

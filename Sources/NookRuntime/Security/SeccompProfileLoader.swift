@@ -2,11 +2,7 @@ import Glibc
 import NookCore
 import NookKernel
 import NookSpec
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// Reads seccomp profiles in Docker's JSON form (which is a superset of the
 /// OCI `linux.seccomp` form: `includes`/`excludes` by capability, architecture

@@ -3,11 +3,7 @@ import SystemPackage
 import NookCore
 import NookKernel
 import NookSpec
-#if canImport(FoundationEssentials)
 import FoundationEssentials
-#else
-import FoundationEssentials
-#endif
 
 /// One directory per container under `$XDG_RUNTIME_DIR/nook`, or
 /// `/tmp/nook-$UID` where that is unset. No daemon: every `nook` command
