@@ -73,8 +73,9 @@ package enum HelperProcess {
         return (ExitStatus(waitStatus: status).code, output, errorOutput)
     }
 
-    /// A helper's output up to EOF; past `limit` bytes it is read and dropped,
-    /// so a chatty helper neither blocks on a full pipe nor fills our memory.
+    /// A helper's output up to EOF, of which the last `limit` bytes are kept
+    /// (an error is said last): a chatty helper neither blocks on a full pipe
+    /// nor fills our memory.
     package static func readAll(_ fd: Int32, limit: Int = 1 << 16) -> String {
         var data: [UInt8] = []
         var buf = [UInt8](repeating: 0, count: 4096)
@@ -82,41 +83,54 @@ package enum HelperProcess {
             let n = read(fd, &buf, buf.count)
             if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
-            data.append(contentsOf: buf[0..<min(n, max(0, limit - data.count))])
+            data.append(contentsOf: buf[0..<n])
+            if data.count > 2 * limit { data.removeFirst(data.count - limit) }
         }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: data.suffix(limit), as: UTF8.self)
     }
 
     /// Runs short-lived helpers side by side and returns each one's exit code
     /// and stderr, in order: newuidmap and newgidmap are independent setuid
     /// programs of about 2 ms each, so the second need not wait for the first.
     package static func runTogether(_ argvs: [[String]]) throws -> [(status: Int32, errorOutput: String)] {
-        var started: [(pid: pid_t, stderr: Int32)] = []
-        defer { for s in started { close(s.stderr) } }
-        func reapStarted() {
+        var started: [(name: String, pid: pid_t, stderr: Int32)] = []
+        /// Each one's stderr read to its end (a helper blocked on a full pipe never ends), then its exit.
+        func finish(_ s: (name: String, pid: pid_t, stderr: Int32)) throws -> (status: Int32, errorOutput: String) {
+            let errorOutput = readAll(s.stderr)
+            close(s.stderr)
             var status: Int32 = 0
-            for s in started { while waitpid(s.pid, &status, 0) < 0 && errno == EINTR {} }
+            while waitpid(s.pid, &status, 0) < 0 {
+                guard errno == EINTR else { throw NookError.sys("wait for \(s.name)", errno: errno) }
+            }
+            return (ExitStatus(waitStatus: status).code, errorOutput)
         }
+        func finishStarted() { for s in started { _ = try? finish(s) } }  // the error being thrown is the caller's
         for argv in argvs {
             var errPipe: [Int32] = [-1, -1]
-            guard Syscall.pipe(&errPipe) == 0 else { reapStarted(); throw NookError.sys("pipe", errno: errno) }
+            guard Syscall.pipe(&errPipe) == 0 else {
+                let err = errno
+                finishStarted()
+                throw NookError.sys("pipe", errno: err)
+            }
             var launch = HelperLaunch(program: argv[0], arguments: argv)
             launch.searchPath = true
             launch.fds = [0, 1, errPipe[1]]
             let pid: pid_t
             do { pid = try start(launch) } catch {
-                close(errPipe[1]); close(errPipe[0]); reapStarted()
+                close(errPipe[1]); close(errPipe[0]); finishStarted()
                 throw error
             }
             close(errPipe[1])
-            started.append((pid, errPipe[0]))
+            started.append((argv[0], pid, errPipe[0]))
         }
-        return started.map { s in
-            let errorOutput = readAll(s.stderr)
-            var status: Int32 = 0
-            while waitpid(s.pid, &status, 0) < 0 && errno == EINTR {}
-            return (ExitStatus(waitStatus: status).code, errorOutput)
+        var results: [(status: Int32, errorOutput: String)] = []
+        for (i, s) in started.enumerated() {
+            do { results.append(try finish(s)) } catch {
+                for rest in started[(i + 1)...] { _ = try? finish(rest) }  // as above
+                throw error
+            }
         }
+        return results
     }
 
     /// Starts a long-lived helper (pasta, slirp4netns) that dies with this

@@ -53,11 +53,13 @@ final class HelperProcessTests: XCTestCase {
         XCTAssertEqual(results.map(\.errorOutput), [a + "\n", b + "\n"])
     }
 
-    /// A helper's stderr is read to its end but kept only up to the limit.
-    func testAHelpersOutputIsBounded() throws {
-        let r = try HelperProcess.runTogether([["/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x >&2; exit 2"]])
+    /// A helper's stderr is read to its end but only its last 64 KiB are
+    /// kept: an error is said last.
+    func testAHelpersOutputIsBoundedAndItsEndKept() throws {
+        let r = try HelperProcess.runTogether([["/bin/sh", "-c", "head -c 1000000 /dev/zero | tr '\\0' x >&2; echo the-error >&2; exit 2"]])
         XCTAssertEqual(r.map(\.status), [2])
         XCTAssertEqual(r.first?.errorOutput.utf8.count, 1 << 16)
+        XCTAssertTrue(r.first?.errorOutput.hasSuffix("xxthe-error\n") == true, "the end was not kept")
     }
 
     /// When the second cannot start, the first is waited for (no zombie) and the error names the second.
@@ -65,7 +67,9 @@ final class HelperProcessTests: XCTestCase {
         let dir = try TempDir()
         defer { dir.remove() }
         let marker = dir.path + "/ran"
-        assertNookError(try HelperProcess.runTogether([["/bin/sh", "-c", "sleep 0.2; touch \(marker)"], ["nook-no-such-helper"]])) { e in
+        // It also writes more than a pipe holds: waited for without its stderr read, it would block for good.
+        let chatty = "sleep 0.2; head -c 200000 /dev/zero >&2; touch \(marker)"
+        assertNookError(try HelperProcess.runTogether([["/bin/sh", "-c", chatty], ["nook-no-such-helper"]])) { e in
             XCTAssertEqual(e.message, "run nook-no-such-helper: no such file or directory")
         }
         // It sleeps before touching the marker: the marker is there only if it was waited for.
