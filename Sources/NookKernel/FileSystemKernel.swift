@@ -11,7 +11,7 @@ package struct FileStatus: Sendable, Equatable {
     package var owner: uid_t
     /// In bytes.
     package var size: Int
-    package init(type: mode_t, permissions: mode_t, owner: uid_t, size: Int = 0) {
+    package init(type: mode_t, permissions: mode_t, owner: uid_t, size: Int) {
         self.type = type
         self.permissions = permissions
         self.owner = owner

@@ -403,7 +403,7 @@ package final class RecordingKernel: KernelInterface {
 
     package func status(_ path: String, followLinks: Bool) throws -> FileStatus {
         calls.append(.status(path))
-        if directories.contains(path) { return FileStatus(type: S_IFDIR, permissions: 0o700, owner: getuid()) }
+        if directories.contains(path) { return FileStatus(type: S_IFDIR, permissions: 0o700, owner: getuid(), size: 4096) }
         if let bytes = files[path] { return FileStatus(type: fifos.contains(path) ? S_IFIFO : S_IFREG, permissions: 0o600, owner: getuid(), size: bytes.count) }
         throw Errno.noSuchFileOrDirectory
     }

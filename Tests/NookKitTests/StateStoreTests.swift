@@ -242,17 +242,18 @@ final class StateStoreTests: XCTestCase {
     }
 
     /// A foreground run writes its record without fsync: a crash of the
-    /// machine can leave it empty. That is a record never written, not a
-    /// corrupt one for the user to remove by hand; a non-empty unreadable one still is.
-    func testReconcileRemovesAnEmptyRecordButKeepsACorruptOne() throws {
+    /// machine can leave it empty, or as long as written but all NUL bytes.
+    /// That is a record never written, not a corrupt one for the user to
+    /// remove by hand; any other unreadable one still is.
+    func testReconcileRemovesALostRecordButKeepsACorruptOne() throws {
         let runtime = try runtime()
         try runtime.store.reserve("empty").release()
-        let fd = creat(runtime.store.statePath("empty"), 0o600)
-        XCTAssertGreaterThanOrEqual(fd, 0)
-        close(fd)
+        try runtime.store.writeFile(runtime.store.statePath("empty"), [])
+        try runtime.store.reserve("zeros").release()
+        try runtime.store.writeFile(runtime.store.statePath("zeros"), [UInt8](repeating: 0, count: 300))
         try runtime.store.reserve("corrupt").release()
-        try runtime.store.writeFile(runtime.store.statePath("corrupt"), Array("{".utf8))
-        XCTAssertEqual(runtime.reconcile(), ["empty"])
+        try runtime.store.writeFile(runtime.store.statePath("corrupt"), Array("{".utf8) + [0, 0])
+        XCTAssertEqual(runtime.reconcile().sorted(), ["empty", "zeros"])
         XCTAssertEqual(runtime.store.ids(), ["corrupt"])
     }
 

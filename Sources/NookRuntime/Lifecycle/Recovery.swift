@@ -49,19 +49,28 @@ extension Runtime {
         return repairLocked(id: id)
     }
 
+    /// A record a crash of the machine lost before it reached the disk (a
+    /// foreground run's is written without fsync): empty, or only NUL bytes
+    /// where the file grew but its data never came. Nook never writes either.
+    func isLostRecord(_ path: String) -> Bool {
+        guard let bytes = try? kernel.readFile(path, as: .own, noFollow: true) else { return false }  // unreadable: not known to be lost
+        return bytes.allSatisfy { $0 == 0 }
+    }
+
     /// With the container's lock held.
     func repairLocked(id: String) -> Bool {
-        // An empty record is one a crash of the machine lost before it reached
-        // the disk (a foreground run's is written without fsync): never written.
-        guard let recorded = try? kernel.status(store.statePath(id), followLinks: false), recorded.size > 0 else {
-            // Its creator died before it recorded a process (one it had cloned
-            // dies with it), or a removal died half-way.
+        /// Its creator died before it recorded a process (one it had cloned
+        /// dies with it), or a removal died half-way.
+        func removeUnrecorded() -> Bool {
             // Best effort: what cannot be removed now is tried again by the next repair.
             try? cgroups.backend(of: id, recordedPath: store.recordedCgroup(id)).remove()
             store.remove(id)
             return true
         }
-        guard var state = try? store.read(id) else { return false } // corrupt: the user decides
+        guard kernel.exists(store.statePath(id)) else { return removeUnrecorded() }
+        guard var state = try? store.read(id) else {  // unreadable: lost, or corrupt for the user to decide
+            return isLostRecord(store.statePath(id)) ? removeUnrecorded() : false
+        }
         let alive = ProcessIdentity(pid: state.pid, startTime: state.startTime).isAlive(in: kernel)
         if state.status == .creating || state.mode == .foreground {
             // A creation nobody will finish, or a foreground container whose
