@@ -59,6 +59,11 @@ if [ -z "${NOOK:-}" ]; then
 fi
 [ -x "$NOOK" ] || { echo "run.sh: no nook binary at '$NOOK'" >&2; exit 2; }
 NOOK=$(realpath "$NOOK")
+# What the binary carries: its size, and whether full Foundation (with ICU) got
+# linked (Scripts/module-graph.py refuses our imports of it; this also sees a dependency's).
+foundation=no
+if nm "$NOOK" 2>/dev/null | grep -q ' [TtDdRr] \$s10Foundation'; then foundation="yes (ICU too: slower start, larger RSS)"; fi
+echo "nook binary: $(( $(stat -c %s "$NOOK") / 1048576 )) MiB, full Foundation linked: $foundation"
 
 Scripts/test-users.sh
 

@@ -245,23 +245,66 @@ def arrow_problems(g):
 # Full Foundation (swift-corelibs-foundation) brings ICU with it: 50 MB of the
 # static nook binary, and 1,800 more conformance records that the Swift runtime
 # scans on every first dynamic cast of every start. FoundationEssentials has
-# JSONEncoder, Data and Date, all the CLI's modules need.
-FOUNDATION_IMPORT = re.compile(r"^\s*(@\w+\s+)*((public|package|internal|private|fileprivate)\s+)?"
-                               r"import\s+((struct|class|enum|protocol|func|var|let|typealias)\s+)?Foundation\b(?!Essentials)",
-                               re.MULTILINE)
+# JSONEncoder, Data and Date, all the CLI's modules need. These modules are
+# full Foundation, or link it, or are ICU.
+FOUNDATION_WITH_ICU = ("Foundation", "FoundationNetworking", "FoundationXML",
+                       "FoundationInternationalization", "_FoundationICU")
+# One import declaration: attributes (with arguments too), an access level, a
+# kind (`import struct Foundation.URL`), then the module's name.
+IMPORT = re.compile(r"^(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:public|package|internal|private|fileprivate)\s+)?"
+                    r"import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([\w]+)")
+
+
+def swift_code_lines(text):
+    """The statements of a Swift file, comments and string literals removed, split at `;`."""
+    out, i, n = [], 0, len(text)
+    code = []
+    depth = 0  # nesting of /* */
+    while i < n:
+        if depth:
+            if text.startswith("*/", i):
+                depth, i = depth - 1, i + 2
+            elif text.startswith("/*", i):
+                depth, i = depth + 1, i + 2
+            else:
+                code.append("\n" if text[i] == "\n" else " ")
+                i += 1
+        elif text.startswith("/*", i):
+            depth, i = 1, i + 2
+        elif text.startswith("//", i):
+            j = text.find("\n", i)
+            i = n if j < 0 else j
+        elif text.startswith('"""', i):
+            j = text.find('"""', i + 3)
+            j = n if j < 0 else j + 3
+            code.append("\n" * text.count("\n", i, j))
+            i = j
+        elif text[i] == '"':
+            j = i + 1
+            while j < n and text[j] not in '"\n':
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            code.append('""')
+        else:
+            code.append(text[i])
+            i += 1
+    for line in "".join(code).split("\n"):
+        out += [part.strip() for part in line.split(";")]
+    return out
 
 
 def foundation_problems(g):
-    """Each source file of a target linked into nook that imports full Foundation."""
+    """Each source file of a target linked into nook that imports full Foundation or ICU."""
     if "nook" not in g.targets:
         return []
     problems = []
     for name in sorted(g.closure("nook") | {"nook"}):
         for path in source_files(g.root, g.targets[name]):
             with open(path, encoding="utf-8") as f:
-                if FOUNDATION_IMPORT.search(f.read()):
-                    problems.append(f"{os.path.relpath(path, g.root)}: imports Foundation, which is linked into nook "
-                                    "with ICU (slower start, 50 MB): import FoundationEssentials")
+                modules = {m.group(1) for line in swift_code_lines(f.read()) for m in [IMPORT.match(line)] if m}
+            for module in sorted(modules & set(FOUNDATION_WITH_ICU)):
+                problems.append(f"{os.path.relpath(path, g.root)}: imports {module}, which links full Foundation and ICU "
+                                "into nook (slower start, 50 MB): import FoundationEssentials")
     return problems
 
 

@@ -115,10 +115,25 @@ class ModuleGraphTests(unittest.TestCase):
         self.write("Sources/NookKernel/Essentials.swift", "import FoundationEssentials\n")
         self.write("Sources/NookKitTests/T.swift", "import Foundation\n")  # a test target: not linked into nook
         self.assertEqual(self.run_graph("--check", self.doc).returncode, 0)
-        self.write("Sources/NookSpec/JSON.swift", "import Glibc\n@preconcurrency internal import Foundation\n")
+        # Not imports: a comment, a string, a block comment.
+        self.write("Sources/NookCore/Notes.swift",
+                   "// import Foundation\nlet s = \"import Foundation\"\n/* import Foundation\n /* nested */ import Foundation */\n"
+                   "let t = \"\"\"\nimport Foundation\n\"\"\"\n")
+        self.assertEqual(self.run_graph("--check", self.doc).returncode, 0, self.run_graph("--check", self.doc).stdout)
+        forms = {"A": "import Glibc\n@preconcurrency internal import Foundation\n",
+                 "B": "import Glibc; import FoundationNetworking\n",
+                 "C": "@_spi(Internal) import FoundationInternationalization\n",
+                 "D": "import struct Foundation.URL\n",
+                 "E": "import /* why */ _FoundationICU\n",
+                 "F": "public import FoundationXML\n"}
+        for name, text in forms.items():
+            self.write(f"Sources/NookSpec/{name}.swift", text)
         check = self.run_graph("--check", self.doc)
         self.assertEqual(check.returncode, 1)
-        self.assertIn("Sources/NookSpec/JSON.swift: imports Foundation", check.stdout)
+        for name, module in (("A", "Foundation"), ("B", "FoundationNetworking"), ("C", "FoundationInternationalization"),
+                             ("D", "Foundation"), ("E", "_FoundationICU"), ("F", "FoundationXML")):
+            self.assertIn(f"Sources/NookSpec/{name}.swift: imports {module},", check.stdout)
+        self.assertNotIn("Notes.swift", check.stdout)
         self.assertEqual(self.run_graph("--check-arrows").returncode, 1)
 
     def test_declared_forbidden_arrow_is_named(self):
