@@ -239,7 +239,7 @@ final class RunSequence: ContainerSequence {
             // A start that failed left "creating", which the next command's recovery removes: put back the container as it was.
             try? store.write(earlier) // unwritable: the record stays "creating", as before this fix
         } else if lock != nil && !keepState && (!settings.restarting || exited) {
-            store.remove(id)
+            store.remove(id, spec: spec)  // the spec it wrote: its layer found without reading config.json back
         }
         lock?.release()
     }

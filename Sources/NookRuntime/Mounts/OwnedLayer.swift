@@ -40,6 +40,11 @@ package enum OwnedLayer {
         remove(dir)
     }
 
+    /// Removes the layer `spec` names, if any (a run ending, with the spec it wrote).
+    package static func remove(of spec: Spec, container: String) {
+        if let dir = directory(of: spec, container: container) { remove(dir) }
+    }
+
     /// Whether container `container` of the state root `stateRoot` still has
     /// the layer `dir`: its state directory is there and its config.json
     /// names `dir` (or has no readable config.json yet: being made). What

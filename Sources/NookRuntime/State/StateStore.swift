@@ -204,23 +204,29 @@ package final class StateStore: @unchecked Sendable {
     /// renamed to a hidden name: the container is gone at once, whole, and a
     /// removal killed half-way leaves only a hidden directory, which
     /// `sweepHidden` finishes once our pid is gone.
-    package func remove(_ id: String) {
+    /// `spec`: the one the caller wrote as config.json, when it has it (a
+    /// run ending): the layer it names is found without reading the file back.
+    package func remove(_ id: String, spec: Spec? = nil) {
         let gone = root + "/" + Self.removingPrefix + "\(getpid())-" + id
         kernel.removeTree(gone) // a previous process with our pid, killed here
         do {
             try kernel.rename(directory(id), to: gone, noReplace: false)
             FaultPoint.reached("remove.renamed")
-            removeWithLayer(gone, id: id)
+            removeWithLayer(gone, id: id, spec: spec)
         } catch let e as Errno where e != .noSuchFileOrDirectory {
-            removeWithLayer(directory(id), id: id)
+            removeWithLayer(directory(id), id: id, spec: spec)
         } catch {}
     }
 
     /// A container's directory, and the writable layer its config.json names
     /// (an image's container: `OwnedLayer`), that first: a removal killed
     /// between the two leaves the record that still names it.
-    func removeWithLayer(_ directory: String, id: String) {
-        OwnedLayer.remove(namedIn: directory + "/" + Runtime.specName, container: id)
+    func removeWithLayer(_ directory: String, id: String, spec: Spec? = nil) {
+        if let spec {
+            OwnedLayer.remove(of: spec, container: id)
+        } else {
+            OwnedLayer.remove(namedIn: directory + "/" + Runtime.specName, container: id)
+        }
         kernel.removeTree(directory)
     }
 
