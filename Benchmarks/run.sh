@@ -61,8 +61,10 @@ fi
 NOOK=$(realpath "$NOOK")
 # What the binary carries: its size, and whether full Foundation (with ICU) got
 # linked (Scripts/module-graph.py refuses our imports of it; this also sees a dependency's).
+# (grep -c reads to the end: grep -q would quit early and, under pipefail, nm's SIGPIPE would read as "no".)
 foundation=no
-if nm "$NOOK" 2>/dev/null | grep -q ' [TtDdRr] \$s10Foundation'; then foundation="yes (ICU too: slower start, larger RSS)"; fi
+symbols=$(nm "$NOOK" 2>/dev/null | grep -c ' [TtDdRr] \$s10Foundation' || true)
+if [ "${symbols:-0}" -gt 0 ]; then foundation="yes, $symbols symbols (ICU too: slower start, larger RSS)"; fi
 echo "nook binary: $(( $(stat -c %s "$NOOK") / 1048576 )) MiB, full Foundation linked: $foundation"
 
 Scripts/test-users.sh
