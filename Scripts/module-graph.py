@@ -249,16 +249,16 @@ def arrow_problems(g):
 # full Foundation, or link it, or are ICU.
 FOUNDATION_WITH_ICU = ("Foundation", "FoundationNetworking", "FoundationXML",
                        "FoundationInternationalization", "_FoundationICU")
-# One import declaration: attributes (with arguments too), an access level, a
-# kind (`import struct Foundation.URL`), then the module's name.
-IMPORT = re.compile(r"^(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:public|package|internal|private|fileprivate)\s+)?"
-                    r"import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?([\w]+)")
+# One import declaration, at the start of a statement: attributes (with
+# arguments too), an access level, a kind (`import struct Foundation.URL`),
+# then the module's name; whitespace between them may span lines.
+IMPORT = re.compile(r"(?:^|[;\n])[ \t]*(?:@\w+(?:\([^)]*\))?\s*)*(?:(?:public|package|internal|private|fileprivate)\s+)?"
+                    r"import\s+(?:(?:struct|class|enum|protocol|func|var|let|typealias)\s+)?(\w+)")
 
 
-def swift_code_lines(text):
-    """The statements of a Swift file, comments and string literals removed, split at `;`."""
-    out, i, n = [], 0, len(text)
-    code = []
+def swift_code(text):
+    """A Swift file with its comments and string literals blanked (newlines kept)."""
+    code, i, n = [], 0, len(text)
     depth = 0  # nesting of /* */
     while i < n:
         if depth:
@@ -269,28 +269,30 @@ def swift_code_lines(text):
             else:
                 code.append("\n" if text[i] == "\n" else " ")
                 i += 1
-        elif text.startswith("/*", i):
+            continue
+        if text.startswith("/*", i):
             depth, i = 1, i + 2
-        elif text.startswith("//", i):
+            continue
+        if text.startswith("//", i):
             j = text.find("\n", i)
             i = n if j < 0 else j
-        elif text.startswith('"""', i):
-            j = text.find('"""', i + 3)
-            j = n if j < 0 else j + 3
-            code.append("\n" * text.count("\n", i, j))
-            i = j
-        elif text[i] == '"':
-            j = i + 1
-            while j < n and text[j] not in '"\n':
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            code.append('""')
-        else:
-            code.append(text[i])
-            i += 1
-    for line in "".join(code).split("\n"):
-        out += [part.strip() for part in line.split(";")]
-    return out
+            continue
+        m = re.match(r'(#*)("""|")', text[i:i + 64])
+        if m and (m.group(1) or text[i] == '"'):
+            # A string literal: `#`s make it raw (`#"a\b"#`: no escape but `\#`),
+            # three quotes multi-line; it ends at the same quotes and `#`s.
+            hashes, quotes = m.group(1), m.group(2)
+            close = quotes + hashes
+            j = i + len(m.group(0))
+            while j < n and not text.startswith(close, j) and (quotes == '"""' or text[j] != "\n"):
+                j += 1 + len(hashes) + 1 if text.startswith("\\" + hashes, j) else 1
+            end = min(n, j + len(close)) if text.startswith(close, j) else j
+            code.append('""' + "\n" * text.count("\n", i, end))
+            i = end
+            continue
+        code.append(text[i])
+        i += 1
+    return "".join(code)
 
 
 def foundation_problems(g):
@@ -301,7 +303,7 @@ def foundation_problems(g):
     for name in sorted(g.closure("nook") | {"nook"}):
         for path in source_files(g.root, g.targets[name]):
             with open(path, encoding="utf-8") as f:
-                modules = {m.group(1) for line in swift_code_lines(f.read()) for m in [IMPORT.match(line)] if m}
+                modules = {m.group(1) for m in IMPORT.finditer(swift_code(f.read()))}
             for module in sorted(modules & set(FOUNDATION_WITH_ICU)):
                 problems.append(f"{os.path.relpath(path, g.root)}: imports {module}, which links full Foundation and ICU "
                                 "into nook (slower start, 50 MB): import FoundationEssentials")

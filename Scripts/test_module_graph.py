@@ -116,22 +116,31 @@ class ModuleGraphTests(unittest.TestCase):
         self.write("Sources/NookKitTests/T.swift", "import Foundation\n")  # a test target: not linked into nook
         self.assertEqual(self.run_graph("--check", self.doc).returncode, 0)
         # Not imports: a comment, a string, a block comment.
-        self.write("Sources/NookCore/Notes.swift",
-                   "// import Foundation\nlet s = \"import Foundation\"\n/* import Foundation\n /* nested */ import Foundation */\n"
-                   "let t = \"\"\"\nimport Foundation\n\"\"\"\n")
+        q3 = '"' * 3  # Swift's multi-line string delimiter
+        self.write("Sources/NookCore/Notes.swift", "\n".join([
+            "// import Foundation",
+            'let s = "import Foundation"',
+            "/* import Foundation",
+            " /* nested */ import Foundation */",
+            "let t = " + q3, "import Foundation", "\\" + q3, "import Foundation", q3,   # an escaped delimiter inside
+            "let r = #" + q3, q3, "import Foundation", q3 + "#",                          # a raw one: its end needs the #
+            ""]))
         self.assertEqual(self.run_graph("--check", self.doc).returncode, 0, self.run_graph("--check", self.doc).stdout)
         forms = {"A": "import Glibc\n@preconcurrency internal import Foundation\n",
                  "B": "import Glibc; import FoundationNetworking\n",
                  "C": "@_spi(Internal) import FoundationInternationalization\n",
                  "D": "import struct Foundation.URL\n",
                  "E": "import /* why */ _FoundationICU\n",
-                 "F": "public import FoundationXML\n"}
+                 "F": "public import FoundationXML\n",
+                 "G": 'let a = #"\\"#\nimport Foundation\n',
+                 "H": 'let b = """\n\\"""\n"""\nimport\n  FoundationNetworking\n'}
         for name, text in forms.items():
             self.write(f"Sources/NookSpec/{name}.swift", text)
         check = self.run_graph("--check", self.doc)
         self.assertEqual(check.returncode, 1)
         for name, module in (("A", "Foundation"), ("B", "FoundationNetworking"), ("C", "FoundationInternationalization"),
-                             ("D", "Foundation"), ("E", "_FoundationICU"), ("F", "FoundationXML")):
+                             ("D", "Foundation"), ("E", "_FoundationICU"), ("F", "FoundationXML"),
+                             ("G", "Foundation"), ("H", "FoundationNetworking")):
             self.assertIn(f"Sources/NookSpec/{name}.swift: imports {module},", check.stdout)
         self.assertNotIn("Notes.swift", check.stdout)
         self.assertEqual(self.run_graph("--check-arrows").returncode, 1)
