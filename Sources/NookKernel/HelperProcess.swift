@@ -86,7 +86,8 @@ package enum HelperProcess {
             data.append(contentsOf: buf[0..<n])
             if data.count > 2 * limit { data.removeFirst(data.count - limit) }
         }
-        return String(decoding: data.suffix(limit), as: UTF8.self)
+        // Cut at a character's start: no half of one shown as U+FFFD.
+        return String(decoding: data.suffix(limit).drop { $0 & 0xC0 == 0x80 }, as: UTF8.self)
     }
 
     /// Runs short-lived helpers side by side and returns each one's exit code

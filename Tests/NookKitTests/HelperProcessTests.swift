@@ -60,6 +60,11 @@ final class HelperProcessTests: XCTestCase {
         XCTAssertEqual(r.map(\.status), [2])
         XCTAssertEqual(r.first?.errorOutput.utf8.count, 1 << 16)
         XCTAssertTrue(r.first?.errorOutput.hasSuffix("xxthe-error\n") == true, "the end was not kept")
+        // Two-byte characters, cut at an odd offset: the tail starts at a whole character.
+        let wide = try HelperProcess.runTogether([["/bin/sh", "-c", "i=0; while [ $i -lt 40001 ]; do printf 'é'; i=$((i+1)); done >&2; printf x >&2"]])
+        let tail = try XCTUnwrap(wide.first?.errorOutput)
+        XCTAssertFalse(tail.contains("\u{FFFD}"), "a character was cut in half")
+        XCTAssertTrue(tail.hasPrefix("é") && tail.hasSuffix("éx"))
     }
 
     /// When the second cannot start, the first is waited for (no zombie) and the error names the second.
