@@ -41,6 +41,9 @@ struct Nook: ParsableCommand {
 
     /// Exit codes follow podman: 125 when Nook itself failed, bad flags included.
     static func main() {
+        // An ignored SIGCHLD survives exec: our children (the container, newuidmap,
+        // pasta) would be reaped by the kernel, and every wait for them would fail.
+        signal(SIGCHLD, SIG_DFL)
         var arguments = Array(CommandLine.arguments.dropFirst())
         // `nook -v` is `nook version` (a short name the root cannot take: `run -v` is a volume).
         if arguments.first == "-v" { arguments[0] = "version" }

@@ -57,6 +57,18 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(r.stdout.split(separator: " ").joined(separator: " "), "0 \(uid) 1\n", "the single mapping: \(r.stdout)")
     }
 
+    /// A parent that ignores SIGCHLD passes that on through exec, and the
+    /// kernel then reaps every child by itself: nook's waits for newuidmap,
+    /// newgidmap and the container must still see them end.
+    func testARunStartedWithSIGCHLDIgnoredWaitsForItsChildren() throws {
+        let ignoring = ["/usr/bin/python3", "-c",
+                        "import os, signal, sys; signal.signal(signal.SIGCHLD, signal.SIG_IGN); os.execv(sys.argv[1], sys.argv[1:])"]
+        for who in [Harness.withRange, Harness.withoutRange] {
+            let r = try Harness.shell(ignoring + h.commandLine(["run", "--rootfs", h.rootfs, "--", "sh", "-c", "exit 3"], as: who))
+            XCTAssertEqual(r.status, 3, "\(who.name): \(r.stderr)")
+        }
+    }
+
     func testCommandIsPID1AndOnlyContainerProcessesAreVisible() throws {
         let r = try run(["--", "sh", "-c", "echo $$; ls /proc | grep -E '^[0-9]+$' | wc -l; cat /proc/1/cmdline | tr '\\0' ' '"])
         XCTAssertEqual(r.status, 0, r.stderr)
