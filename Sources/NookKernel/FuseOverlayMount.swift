@@ -81,9 +81,7 @@ package struct FuseOverlayMount: Sendable, Equatable {
         }
         // Its stderr ends when it daemonizes (the daemon's goes to /dev/null) or exits.
         let output = HelperProcess.readAll(errPipe[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let code = ExitStatus(waitStatus: status).code
+        let code = try LiveKernel.collect(pid).code
         guard code == 0 else {
             let said = output.split(separator: "\n").map { PrintableText.escaped(String($0)) }.filter { !$0.isEmpty }.suffix(4).joined(separator: "; ")
             throw NookError("\(program) failed (exit \(code)) serving the image's layers at '\(mountpoint)'\(said.isEmpty ? "" : ": " + said)",

@@ -68,9 +68,7 @@ package enum HelperProcess {
         let pid = try started.get()
         let output = readAll(outPipe[0])
         let errorOutput = readAll(errPipe[0])
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return (ExitStatus(waitStatus: status).code, output, errorOutput)
+        return (try LiveKernel.collect(pid).code, output, errorOutput)
     }
 
     /// A helper's output up to EOF, of which the last `limit` bytes are kept
@@ -99,11 +97,7 @@ package enum HelperProcess {
         func finish(_ s: (name: String, pid: pid_t, stderr: Int32)) throws -> (status: Int32, errorOutput: String) {
             let errorOutput = readAll(s.stderr)
             close(s.stderr)
-            var status: Int32 = 0
-            while waitpid(s.pid, &status, 0) < 0 {
-                guard errno == EINTR else { throw NookError.sys("wait for \(s.name)", errno: errno) }
-            }
-            return (ExitStatus(waitStatus: status).code, errorOutput)
+            return (try LiveKernel.collect(s.pid).code, errorOutput)
         }
         func finishStarted() { for s in started { _ = try? finish(s) } }  // the error being thrown is the caller's
         for argv in argvs {

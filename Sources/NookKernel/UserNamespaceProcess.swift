@@ -44,7 +44,7 @@ package final class UserNamespaceProcess {
         close(report)
         report = -1
         if written != 1 || n == MemoryLayout<Int32>.size {
-            _ = wait()
+            _ = try? wait()  // reaped or not, the error to say is the start's
             throw NookError.sys("run \(name) in the user namespace", errno: written != 1 ? errno : err)
         }
     }
@@ -52,15 +52,13 @@ package final class UserNamespaceProcess {
     /// Kills the child (its maps could not be written) and reaps it.
     package func abandon() {
         kill(pid, SIGKILL)
-        _ = wait()
+        _ = try? wait()  // killed: how it ended says nothing
     }
 
     /// Waits for it to end: its exit code (128+N for a signal).
-    package func wait() -> Int32 {
+    package func wait() throws -> Int32 {
         if go >= 0 { close(go); go = -1 }
         if report >= 0 { close(report); report = -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return ExitStatus(waitStatus: status).code
+        return try LiveKernel.collect(pid).code
     }
 }

@@ -80,4 +80,17 @@ final class HelperProcessTests: XCTestCase {
         // It sleeps before touching the marker: the marker is there only if it was waited for.
         XCTAssertTrue(FileManager.default.fileExists(atPath: marker), "the first helper was not waited for")
     }
+
+    /// A child the kernel reaped by itself (SIGCHLD ignored) is not a child
+    /// that exited 0: the failed wait is an error.
+    func testAFailedWaitIsAnErrorNotSuccess() throws {
+        let previous = signal(SIGCHLD, SIG_IGN)
+        defer { signal(SIGCHLD, previous) }
+        assertNookError(try HelperProcess.runCapturing(["/bin/sh", "-c", "exit 7"])) { e in
+            assertContains(e.message, "no child processes")
+        }
+        assertNookError(try HelperProcess.runTogether([["/bin/sh", "-c", "exit 7"]])) { e in
+            assertContains(e.message, "no child processes")
+        }
+    }
 }

@@ -38,6 +38,6 @@ package struct UserNamespaceCommand {
         let interrupt = signal(SIGINT, SIG_IGN), quit = signal(SIGQUIT, SIG_IGN)
         defer { signal(SIGINT, interrupt); signal(SIGQUIT, quit) }
         try process.release()
-        return process.wait()
+        return try process.wait()
     }
 }
