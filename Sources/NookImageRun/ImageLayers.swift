@@ -14,12 +14,15 @@ package enum ImageLayers {
     /// reverse them). Without a sub-id range every file is the user's (said once).
     package static func ensureUnpacked(_ record: ImageRecord, store: ImageStore,
                                       nook: MonitorExecutable = .currentProcess, environment: [String: String] = [:]) throws -> [String] {
+        let layers = LayerStore(store: store)
+        // Every run after the first: all unpacked, and the manifest (which only
+        // says where the compressed layers are) is not read.
+        if record.diffIDs.allSatisfy(layers.isUnpacked) { return record.diffIDs.map { layers.path(of: $0) } }
         let manifest = try store.readJSON(ImageManifest.self, record.manifest, what: "manifest")
         guard manifest.layers.count == record.diffIDs.count else {
             throw NookError("image \(record.config.short): its manifest has \(manifest.layers.count) layers and its config \(record.diffIDs.count) diff IDs",
                             hint: "the image is broken; remove it (nook rmi) and pull or import it again")
         }
-        let layers = LayerStore(store: store)
         var missing: [String] = []
         var seen = Set<Digest>()
         for (descriptor, diffID) in zip(manifest.layers, record.diffIDs) where !layers.isUnpacked(diffID) && seen.insert(diffID).inserted {

@@ -25,6 +25,7 @@ package struct ContainerLayer: Sendable {
 
     package var rootfs: String { directory + "/merged" }
 
+    /// The store is prepared already (`ImageStore.prepare`: `ImageRun` does it first).
     /// - Parameters:
     ///   - layers: the image's unpacked layers, bottom first.
     ///   - image: the image's manifest digest, recorded for rmi.
@@ -38,7 +39,6 @@ package struct ContainerLayer: Sendable {
                 copy: Bool = false, volatile: Bool = false, fuseProgram: String? = nil) throws {
         guard !layers.isEmpty else { throw NookError("the image has no layers to run", hint: "import or pull a complete image") }
         for path in layers { try RootOverlay.checkPath(path) }
-        try store.prepare()
         var directory = ""
         for _ in 0..<8 {
             let candidate = store.containersDirectory + "/" + containerID + "-" + Self.randomSuffix()
