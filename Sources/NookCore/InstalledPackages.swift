@@ -53,4 +53,14 @@ package enum InstalledPackages {
         }
         return fields
     }
+
+    /// What os-release calls the system: PRETTY_NAME, else NAME and VERSION,
+    /// else ID (os-release(5); busybox's names only NAME and ID).
+    package static func systemName(_ fields: [String: String]) -> String? {
+        let named = [fields["NAME"], fields["VERSION"]].compactMap { $0 }.joined(separator: " ")
+        return fields["PRETTY_NAME"] ?? (named.isEmpty ? fields["ID"] : named)
+    }
+
+    /// The audits' word when no os-release (a regular file of the tree's own) names the system.
+    package static let unknownSystem = "unknown (no readable os-release names it)"
 }

@@ -51,6 +51,11 @@ package enum ImageRun {
         }
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
+        // Said now, not at the first `nook stop`.
+        if let signal = settings.annotations[StopSignalAnnotation.key], (try? Signals.parse(signal)) == nil {
+            throw NookError("image '\(PrintableText.escaped(image))' has a StopSignal '\(PrintableText.escaped(signal))' that is no signal",
+                            hint: "fix the image's config (e.g. SIGTERM or 15)", kind: .invalidInput)
+        }
         let layers = try ImageLayers.ensureUnpacked(record, store: store, nook: nook, environment: environment)  // bottom first
         let driver = try StorageDriver.choose(store: store, environment: environment, nook: nook)
         var copy = false, fuseProgram: String?

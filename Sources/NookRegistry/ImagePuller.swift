@@ -107,8 +107,9 @@ package struct ImagePuller: Sendable {
         // A pull by digest records that name; a pull by tag the tag (podman's names).
         let name = reference.digest != nil ? ImageReference(registry: reference.registry, repository: reference.repository,
                                                             tag: nil, digest: reference.digest).description : reference.description
+        // The index's digest too: it is the pin `nook pull` prints.
         let record = ImageRecord(manifest: top.digest, config: manifest.config.digest, names: [name],
-                                 diffIDs: config.rootfs.diffIDs, size: size)
+                                 diffIDs: config.rootfs.diffIDs, size: size, digests: index.map { [$0.digest] })
         try ImageRecords(store: store).add(record)
         return Result(resolvedDigest: resolved, record: record)
     }

@@ -52,7 +52,7 @@ struct AuditCommand: ParsableCommand {
             if !audit.unreadable.isEmpty {
                 section("unreadable directories", audit.unreadable, "you may not read them, so the audit could not look inside")
             }
-            print("system: \(audit.system ?? "unknown (no /etc/os-release)")")
+            print("system: \(audit.system ?? InstalledPackages.unknownSystem)")
             print("packages (\(audit.packages.count)) from \(audit.packageDatabase ?? "no package database found"): check them for known vulnerabilities")
             for p in audit.packages.prefix(500) { print("  \(p.name) \(p.version)") }
         }

@@ -19,7 +19,7 @@ enum ImageAuditText {
         } else {
             lines.append("created: \(audit.created.map { "'\(clean($0))' (not a date nook can read)" } ?? "unknown (the config says nothing)")")
         }
-        var system = audit.system.map(clean) ?? "unknown (no /etc/os-release)"
+        var system = audit.system.map(clean) ?? InstalledPackages.unknownSystem
         if let id = audit.systemID, let version = audit.systemVersion {
             system += " [\(clean(id)) \(clean(version))\(audit.codename.map { ", \(clean($0))" } ?? "")]"
         }

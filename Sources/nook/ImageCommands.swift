@@ -64,8 +64,7 @@ struct ImageListOptions: ParsableArguments {
         switch format {
         case "json":
             let rows = records.map { record, created in
-                Row(Id: record.config.hex, Names: record.names, RepoTags: record.names,
-                    RepoDigests: record.names.map { Self.repository($0) + "@" + record.manifest.description },
+                Row(Id: record.config.hex, Names: record.names, RepoTags: record.repoTags, RepoDigests: record.repoDigests,
                     Digest: record.manifest.description, Created: Age.seconds(rfc3339: created) ?? 0, CreatedAt: created, Size: record.size)
             }
             print(try JSONText.encode(rows, pretty: true))
@@ -74,9 +73,8 @@ struct ImageListOptions: ParsableArguments {
             for (record, created) in records {
                 let names = record.names.isEmpty ? ["<none>:<none>"] : record.names
                 for name in names {
-                    let repository = Self.repository(name)
-                    let tag = name == "<none>:<none>" ? "<none>" : String(name.dropFirst(repository.count + 1))
-                    table.append([repository, tag] + (digests ? [record.manifest.description] : [])
+                    let repository = name == "<none>:<none>" ? "<none>" : ImageRecord.repository(of: name)
+                    table.append([repository, ImageRecord.tag(of: name) ?? "<none>"] + (digests ? [record.manifest.description] : [])
                                  + [record.config.short, Age.human(since: created), Self.humanSize(record.size)])
                 }
             }
@@ -84,12 +82,6 @@ struct ImageListOptions: ParsableArguments {
         default:
             throw NookError("unknown --format '\(format)'", hint: "use table or json", kind: .invalidInput)
         }
-    }
-
-    /// "docker.io/library/busybox" of "docker.io/library/busybox:latest" (a port's ':' is not a tag's).
-    static func repository(_ name: String) -> String {
-        guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return name }
-        return String(name[..<colon])
     }
 
     /// podman's SIZE: decimal units, three significant digits ("4.86 MB").
@@ -183,8 +175,7 @@ struct ImageInspectCommand: ParsableCommand {
         for text in images {
             let record = try findImage(text, in: store)
             let config = try store.readJSON(ImageConfiguration.self, record.config, what: "config")
-            all.append(Details(Id: record.config.hex, Digest: record.manifest.description, RepoTags: record.names,
-                               RepoDigests: record.names.map { ImageListOptions.repository($0) + "@" + record.manifest.description },
+            all.append(Details(Id: record.config.hex, Digest: record.manifest.description, RepoTags: record.repoTags, RepoDigests: record.repoDigests,
                                Created: config.created, Architecture: config.architecture, Os: config.os, Size: record.size,
                                Config: config.config, RootFS: .init(Type: config.rootfs.type, Layers: record.diffIDs.map(\.description))))
         }
@@ -237,11 +228,18 @@ struct RemoveImagesOptions: ParsableArguments {
                 print("Untagged: \(name)")
                 continue
             }
-            if let containers = store.containerLayerUsers()[record.manifest] {
+            // An image ID (not a name) names every record of that config: one image (`ImageRecords.find`).
+            let asName = (try? ImageReference(parsing: text))?.description
+            let byID = !(asName.map(record.names.contains) ?? false) && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true
+            let manifests = Set(try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }
+                .map(\.manifest))
+            let users = store.containerLayerUsers()
+            for manifest in manifests.sorted() {
+                guard let containers = users[manifest] else { continue }
                 throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
-                                hint: Self.inUseHint(store.containerLayers(of: record.manifest)))
+                                hint: Self.inUseHint(store.containerLayers(of: manifest)))
             }
-            for removed in try ImageRemoval.remove(in: store, where: { $0.manifest == record.manifest }).removed {
+            for removed in try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed {
                 for name in removed.names { print("Untagged: \(name)") }
                 print("Deleted: \(removed.config.hex)")
             }

@@ -39,6 +39,8 @@ final class AuditTests: XCTestCase {
         XCTAssertTrue(strict.stderr.contains("audit --strict: 1 setuid file(s)"), strict.stderr)
         let clean = try h.run(["audit", "--strict", h.rootfs])
         XCTAssertEqual(clean.status, 0, "the plain busybox rootfs has nothing to flag: \(clean.stdout)")
+        // Its os-release has NAME and ID, no PRETTY_NAME: NAME names the system (os-release(5)).
+        XCTAssertTrue(clean.stdout.contains("system: Nook busybox\n"), clean.stdout)
     }
 
     func testAuditReadsTheRootfsOwnFilesAndNamesWhatItCouldNotRead() throws {

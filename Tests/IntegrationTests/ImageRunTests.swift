@@ -21,6 +21,7 @@ final class ImageRunTests: XCTestCase {
                 "plain": "{}",
                 "configured": #"{"Entrypoint":["/bin/echo","entry"],"Cmd":["cmd"],"Env":["GREETING=hello","PATH=/bin:/usr/bin"],"WorkingDir":"/srv","User":"alice"}"#,
                 "stopsig": #"{"StopSignal":"SIGUSR1","Labels":{"org.example.role":"test"}}"#,
+                "badsig": #"{"StopSignal":"SIGFOO"}"#,
                 "web": #"{"ExposedPorts":{"8080/tcp":{}},"Cmd":["httpd","-f","-p","8080","-h","/www"]}"#,
             ]
             for (tag, config) in configs.sorted(by: { $0.key < $1.key }) {
@@ -339,6 +340,14 @@ final class ImageRunTests: XCTestCase {
         XCTAssertEqual(try nook(["stop", "-t", "30", name]).status, 0)
         r = try nook(["wait", name])
         XCTAssertEqual(r.stdout, "7\n", "stopped by USR1, not killed: \(r.stderr)")
+    }
+
+    /// A StopSignal that is no signal is refused at run, not at the first `nook stop`; nothing is left.
+    func testAnImagesUnknownStopSignalIsRefusedAtRun() throws {
+        let r = try nook(["run", "--network", "none", "badsig", "/bin/true"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertTrue(r.stderr.contains("has a StopSignal 'SIGFOO' that is no signal"), r.stderr)
+        XCTAssertEqual(containerDirectories(), [])
     }
 
     func testUserWithoutSubIDsRunsAnImage() throws {

@@ -297,6 +297,19 @@ final class ImageStoreTests: XCTestCase {
         XCTAssertEqual(images.count, 2)
         XCTAssertEqual((images[0]["RootFS"] as? [String: Any])?["Layers"] as? [String], (images[1]["RootFS"] as? [String: Any])?["Layers"] as? [String])
         XCTAssertEqual((images[0]["Config"] as? [String: Any])?["Cmd"] as? [String], ["sh"])
+        // One config under two manifests (the layout's and archive's OCI one, docker-archive's Docker one): two
+        // records, one image ID, one image as podman has it. Its ID, short or whole, names it; rmi of the ID removes both.
+        let id = try XCTUnwrap(images[0]["Id"] as? String)
+        let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try s.nook(["images", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(listed.filter { $0["Id"] as? String == id }.count, 2, "the imports share one config: \(listed)")
+        for text in [String(id.prefix(12)), "sha256:" + id] {
+            let r = try s.nook(["image", "inspect", text])
+            XCTAssertEqual(r.status, 0, "\(text): \(r.stderr)")
+        }
+        let removed = try s.nook(["rmi", String(id.prefix(12))])
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertEqual(removed.stdout.split(separator: "\n").filter { $0.hasPrefix("Deleted: ") }.count, 2, removed.stdout)
+        XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         // A blob that does not match its digest is refused, and nothing of it kept.
         let broken = try h.scratch("broken") + "/dir"
         _ = try Harness.shell(["/bin/cp", "-r", "\(out)/dir", broken])

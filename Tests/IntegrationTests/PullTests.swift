@@ -98,6 +98,13 @@ final class PullTests: XCTestCase {
         XCTAssertEqual(files(store, "layers"), [], "pull does not unpack")
         XCTAssertEqual(files(store, "tmp"), [])
         try assertBlobsVerified(store)
+        // The pin it printed names the image in this store too: NAME:TAG@DIGEST is resolved by its digest (podman's reading).
+        let printed = r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let inspected = try h.run(["image", "inspect", printed], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(inspected.status, 0, inspected.stderr)
+        XCTAssertTrue(inspected.stdout.contains("\"\(registry.host)/test/busy@\(gzip)\""), inspected.stdout)
+        let wrongPin = try h.run(["image", "inspect", "\(registry.host)/test/busy:v1@\(zstd)"], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(wrongPin.status, 125, "a tag beside a digest the store lacks is not looked up by the tag")
 
         // The pin it printed pulls the same image, recorded under the digest name; zstd layers too.
         let byDigest = try newStore()
@@ -111,6 +118,15 @@ final class PullTests: XCTestCase {
         recs = try records(byDigest)
         XCTAssertEqual(recs.count, 2)
         try assertBlobsVerified(byDigest)
+        // A name pulled by digest has no tag: podman's `<none>`, and its RepoDigests the name itself.
+        let list = try h.run(["images"], env: ["XDG_DATA_HOME": byDigest])
+        XCTAssertEqual(list.status, 0, list.stderr)
+        XCTAssertTrue(list.stdout.split(separator: "\n").contains { $0.hasPrefix("\(registry.host)/test/busy ") && $0.contains(" <none> ") }, list.stdout)
+        let json = try h.run(["images", "--format", "json"], env: ["XDG_DATA_HOME": byDigest])
+        let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        let row = try XCTUnwrap(rows.first { ($0["Digest"] as? String) == gzip })
+        XCTAssertEqual(row["RepoTags"] as? [String], [])
+        XCTAssertEqual(row["RepoDigests"] as? [String], ["\(registry.host)/test/busy@\(gzip)"])
     }
 
     /// A manifest changed in the registry: by tag the registry's digest header no
@@ -150,6 +166,14 @@ final class PullTests: XCTestCase {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(r.stdout, "\(registry.host)/test/multi:multi@\(index)\n", "the index's digest: the pin for every platform")
         XCTAssertEqual(try records(store).first?["manifest"] as? String, amd, "this machine's platform")
+        // The index's pin names the image pulled by tag (run, inspect, rmi find it alike), and its blob goes with rmi.
+        let inspected = try h.run(["image", "inspect", "\(registry.host)/test/multi:multi@\(index)"], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(inspected.status, 0, inspected.stderr)
+        XCTAssertTrue(inspected.stdout.contains("\(registry.host)/test/multi@\(index)"), "RepoDigests has the index's pin: \(inspected.stdout)")
+        XCTAssertTrue(files(store, "blobs/sha256").contains(String(index.dropFirst(7))))
+        let removed = try h.run(["rmi", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(removed.status, 0, removed.stderr)
+        XCTAssertEqual(files(store, "blobs/sha256"), [], "the index's blob goes with the image")
 
         let armStore = try newStore()
         let a = try pull(["--tls-verify=false", "--platform", "linux/arm64", "\(registry.host)/test/multi@\(index)"], store: armStore)

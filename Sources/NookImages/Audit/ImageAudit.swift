@@ -16,7 +16,7 @@ package struct ImageAudit: Codable, Sendable {
     package var created: String?
     package var createdDay: String?
     package var ageDays: Int?
-    /// os-release's PRETTY_NAME, ID, VERSION_ID and VERSION_CODENAME.
+    /// os-release's name of the system (`InstalledPackages.systemName`); its ID, VERSION_ID and VERSION_CODENAME below.
     package var system: String?
     package var systemID: String?
     package var systemVersion: String?
@@ -56,7 +56,7 @@ package struct ImageAudit: Codable, Sendable {
         let osRelease = try tree.readFile("/etc/os-release", as: .osRelease) ?? tree.readFile("/usr/lib/os-release", as: .osRelease)
         if let osRelease {
             let fields = InstalledPackages.osRelease(String(decoding: osRelease, as: UTF8.self))
-            audit.system = fields["PRETTY_NAME"]
+            audit.system = InstalledPackages.systemName(fields)
             audit.systemID = fields["ID"]
             audit.systemVersion = fields["VERSION_ID"]
             audit.codename = fields["VERSION_CODENAME"]

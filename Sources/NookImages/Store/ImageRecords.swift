@@ -18,13 +18,52 @@ package struct ImageRecord: Codable, Sendable, Equatable {
     package var diffIDs: [Digest]
     /// Compressed bytes of the manifest, config and layers.
     package var size: Int64
+    /// Other digests that pin this image: the index (manifest list) it was
+    /// pulled through, whose digest `nook pull` prints. nil: none (and in an
+    /// images.json of an older nook).
+    package var digests: [Digest]?
 
-    package init(manifest: Digest, config: Digest, names: [String], diffIDs: [Digest], size: Int64) {
+    package init(manifest: Digest, config: Digest, names: [String], diffIDs: [Digest], size: Int64, digests: [Digest]? = nil) {
         self.manifest = manifest
         self.config = config
         self.names = names
         self.diffIDs = diffIDs
         self.size = size
+        self.digests = digests
+    }
+
+    /// Whether `digest` pins this image: its manifest's, or an index's it was pulled through.
+    package func isPinned(by digest: Digest) -> Bool { manifest == digest || digests?.contains(digest) == true }
+
+    /// "docker.io/library/busybox" of "docker.io/library/busybox:latest" or of
+    /// "docker.io/library/busybox@sha256:..." (a port's ':' is not a tag's).
+    package static func repository(of name: String) -> String {
+        if let at = name.firstIndex(of: "@") { return String(name[..<at]) }
+        guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return name }
+        return String(name[..<colon])
+    }
+
+    /// The tag of `name`; nil for a name pulled by digest (`REPO@sha256:...`), as podman shows `<none>`.
+    package static func tag(of name: String) -> String? {
+        guard !name.contains("@") else { return nil }
+        let repository = repository(of: name)
+        return repository.count < name.count ? String(name.dropFirst(repository.count + 1)) : nil
+    }
+
+    /// podman's RepoTags: the names that are tags.
+    package var repoTags: [String] { names.filter { !$0.contains("@") } }
+
+    /// podman's RepoDigests: every repository the image has a name in, with
+    /// every digest that pins it.
+    package var repoDigests: [String] {
+        var seen = Set<String>(), all: [String] = []
+        for name in names {
+            for digest in [manifest] + (digests ?? []) {
+                let pin = Self.repository(of: name) + "@" + digest.description
+                if seen.insert(pin).inserted { all.append(pin) }
+            }
+        }
+        return all
     }
 }
 
@@ -52,20 +91,33 @@ package struct ImageRecords: Sendable {
         let records = try all()
         // Not a reference: the text may still be an image ID or a prefix of one (below).
         if let reference = try? ImageReference(parsing: text) {
-            if let digest = reference.digest, reference.tag == nil {
-                if let hit = records.first(where: { $0.manifest == digest && $0.names.contains { $0.hasPrefix(reference.name + ":") || $0 == reference.description } })
-                    ?? records.first(where: { $0.manifest == digest }) { return hit }
+            if let digest = reference.digest {
+                // A pin, with a tag or not (the tag is then only a name, as in
+                // podman): the image its manifest or its index has the digest
+                // of, one of this repository's first. (A name with the digest:
+                // recorded so by an older nook for an index's digest.)
+                let pinned = records.filter { $0.isPinned(by: digest) || $0.names.contains(reference.name + "@" + digest.description) }
+                return pinned.first { $0.names.contains { ImageRecord.repository(of: $0) == reference.name } } ?? pinned.first
             }
             if let hit = records.first(where: { $0.names.contains(reference.description) }) { return hit }
         }
+        guard let hex = Self.idPrefix(text) else { return nil }
+        let matches = records.filter { $0.config.hex.hasPrefix(hex) || $0.manifest.hex.hasPrefix(hex) }
+        // One image ID in several records (one config pulled or imported under
+        // several manifests, as Docker's and OCI's): one image, as podman has it.
+        let ids = Set(matches.map(\.config))
+        if ids.count > 1 {
+            throw NookError("'\(text)' is the start of \(ids.count) image IDs", hint: "give more digits (nook images shows them)")
+        }
+        return matches.first
+    }
+
+    /// The hex digits of `text` if it can be (the start of) an image ID: `sha256:` and 3 or more of them.
+    package static func idPrefix(_ text: String) -> String? {
         var hex = text
         if hex.hasPrefix("sha256:") { hex.removeFirst(7) }
         guard hex.utf8.count >= 3, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
-        let matches = records.filter { $0.config.hex.hasPrefix(hex) || $0.manifest.hex.hasPrefix(hex) }
-        if matches.count > 1 {
-            throw NookError("'\(text)' is the start of \(matches.count) image IDs", hint: "give more digits (nook images shows them)")
-        }
-        return matches.first
+        return hex
     }
 
     /// Runs `change` on the records under the lock and writes the result.
@@ -84,6 +136,8 @@ package struct ImageRecords: Sendable {
             for i in records.indices { records[i].names.removeAll { record.names.contains($0) } }
             if let i = records.firstIndex(where: { $0.manifest == record.manifest }) {
                 records[i].names = Array(Set(records[i].names + record.names)).sorted()
+                let digests = Set((records[i].digests ?? []) + (record.digests ?? []))
+                records[i].digests = digests.isEmpty ? nil : digests.sorted()
             } else {
                 records.append(record)
             }

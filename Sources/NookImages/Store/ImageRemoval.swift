@@ -12,9 +12,10 @@ package struct ImageGarbage: Sendable {
 }
 
 extension ImageStore {
-    /// The blobs (manifest, config, compressed layers) and layers (diff IDs) an image uses.
+    /// The blobs (manifest, config, compressed layers, the index it was pulled through) and layers (diff IDs) an image uses.
     package func references(of record: ImageRecord) -> (blobs: Set<Digest>, layers: Set<Digest>) {
         var blobs: Set<Digest> = [record.manifest, record.config]
+        blobs.formUnion(record.digests ?? [])
         // A manifest that cannot be read any more: its layer blobs go as unreferenced ones with the next rmi of an image that names them.
         if let manifest = try? readJSON(ImageManifest.self, record.manifest, what: "manifest") {
             blobs.formUnion(manifest.layers.map(\.digest))

@@ -14,7 +14,7 @@ package struct RootfsAudit: Codable, Sendable, Equatable {
     package var unreadable: [String] = []
     package var packages: [Package] = []
     package var packageDatabase: String?
-    /// PRETTY_NAME from the rootfs's os-release ("Debian GNU/Linux 12 (bookworm)").
+    /// What the rootfs's os-release calls the system ("Debian GNU/Linux 12 (bookworm)": `InstalledPackages.systemName`).
     package var system: String?
 
     package typealias Package = InstalledPackage
@@ -72,6 +72,6 @@ package struct RootfsAudit: Codable, Sendable, Equatable {
     mutating func readSystem(_ root: String) throws {
         guard let text = try Self.read(root, "/etc/os-release", as: .osRelease)
             ?? Self.read(root, "/usr/lib/os-release", as: .osRelease) else { return }
-        system = InstalledPackages.osRelease(text)["PRETTY_NAME"]
+        system = InstalledPackages.systemName(InstalledPackages.osRelease(text))
     }
 }
