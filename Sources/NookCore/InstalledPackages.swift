@@ -57,8 +57,10 @@ package enum InstalledPackages {
     /// What os-release calls the system: PRETTY_NAME, else NAME and VERSION,
     /// else ID (os-release(5); busybox's names only NAME and ID).
     package static func systemName(_ fields: [String: String]) -> String? {
-        let named = [fields["NAME"], fields["VERSION"]].compactMap { $0 }.joined(separator: " ")
-        return fields["PRETTY_NAME"] ?? (named.isEmpty ? fields["ID"] : named)
+        func given(_ key: String) -> String? { fields[key].flatMap { $0.isEmpty ? nil : $0 } }
+        if let pretty = given("PRETTY_NAME") { return pretty }
+        if let name = given("NAME") { return [name, given("VERSION")].compactMap { $0 }.joined(separator: " ") }
+        return given("ID")
     }
 
     /// The audits' word when no os-release (a regular file of the tree's own) names the system.

@@ -53,8 +53,9 @@ package enum ImageRun {
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
         // Said now, not at the first `nook stop`.
         if let signal = settings.annotations[StopSignalAnnotation.key], (try? Signals.parse(signal)) == nil {
-            throw NookError("image '\(PrintableText.escaped(image))' has a StopSignal '\(PrintableText.escaped(signal))' that is no signal",
-                            hint: "fix the image's config (e.g. SIGTERM or 15)", kind: .invalidInput)
+            throw NookError("image '\(PrintableText.escaped(image))' names a stop signal '\(PrintableText.escaped(signal))' that is no signal"
+                            + " (its StopSignal, or its label \(StopSignalAnnotation.key))",
+                            hint: "fix the image's config (e.g. SIGTERM, 15 or SIGRTMIN+3)", kind: .invalidInput)
         }
         let layers = try ImageLayers.ensureUnpacked(record, store: store, nook: nook, environment: environment)  // bottom first
         let driver = try StorageDriver.choose(store: store, environment: environment, nook: nook)

@@ -214,6 +214,7 @@ enum ImageRemoval {
 }
 
 struct RemoveImagesOptions: ParsableArguments {
+    @Flag(name: .shortAndLong, help: "Also remove the containers that use the images, running ones killed (podman's rmi -f).") var force = false
     @Argument(help: "Images: names or IDs.") var images: [String]
 
     func run() throws {
@@ -231,23 +232,43 @@ struct RemoveImagesOptions: ParsableArguments {
             // An image ID (not a name) names every record of that config: one image (`ImageRecords.find`).
             let asName = (try? ImageReference(parsing: text))?.description
             let byID = !(asName.map(record.names.contains) ?? false) && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true
-            let manifests = Set(try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }
-                .map(\.manifest))
+            let targets = try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }
+            let names = targets.flatMap(\.names)
+            if byID, names.count > 1, !force {
+                throw NookError("image '\(PrintableText.escaped(text))' has \(names.count) names (\(names.joined(separator: ", "))): an ID removes them all",
+                                hint: "remove one name with nook rmi NAME, or all of them with nook rmi -f \(PrintableText.escaped(text))", kind: .invalidInput)
+            }
+            let manifests = Set(targets.map(\.manifest))
+            if force { try Self.removeContainers(using: manifests, store: store) }
             let users = store.containerLayerUsers()
             for manifest in manifests.sorted() {
                 guard let containers = users[manifest] else { continue }
                 throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
                                 hint: Self.inUseHint(store.containerLayers(of: manifest)))
             }
-            for removed in try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed {
-                for name in removed.names { print("Untagged: \(name)") }
-                print("Deleted: \(removed.config.hex)")
-            }
+            let removed = try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed
+            for name in removed.flatMap(\.names) { print("Untagged: \(name)") }
+            // Deleted: an image ID no record has any more (another manifest of the same config keeps it).
+            let kept = Set(try ImageRecords(store: store).all().map(\.config))
+            for id in Set(removed.map(\.config)).subtracting(kept).sorted() { print("Deleted: \(id.hex)") }
         }
     }
 }
 
 extension RemoveImagesOptions {
+    /// `-f`: every container of these images that its state root holds, as
+    /// seen from here, removed as `nook rm -f` would (its layer goes with it).
+    /// Those it does not hold (another mount namespace) stay, and keep the image.
+    static func removeContainers(using manifests: Set<Digest>, store: ImageStore) throws {
+        for manifest in manifests.sorted() {
+            for (directory, user) in store.containerLayers(of: manifest) {
+                guard let root = user.stateRoot, OwnedLayer.isClaimed(directory, container: user.container, stateRoot: root),
+                      access(root + "/" + user.container, F_OK) == 0 else { continue }
+                try Runtime(stateRoot: root, environment: ProcessEnvironment.current(), monitor: .currentProcess).delete(id: user.container, force: true)
+            }
+        }
+    }
+
     /// `nook rm` for a container this caller can see; for one whose state
     /// root does not hold it from here (another mount namespace, or a
     /// reboot that left an on-disk state root, which no sweep decides on):

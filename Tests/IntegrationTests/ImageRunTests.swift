@@ -22,6 +22,7 @@ final class ImageRunTests: XCTestCase {
                 "configured": #"{"Entrypoint":["/bin/echo","entry"],"Cmd":["cmd"],"Env":["GREETING=hello","PATH=/bin:/usr/bin"],"WorkingDir":"/srv","User":"alice"}"#,
                 "stopsig": #"{"StopSignal":"SIGUSR1","Labels":{"org.example.role":"test"}}"#,
                 "badsig": #"{"StopSignal":"SIGFOO"}"#,
+                "rtsig": #"{"StopSignal":"SIGRTMIN+3"}"#,
                 "web": #"{"ExposedPorts":{"8080/tcp":{}},"Cmd":["httpd","-f","-p","8080","-h","/www"]}"#,
             ]
             for (tag, config) in configs.sorted(by: { $0.key < $1.key }) {
@@ -346,8 +347,11 @@ final class ImageRunTests: XCTestCase {
     func testAnImagesUnknownStopSignalIsRefusedAtRun() throws {
         let r = try nook(["run", "--network", "none", "badsig", "/bin/true"])
         XCTAssertEqual(r.status, 125)
-        XCTAssertTrue(r.stderr.contains("has a StopSignal 'SIGFOO' that is no signal"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("names a stop signal 'SIGFOO' that is no signal"), r.stderr)
         XCTAssertEqual(containerDirectories(), [])
+        // systemd images' SIGRTMIN+3 is one.
+        let systemd = try nook(["run", "--network", "none", "rtsig", "/bin/true"])
+        XCTAssertEqual(systemd.status, 0, systemd.stderr)
     }
 
     func testUserWithoutSubIDsRunsAnImage() throws {
@@ -391,5 +395,33 @@ extension ImageRunTests {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Deleted: " + id), r.stdout)
         XCTAssertFalse(try nook(["images", "-q"]).stdout.contains(id))
+    }
+
+    /// podman's rmi -f: the containers of the image go first (a running one
+    /// killed, a created one removed), with their layers; then the image.
+    func testRmiForceRemovesTheContainersUsingTheImage() throws {
+        let layout = h.work + "/image-layout-force"
+        let made = try Harness.shell(["/usr/bin/python3", Harness.repoRoot() + "/Tests/images/oci-layout.py", layout, "--tag", "force",
+                                      "--owner", "0:0", "--layer", h.rootfs, "--config-json", #"{"Labels":{"test":"rmi -f"}}"#])
+        XCTAssertEqual(made.status, 0, made.stderr)
+        _ = try Harness.shell(["/bin/chmod", "-R", "a+rX", layout])
+        var r = try nook(["image", "import", layout, "localhost/force:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let running = Harness.name("rmif-run"), created = Harness.name("rmif-made")
+        defer { _ = try? nook(["rm", "-f", running]); _ = try? nook(["rm", "-f", created]); _ = try? nook(["rmi", "localhost/force:1"]) }
+        r = try nook(["run", "-d", "--name", running, "localhost/force:1", "sleep", "60"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        r = try nook(["create", "--name", created, "localhost/force:1", "true"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(containerDirectories().count, 2)
+
+        r = try nook(["rmi", "-f", "localhost/force:1"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("Untagged: localhost/force:1") && r.stdout.contains("Deleted: "), r.stdout)
+        for name in [running, created] {
+            XCTAssertEqual(try nook(["state", name]).status, 125, "\(name) is gone")
+        }
+        XCTAssertEqual(containerDirectories(), [], "their layers went with them")
+        XCTAssertFalse(try nook(["images"]).stdout.contains("localhost/force"))
     }
 }

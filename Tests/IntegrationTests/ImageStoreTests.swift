@@ -298,7 +298,8 @@ final class ImageStoreTests: XCTestCase {
         XCTAssertEqual((images[0]["RootFS"] as? [String: Any])?["Layers"] as? [String], (images[1]["RootFS"] as? [String: Any])?["Layers"] as? [String])
         XCTAssertEqual((images[0]["Config"] as? [String: Any])?["Cmd"] as? [String], ["sh"])
         // One config under two manifests (the layout's and archive's OCI one, docker-archive's Docker one): two
-        // records, one image ID, one image as podman has it. Its ID, short or whole, names it; rmi of the ID removes both.
+        // records, one image ID, one image as podman has it. Its ID, short or whole, names it; rmi of the ID
+        // removes both, once told to (-f: it has three names, as podman asks).
         let id = try XCTUnwrap(images[0]["Id"] as? String)
         let listed = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(try s.nook(["images", "--format", "json"]).stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(listed.filter { $0["Id"] as? String == id }.count, 2, "the imports share one config: \(listed)")
@@ -306,9 +307,16 @@ final class ImageStoreTests: XCTestCase {
             let r = try s.nook(["image", "inspect", text])
             XCTAssertEqual(r.status, 0, "\(text): \(r.stderr)")
         }
-        let removed = try s.nook(["rmi", String(id.prefix(12))])
+        let asked = try s.nook(["rmi", String(id.prefix(12))])
+        XCTAssertEqual(asked.status, 125)
+        XCTAssertTrue(asked.stderr.contains("has 3 names") && asked.stderr.contains("nook rmi -f"), asked.stderr)
+        // By one name: that record goes, the image (its ID) stays with the other.
+        let one = try s.nook(["rmi", "localhost/sk:1"])
+        XCTAssertEqual(one.stdout, "Untagged: localhost/sk:1\n", "no Deleted: the ID stays")
+        XCTAssertEqual(try s.nook(["images", "-q"]).stdout, String(id.prefix(12)) + "\n")
+        let removed = try s.nook(["rmi", "-f", String(id.prefix(12))])
         XCTAssertEqual(removed.status, 0, removed.stderr)
-        XCTAssertEqual(removed.stdout.split(separator: "\n").filter { $0.hasPrefix("Deleted: ") }.count, 2, removed.stdout)
+        XCTAssertEqual(removed.stdout.split(separator: "\n").filter { $0.hasPrefix("Deleted: ") }, ["Deleted: " + id], removed.stdout)
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         // A blob that does not match its digest is refused, and nothing of it kept.
         let broken = try h.scratch("broken") + "/dir"

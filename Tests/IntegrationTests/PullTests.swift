@@ -123,6 +123,9 @@ final class PullTests: XCTestCase {
         XCTAssertEqual(list.status, 0, list.stderr)
         XCTAssertTrue(list.stdout.split(separator: "\n").contains { $0.hasPrefix("\(registry.host)/test/busy ") && $0.contains(" <none> ") }, list.stdout)
         let json = try h.run(["images", "--format", "json"], env: ["XDG_DATA_HOME": byDigest])
+        // A pin never crosses repositories: busyz's name with busy's digest names nothing.
+        let crossed = try h.run(["image", "inspect", "\(registry.host)/test/busyz:v1@\(gzip)"], env: ["XDG_DATA_HOME": byDigest])
+        XCTAssertEqual(crossed.status, 125, crossed.stdout)
         let rows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
         let row = try XCTUnwrap(rows.first { ($0["Digest"] as? String) == gzip })
         XCTAssertEqual(row["RepoTags"] as? [String], [])
@@ -179,6 +182,16 @@ final class PullTests: XCTestCase {
         let a = try pull(["--tls-verify=false", "--platform", "linux/arm64", "\(registry.host)/test/multi@\(index)"], store: armStore)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertEqual(try records(armStore).first?["manifest"] as? String, arm)
+        // Two images of one index in a store: arm64 by tag, amd64 by the index's digest. The pin names the one
+        // pulled by it (its very name), and rmi of the pin removes that one only.
+        let both = try newStore()
+        XCTAssertEqual(try pull(["--tls-verify=false", "--platform", "linux/arm64", "\(registry.host)/test/multi:multi"], store: both).status, 0)
+        XCTAssertEqual(try pull(["--tls-verify=false", "\(registry.host)/test/multi@\(index)"], store: both).status, 0)
+        let pinnedOne = try h.run(["image", "inspect", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": both])
+        let shown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(pinnedOne.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(shown.first?["Digest"] as? String, amd, pinnedOne.stdout)
+        XCTAssertEqual(try h.run(["rmi", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": both]).status, 0)
+        XCTAssertEqual(try records(both).map { $0["manifest"] as? String }, [arm], "the arm64 image, pulled by tag, stays")
 
         let none = try newStore()
         let s = try pull(["--tls-verify=false", "--platform", "linux/s390x", "\(registry.host)/test/multi:multi"], store: none)

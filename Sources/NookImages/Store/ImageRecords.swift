@@ -32,9 +32,6 @@ package struct ImageRecord: Codable, Sendable, Equatable {
         self.digests = digests
     }
 
-    /// Whether `digest` pins this image: its manifest's, or an index's it was pulled through.
-    package func isPinned(by digest: Digest) -> Bool { manifest == digest || digests?.contains(digest) == true }
-
     /// "docker.io/library/busybox" of "docker.io/library/busybox:latest" or of
     /// "docker.io/library/busybox@sha256:..." (a port's ':' is not a tag's).
     package static func repository(of name: String) -> String {
@@ -91,14 +88,7 @@ package struct ImageRecords: Sendable {
         let records = try all()
         // Not a reference: the text may still be an image ID or a prefix of one (below).
         if let reference = try? ImageReference(parsing: text) {
-            if let digest = reference.digest {
-                // A pin, with a tag or not (the tag is then only a name, as in
-                // podman): the image its manifest or its index has the digest
-                // of, one of this repository's first. (A name with the digest:
-                // recorded so by an older nook for an index's digest.)
-                let pinned = records.filter { $0.isPinned(by: digest) || $0.names.contains(reference.name + "@" + digest.description) }
-                return pinned.first { $0.names.contains { ImageRecord.repository(of: $0) == reference.name } } ?? pinned.first
-            }
+            if let digest = reference.digest { return try pinned(reference.name, digest, text: text, in: records) }
             if let hit = records.first(where: { $0.names.contains(reference.description) }) { return hit }
         }
         guard let hex = Self.idPrefix(text) else { return nil }
@@ -110,6 +100,25 @@ package struct ImageRecords: Sendable {
             throw NookError("'\(text)' is the start of \(ids.count) image IDs", hint: "give more digits (nook images shows them)")
         }
         return matches.first
+    }
+
+    /// The image `name@digest` pins (a tag beside it is only a name, as in
+    /// podman): the one recorded under that very name (pulled by it), else
+    /// the one whose manifest has the digest, else one pulled through an
+    /// index of that digest; only among images with a name in that
+    /// repository (a pin never crosses repositories: rmi of it must not
+    /// remove another's image).
+    func pinned(_ name: String, _ digest: Digest, text: String, in records: [ImageRecord]) throws -> ImageRecord? {
+        if let exact = records.first(where: { $0.names.contains(name + "@" + digest.description) }) { return exact }
+        let here = records.filter { $0.names.contains { ImageRecord.repository(of: $0) == name } }
+        if let byManifest = here.first(where: { $0.manifest == digest }) { return byManifest }
+        let byIndex = here.filter { $0.digests?.contains(digest) == true }
+        let ids = Set(byIndex.map(\.config))
+        if ids.count > 1 {
+            throw NookError("'\(text)' pins an index of which the store holds \(ids.count) images (IDs \(ids.map(\.short).sorted().joined(separator: ", ")))",
+                            hint: "name one by its tag or its image ID (nook images --digests)")
+        }
+        return byIndex.first
     }
 
     /// The hex digits of `text` if it can be (the start of) an image ID: `sha256:` and 3 or more of them.

@@ -11,13 +11,29 @@ package enum Signals {
         "PROF": SIGPROF, "WINCH": SIGWINCH, "IO": SIGIO, "PWR": SIGPWR, "SYS": SIGSYS,
     ]
 
+    /// glibc's SIGRTMIN and SIGRTMAX (its threads keep 32 and 33), as podman
+    /// reads RTMIN+3, systemd images' StopSignal.
+    static let realtimeMin: Int32 = 34, realtimeMax: Int32 = 64
+
     package static func parse(_ text: String) throws -> Int32 {
         if let n = Int32(text), n > 0, n < 65 { return n }
         var name = text.uppercased()
         if name.hasPrefix("SIG") { name.removeFirst(3) }
+        if let n = realtime(name) { return n }
         guard let n = names[name] else {
             throw NookError("unknown signal '\(text)'", hint: "use a name like TERM or SIGKILL, or a number", kind: .invalidInput)
         }
         return n
+    }
+
+    /// RTMIN, RTMIN+N, RTMAX, RTMAX-N, within the realtime range.
+    static func realtime(_ name: String) -> Int32? {
+        let base: Int32, sign: Character
+        if name.hasPrefix("RTMIN") { (base, sign) = (realtimeMin, "+") } else if name.hasPrefix("RTMAX") { (base, sign) = (realtimeMax, "-") } else { return nil }
+        let rest = name.dropFirst(5)
+        if rest.isEmpty { return base }
+        guard rest.first == sign, rest.count <= 3, let offset = Int32(rest.dropFirst()), offset >= 0,
+              offset <= realtimeMax - realtimeMin else { return nil }
+        return sign == "+" ? base + offset : base - offset
     }
 }
