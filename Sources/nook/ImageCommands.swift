@@ -217,41 +217,64 @@ struct RemoveImagesOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Also remove the containers that use the images, running ones killed (podman's rmi -f).") var force = false
     @Argument(help: "Images: names or IDs.") var images: [String]
 
+    /// What `rmi TEXT` does: take one name off, or remove these records.
+    enum Removal: Equatable {
+        case untag(String)
+        case remove(Set<Digest>)
+    }
+
     func run() throws {
         let store = try openImageStore()
+        // -f: the images' containers go first, before the store's lock: a
+        // container whose nook is stopped (^Z) holds its own lock, and the wait
+        // for it must not hold up every run of every image.
+        if force {
+            for text in images {
+                if case .remove(let manifests) = try removal(of: text, in: store) { try Self.removeContainers(using: manifests, store: store) }
+            }
+        }
         let lock = try ImageRemoval.exclusive(store)
         defer { lock.unlock() }
         for text in images {
-            let record = try findImage(text, in: store)
-            // A name of an image with other names: only the name goes (podman's untag).
-            if let name = (try? ImageReference(parsing: text))?.description, record.names.contains(name), record.names.count > 1 {
+            switch try removal(of: text, in: store) {
+            case .untag(let name):
                 try store.untag(name)
                 print("Untagged: \(name)")
-                continue
+            case .remove(let manifests):
+                let users = store.containerLayerUsers()
+                for manifest in manifests.sorted() {
+                    guard let containers = users[manifest] else { continue }
+                    throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
+                                    hint: Self.inUseHint(store.containerLayers(of: manifest)))
+                }
+                let removed = try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed
+                for name in removed.flatMap(\.names) { print("Untagged: \(name)") }
+                // Deleted: an image ID no record has any more (another manifest of the same config keeps it).
+                let kept = Set(try ImageRecords(store: store).all().map(\.config))
+                for id in Set(removed.map(\.config)).subtracting(kept).sorted() { print("Deleted: \(id.hex)") }
             }
-            // An image ID (not a name) names every record of that config: one image (`ImageRecords.find`).
-            let asName = (try? ImageReference(parsing: text))?.description
-            let byID = !(asName.map(record.names.contains) ?? false) && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true
-            let targets = try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }
-            let names = targets.flatMap(\.names)
-            if byID, names.count > 1, !force {
-                throw NookError("image '\(PrintableText.escaped(text))' has \(names.count) names (\(names.joined(separator: ", "))): an ID removes them all",
-                                hint: "remove one name with nook rmi NAME, or all of them with nook rmi -f \(PrintableText.escaped(text))", kind: .invalidInput)
-            }
-            let manifests = Set(targets.map(\.manifest))
-            if force { try Self.removeContainers(using: manifests, store: store) }
-            let users = store.containerLayerUsers()
-            for manifest in manifests.sorted() {
-                guard let containers = users[manifest] else { continue }
-                throw NookError("image '\(PrintableText.escaped(text))' is in use by container \(containers.joined(separator: ", "))",
-                                hint: Self.inUseHint(store.containerLayers(of: manifest)))
-            }
-            let removed = try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed
-            for name in removed.flatMap(\.names) { print("Untagged: \(name)") }
-            // Deleted: an image ID no record has any more (another manifest of the same config keeps it).
-            let kept = Set(try ImageRecords(store: store).all().map(\.config))
-            for id in Set(removed.map(\.config)).subtracting(kept).sorted() { print("Deleted: \(id.hex)") }
         }
+    }
+
+    /// A name of an image with other names: only that name goes (podman's
+    /// untag). An image ID names every record of that config (one image,
+    /// `ImageRecords.find`), a digest the record it pins; either, for an
+    /// image with several names, only with -f (podman's rule), as it removes
+    /// them all.
+    func removal(of text: String, in store: ImageStore) throws -> Removal {
+        let record = try findImage(text, in: store)
+        let reference = try? ImageReference(parsing: text)
+        let isName = reference.map { record.names.contains($0.description) } ?? false
+        if isName, let name = reference?.description, record.names.count > 1 { return .untag(name) }
+        let byID = !isName && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true
+        let byDigest = !isName && reference?.digest != nil
+        let targets = try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }
+        let names = targets.flatMap(\.names)
+        if byID || byDigest, names.count > 1, !force {
+            throw NookError("image '\(PrintableText.escaped(text))' has \(names.count) names (\(names.joined(separator: ", "))): \(byID ? "an ID" : "a digest") removes them all",
+                            hint: "remove one name with nook rmi NAME, or all of them with nook rmi -f \(PrintableText.escaped(text))", kind: .invalidInput)
+        }
+        return .remove(Set(targets.map(\.manifest)))
     }
 }
 

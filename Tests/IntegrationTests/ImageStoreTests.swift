@@ -307,6 +307,29 @@ final class ImageStoreTests: XCTestCase {
             let r = try s.nook(["image", "inspect", text])
             XCTAssertEqual(r.status, 0, "\(text): \(r.stderr)")
         }
+        // A digest of an image with several names removes them all too: only with -f.
+        let manifest = try XCTUnwrap(listed.first { ($0["Names"] as? [String])?.contains("localhost/skdir:1") == true }?["Digest"] as? String)
+        let byDigest = try s.nook(["rmi", "localhost/skdir@" + manifest])
+        XCTAssertEqual(byDigest.status, 125)
+        XCTAssertTrue(byDigest.stderr.contains("has 2 names") && byDigest.stderr.contains("a digest removes them all"), byDigest.stderr)
+        // A name may pin only the image's own digest: an import under another image's pin (given, or in the
+        // layout's ref.name) would take that pin over. Refused before anything is stored.
+        let otherDigest = "sha256:" + String(repeating: "ab", count: 32)
+        let before = s.contents()
+        let forged = try s.nook(["image", "import", "\(out)/dir", "localhost/skdir@" + otherDigest])
+        XCTAssertEqual(forged.status, 125)
+        XCTAssertTrue(forged.stderr.contains("pins a digest this image does not have"), forged.stderr)
+        let relabelled = try h.scratch("relabelled") + "/dir"
+        _ = try Harness.shell(["/bin/cp", "-r", "\(out)/dir", relabelled])
+        let indexPath = relabelled + "/index.json"
+        let indexText = try String(contentsOfFile: indexPath, encoding: .utf8)
+        try indexText.replacingOccurrences(of: "\"v1\"", with: "\"localhost/skdir@\(otherDigest)\"").write(toFile: indexPath, atomically: false, encoding: .utf8)
+        XCTAssertNotEqual(try String(contentsOfFile: indexPath, encoding: .utf8), indexText, "ref.name rewritten")
+        _ = try Harness.shell(["/bin/chown", "-R", "\(h.user.uid):\(h.user.gid)", relabelled])
+        let annotated = try s.nook(["image", "import", relabelled])
+        XCTAssertEqual(annotated.status, 125)
+        XCTAssertTrue(annotated.stderr.contains("pins a digest this image does not have"), annotated.stderr)
+        XCTAssertEqual(s.contents(), before, "nothing stored")
         let asked = try s.nook(["rmi", String(id.prefix(12))])
         XCTAssertEqual(asked.status, 125)
         XCTAssertTrue(asked.stderr.contains("has 3 names") && asked.stderr.contains("nook rmi -f"), asked.stderr)

@@ -15,7 +15,9 @@ final class SignalNamesTests: XCTestCase {
         XCTAssertEqual(try Signals.parse("RTMIN"), 34)
         XCTAssertEqual(try Signals.parse("SIGRTMAX-2"), 62)
         XCTAssertEqual(try Signals.parse("RTMAX"), 64)
-        for bad in ["SIGFOO", "RTMIN+31", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+99999999999", "RTMINX", "0", "65", ""] {
+        XCTAssertEqual(try Signals.parse("RTMIN+03"), 37)
+        for bad in ["SIGFOO", "RTMIN+31", "RTMIN-1", "RTMAX+1", "RTMIN+", "RTMIN+99999999999", "RTMINX", "0", "65", "",
+                    "RTMIN++3", "RTMAX-+3", "RTMAX--0", "RTMIN+-0", "+3", "RTMIN+ 3", "RTMIN+030", "ſigterm", " 9"] {
             XCTAssertThrowsError(try Signals.parse(bad), bad)
         }
     }

@@ -47,6 +47,19 @@ package struct ImageRecord: Codable, Sendable, Equatable {
         return repository.count < name.count ? String(name.dropFirst(repository.count + 1)) : nil
     }
 
+    /// Refuses a name whose digest (`REPO@sha256:...`) is neither `manifest`
+    /// nor one of `index`: an image imported under another's pin would take it over.
+    package static func checkPins(_ names: [String], manifest: Digest, index: [Digest] = []) throws {
+        for name in names {
+            guard let at = name.firstIndex(of: "@") else { continue }
+            let digest = try? Digest(String(name[name.index(after: at)...]))
+            guard let digest, digest == manifest || index.contains(digest) else {
+                throw NookError("the name '\(PrintableText.escaped(name))' pins a digest this image does not have (its manifest is \(manifest))",
+                                hint: "name it by a tag (NAME:TAG), or by its own digest", kind: .invalidInput)
+            }
+        }
+    }
+
     /// podman's RepoTags: the names that are tags.
     package var repoTags: [String] { names.filter { !$0.contains("@") } }
 
@@ -103,20 +116,20 @@ package struct ImageRecords: Sendable {
     }
 
     /// The image `name@digest` pins (a tag beside it is only a name, as in
-    /// podman): the one recorded under that very name (pulled by it), else
-    /// the one whose manifest has the digest, else one pulled through an
-    /// index of that digest; only among images with a name in that
-    /// repository (a pin never crosses repositories: rmi of it must not
-    /// remove another's image).
+    /// podman), among images with a name in that repository (a pin never
+    /// crosses repositories: rmi of it must not remove another's image): the
+    /// one whose manifest has the digest, else, of those pulled through an
+    /// index of that digest, the one pulled by this very pin, else the only
+    /// one. (`add` keeps a name's digest to the image's own.)
     func pinned(_ name: String, _ digest: Digest, text: String, in records: [ImageRecord]) throws -> ImageRecord? {
-        if let exact = records.first(where: { $0.names.contains(name + "@" + digest.description) }) { return exact }
         let here = records.filter { $0.names.contains { ImageRecord.repository(of: $0) == name } }
         if let byManifest = here.first(where: { $0.manifest == digest }) { return byManifest }
         let byIndex = here.filter { $0.digests?.contains(digest) == true }
+        if let exact = byIndex.first(where: { $0.names.contains(name + "@" + digest.description) }) { return exact }
         let ids = Set(byIndex.map(\.config))
         if ids.count > 1 {
             throw NookError("'\(text)' pins an index of which the store holds \(ids.count) images (IDs \(ids.map(\.short).sorted().joined(separator: ", ")))",
-                            hint: "name one by its tag or its image ID (nook images --digests)")
+                            hint: "name one by its image ID (nook images --digests shows which is which), or pull it by this pin")
         }
         return byIndex.first
     }
@@ -140,7 +153,10 @@ package struct ImageRecords: Sendable {
     }
 
     /// Adds `record`, moving each of its names off any other image (a tag names one image).
+    /// A name with a digest (`REPO@sha256:...`) must have the image's own: its
+    /// manifest's or its index's (a pin names only that image: `pinned`).
     package func add(_ record: ImageRecord) throws {
+        try ImageRecord.checkPins(record.names, manifest: record.manifest, index: record.digests ?? [])
         try update { records in
             for i in records.indices { records[i].names.removeAll { record.names.contains($0) } }
             if let i = records.firstIndex(where: { $0.manifest == record.manifest }) {

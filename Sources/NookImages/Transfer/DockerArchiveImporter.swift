@@ -23,8 +23,13 @@ struct DockerArchiveImporter {
 
     func importArchive(_ dir: String, source: String, reference: ImageReference?) throws -> ImageRecord {
         let entries = try ImageImporter.decode([Entry].self, dir + "/manifest.json", what: "manifest.json of '\(source)'")
-        // A RepoTag that is not a reference names nothing: it is left out.
-        let tags = { (e: Entry) in (e.repoTags ?? []).compactMap { try? ImageReference(parsing: $0).description } }
+        // A docker-archive's manifest is made here: no digest can name it.
+        if let reference, reference.digest != nil {
+            throw NookError("'\(reference)' names a digest, but the image of a docker-archive gets its manifest when it is imported",
+                            hint: "name it by a tag: nook image import \(source) NAME:TAG", kind: .invalidInput)
+        }
+        // A RepoTag that is not a reference, or names a digest, names nothing: it is left out.
+        let tags = { (e: Entry) in (e.repoTags ?? []).compactMap { try? ImageReference(parsing: $0) }.filter { $0.digest == nil }.map(\.description) }
         let entry: Entry
         if let reference, let hit = entries.first(where: { tags($0).contains(reference.description) }) {
             entry = hit

@@ -52,6 +52,9 @@ package struct ImageImporter {
             }
             descriptor = entry
         }
+        // Before any blob is copied: a name's digest must be this image's (`ImageRecords.add` checks it again).
+        let indexDigests = chosen.digest == descriptor.digest ? [] : [chosen.digest]
+        try ImageRecord.checkPins(names, manifest: descriptor.digest, index: indexDigests)
         guard MediaType.isManifest(descriptor.mediaType) else {
             throw NookError("'\(dir)': \(descriptor.digest) has media type '\(PrintableText.escaped(descriptor.mediaType))', not an image manifest",
                             hint: "Nook imports OCI and Docker schema 2 images")
@@ -73,7 +76,7 @@ package struct ImageImporter {
         }
         let size = descriptor.size + manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size }
         let record = ImageRecord(manifest: descriptor.digest, config: manifest.config.digest, names: names,
-                                 diffIDs: config.rootfs.diffIDs, size: size)
+                                 diffIDs: config.rootfs.diffIDs, size: size, digests: indexDigests.isEmpty ? nil : indexDigests)
         try ImageRecords(store: store).add(record)
         return record
     }

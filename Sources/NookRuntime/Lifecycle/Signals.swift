@@ -16,14 +16,14 @@ package enum Signals {
     static let realtimeMin: Int32 = 34, realtimeMax: Int32 = 64
 
     package static func parse(_ text: String) throws -> Int32 {
-        if let n = Int32(text), n > 0, n < 65 { return n }
-        var name = text.uppercased()
-        if name.hasPrefix("SIG") { name.removeFirst(3) }
-        if let n = realtime(name) { return n }
-        guard let n = names[name] else {
-            throw NookError("unknown signal '\(text)'", hint: "use a name like TERM or SIGKILL, or a number", kind: .invalidInput)
+        // ASCII only: Unicode's upper case would make "ſ" an S.
+        if text.utf8.allSatisfy({ $0 < 0x80 }) {
+            if text.utf8.allSatisfy({ (48...57).contains($0) }), let n = Int32(text), n > 0, n < 65 { return n }
+            var name = text.uppercased()
+            if name.hasPrefix("SIG") { name.removeFirst(3) }
+            if let n = realtime(name) ?? names[name] { return n }
         }
-        return n
+        throw NookError("unknown signal '\(PrintableText.escaped(text))'", hint: "use a name like TERM or SIGKILL, or a number", kind: .invalidInput)
     }
 
     /// RTMIN, RTMIN+N, RTMAX, RTMAX-N, within the realtime range.
@@ -32,7 +32,8 @@ package enum Signals {
         if name.hasPrefix("RTMIN") { (base, sign) = (realtimeMin, "+") } else if name.hasPrefix("RTMAX") { (base, sign) = (realtimeMax, "-") } else { return nil }
         let rest = name.dropFirst(5)
         if rest.isEmpty { return base }
-        guard rest.first == sign, rest.count <= 3, let offset = Int32(rest.dropFirst()), offset >= 0,
+        let digits = rest.dropFirst()
+        guard rest.first == sign, !digits.isEmpty, digits.count <= 2, digits.utf8.allSatisfy({ (48...57).contains($0) }), let offset = Int32(digits),
               offset <= realtimeMax - realtimeMin else { return nil }
         return sign == "+" ? base + offset : base - offset
     }
