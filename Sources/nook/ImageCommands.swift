@@ -204,6 +204,13 @@ enum ImageRemoval {
         return lock
     }
 
+    /// The image IDs of `removed` that no record has any more (another
+    /// manifest of the same config keeps its ID): what `Deleted:` names.
+    static func deletedIDs(_ removed: [ImageRecord], store: ImageStore) throws -> [Digest] {
+        let kept = Set(try ImageRecords(store: store).all().map(\.config))
+        return Set(removed.map(\.config)).subtracting(kept).sorted()
+    }
+
     /// The caller holds `exclusive`.
     static func remove(in store: ImageStore, where pick: (ImageRecord) -> Bool) throws -> (removed: [ImageRecord], freed: Int64) {
         let users = store.containerLayerUsers()
@@ -228,10 +235,10 @@ struct RemoveImagesOptions: ParsableArguments {
         // -f: the images' containers go first, before the store's lock: a
         // container whose nook is stopped (^Z) holds its own lock, and the wait
         // for it must not hold up every run of every image.
+        // Every argument resolved before any container goes: a name that is not there kills nothing.
         if force {
-            for text in images {
-                if case .remove(let manifests) = try removal(of: text, in: store) { try Self.removeContainers(using: manifests, store: store) }
-            }
+            let removals = try images.map { try removal(of: $0, in: store) }
+            for case .remove(let manifests) in removals { try Self.removeContainers(using: manifests, store: store) }
         }
         let lock = try ImageRemoval.exclusive(store)
         defer { lock.unlock() }
@@ -249,9 +256,7 @@ struct RemoveImagesOptions: ParsableArguments {
                 }
                 let removed = try ImageRemoval.remove(in: store, where: { manifests.contains($0.manifest) }).removed
                 for name in removed.flatMap(\.names) { print("Untagged: \(name)") }
-                // Deleted: an image ID no record has any more (another manifest of the same config keeps it).
-                let kept = Set(try ImageRecords(store: store).all().map(\.config))
-                for id in Set(removed.map(\.config)).subtracting(kept).sorted() { print("Deleted: \(id.hex)") }
+                for id in try ImageRemoval.deletedIDs(removed, store: store) { print("Deleted: \(id.hex)") }
             }
         }
     }
@@ -356,7 +361,7 @@ struct ImagePruneCommand: ParsableCommand {
         let lock = try ImageRemoval.exclusive(store)
         defer { lock.unlock() }
         let (removed, freed) = try ImageRemoval.remove(in: store, where: { $0.names.isEmpty })
-        for record in removed { print("Deleted: \(record.config.hex)") }
+        for id in try ImageRemoval.deletedIDs(removed, store: store) { print("Deleted: \(id.hex)") }
         print("Removed \(removed.count) image\(removed.count == 1 ? "" : "s"), freed \(ImageListOptions.humanSize(freed)) of blobs")
     }
 }

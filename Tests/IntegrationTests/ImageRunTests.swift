@@ -415,6 +415,12 @@ extension ImageRunTests {
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertEqual(containerDirectories().count, 2)
 
+        // A name that is not there: refused before any container goes.
+        r = try nook(["rmi", "-f", "localhost/force:1", "localhost/nosuch:1"])
+        XCTAssertEqual(r.status, 125)
+        XCTAssertEqual(containerDirectories().count, 2, "nothing removed: \(r.stderr)")
+        XCTAssertEqual(try nook(["exec", running, "--", "true"]).status, 0, "it still runs")
+
         r = try nook(["rmi", "-f", "localhost/force:1"])
         XCTAssertEqual(r.status, 0, r.stderr)
         XCTAssertTrue(r.stdout.contains("Untagged: localhost/force:1") && r.stdout.contains("Deleted: "), r.stdout)

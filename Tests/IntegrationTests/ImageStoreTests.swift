@@ -340,6 +340,14 @@ final class ImageStoreTests: XCTestCase {
         let removed = try s.nook(["rmi", "-f", String(id.prefix(12))])
         XCTAssertEqual(removed.status, 0, removed.stderr)
         XCTAssertEqual(removed.stdout.split(separator: "\n").filter { $0.hasPrefix("Deleted: ") }, ["Deleted: " + id], removed.stdout)
+        // A name moved to the docker-archive's record leaves the OCI one nameless; prune removes that record, and
+        // says Deleted of no ID, as the image (the other record) stays.
+        XCTAssertEqual(try s.nook(["image", "import", "\(out)/dir", "localhost/p:1"]).status, 0)
+        XCTAssertEqual(try s.nook(["image", "import", "\(out)/docker.tar", "localhost/p:1"]).status, 0)
+        let pruned = try s.nook(["image", "prune"])
+        XCTAssertTrue(pruned.stdout.contains("Removed 1 image") && !pruned.stdout.contains("Deleted:"), pruned.stdout)
+        XCTAssertEqual(try s.nook(["images", "-q"]).stdout, String(id.prefix(12)) + "\n")
+        XCTAssertEqual(try s.nook(["rmi", "localhost/p:1"]).status, 0)
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         // A blob that does not match its digest is refused, and nothing of it kept.
         let broken = try h.scratch("broken") + "/dir"

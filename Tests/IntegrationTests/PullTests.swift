@@ -182,6 +182,9 @@ final class PullTests: XCTestCase {
         let a = try pull(["--tls-verify=false", "--platform", "linux/arm64", "\(registry.host)/test/multi@\(index)"], store: armStore)
         XCTAssertEqual(a.status, 0, a.stderr)
         XCTAssertEqual(try records(armStore).first?["manifest"] as? String, arm)
+        // Run, it is said to be for another platform (podman's warning).
+        let foreign = try h.run(["run", "--rm", "--network", "none", "\(registry.host)/test/multi@\(index)", "/arch"], env: ["XDG_DATA_HOME": armStore])
+        XCTAssertTrue(foreign.stderr.contains("is for linux/arm64, not for this machine's linux/amd64"), foreign.stderr)
         // Two images of one index in a store: arm64 by tag, amd64 by the index's digest. The pin names the one
         // pulled by it (its very name), and rmi of the pin removes that one only.
         let both = try newStore()
@@ -190,6 +193,14 @@ final class PullTests: XCTestCase {
         let pinnedOne = try h.run(["image", "inspect", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": both])
         let shown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(pinnedOne.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(shown.first?["Digest"] as? String, amd, pinnedOne.stdout)
+        // Exported, its name pins the manifest the layout holds (not the index, which it does not), and imports again.
+        let exported = work + "/multi-exported.tar"
+        let export = try h.run(["image", "export", "\(registry.host)/test/multi@\(index)", exported], env: ["XDG_DATA_HOME": both])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        let again = try newStore()
+        let reimported = try h.run(["image", "import", exported], env: ["XDG_DATA_HOME": again])
+        XCTAssertEqual(reimported.status, 0, reimported.stderr)
+        XCTAssertEqual(reimported.stdout, "Loaded image: \(registry.host)/test/multi@\(amd)\n")
         XCTAssertEqual(try h.run(["rmi", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": both]).status, 0)
         XCTAssertEqual(try records(both).map { $0["manifest"] as? String }, [arm], "the arm64 image, pulled by tag, stays")
 

@@ -21,6 +21,8 @@ package struct ImageExporter {
         for digest in blobs where !store.hasBlob(digest) {
             throw NookError("blob \(digest) of image \(record.config.short) is missing from the store", hint: "pull or import the image again")
         }
+        // A name pinning the index it was pulled through (not in the layout): the manifest's pin instead, which the layout holds.
+        let name = name.map { $0.contains("@") ? ImageRecord.repository(of: $0) + "@" + record.manifest.description : $0 }
         let entry = Descriptor(mediaType: manifest.mediaType ?? MediaType.ociManifest, digest: record.manifest,
                                size: Int64(manifestBytes.count),
                                annotations: name.map { [ImageImporter.refAnnotation: $0] })
