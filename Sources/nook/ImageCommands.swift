@@ -145,8 +145,10 @@ struct ImageExportCommand: ParsableCommand {
         }
         let store = try openImageStore()
         let record = try findImage(image, in: store)
-        // An image ID is no name: the export is then named by the image's first name.
-        let name = (try? ImageReference(parsing: image)).map(\.description).flatMap { record.names.contains($0) ? $0 : nil } ?? record.names.first
+        // An image ID is no name: the export is then named by the image's first
+        // name. A pin is named as given (by the manifest's digest: `ImageExporter`).
+        let reference = try? ImageReference(parsing: image)
+        let name = reference.flatMap { $0.digest != nil || record.names.contains($0.description) ? $0.description : nil } ?? record.names.first
         try ImageExporter(store: store).export(record, name: name, to: path, format: kind)
     }
 }

@@ -312,6 +312,10 @@ final class ImageStoreTests: XCTestCase {
         let byDigest = try s.nook(["rmi", "localhost/skdir@" + manifest])
         XCTAssertEqual(byDigest.status, 125)
         XCTAssertTrue(byDigest.stderr.contains("has 2 names") && byDigest.stderr.contains("a digest removes them all"), byDigest.stderr)
+        // Exported by a pin, the layout names it by that pin (not by the image's first name).
+        let pinExport = try h.scratch("pin-export") + "/skoci.tar"
+        XCTAssertEqual(try s.nook(["image", "export", "localhost/skoci@" + manifest, pinExport]).status, 0)
+        XCTAssertEqual(try store().nook(["image", "import", pinExport]).stdout, "Loaded image: localhost/skoci@\(manifest)\n")
         // A name may pin only the image's own digest: an import under another image's pin (given, or in the
         // layout's ref.name) would take that pin over. Refused before anything is stored.
         let otherDigest = "sha256:" + String(repeating: "ab", count: 32)
@@ -348,6 +352,15 @@ final class ImageStoreTests: XCTestCase {
         XCTAssertTrue(pruned.stdout.contains("Removed 1 image") && !pruned.stdout.contains("Deleted:"), pruned.stdout)
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, String(id.prefix(12)) + "\n")
         XCTAssertEqual(try s.nook(["rmi", "localhost/p:1"]).status, 0)
+        // NAME:TAG@DIGEST is recorded as NAME@DIGEST (a pin's tag is no name), so the name given finds it.
+        let manifestOnly = try s.nook(["image", "import", "\(out)/dir", "localhost/pinned:7@" + manifest])
+        XCTAssertEqual(manifestOnly.stdout, "Loaded image: localhost/pinned@\(manifest)\n", manifestOnly.stderr)
+        XCTAssertEqual(try s.nook(["image", "inspect", "localhost/pinned:7@" + manifest]).status, 0)
+        // A name of 64 hex digits would hide the image ID it looks like: refused, as docker and podman do.
+        let idLike = try s.nook(["image", "import", "\(out)/dir", id])
+        XCTAssertEqual(idLike.status, 125)
+        XCTAssertTrue(idLike.stderr.contains("the form of an image ID"), idLike.stderr)
+        XCTAssertEqual(try s.nook(["rmi", "localhost/pinned@" + manifest]).status, 0)
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         // A blob that does not match its digest is refused, and nothing of it kept.
         let broken = try h.scratch("broken") + "/dir"

@@ -57,6 +57,10 @@ package struct ImageReference: Hashable, Sendable, Codable, CustomStringConverti
         guard !components.isEmpty, components.allSatisfy(Self.isValidComponent) else {
             throw bad("each part of the name must be lower-case letters and digits, separated by '.', '_', '__' or '-'")
         }
+        // docker's and podman's rule: such a name would hide the image ID it looks like.
+        if let last = components.last, last.utf8.count == 64, last.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+            throw bad("a name of 64 hex digits is the form of an image ID (use sha256:ID for that)")
+        }
         if registry == Self.defaultRegistry && components.count == 1 { components.insert("library", at: 0) }
         let repository = components.joined(separator: "/")
         guard repository.utf8.count <= Self.maximumLength else { throw bad("the name is longer than \(Self.maximumLength) characters") }

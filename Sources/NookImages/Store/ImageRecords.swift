@@ -152,10 +152,17 @@ package struct ImageRecords: Sendable {
         return result
     }
 
-    /// Adds `record`, moving each of its names off any other image (a tag names one image).
+    /// Adds `record`, moving each of its names off any other image (a tag names one image); returns it as recorded.
     /// A name with a digest (`REPO@sha256:...`) must have the image's own: its
     /// manifest's or its index's (a pin names only that image: `pinned`).
-    package func add(_ record: ImageRecord) throws {
+    @discardableResult
+    package func add(_ record: ImageRecord) throws -> ImageRecord {
+        var record = record
+        // NAME:TAG@DIGEST is NAME@DIGEST, as a pull records it: the tag of a pin is no name (`find` reads it by its digest).
+        record.names = record.names.map { name in
+            guard let reference = try? ImageReference(parsing: name), reference.digest != nil, reference.tag != nil else { return name }
+            return ImageReference(registry: reference.registry, repository: reference.repository, tag: nil, digest: reference.digest).description
+        }
         try ImageRecord.checkPins(record.names, manifest: record.manifest, index: record.digests ?? [])
         try update { records in
             for i in records.indices { records[i].names.removeAll { record.names.contains($0) } }
@@ -167,6 +174,7 @@ package struct ImageRecords: Sendable {
                 records.append(record)
             }
         }
+        return record
     }
 
     func write(_ records: [ImageRecord]) throws {

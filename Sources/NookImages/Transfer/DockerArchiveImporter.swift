@@ -71,8 +71,7 @@ struct DockerArchiveImporter {
         let names = reference.map { [$0.description] } ?? tags(entry)
         let record = ImageRecord(manifest: manifestDigest, config: configDigest, names: names, diffIDs: config.rootfs.diffIDs,
                                  size: Int64(manifestBytes.count + configBytes.count) + layers.reduce(0) { $0 + $1.size })
-        try ImageRecords(store: store).add(record)
-        return record
+        return try ImageRecords(store: store).add(record)
     }
 
     /// A path named in manifest.json, inside the archive (no '..' out of it).

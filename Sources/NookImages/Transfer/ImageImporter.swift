@@ -77,8 +77,7 @@ package struct ImageImporter {
         let size = descriptor.size + manifest.config.size + manifest.layers.reduce(0) { $0 + $1.size }
         let record = ImageRecord(manifest: descriptor.digest, config: manifest.config.digest, names: names,
                                  diffIDs: config.rootfs.diffIDs, size: size, digests: indexDigests.isEmpty ? nil : indexDigests)
-        try ImageRecords(store: store).add(record)
-        return record
+        return try ImageRecords(store: store).add(record)
     }
 
     /// blobs/sha256/HEX of the layout into the store, verified as it is written.
