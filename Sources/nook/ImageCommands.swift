@@ -270,7 +270,7 @@ struct RemoveImagesOptions: ParsableArguments {
     /// them all.
     func removal(of text: String, in store: ImageStore) throws -> Removal {
         let record = try findImage(text, in: store)
-        let reference = try? ImageReference(parsing: text)
+        let reference = try? ImageReference(parsing: text)  // an ID is no reference: nil
         let isName = reference.map { record.names.contains($0.description) } ?? false
         if isName, let name = reference?.description, record.names.count > 1 { return .untag(name) }
         let byID = !isName && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true

@@ -52,7 +52,7 @@ package struct ImageRecord: Codable, Sendable, Equatable {
     package static func checkPins(_ names: [String], manifest: Digest, index: [Digest] = []) throws {
         for name in names {
             guard let at = name.firstIndex(of: "@") else { continue }
-            let digest = try? Digest(String(name[name.index(after: at)...]))
+            let digest = try? Digest(String(name[name.index(after: at)...]))  // not a digest: refused below all the same
             guard let digest, digest == manifest || index.contains(digest) else {
                 throw NookError("the name '\(PrintableText.escaped(name))' pins a digest this image does not have (its manifest is \(manifest))",
                                 hint: "name it by a tag (NAME:TAG), or by its own digest", kind: .invalidInput)
@@ -160,6 +160,7 @@ package struct ImageRecords: Sendable {
         var record = record
         // NAME:TAG@DIGEST is NAME@DIGEST, as a pull records it: the tag of a pin is no name (`find` reads it by its digest).
         record.names = record.names.map { name in
+            // every name came through ImageReference; one that does not parse now is kept as it is
             guard let reference = try? ImageReference(parsing: name), reference.digest != nil, reference.tag != nil else { return name }
             return ImageReference(registry: reference.registry, repository: reference.repository, tag: nil, digest: reference.digest).description
         }
