@@ -105,6 +105,16 @@ final class PullTests: XCTestCase {
         XCTAssertTrue(inspected.stdout.contains("\"\(registry.host)/test/busy@\(gzip)\""), inspected.stdout)
         let wrongPin = try h.run(["image", "inspect", "\(registry.host)/test/busy:v1@\(zstd)"], env: ["XDG_DATA_HOME": store])
         XCTAssertEqual(wrongPin.status, 125, "a tag beside a digest the store lacks is not looked up by the tag")
+        // The tag moves on (another image pushed and pulled as busy:v1): the old image has no name left, and its
+        // pin still names it (threat 6's point: a pin runs the image it pinned).
+        let moved = try pushBusybox("test/busy", tag: "v1", compression: "zstd")
+        XCTAssertNotEqual(moved, gzip)
+        XCTAssertEqual(try pull(["--tls-verify=false", "\(registry.host)/test/busy:v1"], store: store).stdout, "\(registry.host)/test/busy:v1@\(moved)\n")
+        let old = try h.run(["image", "inspect", "\(registry.host)/test/busy@\(gzip)"], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(old.status, 0, old.stderr)
+        let oldRows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(old.stdout.utf8)) as? [[String: Any]])
+        XCTAssertEqual(oldRows.first?["Digest"] as? String, gzip)
+        XCTAssertEqual(oldRows.first?["RepoTags"] as? [String], [], "the tag moved to the new image")
 
         // The pin it printed pulls the same image, recorded under the digest name; zstd layers too.
         let byDigest = try newStore()

@@ -116,13 +116,15 @@ package struct ImageRecords: Sendable {
     }
 
     /// The image `name@digest` pins (a tag beside it is only a name, as in
-    /// podman), among images with a name in that repository (a pin never
-    /// crosses repositories: rmi of it must not remove another's image): the
+    /// podman), among images with a name in that repository or with none (a
+    /// pin never crosses repositories: rmi of it must not remove another's
+    /// image; an image whose tag moved on is no one's, and its pin still
+    /// runs it, which is what a pin is for): the
     /// one whose manifest has the digest, else, of those pulled through an
     /// index of that digest, the one pulled by this very pin, else the only
     /// one. (`add` keeps a name's digest to the image's own.)
     func pinned(_ name: String, _ digest: Digest, text: String, in records: [ImageRecord]) throws -> ImageRecord? {
-        let here = records.filter { $0.names.contains { ImageRecord.repository(of: $0) == name } }
+        let here = records.filter { $0.names.isEmpty || $0.names.contains { ImageRecord.repository(of: $0) == name } }
         if let byManifest = here.first(where: { $0.manifest == digest }) { return byManifest }
         let byIndex = here.filter { $0.digests?.contains(digest) == true }
         if let exact = byIndex.first(where: { $0.names.contains(name + "@" + digest.description) }) { return exact }
