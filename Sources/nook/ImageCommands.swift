@@ -271,8 +271,8 @@ struct RemoveImagesOptions: ParsableArguments {
     func removal(of text: String, in store: ImageStore) throws -> Removal {
         let record = try findImage(text, in: store)
         let reference = try? ImageReference(parsing: text)  // an ID is no reference: nil
-        let isName = reference.map { record.names.contains($0.description) } ?? false
-        if isName, let name = reference?.description, record.names.count > 1 { return .untag(name) }
+        let isName = reference.map { record.names.contains($0.recordedName) } ?? false
+        if isName, let name = reference?.recordedName, record.names.count > 1 { return .untag(name) }
         let byID = !isName && ImageRecords.idPrefix(text).map(record.config.hex.hasPrefix) == true
         let byDigest = !isName && reference?.digest != nil
         let targets = try ImageRecords(store: store).all().filter { $0.manifest == record.manifest || (byID && $0.config == record.config) }

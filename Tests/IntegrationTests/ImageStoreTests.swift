@@ -356,11 +356,19 @@ final class ImageStoreTests: XCTestCase {
         let manifestOnly = try s.nook(["image", "import", "\(out)/dir", "localhost/pinned:7@" + manifest])
         XCTAssertEqual(manifestOnly.stdout, "Loaded image: localhost/pinned@\(manifest)\n", manifestOnly.stderr)
         XCTAssertEqual(try s.nook(["image", "inspect", "localhost/pinned:7@" + manifest]).status, 0)
-        // A name of 64 hex digits would hide the image ID it looks like: refused, as docker and podman do.
-        let idLike = try s.nook(["image", "import", "\(out)/dir", id])
-        XCTAssertEqual(idLike.status, 125)
-        XCTAssertTrue(idLike.stderr.contains("the form of an image ID"), idLike.stderr)
-        XCTAssertEqual(try s.nook(["rmi", "localhost/pinned@" + manifest]).status, 0)
+        // Either spelling of the pin is that one name: with another name beside it, rmi takes only the pin off.
+        XCTAssertEqual(try s.nook(["image", "import", "\(out)/dir", "localhost/app:1"]).status, 0)
+        XCTAssertEqual(try s.nook(["rmi", "localhost/pinned:7@" + manifest]).stdout, "Untagged: localhost/pinned@\(manifest)\n")
+        // A name of 64 hex digits, or sha256:HEX, would hide the image ID it looks like: refused, as docker and podman do;
+        // sha256:ID is the ID.
+        for idLike in [id, "sha256:" + id] {
+            let r = try s.nook(["image", "import", "\(out)/dir", idLike])
+            XCTAssertEqual(r.status, 125, idLike)
+            XCTAssertTrue(r.stderr.contains("the form of an image ID or digest"), r.stderr)
+        }
+        let byFullID = try s.nook(["image", "inspect", "sha256:" + id])
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(byFullID.stdout.utf8)) as? [[String: Any]])?.first?["Id"] as? String, id)
+        XCTAssertEqual(try s.nook(["rmi", "localhost/app:1"]).status, 0)
         XCTAssertEqual(try s.nook(["images", "-q"]).stdout, "")
         // A blob that does not match its digest is refused, and nothing of it kept.
         let broken = try h.scratch("broken") + "/dir"

@@ -115,6 +115,9 @@ final class PullTests: XCTestCase {
         let oldRows = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(old.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(oldRows.first?["Digest"] as? String, gzip)
         XCTAssertEqual(oldRows.first?["RepoTags"] as? [String], [], "the tag moved to the new image")
+        // It keeps its repository, and no other: another repository's pin of it names nothing.
+        let otherRepository = try h.run(["image", "inspect", "\(registry.host)/test/busyz@\(gzip)"], env: ["XDG_DATA_HOME": store])
+        XCTAssertEqual(otherRepository.status, 125, otherRepository.stdout)
 
         // The pin it printed pulls the same image, recorded under the digest name; zstd layers too.
         let byDigest = try newStore()
@@ -203,6 +206,14 @@ final class PullTests: XCTestCase {
         let pinnedOne = try h.run(["image", "inspect", "\(registry.host)/test/multi@\(index)"], env: ["XDG_DATA_HOME": both])
         let shown = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(pinnedOne.stdout.utf8)) as? [[String: Any]])
         XCTAssertEqual(shown.first?["Digest"] as? String, amd, pinnedOne.stdout)
+        // arm64 by tag, then this machine's by the same tag (the tag moves on): the index's pin names the one
+        // named there now, not an ambiguity.
+        let moved = try newStore()
+        XCTAssertEqual(try pull(["--tls-verify=false", "--platform", "linux/arm64", "\(registry.host)/test/multi:multi"], store: moved).status, 0)
+        XCTAssertEqual(try pull(["--tls-verify=false", "\(registry.host)/test/multi:multi"], store: moved).status, 0)
+        let current = try h.run(["image", "inspect", "\(registry.host)/test/multi:multi@\(index)"], env: ["XDG_DATA_HOME": moved])
+        XCTAssertEqual(current.status, 0, current.stderr)
+        XCTAssertEqual((try JSONSerialization.jsonObject(with: Data(current.stdout.utf8)) as? [[String: Any]])?.first?["Digest"] as? String, amd)
         // Exported, its name pins the manifest the layout holds (not the index, which it does not), and imports again.
         let exported = work + "/multi-exported.tar"
         let export = try h.run(["image", "export", "\(registry.host)/test/multi@\(index)", exported], env: ["XDG_DATA_HOME": both])

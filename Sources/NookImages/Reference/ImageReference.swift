@@ -31,6 +31,10 @@ package struct ImageReference: Hashable, Sendable, Codable, CustomStringConverti
             NookError("invalid image reference '\(PrintableText.escaped(text))': \(why)", hint: "write it as \(form)", kind: .invalidInput)
         }
         guard !text.isEmpty else { throw bad("it is empty") }
+        // docker's and podman's rule, and `sha256:` too: such a name would hide the image ID it looks like.
+        if text.hasPrefix("sha256:") || (text.utf8.count == 64 && text.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })) {
+            throw bad("that is the form of an image ID or digest, not of a name")
+        }
         guard text.utf8.count <= Self.maximumLength + 72 else { throw bad("it is longer than \(Self.maximumLength) characters") }
         var rest = Substring(text)
         var digest: Digest?
@@ -57,10 +61,6 @@ package struct ImageReference: Hashable, Sendable, Codable, CustomStringConverti
         guard !components.isEmpty, components.allSatisfy(Self.isValidComponent) else {
             throw bad("each part of the name must be lower-case letters and digits, separated by '.', '_', '__' or '-'")
         }
-        // docker's and podman's rule: such a name would hide the image ID it looks like.
-        if let last = components.last, last.utf8.count == 64, last.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
-            throw bad("a name of 64 hex digits is the form of an image ID (use sha256:ID for that)")
-        }
         if registry == Self.defaultRegistry && components.count == 1 { components.insert("library", at: 0) }
         let repository = components.joined(separator: "/")
         guard repository.utf8.count <= Self.maximumLength else { throw bad("the name is longer than \(Self.maximumLength) characters") }
@@ -74,6 +74,11 @@ package struct ImageReference: Hashable, Sendable, Codable, CustomStringConverti
         if let tag { text += ":" + tag }
         if let digest { text += "@" + digest.description }
         return text
+    }
+
+    /// The name as the store records it: a pin's tag dropped (`NAME:TAG@DIGEST` is `NAME@DIGEST`; the tag of a pin is no name).
+    package var recordedName: String {
+        digest == nil ? description : ImageReference(registry: registry, repository: repository, tag: nil, digest: digest).description
     }
 
     /// The name without tag or digest: `docker.io/library/busybox`.

@@ -22,6 +22,11 @@ package struct ImageRecord: Codable, Sendable, Equatable {
     /// pulled through, whose digest `nook pull` prints. nil: none (and in an
     /// images.json of an older nook).
     package var digests: [Digest]?
+    /// Every repository the image has had a name in: a tag that moved on to
+    /// another image leaves its repository here, and a pin of that
+    /// repository still names this image (`ImageRecords.pinned`). nil: an
+    /// images.json of an older nook.
+    package var repositories: [String]?
 
     package init(manifest: Digest, config: Digest, names: [String], diffIDs: [Digest], size: Int64, digests: [Digest]? = nil) {
         self.manifest = manifest
@@ -35,10 +40,14 @@ package struct ImageRecord: Codable, Sendable, Equatable {
     /// "docker.io/library/busybox" of "docker.io/library/busybox:latest" or of
     /// "docker.io/library/busybox@sha256:..." (a port's ':' is not a tag's).
     package static func repository(of name: String) -> String {
-        if let at = name.firstIndex(of: "@") { return String(name[..<at]) }
+        // (An older nook recorded NAME:TAG@DIGEST as given: its tag goes too.)
+        let name = name.firstIndex(of: "@").map { String(name[..<$0]) } ?? name
         guard let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") else { return name }
         return String(name[..<colon])
     }
+
+    /// Whether the image has a name in `repository` now.
+    func isNamed(in repository: String) -> Bool { names.contains { Self.repository(of: $0) == repository } }
 
     /// The tag of `name`; nil for a name pulled by digest (`REPO@sha256:...`), as podman shows `<none>`.
     package static func tag(of name: String) -> String? {
@@ -116,24 +125,27 @@ package struct ImageRecords: Sendable {
     }
 
     /// The image `name@digest` pins (a tag beside it is only a name, as in
-    /// podman), among images with a name in that repository or with none (a
+    /// podman), among images that have or had a name in that repository (a
     /// pin never crosses repositories: rmi of it must not remove another's
-    /// image; an image whose tag moved on is no one's, and its pin still
-    /// runs it, which is what a pin is for): the
-    /// one whose manifest has the digest, else, of those pulled through an
-    /// index of that digest, the one pulled by this very pin, else the only
-    /// one. (`add` keeps a name's digest to the image's own.)
+    /// image; an image whose tag moved on keeps its repository, and its pin
+    /// still runs it, which is what a pin is for): the one whose manifest has
+    /// the digest; else, of those pulled through an index of that digest, the
+    /// one pulled by this very pin, else the ones named there now before those
+    /// whose tag moved on, if they are one image. (`add` keeps a name's
+    /// digest to the image's own.)
     func pinned(_ name: String, _ digest: Digest, text: String, in records: [ImageRecord]) throws -> ImageRecord? {
-        let here = records.filter { $0.names.isEmpty || $0.names.contains { ImageRecord.repository(of: $0) == name } }
+        let here = records.filter { $0.isNamed(in: name) || $0.repositories?.contains(name) == true }
         if let byManifest = here.first(where: { $0.manifest == digest }) { return byManifest }
         let byIndex = here.filter { $0.digests?.contains(digest) == true }
         if let exact = byIndex.first(where: { $0.names.contains(name + "@" + digest.description) }) { return exact }
-        let ids = Set(byIndex.map(\.config))
+        let named = byIndex.filter { $0.isNamed(in: name) }
+        let candidates = named.isEmpty ? byIndex : named
+        let ids = Set(candidates.map(\.config))
         if ids.count > 1 {
             throw NookError("'\(text)' pins an index of which the store holds \(ids.count) images (IDs \(ids.map(\.short).sorted().joined(separator: ", ")))",
                             hint: "name one by its image ID (nook images --digests shows which is which), or pull it by this pin")
         }
-        return byIndex.first
+        return candidates.first
     }
 
     /// The hex digits of `text` if it can be (the start of) an image ID: `sha256:` and 3 or more of them.
@@ -161,18 +173,17 @@ package struct ImageRecords: Sendable {
     package func add(_ record: ImageRecord) throws -> ImageRecord {
         var record = record
         // NAME:TAG@DIGEST is NAME@DIGEST, as a pull records it: the tag of a pin is no name (`find` reads it by its digest).
-        record.names = record.names.map { name in
-            // every name came through ImageReference; one that does not parse now is kept as it is
-            guard let reference = try? ImageReference(parsing: name), reference.digest != nil, reference.tag != nil else { return name }
-            return ImageReference(registry: reference.registry, repository: reference.repository, tag: nil, digest: reference.digest).description
-        }
+        // (Every name came through ImageReference; one that does not parse now is kept as it is.)
+        record.names = record.names.map { name in (try? ImageReference(parsing: name))?.recordedName ?? name }
         try ImageRecord.checkPins(record.names, manifest: record.manifest, index: record.digests ?? [])
+        record.repositories = Array(Set((record.repositories ?? []) + record.names.map(ImageRecord.repository(of:)))).sorted()
         try update { records in
             for i in records.indices { records[i].names.removeAll { record.names.contains($0) } }
             if let i = records.firstIndex(where: { $0.manifest == record.manifest }) {
                 records[i].names = Array(Set(records[i].names + record.names)).sorted()
                 let digests = Set((records[i].digests ?? []) + (record.digests ?? []))
                 records[i].digests = digests.isEmpty ? nil : digests.sorted()
+                records[i].repositories = Array(Set((records[i].repositories ?? []) + (record.repositories ?? []))).sorted()
             } else {
                 records.append(record)
             }
