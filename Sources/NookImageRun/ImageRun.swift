@@ -51,8 +51,9 @@ package enum ImageRun {
         }
         let config = try store.readJSON(ImageConfiguration.self, record.config, what: "image config")
         // podman's warning: such an image's programs fail to start here (exec format error), or run emulated.
-        if let os = config.os, let architecture = config.architecture, os + "/" + architecture != Platform.host.os + "/" + Platform.host.architecture {
-            Tracer.standardError("nook: warning: image '\(PrintableText.escaped(image))' is for \(PrintableText.escaped(os))/\(PrintableText.escaped(architecture)), not for this machine's \(Platform.host.os)/\(Platform.host.architecture)")
+        let host = Platform.host
+        if let os = config.os, let architecture = config.architecture, (os, architecture) != (host.os, host.architecture) {
+            Tracer.standardError("nook: warning: image '\(PrintableText.escaped(image))' is for \(PrintableText.escaped(os))/\(PrintableText.escaped(architecture)), not for this machine's \(host.os)/\(host.architecture)")
         }
         let settings = try ImageRunSettings(config: config.config, overrides: overrides, imageName: image)
         // Said now, not at the first `nook stop`.

@@ -227,7 +227,7 @@ struct RemoveImagesOptions: ParsableArguments {
     @Argument(help: "Images: names or IDs.") var images: [String]
 
     /// What `rmi TEXT` does: take one name off, or remove these records.
-    enum Removal: Equatable {
+    enum Removal {
         case untag(String)
         case remove(Set<Digest>)
     }

@@ -9,12 +9,17 @@ package struct Digest: Hashable, Sendable, Codable, CustomStringConvertible, Com
     /// The 64 hex digits.
     package let hex: String
 
+    /// Only the digits 0-9 and a-f: a digest's, and an image ID's (or the start of one).
+    package static func isLowerHex(_ text: some StringProtocol) -> Bool {
+        text.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
     package init(_ text: String) throws {
         guard text.hasPrefix("sha256:") else {
             throw NookError("invalid digest '\(PrintableText.escaped(text))': Nook knows only sha256:<64 hex digits>", kind: .invalidInput)
         }
         let hex = String(text.dropFirst("sha256:".count))
-        guard hex.utf8.count == 64, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else {
+        guard hex.utf8.count == 64, Self.isLowerHex(hex) else {
             throw NookError("invalid digest '\(PrintableText.escaped(text))': expected sha256: and 64 lower-case hex digits", kind: .invalidInput)
         }
         self.hex = hex

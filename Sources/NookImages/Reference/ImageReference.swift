@@ -32,7 +32,7 @@ package struct ImageReference: Hashable, Sendable, Codable, CustomStringConverti
         }
         guard !text.isEmpty else { throw bad("it is empty") }
         // docker's and podman's rule, and `sha256:` too: such a name would hide the image ID it looks like.
-        if text.hasPrefix("sha256:") || (text.utf8.count == 64 && text.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) })) {
+        if text.hasPrefix("sha256:") || (text.utf8.count == 64 && Digest.isLowerHex(text)) {
             throw bad("that is the form of an image ID or digest, not of a name")
         }
         guard text.utf8.count <= Self.maximumLength + 72 else { throw bad("it is longer than \(Self.maximumLength) characters") }

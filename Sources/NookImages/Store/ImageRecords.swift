@@ -56,13 +56,18 @@ package struct ImageRecord: Codable, Sendable, Equatable {
         return repository.count < name.count ? String(name.dropFirst(repository.count + 1)) : nil
     }
 
+    /// The digest a name pins (`REPO@sha256:...`); nil for a tag, or after an
+    /// `@` that is no digest.
+    package static func pinnedDigest(of name: String) -> Digest? {
+        guard let at = name.firstIndex(of: "@") else { return nil }
+        return try? Digest(String(name[name.index(after: at)...]))  // no digest: nil, as the caller asks
+    }
+
     /// Refuses a name whose digest (`REPO@sha256:...`) is neither `manifest`
     /// nor one of `index`: an image imported under another's pin would take it over.
     package static func checkPins(_ names: [String], manifest: Digest, index: [Digest] = []) throws {
-        for name in names {
-            guard let at = name.firstIndex(of: "@") else { continue }
-            let digest = try? Digest(String(name[name.index(after: at)...]))  // not a digest: refused below all the same
-            guard let digest, digest == manifest || index.contains(digest) else {
+        for name in names where name.contains("@") {
+            guard let digest = pinnedDigest(of: name), digest == manifest || index.contains(digest) else {
                 throw NookError("the name '\(PrintableText.escaped(name))' pins a digest this image does not have (its manifest is \(manifest))",
                                 hint: "name it by a tag (NAME:TAG), or by its own digest", kind: .invalidInput)
             }
@@ -152,7 +157,7 @@ package struct ImageRecords: Sendable {
     package static func idPrefix(_ text: String) -> String? {
         var hex = text
         if hex.hasPrefix("sha256:") { hex.removeFirst(7) }
-        guard hex.utf8.count >= 3, hex.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) else { return nil }
+        guard hex.utf8.count >= 3, Digest.isLowerHex(hex) else { return nil }
         return hex
     }
 

@@ -17,7 +17,7 @@ extension ImageStore {
         var blobs: Set<Digest> = [record.manifest, record.config]
         blobs.formUnion(record.digests ?? [])
         // An older nook recorded no index digest, only a name pulled by it: `REPO@sha256:...`.
-        blobs.formUnion(record.names.compactMap { name in name.firstIndex(of: "@").flatMap { try? Digest(String(name[name.index(after: $0)...])) } })
+        blobs.formUnion(record.names.compactMap(ImageRecord.pinnedDigest(of:)))
         // A manifest that cannot be read any more: its layer blobs go as unreferenced ones with the next rmi of an image that names them.
         if let manifest = try? readJSON(ImageManifest.self, record.manifest, what: "manifest") {
             blobs.formUnion(manifest.layers.map(\.digest))
