@@ -1,10 +1,12 @@
 // Thin wrappers for calls Swift cannot import: the variadic syscall(2),
-// ioctl(2), prctl(2) and fcntl(2); and memfd_create(2) and sendfile(2), behind _GNU_SOURCE.
+// ioctl(2), prctl(2) and fcntl(2); and memfd_create(2), sendfile(2), setns(2)
+// and accept4(2), behind _GNU_SOURCE.
 #include "CShims.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <pty.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +16,12 @@
 #include <sys/random.h>
 #include <sys/sendfile.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <termios.h>
+#include <linux/capability.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <unistd.h>
@@ -134,6 +138,18 @@ int nook_contents_sealed(int fd) {
 int nook_set_dumpable(int on) { return prctl(PR_SET_DUMPABLE, on ? 1 : 0, 0, 0, 0); }
 
 int nook_set_process_name(const char *name) { return prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int nook_drop_all_capabilities(void) {
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return -1;
+    struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+    memset(data, 0, sizeof data);
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+int nook_setns_user(int fd) { return setns(fd, CLONE_NEWUSER); }
+int nook_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
+int nook_accept_nonblock(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
 
 int nook_pending_bytes(int fd) {
     int n = 0;

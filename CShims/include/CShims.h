@@ -314,6 +314,14 @@ int nook_contents_sealed(int fd);
 int nook_set_dumpable(int on);
 /// prctl(PR_SET_NAME, name): /proc/self/comm (at most 15 bytes are kept).
 int nook_set_process_name(const char *name);
+/// prctl(PR_SET_NO_NEW_PRIVS, 1), then capset(2) with every set empty (the
+/// ambient set empties with the permitted one). 0, or -1 and errno.
+int nook_drop_all_capabilities(void);
+/// setns(fd, CLONE_NEWUSER) and setns(fd, CLONE_NEWNET) (behind _GNU_SOURCE).
+int nook_setns_user(int fd);
+int nook_setns_net(int fd);
+/// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) (behind _GNU_SOURCE).
+int nook_accept_nonblock(int fd);
 
 // ---- Seccomp: compiled in the parent with libseccomp ---------------------
 

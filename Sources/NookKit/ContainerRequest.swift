@@ -35,8 +35,10 @@ public struct ContainerRequest: Sendable {
     /// Bind mounts, as `-v` takes them: `SOURCE:DESTINATION[:ro]`.
     public var mounts: [String] = []
     /// Container ports to publish on 127.0.0.1, each on a host port the
-    /// kernel picks (`ContainerHandle.hostPort(for:)`). Needs a user-mode
-    /// network: with ports and `network` `.none`, pasta is used.
+    /// kernel picks (`ContainerHandle.hostPort(for:)`). With `network`
+    /// `.none` (the default), nook's own port forwarder carries them (TCP, at
+    /// most ten) and the container reaches nothing else; with `.pasta` or
+    /// `.slirp4netns`, that helper publishes them.
     public var ports: [UInt16] = []
     /// `--network`: none (only loopback), pasta, slirp4netns, host.
     public var network: NetworkMode = .none
@@ -102,8 +104,7 @@ public struct ContainerRequest: Sendable {
         options.volumes = try mounts.map(VolumeSpec.parse)
         options.resources = limits
         let published = try ports.map { try PortMapping(hostIP: "127.0.0.1", hostPort: 0, containerPort: $0).withHostPortChosen() }
-        let mode: NetworkMode = !published.isEmpty && network == .none ? .pasta(allowHostLoopback: false, options: []) : network
-        options.network = NetworkSettings(mode: mode, ports: published)
+        options.network = NetworkSettings(mode: network, ports: published)
         var layer: ImageRun.Layer?
         let started: Runtime.DetachedStart
         do {

@@ -35,7 +35,7 @@ struct Nook: ParsableCommand {
                       StatsCommand.self, PauseCommand.self, ResumeCommand.self, LogsCommand.self, WaitCommand.self,
                       StopCommand.self, RestartCommand.self, RmCommand.self, RootfsCommand.self, PullCommand.self, ImageCommand.self, ImagesCommand.self, RmiCommand.self, UnshareCommand.self,
                       AuditCommand.self, InspectCommand.self, PortCommand.self, VersionCommand.self,
-                      MonitorCommand.self, UnpackLayersCommand.self, RemoveLayersCommand.self,
+                      MonitorCommand.self, ForwardCommand.self, UnpackLayersCommand.self, RemoveLayersCommand.self,
                       CopyLayersCommand.self, ProbeOverlayCommand.self]
     )
 

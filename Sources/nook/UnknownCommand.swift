@@ -10,7 +10,7 @@ enum UnknownCommand {
         guard let word = arguments.first, !word.hasPrefix("-") else { return nil }
         let names = Nook.configuration.subcommands.map { $0.configuration.commandName ?? "" } + ["help"]
         guard !names.contains(word) else { return nil }
-        let visible = names.filter { $0 != "__monitor" }
+        let visible = names.filter { !$0.hasPrefix("__") }  // internal: __monitor, __forward, the layer helpers
         let nearest = visible.min { distance(word, $0) < distance(word, $1) }
         if let nearest, distance(word, nearest) <= max(2, word.count / 3) {
             return NookError("unknown command '\(word)'; did you mean '\(nearest)'?", hint: "nook --help lists the commands", kind: .invalidInput)

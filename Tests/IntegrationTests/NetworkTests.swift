@@ -9,7 +9,9 @@ final class NetworkTests: XCTestCase {
     var h: Harness { Harness.shared }
 
     /// The user-mode helpers installed here; a test for a missing one is skipped.
+    /// `none` publishes through nook's own forwarder, which is always there.
     func helper(_ name: String) throws -> String {
+        if name == "none" { return name }
         let program = name == "pasta" ? "pasta" : "slirp4netns"
         guard Harness.isInstalled(program) else {
             throw XCTSkip("\(program) is not installed (Debian package \(name == "pasta" ? "passt" : "slirp4netns"))")
@@ -38,7 +40,7 @@ final class NetworkTests: XCTestCase {
     }
 
     func testWebServerThroughPublishedPortWithEitherHelper() throws {
-        for mode in ["pasta", "slirp4netns"] {
+        for mode in ["none", "pasta", "slirp4netns"] {
             guard let mode = try? helper(mode) else { continue }
             let name = Harness.name("web")
             let port = try Loopback.freePort()
@@ -54,7 +56,7 @@ final class NetworkTests: XCTestCase {
 
             let helperPID = try XCTUnwrap(helperPID(name), "state.json names the helper")
             XCTAssertTrue(Harness.isAlive(helperPID))
-            XCTAssertTrue(["pasta", "passt", "passt.avx2", "slirp4netns"].contains(commandName(helperPID)), commandName(helperPID))
+            XCTAssertTrue(["nook-forward", "pasta", "passt", "passt.avx2", "slirp4netns"].contains(commandName(helperPID)), commandName(helperPID))
             XCTAssertEqual(Harness.children(of: nook.pid).contains(helperPID), true, "the helper is nook's own child")
 
             XCTAssertEqual(kill(nook.pid, SIGTERM), 0)   // forwarded to the init, which stops httpd
@@ -67,7 +69,7 @@ final class NetworkTests: XCTestCase {
 
     func testDataSentJustBeforeTheContainerExitsStillArrives() throws {
         // The helper is stopped only once it has relayed what the container wrote.
-        for mode in ["pasta", "slirp4netns"] {
+        for mode in ["none", "pasta", "slirp4netns"] {
             guard let mode = try? helper(mode) else { continue }
             let port = try Loopback.freePort()
             let nook = try h.start(["run", "--network", mode, "-p", "127.0.0.1:\(port):5000", "--rootfs", h.rootfs,
@@ -150,6 +152,85 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(hosts.stdout.contains("127.0.0.1\tlocalhost") && hosts.stdout.contains("127.0.1.1\t\(name)\n\(name)\n"), hosts.stdout)
     }
 
+    /// `-p` with `--network none`: nook's own forwarder carries the published
+    /// port into the container, and nothing else. Seen from inside, the
+    /// container still has only `lo`, no route, and no way back to the host
+    /// (its 127.0.0.1 is its own); the forwarder is invisible there, holds no
+    /// capability, and cannot be ptraced or read through /proc by the
+    /// container's user. A port nobody listens on inside closes the client's
+    /// connection instead of leaving it hanging.
+    func testPortsPublishedWithNetworkNoneReachOnlyTheContainer() throws {
+        let name = Harness.name("fwd")
+        let port = try Loopback.freePort(), unserved = try Loopback.freePort(), echo = try Loopback.freePort()
+        let host = try Loopback.PongServer()
+        let www = try site("forwarded\n")
+        let nook = try h.start(["run", "--init", "--name", name, "-p", "127.0.0.1:\(port):80", "-p", "127.0.0.1:\(unserved):81",
+                                "-p", "127.0.0.1:\(echo):82", "-v", "\(www):/www:ro", "--rootfs", h.rootfs, "--",
+                                "sh", "-c", "busybox nc -l -p 82 -e cat & exec httpd -f -p 80 -h /www"])
+        XCTAssertTrue(Harness.eventually(15) { ((try? Loopback.httpGet(port: port)) ?? "").contains("forwarded") }, nook.stderrText)
+        // Each end's end of file reaches the other: the client's makes cat exit, and
+        // cat's closes the client's connection. A forwarder that kept either to
+        // itself would leave this read waiting until its timeout (EAGAIN).
+        var echoed: (text: String, end: Int, errno: Int32) = ("", 0, 0)
+        XCTAssertTrue(Harness.eventually(15) {
+            guard let fd = try? Loopback.connected(port: echo, timeout: 30) else { return false }
+            defer { close(fd) }
+            _ = write(fd, "ping", 4)
+            shutdown(fd, Int32(SHUT_WR))
+            var buf = [UInt8](repeating: 0, count: 64)
+            var got: [UInt8] = []
+            var n = 0
+            repeat { n = read(fd, &buf, buf.count); if n > 0 { got += buf[0..<n] } } while n > 0
+            echoed = (String(decoding: got, as: UTF8.self), n, errno)
+            return !got.isEmpty  // empty: nc was not listening yet, the connection was closed
+        }, "echo: \(echoed)")
+        XCTAssertEqual(echoed.text, "ping")
+        XCTAssertEqual(echoed.end, 0, "the connection ended with end of file, errno \(echoed.errno) (EAGAIN: it hung)")
+        let forwarder = try XCTUnwrap(helperPID(name), "state.json names the forwarder")
+        XCTAssertEqual(commandName(forwarder), "nook-forward")
+        XCTAssertEqual(Harness.children(of: nook.pid).contains(forwarder), true, "the forwarder is nook's own child")
+        let status = (try? String(contentsOfFile: "/proc/\(forwarder)/status", encoding: .utf8)) ?? ""
+        XCTAssertTrue(status.contains("CapEff:\t0000000000000000") && status.contains("CapPrm:\t0000000000000000"), status)
+        XCTAssertTrue(status.contains("NoNewPrivs:\t1"), status)
+        // Not dumpable: its /proc files belong to root, not to the user it runs as.
+        var info = stat()
+        XCTAssertEqual(stat("/proc/\(forwarder)/environ", &info), 0)
+        XCTAssertEqual(info.st_uid, 0, "the forwarder is not dumpable")
+        let containerPID = try XCTUnwrap((state(name)?["pid"] as? Int).map(Int32.init))
+        for ns in ["net", "user"] {
+            let theirs = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(containerPID)/ns/\(ns)")
+            XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(forwarder)/ns/\(ns)"), theirs,
+                           "the forwarder is in the container's \(ns) namespace")
+        }
+        XCTAssertNotEqual(try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(forwarder)/ns/pid"),
+                          try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(containerPID)/ns/pid"))
+
+        let inside = try h.run(["exec", name, "sh", "-c",
+                                "ls /sys/class/net; echo routes; tail -n +2 /proc/net/route; ps -o comm; " +
+                                "/bin/probe tcp_connect:127.0.0.1:\(host.port); /bin/probe tcp_connect:10.0.2.2:80"])
+        XCTAssertEqual(inside.status, 0, inside.stderr)
+        XCTAssertTrue(inside.stdout.hasPrefix("lo\nroutes\n"), inside.stdout)
+        XCTAssertFalse(inside.stdout.contains("nook-forward"), "the forwarder is not among the container's processes: \(inside.stdout)")
+        XCTAssertTrue(inside.stdout.contains("tcp_connect:127.0.0.1:\(host.port) result=err errno=ECONNREFUSED"),
+                      "the container's loopback is its own, not the host's: \(inside.stdout)")
+        XCTAssertTrue(inside.stdout.contains("tcp_connect:10.0.2.2:80 result=err errno=ENETUNREACH"), inside.stdout)
+        XCTAssertEqual(host.connections, 0)
+
+        // Port 81 is published, nothing listens on it inside: the client's connection
+        // is closed (end of file or reset), not left hanging until the read's timeout.
+        let client = try Loopback.connected(port: unserved, timeout: 30)
+        defer { close(client) }
+        var byte: UInt8 = 0
+        let n = read(client, &byte, 1)
+        let err = errno
+        XCTAssertTrue(n == 0 || (n < 0 && err == ECONNRESET), "read gave \(n), errno \(err) (EAGAIN: it hung)")
+
+        XCTAssertEqual(kill(nook.pid, SIGTERM), 0)
+        XCTAssertEqual(nook.wait(), 143, nook.stderrText)
+        XCTAssertFalse(Harness.isAlive(forwarder), "the forwarder ended with the container")
+        XCTAssertThrowsError(try Loopback.httpGet(port: port), "nothing listens on the port any more")
+    }
+
     func testHostNetworkIsTheCallersNamespace() throws {
         let mine = try h.runAsUser(["readlink", "/proc/self/ns/net"]).stdout
         let r = try h.run(["run", "--network", "host", "--rootfs", h.rootfs, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf"])
@@ -177,10 +258,12 @@ final class NetworkTests: XCTestCase {
     }
 
     func testHelperDiesWhenNookIsKilled() throws {
-        for mode in ["pasta", "slirp4netns"] {
+        for mode in ["none", "pasta", "slirp4netns"] {
             guard let mode = try? helper(mode) else { continue }
             let name = Harness.name("kill")
-            let nook = try h.start(["run", "--name", name, "--network", mode, "--rootfs", h.rootfs, "--", "sleep", "60"])
+            // With none, a published port is what starts a helper (nook's forwarder).
+            let publish = mode == "none" ? ["-p", "127.0.0.1:\(try Loopback.freePort()):80"] : []
+            let nook = try h.start(["run", "--name", name, "--network", mode] + publish + ["--rootfs", h.rootfs, "--", "sleep", "60"])
             var pids: (helper: Int32, container: Int32)?
             XCTAssertTrue(Harness.eventually(10) {
                 if let s = state(name), let c = s["pid"] as? Int, let hp = s["networkHelperPID"] as? Int { pids = (Int32(hp), Int32(c)) }
@@ -252,7 +335,10 @@ final class NetworkTests: XCTestCase {
             (["--network", mode, "-p", "127.0.0.1:\(busy.port):80"], "already in use", [:]),
             (["--network", mode, "-p", "8000-8001:80"], "the host range has 2 ports, the container range 1", [:]),
             (["--network", mode, "-p", "8080:80/sctp"], "protocol must be tcp or udp", [:]),
-            (["-p", "8080:80"], "-p needs a user-mode network", [:]),
+            (["-p", "127.0.0.1:\(busy.port):80"], "already in use", [:]),
+            (["-p", "8080:80/udp"], "nook's port forwarder publishes TCP ports only", [:]),
+            (["-p", "18000-18010:8000-8010"], "publishes at most 10 ports (11 given)", [:]),
+            (["--network", "host", "-p", "8080:80"], "-p needs a network namespace", [:]),
             (["--network", "wifi"], "invalid --network 'wifi'", [:]),
             (["--network", "slirp4netns:mtu=9"], "invalid --network option 'mtu=9'", [:]),
             (["--network", "pasta:--no-such-option"], "unrecognized option", [:]),

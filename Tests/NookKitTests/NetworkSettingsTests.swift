@@ -43,7 +43,14 @@ final class NetworkSettingsTests: XCTestCase {
         XCTAssertEqual(try NetworkSettings.recorded(in: spec), pasta)
         spec.annotations?[NetworkSettings.portsAnnotation] = "8080:80"
         spec.annotations?[NetworkSettings.modeAnnotation] = "host"
-        assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "-p needs a user-mode network") }
+        assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "-p needs a network namespace") }
+        // With none, nook's own forwarder publishes: TCP only, at most ten ports.
+        spec.annotations?[NetworkSettings.modeAnnotation] = "none"
+        XCTAssertEqual(try NetworkSettings.recorded(in: spec)?.forwardsPorts, true)
+        spec.annotations?[NetworkSettings.portsAnnotation] = "8080:80 5353:53/udp"
+        assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "publishes TCP ports only") }
+        spec.annotations?[NetworkSettings.portsAnnotation] = (8000...8010).map { "\($0):\($0)" }.joined(separator: " ")
+        assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "at most 10 ports (11 given)") }
     }
 
     func testPortMappings() throws {
@@ -89,9 +96,13 @@ final class NetworkSettingsTests: XCTestCase {
         }
     }
 
-    func testPortsNeedAHelperAndAreUnique() throws {
+    func testPortsNeedANetworkNamespaceAndAreUnique() throws {
         let port = try PortMapping.parse("8080:80")
-        XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port]).validate())
+        // none: nook's own forwarder publishes TCP ports; host has no namespace to publish into.
+        XCTAssertNoThrow(try NetworkSettings(mode: .none, ports: [port]).validate())
+        XCTAssertTrue(NetworkSettings(mode: .none, ports: [port]).startsHelper)
+        XCTAssertFalse(NetworkSettings(mode: .none).startsHelper)
+        XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port, port]).validate())
         XCTAssertThrowsError(try NetworkSettings(mode: .host, ports: [port]).validate())
         XCTAssertThrowsError(try NetworkSettings(mode: .pasta(allowHostLoopback: false, options: []), ports: [port, port]).validate())
         XCTAssertThrowsError(try NetworkSettings(mode: .slirp4netns(allowHostLoopback: false, mtu: 65520),

@@ -156,7 +156,7 @@ final class RunSequence: ContainerSequence {
     /// The network namespace exists and its user namespace has its maps: the
     /// helper can join both. The command has not started yet.
     private func startNetworkHelper(for process: SpawnedProcess) throws {
-        guard let network, network.mode.usesHelper else { return }
+        guard let network, network.startsHelper else { return }
         helper = try runtime.network.start(network, containerPID: process.pid, stateDirectory: directory, tracer: tracer)
     }
 

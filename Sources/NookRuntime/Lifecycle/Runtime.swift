@@ -22,14 +22,15 @@ package final class Runtime {
     package let monitorExecutable: MonitorExecutable
 
     /// `monitor`: the CLI passes `.currentProcess`; a library caller lets the
-    /// nook binary be found (`.locate`) or names it.
+    /// nook binary be found (`.locate`) or names it. The same binary runs
+    /// `nook __forward` (nil `network`: the live one).
     package init(stateRoot: String? = nil, environment: [String: String] = ProcessEnvironment.current(),
                 kernel: KernelInterface = LiveKernel(), cgroups: CgroupHost = LiveCgroupHost(),
-                network: NetworkSetup = LiveNetworkSetup(), monitor: MonitorExecutable = .locate) throws {
+                network: NetworkSetup? = nil, monitor: MonitorExecutable = .locate) throws {
         self.environment = environment
         self.kernel = kernel
         self.cgroups = cgroups
-        self.network = network
+        self.network = network ?? LiveNetworkSetup(forwarder: monitor, environment: environment)
         monitorExecutable = monitor
         store = try StateStore(root: stateRoot ?? StateStore.defaultRoot(environment: environment), kernel: kernel)
         seccompCache = SeccompCache(directory: store.root + "/.seccomp")

@@ -4,9 +4,10 @@ import NookKernel
 import NookSpec
 
 /// A user-mode network stack (pasta or slirp4netns) serving one container's
-/// network namespace. It is Nook's child, in a session of its own, and dies with
-/// the `nook` process that started it (PR_SET_PDEATHSIG), even after SIGKILL.
-/// Its output goes to `network.log` in the container's state directory.
+/// network namespace, or Nook's own port forwarder (`PortForwarder`). It is
+/// Nook's child, in a session of its own, and dies with the `nook` process
+/// that started it (PR_SET_PDEATHSIG), even after SIGKILL. Its output goes to
+/// `network.log` in the container's state directory.
 package final class NetworkHelper {
     package let program: String
     package let pid: pid_t
@@ -20,8 +21,9 @@ package final class NetworkHelper {
 
     /// Starts the helper for `settings` on the network namespace of `containerPID`
     /// and returns once the namespace is configured and every port is published.
+    /// - Parameter forwarder: the nook binary that runs `nook __forward` (ports published with `--network none`).
     package static func start(_ settings: NetworkSettings, containerPID: pid_t, stateDirectory: String,
-                             tracer: Tracer, host: HostNetwork = .current()) throws -> NetworkHelper {
+                             tracer: Tracer, host: HostNetwork = .current(), forwarder: String = "/proc/self/exe") throws -> NetworkHelper {
         let helper: NetworkHelper
         switch settings.mode {
         case .pasta(let allow, let options):
@@ -30,6 +32,9 @@ package final class NetworkHelper {
         case .slirp4netns(let allow, let mtu):
             helper = try Slirp4netns.start(containerPID: containerPID, ports: settings.ports, allowHostLoopback: allow,
                                            mtu: mtu, stateDirectory: stateDirectory, tracer: tracer)
+        case .none where !settings.ports.isEmpty:
+            helper = try PortForwarder.start(containerPID: containerPID, ports: settings.ports, executable: forwarder,
+                                             stateDirectory: stateDirectory, tracer: tracer)
         case .none, .host:
             throw NookError("no network helper for --network \(settings.mode.description)")
         }
@@ -47,10 +52,15 @@ package final class NetworkHelper {
     }
 
     /// - Parameter fds: the helper's fds 3, 4, ... in order.
-    init(program: String, arguments: [String], passing fds: [Int32], stateDirectory: String) throws {
+    convenience init(program: String, arguments: [String], passing fds: [Int32], stateDirectory: String) throws {
         guard let path = HostPath.findExecutable(program) else {
             throw NookError("'\(program)' is not installed (not found in PATH)", kind: .unsupported)
         }
+        try self.init(program: program, path: path, arguments: arguments, passing: fds, stateDirectory: stateDirectory)
+    }
+
+    /// - Parameter path: the file to execute (`program` is its name in messages and argv[0]).
+    init(program: String, path: String, arguments: [String], passing fds: [Int32], stateDirectory: String) throws {
         self.program = program
         self.arguments = arguments
         logPath = stateDirectory + "/network.log"

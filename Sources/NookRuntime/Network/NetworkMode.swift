@@ -133,10 +133,26 @@ package struct NetworkSettings: Sendable, Equatable {
         spec.annotations = (spec.annotations ?? [:]).merging(annotations) { _, new in new }
     }
 
+    /// `-p` with `--network none`: Nook's own forwarder carries the published
+    /// TCP ports to the container's loopback (`PortForwarder`).
+    package var forwardsPorts: Bool { mode == .none && !ports.isEmpty }
+
+    /// Whether a helper process serves the container's network: a user-mode
+    /// stack, or the port forwarder.
+    package var startsHelper: Bool { mode.usesHelper || forwardsPorts }
+
     package func validate() throws {
-        if !ports.isEmpty && !mode.usesHelper {
-            throw NookError("-p needs a user-mode network: with --network \(mode.description) there is nothing to publish through",
-                            hint: "add --network pasta (or --network slirp4netns)", kind: .invalidInput)
+        if !ports.isEmpty && mode == .host {
+            throw NookError("-p needs a network namespace: with --network host the container's ports are the host's already",
+                            hint: "leave out -p, or use --network none (only the published ports) or pasta", kind: .invalidInput)
+        }
+        if forwardsPorts, let udp = ports.first(where: { $0.proto == .udp }) {
+            throw NookError("-p \(udp): with --network none, nook's port forwarder publishes TCP ports only",
+                            hint: "use --network pasta (or slirp4netns) for UDP", kind: .invalidInput)
+        }
+        if forwardsPorts && ports.count > PortForwarder.maxPorts {
+            throw NookError("with --network none, nook's port forwarder publishes at most \(PortForwarder.maxPorts) ports (\(ports.count) given)",
+                            hint: "use --network pasta for more", kind: .invalidInput)
         }
         if case .slirp4netns = mode, let v6 = ports.first(where: { $0.hostIP?.contains(":") == true }) {
             throw NookError("-p \(v6): slirp4netns publishes on IPv4 addresses only",

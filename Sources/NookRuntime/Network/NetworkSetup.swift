@@ -6,7 +6,8 @@ import NookSpec
 /// What `run` asks for the container's network, one call per step, so that a
 /// recording fake sees (and can fail) each of them: the checks before
 /// anything is made, the files (/etc/hosts, resolv.conf) in the state
-/// directory, and the user-mode network helper (pasta, slirp4netns).
+/// directory, and the network helper (pasta, slirp4netns, or Nook's own port
+/// forwarder for `-p` with `--network none`).
 package protocol NetworkSetup: AnyObject {
     /// Everything about the network that can fail is checked before anything is made.
     func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws
@@ -31,11 +32,18 @@ extension NetworkHelper: RunningNetworkHelper {
 
 /// The host's helpers, as `NetworkHelper` starts them.
 package final class LiveNetworkSetup: NetworkSetup {
-    package init() {}
+    /// The nook binary for `nook __forward`, and the environment to find it in.
+    let forwarder: MonitorExecutable
+    let environment: [String: String]
+
+    package init(forwarder: MonitorExecutable = .currentProcess, environment: [String: String] = [:]) {
+        self.forwarder = forwarder
+        self.environment = environment
+    }
 
     package func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws {
         try NetworkHelper.checkInstalled(network.mode)
-        if network.mode.usesHelper && !namespaces.contains(.network) {
+        if network.startsHelper && !namespaces.contains(.network) {
             throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
                             hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces", kind: .invalidInput)
         }
@@ -47,6 +55,8 @@ package final class LiveNetworkSetup: NetworkSetup {
     }
 
     package func start(_ network: NetworkSettings, containerPID: pid_t, stateDirectory: String, tracer: Tracer) throws -> RunningNetworkHelper {
-        try NetworkHelper.start(network, containerPID: containerPID, stateDirectory: stateDirectory, tracer: tracer)
+        let executable = network.forwardsPorts ? try forwarder.resolve(environment: environment) : "/proc/self/exe"
+        return try NetworkHelper.start(network, containerPID: containerPID, stateDirectory: stateDirectory, tracer: tracer,
+                                       forwarder: executable)
     }
 }

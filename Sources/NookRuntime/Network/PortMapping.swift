@@ -117,6 +117,22 @@ package struct PortMapping: Sendable, Equatable, CustomStringConvertible {
     /// Binds the host port for a moment, so "already in use" is found before
     /// anything starts, with the kernel's own reason.
     package func checkAvailable() throws {
+        close(try bound())
+    }
+
+    /// A TCP socket listening on the host port (Nook's own forwarder serves it).
+    func listening() throws -> Int32 {
+        let fd = try bound()
+        guard listen(fd, 128) == 0 else {
+            let err = errno
+            close(fd)
+            throw NookError.sys("cannot publish -p \(self): listen", errno: err)
+        }
+        return fd
+    }
+
+    /// A socket bound to the host address and port, close-on-exec.
+    private func bound() throws -> Int32 {
         // parse() checked the address; a PortMapping made in code may not have been.
         guard let address = SocketAddress(ip: hostIP ?? "0.0.0.0", port: hostPort) else {
             throw NookError("cannot publish -p \(self): '\(hostIP ?? "")' is not an IPv4 or IPv6 address",
@@ -124,14 +140,14 @@ package struct PortMapping: Sendable, Equatable, CustomStringConvertible {
         }
         let fd = socket(address.family, (proto == .tcp ? Int32(SOCK_STREAM.rawValue) : Int32(SOCK_DGRAM.rawValue)) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw NookError.sys("socket for -p \(self)", errno: errno) }
-        defer { close(fd) }
         if proto == .tcp {
             // As the helpers do: a port left in TIME_WAIT is free to listen on.
             var one: Int32 = 1
             setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         }
-        guard address.bind(fd) != 0 else { return }
+        guard address.bind(fd) != 0 else { return fd }
         let err = errno
+        close(fd)
         let ip = hostIP ?? "all addresses"
         switch err {
         case EADDRINUSE:

@@ -1,0 +1,196 @@
+import CShims
+import Glibc
+import NookCore
+
+/// Nook's own port forwarder (`nook __forward`): published ports of a
+/// container whose network is only its loopback (`--network none`).
+///
+/// The listening sockets are made by the parent in the host's network
+/// namespace and inherited; this process then joins the container's user and
+/// network namespaces (as rootlesskit's builtin port driver does), so every
+/// socket it makes from then on is inside: each accepted connection is
+/// carried to 127.0.0.1:PORT there, byte for byte, half-closes included. It
+/// parses nothing it relays, keeps no capability, cannot be ptraced from the
+/// container (not dumpable, exec'd in the host's user namespace), and dies
+/// with its parent (PR_SET_PDEATHSIG).
+package enum PortRelay {
+    /// Connections carried at once; more wait in the listen backlog.
+    static let maxConnections = 256
+    /// Bytes buffered per direction of one connection.
+    static let bufferSize = 64 * 1024
+
+    /// Joins the namespaces, says so on `readyFD`, and relays for ever.
+    /// `listeners[i]` forwards to 127.0.0.1:`ports[i]` in the container.
+    /// Returns only on a failure before relaying (the caller exits).
+    package static func run(userNamespaceFD: Int32, networkNamespaceFD: Int32, readyFD: Int32,
+                            listeners: [Int32], ports: [UInt16]) -> NookError {
+        signal(SIGPIPE, SIG_IGN)
+        _ = nook_set_process_name("nook-forward")  // /proc/PID/comm: what ps and the tests see
+        // Not dumpable: a process in the container's user namespace could otherwise ptrace us once we join it.
+        guard nook_set_dumpable(0) == 0 else { return NookError.sys("prctl(PR_SET_DUMPABLE, 0)", errno: errno) }
+        // The user namespace first: it gives the right to join the network namespace it owns.
+        guard nook_setns_user(userNamespaceFD) == 0 else {
+            return NookError.sys("setns(CLONE_NEWUSER) into the container's user namespace", errno: errno)
+        }
+        guard nook_setns_net(networkNamespaceFD) == 0 else {
+            return NookError.sys("setns(CLONE_NEWNET) into the container's network namespace", errno: errno)
+        }
+        close(userNamespaceFD)
+        close(networkNamespaceFD)
+        // Joining the user namespace gave every capability in it; relaying needs none.
+        guard nook_drop_all_capabilities() == 0 else { return NookError.sys("drop capabilities (capset)", errno: errno) }
+        for fd in listeners { _ = nook_fcntl_setfl(fd, nook_fcntl_getfl(fd) | O_NONBLOCK) }
+        var ok: UInt8 = 1
+        _ = write(readyFD, &ok, 1)
+        close(readyFD)
+        var relay = Relay(listeners: listeners, ports: ports)
+        relay.loop()
+    }
+
+    /// One host connection and its connection inside the container.
+    private final class Connection {
+        let client: Int32
+        let server: Int32
+        var connecting = true
+        /// client -> server, server -> client
+        var up = Pipe()
+        var down = Pipe()
+
+        init(client: Int32, server: Int32) { (self.client, self.server) = (client, server) }
+        deinit { close(client); close(server) }
+
+        var finished: Bool { up.shutDown && down.shutDown }
+    }
+
+    /// Bytes read from one socket and not yet written to the other.
+    private struct Pipe {
+        var buffer = [UInt8](repeating: 0, count: PortRelay.bufferSize)
+        var start = 0
+        var end = 0
+        /// The reading side said end of file.
+        var readEOF = false
+        /// The writing side was shut down for writes (EOF passed on).
+        var shutDown = false
+
+        var isEmpty: Bool { start == end }
+        var hasRoom: Bool { end < buffer.count }
+        var wantsRead: Bool { !readEOF && hasRoom }
+
+        /// false: the connection is broken.
+        mutating func read(from fd: Int32) -> Bool {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + end, $0.count - end, 0) }
+            if n > 0 { end += n; return true }
+            if n == 0 { readEOF = true; return true }
+            return errno == EAGAIN || errno == EINTR
+        }
+
+        /// false: the connection is broken.
+        mutating func write(to fd: Int32) -> Bool {
+            if !isEmpty {
+                let n = buffer.withUnsafeBytes { send(fd, $0.baseAddress! + start, end - start, Int32(MSG_NOSIGNAL)) }
+                if n < 0 { return errno == EAGAIN || errno == EINTR }
+                start += n
+                if start == end { (start, end) = (0, 0) }
+            }
+            if isEmpty && readEOF && !shutDown {
+                shutdown(fd, Int32(SHUT_WR))
+                shutDown = true
+            }
+            return true
+        }
+    }
+
+    private struct Relay {
+        let listeners: [Int32]
+        let ports: [UInt16]
+        var connections: [Connection] = []
+
+        init(listeners: [Int32], ports: [UInt16]) { (self.listeners, self.ports) = (listeners, ports) }
+
+        mutating func loop() -> Never {
+            var fds: [pollfd] = []
+            while true {
+                fds.removeAll(keepingCapacity: true)
+                let accepting = connections.count < PortRelay.maxConnections
+                for fd in listeners { fds.append(pollfd(fd: fd, events: accepting ? Int16(POLLIN) : 0, revents: 0)) }
+                for c in connections {
+                    // Two pollfds a connection, the client's first. An fd with nothing
+                    // wanted is left out (-1): its POLLHUP would wake us at once, for ever.
+                    if c.connecting {
+                        fds.append(pollfd(fd: -1, events: 0, revents: 0))
+                        fds.append(pollfd(fd: c.server, events: Int16(POLLOUT), revents: 0))
+                        continue
+                    }
+                    var clientEvents: Int32 = 0, serverEvents: Int32 = 0
+                    if c.up.wantsRead { clientEvents |= Int32(POLLIN) }
+                    if !c.up.isEmpty { serverEvents |= Int32(POLLOUT) }
+                    if c.down.wantsRead { serverEvents |= Int32(POLLIN) }
+                    if !c.down.isEmpty { clientEvents |= Int32(POLLOUT) }
+                    fds.append(pollfd(fd: clientEvents == 0 ? -1 : c.client, events: Int16(clientEvents), revents: 0))
+                    fds.append(pollfd(fd: serverEvents == 0 ? -1 : c.server, events: Int16(serverEvents), revents: 0))
+                }
+                guard poll(&fds, nfds_t(fds.count), -1) >= 0 else {
+                    if errno == EINTR { continue }
+                    fatal("poll", errno)
+                }
+                // Connections first (their pollfds follow the listeners'); new ones are added after.
+                var kept: [Connection] = []
+                kept.reserveCapacity(connections.count)
+                for (i, c) in connections.enumerated() {
+                    let client = fds[listeners.count + 2 * i].revents, server = fds[listeners.count + 2 * i + 1].revents
+                    if service(c, clientEvents: client, serverEvents: server) && !c.finished { kept.append(c) }
+                }
+                connections = kept
+                for (i, fd) in listeners.enumerated() where fds[i].revents & Int16(POLLIN) != 0 {
+                    accept(from: fd, port: ports[i])
+                }
+            }
+        }
+
+        /// false: close the connection.
+        func service(_ c: Connection, clientEvents: Int16, serverEvents: Int16) -> Bool {
+            if c.connecting {
+                if serverEvents == 0 { return true }
+                var err: Int32 = 0
+                var length = socklen_t(MemoryLayout<Int32>.size)
+                // Refused (nothing listens there yet) or reset: the client sees its connection closed.
+                guard getsockopt(c.server, SOL_SOCKET, SO_ERROR, &err, &length) == 0, err == 0 else { return false }
+                c.connecting = false
+                // Whatever the client sent meanwhile is read at the next poll.
+                return true
+            }
+            let readable = Int16(POLLIN | POLLHUP | POLLERR)
+            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) { return false }
+            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) { return false }
+            // Written at once, not at the next poll: a full socket says EAGAIN and keeps the rest buffered.
+            return c.up.write(to: c.server) && c.down.write(to: c.client)
+        }
+
+        mutating func accept(from listener: Int32, port: UInt16) {
+            while connections.count < PortRelay.maxConnections {
+                let client = nook_accept_nonblock(listener)
+                guard client >= 0 else { return }  // EAGAIN: no more waiting; anything else: that one is gone
+                // Made after setns: this socket is in the container's network namespace.
+                let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
+                guard server >= 0 else { close(client); continue }
+                var address = sockaddr_in()
+                address.sin_family = sa_family_t(AF_INET)
+                address.sin_port = port.bigEndian
+                address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+                let rc = withUnsafePointer(to: &address) {
+                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                }
+                if rc != 0 && errno != EINPROGRESS { close(client); close(server); continue }
+                let c = Connection(client: client, server: server)
+                c.connecting = rc != 0
+                connections.append(c)
+            }
+        }
+
+        func fatal(_ call: String, _ err: Int32) -> Never {
+            let text = "nook __forward: \(call): \(String(cString: strerror(err)))\n"
+            _ = text.withCString { Glibc.write(2, $0, strlen($0)) }
+            exit(1)
+        }
+    }
+}

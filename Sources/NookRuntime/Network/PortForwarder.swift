@@ -1,0 +1,52 @@
+import Glibc
+import NookCore
+import NookKernel
+
+/// `-p` with `--network none`: Nook's own port forwarder, `nook __forward`
+/// (`PortRelay`), instead of a user-mode network stack. The container keeps
+/// a network namespace with only its loopback, so it can reach nothing
+/// outside; published TCP ports are carried to 127.0.0.1:PORT inside.
+///
+/// The host ports are bound and listening here, before the forwarder starts:
+/// "already in use" is this process's error, and a client that connects
+/// early waits in the listen backlog instead of being refused. The forwarder
+/// gets the container's user and network namespaces as fds opened here (the
+/// container is our child, not yet reaped: its pid cannot have been reused).
+enum PortForwarder {
+    /// HelperProcess passes at most 16 fds: stdio, two namespaces and the ready pipe leave ten.
+    static let maxPorts = 10
+
+    static func start(containerPID: pid_t, ports: [PortMapping], executable: String, stateDirectory: String,
+                      tracer: Tracer) throws -> NetworkHelper {
+        var fds: [Int32] = []
+        defer { for fd in fds { close(fd) } }
+        for (path, what) in [("/proc/\(containerPID)/ns/user", "user"), ("/proc/\(containerPID)/ns/net", "network")] {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw NookError.sys("open the container's \(what) namespace (\(path))", path: path, errno: errno) }
+            fds.append(fd)
+        }
+        var ready: [Int32] = [-1, -1]
+        guard Syscall.pipe(&ready) == 0 else { throw NookError.sys("pipe for the port forwarder", errno: errno) }
+        defer { close(ready[0]) }
+        fds.append(ready[1])
+        for port in ports { fds.append(try port.listening()) }
+        let arguments = ["__forward", "--ports", ports.map { String($0.containerPort) }.joined(separator: ",")]
+        let helper = try NetworkHelper(program: "nook", path: executable, arguments: arguments, passing: fds,
+                                       stateDirectory: stateDirectory)
+        // Ours are closed (the defer): the forwarder's copies hold the ports, and its end of the pipe.
+        for fd in fds { close(fd) }
+        fds = []
+        // One byte once it is in the namespaces; end of file if it failed first (its log says why).
+        var pending = pollfd(fd: ready[0], events: Int16(POLLIN), revents: 0)
+        var byte: UInt8 = 0
+        let answered = poll(&pending, 1, 10_000) == 1 && read(ready[0], &byte, 1) == 1
+        guard answered else {
+            let status = helper.exited()
+            helper.stop()
+            throw helper.failure("(the port forwarder) could not start", status: status)
+        }
+        tracer.emit("network", "\(executable) \(arguments.joined(separator: " ")) = pid \(helper.pid)",
+                    "nook's port forwarder: the host ports listen here; it joined the container's user and network namespaces and carries each connection to 127.0.0.1 inside")
+        return helper
+    }
+}
