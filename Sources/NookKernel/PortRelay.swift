@@ -12,7 +12,8 @@ import NookCore
 /// carried to 127.0.0.1:PORT there, byte for byte, half-closes included. It
 /// parses nothing it relays, keeps no capability, cannot be ptraced from the
 /// container (not dumpable, exec'd in the host's user namespace), and dies
-/// with its parent (PR_SET_PDEATHSIG).
+/// with its parent (PR_SET_PDEATHSIG). SIGTERM (the container has ended)
+/// closes the ports and ends it once the container's last bytes are out.
 package enum PortRelay {
     /// Connections carried at once; more wait in the listen backlog.
     static let maxConnections = 256
@@ -40,10 +41,15 @@ package enum PortRelay {
         // Joining the user namespace gave every capability in it; relaying needs none.
         guard nook_drop_all_capabilities() == 0 else { return NookError.sys("drop capabilities (capset)", errno: errno) }
         for fd in listeners { _ = nook_fcntl_setfl(fd, nook_fcntl_getfl(fd) | O_NONBLOCK) }
+        // SIGTERM, read in the loop: the container has ended, deliver what it wrote and exit.
+        _ = BlockedSignals([SIGTERM])
+        var term: [Int32] = [SIGTERM]
+        let termFD = nook_signalfd(&term, 1)
+        guard termFD >= 0 else { return NookError.sys("signalfd", errno: errno) }
         var ok: UInt8 = 1
         _ = write(readyFD, &ok, 1)
         close(readyFD)
-        var relay = Relay(listeners: listeners, ports: ports)
+        var relay = Relay(listeners: listeners, ports: ports, termFD: termFD)
         relay.loop()
     }
 
@@ -60,6 +66,8 @@ package enum PortRelay {
         deinit { close(client); close(server) }
 
         var finished: Bool { up.shutDown && down.shutDown }
+        /// Everything the container's side sent has reached the client, end of file included.
+        var delivered: Bool { down.shutDown }
     }
 
     /// Bytes read from one socket and not yet written to the other.
@@ -103,16 +111,26 @@ package enum PortRelay {
     private struct Relay {
         let listeners: [Int32]
         let ports: [UInt16]
+        let termFD: Int32
         var connections: [Connection] = []
+        /// After SIGTERM: no new connection; exit once each has delivered the container's bytes.
+        var draining = false
 
-        init(listeners: [Int32], ports: [UInt16]) { (self.listeners, self.ports) = (listeners, ports) }
+        init(listeners: [Int32], ports: [UInt16], termFD: Int32) {
+            (self.listeners, self.ports, self.termFD) = (listeners, ports, termFD)
+        }
 
         mutating func loop() -> Never {
             var fds: [pollfd] = []
             while true {
+                if draining {
+                    connections.removeAll { $0.delivered || $0.connecting }
+                    if connections.isEmpty { exit(0) }
+                }
                 fds.removeAll(keepingCapacity: true)
-                let accepting = connections.count < PortRelay.maxConnections
-                for fd in listeners { fds.append(pollfd(fd: fd, events: accepting ? Int16(POLLIN) : 0, revents: 0)) }
+                let accepting = connections.count < PortRelay.maxConnections && !draining
+                fds.append(pollfd(fd: draining ? -1 : termFD, events: Int16(POLLIN), revents: 0))
+                for fd in listeners { fds.append(pollfd(fd: accepting ? fd : -1, events: Int16(POLLIN), revents: 0)) }
                 for c in connections {
                     // Two pollfds a connection, the client's first. An fd with nothing
                     // wanted is left out (-1): its POLLHUP would wake us at once, for ever.
@@ -133,15 +151,22 @@ package enum PortRelay {
                     if errno == EINTR { continue }
                     fatal("poll", errno)
                 }
-                // Connections first (their pollfds follow the listeners'); new ones are added after.
+                // Connections first (their pollfds follow the signalfd's and the listeners'); new ones are added after.
+                let base = 1 + listeners.count
                 var kept: [Connection] = []
                 kept.reserveCapacity(connections.count)
                 for (i, c) in connections.enumerated() {
-                    let client = fds[listeners.count + 2 * i].revents, server = fds[listeners.count + 2 * i + 1].revents
+                    let client = fds[base + 2 * i].revents, server = fds[base + 2 * i + 1].revents
                     if service(c, clientEvents: client, serverEvents: server) && !c.finished { kept.append(c) }
                 }
                 connections = kept
-                for (i, fd) in listeners.enumerated() where fds[i].revents & Int16(POLLIN) != 0 {
+                if fds[0].revents & Int16(POLLIN) != 0 {
+                    // The ports close now: a client that comes later is refused, not left waiting.
+                    draining = true
+                    for fd in listeners { close(fd) }
+                    continue
+                }
+                for (i, fd) in listeners.enumerated() where fds[1 + i].revents & Int16(POLLIN) != 0 {
                     accept(from: fd, port: ports[i])
                 }
             }

@@ -99,9 +99,19 @@ package final class NetworkHelper {
     /// port is still open on the helper's side, then stop it.
     package func finish(timeout: Double = 2) {
         let deadline = Monotonic.now() + timeout
-        while exited() == nil && Monotonic.now() < deadline && hasOpenConnections() { usleep(10_000) }
+        if drainsOnSIGTERM {
+            // Nook's forwarder knows its connections: it closes the ports and exits once they are delivered.
+            kill(pid, SIGTERM)
+            while exited() == nil && Monotonic.now() < deadline { usleep(500) }
+        } else {
+            while exited() == nil && Monotonic.now() < deadline && hasOpenConnections() { usleep(10_000) }
+        }
         stop()
     }
+
+    /// SIGTERM makes it deliver what is buffered and exit (Nook's forwarder);
+    /// otherwise the open connections are read from /proc/self/net.
+    var drainsOnSIGTERM = false
 
     /// Published TCP ports (the helper's end of their connections is on the host).
     var publishedTCPPorts: Set<UInt16> = []

@@ -33,6 +33,7 @@ enum PortForwarder {
         let arguments = ["__forward", "--ports", ports.map { String($0.containerPort) }.joined(separator: ",")]
         let helper = try NetworkHelper(program: "nook", path: executable, arguments: arguments, passing: fds,
                                        stateDirectory: stateDirectory)
+        helper.drainsOnSIGTERM = true
         // Ours are closed (the defer): the forwarder's copies hold the ports, and its end of the pipe.
         for fd in fds { close(fd) }
         fds = []
@@ -46,7 +47,7 @@ enum PortForwarder {
             throw helper.failure("(the port forwarder) could not start", status: status)
         }
         tracer.emit("network", "\(executable) \(arguments.joined(separator: " ")) = pid \(helper.pid)",
-                    "nook's port forwarder: the host ports listen here; it joined the container's user and network namespaces and carries each connection to 127.0.0.1 inside")
+                    "nook's port forwarder: it holds the host ports (bound before it started), joined the container's user and network namespaces, and carries each connection to 127.0.0.1:PORT inside")
         return helper
     }
 }
