@@ -12,8 +12,9 @@ import NookRuntime
 /// never the words of its `message`.
 public typealias NookError = NookCore.NookError
 
-/// How a container reaches the network: `.none` (only loopback, the default),
-/// `.pasta(...)`, `.slirp4netns(...)`, or `.host` (no network isolation).
+/// How a container reaches the network: `.none` (only loopback, the default;
+/// published ports go through Nook's own forwarder), `.pasta(...)`,
+/// `.slirp4netns(...)`, or `.host` (no network isolation).
 public typealias NetworkMode = NookRuntime.NetworkMode
 
 /// cgroup limits as `nook run` takes them: `ResourceFlags(memory: "64M", pidsLimit: 100, cpus: "0.5")`.

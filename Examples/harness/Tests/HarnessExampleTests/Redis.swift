@@ -13,8 +13,8 @@ enum RedisImage {
 /// random port of 127.0.0.1. `start()` returns once the server logged that
 /// it is ready and the published port accepts connections.
 /// The flags are the image's own Cmd, spelled out: no config file, nothing
-/// saved to disk, and no protected mode (a client forwarded by pasta does not
-/// come from the container's loopback).
+/// saved to disk, and no protected mode (a client published through pasta
+/// does not come from the container's loopback; through Nook's forwarder it does).
 func redisServer(image: String) -> ContainerRequest {
     var request = ContainerRequest(
         image: image,
