@@ -7,7 +7,8 @@
 # rootless podman does). `-p 127.0.0.1:PORT:80` asks that stack to listen on the
 # host's port and carry each connection into the container.
 # This demo serves a page with busybox httpd under each helper that is
-# installed, fetches it from the host, shows what the container's namespace
+# installed, and through Nook's own port forwarder (`-p` with the default
+# `--network none`), fetches it from the host, shows what the container's namespace
 # looks like, shows that the host's own loopback services stay out of reach
 # unless asked for, and that nothing (helper, port, state) outlives the container.
 #
@@ -35,6 +36,7 @@ for h in pasta slirp4netns; do command -v "$h" >/dev/null && helpers+=("$h"); do
 host_pids=()
 cleanup() {
   for mode in "${helpers[@]}"; do "$nook" rm -f "web-$mode" "open-$mode" >/dev/null 2>&1 || true; done
+  "$nook" rm -f web-forward >/dev/null 2>&1 || true
   for p in "${host_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$work"
 }
@@ -164,6 +166,40 @@ for mode in "${helpers[@]}"; do
   "$nook" rm -f "$c" >/dev/null
   say
 done
+say "== --network none with -p: Nook's own port forwarder, and still only lo"
+c=web-forward
+for _ in 1 2 3 4 5; do
+  port=$(pick_port)
+  if out=$("$nook" run -d --init --name "$c" -p "127.0.0.1:$port:80" \
+      -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
+  [[ $out == *"already in use"* ]] || die "nook run failed: $out"
+done
+say "  \$ nook run -d --init --name $c -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
+page=""
+for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
+say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
+check "forwarder: the host fetched the page through the published port" test "$page" = "hello from a rootless container"
+helper=$(field "$c" networkHelperPID)
+monitor=$(field "$c" monitorPID)
+say "  the forwarder: pid $helper ($(cat "/proc/$helper/comm")), child of the container's monitor (pid $monitor)"
+check "forwarder: it is nook's own (nook-forward), the monitor's child" \
+  test "$(cat "/proc/$helper/comm") $(awk '{print $4}' "/proc/$helper/stat")" = "nook-forward $monitor"
+check "forwarder: it holds no capability" test "$(awk '/^CapEff/ {print $2}' "/proc/$helper/status")" = 0000000000000000
+inside=$("$nook" exec "$c" -- sh -c 'ls /sys/class/net; tail -n +2 /proc/net/route')
+check "forwarder: inside, still only lo and no route" test "$inside" = lo
+got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 80)" 2>&1 || true)
+check "forwarder: the probe works: inside, GET http://127.0.0.1:80/ fetches the container's own page" \
+  test "$got" = "hello from a rootless container"
+got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 "$secret_port")" 2>&1 || true)
+if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
+say "  inside: GET http://127.0.0.1:$secret_port/ (the container's own loopback) -> reached: $reached"
+check "forwarder: the container's 127.0.0.1 is its own, not the host's" test "$reached" = no
+"$nook" rm -f "$c" >/dev/null
+for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
+check "forwarder: after nook rm -f it is gone" gone "$helper"
+check "forwarder: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
+say
+
 say "== --network none (the default): only lo"
 none=$("$nook" run --rootfs "$rootfs" -- sh -c "ls /sys/class/net; ($(get_inside 10.0.2.2 80)) 2>&1 || true")
 say "$none" | sed 's/^/  /'
