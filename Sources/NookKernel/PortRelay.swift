@@ -9,15 +9,18 @@ import NookCore
 /// namespace and inherited; this process then joins the container's user and
 /// network namespaces (as rootlesskit's builtin port driver does), so every
 /// socket it makes from then on is inside: each accepted connection is
-/// carried to 127.0.0.1:PORT there, byte for byte, half-closes included. It
-/// parses nothing it relays, keeps no capability, cannot be ptraced from the
-/// container (not dumpable, exec'd in the host's user namespace), and dies
-/// with its parent (PR_SET_PDEATHSIG). SIGTERM (the container has ended)
-/// closes the ports and ends it once the container's last bytes are out.
+/// carried to 127.0.0.1:PORT there, byte for byte, half-closes and resets
+/// included. It parses nothing it relays, keeps no capability, cannot be
+/// ptraced from the container (not dumpable, exec'd in the host's user
+/// namespace), and dies with its parent (PR_SET_PDEATHSIG). SIGTERM (the
+/// container has ended) closes the ports and ends it once the container's
+/// last bytes are out.
 package enum PortRelay {
-    /// Connections carried at once; more wait in the listen backlog.
-    static let maxConnections = 256
-    /// Bytes buffered per direction of one connection.
+    /// Connections carried at once, whatever the fd limit allows; more wait in the listen backlog.
+    static let connectionCeiling = 1024
+    /// Slots each port keeps for itself, so that clients of one port cannot take another's.
+    static let reservedPerPort = 16
+    /// Bytes buffered per direction of one connection, allocated when it first carries data.
     static let bufferSize = 64 * 1024
 
     /// Joins the namespaces, says so on `readyFD`, and relays for ever.
@@ -49,21 +52,46 @@ package enum PortRelay {
         var ok: UInt8 = 1
         _ = write(readyFD, &ok, 1)
         close(readyFD)
-        var relay = Relay(listeners: listeners, ports: ports, termFD: termFD)
+        var relay = Relay(listeners: listeners, ports: ports, termFD: termFD, maxConnections: connectionLimit())
         relay.loop()
+    }
+
+    /// Two fds a connection: as many as the soft fd limit allows once raised to
+    /// the hard one (the caller's soft limit may be low), up to the ceiling.
+    static func connectionLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 256 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        let usable = limit.rlim_cur == rlim_t.max ? connectionCeiling : (Int(clamping: limit.rlim_cur) - 32) / 2
+        return max(1, min(connectionCeiling, usable))
     }
 
     /// One host connection and its connection inside the container.
     private final class Connection {
         let client: Int32
         let server: Int32
+        /// Which published port (its index).
+        let port: Int
         var connecting = true
         /// client -> server, server -> client
         var up = Pipe()
         var down = Pipe()
+        /// Broken on one side: the other gets a reset, not an end of file that would pass for a whole answer.
+        var aborted = false
 
-        init(client: Int32, server: Int32) { (self.client, self.server) = (client, server) }
-        deinit { close(client); close(server) }
+        init(client: Int32, server: Int32, port: Int) { (self.client, self.server, self.port) = (client, server, port) }
+        deinit {
+            if aborted {
+                var reset = linger(l_onoff: 1, l_linger: 0)
+                for fd in [client, server] { setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size)) }
+            }
+            close(client)
+            close(server)
+        }
 
         var finished: Bool { up.shutDown && down.shutDown }
         /// Everything the container's side sent has reached the client, end of file included.
@@ -72,7 +100,7 @@ package enum PortRelay {
 
     /// Bytes read from one socket and not yet written to the other.
     private struct Pipe {
-        var buffer = [UInt8](repeating: 0, count: PortRelay.bufferSize)
+        var buffer: [UInt8] = []
         var start = 0
         var end = 0
         /// The reading side said end of file.
@@ -81,11 +109,12 @@ package enum PortRelay {
         var shutDown = false
 
         var isEmpty: Bool { start == end }
-        var hasRoom: Bool { end < buffer.count }
+        var hasRoom: Bool { end < PortRelay.bufferSize }
         var wantsRead: Bool { !readEOF && hasRoom }
 
         /// false: the connection is broken.
         mutating func read(from fd: Int32) -> Bool {
+            if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: PortRelay.bufferSize) }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + end, $0.count - end, 0) }
             if n > 0 { end += n; return true }
             if n == 0 { readEOF = true; return true }
@@ -112,25 +141,41 @@ package enum PortRelay {
         let listeners: [Int32]
         let ports: [UInt16]
         let termFD: Int32
+        let maxConnections: Int
+        /// Slots each port keeps while it uses fewer: the others' clients cannot take them.
+        let reserve: Int
         var connections: [Connection] = []
+        /// Connections of each port.
+        var perPort: [Int]
         /// After SIGTERM: no new connection; exit once each has delivered the container's bytes.
         var draining = false
+        /// Out of fds (EMFILE): the ports are not polled until a connection ends, or for 100 ms.
+        var starved = false
 
-        init(listeners: [Int32], ports: [UInt16], termFD: Int32) {
-            (self.listeners, self.ports, self.termFD) = (listeners, ports, termFD)
+        init(listeners: [Int32], ports: [UInt16], termFD: Int32, maxConnections: Int) {
+            (self.listeners, self.ports, self.termFD, self.maxConnections) = (listeners, ports, termFD, maxConnections)
+            perPort = Array(repeating: 0, count: ports.count)
+            reserve = min(PortRelay.reservedPerPort, maxConnections / (2 * max(1, ports.count)))
+        }
+
+        /// Whether port `i` may take one more connection: the total stays below
+        /// the limit with every other port's unused reserve still free.
+        func accepts(_ i: Int) -> Bool {
+            guard !draining && !starved else { return false }
+            let othersReserved = perPort.indices.reduce(0) { $1 == i ? $0 : $0 + max(0, reserve - perPort[$1]) }
+            return connections.count + othersReserved < maxConnections
         }
 
         mutating func loop() -> Never {
             var fds: [pollfd] = []
             while true {
                 if draining {
-                    connections.removeAll { $0.delivered || $0.connecting }
+                    remove { $0.delivered || $0.connecting }
                     if connections.isEmpty { exit(0) }
                 }
                 fds.removeAll(keepingCapacity: true)
-                let accepting = connections.count < PortRelay.maxConnections && !draining
                 fds.append(pollfd(fd: draining ? -1 : termFD, events: Int16(POLLIN), revents: 0))
-                for fd in listeners { fds.append(pollfd(fd: accepting ? fd : -1, events: Int16(POLLIN), revents: 0)) }
+                for (i, fd) in listeners.enumerated() { fds.append(pollfd(fd: accepts(i) ? fd : -1, events: Int16(POLLIN), revents: 0)) }
                 for c in connections {
                     // Two pollfds a connection, the client's first. An fd with nothing
                     // wanted is left out (-1): its POLLHUP would wake us at once, for ever.
@@ -147,19 +192,19 @@ package enum PortRelay {
                     fds.append(pollfd(fd: clientEvents == 0 ? -1 : c.client, events: Int16(clientEvents), revents: 0))
                     fds.append(pollfd(fd: serverEvents == 0 ? -1 : c.server, events: Int16(serverEvents), revents: 0))
                 }
-                guard poll(&fds, nfds_t(fds.count), -1) >= 0 else {
+                guard poll(&fds, nfds_t(fds.count), starved ? 100 : -1) >= 0 else {
                     if errno == EINTR { continue }
                     fatal("poll", errno)
                 }
+                starved = false
                 // Connections first (their pollfds follow the signalfd's and the listeners'); new ones are added after.
                 let base = 1 + listeners.count
-                var kept: [Connection] = []
-                kept.reserveCapacity(connections.count)
                 for (i, c) in connections.enumerated() {
-                    let client = fds[base + 2 * i].revents, server = fds[base + 2 * i + 1].revents
-                    if service(c, clientEvents: client, serverEvents: server) && !c.finished { kept.append(c) }
+                    if !service(c, clientEvents: fds[base + 2 * i].revents, serverEvents: fds[base + 2 * i + 1].revents) {
+                        c.aborted = true
+                    }
                 }
-                connections = kept
+                remove { $0.aborted || $0.finished }
                 if fds[0].revents & Int16(POLLIN) != 0 {
                     // The ports close now: a client that comes later is refused, not left waiting.
                     draining = true
@@ -167,48 +212,76 @@ package enum PortRelay {
                     continue
                 }
                 for (i, fd) in listeners.enumerated() where fds[1 + i].revents & Int16(POLLIN) != 0 {
-                    accept(from: fd, port: ports[i])
+                    accept(from: fd, port: i)
                 }
             }
         }
 
-        /// false: close the connection.
+        mutating func remove(where done: (Connection) -> Bool) {
+            connections.removeAll { c in
+                guard done(c) else { return false }
+                perPort[c.port] -= 1
+                return true
+            }
+        }
+
+        /// false: the connection is broken (reset both ends).
         func service(_ c: Connection, clientEvents: Int16, serverEvents: Int16) -> Bool {
             if c.connecting {
                 if serverEvents == 0 { return true }
                 var err: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
-                // Refused (nothing listens there yet) or reset: the client sees its connection closed.
+                // Refused (nothing listens there yet) or reset: the client's connection is reset, as pasta does.
                 guard getsockopt(c.server, SOL_SOCKET, SO_ERROR, &err, &length) == 0, err == 0 else { return false }
                 c.connecting = false
                 // Whatever the client sent meanwhile is read at the next poll.
                 return true
             }
             let readable = Int16(POLLIN | POLLHUP | POLLERR)
-            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) { return false }
-            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) { return false }
+            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) {
+                _ = c.down.write(to: c.client)  // what the container sent before it goes, then the reset
+                return false
+            }
+            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) {
+                _ = c.down.write(to: c.client)
+                return false
+            }
             // Written at once, not at the next poll: a full socket says EAGAIN and keeps the rest buffered.
             return c.up.write(to: c.server) && c.down.write(to: c.client)
         }
 
-        mutating func accept(from listener: Int32, port: UInt16) {
-            while connections.count < PortRelay.maxConnections {
+        mutating func accept(from listener: Int32, port i: Int) {
+            while accepts(i) {
                 let client = nook_accept_nonblock(listener)
-                guard client >= 0 else { return }  // EAGAIN: no more waiting; anything else: that one is gone
+                guard client >= 0 else {
+                    // Out of fds: not polled again at once (it would stay readable); any other error is that client's.
+                    if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { starved = true }
+                    if errno == EAGAIN || starved { return }
+                    continue
+                }
                 // Made after setns: this socket is in the container's network namespace.
                 let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
-                guard server >= 0 else { close(client); continue }
+                guard server >= 0 else {
+                    close(client)
+                    starved = true
+                    return
+                }
                 var address = sockaddr_in()
                 address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = port.bigEndian
+                address.sin_port = ports[i].bigEndian
                 address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
                 let rc = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
-                if rc != 0 && errno != EINPROGRESS { close(client); close(server); continue }
-                let c = Connection(client: client, server: server)
-                c.connecting = rc != 0
+                let c = Connection(client: client, server: server, port: i)
                 connections.append(c)
+                perPort[i] += 1
+                if rc == 0 {
+                    c.connecting = false
+                } else if errno != EINPROGRESS {
+                    c.aborted = true  // refused at once: reset, as above
+                    remove { $0 === c }
+                }
             }
         }
 

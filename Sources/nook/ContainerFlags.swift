@@ -53,7 +53,7 @@ struct ContainerFlags: ParsableArguments {
     @Option(name: .customLong("device-write-bps"), help: "Write rate limit DEVICE:RATE.") var deviceWriteBps: [String] = []
 
     @Option(name: [.customLong("network"), .customLong("net")], help: "Network: none (default: only lo), host, pasta[:OPTIONS], slirp4netns[:OPTIONS].", completion: Completions.networks) var network: String = "none"
-    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges as 8000-8001:80-81; with no HOSTPORT one is picked (nook port shows it). With --network none, nook forwards TCP ports to the container's loopback itself; pasta and slirp4netns publish through their own stack.") var publish: [String] = []
+    @Option(name: [.short, .customLong("publish")], help: "Publish a port: [HOSTIP:][HOSTPORT:]CONTAINERPORT[/tcp|/udp]; ranges as 8000-8001:80-81; with no HOSTPORT one is picked (nook port shows it). With --network none, nook itself forwards TCP ports from the host's loopback (give 127.0.0.1:) to the container's; pasta and slirp4netns publish through their own stack.") var publish: [String] = []
 
 
     /// The spec of container `id`: over `rootfs`, or (nil) over the image

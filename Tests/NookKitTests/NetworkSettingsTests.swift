@@ -44,9 +44,20 @@ final class NetworkSettingsTests: XCTestCase {
         spec.annotations?[NetworkSettings.portsAnnotation] = "8080:80"
         spec.annotations?[NetworkSettings.modeAnnotation] = "host"
         assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "-p needs a network namespace") }
-        // With none, nook's own forwarder publishes: TCP only, at most ten ports.
+        // With none, nook's own forwarder publishes: TCP only, at most ten ports, on the host's loopback.
         spec.annotations?[NetworkSettings.modeAnnotation] = "none"
-        XCTAssertEqual(try NetworkSettings.recorded(in: spec)?.forwardsPorts, true)
+        assertNookError(try NetworkSettings.recorded(in: spec)) { e in
+            assertContains(e.message, "-p 8080:80/tcp: with --network none, nook's port forwarder publishes on the host's loopback only")
+            assertContains(e.hint ?? "", "-p 127.0.0.1:8080:80")
+        }
+        for local in ["127.0.0.1:8080:80", "127.1.2.3:8080:80", "[::1]:8080:80"] {
+            spec.annotations?[NetworkSettings.portsAnnotation] = local
+            XCTAssertEqual(try NetworkSettings.recorded(in: spec)?.forwardsPorts, true, local)
+        }
+        for open in ["0.0.0.0:8080:80", "[::]:8080:80", "192.0.2.1:8080:80", "[::ffff:127.0.0.1]:8080:80"] {
+            spec.annotations?[NetworkSettings.portsAnnotation] = open
+            assertNookError(try NetworkSettings.recorded(in: spec), open) { assertContains($0.message, "on the host's loopback only") }
+        }
         spec.annotations?[NetworkSettings.portsAnnotation] = "8080:80 5353:53/udp"
         assertNookError(try NetworkSettings.recorded(in: spec)) { assertContains($0.message, "publishes TCP ports only") }
         spec.annotations?[NetworkSettings.portsAnnotation] = (8000...8010).map { "\($0):\($0)" }.joined(separator: " ")
@@ -98,8 +109,9 @@ final class NetworkSettingsTests: XCTestCase {
 
     func testPortsNeedANetworkNamespaceAndAreUnique() throws {
         let port = try PortMapping.parse("8080:80")
-        // none: nook's own forwarder publishes TCP ports; host has no namespace to publish into.
-        XCTAssertNoThrow(try NetworkSettings(mode: .none, ports: [port]).validate())
+        // none: nook's own forwarder publishes TCP ports on the host's loopback; host has no namespace to publish into.
+        XCTAssertNoThrow(try NetworkSettings(mode: .none, ports: [try PortMapping.parse("127.0.0.1:8080:80")]).validate())
+        XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port]).validate())
         XCTAssertTrue(NetworkSettings(mode: .none, ports: [port]).startsHelper)
         XCTAssertFalse(NetworkSettings(mode: .none).startsHelper)
         XCTAssertThrowsError(try NetworkSettings(mode: .none, ports: [port, port]).validate())

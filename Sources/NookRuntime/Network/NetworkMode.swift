@@ -154,6 +154,15 @@ package struct NetworkSettings: Sendable, Equatable {
             throw NookError("with --network none, nook's port forwarder publishes at most \(PortForwarder.maxPorts) ports (\(ports.count) given)",
                             hint: "use --network pasta for more", kind: .invalidInput)
         }
+        // The server inside sees each forwarded client as 127.0.0.1: on another
+        // address a remote client would pass for a local one.
+        if forwardsPorts, let open = ports.first(where: { !PortMapping.isLoopback($0.hostIP) }) {
+            let local = "127.0.0.1:\(open.hostPort == 0 ? "" : String(open.hostPort)):\(open.containerPort)"
+            throw NookError("-p \(open): with --network none, nook's port forwarder publishes on the host's loopback only "
+                            + "(the server inside sees every client as 127.0.0.1)",
+                            hint: "give the address, -p \(local) (or ::1), or use --network pasta to publish on \(open.hostIP ?? "every address")",
+                            kind: .invalidInput)
+        }
         if case .slirp4netns = mode, let v6 = ports.first(where: { $0.hostIP?.contains(":") == true }) {
             throw NookError("-p \(v6): slirp4netns publishes on IPv4 addresses only",
                             hint: "use an IPv4 address (127.0.0.1), or --network pasta", kind: .invalidInput)

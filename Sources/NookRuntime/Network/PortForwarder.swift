@@ -9,7 +9,9 @@ import NookKernel
 ///
 /// The host ports are bound and listening here, before the forwarder starts:
 /// "already in use" is this process's error, and a client that connects
-/// early waits in the listen backlog instead of being refused. The forwarder
+/// before the forwarder runs waits in the listen backlog. (One whose
+/// connection finds nothing listening inside is reset, as pasta does: a
+/// readiness check must see a connection kept, not only made.) The forwarder
 /// gets the container's user and network namespaces as fds opened here (the
 /// container is our child, not yet reaped: its pid cannot have been reused).
 enum PortForwarder {

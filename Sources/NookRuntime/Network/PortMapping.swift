@@ -109,6 +109,15 @@ package struct PortMapping: Sendable, Equatable, CustomStringConvertible {
         return chosen
     }
 
+    /// 127.0.0.0/8 or ::1 (nil, every address, is not).
+    static func isLoopback(_ ip: String?) -> Bool {
+        guard let ip else { return false }
+        var v4 = in_addr(), v6 = in6_addr()
+        if inet_pton(AF_INET, ip, &v4) == 1 { return UInt32(bigEndian: v4.s_addr) >> 24 == 127 }
+        guard inet_pton(AF_INET6, ip, &v6) == 1 else { return false }
+        return withUnsafeBytes(of: &v6) { $0.dropLast().allSatisfy { $0 == 0 } && $0.last == 1 }
+    }
+
     package var description: String {
         let ip = hostIP.map { $0.contains(":") ? "[\($0)]:" : "\($0):" } ?? ""
         return "\(ip)\(hostPort):\(containerPort)/\(proto.rawValue)"
