@@ -26,18 +26,15 @@
 # Started as root (CI), it builds the package and the image as root, then runs
 # the test binary as the user nooktest (NOOK_EXAMPLE_USER) with setpriv. As an
 # ordinary user, mmdebstrap runs with --mode=unshare and needs a sub-id range.
-# Needs pasta (Debian package passt) for the ports.
+# Published ports go through Nook's own forwarder: nothing more to install.
 # Exit status: 0 when every check passed, 1 when one failed, 2 when it could
-# not run, 77 (skipped) without pasta, or when the Redis image could not be
-# made (no mmdebstrap, no mirror): then every other test still runs, and the
-# SKIP line says why the Redis tests did not.
+# not run. When the Redis image could not be made (no mmdebstrap, no mirror),
+# every other test still runs, and the SKIP line says why the Redis tests did not.
 set -euo pipefail
 
 name=harness
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
-
-command -v pasta >/dev/null || skip "pasta (Debian package passt) is not installed: published ports need it"
 
 # The package's test binary (one for both libraries), built from $here.
 build_tests() {
