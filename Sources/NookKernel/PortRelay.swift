@@ -32,6 +32,7 @@ package enum PortRelay {
         _ = nook_set_process_name("nook-forward")  // /proc/PID/comm: what ps and the tests see
         // Not dumpable: a process in the container's user namespace could otherwise ptrace us once we join it.
         guard nook_set_dumpable(0) == 0 else { return NookError.sys("prctl(PR_SET_DUMPABLE, 0)", errno: errno) }
+        FaultPoint.reached("forward.joining")
         // The user namespace first: it gives the right to join the network namespace it owns.
         guard nook_setns_user(userNamespaceFD) == 0 else {
             return NookError.sys("setns(CLONE_NEWUSER) into the container's user namespace", errno: errno)

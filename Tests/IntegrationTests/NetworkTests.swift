@@ -260,6 +260,30 @@ final class NetworkTests: XCTestCase {
         XCTAssertTrue(Harness.eventually(10) { openFDs() == before + 48 }, "fds: \(openFDs()), before \(before)")
     }
 
+    /// A forwarder killed before it is in the container's namespaces fails the
+    /// run (exit 125, its reason named) and leaves nothing: no container, no
+    /// state, no port.
+    func testAForwarderKilledWhileStartingFailsTheRunAndLeavesNothing() throws {
+        let name = Harness.name("fwdkill")
+        let port = try Loopback.freePort()
+        let report = try h.scratch("fault") + "/report"
+        let nook = try h.start(["run", "--name", name, "-p", "127.0.0.1:\(port):80", "--rootfs", h.rootfs, "--", "sleep", "60"],
+                               env: ["NOOK_FAULT_STOP": "forward.joining", "NOOK_FAULT_REPORT": report])
+        var forwarder: Int32?
+        XCTAssertTrue(Harness.eventually(15) {
+            forwarder = (try? String(contentsOfFile: report, encoding: .utf8))?.split(separator: " ").last
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            return forwarder != nil
+        }, "the forwarder reached the point: \(nook.stderrText)")
+        let containerPID = try XCTUnwrap((state(name)?["pid"] as? Int).map(Int32.init), "the container exists meanwhile")
+        XCTAssertEqual(kill(try XCTUnwrap(forwarder), SIGKILL), 0)
+        XCTAssertEqual(nook.wait(), 125, nook.stderrText)
+        XCTAssertTrue(nook.stderrText.contains("nook __forward (the port forwarder) could not start: exited with status 137"), nook.stderrText)
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(containerPID) }, "the container went with the failed run")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: h.stateDir() + "/\(name)"), "no state left")
+        XCTAssertThrowsError(try Loopback.httpGet(port: port), "no port left")
+    }
+
     func testHostNetworkIsTheCallersNamespace() throws {
         let mine = try h.runAsUser(["readlink", "/proc/self/ns/net"]).stdout
         let r = try h.run(["run", "--network", "host", "--rootfs", h.rootfs, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf"])

@@ -125,6 +125,15 @@ final class NetworkSettingsTests: XCTestCase {
                                              ports: [port, try PortMapping.parse("8080:80/udp")]).validate())
     }
 
+    /// The forwarder joins the container's user namespace: it must be a new one of its own.
+    func testTheForwarderNeedsAUserNamespaceOfTheContainersOwn() throws {
+        let forwarded = NetworkSettings(mode: .none, ports: [try PortMapping.parse("127.0.0.1:8080:80")])
+        assertNookError(try LiveNetworkSetup().check(forwarded, namespaces: [.mount, .pid, .network])) { e in
+            assertContains(e.message, "-p with --network none needs a user namespace of the container's own")
+            XCTAssertEqual(e.exitCode, 125)
+        }
+    }
+
     func testHostModeDropsTheNetworkNamespace() throws {
         var spec = SpecDefaults.spec(rootfs: "/r", args: ["sh"], hostname: "h")
         try NetworkSettings(mode: .host).apply(to: &spec)

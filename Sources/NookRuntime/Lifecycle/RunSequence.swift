@@ -137,6 +137,7 @@ final class RunSequence: ContainerSequence {
             try self.recordCreating(process)
             FaultPoint.reached("run.launched")
         } atReady: { _ in
+            try self.helper?.confirmStarted()
             try self.recordRunning()
         }
         fdsToClose.append(launched.process.pidfd)

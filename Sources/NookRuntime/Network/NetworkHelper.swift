@@ -84,6 +84,7 @@ package final class NetworkHelper {
     /// Stops the helper and removes what it left in the state directory.
     package func stop() {
         if exitFD >= 0 { close(exitFD); exitFD = -1 }
+        if readyFD >= 0 { close(readyFD); readyFD = -1 }
         if !reaped {
             kill(pid, SIGKILL)
             var status: Int32 = 0
@@ -112,6 +113,32 @@ package final class NetworkHelper {
     /// SIGTERM makes it deliver what is buffered and exit (Nook's forwarder);
     /// otherwise the open connections are read from /proc/self/net.
     var drainsOnSIGTERM = false
+
+    /// Our end of a pipe on which the helper writes one byte once started
+    /// (Nook's forwarder); -1 when `start` already waited.
+    var readyFD: Int32 = -1
+
+    /// Waits (at most 10 s) for the helper's byte; end of file means it failed (its log says why).
+    package func confirmStarted() throws {
+        guard readyFD >= 0 else { return }
+        defer { close(readyFD); readyFD = -1 }
+        var pending = pollfd(fd: readyFD, events: Int16(POLLIN), revents: 0)
+        var byte: UInt8 = 0
+        var answered = false
+        while true {
+            let r = poll(&pending, 1, 10_000)
+            if r < 0 && errno == EINTR { continue }
+            answered = r == 1 && read(readyFD, &byte, 1) == 1
+            break
+        }
+        guard answered else {
+            // End of file: it is exiting (its fds close before it can be reaped); its status, if it comes soon.
+            var status = exited()
+            for _ in 0..<100 where status == nil { usleep(1000); status = exited() }
+            stop()
+            throw failure(drainsOnSIGTERM ? "__forward (the port forwarder) could not start" : "could not start", status: status)
+        }
+    }
 
     /// Published TCP ports (the helper's end of their connections is on the host).
     var publishedTCPPorts: Set<UInt16> = []

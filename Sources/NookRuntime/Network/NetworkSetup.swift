@@ -21,6 +21,9 @@ package protocol NetworkSetup: AnyObject {
 /// A started network helper: stopped on every way out of a run.
 package protocol RunningNetworkHelper: AnyObject {
     var pid: pid_t { get }
+    /// Once the container's setup is done (before it counts as running): a
+    /// helper that finishes starting meanwhile says whether it did.
+    func confirmStarted() throws
     /// After the container ended: lets the last bytes reach their clients, then stops.
     func finish()
     func stop()
@@ -28,6 +31,10 @@ package protocol RunningNetworkHelper: AnyObject {
 
 extension NetworkHelper: RunningNetworkHelper {
     package func finish() { finish(timeout: 2) }
+}
+
+extension RunningNetworkHelper {
+    package func confirmStarted() throws {}
 }
 
 /// The host's helpers, as `NetworkHelper` starts them.
@@ -43,6 +50,12 @@ package final class LiveNetworkSetup: NetworkSetup {
 
     package func check(_ network: NetworkSettings, namespaces: [NamespaceKind]) throws {
         try NetworkHelper.checkInstalled(network.mode)
+        // The forwarder joins the container's user namespace to reach its network: a new one, owned
+        // by us, so that nothing in it holds CAP_SYS_PTRACE over ours (see SealPolicy, Docs/security.md).
+        if network.forwardsPorts && !namespaces.contains(.user) {
+            throw NookError("-p with --network none needs a user namespace of the container's own: nook's port forwarder joins it",
+                            hint: "keep {\"type\": \"user\"} (without a path) in linux.namespaces, or use --network pasta", kind: .invalidInput)
+        }
         if network.startsHelper && !namespaces.contains(.network) {
             throw NookError("--network \(network.mode.description) needs a network namespace of the container's own",
                             hint: "keep {\"type\": \"network\"} (without a path) in linux.namespaces", kind: .invalidInput)

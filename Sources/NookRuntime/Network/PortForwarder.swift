@@ -29,27 +29,23 @@ enum PortForwarder {
         }
         var ready: [Int32] = [-1, -1]
         guard Syscall.pipe(&ready) == 0 else { throw NookError.sys("pipe for the port forwarder", errno: errno) }
-        defer { close(ready[0]) }
+        var readEnd: Int32 = ready[0]
+        defer { if readEnd >= 0 { close(readEnd) } }
         fds.append(ready[1])
         for port in ports { fds.append(try port.listening()) }
         let arguments = ["__forward", "--ports", ports.map { String($0.containerPort) }.joined(separator: ",")]
         let helper = try NetworkHelper(program: "nook", path: executable, arguments: arguments, passing: fds,
                                        stateDirectory: stateDirectory)
         helper.drainsOnSIGTERM = true
-        // Ours are closed (the defer): the forwarder's copies hold the ports, and its end of the pipe.
+        // Ours are closed: the forwarder's copies hold the ports, and its end of the pipe.
         for fd in fds { close(fd) }
         fds = []
-        // One byte once it is in the namespaces; end of file if it failed first (its log says why).
-        var pending = pollfd(fd: ready[0], events: Int16(POLLIN), revents: 0)
-        var byte: UInt8 = 0
-        let answered = poll(&pending, 1, 10_000) == 1 && read(ready[0], &byte, 1) == 1
-        guard answered else {
-            let status = helper.exited()
-            helper.stop()
-            throw helper.failure("(the port forwarder) could not start", status: status)
-        }
+        // One byte once it is in the namespaces, read when the container's setup is
+        // done (`confirmStarted`): it starts meanwhile, and clients wait in the backlog.
+        helper.readyFD = readEnd
+        readEnd = -1
         tracer.emit("network", "\(executable) \(arguments.joined(separator: " ")) = pid \(helper.pid)",
-                    "nook's port forwarder: it holds the host ports (bound before it started), joined the container's user and network namespaces, and carries each connection to 127.0.0.1:PORT inside")
+                    "nook's port forwarder: it holds the host ports (bound before it started), joins the container's user and network namespaces, and carries each connection to 127.0.0.1:PORT inside")
         return helper
     }
 }

@@ -30,6 +30,11 @@ import NookSpec
 ///   namespace: only when it has none of its own (rootless podman's config,
 ///   nook running in podman's user namespace; or real root without one).
 ///   There, and only there, those commands run sealed too.
+/// - the port forwarder (`nook __forward`, `-p` with `--network none`), for
+///   the container's whole life. It makes itself non-dumpable before it joins,
+///   so its memory was made in nook's user namespace; it is started only for
+///   a container with a user namespace of its own (`LiveNetworkSetup.check`),
+///   whose processes hold nothing over nook's: it never needs the seal.
 ///
 /// The copy costs start-up time and memory (the binary's size, held as long
 /// as the process or a clone of it runs): `nook run` and `nook exec` into a
