@@ -24,6 +24,7 @@
 #include <linux/capability.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 int nook_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
@@ -150,6 +151,11 @@ int nook_drop_all_capabilities(void) {
 int nook_setns_user(int fd) { return setns(fd, CLONE_NEWUSER); }
 int nook_setns_net(int fd) { return setns(fd, CLONE_NEWNET); }
 int nook_accept_nonblock(int fd) { return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); }
+
+int nook_socket_unsent(int fd) {
+    int n = 0;
+    return ioctl(fd, SIOCOUTQ, &n) < 0 ? -1 : n;
+}
 
 int nook_pending_bytes(int fd) {
     int n = 0;

@@ -322,6 +322,8 @@ int nook_setns_user(int fd);
 int nook_setns_net(int fd);
 /// accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC) (behind _GNU_SOURCE).
 int nook_accept_nonblock(int fd);
+/// ioctl(fd, SIOCOUTQ): bytes of a TCP socket's send queue the peer has not acknowledged, or -1.
+int nook_socket_unsent(int fd);
 
 // ---- Seccomp: compiled in the parent with libseccomp ---------------------
 

@@ -14,7 +14,8 @@ import NookCore
 /// ptraced from the container (not dumpable, exec'd in the host's user
 /// namespace), and dies with its parent (PR_SET_PDEATHSIG). SIGTERM (the
 /// container has ended) closes the ports and ends it once the container's
-/// last bytes are out.
+/// last bytes are out; a second SIGTERM (that took too long) resets the
+/// connections still open, so their clients see the end as cut short.
 package enum PortRelay {
     /// Connections carried at once, whatever the fd limit allows; more wait in the listen backlog.
     static let connectionCeiling = 1024
@@ -22,6 +23,8 @@ package enum PortRelay {
     static let reservedPerPort = 16
     /// Bytes buffered per direction of one connection, allocated when it first carries data.
     static let bufferSize = 64 * 1024
+    /// How long a side's reset waits for the bytes sent before it to reach the other side.
+    static let resetFlushSeconds = 2.0
 
     /// Joins the namespaces, says so on `readyFD`, and relays for ever.
     /// `listeners[i]` forwards to 127.0.0.1:`ports[i]` in the container.
@@ -83,6 +86,8 @@ package enum PortRelay {
         var down = Pipe()
         /// Broken on one side: the other gets a reset, not an end of file that would pass for a whole answer.
         var aborted = false
+        /// A side reset: when the bytes it sent before are out (or this passes), the other is reset too.
+        var resetDeadline: Double?
 
         init(client: Int32, server: Int32, port: Int) { (self.client, self.server, self.port) = (client, server, port) }
         deinit {
@@ -104,8 +109,10 @@ package enum PortRelay {
         var buffer: [UInt8] = []
         var start = 0
         var end = 0
-        /// The reading side said end of file.
+        /// The reading side said end of file (or reset: `readReset`).
         var readEOF = false
+        /// The reading side was reset after what was read: pass it on once that is delivered.
+        var readReset = false
         /// The writing side was shut down for writes (EOF passed on).
         var shutDown = false
 
@@ -119,6 +126,7 @@ package enum PortRelay {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + end, $0.count - end, 0) }
             if n > 0 { end += n; return true }
             if n == 0 { readEOF = true; return true }
+            if errno == ECONNRESET || errno == EPIPE { (readEOF, readReset) = (true, true); return true }
             return errno == EAGAIN || errno == EINTR
         }
 
@@ -130,12 +138,16 @@ package enum PortRelay {
                 start += n
                 if start == end { (start, end) = (0, 0) }
             }
-            if isEmpty && readEOF && !shutDown {
+            if isEmpty && readEOF && !readReset && !shutDown {
                 shutdown(fd, Int32(SHUT_WR))
                 shutDown = true
             }
             return true
         }
+
+        /// Reset on the reading side and all of it written: the writing side is reset
+        /// once the kernel has sent what we wrote (its send queue is empty).
+        var resetDue: Bool { readReset && isEmpty }
     }
 
     private struct Relay {
@@ -175,7 +187,7 @@ package enum PortRelay {
                     if connections.isEmpty { exit(0) }
                 }
                 fds.removeAll(keepingCapacity: true)
-                fds.append(pollfd(fd: draining ? -1 : termFD, events: Int16(POLLIN), revents: 0))
+                fds.append(pollfd(fd: termFD, events: Int16(POLLIN), revents: 0))
                 for (i, fd) in listeners.enumerated() { fds.append(pollfd(fd: accepts(i) ? fd : -1, events: Int16(POLLIN), revents: 0)) }
                 for c in connections {
                     // Two pollfds a connection, the client's first. An fd with nothing
@@ -193,7 +205,9 @@ package enum PortRelay {
                     fds.append(pollfd(fd: clientEvents == 0 ? -1 : c.client, events: Int16(clientEvents), revents: 0))
                     fds.append(pollfd(fd: serverEvents == 0 ? -1 : c.server, events: Int16(serverEvents), revents: 0))
                 }
-                guard poll(&fds, nfds_t(fds.count), starved ? 100 : -1) >= 0 else {
+                // A reset waiting for a send queue to empty has no event to wake us: look again in 10 ms.
+                let timeout: Int32 = connections.contains { $0.resetDeadline != nil } ? 10 : starved ? 100 : -1
+                guard poll(&fds, nfds_t(fds.count), timeout) >= 0 else {
                     if errno == EINTR { continue }
                     fatal("poll", errno)
                 }
@@ -207,6 +221,13 @@ package enum PortRelay {
                 }
                 remove { $0.aborted || $0.finished }
                 if fds[0].revents & Int16(POLLIN) != 0 {
+                    _ = nook_signalfd_read(termFD)
+                    if draining {
+                        // Again: what is still open is cut short, and its clients are told so.
+                        for c in connections { c.aborted = true }
+                        connections.removeAll()
+                        exit(0)
+                    }
                     // The ports close now: a client that comes later is refused, not left waiting.
                     draining = true
                     for fd in listeners { close(fd) }
@@ -239,16 +260,16 @@ package enum PortRelay {
                 return true
             }
             let readable = Int16(POLLIN | POLLHUP | POLLERR)
-            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) {
-                _ = c.down.write(to: c.client)  // what the container sent before it goes, then the reset
-                return false
-            }
-            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) {
-                _ = c.down.write(to: c.client)
-                return false
-            }
+            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) { return false }
+            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) { return false }
             // Written at once, not at the next poll: a full socket says EAGAIN and keeps the rest buffered.
-            return c.up.write(to: c.server) && c.down.write(to: c.client)
+            guard c.up.write(to: c.server) && c.down.write(to: c.client) else { return false }
+            // A side that reset: the other gets every byte sent before it, then the reset (as directly connected).
+            guard c.up.resetDue || c.down.resetDue else { return true }
+            let now = Monotonic.now()
+            if c.resetDeadline == nil { c.resetDeadline = now + PortRelay.resetFlushSeconds }
+            let target = c.up.resetDue ? c.server : c.client
+            return nook_socket_unsent(target) > 0 && now < (c.resetDeadline ?? now)
         }
 
         mutating func accept(from listener: Int32, port i: Int) {
@@ -263,6 +284,8 @@ package enum PortRelay {
                 // Made after setns: this socket is in the container's network namespace.
                 let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
                 guard server >= 0 else {
+                    var reset = linger(l_onoff: 1, l_linger: 0)  // refused, not served an empty answer
+                    setsockopt(client, SOL_SOCKET, SO_LINGER, &reset, socklen_t(MemoryLayout<linger>.size))
                     close(client)
                     starved = true
                     return

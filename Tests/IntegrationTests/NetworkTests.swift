@@ -284,6 +284,39 @@ final class NetworkTests: XCTestCase {
         XCTAssertThrowsError(try Loopback.httpGet(port: port), "no port left")
     }
 
+    /// Through Nook's forwarder a client never takes a cut-short stream for a
+    /// whole one: the server's reset reaches it as a reset, and so does the
+    /// end of a stream the client was too slow to read before the forwarder
+    /// had to go (2 s after the container ended). A stream that ends cleanly
+    /// is whole.
+    func testAForwardedStreamEndsWholeOrWithAReset() throws {
+        // (size in MiB, how the server closes, how long the client waits before reading)
+        for (mib, close, delay) in [(4, ":reset", 0), (6, "", 4)] {
+            let port = try Loopback.freePort()
+            let nook = try h.start(["run", "-p", "127.0.0.1:\(port):5000", "--rootfs", h.rootfs, "--",
+                                    "/bin/probe", "tcp_serve:5000:\(mib)\(close)"])
+            var outcome: (bytes: Int, end: Int, errno: Int32)?
+            XCTAssertTrue(Harness.eventually(15) {
+                guard let fd = try? Loopback.connected(port: port, timeout: 30) else { return false }
+                defer { Glibc.close(fd) }
+                if delay > 0 { sleep(UInt32(delay)) }
+                var buf = [UInt8](repeating: 0, count: 1 << 16)
+                var total = 0, n = 0
+                repeat { n = read(fd, &buf, buf.count); if n > 0 { total += n } } while n > 0
+                outcome = (total, n, errno)
+                return total > 0 || n < 0  // empty and clean: the probe was not listening yet
+            }, nook.stderrText)
+            let o = try XCTUnwrap(outcome)
+            XCTAssertEqual(nook.wait(), 0, nook.stderrText)
+            if close == ":reset" {
+                XCTAssertTrue(o.end < 0 && o.errno == ECONNRESET, "the server's reset reached the client: \(o)")
+            } else {
+                XCTAssertTrue((o.end == 0 && o.bytes == mib << 20) || (o.end < 0 && o.errno == ECONNRESET),
+                              "whole (\(mib << 20) bytes) or reset, never cut short and clean: \(o)")
+            }
+        }
+    }
+
     func testHostNetworkIsTheCallersNamespace() throws {
         let mine = try h.runAsUser(["readlink", "/proc/self/ns/net"]).stdout
         let r = try h.run(["run", "--network", "host", "--rootfs", h.rootfs, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf"])

@@ -705,12 +705,14 @@ static void c_udp_echo(const char *arg) {
     OK("got=%s,from=%s:%u", buf + 5, who, ntohs(from.sin_port));
 }
 
-/* tcp_serve:PORT:MIB listen on 0.0.0.0:PORT, send MIB MiB of zeros to the
- * first client in 1 MiB writes, close (a throughput source for benchmarks). */
+/* tcp_serve:PORT:MIB[:reset] listen on 0.0.0.0:PORT, send MIB MiB of zeros to
+ * the first client in 1 MiB writes, close (a throughput source for
+ * benchmarks); with :reset, close with a reset (SO_LINGER 0) instead. */
 static void c_tcp_serve(const char *arg) {
     int port = atoi(arg);
     const char *colon = strchr(arg, ':');
     long mib = colon ? atol(colon + 1) : 0;
+    int reset = colon && strstr(colon + 1, ":reset") != NULL;
     if (port <= 0 || mib <= 0) return ERR(EINVAL, "step=parse");
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return ERR(errno, "step=socket");
@@ -739,8 +741,12 @@ static void c_tcp_serve(const char *arg) {
             off += (size_t)n;
         }
     }
+    if (reset) {
+        struct linger now = {.l_onoff = 1, .l_linger = 0};
+        setsockopt(c, SOL_SOCKET, SO_LINGER, &now, sizeof now);
+    }
     close(c);
-    OK("mib=%ld", mib);
+    OK("mib=%ld%s", mib, reset ? ",reset" : "");
 }
 
 static void c_ls(const char *path) {
@@ -1410,7 +1416,7 @@ static const struct check checks[] = {
     {"fork_many", c_fork_many, ARG_COUNT, 0, 60, "fork_many:N fork N sleeping children"},
     {"alloc", c_alloc, ARG_COUNT, 0, 600, "alloc:MB allocate and touch MB MiB"},
     {"tcp_connect", c_tcp_connect, ARG_PATH, 0, 10, "tcp_connect:IPV4:PORT connect, send ping, detail=reply=WORD"},
-    {"tcp_serve", c_tcp_serve, ARG_PATH, 0, 600, "tcp_serve:PORT:MIB send MIB MiB of zeros to the first client"},
+    {"tcp_serve", c_tcp_serve, ARG_PATH, 0, 600, "tcp_serve:PORT:MIB[:reset] send MIB MiB of zeros to the first client, then close (:reset: with a reset)"},
     {"udp_echo", c_udp_echo, ARG_PATH, 0, 60, "udp_echo:PORT answer one datagram with echo:TEXT (then wait 1 s), detail=got=TEXT"},
 };
 #define NCHECKS (sizeof checks / sizeof checks[0])

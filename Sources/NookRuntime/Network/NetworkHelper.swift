@@ -104,6 +104,12 @@ package final class NetworkHelper {
             // Nook's forwarder knows its connections: it closes the ports and exits once they are delivered.
             kill(pid, SIGTERM)
             while exited() == nil && Monotonic.now() < deadline { usleep(500) }
+            // Too long: a second SIGTERM resets what is still open, so its clients see the end as cut short.
+            if exited() == nil && !reaped {
+                kill(pid, SIGTERM)
+                let last = Monotonic.now() + 0.5
+                while exited() == nil && Monotonic.now() < last { usleep(500) }
+            }
         } else {
             while exited() == nil && Monotonic.now() < deadline && hasOpenConnections() { usleep(10_000) }
         }

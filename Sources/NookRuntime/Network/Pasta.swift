@@ -78,12 +78,3 @@ enum Pasta {
         return false
     }
 }
-
-/// Seconds on the monotonic clock.
-enum Monotonic {
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-}
