@@ -77,6 +77,38 @@ net_default() { case $1 in pasta) echo "pasta:-o,127.0.0.1" ;; *) echo "$1" ;; e
 net_open() { case $1 in pasta) echo "pasta:--map-gw,-o,127.0.0.1" ;; *) echo "$1:allow_host_loopback=true" ;; esac; }
 secret="a secret only the host's loopback serves"
 
+# Starts container $1 serving www with busybox httpd, published on a free port of
+# 127.0.0.1 (set in $port; with --network "$2" unless it is none), then fetches
+# the page from the host and checks it, labelling the check with $3.
+serve_and_fetch() { # NAME NETWORK LABEL
+  local c=$1 net=$2 shown=""
+  local -a netargs=()
+  [[ $net == none ]] || { netargs=(--network "$net"); shown=" --network $net"; }
+  for _ in 1 2 3 4 5; do
+    port=$(pick_port)
+    if out=$("$nook" run -d --init --name "$c" "${netargs[@]}" -p "127.0.0.1:$port:80" \
+        -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
+    [[ $out == *"already in use"* ]] || die "nook run failed: $out"
+  done
+  say "  \$ nook run -d --init --name $c$shown -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
+  page=""
+  for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
+  say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
+  check "$3: the host fetched the page through the published port" test "$page" = "hello from a rootless container"
+}
+# Inside container $1: is the host's loopback service reached at the container's own 127.0.0.1? Then
+# `nook rm -f`: the helper $helper and the published $port go with it. Checks labelled $2.
+own_loopback_then_remove() { # NAME LABEL
+  got=$("$nook" exec "$1" -- sh -c "$(get_inside 127.0.0.1 "$secret_port")" 2>&1 || true)
+  if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
+  say "  inside: GET http://127.0.0.1:$secret_port/ (the container's own loopback) -> reached: $reached"
+  check "$2: the container's own 127.0.0.1 is not the host's" test "$reached" = no
+  "$nook" rm -f "$1" >/dev/null
+  for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
+  check "$2: after nook rm -f the helper is gone" gone "$helper"
+  check "$2: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
+}
+
 # A service on the host's loopback that the containers must not reach by default,
 # on a port that was free: httpd exits at once when someone else holds it.
 secret_port=
@@ -105,17 +137,7 @@ for mode in "${helpers[@]}"; do
   c=web-$mode
   net=$(net_default "$mode")
   say "== --network $net: busybox httpd on port 80 inside, published on 127.0.0.1"
-  for _ in 1 2 3 4 5; do
-    port=$(pick_port)
-    if out=$("$nook" run -d --init --name "$c" --network "$net" -p "127.0.0.1:$port:80" \
-        -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
-    [[ $out == *"already in use"* ]] || die "nook run failed: $out"
-  done
-  say "  \$ nook run -d --init --name $c --network $net -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
-  page=""
-  for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
-  say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
-  check "$mode: the host fetched the page through the published port" test "$page" = "hello from a rootless container"
+  serve_and_fetch "$c" "$net" "$mode"
 
   helper=$(field "$c" networkHelperPID)
   monitor=$(field "$c" monitorPID)
@@ -138,18 +160,8 @@ for mode in "${helpers[@]}"; do
   if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
   say "  inside: GET http://$gw:$secret_port/ (the gateway, for the host's loopback service) -> reached: $reached"
   check "$mode: the host's loopback service is out of reach through the gateway by default" test -n "$gw" -a "$reached" = no
-  if [[ $mode == pasta ]]; then
-    # pasta's -T would forward the container's own 127.0.0.1 ports to the host's; Nook passes -T none.
-    got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 "$secret_port")" 2>&1 || true)
-    if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
-    say "  inside: GET http://127.0.0.1:$secret_port/ (the container's own loopback) -> reached: $reached"
-    check "$mode: the container's own 127.0.0.1 is not forwarded to the host's" test "$reached" = no
-  fi
-
-  "$nook" rm -f "$c" >/dev/null
-  for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
-  check "$mode: after nook rm -f the helper is gone" gone "$helper"
-  check "$mode: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
+  # pasta's -T would forward the container's own 127.0.0.1 ports to the host's; Nook passes -T none.
+  own_loopback_then_remove "$c" "$mode"
   say
 done
 
@@ -168,17 +180,7 @@ for mode in "${helpers[@]}"; do
 done
 say "== --network none with -p: Nook's own port forwarder, and still only lo"
 c=web-forward
-for _ in 1 2 3 4 5; do
-  port=$(pick_port)
-  if out=$("$nook" run -d --init --name "$c" -p "127.0.0.1:$port:80" \
-      -v "$work/www:/www:ro" --rootfs "$rootfs" -- httpd -f -p 80 -h /www 2>&1); then break; fi
-  [[ $out == *"already in use"* ]] || die "nook run failed: $out"
-done
-say "  \$ nook run -d --init --name $c -p 127.0.0.1:$port:80 -v \$PWD/www:/www:ro --rootfs ./rootfs -- httpd -f -p 80 -h /www"
-page=""
-for _ in $(seq 50); do page=$(fetch 127.0.0.1 "$port") && [[ -n $page ]] && break; sleep 0.1; done
-say "  from the host: GET http://127.0.0.1:$port/  ->  $page"
-check "forwarder: the host fetched the page through the published port" test "$page" = "hello from a rootless container"
+serve_and_fetch "$c" none forwarder
 helper=$(field "$c" networkHelperPID)
 monitor=$(field "$c" monitorPID)
 say "  the forwarder: pid $helper ($(cat "/proc/$helper/comm")), child of the container's monitor (pid $monitor)"
@@ -190,14 +192,7 @@ check "forwarder: inside, still only lo and no route" test "$inside" = lo
 got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 80)" 2>&1 || true)
 check "forwarder: the probe works: inside, GET http://127.0.0.1:80/ fetches the container's own page" \
   test "$got" = "hello from a rootless container"
-got=$("$nook" exec "$c" -- sh -c "$(get_inside 127.0.0.1 "$secret_port")" 2>&1 || true)
-if [[ $got == *secret* ]]; then reached=yes; else reached=no; fi
-say "  inside: GET http://127.0.0.1:$secret_port/ (the container's own loopback) -> reached: $reached"
-check "forwarder: the container's 127.0.0.1 is its own, not the host's" test "$reached" = no
-"$nook" rm -f "$c" >/dev/null
-for _ in $(seq 50); do alive "$helper" || break; sleep 0.1; done
-check "forwarder: after nook rm -f it is gone" gone "$helper"
-check "forwarder: and nothing answers on port $port" test -z "$(fetch 127.0.0.1 "$port")"
+own_loopback_then_remove "$c" forwarder
 say
 
 say "== --network none (the default): only lo"
