@@ -109,45 +109,45 @@ package enum PortRelay {
         var buffer: [UInt8] = []
         var start = 0
         var end = 0
-        /// The reading side said end of file (or reset: `readReset`).
+        /// The reading side said end of file (or was reset: `readReset`).
         var readEOF = false
-        /// The reading side was reset after what was read: pass it on once that is delivered.
+        /// The reading side was reset (or failed) after what was read.
         var readReset = false
+        /// The writing side was reset (or failed): what is buffered for it is dropped.
+        var writeReset = false
         /// The writing side was shut down for writes (EOF passed on).
         var shutDown = false
 
         var isEmpty: Bool { start == end }
         var hasRoom: Bool { end < PortRelay.bufferSize }
-        var wantsRead: Bool { !readEOF && hasRoom }
+        var wantsRead: Bool { !readEOF && !writeReset && hasRoom }
+        /// All read (to the end of file or the reset) and all written.
+        var done: Bool { readEOF && isEmpty }
 
-        /// false: the connection is broken.
-        mutating func read(from fd: Int32) -> Bool {
+        mutating func read(from fd: Int32) {
             if buffer.isEmpty { buffer = [UInt8](repeating: 0, count: PortRelay.bufferSize) }
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + end, $0.count - end, 0) }
-            if n > 0 { end += n; return true }
-            if n == 0 { readEOF = true; return true }
-            if errno == ECONNRESET || errno == EPIPE { (readEOF, readReset) = (true, true); return true }
-            return errno == EAGAIN || errno == EINTR
+            if n > 0 { end += n; return }
+            if n == 0 { readEOF = true; return }
+            if errno != EAGAIN && errno != EINTR { (readEOF, readReset) = (true, true) }
         }
 
-        /// false: the connection is broken.
-        mutating func write(to fd: Int32) -> Bool {
-            if !isEmpty {
+        mutating func write(to fd: Int32) {
+            if !isEmpty && !writeReset {
                 let n = buffer.withUnsafeBytes { send(fd, $0.baseAddress! + start, end - start, Int32(MSG_NOSIGNAL)) }
-                if n < 0 { return errno == EAGAIN || errno == EINTR }
-                start += n
+                if n >= 0 {
+                    start += n
+                } else if errno != EAGAIN && errno != EINTR {
+                    (writeReset, readEOF) = (true, true)
+                    start = end
+                }
                 if start == end { (start, end) = (0, 0) }
             }
-            if isEmpty && readEOF && !readReset && !shutDown {
+            if isEmpty && readEOF && !readReset && !writeReset && !shutDown {
                 shutdown(fd, Int32(SHUT_WR))
                 shutDown = true
             }
-            return true
         }
-
-        /// Reset on the reading side and all of it written: the writing side is reset
-        /// once the kernel has sent what we wrote (its send queue is empty).
-        var resetDue: Bool { readReset && isEmpty }
     }
 
     private struct Relay {
@@ -183,6 +183,8 @@ package enum PortRelay {
             var fds: [pollfd] = []
             while true {
                 if draining {
+                    // Not yet connected inside: reset, not an empty answer that ends cleanly.
+                    for c in connections where c.connecting { c.aborted = true }
                     remove { $0.delivered || $0.connecting }
                     if connections.isEmpty { exit(0) }
                 }
@@ -193,7 +195,8 @@ package enum PortRelay {
                     // Two pollfds a connection, the client's first. An fd with nothing
                     // wanted is left out (-1): its POLLHUP would wake us at once, for ever.
                     if c.connecting {
-                        fds.append(pollfd(fd: -1, events: 0, revents: 0))
+                        // The client only for its hang-up (events 0: POLLHUP and POLLERR come anyway).
+                        fds.append(pollfd(fd: c.client, events: 0, revents: 0))
                         fds.append(pollfd(fd: c.server, events: Int16(POLLOUT), revents: 0))
                         continue
                     }
@@ -250,6 +253,8 @@ package enum PortRelay {
         /// false: the connection is broken (reset both ends).
         func service(_ c: Connection, clientEvents: Int16, serverEvents: Int16) -> Bool {
             if c.connecting {
+                // The client went away meanwhile: its slot is not held until the connect gives up.
+                if clientEvents & Int16(POLLHUP | POLLERR) != 0 { return false }
                 if serverEvents == 0 { return true }
                 var err: Int32 = 0
                 var length = socklen_t(MemoryLayout<Int32>.size)
@@ -260,26 +265,34 @@ package enum PortRelay {
                 return true
             }
             let readable = Int16(POLLIN | POLLHUP | POLLERR)
-            if clientEvents & readable != 0 && c.up.wantsRead && !c.up.read(from: c.client) { return false }
-            if serverEvents & readable != 0 && c.down.wantsRead && !c.down.read(from: c.server) { return false }
+            if clientEvents & readable != 0 && c.up.wantsRead { c.up.read(from: c.client) }
+            if serverEvents & readable != 0 && c.down.wantsRead { c.down.read(from: c.server) }
             // Written at once, not at the next poll: a full socket says EAGAIN and keeps the rest buffered.
-            guard c.up.write(to: c.server) && c.down.write(to: c.client) else { return false }
-            // A side that reset: the other gets every byte sent before it, then the reset (as directly connected).
-            guard c.up.resetDue || c.down.resetDue else { return true }
+            c.up.write(to: c.server)
+            c.down.write(to: c.client)
+            // An end that was reset (seen reading from it or writing to it) is gone. The other
+            // end still gets every byte the gone one sent before (read until its reset), then
+            // the reset, once the kernel has sent it all: as over a direct connection.
+            let serverGone = c.down.readReset || c.up.writeReset
+            let clientGone = c.up.readReset || c.down.writeReset
+            guard serverGone != clientGone else { return !serverGone }
+            let (toLiveEnd, live) = serverGone ? (c.down, c.client) : (c.up, c.server)
+            guard toLiveEnd.done else { return true }
             let now = Monotonic.now()
             if c.resetDeadline == nil { c.resetDeadline = now + PortRelay.resetFlushSeconds }
-            let target = c.up.resetDue ? c.server : c.client
-            return nook_socket_unsent(target) > 0 && now < (c.resetDeadline ?? now)
+            return nook_socket_unsent(live) > 0 && now < (c.resetDeadline ?? now)
         }
 
         mutating func accept(from listener: Int32, port i: Int) {
             while accepts(i) {
                 let client = nook_accept_nonblock(listener)
                 guard client >= 0 else {
-                    // Out of fds: not polled again at once (it would stay readable); any other error is that client's.
+                    // Out of fds: not polled again at once (it would stay readable). A client that
+                    // gave up while queued is skipped; anything else ends this round.
                     if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { starved = true }
-                    if errno == EAGAIN || starved { return }
-                    continue
+                    if errno == ECONNABORTED || errno == EINTR { continue }
+                    if errno != EAGAIN { starved = true }
+                    return
                 }
                 // Made after setns: this socket is in the container's network namespace.
                 let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue), 0)
@@ -297,12 +310,13 @@ package enum PortRelay {
                 let rc = withUnsafePointer(to: &address) {
                     $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
                 }
+                let err = errno
                 let c = Connection(client: client, server: server, port: i)
                 connections.append(c)
                 perPort[i] += 1
                 if rc == 0 {
                     c.connecting = false
-                } else if errno != EINPROGRESS {
+                } else if err != EINPROGRESS {
                     c.aborted = true  // refused at once: reset, as above
                     remove { $0 === c }
                 }

@@ -317,6 +317,47 @@ final class NetworkTests: XCTestCase {
         }
     }
 
+    /// A server that answers before it has read everything and closes (the
+    /// kernel then resets the connection: "413 and close"): the client still
+    /// gets the answer, while it is sending, as over a direct connection.
+    func testAnAnswerSentBeforeTheServersResetReachesAClientStillSending() throws {
+        let name = Harness.name("early")
+        let port = try Loopback.freePort()
+        let answer = "HTTP/1.1 413 Payload Too Large"
+        let nook = try h.start(["run", "--name", name, "-p", "127.0.0.1:\(port):82", "--rootfs", h.rootfs, "--", "sh", "-c",
+                                "while :; do busybox nc -l -p 82 -e sh -c 'head -c 10 >/dev/null; sleep 0.3; echo \(answer)'; done"])
+        defer { _ = try? h.run(["rm", "-f", name]) }  // gone already is what we want
+        /// What a client that sends `upload` bytes (nil: for as long as the connection lasts) reads back.
+        func exchange(upload: Int?) -> String {
+            guard let fd = try? Loopback.connected(port: port, timeout: 5) else { return "" }
+            defer { close(fd) }
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            let chunk = [UInt8](repeating: 0x75, count: upload.map { min($0, 1 << 16) } ?? 1 << 16)
+            var sent = 0, received: [UInt8] = []
+            var buf = [UInt8](repeating: 0, count: 4096)
+            let deadline = Date().addingTimeInterval(5)
+            while Date() < deadline {
+                if upload.map({ sent < $0 }) ?? true {
+                    let n = chunk.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                    if n > 0 { sent += n }
+                }
+                let n = recv(fd, &buf, buf.count, 0)
+                if n > 0 { received += buf[0..<n]; continue }
+                if n == 0 || errno != EAGAIN { break }
+                usleep(1000)
+            }
+            return String(decoding: received, as: UTF8.self)
+        }
+        // Ten bytes, all read: a clean close. Once that answers, nc listens.
+        XCTAssertTrue(Harness.eventually(20) { exchange(upload: 10).hasPrefix(answer) }, nook.stderrText)
+        // Uploading until the reset, five times (nc listens again between them).
+        for attempt in 1...5 {
+            usleep(500_000)
+            let got = exchange(upload: nil)
+            XCTAssertTrue(got.hasPrefix(answer), "attempt \(attempt): '\(got)'")
+        }
+    }
+
     func testHostNetworkIsTheCallersNamespace() throws {
         let mine = try h.runAsUser(["readlink", "/proc/self/ns/net"]).stdout
         let r = try h.run(["run", "--network", "host", "--rootfs", h.rootfs, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /etc/resolv.conf"])

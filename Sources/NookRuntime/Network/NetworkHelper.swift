@@ -127,7 +127,7 @@ package final class NetworkHelper {
     /// Waits (at most 10 s) for the helper's byte; end of file means it failed (its log says why).
     package func confirmStarted() throws {
         guard readyFD >= 0 else { return }
-        defer { close(readyFD); readyFD = -1 }
+        defer { if readyFD >= 0 { close(readyFD); readyFD = -1 } }
         var pending = pollfd(fd: readyFD, events: Int16(POLLIN), revents: 0)
         var byte: UInt8 = 0
         var answered = false
