@@ -247,17 +247,25 @@ final class NetworkTests: XCTestCase {
         defer { kill(nook.pid, SIGTERM); _ = nook.wait() }
         XCTAssertTrue(Harness.eventually(15) { ((try? Loopback.httpGet(port: spare)) ?? "").contains("still served") }, nook.stderrText)
         let forwarder = try XCTUnwrap(helperPID(name))
-        func openFDs() -> Int { ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(forwarder)/fd")) ?? []).count }
-        let before = openFDs()
+        // The forwarder's sockets: its two listeners, and two for each connection it carries.
+        func sockets() -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(forwarder)/fd")) ?? []).filter {
+                ((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(forwarder)/fd/\($0)")) ?? "").hasPrefix("socket:")
+            }.count
+        }
+        // The first fetch's connection may still be closing.
+        XCTAssertTrue(Harness.eventually(10) { sockets() == 2 }, "only the listeners: \(sockets())")
         var idle: [Int32] = []
         defer { idle.forEach { close($0) } }
         for _ in 0..<40 { if let fd = try? Loopback.connected(port: busy, timeout: 2) { idle.append(fd) } }
         XCTAssertEqual(idle.count, 40, "the kernel completes the handshakes: the rest wait in the backlog")
         // The forwarder takes 24 of them (two fds each), and no more.
-        XCTAssertTrue(Harness.eventually(10) { openFDs() == before + 48 }, "fds: \(openFDs()), before \(before)")
+        XCTAssertTrue(Harness.eventually(10) { sockets() == 2 + 48 }, "sockets: \(sockets())")
         XCTAssertTrue(((try? Loopback.httpGet(port: spare)) ?? "").contains("still served"), "the other port still answers")
-        // The spare port's connection ends; the busy port took no slot it freed.
-        XCTAssertTrue(Harness.eventually(10) { openFDs() == before + 48 }, "fds: \(openFDs()), before \(before)")
+        // The spare port's connection ends; the busy port takes no slot it freed.
+        XCTAssertTrue(Harness.eventually(10) { sockets() == 2 + 48 }, "sockets: \(sockets())")
+        usleep(300_000)
+        XCTAssertEqual(sockets(), 2 + 48, "still 24 of the busy port's clients")
     }
 
     /// A forwarder killed before it is in the container's namespaces fails the
