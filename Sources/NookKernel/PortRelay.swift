@@ -17,6 +17,17 @@ import NookCore
 /// last bytes are out; a second SIGTERM (that took too long) resets the
 /// connections still open, so their clients see the end as cut short.
 package enum PortRelay {
+    /// The forwarder's fds, in the order `PortForwarder` passes them (after
+    /// stdio): the container's user and network namespaces, the pipe that hears
+    /// "ready", then one listening socket per port.
+    package enum Descriptor {
+        package static let userNamespace: Int32 = 3
+        package static let networkNamespace: Int32 = 4
+        package static let ready: Int32 = 5
+        package static let firstListener: Int32 = 6
+    }
+    /// A helper gets at most 16 fds (`HelperProcess`): the six above leave ten listeners.
+    package static let maxPorts = 10
     /// Connections carried at once, whatever the fd limit allows; more wait in the listen backlog.
     static let connectionCeiling = 1024
     /// Slots each port keeps for itself, so that clients of one port cannot take another's.

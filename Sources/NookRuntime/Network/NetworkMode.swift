@@ -150,8 +150,8 @@ package struct NetworkSettings: Sendable, Equatable {
             throw NookError("-p \(udp): with --network none, nook's port forwarder publishes TCP ports only",
                             hint: "use --network pasta (or slirp4netns) for UDP", kind: .invalidInput)
         }
-        if forwardsPorts && ports.count > PortForwarder.maxPorts {
-            throw NookError("with --network none, nook's port forwarder publishes at most \(PortForwarder.maxPorts) ports (\(ports.count) given)",
+        if forwardsPorts && ports.count > PortRelay.maxPorts {
+            throw NookError("with --network none, nook's port forwarder publishes at most \(PortRelay.maxPorts) ports (\(ports.count) given)",
                             hint: "use --network pasta for more", kind: .invalidInput)
         }
         // The server inside sees each forwarded client as 127.0.0.1: on another

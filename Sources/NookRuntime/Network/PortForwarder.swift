@@ -15,11 +15,9 @@ import NookKernel
 /// gets the container's user and network namespaces as fds opened here (the
 /// container is our child, not yet reaped: its pid cannot have been reused).
 enum PortForwarder {
-    /// HelperProcess passes at most 16 fds: stdio, two namespaces and the ready pipe leave ten.
-    static let maxPorts = 10
-
     static func start(containerPID: pid_t, ports: [PortMapping], executable: String, stateDirectory: String,
                       tracer: Tracer) throws -> NetworkHelper {
+        // In `PortRelay.Descriptor`'s order, from fd 3: user namespace, network namespace, ready pipe, listeners.
         var fds: [Int32] = []
         defer { for fd in fds { close(fd) } }
         for (path, what) in [("/proc/\(containerPID)/ns/user", "user"), ("/proc/\(containerPID)/ns/net", "network")] {
