@@ -79,6 +79,22 @@ package final class LogRelay: @unchecked Sendable {
         append(bytes, bytes.count, from: .nook)
     }
 
+    /// A line of nook's own, appended to the log at `path` when no relay runs
+    /// (a restart that failed before it made one). One line may take the log
+    /// past its limit: the next relay rotates it.
+    package static func note(_ line: String, inLogAt path: String) {
+        let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+        guard fd >= 0 else { return }  // no log (removed meanwhile): nobody to tell
+        defer { close(fd) }
+        let bytes = Array((line + "\n").utf8)
+        let written = writeAll(fd, bytes, bytes.count)
+        let mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+        guard mapFD >= 0 else { return }
+        defer { close(mapFD) }
+        let record = LogStreamMap.record(.nook, count: written)
+        _ = writeAll(mapFD, record, record.count)
+    }
+
     private func append(_ buffer: [UInt8], _ n: Int, from stream: LogStreamMap.Stream) {
         if size + n > limit {
             close(fd)

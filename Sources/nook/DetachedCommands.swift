@@ -31,9 +31,9 @@ struct WaitCommand: ParsableCommand {
         guard let code = try runtime.waitForExit(id: id) else {
             throw NookError("container '\(id)' stopped without an exit code (its monitor was killed)")
         }
-        if let reason = (try? runtime.store.read(id))?.exitReason {  // no state: the monitor's status alone is reported
-            Tracer.standardError("nook: container killed: \(reason)")
-        }
+        let state = try? runtime.store.read(id)  // no state: the monitor's status alone is reported
+        if let reason = state?.exitReason { Tracer.standardError("nook: container killed: \(reason)") }
+        if let reason = state?.restartError { Tracer.standardError("nook: \(reason)") }
         print(code)
         Glibc.exit(code)
     }

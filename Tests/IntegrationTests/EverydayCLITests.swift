@@ -283,6 +283,39 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(try h.run(["logs", name]).stdout, "ran\nran\nran\n", "three runs, one log")
     }
 
+    /// A restart the policy asks for that cannot start (its bind source went)
+    /// ends the policy: the container stays stopped with its last exit code,
+    /// and `nook inspect`, `nook wait` and `nook logs` say why. A later `nook
+    /// start` that works clears it.
+    func testARestartThatCannotStartSaysWhy() throws {
+        let name = Harness.name("norestart")
+        let dir = try h.scratch("source"), moved = dir + "-moved"
+        let r = try h.run(["run", "-d", "--restart", "always", "--name", name, "-v", dir + ":/v", "--rootfs", h.rootfs,
+                           "--", "sh", "-c", "echo ran; while [ ! -e /v/go ]; do sleep 0.05; done; rm /v/go; exit 3"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertTrue(Harness.eventually { self.inspectState(name)?["status"] as? String == "running" })
+        // The bind source goes while the container still sees it: the restart finds no source.
+        XCTAssertEqual(rename(dir, moved), 0)
+        XCTAssertTrue(FileManager.default.createFile(atPath: moved + "/go", contents: nil))
+        XCTAssertTrue(Harness.eventually(20) { self.inspectState(name)?["restartError"] != nil }, "\(inspectState(name) ?? [:])")
+        let state = try XCTUnwrap(inspectState(name))
+        let reason = try XCTUnwrap(state["restartError"] as? String)
+        XCTAssertTrue(reason.hasPrefix("restart 1 failed: ") && reason.contains(dir), reason)
+        XCTAssertEqual(state["status"] as? String, "stopped")
+        XCTAssertEqual(state["exitCode"] as? Int, 3)
+        let wait = try h.run(["wait", name])
+        XCTAssertEqual(wait.stdout, "3\n")
+        XCTAssertTrue(wait.stderr.contains("nook: " + reason), wait.stderr)
+        XCTAssertEqual(try h.run(["logs", name]).stdout + (try h.run(["logs", name]).stderr), "ran\nnook: \(reason)\n")
+
+        XCTAssertEqual(rename(moved, dir), 0)
+        let start = try h.run(["start", name])
+        XCTAssertEqual(start.status, 0, start.stderr)
+        XCTAssertTrue(Harness.eventually { self.inspectState(name)?["status"] as? String == "running" })
+        XCTAssertNil(inspectState(name)?["restartError"], "a start that worked: no error left")
+    }
+
     /// `always` restarts a command that exits 0, until `nook stop`; `nook start`
     /// starts the stopped container again, `nook restart` a running one.
     func testAlwaysRestartsUntilStoppedAndStartAndRestartRunItAgain() throws {

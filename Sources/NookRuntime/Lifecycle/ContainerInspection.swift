@@ -19,6 +19,8 @@ package struct ContainerInspection: Codable, Sendable {
         /// `run -d --restart`: the policy, and how often its monitor restarted it.
         package var restartPolicy: String?
         package var restartCount: Int
+        /// Why the policy's last restart could not start (podman's `State.Error`).
+        package var restartError: String?
     }
 
     package struct PublishedPort: Codable, Sendable {
@@ -62,7 +64,7 @@ extension Runtime {
             state: .init(status: summary?.status ?? status(of: state), described: summary?.describedStatus ?? status(of: state),
                          pid: summary?.pid ?? state.pid, exitCode: state.exitCode, exitReason: state.exitReason,
                          startedAt: state.started, finishedAt: state.finished,
-                         restartPolicy: state.restartPolicy, restartCount: state.restartCount ?? 0),
+                         restartPolicy: state.restartPolicy, restartCount: state.restartCount ?? 0, restartError: state.restartError),
             bundle: state.bundle, rootfs: state.rootfs, command: state.command, cgroup: state.cgroupPath,
             ownNamespaces: state.ownNamespaces,
             network: .init(mode: network.mode.description, ports: network.ports.map {

@@ -244,7 +244,13 @@ extension Runtime {
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
             try owner?.start()
             while true {
-                let status = try run(spec, id: id, settings: settings)
+                let status: ExitStatus
+                do {
+                    status = try run(spec, id: id, settings: settings)
+                } catch let failure as NookError where settings.restartCount > 0 {
+                    recordFailedRestart(id: id, number: settings.restartCount, failure)
+                    throw failure
+                }
                 if let owner {
                     owner.awaitRelease(in: self)
                     return status.code
@@ -270,6 +276,22 @@ extension Runtime {
             tell("error 125 \(error)")
             return 125
         }
+    }
+}
+
+extension Runtime {
+    /// A restart of the policy's that could not start ends the policy; nobody
+    /// waits on the monitor to hear why, so the container's record (`nook
+    /// inspect`, `nook wait`) and its log (`nook logs`) say it. Nothing is
+    /// recorded if another command holds the container meanwhile (`rm -f`).
+    func recordFailedRestart(id: String, number: Int, _ failure: NookError) {
+        let reason = "restart \(number) failed: \(failure.message)"
+        guard let lock = store.lockIfFree(id) else { return }
+        defer { lock.release() }
+        guard var state = try? store.read(id) else { return }  // removed meanwhile
+        state.restartError = reason
+        try? store.write(state)  // best effort, as the exit's record: the log below says it too
+        LogRelay.note("nook: \(reason)", inLogAt: store.directory(id) + "/container.log")
     }
 }
 

@@ -53,6 +53,8 @@ package struct ContainerState: Codable, Sendable, Equatable {
     package var initProcess: Bool?
     package var restartPolicy: String?
     package var restartCount: Int?
+    /// `run -d --restart`: why the policy's last restart could not start (the policy ended there).
+    package var restartError: String?
     /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
     package var stoppedByUser: Bool?
 
