@@ -255,13 +255,15 @@ extension Runtime {
                     owner.awaitRelease(in: self)
                     return status.code
                 }
-                guard let state = try? store.read(id), state.stoppedByUser != true,  // removed meanwhile: no restart
+                guard let state = try? store.read(id), isOwnRecord(state), state.stoppedByUser != true,  // removed: no restart
                       restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
                     return status.code
                 }
                 usleep(RestartPolicy.delay(afterRestarts: settings.restartCount))
-                // A stop during the pause ends the policy too.
-                if (try? store.read(id))?.stoppedByUser == true { return status.code }
+                // A stop, or an `rm -f` (perhaps followed by another container of
+                // that name), during the pause ends the policy too.
+                guard let now = try? store.read(id), isOwnRecord(now), now.stoppedByUser != true else { return status.code }
+                FaultPoint.reached("monitor.restarting")
                 settings.restartCount += 1
                 settings.restarting = true
                 settings.waitForLock = true
@@ -280,15 +282,22 @@ extension Runtime {
 }
 
 extension Runtime {
+    /// The container's record is this monitor's: removed meanwhile (`rm -f`)
+    /// and made again under the same name, it names another monitor. (No
+    /// other live process has our pid; a record names the monitor that wrote it.)
+    func isOwnRecord(_ state: ContainerState) -> Bool { state.monitorPID == getpid() }
+
     /// A restart of the policy's that could not start ends the policy; nobody
     /// waits on the monitor to hear why, so the container's record (`nook
     /// inspect`, `nook wait`) and its log (`nook logs`) say it. Nothing is
-    /// recorded if another command holds the container meanwhile (`rm -f`).
+    /// recorded for a container removed meanwhile or stopped by the user (a
+    /// stop just before the restart fails it: the stop ended the policy).
     func recordFailedRestart(id: String, number: Int, _ failure: NookError) {
         let reason = "restart \(number) failed: \(failure.message)"
-        guard let lock = store.lockIfFree(id) else { return }
+        // Waits for a command that holds it (a `ps` reconciling); removed: nothing to say.
+        guard let lock = try? store.lock(id) else { return }
         defer { lock.release() }
-        guard var state = try? store.read(id) else { return }  // removed meanwhile
+        guard var state = try? store.read(id), isOwnRecord(state), state.stoppedByUser != true else { return }  // removed: nothing to say
         state.restartError = reason
         try? store.write(state)  // best effort, as the exit's record: the log below says it too
         LogRelay.note("nook: \(reason)", inLogAt: store.directory(id) + "/container.log")
