@@ -39,6 +39,36 @@ package final class LogRelay: @unchecked Sendable {
         var st = stat()
         fstat(fd, &st)
         size = Int(st.st_size)
+        describeUnmappedTail()
+    }
+
+    /// A monitor killed between a piece and its record (or a restart's note
+    /// and its record) left bytes at the log's end that the map does not
+    /// describe; every later record would then be read against the wrong
+    /// bytes. They are described now, as nook's (their stream is not known).
+    private func describeUnmappedTail() {
+        guard size > 0 else { return }  // a new log (every first start)
+        let map = open(LogStreamMap.path(of: path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard map >= 0 else { return }
+        defer { close(map) }
+        var st = stat()
+        // At most a record per byte of a full log: a bigger map is not one this relay wrote.
+        guard fstat(map, &st) == 0, Int(st.st_size) <= LogStreamMap.recordSize * (limit + 1) else { return }
+        var records = [UInt8](repeating: 0, count: Int(st.st_size))
+        var done = 0
+        while done < records.count {
+            let n = records.withUnsafeMutableBytes { pread(map, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return }
+            done += n
+        }
+        var described = 0
+        for at in stride(from: 0, to: records.count - LogStreamMap.recordSize + 1, by: LogStreamMap.recordSize) {
+            described += LogStreamMap.decode(records[at..<at + LogStreamMap.recordSize]).count
+        }
+        guard described < size else { return }
+        let record = LogStreamMap.record(.nook, count: size - described)
+        _ = Self.writeAll(mapFD, record, record.count)
     }
 
     var openSources: [Int32] { sources }

@@ -316,6 +316,80 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertNil(inspectState(name)?["restartError"], "a start that worked: no error left")
     }
 
+    /// A monitor killed between a piece of the log and its record (or a
+    /// restart's note and its record) leaves bytes the stream map does not
+    /// describe; the next start describes them, so that what follows is read
+    /// from the right place: the map's pieces add up to the log.
+    func testTheNextStartDescribesLogBytesTheMapMissed() throws {
+        let name = Harness.name("torn")
+        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "echo", "one"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        let log = h.stateDir() + "/\(name)/container.log"
+        let torn = try XCTUnwrap(FileHandle(forWritingAtPath: log))
+        torn.seekToEndOfFile()
+        torn.write(Data("torn\n".utf8))  // no record: the monitor was killed before it wrote one
+        torn.closeFile()
+        XCTAssertEqual(try h.run(["start", name]).status, 0)
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        XCTAssertEqual(try h.run(["logs", name]).stdout, "one\ntorn\none\n")
+        let map = [UInt8](try Data(contentsOf: URL(fileURLWithPath: log + ".streams")))
+        let pieces = stride(from: 0, to: map.count, by: 5).map { (map[$0], Int(map[$0 + 1]) | Int(map[$0 + 2]) << 8) }
+        XCTAssertEqual(pieces.map(\.0), [1, 0, 1], "stdout, the torn bytes as nook's, stdout")
+        XCTAssertEqual(pieces.map(\.1), [4, 5, 4])
+    }
+
+    /// A `nook stop` that lands after the monitor's pause, just before the
+    /// restart (held there by a fault point), makes that restart fail: the
+    /// stop ended the policy, so no restart error is recorded (hostile review:
+    /// "restart 1 failed: ... is stopped under its monitor" was).
+    func testAStopJustBeforeARestartIsNotARestartError() throws {
+        let name = Harness.name("stopfirst")
+        let report = try h.scratch("restart-fault") + "/report"
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "exit 3"],
+                                 env: ["NOOK_FAULT_STOP": "monitor.restarting", "NOOK_FAULT_REPORT": report]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        var monitor: Int32?
+        XCTAssertTrue(Harness.eventually {
+            monitor = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int32($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+            return monitor.map(FaultMatrixTests.isStopped) ?? false
+        }, "the monitor stopped before its first restart")
+        let stop = try h.run(["stop", "-t", "1", name])
+        XCTAssertEqual(stop.status, 0, stop.stderr)
+        Glibc.kill(try XCTUnwrap(monitor), SIGCONT)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(monitor!) }, "the monitor ends")
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
+        XCTAssertNil(inspectState(name)?["restartError"], "\(inspectState(name) ?? [:])")
+        XCTAssertFalse(try h.run(["logs", name]).stdout.contains("restart"))
+    }
+
+    /// `rm -f` of a --restart container while its monitor waits to restart
+    /// it, then a new container of that name: the old monitor, waking, finds
+    /// a record that is not its own and ends; the new container runs its own
+    /// command only (hostile review: the old monitor ran its old command under
+    /// the new name).
+    func testAMonitorWakingAfterRmLeavesANewContainerOfThatNameAlone() throws {
+        let name = Harness.name("reused")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs,
+                                  "--", "sh", "-c", "echo old; exit 1"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        // Four restarts in: the next pause is 1.6 s, the monitor waits in it.
+        XCTAssertTrue(Harness.eventually(20) {
+            let s = self.inspectState(name)
+            return s?["restartCount"] as? Int == 4 && s?["status"] as? String == "restarting"
+        }, "\(inspectState(name) ?? [:])")
+        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json"))) as? [String: Any]
+        let oldMonitor = Int32(try XCTUnwrap(record?["monitorPID"] as? Int))
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+        let new = try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"])
+        XCTAssertEqual(new.status, 0, new.stderr)
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(oldMonitor) }, "the old monitor ends after its pause")
+        usleep(300_000)
+        XCTAssertEqual(try h.run(["logs", name]).stdout, "new\n")
+        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
+        XCTAssertEqual(inspectState(name)?["restartPolicy"] as? String, nil)
+    }
+
     /// `always` restarts a command that exits 0, until `nook stop`; `nook start`
     /// starts the stopped container again, `nook restart` a running one.
     func testAlwaysRestartsUntilStoppedAndStartAndRestartRunItAgain() throws {
