@@ -255,14 +255,14 @@ extension Runtime {
                     owner.awaitRelease(in: self)
                     return status.code
                 }
-                guard let state = try? store.read(id), isOwnRecord(state), state.stoppedByUser != true,  // removed: no restart
+                guard let state = try? store.read(id), state.namesThisProcessAsMonitor, state.stoppedByUser != true,  // removed: no restart
                       restartPolicy.restarts(exitCode: status.code, restartsSoFar: settings.restartCount) else {
                     return status.code
                 }
                 usleep(RestartPolicy.delay(afterRestarts: settings.restartCount))
                 // A stop, or an `rm -f` (perhaps followed by another container of
                 // that name), during the pause ends the policy too.
-                guard let now = try? store.read(id), isOwnRecord(now), now.stoppedByUser != true else { return status.code }
+                guard let now = try? store.read(id), now.namesThisProcessAsMonitor, now.stoppedByUser != true else { return status.code }
                 FaultPoint.reached("monitor.restarting")
                 settings.restartCount += 1
                 settings.restarting = true
@@ -282,11 +282,6 @@ extension Runtime {
 }
 
 extension Runtime {
-    /// The container's record is this monitor's: removed meanwhile (`rm -f`)
-    /// and made again under the same name, it names another monitor. (No
-    /// other live process has our pid; a record names the monitor that wrote it.)
-    func isOwnRecord(_ state: ContainerState) -> Bool { state.monitorPID == getpid() }
-
     /// A restart of the policy's that could not start ends the policy; nobody
     /// waits on the monitor to hear why, so the container's record (`nook
     /// inspect`, `nook wait`) and its log (`nook logs`) say it. Nothing is
@@ -297,7 +292,7 @@ extension Runtime {
         // Waits for a command that holds it (a `ps` reconciling); removed: nothing to say.
         guard let lock = try? store.lock(id) else { return }
         defer { lock.release() }
-        guard var state = try? store.read(id), isOwnRecord(state), state.stoppedByUser != true else { return }  // removed: nothing to say
+        guard var state = try? store.read(id), state.namesThisProcessAsMonitor, state.stoppedByUser != true else { return }  // removed: nothing to say
         state.restartError = reason
         try? store.write(state)  // best effort, as the exit's record: the log below says it too
         LogRelay.note("nook: \(reason)", inLogAt: store.directory(id) + "/container.log")

@@ -77,9 +77,18 @@ final class RunSequence: ContainerSequence {
 
     /// Read again under the lock: two `nook start`s, or one during the
     /// monitor's pause before a restart, must never give it two monitors.
+    /// A restart of the policy's (`restartCount` > 0) needs the record to be
+    /// still its monitor's own: after `rm -f` during the pause, a new container
+    /// of that name is not this monitor's to run.
     private func checkNotRunningElsewhere() throws {
         let earlier = try store.read(id)
-        let mine = earlier.monitorPID == getpid()
+        let mine = earlier.namesThisProcessAsMonitor
+        if settings.restartCount > 0 && !mine {
+            lock?.release()
+            lock = nil
+            throw NookError("container '\(id)' was removed and made again since its monitor (pid \(getpid())) last ran it",
+                            kind: .wrongState(container: id, state: runtime.status(of: earlier)))
+        }
         if (earlier.monitorIsAlive && !mine) || runtime.status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
             lock?.release()
             lock = nil

@@ -1,3 +1,4 @@
+import Glibc
 import NookCore
 import NookKernel
 import NookSpec
@@ -57,6 +58,13 @@ package struct ContainerState: Codable, Sendable, Equatable {
     package var restartError: String?
     /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
     package var stoppedByUser: Bool?
+
+    /// `run -d`: the record names this process as its monitor (pid and start
+    /// time: a live process is the only one with both). After `rm -f` and a
+    /// new container of the same name, an old monitor finds it does not.
+    package var namesThisProcessAsMonitor: Bool {
+        monitorPID == getpid() && monitorStartTime != nil && monitorStartTime == ProcessIdentity.startTime(pid: getpid())
+    }
 
     /// `run -d`: its monitor still lives (it supervises the container, or waits to restart it).
     package var monitorIsAlive: Bool {
