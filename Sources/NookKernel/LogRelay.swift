@@ -39,35 +39,61 @@ package final class LogRelay: @unchecked Sendable {
         var st = stat()
         fstat(fd, &st)
         size = Int(st.st_size)
-        describeUnmappedTail()
+        try repairMap()
     }
 
-    /// A monitor killed between a piece and its record (or a restart's note
-    /// and its record) left bytes at the log's end that the map does not
-    /// describe; every later record would then be read against the wrong
-    /// bytes. They are described now, as nook's (their stream is not known).
-    private func describeUnmappedTail() {
-        guard size > 0 else { return }  // a new log (every first start)
-        let map = open(LogStreamMap.path(of: path), O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard map >= 0 else { return }
-        defer { close(map) }
+    /// A monitor killed at the wrong moment leaves the map out of step with
+    /// the log, and every later record would be read against the wrong bytes:
+    /// a piece without its record (killed between the two writes), a record
+    /// cut short (a full disk), or a rotation cut between its two renames (the
+    /// map still describes container.log.1). Put right before anything is
+    /// added: bytes no record describes become one piece of nook's (their
+    /// stream is not known).
+    private func repairMap() throws {
         var st = stat()
-        // At most a record per byte of a full log: a bigger map is not one this relay wrote.
-        guard fstat(map, &st) == 0, Int(st.st_size) <= LogStreamMap.recordSize * (limit + 1) else { return }
-        var records = [UInt8](repeating: 0, count: Int(st.st_size))
+        guard fstat(mapFD, &st) == 0 else { return }
+        let mapSize = Int(st.st_size)
+        guard mapSize > 0 || size > 0 else { return }  // a new log: every first start
+        let unit = LogStreamMap.recordSize
+        // At most a record per byte of a full log; a bigger map is not one a relay wrote: nothing of it is read.
+        let described = mapSize <= unit * (limit + 1) ? Self.describedBytes(LogStreamMap.path(of: path), records: mapSize / unit) : nil
+        if let described, described <= size {
+            if mapSize % unit != 0 { _ = ftruncate(mapFD, off_t(mapSize - mapSize % unit)) }
+            if described < size { appendRecord(.nook, size - described) }
+            return
+        }
+        // More than the log holds: the rotated log's map (a rotation cut short) goes with it; any other is replaced.
+        let rotated = path + ".1"
+        if let described, mapSize % unit == 0, stat(rotated, &st) == 0, Int(st.st_size) == described {
+            rename(LogStreamMap.path(of: path), LogStreamMap.path(of: rotated))
+            close(mapFD)
+            mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+            guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
+        } else {
+            _ = ftruncate(mapFD, 0)
+        }
+        if size > 0 { appendRecord(.nook, size) }
+    }
+
+    /// The bytes the first `records` records of the map at `mapPath` describe (nil: unreadable).
+    private static func describedBytes(_ mapPath: String, records: Int) -> Int? {
+        let map = open(mapPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        guard map >= 0 else { return nil }
+        defer { close(map) }
+        let unit = LogStreamMap.recordSize
+        var bytes = [UInt8](repeating: 0, count: records * unit)
         var done = 0
-        while done < records.count {
-            let n = records.withUnsafeMutableBytes { pread(map, $0.baseAddress! + done, $0.count - done, off_t(done)) }
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { pread(map, $0.baseAddress! + done, $0.count - done, off_t(done)) }
             if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { return }
+            guard n > 0 else { return nil }
             done += n
         }
-        var described = 0
-        for at in stride(from: 0, to: records.count - LogStreamMap.recordSize + 1, by: LogStreamMap.recordSize) {
-            described += LogStreamMap.decode(records[at..<at + LogStreamMap.recordSize]).count
-        }
-        guard described < size else { return }
-        let record = LogStreamMap.record(.nook, count: size - described)
+        return stride(from: 0, to: bytes.count, by: unit).reduce(0) { $0 + LogStreamMap.decode(bytes[$1..<$1 + unit]).count }
+    }
+
+    private func appendRecord(_ stream: LogStreamMap.Stream, _ count: Int) {
+        let record = LogStreamMap.record(stream, count: count)
         _ = Self.writeAll(mapFD, record, record.count)
     }
 

@@ -326,17 +326,31 @@ final class EverydayCLITests: XCTestCase {
         defer { _ = try? h.run(["rm", "-f", name]) }
         XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
         let log = h.stateDir() + "/\(name)/container.log"
-        let torn = try XCTUnwrap(FileHandle(forWritingAtPath: log))
-        torn.seekToEndOfFile()
-        torn.write(Data("torn\n".utf8))  // no record: the monitor was killed before it wrote one
-        torn.closeFile()
+        func append(_ bytes: [UInt8], to path: String) throws {
+            let file = try XCTUnwrap(FileHandle(forWritingAtPath: path))
+            file.seekToEndOfFile()
+            file.write(Data(bytes))
+            file.closeFile()
+        }
+        func pieces(_ map: String) throws -> [[Int]] {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: map)))
+            XCTAssertEqual(bytes.count % 5, 0, "whole records")
+            return stride(from: 0, to: bytes.count - 4, by: 5).map { [Int(bytes[$0]), Int(bytes[$0 + 1]) | Int(bytes[$0 + 2]) << 8] }
+        }
+        // Bytes without their record, and a record cut short (a full disk).
+        try append(Array("torn\n".utf8), to: log)
+        try append([1, 4], to: log + ".streams")
         XCTAssertEqual(try h.run(["start", name]).status, 0)
         XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
         XCTAssertEqual(try h.run(["logs", name]).stdout, "one\ntorn\none\n")
-        let map = [UInt8](try Data(contentsOf: URL(fileURLWithPath: log + ".streams")))
-        let pieces = stride(from: 0, to: map.count, by: 5).map { (map[$0], Int(map[$0 + 1]) | Int(map[$0 + 2]) << 8) }
-        XCTAssertEqual(pieces.map(\.0), [1, 0, 1], "stdout, the torn bytes as nook's, stdout")
-        XCTAssertEqual(pieces.map(\.1), [4, 5, 4])
+        XCTAssertEqual(try pieces(log + ".streams"), [[1, 4], [0, 5], [1, 4]], "stdout, the torn bytes as nook's, stdout")
+
+        // A rotation cut between its two renames: the log is container.log.1, its map still container.log.streams.
+        XCTAssertEqual(rename(log, log + ".1"), 0)
+        XCTAssertEqual(try h.run(["start", name]).status, 0)
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        XCTAssertEqual(try pieces(log + ".1.streams"), [[1, 4], [0, 5], [1, 4]], "the map went with its log")
+        XCTAssertEqual(try pieces(log + ".streams"), [[1, 4]], "the new log's map describes it alone")
     }
 
     /// A `nook stop` that lands after the monitor's pause, just before the
@@ -363,31 +377,37 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertFalse(try h.run(["logs", name]).stdout.contains("restart"))
     }
 
-    /// `rm -f` of a --restart container while its monitor waits to restart
-    /// it, then a new container of that name: the old monitor, waking, finds
-    /// a record that is not its own and ends; the new container runs its own
-    /// command only (hostile review: the old monitor ran its old command under
-    /// the new name).
+    /// `rm -f` of a --restart container while its monitor is about to restart
+    /// it (held just after its pause by a fault point), then a new container of
+    /// that name that has ended: the old monitor, let go, finds under the lock
+    /// a record that is not its own and ends; the new container keeps its own
+    /// command and log (hostile reviews: the old monitor ran its old command,
+    /// with its policy, under the new name).
     func testAMonitorWakingAfterRmLeavesANewContainerOfThatNameAlone() throws {
         let name = Harness.name("reused")
+        let report = try h.scratch("reused-fault") + "/report"
         XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs,
-                                  "--", "sh", "-c", "echo old; exit 1"]).status, 0)
+                                  "--", "sh", "-c", "echo old; exit 1"],
+                                 env: ["NOOK_FAULT_STOP": "monitor.restarting", "NOOK_FAULT_REPORT": report]).status, 0)
         defer { _ = try? h.run(["rm", "-f", name]) }
-        // Four restarts in: the next pause is 1.6 s, the monitor waits in it.
-        XCTAssertTrue(Harness.eventually(20) {
-            let s = self.inspectState(name)
-            return s?["restartCount"] as? Int == 4 && s?["status"] as? String == "restarting"
-        }, "\(inspectState(name) ?? [:])")
-        let record = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: h.stateDir() + "/\(name)/state.json"))) as? [String: Any]
-        let oldMonitor = Int32(try XCTUnwrap(record?["monitorPID"] as? Int))
+        var monitor: Int32?
+        XCTAssertTrue(Harness.eventually {
+            monitor = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int32($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+            return monitor.map(FaultMatrixTests.isStopped) ?? false
+        }, "the old monitor stopped before its first restart")
+        let oldMonitor = try XCTUnwrap(monitor)
+        defer { Glibc.kill(oldMonitor, SIGKILL) }
         XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
         let new = try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"])
         XCTAssertEqual(new.status, 0, new.stderr)
-        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(oldMonitor) }, "the old monitor ends after its pause")
-        usleep(300_000)
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        Glibc.kill(oldMonitor, SIGCONT)
+        XCTAssertTrue(Harness.eventually(10) { !Harness.isAlive(oldMonitor) }, "the old monitor ends")
         XCTAssertEqual(try h.run(["logs", name]).stdout, "new\n")
-        XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
-        XCTAssertEqual(inspectState(name)?["restartPolicy"] as? String, nil)
+        let state = try XCTUnwrap(inspectState(name))
+        XCTAssertEqual(state["status"] as? String, "stopped")
+        XCTAssertNil(state["restartPolicy"] as? String)
+        XCTAssertNil(state["restartError"] as? String)
     }
 
     /// `always` restarts a command that exits 0, until `nook stop`; `nook start`
