@@ -99,6 +99,8 @@ struct MonitorCommand: ParsableCommand {
     @Option var bundle: String?
     @Option var restart: String = "no"
     @Flag var restarting = false
+    /// With --restarting: the container's incarnation, as `nook start` read it.
+    @Option var incarnation: String?
     /// A pidfd of the library caller the container is bound to (`runDetached(boundToCaller:)`).
     @Option(name: .customLong("owner-fd")) var ownerFD: Int32?
     /// The lock of the container's image layer, inherited (`runDetached(layerLock:)`).
@@ -115,7 +117,7 @@ struct MonitorCommand: ParsableCommand {
         let runtime = try global.runtime()
         Glibc.exit(runtime.monitor(id: id, specFile: specFile, bundle: bundle, notifyFD: notifyFD, initProcess: initProcess,
                                    removeOnExit: remove, restartPolicy: try RestartPolicy.parse(restart),
-                                   restarting: restarting, trace: trace, ownerFD: ownerFD, stdin: stdin,
+                                   restarting: restarting, incarnation: incarnation, trace: trace, ownerFD: ownerFD, stdin: stdin,
                                    layerLockFD: layerLockFD))
     }
 }

@@ -43,7 +43,7 @@ extension Runtime {
     /// container's whole life (-1: none; a monitor that gets none takes the lock itself).
     @discardableResult
     package func runDetached(_ spec: Spec, id: String, bundle: String? = nil, initProcess: Bool, removeOnExit: Bool,
-                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool,
+                            restartPolicy: RestartPolicy = .no, restarting: Bool = false, incarnation: String? = nil, trace: Bool,
                             boundToCaller: Bool = false, stdin: [UInt8]? = nil, layerLock: Int32 = -1) throws -> DetachedStart {
         try StateStore.validate(id: id)
         reconcile()
@@ -72,6 +72,7 @@ extension Runtime {
         if let bundle { args += ["--bundle", bundle] }
         if restartPolicy != .no { args += ["--restart", restartPolicy.description] }
         if restarting { args.append("--restarting") }
+        if let incarnation { args += ["--incarnation", incarnation] }
         // `stdin`: what the container reads (a library caller's input), the monitor's fd 0.
         if input >= 0 { args.append("--stdin") }
 
@@ -172,7 +173,7 @@ extension Runtime {
         }
         try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
                         initProcess: state.initProcess ?? false, removeOnExit: state.removeOnExit == true, restartPolicy: policy,
-                        restarting: true, trace: trace)
+                        restarting: true, incarnation: state.incarnation, trace: trace)
     }
 
     /// The monitor's side (`nook __monitor`).
@@ -181,8 +182,8 @@ extension Runtime {
     /// `layerLockFD`: the lock of the container's layer, inherited (`runDetached(layerLock:)`);
     /// without it the monitor takes the lock of the layer its spec names, if any.
     package func monitor(id: String, specFile: String, bundle: String? = nil, notifyFD: Int32, initProcess: Bool, removeOnExit: Bool,
-                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, trace: Bool, ownerFD: Int32? = nil,
-                        stdin: Bool = false, layerLockFD: Int32? = nil) -> Int32 {
+                        restartPolicy: RestartPolicy = .no, restarting: Bool = false, incarnation: String? = nil, trace: Bool,
+                        ownerFD: Int32? = nil, stdin: Bool = false, layerLockFD: Int32? = nil) -> Int32 {
         // Hold nothing the caller of `nook run -d` happened to leave open.
         _ = Syscall.closeFrom(max(notifyFD, ownerFD ?? -1, layerLockFD ?? -1) + 1)
         // Held until this monitor ends: while it lives, no sweep of the image store takes the layer.
@@ -239,10 +240,12 @@ extension Runtime {
             }
             settings.restartPolicy = restartPolicy
             settings.restarting = restarting
+            settings.incarnation = incarnation
             settings.waitForLock = !restarting // a `nook start`: another command at work on it is an error
             // The restart policy: this monitor runs the container again when it
             // ended by itself (not by `nook stop`, `kill` or `rm`), as often as allowed.
             try owner?.start()
+            FaultPoint.reached("monitor.starting")
             while true {
                 let status: ExitStatus
                 do {
@@ -264,6 +267,7 @@ extension Runtime {
                 // that name), during the pause ends the policy too.
                 guard let now = try? store.read(id), now.namesThisProcessAsMonitor, now.stoppedByUser != true else { return status.code }
                 FaultPoint.reached("monitor.restarting")
+                settings.incarnation = now.incarnation
                 settings.restartCount += 1
                 settings.restarting = true
                 settings.waitForLock = true

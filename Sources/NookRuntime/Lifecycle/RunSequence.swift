@@ -77,16 +77,18 @@ final class RunSequence: ContainerSequence {
 
     /// Read again under the lock: two `nook start`s, or one during the
     /// monitor's pause before a restart, must never give it two monitors.
-    /// A restart of the policy's (`restartCount` > 0) needs the record to be
-    /// still its monitor's own: after `rm -f` during the pause, a new container
-    /// of that name is not this monitor's to run.
+    /// And it must still be the container this run is for: after `rm -f`
+    /// and a new container of that name (while a `nook start` was on its way,
+    /// or during the monitor's pause), the new one is not ours to run. A
+    /// restart of the policy's (`restartCount` > 0) also needs the record to
+    /// name its monitor.
     private func checkNotRunningElsewhere() throws {
         let earlier = try store.read(id)
         let mine = earlier.namesThisProcessAsMonitor
-        if settings.restartCount > 0 && !mine {
+        if (settings.incarnation != nil && earlier.incarnation != settings.incarnation) || (settings.restartCount > 0 && !mine) {
             lock?.release()
             lock = nil
-            throw NookError("container '\(id)' was removed and made again since its monitor (pid \(getpid())) last ran it",
+            throw NookError("container '\(id)' was removed and made again since this start began", hint: "'nook start \(id)' starts the new one",
                             kind: .wrongState(container: id, state: runtime.status(of: earlier)))
         }
         if (earlier.monitorIsAlive && !mine) || runtime.status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
@@ -178,6 +180,7 @@ final class RunSequence: ContainerSequence {
                                     bundle: settings.bundle ?? directory, rootfs: plan.rootfs,
                                     mode: settings.detached ? .detached : .foreground,
                                     created: earlier?.created ?? Runtime.timestamp())
+        record.incarnation = earlier?.incarnation ?? Runtime.generateID()
         record.annotations = spec.annotations
         record.cgroupPath = cgroup.path
         record.ownNamespaces = plan.namespaces.map(\.ociName)

@@ -66,6 +66,9 @@ package final class Runtime {
         package var restartPolicy: RestartPolicy = .no
         package var restartCount = 0
         package var restarting = false
+        /// With `restarting`: the `incarnation` of the container this run is
+        /// for; another container of that name (made since) is refused.
+        package var incarnation: String?
         /// With `restarting`: wait for the container's lock (the monitor's own
         /// restarts) or fail at once (a `nook start`: one start at a time).
         package var waitForLock = true

@@ -54,6 +54,10 @@ package struct ContainerState: Codable, Sendable, Equatable {
     package var initProcess: Bool?
     package var restartPolicy: String?
     package var restartCount: Int?
+    /// Made when the container is created and kept by every run of it: a
+    /// start or restart runs only the container it read (`rm -f` and a new
+    /// container of that name make another). nil: recorded by an older nook.
+    package var incarnation: String?
     /// `run -d --restart`: why the policy's last restart could not start (the policy ended there).
     package var restartError: String?
     /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
