@@ -15,8 +15,9 @@ package final class LogRelay: @unchecked Sendable {
     private var sources: [Int32]
     private var fd: Int32
     private var size: Int
-    /// The stream map's fd (written after the bytes it describes).
+    /// The stream map's fd (written after the bytes it describes), and its size.
     private var mapFD: Int32
+    private var mapSize = 0
     private let stdoutSource: Int32
 
     /// The pipes' write ends, for the container's stdout and stderr.
@@ -32,14 +33,21 @@ package final class LogRelay: @unchecked Sendable {
         stdoutSource = out[0]
         containerStdout = out[1]
         containerStderr = err[1]
-        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
-        mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o600)
-        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
+        // Neither file is followed if it is a link. The map is put right
+        // (`repairMap`) before a log of that name exists: a reader pairs them by name.
+        let existing = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+        guard existing >= 0 || errno == ENOENT else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
+        fd = existing
         var st = stat()
-        fstat(fd, &st)
-        size = Int(st.st_size)
+        size = existing >= 0 && fstat(existing, &st) == 0 ? Int(st.st_size) : 0
+        mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
         try repairMap()
+        mapSize = fstat(mapFD, &st) == 0 ? Int(st.st_size) : 0
+        if fd < 0 {
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
+        }
     }
 
     /// A monitor killed at the wrong moment leaves the map out of step with
@@ -56,7 +64,7 @@ package final class LogRelay: @unchecked Sendable {
         guard mapSize > 0 || size > 0 else { return }  // a new log: every first start
         let unit = LogStreamMap.recordSize
         // At most a record per byte of a full log; a bigger map is not one a relay wrote: nothing of it is read.
-        let described = mapSize <= unit * (limit + 1) ? Self.describedBytes(LogStreamMap.path(of: path), records: mapSize / unit) : nil
+        let described = mapSize <= unit * (limit + 1) ? Self.describedBytes(mapFD, records: mapSize / unit) : nil
         if let described, described <= size {
             if mapSize % unit != 0 { _ = ftruncate(mapFD, off_t(mapSize - mapSize % unit)) }
             if described < size { appendRecord(.nook, size - described) }
@@ -67,7 +75,7 @@ package final class LogRelay: @unchecked Sendable {
         if let described, mapSize % unit == 0, stat(rotated, &st) == 0, Int(st.st_size) == described {
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: rotated))
             close(mapFD)
-            mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
+            mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
             guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
         } else {
             _ = ftruncate(mapFD, 0)
@@ -75,11 +83,8 @@ package final class LogRelay: @unchecked Sendable {
         if size > 0 { appendRecord(.nook, size) }
     }
 
-    /// The bytes the first `records` records of the map at `mapPath` describe (nil: unreadable).
-    private static func describedBytes(_ mapPath: String, records: Int) -> Int? {
-        let map = open(mapPath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
-        guard map >= 0 else { return nil }
-        defer { close(map) }
+    /// The bytes the first `records` records of the map describe (nil: unreadable).
+    private static func describedBytes(_ map: Int32, records: Int) -> Int? {
         let unit = LogStreamMap.recordSize
         var bytes = [UInt8](repeating: 0, count: records * unit)
         var done = 0
@@ -92,9 +97,27 @@ package final class LogRelay: @unchecked Sendable {
         return stride(from: 0, to: bytes.count, by: unit).reduce(0) { $0 + LogStreamMap.decode(bytes[$1..<$1 + unit]).count }
     }
 
+    /// A record for bytes already in the log (a repair).
     private func appendRecord(_ stream: LogStreamMap.Stream, _ count: Int) {
         let record = LogStreamMap.record(stream, count: count)
         _ = Self.writeAll(mapFD, record, record.count)
+    }
+
+    /// One piece and its record, the bytes first: a reader never sees a record
+    /// for bytes not yet there. A record that does not go out whole (a full
+    /// disk) is taken back with its piece, so the log and its map stay in step
+    /// (the piece is lost, as the disk is full). The two files' new sizes.
+    private static func appendPiece(_ buffer: [UInt8], _ n: Int, _ stream: LogStreamMap.Stream,
+                                    log: Int32, logSize: Int, map: Int32, mapSize: Int) -> (logSize: Int, mapSize: Int) {
+        let written = writeAll(log, buffer, n)
+        guard written > 0 else { return (logSize, mapSize) }  // nothing went out: no record
+        let record = LogStreamMap.record(stream, count: written)
+        guard writeAll(map, record, record.count) == record.count else {
+            _ = ftruncate(map, off_t(mapSize))
+            _ = ftruncate(log, off_t(logSize))
+            return (logSize, mapSize)
+        }
+        return (logSize + written, mapSize + record.count)
     }
 
     var openSources: [Int32] { sources }
@@ -142,13 +165,13 @@ package final class LogRelay: @unchecked Sendable {
         let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return }  // no log (removed meanwhile): nobody to tell
         defer { close(fd) }
-        let bytes = Array((line + "\n").utf8)
-        let written = writeAll(fd, bytes, bytes.count)
         let mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
         guard mapFD >= 0 else { return }
         defer { close(mapFD) }
-        let record = LogStreamMap.record(.nook, count: written)
-        _ = writeAll(mapFD, record, record.count)
+        var log = stat(), map = stat()
+        guard fstat(fd, &log) == 0, fstat(mapFD, &map) == 0 else { return }
+        let bytes = Array((line + "\n").utf8)
+        _ = appendPiece(bytes, bytes.count, .nook, log: fd, logSize: Int(log.st_size), map: mapFD, mapSize: Int(map.st_size))
     }
 
     private func append(_ buffer: [UInt8], _ n: Int, from stream: LogStreamMap.Stream) {
@@ -159,15 +182,11 @@ package final class LogRelay: @unchecked Sendable {
             // A reader that opens a log and then a map may find them from different files here.
             FaultPoint.reached("log.rotate")
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: path + ".1"))
-            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
-            mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o600)
-            size = 0
+            fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            (size, mapSize) = (0, 0)
         }
-        let written = Self.writeAll(fd, buffer, n)
-        size += written
-        // After the bytes: a reader never sees a record for bytes not yet there.
-        let record = LogStreamMap.record(stream, count: written)
-        _ = Self.writeAll(mapFD, record, record.count)
+        (size, mapSize) = Self.appendPiece(buffer, n, stream, log: fd, logSize: size, map: mapFD, mapSize: mapSize)
     }
 
     /// How many of `n` bytes went out (fewer only on an error).

@@ -351,6 +351,51 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
         XCTAssertEqual(try pieces(log + ".1.streams"), [[1, 4], [0, 5], [1, 4]], "the map went with its log")
         XCTAssertEqual(try pieces(log + ".streams"), [[1, 4]], "the new log's map describes it alone")
+
+        // A map that is a link (left by hand) is not followed: the start says so and the link's target is untouched.
+        let precious = try h.scratch("precious") + "/file"
+        XCTAssertTrue(FileManager.default.createFile(atPath: precious, contents: Data("precious\n".utf8)))
+        if h.isRoot { chown(precious, h.user.uid, h.user.gid) }  // the user's own file: only the link stands in the way
+        XCTAssertEqual(unlink(log + ".streams"), 0)
+        XCTAssertEqual(symlink(precious, log + ".streams"), 0)
+        let start = try h.run(["start", name])
+        XCTAssertEqual(start.status, 125)
+        XCTAssertTrue(start.stderr.contains("container.log.streams"), start.stderr)
+        XCTAssertEqual(try String(contentsOfFile: precious, encoding: .utf8), "precious\n")
+    }
+
+    /// A full disk while the monitor writes the log: a piece that cannot go
+    /// out gets no record, and a record that cannot go out whole is taken back
+    /// with its piece, so once there is room again the map still adds up to
+    /// the log, in whole records, and what follows is recorded as stdout.
+    func testAFullDiskLeavesTheLogAndItsMapInStep() throws {
+        try XCTSkipUnless(h.isRoot, "mounts a small tmpfs for the state")
+        let root = try h.scratch("full"), control = try h.scratch("control")
+        XCTAssertEqual(try Harness.shell(["/bin/mount", "-t", "tmpfs", "-o", "size=600k,mode=0700,uid=\(h.user.uid),gid=\(h.user.gid)", "nook-full", root]).status, 0)
+        defer { _ = try? Harness.shell(["/bin/umount", "-l", root]) }
+        let name = Harness.name("full")
+        XCTAssertTrue(FileManager.default.createFile(atPath: root + "/ballast", contents: Data(count: 200 << 10)))
+        let r = try h.run(["--root", root, "run", "-d", "--name", name, "-v", control + ":/c", "--rootfs", h.rootfs, "--", "sh", "-c",
+                           "yes 0123456789 | head -c 700000; touch /c/burst; while [ ! -e /c/go ]; do sleep 0.05; done; " +
+                           "i=0; while [ $i -lt 300 ]; do echo after$i; i=$((i+1)); done"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        defer { _ = try? h.run(["--root", root, "rm", "-f", name]) }
+        XCTAssertTrue(Harness.eventually(30) { FileManager.default.fileExists(atPath: control + "/burst") }, "the burst filled the disk")
+        XCTAssertEqual(unlink(root + "/ballast"), 0)
+        XCTAssertTrue(FileManager.default.createFile(atPath: control + "/go", contents: nil))
+        XCTAssertEqual(try h.run(["--root", root, "wait", name]).stdout, "0\n")
+        let log = root + "/\(name)/container.log"
+        let map = [UInt8](try Data(contentsOf: URL(fileURLWithPath: log + ".streams")))
+        XCTAssertEqual(map.count % 5, 0, "whole records")
+        let records: [(stream: UInt8, count: Int)] = stride(from: 0, to: map.count - 4, by: 5).map { at in
+            let count: Int = Int(map[at + 1]) | Int(map[at + 2]) << 8 | Int(map[at + 3]) << 16
+            return (map[at], count)
+        }
+        let logSize = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: log)[.size] as? Int)
+        XCTAssertEqual(records.reduce(0) { $0 + $1.count }, logSize, "the map adds up to the log")
+        XCTAssertEqual(records.filter { $0.count == 0 }.count, 0, "no record for a piece that did not go out")
+        XCTAssertEqual(records.last?.stream, 1)
+        XCTAssertTrue(try h.run(["--root", root, "logs", name]).stdout.hasSuffix("after298\nafter299\n"))
     }
 
     /// A `nook stop` that lands after the monitor's pause, just before the
@@ -408,6 +453,34 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(state["status"] as? String, "stopped")
         XCTAssertNil(state["restartPolicy"] as? String)
         XCTAssertNil(state["restartError"] as? String)
+    }
+
+    /// `nook start` of a stopped container while it is removed and made again
+    /// (its monitor held by a fault point before it takes the container):
+    /// the start fails, and the new container keeps its own command, config
+    /// and log (hostile review: the old command ran under the new name).
+    func testAStartOfAContainerRemovedAndMadeAgainMeanwhileFails() throws {
+        let name = Harness.name("remade")
+        XCTAssertEqual(try h.run(["run", "-d", "--restart", "on-failure:3", "--name", name, "--rootfs", h.rootfs,
+                                  "--", "sh", "-c", "echo old"]).status, 0)
+        defer { _ = try? h.run(["rm", "-f", name]) }
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        let report = try h.scratch("remade-fault") + "/report"
+        let start = try h.start(["start", name], env: ["NOOK_FAULT_STOP": "monitor.starting", "NOOK_FAULT_REPORT": report],
+                                captureOutput: true)
+        let monitor = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: start), "the monitor never stopped: \(start.stderrText)")
+        defer { Glibc.kill(monitor, SIGKILL) }
+        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"]).status, 0)
+        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+        Glibc.kill(monitor, SIGCONT)
+        XCTAssertEqual(start.wait(timeout: 30), 125)
+        XCTAssertTrue(start.stderrText.contains("was removed and made again since this start began"), start.stderrText)
+        XCTAssertEqual(try h.run(["logs", name]).stdout, "new\n")
+        let state = try XCTUnwrap(inspectState(name))
+        XCTAssertNil(state["restartPolicy"] as? String)
+        let config = try String(contentsOfFile: h.stateDir() + "/\(name)/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("echo new") && !config.contains("echo old"), config)
     }
 
     /// `always` restarts a command that exits 0, until `nook stop`; `nook start`
