@@ -460,27 +460,36 @@ final class EverydayCLITests: XCTestCase {
     /// the start fails, and the new container keeps its own command, config
     /// and log (hostile review: the old command ran under the new name).
     func testAStartOfAContainerRemovedAndMadeAgainMeanwhileFails() throws {
-        let name = Harness.name("remade")
-        XCTAssertEqual(try h.run(["run", "-d", "--restart", "on-failure:3", "--name", name, "--rootfs", h.rootfs,
-                                  "--", "sh", "-c", "echo old"]).status, 0)
-        defer { _ = try? h.run(["rm", "-f", name]) }
-        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
-        let report = try h.scratch("remade-fault") + "/report"
-        let start = try h.start(["start", name], env: ["NOOK_FAULT_STOP": "monitor.starting", "NOOK_FAULT_REPORT": report],
-                                captureOutput: true)
-        let monitor = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: start), "the monitor never stopped: \(start.stderrText)")
-        defer { Glibc.kill(monitor, SIGKILL) }
-        XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
-        XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"]).status, 0)
-        XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
-        Glibc.kill(monitor, SIGCONT)
-        XCTAssertEqual(start.wait(timeout: 30), 125)
-        XCTAssertTrue(start.stderrText.contains("was removed and made again since this start began"), start.stderrText)
-        XCTAssertEqual(try h.run(["logs", name]).stdout, "new\n")
-        let state = try XCTUnwrap(inspectState(name))
-        XCTAssertNil(state["restartPolicy"] as? String)
-        let config = try String(contentsOfFile: h.stateDir() + "/\(name)/config.json", encoding: .utf8)
-        XCTAssertTrue(config.contains("echo new") && !config.contains("echo old"), config)
+        // (A record of an older nook has no incarnation: the start must find none under the lock.)
+        for recordedByAnOlderNook in [false, true] {
+            let name = Harness.name("remade")
+            XCTAssertEqual(try h.run(["run", "-d", "--restart", "on-failure:3", "--name", name, "--rootfs", h.rootfs,
+                                      "--", "sh", "-c", "echo old"]).status, 0)
+            defer { _ = try? h.run(["rm", "-f", name]) }
+            XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+            let statePath = h.stateDir() + "/\(name)/state.json"
+            var record = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: statePath))) as? [String: Any])
+            XCTAssertNotNil(record["incarnation"])
+            if recordedByAnOlderNook {
+                record["incarnation"] = nil
+                try JSONSerialization.data(withJSONObject: record).write(to: URL(fileURLWithPath: statePath))
+            }
+            let report = try h.scratch("remade-fault") + "/report"
+            let start = try h.start(["start", name], env: ["NOOK_FAULT_STOP": "monitor.starting", "NOOK_FAULT_REPORT": report],
+                                    captureOutput: true)
+            let monitor = try XCTUnwrap(Harness.stoppedAtFaultPoint(report, process: start), "the monitor never stopped: \(start.stderrText)")
+            defer { Glibc.kill(monitor, SIGKILL) }
+            XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
+            XCTAssertEqual(try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"]).status, 0)
+            XCTAssertEqual(try h.run(["wait", name]).stdout, "0\n")
+            Glibc.kill(monitor, SIGCONT)
+            XCTAssertEqual(start.wait(timeout: 30), 125)
+            XCTAssertTrue(start.stderrText.contains("was removed and made again since this start began"), start.stderrText)
+            XCTAssertEqual(try h.run(["logs", name]).stdout, "new\n")
+            XCTAssertNil(try XCTUnwrap(inspectState(name))["restartPolicy"] as? String)
+            let config = try String(contentsOfFile: h.stateDir() + "/\(name)/config.json", encoding: .utf8)
+            XCTAssertTrue(config.contains("echo new") && !config.contains("echo old"), config)
+        }
     }
 
     /// `always` restarts a command that exits 0, until `nook stop`; `nook start`

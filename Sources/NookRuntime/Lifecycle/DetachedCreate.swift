@@ -21,6 +21,7 @@ extension Runtime {
             record.removeOnExit = removeOnExit ? true : nil
             record.initProcess = initProcess ? true : nil
             record.restartPolicy = restartPolicy == .no ? nil : restartPolicy.description
+            record.incarnation = Runtime.generateID()
             try store.write(record)
         } catch {
             store.remove(id)

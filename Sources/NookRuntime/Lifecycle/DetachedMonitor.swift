@@ -173,7 +173,7 @@ extension Runtime {
         }
         try runDetached(try loadSpec(id), id: id, bundle: state.bundle == store.directory(id) ? nil : state.bundle,
                         initProcess: state.initProcess ?? false, removeOnExit: state.removeOnExit == true, restartPolicy: policy,
-                        restarting: true, incarnation: state.incarnation, trace: trace)
+                        restarting: true, incarnation: state.incarnation ?? ContainerState.noIncarnation, trace: trace)
     }
 
     /// The monitor's side (`nook __monitor`).
@@ -267,7 +267,7 @@ extension Runtime {
                 // that name), during the pause ends the policy too.
                 guard let now = try? store.read(id), now.namesThisProcessAsMonitor, now.stoppedByUser != true else { return status.code }
                 FaultPoint.reached("monitor.restarting")
-                settings.incarnation = now.incarnation
+                settings.incarnation = now.incarnation ?? ContainerState.noIncarnation
                 settings.restartCount += 1
                 settings.restarting = true
                 settings.waitForLock = true

@@ -85,7 +85,8 @@ final class RunSequence: ContainerSequence {
     private func checkNotRunningElsewhere() throws {
         let earlier = try store.read(id)
         let mine = earlier.namesThisProcessAsMonitor
-        if (settings.incarnation != nil && earlier.incarnation != settings.incarnation) || (settings.restartCount > 0 && !mine) {
+        let incarnation = earlier.incarnation ?? ContainerState.noIncarnation
+        if (settings.incarnation != nil && incarnation != settings.incarnation) || (settings.restartCount > 0 && !mine) {
             lock?.release()
             lock = nil
             throw NookError("container '\(id)' was removed and made again since this start began", hint: "'nook start \(id)' starts the new one",

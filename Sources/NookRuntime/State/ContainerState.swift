@@ -58,6 +58,8 @@ package struct ContainerState: Codable, Sendable, Equatable {
     /// start or restart runs only the container it read (`rm -f` and a new
     /// container of that name make another). nil: recorded by an older nook.
     package var incarnation: String?
+    /// What `nook start` expects of a record that had no `incarnation`: still none.
+    package static let noIncarnation = "none"
     /// `run -d --restart`: why the policy's last restart could not start (the policy ended there).
     package var restartError: String?
     /// Set by `nook stop`, `kill` and `rm -f`: the restart policy ends here.
