@@ -17,7 +17,10 @@ package final class LogRelay: @unchecked Sendable {
     private var size: Int
     /// The stream map's fd (written after the bytes it describes), and its size.
     private var mapFD: Int32
-    private var mapSize = 0
+    private var mapSize: Int
+    /// Bytes in the log whose record could not go out (a full disk): described
+    /// with the next record that does, as their stream (nook's if they mix).
+    private var undescribed: (stream: LogStreamMap.Stream, count: Int)?
     private let stdoutSource: Int32
 
     /// The pipes' write ends, for the container's stdout and stderr.
@@ -27,60 +30,76 @@ package final class LogRelay: @unchecked Sendable {
     package init(path: String, limit: Int = 1 << 20) throws {
         self.path = path
         self.limit = limit
+        let files = try Self.openFiles(path, limit: limit)
         var out: [Int32] = [-1, -1], err: [Int32] = [-1, -1]
-        guard nook_pipe_cloexec_checked(&out), nook_pipe_cloexec_checked(&err) else { throw NookError.sys("pipe", errno: errno) }
+        guard nook_pipe_cloexec_checked(&out), nook_pipe_cloexec_checked(&err) else {
+            let failure = errno
+            for opened in [files.log, files.map] + out + err where opened >= 0 { close(opened) }
+            throw NookError.sys("pipe", errno: failure)
+        }
+        (fd, size, mapFD, mapSize) = (files.log, files.size, files.map, files.mapSize)
         sources = [out[0], err[0]]
         stdoutSource = out[0]
         containerStdout = out[1]
         containerStderr = err[1]
-        // Neither file is followed if it is a link. The map is put right
-        // (`repairMap`) before a log of that name exists: a reader pairs them by name.
-        let existing = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
-        guard existing >= 0 || errno == ENOENT else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
-        fd = existing
+    }
+
+    /// The log and its map, for appending. Neither is followed if it is a
+    /// link. The map is put right (`repairMap`) before a log of that name
+    /// exists: a reader pairs them by name. On a failure nothing stays open.
+    private static func openFiles(_ path: String, limit: Int) throws -> (log: Int32, size: Int, map: Int32, mapSize: Int) {
+        let mapPath = LogStreamMap.path(of: path)
+        var log = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
+        guard log >= 0 || errno == ENOENT else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
         var st = stat()
-        size = existing >= 0 && fstat(existing, &st) == 0 ? Int(st.st_size) : 0
-        mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
-        guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
-        try repairMap()
-        mapSize = fstat(mapFD, &st) == 0 ? Int(st.st_size) : 0
-        if fd < 0 {
-            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard fd >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
+        let size = log >= 0 && fstat(log, &st) == 0 ? Int(st.st_size) : 0
+        var map = open(mapPath, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        do {
+            guard map >= 0 else { throw NookError.sys("open log '\(mapPath)'", path: mapPath, errno: errno) }
+            try repairMap(path, limit: limit, map: &map, size: size)
+            if log < 0 {
+                log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                guard log >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
+            }
+        } catch {
+            if log >= 0 { close(log) }
+            if map >= 0 { close(map) }
+            throw error
         }
+        return (log, size, map, fstat(map, &st) == 0 ? Int(st.st_size) : 0)
     }
 
     /// A monitor killed at the wrong moment leaves the map out of step with
     /// the log, and every later record would be read against the wrong bytes:
-    /// a piece without its record (killed between the two writes), a record
-    /// cut short (a full disk), or a rotation cut between its two renames (the
-    /// map still describes container.log.1). Put right before anything is
-    /// added: bytes no record describes become one piece of nook's (their
+    /// a piece without its record (killed between the two writes, or a full
+    /// disk), a record cut short, or a rotation cut between its two renames
+    /// (the map still describes container.log.1). Put right before anything
+    /// is added: bytes no record describes become one piece of nook's (their
     /// stream is not known).
-    private func repairMap() throws {
+    private static func repairMap(_ path: String, limit: Int, map: inout Int32, size: Int) throws {
         var st = stat()
-        guard fstat(mapFD, &st) == 0 else { return }
+        guard fstat(map, &st) == 0 else { return }
         let mapSize = Int(st.st_size)
         guard mapSize > 0 || size > 0 else { return }  // a new log: every first start
         let unit = LogStreamMap.recordSize
         // At most a record per byte of a full log; a bigger map is not one a relay wrote: nothing of it is read.
-        let described = mapSize <= unit * (limit + 1) ? Self.describedBytes(mapFD, records: mapSize / unit) : nil
+        let described = mapSize <= unit * (limit + 1) ? describedBytes(map, records: mapSize / unit) : nil
         if let described, described <= size {
-            if mapSize % unit != 0 { _ = ftruncate(mapFD, off_t(mapSize - mapSize % unit)) }
-            if described < size { appendRecord(.nook, size - described) }
+            if mapSize % unit != 0 { _ = ftruncate(map, off_t(mapSize - mapSize % unit)) }
+            if described < size { appendRecord(map, .nook, size - described) }
             return
         }
         // More than the log holds: the rotated log's map (a rotation cut short) goes with it; any other is replaced.
         let rotated = path + ".1"
         if let described, mapSize % unit == 0, stat(rotated, &st) == 0, Int(st.st_size) == described {
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: rotated))
-            close(mapFD)
-            mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            guard mapFD >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
+            close(map)
+            map = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+            guard map >= 0 else { throw NookError.sys("open log '\(LogStreamMap.path(of: path))'", path: LogStreamMap.path(of: path), errno: errno) }
         } else {
-            _ = ftruncate(mapFD, 0)
+            _ = ftruncate(map, 0)
         }
-        if size > 0 { appendRecord(.nook, size) }
+        if size > 0 { appendRecord(map, .nook, size) }
     }
 
     /// The bytes the first `records` records of the map describe (nil: unreadable).
@@ -97,27 +116,18 @@ package final class LogRelay: @unchecked Sendable {
         return stride(from: 0, to: bytes.count, by: unit).reduce(0) { $0 + LogStreamMap.decode(bytes[$1..<$1 + unit]).count }
     }
 
-    /// A record for bytes already in the log (a repair).
-    private func appendRecord(_ stream: LogStreamMap.Stream, _ count: Int) {
+    /// One record, whole or not at all (one cut short by a full disk is taken
+    /// back, so the next is read from the right place): whether it went out.
+    private static func appendRecord(_ map: Int32, _ stream: LogStreamMap.Stream, _ count: Int, mapSize: Int? = nil) -> Bool {
         let record = LogStreamMap.record(stream, count: count)
-        _ = Self.writeAll(mapFD, record, record.count)
-    }
-
-    /// One piece and its record, the bytes first: a reader never sees a record
-    /// for bytes not yet there. A record that does not go out whole (a full
-    /// disk) is taken back with its piece, so the log and its map stay in step
-    /// (the piece is lost, as the disk is full). The two files' new sizes.
-    private static func appendPiece(_ buffer: [UInt8], _ n: Int, _ stream: LogStreamMap.Stream,
-                                    log: Int32, logSize: Int, map: Int32, mapSize: Int) -> (logSize: Int, mapSize: Int) {
-        let written = writeAll(log, buffer, n)
-        guard written > 0 else { return (logSize, mapSize) }  // nothing went out: no record
-        let record = LogStreamMap.record(stream, count: written)
         guard writeAll(map, record, record.count) == record.count else {
-            _ = ftruncate(map, off_t(mapSize))
-            _ = ftruncate(log, off_t(logSize))
-            return (logSize, mapSize)
+            var st = stat()
+            if let size = mapSize ?? (fstat(map, &st) == 0 ? Int(st.st_size) / LogStreamMap.recordSize * LogStreamMap.recordSize : nil) {
+                _ = ftruncate(map, off_t(size))
+            }
+            return false
         }
-        return (logSize + written, mapSize + record.count)
+        return true
     }
 
     var openSources: [Int32] { sources }
@@ -160,7 +170,8 @@ package final class LogRelay: @unchecked Sendable {
 
     /// A line of nook's own, appended to the log at `path` when no relay runs
     /// (a restart that failed before it made one). One line may take the log
-    /// past its limit: the next relay rotates it.
+    /// past its limit: the next relay rotates it. Without its record (a full
+    /// disk) the next relay describes it.
     package static func note(_ line: String, inLogAt path: String) {
         let fd = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return }  // no log (removed meanwhile): nobody to tell
@@ -168,12 +179,15 @@ package final class LogRelay: @unchecked Sendable {
         let mapFD = open(LogStreamMap.path(of: path), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
         guard mapFD >= 0 else { return }
         defer { close(mapFD) }
-        var log = stat(), map = stat()
-        guard fstat(fd, &log) == 0, fstat(mapFD, &map) == 0 else { return }
         let bytes = Array((line + "\n").utf8)
-        _ = appendPiece(bytes, bytes.count, .nook, log: fd, logSize: Int(log.st_size), map: mapFD, mapSize: Int(map.st_size))
+        let written = writeAll(fd, bytes, bytes.count)
+        if written > 0 { _ = appendRecord(mapFD, .nook, written) }
     }
 
+    /// The bytes first, then their record: a reader never sees a record for
+    /// bytes not yet there. Bytes whose record cannot go out (a full disk)
+    /// keep their place in the log and are described by the next record that
+    /// does: nothing a reader was given is taken back.
     private func append(_ buffer: [UInt8], _ n: Int, from stream: LogStreamMap.Stream) {
         if size + n > limit {
             close(fd)
@@ -184,9 +198,21 @@ package final class LogRelay: @unchecked Sendable {
             rename(LogStreamMap.path(of: path), LogStreamMap.path(of: path + ".1"))
             fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
             mapFD = open(LogStreamMap.path(of: path), O_RDWR | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
-            (size, mapSize) = (0, 0)
+            // The old log's undescribed end stays so: its map ends before it, and nothing follows there.
+            (size, mapSize, undescribed) = (0, 0, nil)
         }
-        (size, mapSize) = Self.appendPiece(buffer, n, stream, log: fd, logSize: size, map: mapFD, mapSize: mapSize)
+        let written = Self.writeAll(fd, buffer, n)
+        guard written > 0 else { return }  // nothing went out: nothing to describe
+        size += written
+        if let earlier = undescribed, describe(earlier.stream, earlier.count) { undescribed = nil }
+        if undescribed == nil, describe(stream, written) { return }
+        undescribed = undescribed.map { ($0.stream == stream ? stream : .nook, $0.count + written) } ?? (stream, written)
+    }
+
+    private func describe(_ stream: LogStreamMap.Stream, _ count: Int) -> Bool {
+        guard Self.appendRecord(mapFD, stream, count, mapSize: mapSize) else { return false }
+        mapSize += LogStreamMap.recordSize
+        return true
     }
 
     /// How many of `n` bytes went out (fewer only on an error).
