@@ -38,6 +38,7 @@ package final class LogRelay: @unchecked Sendable {
             throw NookError.sys("pipe", errno: failure)
         }
         (fd, size, mapFD, mapSize) = (files.log, files.size, files.map, files.mapSize)
+        undescribed = files.undescribed > 0 ? (.nook, files.undescribed) : nil
         sources = [out[0], err[0]]
         stdoutSource = out[0]
         containerStdout = out[1]
@@ -47,16 +48,19 @@ package final class LogRelay: @unchecked Sendable {
     /// The log and its map, for appending. Neither is followed if it is a
     /// link. The map is put right (`repairMap`) before a log of that name
     /// exists: a reader pairs them by name. On a failure nothing stays open.
-    private static func openFiles(_ path: String, limit: Int) throws -> (log: Int32, size: Int, map: Int32, mapSize: Int) {
+    /// `undescribed`: bytes at the log's end the repair could not describe
+    /// (a full disk): the relay describes them with its first record.
+    private static func openFiles(_ path: String, limit: Int) throws -> (log: Int32, size: Int, map: Int32, mapSize: Int, undescribed: Int) {
         let mapPath = LogStreamMap.path(of: path)
         var log = open(path, O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC)
         guard log >= 0 || errno == ENOENT else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
         var st = stat()
         let size = log >= 0 && fstat(log, &st) == 0 ? Int(st.st_size) : 0
         var map = open(mapPath, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        var undescribed = 0
         do {
             guard map >= 0 else { throw NookError.sys("open log '\(mapPath)'", path: mapPath, errno: errno) }
-            try repairMap(path, limit: limit, map: &map, size: size)
+            undescribed = try repairMap(path, limit: limit, map: &map, size: size)
             if log < 0 {
                 log = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 guard log >= 0 else { throw NookError.sys("open log '\(path)'", path: path, errno: errno) }
@@ -66,7 +70,7 @@ package final class LogRelay: @unchecked Sendable {
             if map >= 0 { close(map) }
             throw error
         }
-        return (log, size, map, fstat(map, &st) == 0 ? Int(st.st_size) : 0)
+        return (log, size, map, fstat(map, &st) == 0 ? Int(st.st_size) : 0, undescribed)
     }
 
     /// A monitor killed at the wrong moment leaves the map out of step with
@@ -75,19 +79,18 @@ package final class LogRelay: @unchecked Sendable {
     /// disk), a record cut short, or a rotation cut between its two renames
     /// (the map still describes container.log.1). Put right before anything
     /// is added: bytes no record describes become one piece of nook's (their
-    /// stream is not known).
-    private static func repairMap(_ path: String, limit: Int, map: inout Int32, size: Int) throws {
+    /// stream is not known). Returns how many of them a full disk kept undescribed.
+    private static func repairMap(_ path: String, limit: Int, map: inout Int32, size: Int) throws -> Int {
         var st = stat()
-        guard fstat(map, &st) == 0 else { return }
+        guard fstat(map, &st) == 0 else { return 0 }
         let mapSize = Int(st.st_size)
-        guard mapSize > 0 || size > 0 else { return }  // a new log: every first start
+        guard mapSize > 0 || size > 0 else { return 0 }  // a new log: every first start
         let unit = LogStreamMap.recordSize
         // At most a record per byte of a full log; a bigger map is not one a relay wrote: nothing of it is read.
         let described = mapSize <= unit * (limit + 1) ? describedBytes(map, records: mapSize / unit) : nil
         if let described, described <= size {
             if mapSize % unit != 0 { _ = ftruncate(map, off_t(mapSize - mapSize % unit)) }
-            if described < size { appendRecord(map, .nook, size - described) }
-            return
+            return describeNook(map, size - described, limit: limit)
         }
         // More than the log holds: the rotated log's map (a rotation cut short) goes with it; any other is replaced.
         let rotated = path + ".1"
@@ -99,7 +102,19 @@ package final class LogRelay: @unchecked Sendable {
         } else {
             _ = ftruncate(map, 0)
         }
-        if size > 0 { appendRecord(map, .nook, size) }
+        return describeNook(map, size, limit: limit)
+    }
+
+    /// `count` bytes of nook's, in records of at most `limit` bytes (what a
+    /// reader takes at once); how many a full disk kept undescribed.
+    private static func describeNook(_ map: Int32, _ count: Int, limit: Int) -> Int {
+        var left = count
+        while left > 0 {
+            let piece = min(left, limit)
+            guard appendRecord(map, .nook, piece) else { return left }
+            left -= piece
+        }
+        return 0
     }
 
     /// The bytes the first `records` records of the map describe (nil: unreadable).
@@ -190,6 +205,8 @@ package final class LogRelay: @unchecked Sendable {
     /// does: nothing a reader was given is taken back.
     private func append(_ buffer: [UInt8], _ n: Int, from stream: LogStreamMap.Stream) {
         if size + n > limit {
+            // The old log's bytes not yet described get their record now if they can.
+            if let earlier = undescribed, describe(earlier.stream, earlier.count) { undescribed = nil }
             close(fd)
             close(mapFD)
             rename(path, path + ".1")

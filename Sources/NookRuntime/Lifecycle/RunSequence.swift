@@ -89,7 +89,8 @@ final class RunSequence: ContainerSequence {
         if (settings.incarnation != nil && incarnation != settings.incarnation) || (settings.restartCount > 0 && !mine) {
             lock?.release()
             lock = nil
-            throw NookError("container '\(id)' was removed and made again since this start began", hint: "'nook start \(id)' starts the new one",
+            throw NookError("container '\(id)' was removed and made again, or started by another command, since this start began",
+                            hint: "'nook ps -a' shows it now; 'nook start \(id)' starts it if it is stopped",
                             kind: .wrongState(container: id, state: runtime.status(of: earlier)))
         }
         if (earlier.monitorIsAlive && !mine) || runtime.status(of: earlier) == "running" || (mine && earlier.stoppedByUser == true) {
