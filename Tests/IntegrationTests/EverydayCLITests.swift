@@ -398,6 +398,18 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertTrue(try h.run(["--root", root, "logs", name]).stdout.hasSuffix("after298\nafter299\n"))
     }
 
+    /// The pid a fault point's report names, once that process is stopped there
+    /// (a detached container's monitor: no process of the test's to watch).
+    func monitorStopped(at report: String) -> Int32? {
+        var monitor: Int32?
+        _ = Harness.eventually {
+            monitor = (try? String(contentsOfFile: report, encoding: .utf8))
+                .flatMap { Int32($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
+            return monitor.map(FaultMatrixTests.isStopped) ?? false
+        }
+        return monitor.flatMap { FaultMatrixTests.isStopped($0) ? $0 : nil }
+    }
+
     /// A `nook stop` that lands after the monitor's pause, just before the
     /// restart (held there by a fault point), makes that restart fail: the
     /// stop ended the policy, so no restart error is recorded (hostile review:
@@ -408,15 +420,11 @@ final class EverydayCLITests: XCTestCase {
         XCTAssertEqual(try h.run(["run", "-d", "--restart", "always", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "exit 3"],
                                  env: ["NOOK_FAULT_STOP": "monitor.restarting", "NOOK_FAULT_REPORT": report]).status, 0)
         defer { _ = try? h.run(["rm", "-f", name]) }
-        var monitor: Int32?
-        XCTAssertTrue(Harness.eventually {
-            monitor = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int32($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
-            return monitor.map(FaultMatrixTests.isStopped) ?? false
-        }, "the monitor stopped before its first restart")
+        let monitor = try XCTUnwrap(monitorStopped(at: report), "the monitor stopped before its first restart")
         let stop = try h.run(["stop", "-t", "1", name])
         XCTAssertEqual(stop.status, 0, stop.stderr)
-        Glibc.kill(try XCTUnwrap(monitor), SIGCONT)
-        XCTAssertTrue(Harness.eventually { !Harness.isAlive(monitor!) }, "the monitor ends")
+        Glibc.kill(monitor, SIGCONT)
+        XCTAssertTrue(Harness.eventually { !Harness.isAlive(monitor) }, "the monitor ends")
         XCTAssertEqual(inspectState(name)?["status"] as? String, "stopped")
         XCTAssertNil(inspectState(name)?["restartError"], "\(inspectState(name) ?? [:])")
         XCTAssertFalse(try h.run(["logs", name]).stdout.contains("restart"))
@@ -435,12 +443,7 @@ final class EverydayCLITests: XCTestCase {
                                   "--", "sh", "-c", "echo old; exit 1"],
                                  env: ["NOOK_FAULT_STOP": "monitor.restarting", "NOOK_FAULT_REPORT": report]).status, 0)
         defer { _ = try? h.run(["rm", "-f", name]) }
-        var monitor: Int32?
-        XCTAssertTrue(Harness.eventually {
-            monitor = (try? String(contentsOfFile: report, encoding: .utf8)).flatMap { Int32($0.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") }
-            return monitor.map(FaultMatrixTests.isStopped) ?? false
-        }, "the old monitor stopped before its first restart")
-        let oldMonitor = try XCTUnwrap(monitor)
+        let oldMonitor = try XCTUnwrap(monitorStopped(at: report), "the old monitor stopped before its first restart")
         defer { Glibc.kill(oldMonitor, SIGKILL) }
         XCTAssertEqual(try h.run(["rm", "-f", name]).status, 0)
         let new = try h.run(["run", "-d", "--name", name, "--rootfs", h.rootfs, "--", "sh", "-c", "echo new"])
